@@ -7,5 +7,6 @@ export default defineConfig({
     reporters: ["default", ["json", { outputFile: ".vitest-report.json" }]],
     testTimeout: 30_000,
     hookTimeout: 120_000,
+    passWithNoTests: true,
   },
 });

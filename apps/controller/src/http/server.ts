@@ -1,0 +1,36 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "@flowplane/core/log";
+import { runChecks, type TProbe } from "./health.ts";
+import { createMetrics } from "./metrics.ts";
+
+export type TControllerDeps = {
+  log: Logger;
+  /** Dependency probes for /healthz: each resolves when the dependency answers. */
+  probes: Record<string, TProbe>;
+};
+
+/** The controller's HTTP surface. Agent sync and ingest routes are registered here by later issues. */
+export function buildControllerServer(deps: TControllerDeps): FastifyInstance {
+  const metrics = createMetrics();
+  const app = Fastify({ loggerInstance: deps.log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 16 * 1024 * 1024 });
+
+  app.addHook("onResponse", async (req, reply) => {
+    const route = req.routeOptions.url ?? "unmatched";
+    metrics.httpRequests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  app.get("/healthz", async (_req, reply) => {
+    const { ok, checks } = await runChecks(deps.probes);
+    for (const [dependency, c] of Object.entries(checks)) {
+      metrics.dependencyUp.observe({ dependency, ok: String(c.ok) }, c.ms / 1000);
+    }
+    return reply.code(ok ? 200 : 503).send({ status: ok ? "ok" : "degraded", service: "controller", checks });
+  });
+
+  app.get("/metrics", async (_req, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  return app;
+}

@@ -1,0 +1,226 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { loadEnvOrExit } from "@flowplane/core/env";
+import { z } from "zod";
+import {
+  checkPostgres,
+  checkRedis,
+  ensurePostgresDatabase,
+  ROOT,
+  startStore,
+  type TStore,
+} from "./lib/services.ts";
+
+/**
+ * `npm start`: migrate both databases, seed the demo tenant, start store, controller and console,
+ * print where to sign in, and stop everything on Ctrl-C.
+ */
+const ZStartEnv = z.object({
+  FLOWPLANE_DATA_DIR: z.string().default(join(ROOT, ".data")),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL")
+    .default("postgres://postgres@127.0.0.1:5432/flowplane"),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "expected a redis:// URL").default("redis://127.0.0.1:6379"),
+  CLICKHOUSE_URL: z.url("expected the http(s):// URL of a ClickHouse server").optional(),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a plain database name").default("flowplane"),
+  STORE_PORT: z.coerce.number().int().min(1).max(65535).default(18123),
+  CONTROLLER_PORT: z.coerce.number().int().min(1).max(65535).default(7120),
+  CONSOLE_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  FLOWPLANE_TTL_DAYS: z.coerce.number().int().min(0).default(7),
+});
+const env = loadEnvOrExit(ZStartEnv);
+const dataDir = env.FLOWPLANE_DATA_DIR;
+mkdirSync(dataDir, { recursive: true });
+
+const say = (msg: string) => console.log(`flowplane: ${msg}`);
+const fail = (msg: string): never => {
+  console.error(`flowplane: ${msg}`);
+  process.exit(1);
+};
+
+/** Secrets the local product needs are generated once and kept in .data (gitignored, mode 600). */
+function localSecrets(): Record<string, string> {
+  const file = join(dataDir, "local.env.json");
+  const secrets = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
+  if (!secrets.NEXTAUTH_SECRET) {
+    secrets.NEXTAUTH_SECRET = randomBytes(32).toString("base64url");
+    writeFileSync(file, JSON.stringify(secrets, null, 2));
+    chmodSync(file, 0o600);
+  }
+  return secrets;
+}
+
+const children: { name: string; child: ChildProcess }[] = [];
+let store: TStore | undefined;
+let stopping = false;
+
+async function stopAll(code: number) {
+  if (stopping) return;
+  stopping = true;
+  say("stopping ...");
+  for (const { child } of [...children].reverse()) if (child.exitCode === null) child.kill("SIGTERM");
+  await Promise.all(
+    children.map(
+      ({ child }) =>
+        new Promise<void>((res) => {
+          if (child.exitCode !== null) return res();
+          const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+          child.once("exit", () => {
+            clearTimeout(t);
+            res();
+          });
+        }),
+    ),
+  );
+  await store?.stop();
+  say("stopped");
+  process.exit(code);
+}
+process.on("SIGINT", () => void stopAll(0));
+process.on("SIGTERM", () => void stopAll(0));
+
+function prefixOutput(name: string, child: ChildProcess) {
+  const write = (b: Buffer) => {
+    for (const line of b.toString().split("\n")) if (line.trim()) process.stdout.write(`[${name}] ${line}\n`);
+  };
+  child.stdout?.on("data", write);
+  child.stderr?.on("data", write);
+}
+
+function startChild(name: string, cmd: string, args: string[], cwd: string, extraEnv: Record<string, string>) {
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+  prefixOutput(name, child);
+  child.once("exit", (code, signal) => {
+    if (!stopping) {
+      console.error(`flowplane: ${name} exited (${code ?? signal}); stopping everything`);
+      void stopAll(1);
+    }
+  });
+  children.push({ name, child });
+  return child;
+}
+
+async function waitHealthy(name: string, url: string, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(500);
+  }
+  fail(`${name} did not become healthy at ${url} within ${timeoutMs / 1000} s (last answer: ${last})`);
+}
+
+async function runStep(label: string, fn: () => Promise<unknown>) {
+  const started = Date.now();
+  process.stdout.write(`flowplane: ${label} ... `);
+  try {
+    await fn();
+  } catch (err) {
+    process.stdout.write("failed\n");
+    fail(`${label} failed: ${(err as Error).message}`);
+  }
+  process.stdout.write(`done (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+}
+
+try {
+  await checkPostgres(env.DATABASE_URL.replace(/\/[^/?]*(\?|$)/, "/postgres$1"));
+  await checkRedis(env.REDIS_URL);
+} catch (err) {
+  fail((err as Error).message);
+}
+
+const secrets = localSecrets();
+
+await runStep("migrating PostgreSQL", async () => {
+  await ensurePostgresDatabase(env.DATABASE_URL);
+  const { migrate } = await import("@flowplane/db/migrate");
+  await migrate(env.DATABASE_URL);
+});
+
+let clickhouseUrl = env.CLICKHOUSE_URL;
+if (!clickhouseUrl) {
+  await runStep(`starting the embedded ClickHouse store (data in ${join(dataDir, "clickhouse")})`, async () => {
+    store = await startStore({
+      dataDir: join(dataDir, "clickhouse"),
+      port: env.STORE_PORT,
+      readyFile: join(dataDir, "store.ready.json"),
+    });
+  });
+  clickhouseUrl = store?.url;
+}
+if (!clickhouseUrl) fail("no ClickHouse URL");
+const chUrl = clickhouseUrl as string;
+
+await runStep("migrating ClickHouse", async () => {
+  const { migrateClickhouse } = await import("@flowplane/query/ddl");
+  await migrateClickhouse({ url: chUrl, database: env.CLICKHOUSE_DATABASE, ttlDays: env.FLOWPLANE_TTL_DAYS });
+});
+
+let login = { email: "demo@flowplane.local", password: "" };
+await runStep("seeding the demo organization", async () => {
+  const { getDb } = await import("@flowplane/db/client");
+  const { seedDemo } = await import("@flowplane/db/seed");
+  const loginFile = join(dataDir, "demo-login.json");
+  const result = (await seedDemo(getDb(env.DATABASE_URL))) as { password?: string; user?: { email: string } };
+  if (result.password) {
+    login = { email: result.user?.email ?? login.email, password: result.password };
+    writeFileSync(loginFile, JSON.stringify(login, null, 2));
+    chmodSync(loginFile, 0o600);
+  } else if (existsSync(loginFile)) {
+    login = JSON.parse(readFileSync(loginFile, "utf8"));
+  }
+  await getDb(env.DATABASE_URL).disconnect();
+});
+
+await runStep("building the console (cached after the first time)", async () => {
+  const child = spawn(
+    join(ROOT, "node_modules/.bin/turbo"),
+    ["run", "build", "--filter=@flowplane/console", "--output-logs=errors-only", "--env-mode=loose"],
+    { cwd: ROOT, env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1", NEXT_TELEMETRY_DISABLED: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  child.stdout?.on("data", (b) => (out += b));
+  child.stderr?.on("data", (b) => (out += b));
+  const code = await new Promise<number | null>((res) => child.once("exit", res));
+  if (code !== 0) throw new Error(`console build failed:\n${out.slice(-4000)}`);
+});
+
+const common = {
+  DATABASE_URL: env.DATABASE_URL,
+  REDIS_URL: env.REDIS_URL,
+  CLICKHOUSE_URL: chUrl,
+  CLICKHOUSE_DATABASE: env.CLICKHOUSE_DATABASE,
+};
+startChild("controller", process.execPath, ["--import", "tsx", "src/main.ts"], join(ROOT, "apps/controller"), {
+  ...common,
+  CONTROLLER_PORT: String(env.CONTROLLER_PORT),
+});
+const consoleUrl = `http://127.0.0.1:${env.CONSOLE_PORT}`;
+startChild("console", join(ROOT, "node_modules/.bin/next"), ["start", "-p", String(env.CONSOLE_PORT), "-H", "127.0.0.1"], join(ROOT, "apps/console"), {
+  ...common,
+  NEXTAUTH_SECRET: secrets.NEXTAUTH_SECRET as string,
+  NEXTAUTH_URL: consoleUrl,
+  NEXT_TELEMETRY_DISABLED: "1",
+  NODE_ENV: "production",
+});
+
+await waitHealthy("controller", `http://127.0.0.1:${env.CONTROLLER_PORT}/healthz`);
+await waitHealthy("console", `${consoleUrl}/healthz`);
+
+console.log(`
+  Flowplane is running.
+    console     ${consoleUrl}   (sign in: ${login.email} / ${login.password || "(password printed at first start; see .data/demo-login.json)"})
+    controller  http://127.0.0.1:${env.CONTROLLER_PORT}   (/healthz, /metrics)
+    clickhouse  ${chUrl}${store ? " (embedded store)" : ""}
+  Press Ctrl-C to stop.
+`);
