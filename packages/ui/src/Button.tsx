@@ -5,9 +5,7 @@ type Variant = "primary" | "secondary" | "ghost";
 export type ButtonProps = ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant };
 
 export function Button({ variant = "primary", className, type = "button", ...rest }: ButtonProps) {
-  return (
-    <button type={type} className={`fp-btn fp-btn-${variant} ${className ?? ""}`.trim()} {...rest} />
-  );
+  return <button type={type} className={`fp-btn fp-btn-${variant} ${className ?? ""}`.trim()} {...rest} />;
 }
 
 /** A link that looks like a button (navigation stays a link for keyboard and middle-click). */

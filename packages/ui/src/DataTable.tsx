@@ -121,10 +121,7 @@ export function DataTable({
           {table.getRowModel().rows.map((row) => (
             <tr key={row.id}>
               {row.getAllCells().map((cell) => (
-                <td
-                  key={cell.id}
-                  className={aligns.get(cell.column.id) === "right" ? "fp-right" : undefined}
-                >
+                <td key={cell.id} className={aligns.get(cell.column.id) === "right" ? "fp-right" : undefined}>
                   <table.FlexRender cell={cell} />
                 </td>
               ))}

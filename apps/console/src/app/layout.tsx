@@ -1,0 +1,16 @@
+import "@flowplane/ui/styles.css";
+import type { Metadata } from "next";
+import type { ReactNode } from "react";
+
+export const metadata: Metadata = {
+  title: { default: "Flowplane", template: "%s · Flowplane" },
+  description: "Network observability control plane",
+};
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body>{children}</body>
+    </html>
+  );
+}

@@ -1,0 +1,43 @@
+import type { Metadata } from "next";
+import { redirect } from "next/navigation";
+import { SignInForm } from "../../components/SignInForm.tsx";
+import { currentUser } from "../../server/auth/current-user.ts";
+
+export const metadata: Metadata = { title: "Sign in" };
+export const dynamic = "force-dynamic";
+
+const ERRORS: Record<string, string> = {
+  CredentialsSignin: "Wrong email or password.",
+  SessionRequired: "Sign in to continue.",
+};
+
+/** Only same-site paths are followed after sign-in (no open redirect). */
+function safeCallback(value: string | undefined): string {
+  return value?.startsWith("/") && !value.startsWith("//") ? value : "/";
+}
+
+export default async function SignInPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ callbackUrl?: string; error?: string }>;
+}) {
+  const params = await searchParams;
+  const callbackUrl = safeCallback(params.callbackUrl);
+  if (await currentUser()) redirect(callbackUrl);
+  const error = params.error ? (ERRORS[params.error] ?? "Sign-in failed. Try again.") : undefined;
+  return (
+    <div className="fp-auth">
+      <div className="fp-auth-box">
+        <div className="fp-brand">
+          <span className="fp-brand-mark" aria-hidden="true" />
+          Flowplane
+        </div>
+        <h1>Sign in</h1>
+        <p className="fp-page-sub" style={{ marginBottom: 16 }}>
+          Network observability for your organization.
+        </p>
+        <SignInForm callbackUrl={callbackUrl} initialError={error} />
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,38 @@
+import { parseEnv } from "@flowplane/core/env";
+import { z } from "zod";
+
+/**
+ * The console's configuration. Read lazily (first request), never at import time, so that
+ * `next build` needs none of these variables.
+ */
+export const consoleEnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "expected a postgres:// URL" }),
+  CLICKHOUSE_URL: z.url({
+    protocol: /^https?$/,
+    error: "expected an http(s):// URL of ClickHouse's HTTP interface",
+  }),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a database name")
+    .default("flowplane"),
+  // The start script generates and keeps a secret in development; the console only requires one.
+  NEXTAUTH_SECRET: z.string().min(16, "expected a secret of at least 16 characters"),
+  NEXTAUTH_URL: z.url({ error: "expected the console's public URL, e.g. http://localhost:3000" }).optional(),
+  PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
+});
+
+export type ConsoleEnv = z.infer<typeof consoleEnvSchema>;
+
+let cached: ConsoleEnv | undefined;
+
+/** The validated environment; throws an EnvError whose one line names the bad variable. */
+export function consoleEnv(): ConsoleEnv {
+  cached ??= parseEnv(consoleEnvSchema, process.env);
+  return cached;
+}
+
+/** Only the auth secret: the proxy needs it without requiring the database settings. */
+export function authSecret(): string {
+  return parseEnv(consoleEnvSchema.pick({ NEXTAUTH_SECRET: true }), process.env).NEXTAUTH_SECRET;
+}

@@ -1,0 +1,86 @@
+import { can, type TPermission, type TRole } from "@flowplane/db";
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import type { Principal } from "../auth/principal.ts";
+import type { Db } from "../db.ts";
+import { baseProcedure } from "./init.ts";
+
+/** A permission string understood by `can(role, permission)` (e.g. "agents.read"). */
+export type Permission = TPermission;
+export type Role = TRole;
+
+export const publicProcedure = baseProcedure;
+
+/** Needs a signed-in principal (JWT re-checked against the database in the context). */
+export const authedProcedure = baseProcedure.use(({ ctx, next }) => {
+  if (!ctx.principal) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in to continue." });
+  return next({ ctx: { principal: ctx.principal } });
+});
+
+/** Every org procedure takes the org by slug (or the `x-flowplane-org` header for scripts). */
+export const orgInput = z.object({ orgSlug: z.string().min(1).max(64).optional() });
+
+export type OrgAccess = { org: { id: string; name: string; slug: string }; role: Role };
+
+/**
+ * Which org `slug` names for this principal, and the principal's role there; null when the org
+ * does not exist, is being deleted, or the principal is not a member. Callers answer NOT_FOUND
+ * for null so that other tenants' org names cannot be probed.
+ */
+export async function resolveOrgAccess(
+  db: Db,
+  principal: Principal,
+  slug: string,
+): Promise<OrgAccess | null> {
+  const org = await db.unsafe.organization.findFirst({
+    where: { slug, deletedAt: null },
+    select: { id: true, name: true, slug: true },
+  });
+  if (!org) return null;
+  switch (principal.kind) {
+    case "user": {
+      const membership = await db.unsafe.membership.findUnique({
+        where: { orgId_userId: { orgId: org.id, userId: principal.userId } },
+        select: { role: true },
+      });
+      return membership ? { org, role: membership.role as Role } : null;
+    }
+  }
+}
+
+/**
+ * THE tenant choke point. Resolves the org from `orgSlug`, checks membership and `permission`,
+ * and hands the resolver `ctx.org`, `ctx.role` and `ctx.db` = a client scoped to that org (the
+ * unscoped one is no longer on the context). Not a member (or no such org) → NOT_FOUND; member
+ * without the permission → FORBIDDEN.
+ */
+export function orgProcedure(permission: Permission) {
+  return authedProcedure
+    .meta({ permission })
+    .input(orgInput)
+    .use(async ({ ctx, input, next }) => {
+      const slug = input.orgSlug ?? ctx.orgSlugHeader;
+      if (!slug) {
+        throw new TRPCError({
+          code: "BAD_REQUEST",
+          message: "Say which organization: orgSlug or the x-flowplane-org header.",
+        });
+      }
+      const access = await resolveOrgAccess(ctx.db, ctx.principal, slug);
+      if (!access) throw new TRPCError({ code: "NOT_FOUND", message: `Organization "${slug}" not found.` });
+      if (!can(access.role, permission)) {
+        throw new TRPCError({
+          code: "FORBIDDEN",
+          message: `Your role (${access.role}) in ${access.org.name} does not allow ${permission}.`,
+        });
+      }
+      return next({
+        ctx: {
+          org: access.org,
+          role: access.role,
+          db: ctx.db.forOrg(access.org.id),
+          log: ctx.log.child({ orgId: access.org.id }),
+        },
+      });
+    });
+}
