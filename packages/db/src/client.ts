@@ -30,13 +30,27 @@ const READ_OPS = new Set([
 // Operations whose `where` must stay a where-unique input: scoped by adding `orgId` beside the
 // unique key (Prisma's extended where-unique filters), so a unique hit in another org is "not found".
 const UNIQUE_WHERE_OPS = new Set(["findUnique", "findUniqueOrThrow", "update", "delete", "upsert"]);
-const WHERE_OPS = new Set([...READ_OPS, "update", "updateMany", "updateManyAndReturn", "delete", "deleteMany", "upsert"]);
+const WHERE_OPS = new Set([
+  ...READ_OPS,
+  "update",
+  "updateMany",
+  "updateManyAndReturn",
+  "delete",
+  "deleteMany",
+  "upsert",
+]);
 const CREATE_OPS = new Set(["create", "createMany", "createManyAndReturn"]);
 const UPDATE_DATA_OPS = new Set(["update", "updateMany", "updateManyAndReturn"]);
 
 type Args = Record<string, unknown> & { where?: Record<string, unknown>; data?: unknown };
 
-function scopeWhere(where: Record<string, unknown> | undefined, key: string, value: unknown, unique: boolean, model: string) {
+function scopeWhere(
+  where: Record<string, unknown> | undefined,
+  key: string,
+  value: unknown,
+  unique: boolean,
+  model: string,
+) {
   const w = where ?? {};
   if (key in w && w[key] !== value) {
     throw new TenantScopeError(`${model}: the where clause names another organization`);
@@ -70,33 +84,43 @@ export function scopeArgs(model: string, operation: string, args: Args, orgId: s
   const a: Args = { ...args };
   switch (scope) {
     case "tenant": {
-      if (WHERE_OPS.has(operation)) a.where = scopeWhere(a.where, "orgId", orgId, UNIQUE_WHERE_OPS.has(operation), model);
+      if (WHERE_OPS.has(operation))
+        a.where = scopeWhere(a.where, "orgId", orgId, UNIQUE_WHERE_OPS.has(operation), model);
       if (operation === "create") a.data = stampData(a.data, orgId, model);
       else if (operation === "createMany" || operation === "createManyAndReturn") {
-        a.data = Array.isArray(a.data) ? a.data.map((d) => stampData(d, orgId, model)) : stampData(a.data, orgId, model);
+        a.data = Array.isArray(a.data)
+          ? a.data.map((d) => stampData(d, orgId, model))
+          : stampData(a.data, orgId, model);
       } else if (operation === "upsert") {
         a.create = stampData(a.create, orgId, model);
         checkUpdateData(a.update, orgId, model);
       } else if (UPDATE_DATA_OPS.has(operation)) checkUpdateData(a.data, orgId, model);
-      else if (!WHERE_OPS.has(operation)) throw new TenantScopeError(`${model}.${operation} is not supported on a scoped client`);
+      else if (!WHERE_OPS.has(operation))
+        throw new TenantScopeError(`${model}.${operation} is not supported on a scoped client`);
       return a;
     }
     case "organization": {
       if (CREATE_OPS.has(operation) || operation === "upsert" || operation.startsWith("delete")) {
         throw new TenantScopeError(`organization.${operation} is a platform operation: use db.unsafe`);
       }
-      if (!WHERE_OPS.has(operation)) throw new TenantScopeError(`${model}.${operation} is not supported on a scoped client`);
+      if (!WHERE_OPS.has(operation))
+        throw new TenantScopeError(`${model}.${operation} is not supported on a scoped client`);
       a.where = scopeWhere(a.where, "id", orgId, UNIQUE_WHERE_OPS.has(operation), model);
       return a;
     }
     case "members": {
-      if (!READ_OPS.has(operation)) throw new TenantScopeError(`${model}.${operation}: users are read-only on a scoped client`);
+      if (!READ_OPS.has(operation))
+        throw new TenantScopeError(`${model}.${operation}: users are read-only on a scoped client`);
       const member = { memberships: { some: { orgId } } };
-      a.where = UNIQUE_WHERE_OPS.has(operation) ? { ...(a.where ?? {}), ...member } : { AND: [a.where ?? {}, member] };
+      a.where = UNIQUE_WHERE_OPS.has(operation)
+        ? { ...(a.where ?? {}), ...member }
+        : { AND: [a.where ?? {}, member] };
       return a;
     }
     default:
-      throw new TenantScopeError(`${model} is platform-level and not reachable through forOrg(): use db.unsafe`);
+      throw new TenantScopeError(
+        `${model} is platform-level and not reachable through forOrg(): use db.unsafe`,
+      );
   }
 }
 
@@ -124,7 +148,8 @@ export function createScopedClient(client: PrismaClient, orgIdInput: string) {
       },
       // Raw SQL cannot be scoped automatically: it belongs to `unsafe`.
       $allOperations({ model, operation, args, query }) {
-        if (!model) throw new TenantScopeError(`${operation} is not available on a scoped client: use db.unsafe`);
+        if (!model)
+          throw new TenantScopeError(`${operation} is not available on a scoped client: use db.unsafe`);
         return query(args);
       },
     },

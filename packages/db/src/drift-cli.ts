@@ -7,6 +7,8 @@ const env = loadEnvOrExit(dbEnvSchema);
 const diffs = await checkDrift(env.DATABASE_URL);
 if (diffs.length === 0) process.stdout.write("schema and database agree\n");
 else {
-  process.stdout.write(`${diffs.length} differences between prisma/schema and the database:\n${formatDifferences(diffs)}\n`);
+  process.stdout.write(
+    `${diffs.length} differences between prisma/schema and the database:\n${formatDifferences(diffs)}\n`,
+  );
   process.exitCode = 1;
 }

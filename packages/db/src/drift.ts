@@ -43,7 +43,9 @@ export interface ColumnShape {
 
 export async function loadSchemaFiles(dir: string = SCHEMA_DIR): Promise<[string, string][]> {
   const names = (await readdir(dir)).filter((n) => n.endsWith(".prisma")).sort();
-  return Promise.all(names.map(async (n) => [join(dir, n), await readFile(join(dir, n), "utf8")] as [string, string]));
+  return Promise.all(
+    names.map(async (n) => [join(dir, n), await readFile(join(dir, n), "utf8")] as [string, string]),
+  );
 }
 
 export async function loadDmmf(dir: string = SCHEMA_DIR): Promise<DMMF.Document> {
@@ -100,13 +102,22 @@ export function expectedShape(dmmf: DMMF.Document): SchemaShape {
   const { models, enums } = dmmf.datamodel;
   const enumDbName = new Map(enums.map((e) => [e.name, e.dbName ?? e.name]));
   const tableOf = new Map(models.map((m) => [m.name, m.dbName ?? m.name]));
-  const shape: SchemaShape = { tables: new Map(), enums: new Map(), indexes: new Set(), foreignKeys: new Set() };
+  const shape: SchemaShape = {
+    tables: new Map(),
+    enums: new Map(),
+    indexes: new Set(),
+    foreignKeys: new Set(),
+  };
 
-  for (const e of enums) shape.enums.set(e.dbName ?? e.name, e.values.map((v) => v.dbName ?? v.name));
+  for (const e of enums)
+    shape.enums.set(
+      e.dbName ?? e.name,
+      e.values.map((v) => v.dbName ?? v.name),
+    );
 
   const columnOf = new Map<string, Map<string, string>>();
   for (const m of models) {
-    const table = tableOf.get(m.name)!;
+    const table = m.dbName ?? m.name;
     const cols = new Map<string, ColumnShape>();
     const names = new Map<string, string>();
     for (const f of m.fields) {
@@ -130,9 +141,16 @@ export function expectedShape(dmmf: DMMF.Document): SchemaShape {
 
   const col = (model: string, field: string) => columnOf.get(model)?.get(field) ?? `?${field}`;
   for (const idx of dmmf.datamodel.indexes) {
-    const table = tableOf.get(idx.model)!;
+    const table = tableOf.get(idx.model) ?? idx.model;
     const cols = idx.fields.map((f) => col(idx.model, f.name)).join(", ");
-    const kind = idx.type === "id" ? "pk" : idx.type === "unique" ? "unique" : idx.type === "normal" ? "index" : idx.type;
+    const kind =
+      idx.type === "id"
+        ? "pk"
+        : idx.type === "unique"
+          ? "unique"
+          : idx.type === "normal"
+            ? "index"
+            : idx.type;
     shape.indexes.add(`${table}:${kind}(${cols})`);
   }
 
@@ -144,7 +162,9 @@ export function expectedShape(dmmf: DMMF.Document): SchemaShape {
       const required = f.relationFromFields.every((x) => m.fields.find((g) => g.name === x)?.isRequired);
       const onDelete = FK_ACTIONS[f.relationOnDelete ?? (required ? "Restrict" : "SetNull")];
       const onUpdate = FK_ACTIONS[(f as { relationOnUpdate?: string }).relationOnUpdate ?? "Cascade"];
-      shape.foreignKeys.add(`${tableOf.get(m.name)}(${from}) -> ${tableOf.get(f.type)}(${to}) on delete ${onDelete} on update ${onUpdate}`);
+      shape.foreignKeys.add(
+        `${tableOf.get(m.name)}(${from}) -> ${tableOf.get(f.type)}(${to}) on delete ${onDelete} on update ${onUpdate}`,
+      );
     }
   }
   return shape;
@@ -175,12 +195,29 @@ function expectedDefault(f: DMMF.Field, type: string, enumDbName: Map<string, st
 
 // ─── What the database has ─────────────────────────────────────────────────────────────────────
 
-const PG_FK_ACTIONS: Record<string, string> = { a: "no action", r: "restrict", c: "cascade", n: "set null", d: "set default" };
+const PG_FK_ACTIONS: Record<string, string> = {
+  a: "no action",
+  r: "restrict",
+  c: "cascade",
+  n: "set null",
+  d: "set default",
+};
 
 export async function actualShape(client: pg.ClientBase, schema = "public"): Promise<SchemaShape> {
-  const shape: SchemaShape = { tables: new Map(), enums: new Map(), indexes: new Set(), foreignKeys: new Set() };
+  const shape: SchemaShape = {
+    tables: new Map(),
+    enums: new Map(),
+    indexes: new Set(),
+    foreignKeys: new Set(),
+  };
 
-  const columns = await client.query<{ table: string; column: string; type: string; notnull: boolean; default: string | null }>(
+  const columns = await client.query<{
+    table: string;
+    column: string;
+    type: string;
+    notnull: boolean;
+    default: string | null;
+  }>(
     `SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
             a.attnotnull AS notnull, pg_get_expr(d.adbin, d.adrelid) AS default
        FROM pg_class c
@@ -193,7 +230,10 @@ export async function actualShape(client: pg.ClientBase, schema = "public"): Pro
   );
   for (const r of columns.rows) {
     let cols = shape.tables.get(r.table);
-    if (!cols) shape.tables.set(r.table, (cols = new Map()));
+    if (!cols) {
+      cols = new Map();
+      shape.tables.set(r.table, cols);
+    }
     cols.set(r.column, { type: r.type, nullable: !r.notnull, default: normaliseDefault(r.default) });
   }
 
@@ -205,7 +245,13 @@ export async function actualShape(client: pg.ClientBase, schema = "public"): Pro
   );
   for (const r of enums.rows) shape.enums.set(r.name, r.labels);
 
-  const indexes = await client.query<{ table: string; primary: boolean; unique: boolean; columns: (string | null)[]; partial: boolean }>(
+  const indexes = await client.query<{
+    table: string;
+    primary: boolean;
+    unique: boolean;
+    columns: (string | null)[];
+    partial: boolean;
+  }>(
     `SELECT t.relname AS table, i.indisprimary AS primary, i.indisunique AS unique,
             i.indpred IS NOT NULL AS partial,
             array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
@@ -223,7 +269,14 @@ export async function actualShape(client: pg.ClientBase, schema = "public"): Pro
     shape.indexes.add(`${r.table}:${kind}(${cols})${r.partial ? " partial" : ""}`);
   }
 
-  const fks = await client.query<{ table: string; columns: string[]; ref: string; refColumns: string[]; del: string; upd: string }>(
+  const fks = await client.query<{
+    table: string;
+    columns: string[];
+    ref: string;
+    refColumns: string[];
+    del: string;
+    upd: string;
+  }>(
     `SELECT t.relname AS table, rt.relname AS ref, c.confdeltype AS del, c.confupdtype AS upd,
             array(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(n, o)
                     JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o)::text[] AS columns,
@@ -269,26 +322,48 @@ export function compareShapes(expected: SchemaShape, actual: SchemaShape): Diffe
         out.push({ kind: "column", object, problem: "missing from the database" });
         continue;
       }
-      if (got.type !== want.type) out.push({ kind: "column", object, problem: `type is ${got.type}, schema expects ${want.type}` });
+      if (got.type !== want.type)
+        out.push({ kind: "column", object, problem: `type is ${got.type}, schema expects ${want.type}` });
       if (got.nullable !== want.nullable)
-        out.push({ kind: "column", object, problem: want.nullable ? "is NOT NULL, schema expects nullable" : "is nullable, schema expects NOT NULL" });
+        out.push({
+          kind: "column",
+          object,
+          problem: want.nullable
+            ? "is NOT NULL, schema expects nullable"
+            : "is nullable, schema expects NOT NULL",
+        });
       if (got.default !== want.default)
-        out.push({ kind: "column", object, problem: `default is ${got.default ?? "none"}, schema expects ${want.default ?? "none"}` });
+        out.push({
+          kind: "column",
+          object,
+          problem: `default is ${got.default ?? "none"}, schema expects ${want.default ?? "none"}`,
+        });
     }
     for (const column of have.keys())
-      if (!cols.has(column)) out.push({ kind: "column", object: `${table}.${column}`, problem: "exists in the database but not in the schema" });
+      if (!cols.has(column))
+        out.push({
+          kind: "column",
+          object: `${table}.${column}`,
+          problem: "exists in the database but not in the schema",
+        });
   }
   for (const table of actual.tables.keys())
-    if (!expected.tables.has(table)) out.push({ kind: "table", object: table, problem: "exists in the database but not in the schema" });
+    if (!expected.tables.has(table))
+      out.push({ kind: "table", object: table, problem: "exists in the database but not in the schema" });
 
   for (const [name, values] of expected.enums) {
     const got = actual.enums.get(name);
     if (!got) out.push({ kind: "enum", object: name, problem: "missing from the database" });
     else if (got.join(",") !== values.join(","))
-      out.push({ kind: "enum", object: name, problem: `values are (${got.join(", ")}), schema expects (${values.join(", ")})` });
+      out.push({
+        kind: "enum",
+        object: name,
+        problem: `values are (${got.join(", ")}), schema expects (${values.join(", ")})`,
+      });
   }
   for (const name of actual.enums.keys())
-    if (!expected.enums.has(name)) out.push({ kind: "enum", object: name, problem: "exists in the database but not in the schema" });
+    if (!expected.enums.has(name))
+      out.push({ kind: "enum", object: name, problem: "exists in the database but not in the schema" });
 
   diffSets(out, "index", expected.indexes, actual.indexes);
   diffSets(out, "foreign_key", expected.foreignKeys, actual.foreignKeys);
@@ -296,8 +371,11 @@ export function compareShapes(expected: SchemaShape, actual: SchemaShape): Diffe
 }
 
 function diffSets(out: Difference[], kind: DriftKind, expected: Set<string>, actual: Set<string>) {
-  for (const x of expected) if (!actual.has(x)) out.push({ kind, object: x, problem: "missing from the database" });
-  for (const x of actual) if (!expected.has(x)) out.push({ kind, object: x, problem: "exists in the database but not in the schema" });
+  for (const x of expected)
+    if (!actual.has(x)) out.push({ kind, object: x, problem: "missing from the database" });
+  for (const x of actual)
+    if (!expected.has(x))
+      out.push({ kind, object: x, problem: "exists in the database but not in the schema" });
 }
 
 /** Differences between the Prisma schema and the database at `url`; empty when they agree. */

@@ -4,7 +4,10 @@ import { z } from "zod";
 // The only place this package reads process.env.
 const postgresUrl = z
   .string()
-  .regex(/^postgres(ql)?:\/\/\S+$/, "expected a postgres:// URL (e.g. postgres://postgres@127.0.0.1:5432/flowplane)");
+  .regex(
+    /^postgres(ql)?:\/\/\S+$/,
+    "expected a postgres:// URL (e.g. postgres://postgres@127.0.0.1:5432/flowplane)",
+  );
 
 export const dbEnvSchema = z.object({
   DATABASE_URL: postgresUrl.default("postgres://postgres@127.0.0.1:5432/flowplane"),

@@ -1,9 +1,17 @@
 // @flowplane/db: types and pure helpers. Importing this never opens a connection; the client lives
 // at @flowplane/db/client.
-export { can, isRole, PERMISSIONS, ROLES, roleAtLeast, type TPermission, type TRole } from "./roles.ts";
-export { hashPassword, verifyPassword } from "./passwords.ts";
-export { type GeneratedToken, generateToken, hashToken, TOKEN_PREFIXES, type TTokenKind, tokenKind } from "./tokens.ts";
-export { MODEL_SCOPE, TENANT_MODELS, type TModelScope } from "./tenancy.ts";
+
 // Model types (Agent, Organization, …), enums (Role, AgentState, …) and the Prisma namespace of
 // input types, from the generated browser entry (no engine, no driver).
 export * from "./generated/prisma/browser.ts";
+export { hashPassword, verifyPassword } from "./passwords.ts";
+export { can, isRole, PERMISSIONS, ROLES, roleAtLeast, type TPermission, type TRole } from "./roles.ts";
+export { MODEL_SCOPE, TENANT_MODELS, type TModelScope } from "./tenancy.ts";
+export {
+  type GeneratedToken,
+  generateToken,
+  hashToken,
+  TOKEN_PREFIXES,
+  type TTokenKind,
+  tokenKind,
+} from "./tokens.ts";

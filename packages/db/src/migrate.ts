@@ -115,7 +115,8 @@ async function applyPending(
   }
   const known = new Set(migrations.map((m) => m.name));
   for (const name of applied.keys()) {
-    if (!known.has(name)) log(`warning: ${name} is applied in the database but missing from the migrations folder`);
+    if (!known.has(name))
+      log(`warning: ${name} is applied in the database but missing from the migrations folder`);
   }
 
   const result: MigrateResult = { applied: [], skipped: [] };
@@ -129,7 +130,10 @@ async function applyPending(
     try {
       await client.query("BEGIN");
       await client.query(m.sql);
-      await client.query(`INSERT INTO "${MIGRATIONS_TABLE}" (name, checksum) VALUES ($1, $2)`, [m.name, m.checksum]);
+      await client.query(`INSERT INTO "${MIGRATIONS_TABLE}" (name, checksum) VALUES ($1, $2)`, [
+        m.name,
+        m.checksum,
+      ]);
       await client.query("COMMIT");
     } catch (err) {
       await client.query("ROLLBACK").catch(() => {});
@@ -141,7 +145,8 @@ async function applyPending(
     log(`applying ${m.name} ... done in ${Math.round(performance.now() - started)} ms`);
     result.applied.push(m.name);
   }
-  if (result.applied.length === 0) log(`database is up to date (${result.skipped.length} migrations applied)`);
+  if (result.applied.length === 0)
+    log(`database is up to date (${result.skipped.length} migrations applied)`);
   return result;
 }
 

@@ -5,7 +5,7 @@ import { type Algorithm, hash, verify } from "@node-rs/argon2";
 const OPTIONS = { algorithm: 2 as Algorithm, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
 /** argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`), salted per call. */
-export function hashPassword(plain: string): Promise<string> {
+export async function hashPassword(plain: string): Promise<string> {
   if (plain.length === 0) throw new Error("refusing to hash an empty password");
   return hash(plain, OPTIONS);
 }

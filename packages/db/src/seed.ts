@@ -46,7 +46,8 @@ export async function seedDemo(db: DbLike, options: { password?: string } = {}):
   let generatedPassword: string | undefined;
   const createdUser = !user;
   if (!user) {
-    const password = options.password ?? (generatedPassword = randomBytes(12).toString("base64url"));
+    if (!options.password) generatedPassword = randomBytes(12).toString("base64url");
+    const password = options.password ?? (generatedPassword as string);
     user = await prisma.user.create({
       data: { email: DEMO_EMAIL, name: "Demo Owner", passwordHash: await hashPassword(password) },
     });
@@ -111,7 +112,13 @@ export async function seedAgentGroup(
     });
     if (group.currentRevision > 0) return group;
     await tx.agentGroupConfig.create({
-      data: { orgId, groupId: group.id, revision: 1, config: overrides.config ?? DEFAULT_AGENT_CONFIG, comment: "initial" },
+      data: {
+        orgId,
+        groupId: group.id,
+        revision: 1,
+        config: overrides.config ?? DEFAULT_AGENT_CONFIG,
+        comment: "initial",
+      },
     });
     return tx.agentGroup.update({ where: { id: group.id }, data: { currentRevision: 1 } });
   });

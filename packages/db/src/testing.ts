@@ -21,7 +21,11 @@ export function withDatabase(serverUrl: string, name: string): string {
 }
 
 export function testDatabaseName(label: string, run = dbEnv().FLOWPLANE_TEST_RUN): string {
-  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+  const clean = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "_")
+      .replace(/^_+|_+$/g, "");
   const runId = clean(run ?? randomBytes(3).toString("hex")).slice(0, 20);
   // Postgres truncates identifiers at 63 bytes; keep the random tail so names stay unique.
   return `fp_t_${runId}_${clean(label).slice(0, 24)}_${randomBytes(4).toString("hex")}`;
@@ -41,7 +45,10 @@ async function admin<T>(serverUrl: string, fn: (c: pg.Client) => Promise<T>): Pr
  * A fresh database on FLOWPLANE_TEST_PG_URL's server, migrated, with a client. Every test file that
  * needs Postgres makes its own, so parallel files and parallel runs never share rows.
  */
-export async function createTestDatabase(label: string, options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  label: string,
+  options: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
   const serverUrl = dbEnv().FLOWPLANE_TEST_PG_URL;
   const name = testDatabaseName(label);
   await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));

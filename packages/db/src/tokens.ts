@@ -30,7 +30,8 @@ export function hashToken(token: string): string {
 /** The kind of a token by its prefix, or null for anything that is not a Flowplane token. */
 export function tokenKind(token: string): TTokenKind | null {
   for (const [kind, prefix] of Object.entries(TOKEN_PREFIXES)) {
-    if (token.startsWith(prefix) && /^[A-Za-z0-9_-]{43}$/.test(token.slice(prefix.length))) return kind as TTokenKind;
+    if (token.startsWith(prefix) && /^[A-Za-z0-9_-]{43}$/.test(token.slice(prefix.length)))
+      return kind as TTokenKind;
   }
   return null;
 }
