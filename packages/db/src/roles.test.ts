@@ -33,7 +33,7 @@ describe("permission matrix", () => {
   it("matches the table in README.md", () => {
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
     const section = readme.split(/^## /m).find((s) => s.startsWith("Permissions")) ?? "";
-    const rows = [...section.matchAll(/^\| `([a-z.]+)` \| (.+) \|$/gm)];
+    const rows = [...section.matchAll(/^\|\s*`([a-z.]+)`\s*\|(.+)\|\s*$/gm)];
     const documented = Object.fromEntries(
       rows.map(([, permission, cells]) => [
         permission,
