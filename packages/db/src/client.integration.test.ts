@@ -165,13 +165,14 @@ describe("seeds", () => {
   it("seedDemo is idempotent and hands out a generated password only once", async () => {
     const first = await seedDemo(t.db);
     expect(first.createdUser).toBe(true);
-    expect(first.generatedPassword).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(first.password).toMatch(/^[A-Za-z0-9_-]{16}$/);
     const second = await seedDemo(t.db);
-    expect(second).toEqual({ ...first, createdUser: false, generatedPassword: undefined });
-    expect(second.generatedPassword).toBeUndefined();
+    const { password: _first, ...rest } = first;
+    expect(second).toEqual({ ...rest, createdUser: false });
+    expect(second.password).toBeUndefined();
 
     const user = await t.db.unsafe.user.findUnique({ where: { email: "demo@flowplane.local" } });
-    expect(await verifyPassword(user?.passwordHash, first.generatedPassword ?? "")).toBe(true);
+    expect(await verifyPassword(user?.passwordHash, first.password ?? "")).toBe(true);
     const scoped = t.db.forOrg(first.orgId);
     expect(await scoped.membership.findMany()).toMatchObject([{ userId: first.userId, role: "owner" }]);
     const [group] = await scoped.agentGroup.findMany({ include: { configs: true } });
@@ -182,7 +183,7 @@ describe("seeds", () => {
   it("seedDemo uses a given password for a new user", async () => {
     await t.db.unsafe.user.delete({ where: { email: "demo@flowplane.local" } });
     const demo = await seedDemo(t.db, { password: "given-password-1" });
-    expect(demo.generatedPassword).toBeUndefined();
+    expect(demo.password).toBeUndefined();
     const user = await t.db.unsafe.user.findUniqueOrThrow({ where: { email: demo.email } });
     expect(await verifyPassword(user.passwordHash, "given-password-1")).toBe(true);
   });

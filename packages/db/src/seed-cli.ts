@@ -16,7 +16,7 @@ try {
     demo.createdUser ? "demo owner created" : "demo data already there",
   );
   // Printed once, on purpose, to the terminal only (not through the logger, which may be shipped).
-  if (demo.generatedPassword) process.stdout.write(`demo login: ${demo.email} / ${demo.generatedPassword}\n`);
+  if (demo.password) process.stdout.write(`demo login: ${demo.email} / ${demo.password}\n`);
 } catch (err) {
   log.error(err instanceof Error ? err.message : String(err));
   process.exitCode = 1;

@@ -26,8 +26,9 @@ export interface DemoSeed {
   userId: string;
   groupId: string;
   email: string;
+  user: { id: string; email: string };
   /** Set only when this call created the user with a generated password: print it once, store it locally. */
-  generatedPassword?: string;
+  password?: string;
   createdUser: boolean;
 }
 
@@ -63,8 +64,9 @@ export async function seedDemo(db: DbLike, options: { password?: string } = {}):
     userId: user.id,
     groupId: group.id,
     email: DEMO_EMAIL,
+    user: { id: user.id, email: user.email },
     createdUser,
-    ...(generatedPassword ? { generatedPassword } : {}),
+    ...(generatedPassword ? { password: generatedPassword } : {}),
   };
 }
 
