@@ -1,0 +1,99 @@
+/**
+ * Offline analysis of a capture file: reader → engine → JSONL files. `analyzeFile` is what the
+ * CLI and the bench call; with `workers > 1` it shards flows over worker threads
+ * (see flow/sharded-analyze.ts).
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { readCaptureFile } from "./capture/capture-file.ts";
+import {
+  createEngine,
+  type EngineOptions,
+  type EngineStats,
+  type L4FlowRow,
+  type NetworkMetricsRow,
+} from "./flow/flow-engine.ts";
+import { JsonlWriter } from "./output/jsonl-writer.ts";
+
+export interface AnalyzeOptions extends Omit<EngineOptions, "onL4" | "onNetworkMetrics"> {
+  /** Output directory for l4_flow_log.jsonl and network_metrics.jsonl; none = rows discarded. */
+  outDir?: string;
+  workers?: number;
+  onL4?: (row: L4FlowRow) => void;
+  onNetworkMetrics?: (row: NetworkMetricsRow) => void;
+  /** Called now and then with (bytes read, file size). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface AnalyzeResult {
+  file: string;
+  stats: EngineStats;
+  l4Rows: number;
+  metricRows: number;
+  elapsedMs: number;
+  packetsPerSecond: number;
+  workers: number;
+}
+
+export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Promise<AnalyzeResult> {
+  if ((opts.workers ?? 1) > 1) {
+    const { analyzeFileSharded } = await import("./flow/sharded-analyze.ts");
+    return analyzeFileSharded(path, opts);
+  }
+  return analyzeFileSync(path, opts);
+}
+
+export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): AnalyzeResult {
+  const started = performance.now();
+  let l4: JsonlWriter | undefined;
+  let nm: JsonlWriter | undefined;
+  if (opts.outDir) {
+    mkdirSync(opts.outDir, { recursive: true });
+    l4 = new JsonlWriter(join(opts.outDir, "l4_flow_log.jsonl"));
+    nm = new JsonlWriter(join(opts.outDir, "network_metrics.jsonl"));
+  }
+  let l4Rows = 0;
+  let metricRows = 0;
+  const engine = createEngine({
+    ...opts,
+    onL4: (r) => {
+      l4Rows++;
+      l4?.write(r);
+      opts.onL4?.(r);
+    },
+    onNetworkMetrics: (r) => {
+      metricRows++;
+      nm?.write(r);
+      opts.onNetworkMetrics?.(r);
+    },
+  });
+  const progress = opts.onProgress;
+  let sinceProgress = 0;
+  readCaptureFile(
+    path,
+    progress
+      ? (lt, buf, off, cap, wire, ts, fo) => {
+          engine.packet(lt, buf, off, cap, wire, ts, fo);
+          if (++sinceProgress === 65536) {
+            sinceProgress = 0;
+            progress(fo, 0);
+          }
+        }
+      : (lt, buf, off, cap, wire, ts, fo) => engine.packet(lt, buf, off, cap, wire, ts, fo),
+    (kind, offset) => engine.decodeError(kind, offset),
+  );
+  engine.flush();
+  l4?.close();
+  nm?.close();
+  const stats = engine.stats();
+  const elapsedMs = performance.now() - started;
+  return {
+    file: path,
+    stats,
+    l4Rows,
+    metricRows,
+    elapsedMs,
+    packetsPerSecond: stats.packets / Math.max(elapsedMs / 1000, 1e-9),
+    workers: 1,
+  };
+}

@@ -1,0 +1,395 @@
+/**
+ * Frame decoder: link layer → VLAN/QinQ/MPLS → IPv4/IPv6 (+ extension headers, fragments) →
+ * TCP/UDP/ICMP, descending through VXLAN, Geneve, GRE (TEB, ERSPAN I/II/III) and IP-in-IP so
+ * that the record ends up holding the INNERMOST headers plus the outermost tunnel as tags.
+ *
+ * One file on purpose: the layers call each other recursively (an inner Ethernet frame inside
+ * VXLAN inside IPv4 inside MPLS), and keeping them in one module lets V8 inline the small
+ * readers. Nothing is allocated: every result is written into the caller's PacketMeta, and the
+ * return value is a DecodeError code (0 = ok). Lengths come from the IP headers, not from the
+ * captured length, so snaplen-cut frames still yield the right TCP segment lengths.
+ */
+import { DecodeError, type PacketMeta, TunnelType } from "./packet-meta.ts";
+
+export const LinkType = {
+  null: 0,
+  ethernet: 1,
+  raw: 101,
+  loop: 108,
+  linuxSll: 113,
+  ipv4: 228,
+  ipv6: 229,
+  linuxSll2: 276,
+} as const;
+
+const MAX_DEPTH = 8;
+
+function u16(b: Uint8Array, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
+}
+
+function u32(b: Uint8Array, o: number): number {
+  return b[o]! * 16777216 + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
+}
+
+/** Decode one frame into `m`. `end` bounds the captured bytes. Returns a DecodeError code. */
+export function decodeFrame(
+  m: PacketMeta,
+  linkType: number,
+  b: Uint8Array,
+  off: number,
+  capLen: number,
+): number {
+  m.reset();
+  const end = off + capLen;
+  let r: number;
+  switch (linkType) {
+    case 1:
+      r = decodeEthernet(m, b, off, end);
+      break;
+    case 101:
+    case 12:
+    case 14:
+      r = decodeRawIp(m, b, off, end);
+      break;
+    case 228:
+      r = decodeIpv4(m, b, off, end);
+      break;
+    case 229:
+      r = decodeIpv6(m, b, off, end);
+      break;
+    case 113:
+      if (off + 16 > end) r = DecodeError.truncated;
+      else r = decodeEtherType(m, u16(b, off + 14), b, off + 16, end);
+      break;
+    case 276:
+      if (off + 20 > end) r = DecodeError.truncated;
+      else r = decodeEtherType(m, u16(b, off), b, off + 20, end);
+      break;
+    case 0:
+    case 108: {
+      if (off + 4 > end) {
+        r = DecodeError.truncated;
+        break;
+      }
+      // NULL carries the family in the capturing host's byte order, LOOP in network order;
+      // either way the value is small, so whichever reading fits in 16 bits is the right one.
+      let fam = b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24);
+      if (fam >>> 16 !== 0) fam = u32(b, off);
+      if (fam === 2) r = decodeIpv4(m, b, off + 4, end);
+      else if (fam === 24 || fam === 28 || fam === 30 || fam === 10) r = decodeIpv6(m, b, off + 4, end);
+      else r = DecodeError.notIp;
+      break;
+    }
+    default:
+      r = DecodeError.unknownLinkType;
+  }
+  m.error = r;
+  return r;
+}
+
+function decodeRawIp(m: PacketMeta, b: Uint8Array, o: number, end: number): number {
+  if (o >= end) return DecodeError.truncated;
+  const v = b[o]! >> 4;
+  if (v === 4) return decodeIpv4(m, b, o, end);
+  if (v === 6) return decodeIpv6(m, b, o, end);
+  return DecodeError.notIp;
+}
+
+export function decodeEthernet(m: PacketMeta, b: Uint8Array, o: number, end: number): number {
+  if (o + 14 > end) return DecodeError.truncated;
+  return decodeEtherType(m, u16(b, o + 12), b, o + 14, end);
+}
+
+function decodeEtherType(m: PacketMeta, type: number, b: Uint8Array, o: number, end: number): number {
+  // VLAN tags (802.1Q, 802.1ad, old QinQ 0x9100) stack; the innermost tag wins.
+  while (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
+    if (o + 4 > end) return DecodeError.truncated;
+    m.vlan = u16(b, o) & 0x0fff;
+    type = u16(b, o + 2);
+    o += 4;
+  }
+  if (type === 0x0800) return decodeIpv4(m, b, o, end);
+  if (type === 0x86dd) return decodeIpv6(m, b, o, end);
+  if (type === 0x8847 || type === 0x8848) {
+    // MPLS label stack: 4 bytes per label until the bottom-of-stack bit.
+    for (;;) {
+      if (o + 4 > end) return DecodeError.truncated;
+      m.mplsLabels++;
+      const bos = b[o + 2]! & 1;
+      o += 4;
+      if (bos) break;
+      if (m.mplsLabels > 16) return DecodeError.tooDeep;
+    }
+    if (o >= end) return DecodeError.truncated;
+    const nib = b[o]! >> 4;
+    if (nib === 4) return decodeIpv4(m, b, o, end);
+    if (nib === 6) return decodeIpv6(m, b, o, end);
+    // Ethernet pseudowire with a zero control word.
+    if (nib === 0) return decodeEthernet(m, b, o + 4, end);
+    return DecodeError.notIp;
+  }
+  return DecodeError.notIp;
+}
+
+/** Moves the current addresses to the outer tags the first time a tunnel is entered. */
+function enterTunnel(m: PacketMeta, type: number, id: number): number {
+  if (++m.depth > MAX_DEPTH) return DecodeError.tooDeep;
+  if (m.tunnelType === 0) {
+    m.tunnelType = type;
+    m.tunnelId = id;
+    m.outerVersion = m.ipVersion;
+    m.outerSrc0 = m.src0;
+    m.outerSrc1 = m.src1;
+    m.outerSrc2 = m.src2;
+    m.outerSrc3 = m.src3;
+    m.outerDst0 = m.dst0;
+    m.outerDst1 = m.dst1;
+    m.outerDst2 = m.dst2;
+    m.outerDst3 = m.dst3;
+  }
+  // The inner packet starts clean at L4.
+  m.srcPort = m.dstPort = 0;
+  m.fragment = m.laterFragment = m.moreFragments = 0;
+  return 0;
+}
+
+export function decodeIpv4(m: PacketMeta, b: Uint8Array, o: number, end: number): number {
+  if (o + 20 > end) return DecodeError.truncated;
+  const vihl = b[o]!;
+  if (vihl >> 4 !== 4) return DecodeError.badIpHeader;
+  const hl = (vihl & 15) * 4;
+  if (hl < 20) return DecodeError.badIpHeader;
+  let total = u16(b, o + 2);
+  // TSO-offloaded frames captured on the sending host carry total length 0.
+  if (total === 0) total = end - o;
+  if (total < hl) return DecodeError.badIpHeader;
+  m.ipVersion = 4;
+  m.src0 = u32(b, o + 12);
+  m.dst0 = u32(b, o + 16);
+  m.src1 = m.src2 = m.src3 = m.dst1 = m.dst2 = m.dst3 = 0;
+  const proto = b[o + 9]!;
+  m.proto = proto;
+  m.ipId = u16(b, o + 4);
+  const ff = u16(b, o + 6);
+  const fragOff = ff & 0x1fff;
+  m.moreFragments = (ff >> 13) & 1;
+  const l4len = total - hl;
+  if (fragOff !== 0) {
+    m.fragment = 1;
+    m.laterFragment = 1;
+    m.payloadLen = l4len;
+    m.payloadOffset = o + hl;
+    return DecodeError.ok;
+  }
+  m.fragment = m.moreFragments;
+  return decodeL4(m, proto, b, o + hl, l4len, end);
+}
+
+export function decodeIpv6(m: PacketMeta, b: Uint8Array, o: number, end: number): number {
+  if (o + 40 > end) return DecodeError.truncated;
+  if (b[o]! >> 4 !== 6) return DecodeError.badIpHeader;
+  let plen = u16(b, o + 4);
+  if (plen === 0) plen = end - o - 40; // jumbogram or TSO
+  m.ipVersion = 6;
+  m.src0 = u32(b, o + 8);
+  m.src1 = u32(b, o + 12);
+  m.src2 = u32(b, o + 16);
+  m.src3 = u32(b, o + 20);
+  m.dst0 = u32(b, o + 24);
+  m.dst1 = u32(b, o + 28);
+  m.dst2 = u32(b, o + 32);
+  m.dst3 = u32(b, o + 36);
+  let next = b[o + 6]!;
+  let p = o + 40;
+  let remaining = plen;
+  for (let i = 0; i < 16; i++) {
+    if (next === 0 || next === 43 || next === 60) {
+      if (p + 2 > end) return DecodeError.truncated;
+      const len = (b[p + 1]! + 1) * 8;
+      next = b[p]!;
+      p += len;
+      remaining -= len;
+    } else if (next === 51) {
+      if (p + 2 > end) return DecodeError.truncated;
+      const len = (b[p + 1]! + 2) * 4;
+      next = b[p]!;
+      p += len;
+      remaining -= len;
+    } else if (next === 44) {
+      if (p + 8 > end) return DecodeError.truncated;
+      const fo = u16(b, p + 2);
+      m.ipId = u32(b, p + 4);
+      m.moreFragments = fo & 1;
+      m.fragment = 1;
+      next = b[p]!;
+      p += 8;
+      remaining -= 8;
+      if (fo >> 3 !== 0) {
+        m.laterFragment = 1;
+        m.proto = next;
+        m.payloadLen = remaining;
+        m.payloadOffset = p;
+        return DecodeError.ok;
+      }
+    } else break;
+    if (remaining < 0) return DecodeError.badIpHeader;
+  }
+  m.proto = next;
+  return decodeL4(m, next, b, p, remaining, end);
+}
+
+function decodeL4(
+  m: PacketMeta,
+  proto: number,
+  b: Uint8Array,
+  p: number,
+  l4len: number,
+  end: number,
+): number {
+  m.proto = proto;
+  switch (proto) {
+    case 6: {
+      if (p + 20 > end) return DecodeError.truncated;
+      m.srcPort = u16(b, p);
+      m.dstPort = u16(b, p + 2);
+      m.seq = u32(b, p + 4);
+      m.ack = u32(b, p + 8);
+      const doff = (b[p + 12]! >> 4) * 4;
+      if (doff < 20 || doff > l4len) return DecodeError.badL4Header;
+      m.tcpFlags = b[p + 13]!;
+      m.window = u16(b, p + 14);
+      m.payloadLen = l4len - doff;
+      m.payloadOffset = p + doff;
+      if (doff > 20) parseTcpOptions(m, b, p + 20, Math.min(p + doff, end));
+      return DecodeError.ok;
+    }
+    case 17: {
+      if (p + 8 > end) return DecodeError.truncated;
+      const sp = u16(b, p);
+      const dp = u16(b, p + 2);
+      m.srcPort = sp;
+      m.dstPort = dp;
+      m.payloadLen = l4len - 8;
+      m.payloadOffset = p + 8;
+      if (m.payloadLen < 0) return DecodeError.badL4Header;
+      const q = p + 8;
+      if (dp === m.vxlanPort && q + 8 <= end && (b[q]! & 0x08) !== 0) {
+        const r = enterTunnel(m, TunnelType.vxlan, (b[q + 4]! << 16) | (b[q + 5]! << 8) | b[q + 6]!);
+        if (r !== 0) return r;
+        return decodeEthernet(m, b, q + 8, end);
+      }
+      if (dp === m.genevePort && q + 8 <= end && b[q]! >> 6 === 0) {
+        const optLen = (b[q]! & 0x3f) * 4;
+        const type = u16(b, q + 2);
+        const r = enterTunnel(m, TunnelType.geneve, (b[q + 4]! << 16) | (b[q + 5]! << 8) | b[q + 6]!);
+        if (r !== 0) return r;
+        const inner = q + 8 + optLen;
+        if (type === 0x6558) return decodeEthernet(m, b, inner, end);
+        return decodeEtherType(m, type, b, inner, end);
+      }
+      return DecodeError.ok;
+    }
+    case 1:
+    case 58:
+      if (p + 4 > end) return DecodeError.truncated;
+      m.icmpType = b[p]!;
+      m.icmpCode = b[p + 1]!;
+      m.payloadLen = l4len;
+      m.payloadOffset = p;
+      return DecodeError.ok;
+    case 47:
+      return decodeGre(m, b, p, l4len, end);
+    case 4: {
+      const r = enterTunnel(m, TunnelType.ipip, 0);
+      if (r !== 0) return r;
+      return decodeIpv4(m, b, p, end);
+    }
+    case 41: {
+      const r = enterTunnel(m, TunnelType.ipip, 0);
+      if (r !== 0) return r;
+      return decodeIpv6(m, b, p, end);
+    }
+    default:
+      m.payloadLen = l4len;
+      m.payloadOffset = p;
+      return DecodeError.ok;
+  }
+}
+
+function parseTcpOptions(m: PacketMeta, b: Uint8Array, p: number, e: number): void {
+  while (p < e) {
+    const kind = b[p]!;
+    if (kind === 0) return;
+    if (kind === 1) {
+      p++;
+      continue;
+    }
+    if (p + 1 >= e) return;
+    const len = b[p + 1]!;
+    if (len < 2 || p + len > e) return;
+    if (kind === 2 && len === 4) m.mss = u16(b, p + 2);
+    else if (kind === 3 && len === 3) m.wscale = b[p + 2]!;
+    else if (kind === 4) m.sackPermitted = 1;
+    else if (kind === 5) m.sackBlocks = (len - 2) >> 3;
+    else if (kind === 8 && len === 10) {
+      m.tsVal = u32(b, p + 2);
+      m.tsEcr = u32(b, p + 6);
+    }
+    p += len;
+  }
+}
+
+function decodeGre(m: PacketMeta, b: Uint8Array, p: number, l4len: number, end: number): number {
+  if (p + 4 > end) return DecodeError.truncated;
+  const flags = u16(b, p);
+  const type = u16(b, p + 2);
+  m.payloadLen = l4len;
+  m.payloadOffset = p;
+  // Version 1 is PPTP's enhanced GRE (PPP inside): not a tunnel we descend, a GRE flow.
+  if ((flags & 7) !== 0) return DecodeError.ok;
+  let h = p + 4;
+  if (flags & 0x8000) h += 4; // checksum + reserved
+  let key = 0;
+  if (flags & 0x2000) {
+    if (h + 4 > end) return DecodeError.truncated;
+    key = u32(b, h);
+    h += 4;
+  }
+  const hasSeq = (flags & 0x1000) !== 0;
+  if (hasSeq) h += 4;
+  switch (type) {
+    case 0x0800: {
+      const r = enterTunnel(m, TunnelType.gre, key);
+      return r !== 0 ? r : decodeIpv4(m, b, h, end);
+    }
+    case 0x86dd: {
+      const r = enterTunnel(m, TunnelType.gre, key);
+      return r !== 0 ? r : decodeIpv6(m, b, h, end);
+    }
+    case 0x6558: {
+      const r = enterTunnel(m, TunnelType.gre, key);
+      return r !== 0 ? r : decodeEthernet(m, b, h, end);
+    }
+    case 0x88be: {
+      // ERSPAN type I has no header and no sequence number; type II has both.
+      if (!hasSeq) {
+        const r = enterTunnel(m, TunnelType.erspan2, 0);
+        return r !== 0 ? r : decodeEthernet(m, b, h, end);
+      }
+      if (h + 8 > end) return DecodeError.truncated;
+      const r = enterTunnel(m, TunnelType.erspan2, u16(b, h + 2) & 0x03ff);
+      return r !== 0 ? r : decodeEthernet(m, b, h + 8, end);
+    }
+    case 0x22eb: {
+      if (h + 12 > end) return DecodeError.truncated;
+      const r = enterTunnel(m, TunnelType.erspan3, u16(b, h + 2) & 0x03ff);
+      if (r !== 0) return r;
+      // O flag: an 8-byte platform-specific subheader follows.
+      const sub = (b[h + 11]! & 1) !== 0 ? 8 : 0;
+      return decodeEthernet(m, b, h + 12 + sub, end);
+    }
+    default:
+      return DecodeError.ok;
+  }
+}

@@ -1,0 +1,841 @@
+/**
+ * The agent's L4 engine: decode → flow table → TCP analysis → per-second network metrics.
+ *
+ * API (driven by `analyze`, by the live `run` pipeline and by the bench):
+ *
+ *   const engine = createEngine({ onL4(row) {...}, onNetworkMetrics(row) {...}, ...opts });
+ *   engine.packet(linkType, buf, offset, capLen, wireLen, tsMicros, fileOffset?);  // per packet
+ *   engine.tick(nowMicros);   // optional: advance time without packets (live capture idle)
+ *   engine.flush();           // end of input: report every open flow and the last second
+ *   engine.stats();           // counters (packets, flows, evictions, decode errors, ...)
+ *
+ * Rows are plain objects whose keys are the ClickHouse column names (`L4FlowRow`,
+ * `NetworkMetricsRow`). Times are integer µs since the epoch, IPs text, `flow_id` a decimal
+ * string of a 64-bit id: [32 bits engine start second][5 bits shard][27 bits counter].
+ *
+ * Timing is packet-driven: the clock is the newest packet timestamp, a tick runs at every
+ * second boundary (metrics rows for the second that ended, expiry), and a minute boundary
+ * reports every flow that carried packets in that minute (`close_type: forced_report`, counter
+ * deltas since the previous report, same flow_id).
+ *
+ * Flows are keyed on the innermost 5-tuple only (no VLAN, no tunnel id): a copy of the same
+ * packet seen tagged and untagged belongs to one flow, like tshark's tcp.stream. VLAN and
+ * tunnel are tags taken from the first packet. See README.md for the timeouts.
+ */
+import { decodeFrame } from "../decode/packet.ts";
+import {
+  DECODE_ERROR_NAMES,
+  DecodeError,
+  PacketMeta,
+  TCP_ACK,
+  TCP_RST,
+  TCP_SYN,
+  TUNNEL_NAMES,
+} from "../decode/packet-meta.ts";
+import { M, METRIC_FIELDS, type MetricKeyView, NetworkMetricsTable, NF } from "../metrics/network-metrics.ts";
+import { FlowTable, flowHash } from "./flow-table.ts";
+import { ipText } from "./ip-text.ts";
+import { SeqVerdict, TcpState, TcpTracker } from "./tcp-state.ts";
+
+export const NIL_UUID = "00000000-0000-0000-0000-000000000000";
+
+export interface L4FlowRow {
+  flow_id: string;
+  org_id: string;
+  agent_id: string;
+  start_time: number;
+  end_time: number;
+  client_ip: string;
+  client_port: number;
+  server_ip: string;
+  server_port: number;
+  ip_protocol: number;
+  vlan: number;
+  tunnel_type: string;
+  tunnel_id: number;
+  tunnel_outer_src: string;
+  tunnel_outer_dst: string;
+  packets_c2s: number;
+  packets_s2c: number;
+  bytes_c2s: number;
+  bytes_s2c: number;
+  close_type: string;
+  tcp_flags_c2s: number;
+  tcp_flags_s2c: number;
+  rtt_us: number;
+  rtt_client_us: number;
+  rtt_server_us: number;
+  srt_us: number;
+  syn_count: number;
+  synack_count: number;
+  retrans_c2s: number;
+  retrans_s2c: number;
+  zero_win_c2s: number;
+  zero_win_s2c: number;
+  out_of_order_c2s: number;
+  out_of_order_s2c: number;
+  l7_protocol: string;
+}
+
+export interface NetworkMetricsRow {
+  time: number;
+  org_id: string;
+  agent_id: string;
+  client_ip: string;
+  server_ip: string;
+  server_port: number;
+  ip_protocol: number;
+  packets_c2s: number;
+  packets_s2c: number;
+  bytes_c2s: number;
+  bytes_s2c: number;
+  new_flows: number;
+  closed_flows: number;
+  rtt_sum_us: number;
+  rtt_count: number;
+  retrans_c2s: number;
+  retrans_s2c: number;
+  zero_win_c2s: number;
+  zero_win_s2c: number;
+  client_rst: number;
+  server_rst: number;
+}
+
+/** Timeouts in seconds, per timeout class. */
+export interface FlowTimeouts {
+  /** SYN seen, handshake not finished. Covers Linux's SYN retries at 1, 3, 7 and 15 s. */
+  tcpOpening: number;
+  tcpEstablished: number;
+  /** One side sent FIN. */
+  tcpClosing: number;
+  /** Both FINs or a RST: linger so trailing ACKs/retransmitted FINs land in the same flow. */
+  tcpClosed: number;
+  /** UDP: conntrack's "stream" timeout; request/response protocols go quiet for minutes. */
+  udp: number;
+  /** ICMP and other IP protocols: conntrack's ICMP timeout. */
+  other: number;
+}
+
+export const DEFAULT_TIMEOUTS: FlowTimeouts = {
+  tcpOpening: 20,
+  tcpEstablished: 300,
+  tcpClosing: 35,
+  tcpClosed: 5,
+  udp: 120,
+  other: 30,
+};
+
+const CLASS_OPENING = 0;
+const CLASS_ESTABLISHED = 1;
+const CLASS_CLOSING = 2;
+const CLASS_CLOSED = 3;
+const CLASS_UDP = 4;
+const CLASS_OTHER = 5;
+const CLASSES = 6;
+
+const CLOSE_NAMES = [
+  "",
+  "fin",
+  "client_rst",
+  "server_rst",
+  "timeout",
+  "forced_report",
+  "flow_table_full",
+  "port_reuse",
+];
+const CT_FIN = 1;
+const CT_CLIENT_RST = 2;
+const CT_SERVER_RST = 3;
+const CT_TIMEOUT = 4;
+const CT_FORCED = 5;
+const CT_FULL = 6;
+const CT_REUSE = 7;
+
+export interface EngineOptions {
+  onL4?: (row: L4FlowRow) => void;
+  onNetworkMetrics?: (row: NetworkMetricsRow) => void;
+  orgId?: string;
+  agentId?: string;
+  /** Bound on concurrent flows; the least recently active flow is evicted when full. */
+  maxFlows?: number;
+  timeouts?: Partial<FlowTimeouts>;
+  vxlanPort?: number;
+  genevePort?: number;
+  /** Seconds between reports of a long-lived flow. */
+  reportIntervalS?: number;
+  /** Shard id (0-31) mixed into flow ids so workers never collide. */
+  shard?: number;
+  /** Engine start, seconds since epoch (default now): the high half of flow ids. */
+  startSeconds?: number;
+  /** Only handle packets whose flow hash maps to this shard (multi-worker mode). */
+  shardFilter?: { index: number; count: number };
+}
+
+export interface EngineStats {
+  packets: number;
+  bytes: number;
+  /** Packets attributed to a flow. */
+  flowPackets: number;
+  nonIp: number;
+  decodeErrors: number;
+  decodeErrorsByKind: Record<string, number>;
+  firstErrorOffsets: { kind: string; offset: number }[];
+  flowsCreated: number;
+  flowsReported: number;
+  activeFlows: number;
+  maxConcurrentFlows: number;
+  evictions: number;
+  skippedOtherShards: number;
+  firstTs: number;
+  lastTs: number;
+}
+
+export type Engine = ReturnType<typeof createEngine>;
+
+export function createEngine(opts: EngineOptions = {}) {
+  return new FlowEngine(opts);
+}
+
+const FRAG_SLOTS = 4096;
+
+export class FlowEngine {
+  readonly meta = new PacketMeta();
+  readonly table: FlowTable;
+  readonly tcp: TcpTracker;
+  readonly metrics = new NetworkMetricsTable();
+  private readonly timeoutsUs: Float64Array;
+  private readonly onL4: (row: L4FlowRow) => void;
+  private readonly onMetrics: (row: NetworkMetricsRow) => void;
+  private readonly orgId: string;
+  private readonly agentId: string;
+  private readonly reportUs: number;
+  private readonly idHigh: bigint;
+  private readonly shardFilter: { index: number; count: number } | undefined;
+
+  // per flow
+  private readonly seqNo: Uint32Array;
+  private readonly startTime: Float64Array;
+  private readonly reportStart: Float64Array;
+  private readonly cdir: Uint8Array; // 0: endpoint A is the client
+  private readonly decided: Uint8Array; // 1: decided by the handshake
+  private readonly vlan: Uint16Array;
+  private readonly tunType: Uint8Array;
+  private readonly tunId: Uint32Array;
+  private readonly outVer: Uint8Array;
+  private readonly outer: Uint32Array; // 8 words per flow
+  private readonly synCount: Uint32Array;
+  private readonly synackCount: Uint32Array;
+  private readonly synTime: Float64Array;
+  private readonly synackTime: Float64Array;
+  private readonly rttClient: Float64Array;
+  private readonly rttServer: Float64Array;
+  private readonly rttDone: Uint8Array;
+  private readonly srtSum: Float64Array;
+  private readonly srtCount: Uint32Array;
+  private readonly reqPending: Uint8Array;
+  private readonly reqTime: Float64Array;
+  private readonly rstDir: Int8Array;
+  private readonly mEpoch: Uint32Array;
+  private readonly mSlot: Int32Array;
+  // per flow and direction (flow*2 + dir)
+  private readonly pkts: Float64Array;
+  private readonly bytes: Float64Array;
+  private readonly flags: Uint8Array;
+  private readonly retrans: Uint32Array;
+  private readonly zeroWin: Uint32Array;
+  private readonly ooo: Uint32Array;
+
+  // fragment attribution: (src, dst, id, proto) of first fragments → ports
+  private readonly fragKey: Uint32Array = new Uint32Array(FRAG_SLOTS * 4);
+  private readonly fragPorts: Uint32Array = new Uint32Array(FRAG_SLOTS);
+  private readonly fragTime: Float64Array = new Float64Array(FRAG_SLOTS);
+
+  private now = 0;
+  private nextTick = 0;
+  private currentSecond = 0;
+  private nextReport = 0;
+  private counter = 0;
+  private readonly keyView: MetricKeyView = {
+    ver: 0,
+    c0: 0,
+    c1: 0,
+    c2: 0,
+    c3: 0,
+    s0: 0,
+    s1: 0,
+    s2: 0,
+    s3: 0,
+    port: 0,
+    proto: 0,
+  };
+
+  private readonly s: EngineStats = {
+    packets: 0,
+    bytes: 0,
+    flowPackets: 0,
+    nonIp: 0,
+    decodeErrors: 0,
+    decodeErrorsByKind: {},
+    firstErrorOffsets: [],
+    flowsCreated: 0,
+    flowsReported: 0,
+    activeFlows: 0,
+    maxConcurrentFlows: 0,
+    evictions: 0,
+    skippedOtherShards: 0,
+    firstTs: 0,
+    lastTs: 0,
+  };
+
+  constructor(opts: EngineOptions) {
+    const cap = Math.max(16, opts.maxFlows ?? 1_000_000);
+    this.table = new FlowTable(cap, CLASSES);
+    this.tcp = new TcpTracker(cap);
+    const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    this.timeoutsUs = new Float64Array(CLASSES);
+    this.timeoutsUs[CLASS_OPENING] = t.tcpOpening * 1e6;
+    this.timeoutsUs[CLASS_ESTABLISHED] = t.tcpEstablished * 1e6;
+    this.timeoutsUs[CLASS_CLOSING] = t.tcpClosing * 1e6;
+    this.timeoutsUs[CLASS_CLOSED] = t.tcpClosed * 1e6;
+    this.timeoutsUs[CLASS_UDP] = t.udp * 1e6;
+    this.timeoutsUs[CLASS_OTHER] = t.other * 1e6;
+    this.onL4 = opts.onL4 ?? (() => {});
+    this.onMetrics = opts.onNetworkMetrics ?? (() => {});
+    this.orgId = opts.orgId ?? NIL_UUID;
+    this.agentId = opts.agentId ?? NIL_UUID;
+    this.reportUs = (opts.reportIntervalS ?? 60) * 1e6;
+    const startSec = opts.startSeconds ?? Math.floor(Date.now() / 1000);
+    this.idHigh = (BigInt(startSec >>> 0) << 32n) | (BigInt((opts.shard ?? 0) & 31) << 27n);
+    this.shardFilter = opts.shardFilter;
+    if (opts.vxlanPort !== undefined) this.meta.vxlanPort = opts.vxlanPort;
+    if (opts.genevePort !== undefined) this.meta.genevePort = opts.genevePort;
+
+    this.seqNo = new Uint32Array(cap);
+    this.startTime = new Float64Array(cap);
+    this.reportStart = new Float64Array(cap);
+    this.cdir = new Uint8Array(cap);
+    this.decided = new Uint8Array(cap);
+    this.vlan = new Uint16Array(cap);
+    this.tunType = new Uint8Array(cap);
+    this.tunId = new Uint32Array(cap);
+    this.outVer = new Uint8Array(cap);
+    this.outer = new Uint32Array(cap * 8);
+    this.synCount = new Uint32Array(cap);
+    this.synackCount = new Uint32Array(cap);
+    this.synTime = new Float64Array(cap);
+    this.synackTime = new Float64Array(cap);
+    this.rttClient = new Float64Array(cap);
+    this.rttServer = new Float64Array(cap);
+    this.rttDone = new Uint8Array(cap);
+    this.srtSum = new Float64Array(cap);
+    this.srtCount = new Uint32Array(cap);
+    this.reqPending = new Uint8Array(cap);
+    this.reqTime = new Float64Array(cap);
+    this.rstDir = new Int8Array(cap);
+    this.mEpoch = new Uint32Array(cap);
+    this.mSlot = new Int32Array(cap);
+    this.pkts = new Float64Array(cap * 2);
+    this.bytes = new Float64Array(cap * 2);
+    this.flags = new Uint8Array(cap * 2);
+    this.retrans = new Uint32Array(cap * 2);
+    this.zeroWin = new Uint32Array(cap * 2);
+    this.ooo = new Uint32Array(cap * 2);
+  }
+
+  /** One captured frame. `buf[off .. off+capLen)` is only read during the call. */
+  packet(
+    linkType: number,
+    buf: Uint8Array,
+    off: number,
+    capLen: number,
+    wireLen: number,
+    ts: number,
+    fileOffset = -1,
+  ): void {
+    const s = this.s;
+    s.packets++;
+    s.bytes += wireLen;
+    if (s.firstTs === 0) s.firstTs = ts;
+    if (ts > this.now) {
+      this.now = ts;
+      if (ts >= this.nextTick) this.tick(ts);
+    }
+    s.lastTs = this.now;
+    const m = this.meta;
+    const err = decodeFrame(m, linkType, buf, off, capLen);
+    if (err !== DecodeError.ok) {
+      if (err === DecodeError.notIp) s.nonIp++;
+      else this.decodeError(DECODE_ERROR_NAMES[err] ?? "unknown", fileOffset);
+      return;
+    }
+    if (m.fragment) this.fragment(m, ts);
+    this.update(m, wireLen, ts < this.now ? this.now : ts);
+  }
+
+  /** A reader-level error (truncated file, bogus length): counted with its offset. */
+  decodeError(kind: string, offset: number): void {
+    const s = this.s;
+    s.decodeErrors++;
+    s.decodeErrorsByKind[kind] = (s.decodeErrorsByKind[kind] ?? 0) + 1;
+    if (s.firstErrorOffsets.length < 10) s.firstErrorOffsets.push({ kind, offset });
+  }
+
+  /**
+   * First fragments remember their ports; later fragments (no L4 header) take them, so a
+   * fragmented datagram stays in its flow. A later fragment whose first fragment was not seen
+   * (reordered or lost) is keyed with ports 0.
+   */
+  private fragment(m: PacketMeta, ts: number): void {
+    let h = Math.imul(m.src0 ^ m.src3 ^ Math.imul(m.dst0 ^ m.dst3, 31) ^ m.ipId, 0x9e3779b1) ^ m.proto;
+    h = (h ^ (h >>> 16)) & (FRAG_SLOTS - 1);
+    const k = h * 4;
+    const k0 = (m.src0 ^ m.src3) >>> 0;
+    const k1 = (m.dst0 ^ m.dst3) >>> 0;
+    const k2 = m.ipId >>> 0;
+    const k3 = (m.proto | (m.ipVersion << 8)) >>> 0;
+    if (!m.laterFragment) {
+      this.fragKey[k] = k0;
+      this.fragKey[k + 1] = k1;
+      this.fragKey[k + 2] = k2;
+      this.fragKey[k + 3] = k3;
+      this.fragPorts[h] = ((m.srcPort << 16) | m.dstPort) >>> 0;
+      this.fragTime[h] = ts;
+      return;
+    }
+    if (
+      this.fragKey[k] === k0 &&
+      this.fragKey[k + 1] === k1 &&
+      this.fragKey[k + 2] === k2 &&
+      this.fragKey[k + 3] === k3 &&
+      ts - this.fragTime[h]! < 30e6
+    ) {
+      const p = this.fragPorts[h]!;
+      m.srcPort = p >>> 16;
+      m.dstPort = p & 0xffff;
+    }
+  }
+
+  private update(m: PacketMeta, wireLen: number, ts: number): void {
+    const table = this.table;
+    const h = flowHash(m);
+    if (this.shardFilter && (h >>> 0) % this.shardFilter.count !== this.shardFilter.index) {
+      this.s.skippedOtherShards++;
+      return;
+    }
+    let f = table.lookup(m, h);
+    let dir = table.dir;
+    const proto = m.proto;
+    const isTcp = proto === 6 && m.laterFragment === 0;
+    const fl = isTcp ? m.tcpFlags : 0;
+    if (f >= 0 && isTcp && (fl & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) {
+      // A new SYN on a closed connection, or with another ISN than the SYN we saw: port reuse.
+      const st = this.tcp.state[f]!;
+      const d = f * 2 + dir;
+      if (st === TcpState.closedFin || st === TcpState.closedRst) {
+        this.close(f, st === TcpState.closedFin ? CT_FIN : this.rstType(f));
+        f = -1;
+      } else if (this.tcp.synSeen[d] && this.tcp.synIsn[d] !== m.seq) {
+        this.close(f, CT_REUSE);
+        f = -1;
+      }
+    }
+    if (f < 0) {
+      f = this.newFlow(m, h, ts);
+      dir = 0;
+    }
+    const fd = f * 2 + dir;
+    this.pkts[fd] = this.pkts[fd]! + 1;
+    this.bytes[fd] = this.bytes[fd]! + wireLen;
+    this.s.flowPackets++;
+
+    // Metrics slot for this flow in the current second.
+    const mt = this.metrics;
+    if (this.mEpoch[f] !== mt.epoch) {
+      this.mSlot[f] = mt.slot(this.keyOf(f));
+      this.mEpoch[f] = mt.epoch;
+    }
+    const c2s = dir === this.cdir[f];
+    const mb = this.mSlot[f]! * NF;
+    const mc = mt.counters;
+    if (c2s) {
+      mc[mb + M.packetsC2s] = mc[mb + M.packetsC2s]! + 1;
+      mc[mb + M.bytesC2s] = mc[mb + M.bytesC2s]! + wireLen;
+    } else {
+      mc[mb + M.packetsS2c] = mc[mb + M.packetsS2c]! + 1;
+      mc[mb + M.bytesS2c] = mc[mb + M.bytesS2c]! + wireLen;
+    }
+
+    let cls = CLASS_OTHER;
+    if (isTcp) cls = this.tcpPacket(f, dir, m, ts, mb);
+    else if (proto === 17) cls = CLASS_UDP;
+    table.touch(f, cls, ts);
+  }
+
+  private tcpPacket(f: number, dir: number, m: PacketMeta, ts: number, mb: number): number {
+    const fd = f * 2 + dir;
+    const fl = m.tcpFlags;
+    const tcp = this.tcp;
+    this.flags[fd] = this.flags[fd]! | fl;
+    const mc = this.metrics.counters;
+    if (fl & TCP_SYN) {
+      if (fl & TCP_ACK) {
+        this.synackCount[f] = this.synackCount[f]! + 1;
+        this.synackTime[f] = ts;
+        if (!this.decided[f]) this.setClient(f, dir ^ 1);
+      } else {
+        this.synCount[f] = this.synCount[f]! + 1;
+        this.synTime[f] = ts;
+        tcp.synSeen[fd] = 1;
+        tcp.synIsn[fd] = m.seq;
+        if (!this.decided[f]) this.setClient(f, dir);
+      }
+    } else if (
+      fl & TCP_ACK &&
+      !this.rttDone[f] &&
+      this.synackTime[f]! > 0 &&
+      this.synTime[f]! > 0 &&
+      dir === this.cdir[f]
+    ) {
+      this.rttDone[f] = 1;
+      this.rttClient[f] = ts - this.synackTime[f]!;
+      this.rttServer[f] = Math.max(0, this.synackTime[f]! - this.synTime[f]!);
+      tcp.firstRtt[f] = ts - this.synTime[f]!;
+      mc[mb + M.rttSum] = mc[mb + M.rttSum]! + this.rttClient[f]! + this.rttServer[f]!;
+      mc[mb + M.rttCount] = mc[mb + M.rttCount]! + 1;
+    }
+    const c2s = dir === this.cdir[f];
+    if (m.window === 0 && (fl & 0x07) === 0) {
+      this.zeroWin[fd] = this.zeroWin[fd]! + 1;
+      mc[mb + (c2s ? M.zeroWinC2s : M.zeroWinS2c)] = mc[mb + (c2s ? M.zeroWinC2s : M.zeroWinS2c)]! + 1;
+    }
+    const v = tcp.analyze(f, dir, fl, m.seq, m.ack, m.window, m.payloadLen, ts);
+    if (v === SeqVerdict.retransmission) {
+      this.retrans[fd] = this.retrans[fd]! + 1;
+      mc[mb + (c2s ? M.retransC2s : M.retransS2c)] = mc[mb + (c2s ? M.retransC2s : M.retransS2c)]! + 1;
+    } else if (v === SeqVerdict.outOfOrder) this.ooo[fd] = this.ooo[fd]! + 1;
+    // Server response time: first server payload after client payload.
+    if (m.payloadLen > 0 && v !== SeqVerdict.retransmission) {
+      if (c2s) {
+        if (!this.reqPending[f]) {
+          this.reqPending[f] = 1;
+          this.reqTime[f] = ts;
+        }
+      } else if (this.reqPending[f]) {
+        this.reqPending[f] = 0;
+        this.srtSum[f] = this.srtSum[f]! + ts - this.reqTime[f]!;
+        this.srtCount[f] = this.srtCount[f]! + 1;
+      }
+    }
+    const before = tcp.state[f]!;
+    const st = tcp.transition(f, dir, fl);
+    if (st === TcpState.closedRst && before !== TcpState.closedRst) {
+      this.rstDir[f] = dir;
+      mc[mb + (c2s ? M.clientRst : M.serverRst)] = mc[mb + (c2s ? M.clientRst : M.serverRst)]! + 1;
+    }
+    if (st === TcpState.synSent || st === TcpState.synReceived) return CLASS_OPENING;
+    if (st === TcpState.established) return CLASS_ESTABLISHED;
+    if (st === TcpState.closing) return CLASS_CLOSING;
+    return CLASS_CLOSED;
+  }
+
+  private setClient(f: number, clientDir: number): void {
+    this.decided[f] = 1;
+    if (this.cdir[f] !== clientDir) {
+      this.cdir[f] = clientDir;
+      // The metrics key changes with the roles: take a fresh slot next packet.
+      this.mEpoch[f] = 0;
+    }
+  }
+
+  private newFlow(m: PacketMeta, h: number, ts: number): number {
+    const table = this.table;
+    if (table.full) this.evictOne();
+    const f = table.insert(m, h);
+    const s = this.s;
+    s.flowsCreated++;
+    if (table.count > s.maxConcurrentFlows) s.maxConcurrentFlows = table.count;
+    this.seqNo[f] = this.counter++ & 0x7ffffff;
+    this.startTime[f] = ts;
+    this.reportStart[f] = ts;
+    this.vlan[f] = m.vlan;
+    this.tunType[f] = m.tunnelType;
+    this.tunId[f] = m.tunnelId;
+    this.outVer[f] = m.outerVersion;
+    const o = f * 8;
+    this.outer[o] = m.outerSrc0;
+    this.outer[o + 1] = m.outerSrc1;
+    this.outer[o + 2] = m.outerSrc2;
+    this.outer[o + 3] = m.outerSrc3;
+    this.outer[o + 4] = m.outerDst0;
+    this.outer[o + 5] = m.outerDst1;
+    this.outer[o + 6] = m.outerDst2;
+    this.outer[o + 7] = m.outerDst3;
+    this.synCount[f] = 0;
+    this.synackCount[f] = 0;
+    this.synTime[f] = 0;
+    this.synackTime[f] = 0;
+    this.rttClient[f] = 0;
+    this.rttServer[f] = 0;
+    this.rttDone[f] = 0;
+    this.srtSum[f] = 0;
+    this.srtCount[f] = 0;
+    this.reqPending[f] = 0;
+    this.rstDir[f] = -1;
+    this.mEpoch[f] = 0;
+    this.resetCounters(f);
+    this.flags[f * 2] = 0;
+    this.flags[f * 2 + 1] = 0;
+    this.tcp.reset(f);
+    this.decided[f] = 0;
+    this.cdir[f] = guessClientDir(m);
+    if (m.proto === 6 && m.laterFragment === 0) {
+      const fl = m.tcpFlags & (TCP_SYN | TCP_ACK);
+      if (fl === TCP_SYN) this.decided[f] = 1;
+      else if (fl === (TCP_SYN | TCP_ACK)) {
+        this.cdir[f] = 1;
+        this.decided[f] = 1;
+      }
+    }
+    const mt = this.metrics;
+    this.mSlot[f] = mt.slot(this.keyOf(f));
+    this.mEpoch[f] = mt.epoch;
+    mt.counters[this.mSlot[f]! * NF + M.newFlows] = mt.counters[this.mSlot[f]! * NF + M.newFlows]! + 1;
+    return f;
+  }
+
+  private resetCounters(f: number): void {
+    for (let d = f * 2; d < f * 2 + 2; d++) {
+      this.pkts[d] = 0;
+      this.bytes[d] = 0;
+      this.retrans[d] = 0;
+      this.zeroWin[d] = 0;
+      this.ooo[d] = 0;
+    }
+  }
+
+  private keyOf(f: number): MetricKeyView {
+    const t = this.table;
+    const k = this.keyView;
+    k.ver = t.ver[f]!;
+    k.proto = t.proto[f]!;
+    if (this.cdir[f] === 0) {
+      k.c0 = t.a0[f]!;
+      k.c1 = t.a1[f]!;
+      k.c2 = t.a2[f]!;
+      k.c3 = t.a3[f]!;
+      k.s0 = t.b0[f]!;
+      k.s1 = t.b1[f]!;
+      k.s2 = t.b2[f]!;
+      k.s3 = t.b3[f]!;
+      k.port = t.pb[f]!;
+    } else {
+      k.c0 = t.b0[f]!;
+      k.c1 = t.b1[f]!;
+      k.c2 = t.b2[f]!;
+      k.c3 = t.b3[f]!;
+      k.s0 = t.a0[f]!;
+      k.s1 = t.a1[f]!;
+      k.s2 = t.a2[f]!;
+      k.s3 = t.a3[f]!;
+      k.port = t.pa[f]!;
+    }
+    return k;
+  }
+
+  private rstType(f: number): number {
+    return this.rstDir[f] === this.cdir[f] ? CT_CLIENT_RST : CT_SERVER_RST;
+  }
+
+  private closeTypeOf(f: number): number {
+    const st = this.tcp.state[f]!;
+    if (this.table.proto[f] === 6) {
+      if (st === TcpState.closedFin) return CT_FIN;
+      if (st === TcpState.closedRst) return this.rstType(f);
+    }
+    return CT_TIMEOUT;
+  }
+
+  private evictOne(): void {
+    // The least recently active flow among the LRU heads of all classes.
+    const t = this.table;
+    let best = -1;
+    for (let c = 0; c < CLASSES; c++) {
+      const h = t.lruHead[c]!;
+      if (h >= 0 && (best < 0 || t.lastSeen[h]! < t.lastSeen[best]!)) best = h;
+    }
+    if (best < 0) return;
+    this.s.evictions++;
+    this.close(best, CT_FULL);
+  }
+
+  private close(f: number, closeType: number): void {
+    const mt = this.metrics;
+    if (this.mEpoch[f] !== mt.epoch) {
+      this.mSlot[f] = mt.slot(this.keyOf(f));
+      this.mEpoch[f] = mt.epoch;
+    }
+    mt.counters[this.mSlot[f]! * NF + M.closedFlows] = mt.counters[this.mSlot[f]! * NF + M.closedFlows]! + 1;
+    this.emit(f, closeType);
+    this.table.remove(f);
+  }
+
+  private emit(f: number, closeType: number): void {
+    const t = this.table;
+    const c = this.cdir[f]!;
+    const cd = f * 2 + c;
+    const sd = f * 2 + (c ^ 1);
+    const ver = t.ver[f]!;
+    const aIp = ipText(ver, t.a0[f]!, t.a1[f]!, t.a2[f]!, t.a3[f]!);
+    const bIp = ipText(ver, t.b0[f]!, t.b1[f]!, t.b2[f]!, t.b3[f]!);
+    const o = f * 8;
+    const tun = this.tunType[f]!;
+    const ov = this.outVer[f]!;
+    const rttDone = this.rttDone[f] === 1;
+    const srtN = this.srtCount[f]!;
+    const row: L4FlowRow = {
+      flow_id: (this.idHigh | BigInt(this.seqNo[f]!)).toString(),
+      org_id: this.orgId,
+      agent_id: this.agentId,
+      start_time: this.startTime[f]!,
+      end_time:
+        closeType === CT_FORCED
+          ? Math.max(this.startTime[f]!, this.nextReport - this.reportUs)
+          : t.lastSeen[f]!,
+      client_ip: c === 0 ? aIp : bIp,
+      client_port: c === 0 ? t.pa[f]! : t.pb[f]!,
+      server_ip: c === 0 ? bIp : aIp,
+      server_port: c === 0 ? t.pb[f]! : t.pa[f]!,
+      ip_protocol: t.proto[f]!,
+      vlan: this.vlan[f]!,
+      tunnel_type: TUNNEL_NAMES[tun] ?? "",
+      tunnel_id: this.tunId[f]!,
+      tunnel_outer_src: tun
+        ? ipText(ov, this.outer[o]!, this.outer[o + 1]!, this.outer[o + 2]!, this.outer[o + 3]!)
+        : "",
+      tunnel_outer_dst: tun
+        ? ipText(ov, this.outer[o + 4]!, this.outer[o + 5]!, this.outer[o + 6]!, this.outer[o + 7]!)
+        : "",
+      packets_c2s: this.pkts[cd]!,
+      packets_s2c: this.pkts[sd]!,
+      bytes_c2s: this.bytes[cd]!,
+      bytes_s2c: this.bytes[sd]!,
+      close_type: CLOSE_NAMES[closeType] ?? "",
+      tcp_flags_c2s: this.flags[cd]!,
+      tcp_flags_s2c: this.flags[sd]!,
+      rtt_us: rttDone ? Math.round(this.rttClient[f]! + this.rttServer[f]!) : 0,
+      rtt_client_us: rttDone ? Math.round(this.rttClient[f]!) : 0,
+      rtt_server_us: rttDone ? Math.round(this.rttServer[f]!) : 0,
+      srt_us: srtN > 0 ? Math.round(this.srtSum[f]! / srtN) : 0,
+      syn_count: this.synCount[f]!,
+      synack_count: this.synackCount[f]!,
+      retrans_c2s: this.retrans[cd]!,
+      retrans_s2c: this.retrans[sd]!,
+      zero_win_c2s: this.zeroWin[cd]!,
+      zero_win_s2c: this.zeroWin[sd]!,
+      out_of_order_c2s: this.ooo[cd]!,
+      out_of_order_s2c: this.ooo[sd]!,
+      l7_protocol: "",
+    };
+    this.s.flowsReported++;
+    this.onL4(row);
+  }
+
+  /** Advances the clock: metrics for finished seconds, expiry, minute reports. */
+  tick(now: number): void {
+    if (now > this.now) this.now = now;
+    const sec = Math.floor(now / 1e6) * 1e6;
+    if (this.currentSecond === 0) {
+      this.currentSecond = sec;
+      this.nextReport = Math.floor(now / this.reportUs) * this.reportUs + this.reportUs;
+    }
+    if (sec > this.currentSecond) {
+      this.flushMetrics(this.currentSecond);
+      this.currentSecond = sec;
+    }
+    this.expire(now);
+    if (now >= this.nextReport) {
+      this.forcedReports();
+      this.nextReport = Math.floor(now / this.reportUs) * this.reportUs + this.reportUs;
+    }
+    this.nextTick = sec + 1e6;
+  }
+
+  private expire(now: number): void {
+    const t = this.table;
+    for (let c = 0; c < CLASSES; c++) {
+      const limit = now - this.timeoutsUs[c]!;
+      for (;;) {
+        const h = t.lruHead[c]!;
+        if (h < 0 || t.lastSeen[h]! > limit) break;
+        this.close(h, this.closeTypeOf(h));
+      }
+    }
+  }
+
+  private forcedReports(): void {
+    const t = this.table;
+    const boundary = this.nextReport;
+    for (let f = 0; f < t.capacity; f++) {
+      if (!t.used[f] || this.startTime[f]! >= boundary) continue;
+      if (this.pkts[f * 2]! + this.pkts[f * 2 + 1]! === 0) continue;
+      this.emit(f, CT_FORCED);
+      this.resetCounters(f);
+      this.reportStart[f] = boundary;
+    }
+  }
+
+  private flushMetrics(second: number): void {
+    const emit = this.onMetrics;
+    const org = this.orgId;
+    const agent = this.agentId;
+    this.metrics.flush((slot, ver, keys, port, proto, c) => {
+      const o = slot * 8;
+      const b = slot * NF;
+      const row = {
+        time: second,
+        org_id: org,
+        agent_id: agent,
+        client_ip: ipText(ver, keys[o]!, keys[o + 1]!, keys[o + 2]!, keys[o + 3]!),
+        server_ip: ipText(ver, keys[o + 4]!, keys[o + 5]!, keys[o + 6]!, keys[o + 7]!),
+        server_port: port,
+        ip_protocol: proto,
+      } as Record<string, number | string>;
+      for (let i = 0; i < NF; i++) row[METRIC_FIELDS[i]!] = c[b + i]!;
+      emit(row as unknown as NetworkMetricsRow);
+    });
+  }
+
+  /** End of input: every open flow is reported, then the last second's metrics. */
+  flush(): void {
+    const t = this.table;
+    for (let f = 0; f < t.capacity; f++) {
+      if (t.used[f]) this.close(f, this.closeTypeOf(f));
+    }
+    if (this.metrics.used > 0) this.flushMetrics(this.currentSecond || Math.floor(this.now / 1e6) * 1e6);
+  }
+
+  stats(): EngineStats {
+    this.s.activeFlows = this.table.count;
+    return {
+      ...this.s,
+      decodeErrorsByKind: { ...this.s.decodeErrorsByKind },
+      firstErrorOffsets: [...this.s.firstErrorOffsets],
+    };
+  }
+}
+
+/** Client side before any handshake is seen: 0 = packet source, 1 = packet destination. */
+function guessClientDir(m: PacketMeta): number {
+  if (m.proto === 1 || m.proto === 58) {
+    const t = m.icmpType;
+    if (t === 0 || t === 129) return 1; // echo reply: the destination asked
+    return 0;
+  }
+  const sp = m.srcPort;
+  const dp = m.dstPort;
+  const sWell = sp < 1024;
+  const dWell = dp < 1024;
+  if (sWell !== dWell) return sWell ? 1 : 0; // the well-known side serves
+  if (sp !== dp) return sp < dp ? 1 : 0; // else the lower port serves
+  return 0;
+}

@@ -1,0 +1,182 @@
+/**
+ * TCP per-flow state: the connection state machine and the sequence analysis that decides
+ * retransmissions, out-of-order segments and zero windows the way tshark's
+ * `tcp_analyze_sequence_number` (packet-tcp.c, 4.0) does, so counts agree with
+ * `tcp.analysis.retransmission`:
+ * - a segment carrying data (or SYN/FIN) whose seq is below the highest next-seq seen in its
+ *   direction is a fast retransmission (≥ 2 dup ACKs the other way, seq = their ACK, < 20 ms),
+ *   else out-of-order (within the first handshake RTT, default 3 ms, of the highest segment and
+ *   not an exact copy of it), else a retransmission; a segment entirely below what the other
+ *   side already ACKed is a (spurious) retransmission even when it advances next-seq;
+ * - keep-alives (0/1 byte at next-seq − 1) and zero-window probes are neither;
+ * - tshark counts fast and spurious retransmissions under `tcp.analysis.retransmission` too.
+ * Per-direction arrays are indexed `flow * 2 + dir` (dir 0 = from endpoint A).
+ */
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../decode/packet-meta.ts";
+
+export const TcpState = {
+  none: 0,
+  synSent: 1,
+  synReceived: 2,
+  established: 3,
+  closing: 4,
+  closedFin: 5,
+  closedRst: 6,
+} as const;
+
+/** a < b in sequence space. */
+function seqLt(a: number, b: number): boolean {
+  return ((a - b) | 0) < 0;
+}
+function seqGt(a: number, b: number): boolean {
+  return ((a - b) | 0) > 0;
+}
+
+export const SeqVerdict = { none: 0, retransmission: 1, outOfOrder: 2 } as const;
+
+export class TcpTracker {
+  readonly state: Uint8Array;
+  readonly finSeen: Uint8Array; // per direction
+  readonly nextseq: Uint32Array;
+  readonly nsSet: Uint8Array;
+  readonly nextseqTime: Float64Array;
+  readonly lastack: Uint32Array;
+  readonly laSet: Uint8Array;
+  readonly lastackTime: Float64Array;
+  readonly window: Int32Array;
+  readonly dupacks: Uint32Array;
+  readonly synIsn: Uint32Array;
+  readonly synSeen: Uint8Array;
+  /** First handshake RTT (SYN → ACK), µs; 0 = unknown (tshark then uses 3 ms). */
+  readonly firstRtt: Float64Array;
+
+  constructor(capacity: number) {
+    this.state = new Uint8Array(capacity);
+    this.finSeen = new Uint8Array(capacity * 2);
+    this.nextseq = new Uint32Array(capacity * 2);
+    this.nsSet = new Uint8Array(capacity * 2);
+    this.nextseqTime = new Float64Array(capacity * 2);
+    this.lastack = new Uint32Array(capacity * 2);
+    this.laSet = new Uint8Array(capacity * 2);
+    this.lastackTime = new Float64Array(capacity * 2);
+    this.window = new Int32Array(capacity * 2);
+    this.dupacks = new Uint32Array(capacity * 2);
+    this.synIsn = new Uint32Array(capacity * 2);
+    this.synSeen = new Uint8Array(capacity * 2);
+    this.firstRtt = new Float64Array(capacity);
+  }
+
+  reset(f: number): void {
+    this.state[f] = TcpState.none;
+    this.firstRtt[f] = 0;
+    for (let d = f * 2; d < f * 2 + 2; d++) {
+      this.finSeen[d] = 0;
+      this.nsSet[d] = 0;
+      this.laSet[d] = 0;
+      this.window[d] = -1;
+      this.dupacks[d] = 0;
+      this.synSeen[d] = 0;
+    }
+  }
+
+  /**
+   * Sequence analysis of one segment from direction `dir` of flow `f`; returns a SeqVerdict.
+   * Updates next-seq, last ACK, window and dup-ACK counters as tshark does.
+   */
+  analyze(
+    f: number,
+    dir: number,
+    flags: number,
+    seq: number,
+    ack: number,
+    win: number,
+    seglen: number,
+    ts: number,
+  ): number {
+    const fwd = f * 2 + dir;
+    const rev = f * 2 + (dir ^ 1);
+    const ns = this.nextseq[fwd]!;
+    const nsSet = this.nsSet[fwd]!;
+    let zwp = false;
+    let keepalive = false;
+    let dupack = false;
+    if (seglen === 1 && nsSet && seq === ns && this.window[rev] === 0) zwp = true;
+    const ctl = flags & (TCP_SYN | TCP_FIN | TCP_RST);
+    if (!zwp) {
+      if (seglen <= 1 && nsSet && seq === (ns - 1) >>> 0 && ctl === 0) keepalive = true;
+      if (
+        seglen === 0 &&
+        win !== 0 &&
+        win === this.window[fwd] &&
+        nsSet &&
+        seq === ns &&
+        this.laSet[fwd] &&
+        ack === this.lastack[fwd] &&
+        ctl === 0
+      ) {
+        dupack = true;
+        this.dupacks[fwd] = this.dupacks[fwd]! + 1;
+      }
+    }
+    if (!dupack) this.dupacks[fwd] = 0;
+
+    let verdict: number = SeqVerdict.none;
+    if ((seglen > 0 || (flags & (TCP_SYN | TCP_FIN)) !== 0) && !keepalive) {
+      const end = (seq + seglen) >>> 0;
+      const notAdvanced = nsSet === 1 && seqLt(seq, ns);
+      const rtt = this.firstRtt[f]!;
+      if (
+        notAdvanced &&
+        this.dupacks[rev]! >= 2 &&
+        this.laSet[rev] &&
+        this.lastack[rev] === seq &&
+        ts - this.lastackTime[rev]! < 20_000
+      ) {
+        verdict = SeqVerdict.retransmission;
+      } else if (notAdvanced && ts - this.nextseqTime[fwd]! < (rtt > 0 ? rtt : 3000) && ns !== end) {
+        verdict = SeqVerdict.outOfOrder;
+      } else if (seglen > 0 && this.laSet[rev] && !seqGt(end, this.lastack[rev]!)) {
+        verdict = SeqVerdict.retransmission;
+      } else if (notAdvanced) {
+        verdict = SeqVerdict.retransmission;
+      }
+    }
+
+    let nxt = (seq + seglen) >>> 0;
+    if (flags & (TCP_SYN | TCP_FIN)) nxt = (nxt + 1) >>> 0;
+    if ((!nsSet || seqGt(nxt, ns)) && !zwp) {
+      this.nextseq[fwd] = nxt;
+      this.nsSet[fwd] = 1;
+      this.nextseqTime[fwd] = ts;
+    }
+    this.window[fwd] = win;
+    this.lastack[fwd] = ack;
+    this.laSet[fwd] = (flags & TCP_ACK) !== 0 ? 1 : 0;
+    this.lastackTime[fwd] = ts;
+    return verdict;
+  }
+
+  /** Advances the connection state; returns the new state. */
+  transition(f: number, dir: number, flags: number): number {
+    let st = this.state[f]!;
+    if (flags & TCP_RST) st = TcpState.closedRst;
+    else if (st === TcpState.closedRst) {
+      // stays closed until a new SYN opens a new flow
+    } else if (flags & TCP_FIN) {
+      this.finSeen[f * 2 + dir] = 1;
+      st = this.finSeen[f * 2 + (dir ^ 1)] ? TcpState.closedFin : TcpState.closing;
+    } else if (flags & TCP_SYN) {
+      if (flags & TCP_ACK) {
+        if (st < TcpState.synReceived) st = TcpState.synReceived;
+      } else if (st === TcpState.none) st = TcpState.synSent;
+    } else if (
+      st === TcpState.none ||
+      st === TcpState.synReceived ||
+      (st === TcpState.synSent && flags & TCP_ACK)
+    ) {
+      st = TcpState.established;
+    }
+    this.state[f] = st;
+    return st;
+  }
+}
