@@ -142,7 +142,12 @@ function renderCell(col: DataTableColumn, value: unknown, row: DataTableRow): Re
   } else if (kind === "mono") {
     node = <span className="fp-mono">{text}</span>;
   } else if (kind === "relative" && value) {
-    node = <time title={formatCell("datetime", value)}>{text}</time>;
+    // "5s ago" differs between server render and hydration by design.
+    node = (
+      <time title={formatCell("datetime", value)} suppressHydrationWarning>
+        {text}
+      </time>
+    );
   }
   const href = col.linkKey ? row[col.linkKey] : undefined;
   return typeof href === "string" ? <a href={href}>{node}</a> : node;

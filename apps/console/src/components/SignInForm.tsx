@@ -40,14 +40,7 @@ export function SignInForm({ callbackUrl, initialError }: { callbackUrl: string;
       )}
       <div className="fp-field">
         <label htmlFor="email">Email</label>
-        <input
-          id="email"
-          name="email"
-          type="email"
-          className="fp-input"
-          autoComplete="username"
-          required
-        />
+        <input id="email" name="email" type="email" className="fp-input" autoComplete="username" required />
       </div>
       <div className="fp-field">
         <label htmlFor="password">Password</label>

@@ -41,7 +41,7 @@ export default async function OrgOverview({ params }: { params: Promise<{ orgSlu
                   <small>{s.blurb}</small>
                 </a>
               ) : (
-                <span aria-disabled="true">
+                <span className="fp-link-soon" aria-disabled="true">
                   {s.label} <span className="fp-nav-soon">soon</span>
                   <small>{s.blurb}</small>
                 </span>

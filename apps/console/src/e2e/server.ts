@@ -1,0 +1,108 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** apps/console */
+export const CONSOLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const NEXT_BIN = join(dirname(createRequire(import.meta.url).resolve("next/package.json")), "dist/bin/next");
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === "node_modules" || entry.name.startsWith(".")) continue;
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Whether `.next` holds a production build newer than the console's and the UI's sources. */
+export function buildIsFresh(): boolean {
+  const buildId = join(CONSOLE_DIR, ".next/BUILD_ID");
+  if (!existsSync(buildId)) return false;
+  const sources = Math.max(
+    newestMtime(join(CONSOLE_DIR, "src")),
+    newestMtime(join(CONSOLE_DIR, "../../packages/ui/src")),
+  );
+  return statSync(buildId).mtimeMs > sources;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [NEXT_BIN, ...args], {
+      cwd: CONSOLE_DIR,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("exit", (code) =>
+      code === 0 ? ok() : fail(new Error(`next ${args.join(" ")} failed (${code}):\n${output}`)),
+    );
+  });
+}
+
+/** `next build` unless a fresh build exists; returns the build time in ms (0 when reused). */
+export async function ensureBuild(): Promise<number> {
+  if (buildIsFresh()) return 0;
+  const started = Date.now();
+  await run(["build"], { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" });
+  return Date.now() - started;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      srv.close(() =>
+        typeof address === "object" && address ? ok(address.port) : fail(new Error("no port")),
+      );
+    });
+  });
+}
+
+export type RunningConsole = { url: string; logs: () => string; stop: () => Promise<void> };
+
+/** `next start` on `port` with `env`, resolved once /signin answers. */
+export async function startConsole(port: number, env: Record<string, string>): Promise<RunningConsole> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [NEXT_BIN, "start", "-p", String(port), "-H", "127.0.0.1"],
+    {
+      cwd: CONSOLE_DIR,
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  child.stdout?.on("data", (d) => (output += d));
+  child.stderr?.on("data", (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () =>
+    new Promise<void>((ok) => {
+      if (child.exitCode !== null) return ok();
+      child.once("exit", () => ok());
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+    });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`next start exited (${child.exitCode}):\n${output}`);
+    try {
+      const res = await fetch(`${url}/signin`);
+      if (res.status === 200) return { url, logs: () => output, stop };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await stop();
+  throw new Error(`console did not answer on ${url} within 60 s:\n${output}`);
+}
