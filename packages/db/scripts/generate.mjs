@@ -8,7 +8,16 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgDir = join(here, "..");
 const require = createRequire(import.meta.url);
-const prismaCli = require.resolve("prisma/build/index.js");
+let prismaCli;
+try {
+  prismaCli = require.resolve("prisma/build/index.js");
+} catch {
+  // A production install (--omit=dev) has no prisma CLI: postinstall must not fail the install,
+  // but say plainly that the client was not generated.
+  const optional = process.argv.includes("--if-available");
+  process.stderr.write(`@flowplane/db: prisma CLI not installed, Prisma client not generated\n`);
+  process.exit(optional ? 0 : 1);
+}
 
 const env = { ...process.env };
 env.PRISMA_SCHEMA_ENGINE_BINARY ??= join(here, "schema-engine-stub.sh");

@@ -129,3 +129,22 @@ describe("migration runner", () => {
     }
   });
 });
+
+describe("ensureDatabase", () => {
+  it("creates a missing database once", async () => {
+    const { dbEnv } = await import("./env.ts");
+    const { ensureDatabase, quoteIdent } = await import("./migrate.ts");
+    const { testDatabaseName, withDatabase } = await import("./testing.ts");
+    const serverUrl = dbEnv().FLOWPLANE_TEST_PG_URL;
+    const name = testDatabaseName("ensure");
+    try {
+      expect(await ensureDatabase(withDatabase(serverUrl, name))).toBe(true);
+      expect(await ensureDatabase(withDatabase(serverUrl, name))).toBe(false);
+    } finally {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+      await c.end();
+    }
+  });
+});

@@ -52,6 +52,14 @@ export async function readMigrations(dir: string = MIGRATIONS_DIR): Promise<Migr
     seen.add(number);
     const file = join(dir, name, "migration.sql");
     const sql = await readFile(file, "utf8");
+    // The runner owns the transaction; a migration that commits on its own could leave half of
+    // itself applied, and CONCURRENTLY cannot run inside a transaction at all.
+    const forbidden = sql.match(/^\s*(BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION)\s*;|\bCONCURRENTLY\b/im);
+    if (forbidden) {
+      throw new MigrationError(
+        `${file}: "${forbidden[0].trim()}" is not allowed, the runner wraps each migration in a transaction`,
+      );
+    }
     out.push({ name, file, sql, checksum: sha256(sql) });
   }
   return out;
