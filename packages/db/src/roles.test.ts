@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { can, PERMISSIONS, ROLES, roleAtLeast, type TPermission } from "./roles.ts";
+import { can, PERMISSIONS, ROLES, roleAtLeast, type TPermission, type TRole } from "./roles.ts";
 
 describe("permission matrix", () => {
   it("is monotonic: a role holds every permission of the roles below it", () => {
@@ -44,5 +44,16 @@ describe("permission matrix", () => {
       (Object.keys(PERMISSIONS) as TPermission[]).map((p) => [p, ROLES.map((r) => can(r, p))]),
     );
     expect(documented).toEqual(actual);
+  });
+});
+
+describe("roles and the schema's Role enum", () => {
+  it("are the same set", async () => {
+    const { Role } = await import("./generated/prisma/browser.ts");
+    expect(Object.values(Role).sort()).toEqual([...ROLES].sort());
+    // Compile-time: both directions assignable (checked by `npm run typecheck`).
+    const asEnum: import("./generated/prisma/browser.ts").Role = "viewer" satisfies TRole;
+    const asRole: TRole = asEnum;
+    expect(asRole).toBe("viewer");
   });
 });
