@@ -59,7 +59,6 @@ export function readPcap(src: ChunkedSource, onPacket: PacketHandler, onError: R
     }
     const at = src.offset;
     const ts = sec * 1_000_000 + (nanos ? Math.floor(frac / 1000) : frac);
-    if (wirelen < caplen) wirelen = caplen;
     onPacket(linkType, src.buf, src.pos + 16, caplen, wirelen, ts, at);
     src.pos += 16 + caplen;
     count++;

@@ -104,7 +104,7 @@ export function readPcapng(src: ChunkedSource, onPacket: PacketHandler, onError:
       if (!ifc) onError("packet_for_unknown_interface", at);
       else if (dataOff + caplen > p + total - 4) onError("bogus_packet_length", at);
       else {
-        if (wirelen < caplen) wirelen = caplen;
+        // frame.len as recorded, even when a writer stored it below the captured length.
         onPacket(ifc.linkType, b, dataOff, caplen, wirelen, ts, at);
         count++;
       }

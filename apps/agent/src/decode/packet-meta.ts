@@ -65,6 +65,11 @@ export class PacketMeta {
   /** 1 for any fragment (first or later). */
   fragment = 0;
   moreFragments = 0;
+  /** Key of the (last) fragmented IP layer: src/dst folded to one word each, id, protocol. */
+  fragSrc = 0;
+  fragDst = 0;
+  fragProto = 0;
+  fragId = 0;
   /** Bytes of L4 payload according to the IP length fields (not the captured length). */
   payloadLen = 0;
   /** Offset of the L4 payload in the frame buffer (may be past capLen on snaplen-cut frames). */

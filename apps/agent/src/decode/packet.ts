@@ -148,9 +148,9 @@ function enterTunnel(m: PacketMeta, type: number, id: number): number {
     m.outerDst2 = m.dst2;
     m.outerDst3 = m.dst3;
   }
-  // The inner packet starts clean at L4.
+  // The inner packet starts clean at L4. Fragment marks stay: an outer first fragment carrying
+  // a tunnel makes the whole datagram (inner flow included) a fragment set.
   m.srcPort = m.dstPort = 0;
-  m.fragment = m.laterFragment = m.moreFragments = 0;
   return 0;
 }
 
@@ -175,14 +175,19 @@ export function decodeIpv4(m: PacketMeta, b: Uint8Array, o: number, end: number)
   const fragOff = ff & 0x1fff;
   m.moreFragments = (ff >> 13) & 1;
   const l4len = total - hl;
-  if (fragOff !== 0) {
+  if (fragOff !== 0 || m.moreFragments) {
     m.fragment = 1;
+    m.fragSrc = m.src0;
+    m.fragDst = m.dst0;
+    m.fragProto = proto | 0x400;
+    m.fragId = m.ipId;
+  }
+  if (fragOff !== 0) {
     m.laterFragment = 1;
     m.payloadLen = l4len;
     m.payloadOffset = o + hl;
     return DecodeError.ok;
   }
-  m.fragment = m.moreFragments;
   return decodeL4(m, proto, b, o + hl, l4len, end);
 }
 
@@ -222,6 +227,10 @@ export function decodeIpv6(m: PacketMeta, b: Uint8Array, o: number, end: number)
       m.ipId = u32(b, p + 4);
       m.moreFragments = fo & 1;
       m.fragment = 1;
+      m.fragSrc = (m.src0 ^ m.src1 ^ m.src2 ^ m.src3) >>> 0;
+      m.fragDst = (m.dst0 ^ m.dst1 ^ m.dst2 ^ m.dst3) >>> 0;
+      m.fragProto = b[p]! | 0x600;
+      m.fragId = m.ipId;
       next = b[p]!;
       p += 8;
       remaining -= 8;

@@ -247,7 +247,10 @@ export class FlowEngine {
 
   // fragment attribution: (src, dst, id, proto) of first fragments → ports
   private readonly fragKey: Uint32Array = new Uint32Array(FRAG_SLOTS * 4);
-  private readonly fragPorts: Uint32Array = new Uint32Array(FRAG_SLOTS);
+  private readonly fragFlow: Int32Array = new Int32Array(FRAG_SLOTS);
+  private readonly fragDir: Uint8Array = new Uint8Array(FRAG_SLOTS);
+  private readonly fragSeq: Uint32Array = new Uint32Array(FRAG_SLOTS);
+  private lastDir = 0;
   private readonly fragTime: Float64Array = new Float64Array(FRAG_SLOTS);
 
   private now = 0;
@@ -368,8 +371,15 @@ export class FlowEngine {
       else this.decodeError(DECODE_ERROR_NAMES[err] ?? "unknown", fileOffset);
       return;
     }
-    if (m.fragment) this.fragment(m, ts);
-    this.update(m, wireLen, ts < this.now ? this.now : ts);
+    const t = ts < this.now ? this.now : ts;
+    if (m.fragment === 0) {
+      this.update(m, wireLen, t);
+    } else if (m.laterFragment === 1) {
+      if (!this.laterFragment(m, wireLen, t)) this.update(m, wireLen, t);
+    } else {
+      const f = this.update(m, wireLen, t);
+      if (f >= 0) this.rememberFirstFragment(m, f, this.lastDir, t);
+    }
   }
 
   /** A reader-level error (truncated file, bogus length): counted with its offset. */
@@ -381,46 +391,91 @@ export class FlowEngine {
   }
 
   /**
-   * First fragments remember their ports; later fragments (no L4 header) take them, so a
-   * fragmented datagram stays in its flow. A later fragment whose first fragment was not seen
-   * (reordered or lost) is keyed with ports 0.
+   * Fragments: the first fragment (the one with the L4 header, possibly of a tunnelled inner
+   * packet) is decoded and accounted normally, then its (src, dst, id, protocol) is remembered
+   * with the flow and direction it went to; later fragments, which have no L4 header, go to the
+   * same flow and direction. A later fragment whose first fragment was not seen (reordered or
+   * lost) is keyed on the addresses with ports 0.
    */
-  private fragment(m: PacketMeta, ts: number): void {
-    let h = Math.imul(m.src0 ^ m.src3 ^ Math.imul(m.dst0 ^ m.dst3, 31) ^ m.ipId, 0x9e3779b1) ^ m.proto;
-    h = (h ^ (h >>> 16)) & (FRAG_SLOTS - 1);
-    const k = h * 4;
-    const k0 = (m.src0 ^ m.src3) >>> 0;
-    const k1 = (m.dst0 ^ m.dst3) >>> 0;
-    const k2 = m.ipId >>> 0;
-    const k3 = (m.proto | (m.ipVersion << 8)) >>> 0;
-    if (!m.laterFragment) {
-      this.fragKey[k] = k0;
-      this.fragKey[k + 1] = k1;
-      this.fragKey[k + 2] = k2;
-      this.fragKey[k + 3] = k3;
-      this.fragPorts[h] = ((m.srcPort << 16) | m.dstPort) >>> 0;
-      this.fragTime[h] = ts;
-      return;
-    }
-    if (
-      this.fragKey[k] === k0 &&
-      this.fragKey[k + 1] === k1 &&
-      this.fragKey[k + 2] === k2 &&
-      this.fragKey[k + 3] === k3 &&
-      ts - this.fragTime[h]! < 30e6
-    ) {
-      const p = this.fragPorts[h]!;
-      m.srcPort = p >>> 16;
-      m.dstPort = p & 0xffff;
-    }
+  private fragSlot(m: PacketMeta): number {
+    let h = Math.imul(m.fragSrc ^ Math.imul(m.fragDst, 31) ^ m.fragId, 0x9e3779b1) ^ m.fragProto;
+    h ^= h >>> 16;
+    return h & (FRAG_SLOTS - 1);
   }
 
-  private update(m: PacketMeta, wireLen: number, ts: number): void {
+  private fragMatches(m: PacketMeta, h: number): boolean {
+    const k = h * 4;
+    return (
+      this.fragKey[k] === m.fragSrc >>> 0 &&
+      this.fragKey[k + 1] === m.fragDst >>> 0 &&
+      this.fragKey[k + 2] === m.fragId >>> 0 &&
+      this.fragKey[k + 3] === m.fragProto
+    );
+  }
+
+  private laterFragment(m: PacketMeta, wireLen: number, ts: number): boolean {
+    const h = this.fragSlot(m);
+    if (!this.fragMatches(m, h) || ts - this.fragTime[h]! > 30e6) return false;
+    const f = this.fragFlow[h]!;
+    if (!this.table.used[f] || this.seqNo[f] !== this.fragSeq[h]) return false;
+    this.account(f, this.fragDir[h]!, wireLen);
+    this.table.touch(f, this.classOf(f), ts);
+    return true;
+  }
+
+  private rememberFirstFragment(m: PacketMeta, f: number, dir: number, ts: number): void {
+    const h = this.fragSlot(m);
+    const k = h * 4;
+    this.fragKey[k] = m.fragSrc >>> 0;
+    this.fragKey[k + 1] = m.fragDst >>> 0;
+    this.fragKey[k + 2] = m.fragId >>> 0;
+    this.fragKey[k + 3] = m.fragProto;
+    this.fragFlow[h] = f;
+    this.fragDir[h] = dir;
+    this.fragSeq[h] = this.seqNo[f]!;
+    this.fragTime[h] = ts;
+  }
+
+  private classOf(f: number): number {
+    const p = this.table.proto[f]!;
+    if (p === 17) return CLASS_UDP;
+    if (p !== 6) return CLASS_OTHER;
+    const st = this.tcp.state[f]!;
+    if (st === TcpState.synSent || st === TcpState.synReceived) return CLASS_OPENING;
+    if (st === TcpState.established || st === TcpState.none) return CLASS_ESTABLISHED;
+    if (st === TcpState.closing) return CLASS_CLOSING;
+    return CLASS_CLOSED;
+  }
+
+  /** Packet and byte counters of flow `f`, direction `dir`, and its metrics slot. */
+  private account(f: number, dir: number, wireLen: number): number {
+    const fd = f * 2 + dir;
+    this.pkts[fd] = this.pkts[fd]! + 1;
+    this.bytes[fd] = this.bytes[fd]! + wireLen;
+    this.s.flowPackets++;
+    const mt = this.metrics;
+    if (this.mEpoch[f] !== mt.epoch) {
+      this.mSlot[f] = mt.slot(this.keyOf(f));
+      this.mEpoch[f] = mt.epoch;
+    }
+    const mb = this.mSlot[f]! * NF;
+    const mc = mt.counters;
+    if (dir === this.cdir[f]) {
+      mc[mb + M.packetsC2s] = mc[mb + M.packetsC2s]! + 1;
+      mc[mb + M.bytesC2s] = mc[mb + M.bytesC2s]! + wireLen;
+    } else {
+      mc[mb + M.packetsS2c] = mc[mb + M.packetsS2c]! + 1;
+      mc[mb + M.bytesS2c] = mc[mb + M.bytesS2c]! + wireLen;
+    }
+    return mb;
+  }
+
+  private update(m: PacketMeta, wireLen: number, ts: number): number {
     const table = this.table;
     const h = flowHash(m);
     if (this.shardFilter && (h >>> 0) % this.shardFilter.count !== this.shardFilter.index) {
       this.s.skippedOtherShards++;
-      return;
+      return -1;
     }
     let f = table.lookup(m, h);
     let dir = table.dir;
@@ -443,32 +498,14 @@ export class FlowEngine {
       f = this.newFlow(m, h, ts);
       dir = 0;
     }
-    const fd = f * 2 + dir;
-    this.pkts[fd] = this.pkts[fd]! + 1;
-    this.bytes[fd] = this.bytes[fd]! + wireLen;
-    this.s.flowPackets++;
-
-    // Metrics slot for this flow in the current second.
-    const mt = this.metrics;
-    if (this.mEpoch[f] !== mt.epoch) {
-      this.mSlot[f] = mt.slot(this.keyOf(f));
-      this.mEpoch[f] = mt.epoch;
-    }
-    const c2s = dir === this.cdir[f];
-    const mb = this.mSlot[f]! * NF;
-    const mc = mt.counters;
-    if (c2s) {
-      mc[mb + M.packetsC2s] = mc[mb + M.packetsC2s]! + 1;
-      mc[mb + M.bytesC2s] = mc[mb + M.bytesC2s]! + wireLen;
-    } else {
-      mc[mb + M.packetsS2c] = mc[mb + M.packetsS2c]! + 1;
-      mc[mb + M.bytesS2c] = mc[mb + M.bytesS2c]! + wireLen;
-    }
+    const mb = this.account(f, dir, wireLen);
+    this.lastDir = dir;
 
     let cls = CLASS_OTHER;
     if (isTcp) cls = this.tcpPacket(f, dir, m, ts, mb);
     else if (proto === 17) cls = CLASS_UDP;
     table.touch(f, cls, ts);
+    return f;
   }
 
   private tcpPacket(f: number, dir: number, m: PacketMeta, ts: number, mb: number): number {

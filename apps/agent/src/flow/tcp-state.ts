@@ -133,7 +133,12 @@ export class TcpTracker {
         ts - this.lastackTime[rev]! < 20_000
       ) {
         verdict = SeqVerdict.retransmission;
-      } else if (notAdvanced && ts - this.nextseqTime[fwd]! < (rtt > 0 ? rtt : 3000) && ns !== end) {
+      } else if (
+        notAdvanced &&
+        ts - this.nextseqTime[fwd]! < (rtt > 0 ? rtt : 3000) &&
+        ns !== ((end + ((flags & (TCP_SYN | TCP_FIN)) !== 0 ? 1 : 0)) >>> 0)
+      ) {
+        // An exact copy of the highest segment (SYN/FIN counted) is a retransmission, not OOO.
         verdict = SeqVerdict.outOfOrder;
       } else if (seglen > 0 && this.laSet[rev] && !seqGt(end, this.lastack[rev]!)) {
         verdict = SeqVerdict.retransmission;
