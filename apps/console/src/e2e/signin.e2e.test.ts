@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { seedAgent, seedDemo } from "@flowplane/db/seed";
+import { seedAgent, seedDemo, seedMembership, seedOrg } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { type BrowserContext, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +24,10 @@ beforeAll(async () => {
   t = await createTestDatabase("console_e2e");
   const demo = await seedDemo(t.db, { password: PASSWORD });
   await seedAgent(t.db, demo.orgId, demo.groupId);
+  // A second org of the demo owner (for the switcher) and one they are not a member of.
+  const lab = await seedOrg(t.db, { name: "Lab", slug: "lab" });
+  await seedMembership(t.db, { orgId: lab.id, userId: demo.userId, role: "viewer" });
+  await seedAgent(t.db, (await seedOrg(t.db, { name: "Other", slug: "other" })).id);
   const buildMs = await ensureBuild();
   if (buildMs > 0) console.info(`console e2e: next build took ${(buildMs / 1000).toFixed(1)} s`);
   const port = await freePort();
@@ -91,7 +95,8 @@ describe("console end to end", () => {
     page.on("pageerror", (err) => pageErrors.push(err.message));
     page.on("response", (res) => {
       // 401 is the expected answer to the wrong password.
-      if (res.status() >= 400 && res.status() !== 401) pageErrors.push(`${res.status()} ${res.url()}`);
+      if (res.status() >= 400 && res.status() !== 401 && !res.url().endsWith("/o/other"))
+        pageErrors.push(`${res.status()} ${res.url()}`);
     });
     page.on("console", (msg) => {
       if (msg.type() === "error" && !msg.text().includes("Failed to load resource"))
@@ -119,6 +124,15 @@ describe("console end to end", () => {
     await expect.poll(() => page.locator("table tbody tr").count()).toBe(1);
     expect(await page.textContent("table")).toContain("online");
     await page.screenshot({ path: join(SCREENSHOT_DIR, "agents.png"), fullPage: true });
+
+    // The switcher keeps the section; the other org's table shows its own (no) agents.
+    await page.selectOption("header select", "lab");
+    await page.waitForURL(`${server.url}/o/lab/agents`);
+    await expect.poll(() => page.textContent("main")).toContain("No agents yet");
+    // An org the user is not a member of is a plain 404, like one that does not exist.
+    const foreign = await page.goto(`${server.url}/o/other`);
+    expect(foreign?.status()).toBe(404);
+    await page.goto(`${server.url}/o/demo/agents`);
 
     // The client table refreshes through the HTTP tRPC endpoint with the session cookie.
     const refreshed = await page.evaluate(async () => {
