@@ -3,12 +3,15 @@
 import { Button } from "@flowplane/ui";
 import { useRouter } from "next/navigation";
 import { signIn } from "next-auth/react";
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useEffect, useState } from "react";
 
 export function SignInForm({ callbackUrl, initialError }: { callbackUrl: string; initialError?: string }) {
   const router = useRouter();
   const [error, setError] = useState(initialError);
   const [pending, setPending] = useState(false);
+  // Until hydrated the submit button stays off: a native submit would send the password nowhere useful.
+  const [ready, setReady] = useState(false);
+  useEffect(() => setReady(true), []);
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -32,7 +35,7 @@ export function SignInForm({ callbackUrl, initialError }: { callbackUrl: string;
   }
 
   return (
-    <form onSubmit={onSubmit} noValidate aria-describedby={error ? "signin-error" : undefined}>
+    <form method="post" onSubmit={onSubmit} noValidate aria-describedby={error ? "signin-error" : undefined}>
       {error && (
         <div id="signin-error" className="fp-alert fp-alert-bad" role="alert">
           {error}
@@ -53,7 +56,7 @@ export function SignInForm({ callbackUrl, initialError }: { callbackUrl: string;
           required
         />
       </div>
-      <Button type="submit" disabled={pending}>
+      <Button type="submit" disabled={pending || !ready}>
         {pending ? "Signing in…" : "Sign in"}
       </Button>
     </form>

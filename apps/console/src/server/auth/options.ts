@@ -1,3 +1,4 @@
+import { createLogger } from "@flowplane/core/log";
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { authSecret } from "../../env.ts";
@@ -24,10 +25,18 @@ declare module "next-auth/jwt" {
  * next-auth configuration. Credentials sign-in needs JWT sessions; the token carries the user id
  * and session version, which every request re-checks against the database (principal.ts).
  */
+const log = createLogger("console-auth");
+
 export function buildAuthOptions(db: Db, secret: string): NextAuthOptions {
   return {
     secret,
     session: { strategy: "jwt", maxAge: 12 * 60 * 60 },
+    // next-auth's own messages go through the one logger (never its default console output).
+    logger: {
+      error: (code, metadata) => log.error({ code, metadata }, "next-auth error"),
+      warn: (code) => log.warn({ code }, "next-auth warning"),
+      debug: () => {},
+    },
     pages: { signIn: "/signin", error: "/signin" },
     providers: [
       CredentialsProvider({
