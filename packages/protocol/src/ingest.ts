@@ -1,0 +1,39 @@
+import { z } from "zod";
+
+/** ClickHouse tables an agent may write (the row shapes live in @flowplane/query/rows). */
+export const INGEST_TABLES = [
+  "l4_flow_log",
+  "l7_flow_log",
+  "network_metrics",
+  "application_metrics",
+] as const;
+export const ZIngestTable = z.enum(INGEST_TABLES);
+export type TIngestTable = z.infer<typeof ZIngestTable>;
+
+/** Defaults the controller enforces; both are configurable on the controller. */
+export const DEFAULT_MAX_BATCH_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_MAX_BATCH_ROWS = 50_000;
+
+/**
+ * POST /v1/ingest. Rows are validated one by one on the controller: the batch envelope must be
+ * well-formed, but a bad row only rejects that row.
+ */
+export const ZIngestBatch = z.object({
+  /** Made once per batch by the agent and kept across retries: a replay is answered, not written. */
+  batchId: z.uuid(),
+  agentId: z.uuid(),
+  table: ZIngestTable,
+  rows: z.array(z.record(z.string(), z.unknown())).min(1).max(DEFAULT_MAX_BATCH_ROWS),
+});
+export type TIngestBatch = z.infer<typeof ZIngestBatch>;
+
+export const ZRowRejection = z.object({ index: z.number().int().min(0), error: z.string() });
+
+export const ZIngestResponse = z.object({
+  batchId: z.uuid(),
+  accepted: z.number().int().min(0),
+  rejected: z.array(ZRowRejection),
+  /** The batch was already written before: nothing was written this time. */
+  duplicate: z.literal(true).optional(),
+});
+export type TIngestResponse = z.infer<typeof ZIngestResponse>;
