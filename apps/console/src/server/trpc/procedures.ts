@@ -1,3 +1,4 @@
+import { FlowplaneError } from "@flowplane/core/errors";
 import { can, type TPermission, type TRole } from "@flowplane/db";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
@@ -49,10 +50,33 @@ export async function resolveOrgAccess(
 }
 
 /**
- * THE tenant choke point. Resolves the org from `orgSlug`, checks membership and `permission`,
- * and hands the resolver `ctx.org`, `ctx.role` and `ctx.db` = a client scoped to that org (the
- * unscoped one is no longer on the context). Not a member (or no such org) → NOT_FOUND; member
- * without the permission → FORBIDDEN.
+ * The org check itself, usable outside tRPC too (route handlers, server actions): the org and
+ * role, or a FlowplaneError — NOT_FOUND when the org does not exist or the principal is not a
+ * member (so other tenants cannot be probed), FORBIDDEN when the role lacks `permission`.
+ */
+export async function checkOrgAccess(
+  db: Db,
+  principal: Principal,
+  slug: string,
+  permission: Permission,
+): Promise<OrgAccess> {
+  const access = await resolveOrgAccess(db, principal, slug);
+  if (!access) throw new FlowplaneError("NOT_FOUND", `Organization "${slug}" not found.`);
+  if (!can(access.role, permission)) {
+    throw new FlowplaneError(
+      "FORBIDDEN",
+      `Your role (${access.role}) in ${access.org.name} does not allow ${permission}.`,
+      { permission, role: access.role },
+    );
+  }
+  return access;
+}
+
+/**
+ * THE tenant choke point for the API. Resolves the org from `orgSlug` (or the
+ * `x-flowplane-org` header), runs `checkOrgAccess`, and hands the resolver `ctx.org`, `ctx.role`
+ * and `ctx.db` = a client scoped to that org (the unscoped one is no longer on the context).
+ * FlowplaneErrors become NOT_FOUND / FORBIDDEN through the error table in baseProcedure.
  */
 export function orgProcedure(permission: Permission) {
   return authedProcedure
@@ -66,14 +90,7 @@ export function orgProcedure(permission: Permission) {
           message: "Say which organization: orgSlug or the x-flowplane-org header.",
         });
       }
-      const access = await resolveOrgAccess(ctx.db, ctx.principal, slug);
-      if (!access) throw new TRPCError({ code: "NOT_FOUND", message: `Organization "${slug}" not found.` });
-      if (!can(access.role, permission)) {
-        throw new TRPCError({
-          code: "FORBIDDEN",
-          message: `Your role (${access.role}) in ${access.org.name} does not allow ${permission}.`,
-        });
-      }
+      const access = await checkOrgAccess(ctx.db, ctx.principal, slug, permission);
       return next({
         ctx: {
           org: access.org,
