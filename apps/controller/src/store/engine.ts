@@ -1,0 +1,220 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+
+/**
+ * The one place that loads chDB. Only the store process imports this module; every other
+ * process talks to the store over HTTP like to a ClickHouse server.
+ *
+ * We call chDB's native addon for bound queries and raw inserts because the HTTP wire form of a
+ * `param_<name>` value is already ClickHouse's Escaped text, and that is exactly what the addon
+ * binds. chDB's public `queryBindAsync` takes JS values and re-escapes them, which would corrupt
+ * composite values such as `['a\'b']`. The public `Session` still owns connection lifecycle.
+ */
+
+interface NativeResult {
+  bytes: Uint8Array;
+  elapsed: number;
+  rowsRead: number;
+  bytesRead: number;
+}
+interface NativeInsertResult {
+  elapsed: number;
+  rowsWritten: number;
+  bytesWritten: number;
+  rowsSent?: number;
+}
+interface ChdbNative {
+  QueryAsyncConnection(
+    conn: unknown,
+    sql: string,
+    format: string,
+    params?: Record<string, string>,
+  ): Promise<NativeResult>;
+  InsertRawAsyncConnection(
+    conn: unknown,
+    prefix: string,
+    payload: Buffer,
+    countLines: boolean,
+  ): Promise<NativeInsertResult>;
+}
+interface ChdbSession {
+  connection: unknown;
+  close(): void;
+}
+interface ChdbModule {
+  Session: new (dir: string) => ChdbSession;
+  drainPending(): Promise<void>;
+}
+
+const require = createRequire(import.meta.url);
+
+function loadChdb(): { chdb: ChdbModule; native: ChdbNative } {
+  const chdb = require("chdb") as ChdbModule;
+  // Resolved by file path: the loader is not in chdb's `exports` map. Node caches the addon, so
+  // this is the same native instance the public API uses.
+  const loaderPath = path.join(path.dirname(require.resolve("chdb")), "dist", "loader.js");
+  const native = (require(loaderPath) as { loadNative(): ChdbNative }).loadNative();
+  for (const fn of ["QueryAsyncConnection", "InsertRawAsyncConnection"] as const) {
+    if (typeof native[fn] !== "function") {
+      throw new Error(`chdb native addon lacks ${fn}: the store needs chdb 3.4.x`);
+    }
+  }
+  return { chdb, native };
+}
+
+export class StoreLockedError extends Error {
+  override name = "StoreLockedError";
+}
+
+export interface QueryOutcome {
+  body: Uint8Array;
+  rowsRead: number;
+  bytesRead: number;
+  rowsWritten: number;
+  bytesWritten: number;
+  elapsedSeconds: number;
+}
+
+/** What one HTTP request asks of the engine. */
+export interface EngineRequest {
+  /** SET statements to apply first, already validated and rendered. */
+  setStatements: string[];
+  database: string | undefined;
+  sql: string;
+  format: string;
+  /** Escaped-format text per placeholder name, as received on the wire. */
+  params: Record<string, string>;
+  /** For INSERT ... FORMAT: the data, passed to the engine without copying into a string. */
+  insertPayload?: Buffer;
+}
+
+/**
+ * Owns one data directory. chDB runs work off the event loop, but one engine per process is
+ * shared state: we run one request at a time (a promise chain), each on a fresh connection so
+ * that per-request SET / USE never leak into the next request. A fresh connection on an
+ * already-open directory costs about a millisecond.
+ */
+/** Directories opened by this process: chDB would silently share one between two stores. */
+const openDirs = new Set<string>();
+
+export class ChdbEngine {
+  readonly dataDir: string;
+  private readonly chdb: ChdbModule;
+  private readonly native: ChdbNative;
+  private readonly anchor: ChdbSession;
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(dataDir: string) {
+    this.dataDir = path.resolve(dataDir);
+    // Checked before opening: the engine prints its own lock failure on stderr, and a vague
+    // "Failed to create connection" is all that reaches JS.
+    if (openDirs.has(this.dataDir)) throw lockedError(this.dataDir, process.pid);
+    const owner = liveOwnerOf(this.dataDir);
+    if (owner !== undefined) throw lockedError(this.dataDir, owner);
+    const { chdb, native } = loadChdb();
+    this.chdb = chdb;
+    this.native = native;
+    try {
+      // The anchor session holds the directory lock for the store's lifetime.
+      this.anchor = new chdb.Session(this.dataDir);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      if (/Cannot lock file|already running/i.test(msg))
+        throw lockedError(this.dataDir, liveOwnerOf(this.dataDir));
+      throw err;
+    }
+    openDirs.add(this.dataDir);
+  }
+
+  run(req: EngineRequest): Promise<QueryOutcome> {
+    if (this.closed) return Promise.reject(new Error("store is closing"));
+    const next = this.tail.then(
+      () => this.runNow(req),
+      () => this.runNow(req),
+    );
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runNow(req: EngineRequest): Promise<QueryOutcome> {
+    const session = new this.chdb.Session(this.dataDir);
+    try {
+      const conn = session.connection;
+      for (const stmt of req.setStatements) {
+        await this.native.QueryAsyncConnection(conn, stmt, "TabSeparated");
+      }
+      if (req.database !== undefined) {
+        await this.native.QueryAsyncConnection(conn, `USE ${quoteIdentifier(req.database)}`, "TabSeparated");
+      }
+      if (req.insertPayload !== undefined) {
+        const r = await this.native.InsertRawAsyncConnection(conn, req.sql, req.insertPayload, false);
+        return {
+          body: new Uint8Array(0),
+          rowsRead: r.rowsWritten,
+          bytesRead: req.insertPayload.length,
+          rowsWritten: r.rowsWritten,
+          bytesWritten: r.bytesWritten,
+          elapsedSeconds: r.elapsed,
+        };
+      }
+      const hasParams = Object.keys(req.params).length > 0;
+      const r = hasParams
+        ? await this.native.QueryAsyncConnection(conn, req.sql, req.format, req.params)
+        : await this.native.QueryAsyncConnection(conn, req.sql, req.format);
+      return {
+        body: r.bytes,
+        rowsRead: r.rowsRead,
+        bytesRead: r.bytesRead,
+        rowsWritten: 0,
+        bytesWritten: 0,
+        elapsedSeconds: r.elapsed,
+      };
+    } finally {
+      session.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail;
+    this.anchor.close();
+    await this.chdb.drainPending();
+    openDirs.delete(this.dataDir);
+  }
+}
+
+function lockedError(dir: string, pid: number | undefined): StoreLockedError {
+  const who = pid === undefined ? "another process" : `process ${pid}`;
+  return new StoreLockedError(
+    `ClickHouse data directory ${dir} is already used by ${who} (chDB allows one process per directory): stop that store, or point CLICKHOUSE_URL at it instead of starting another`,
+  );
+}
+
+/** The PID in the engine's `status` file when that process is alive and is not us. */
+function liveOwnerOf(dir: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path.join(dir, "status"), "utf8");
+  } catch {
+    return undefined;
+  }
+  const pid = Number(/^PID:\s*(\d+)/m.exec(text)?.[1]);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    // A crashed store leaves its status file behind and its PID may be reused by anything.
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return /node|bun|deno|clickhouse|chdb|python/i.test(cmdline) ? pid : undefined;
+  } catch (err) {
+    // EPERM: alive but owned by another user.
+    return (err as NodeJS.ErrnoException).code === "EPERM" ? pid : undefined;
+  }
+}
+
+/** Backquoted identifier with ClickHouse escaping, so a database name is never spliced raw. */
+export function quoteIdentifier(name: string): string {
+  return `\`${name.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
+}

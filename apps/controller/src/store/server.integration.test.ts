@@ -1,0 +1,131 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type ClickHouseClient, ClickHouseError, createClient } from "@clickhouse/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningStore, startStore } from "./server.ts";
+
+// The store is exercised only through @clickhouse/client, as every other process uses it.
+let dataDir: string;
+let store: RunningStore;
+let client: ClickHouseClient;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), "fp-store-test-"));
+  store = await startStore({ dataDir, maxBodyBytes: 4 * 1024 * 1024 });
+  client = createClient({ url: store.url, compression: { request: true, response: true } });
+});
+
+afterAll(async () => {
+  await client?.close();
+  await store?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("store HTTP interface", () => {
+  it("answers ping", async () => {
+    expect((await client.ping()).success).toBe(true);
+    const res = await fetch(`${store.url}/ping`);
+    expect(await res.text()).toBe("Ok.\n");
+  });
+
+  it("binds parameters of every kind without splicing", async () => {
+    const evil = "x' OR 1=1 -- \\' \\\\ \t\n'); DROP TABLE t; --";
+    const rs = await client.query({
+      query: `SELECT {s:String} AS s, {ip:IPv6} AS ip, {ip4:IPv6} AS ip4, {u:UUID} AS u,
+                     {t:DateTime64(6)} AS t, {a:Array(String)} AS a, {n:UInt64} AS n`,
+      query_params: {
+        s: evil,
+        ip: "2001:db8::1",
+        ip4: "10.1.2.3",
+        u: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+        t: "2026-01-02 03:04:05.123456",
+        a: ["it's", "back\\slash"],
+        n: "18446744073709551615",
+      },
+      format: "JSONEachRow",
+    });
+    const [row] = await rs.json<Record<string, unknown>>();
+    expect(row).toEqual({
+      s: evil,
+      ip: "2001:db8::1",
+      ip4: "::ffff:10.1.2.3",
+      u: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+      t: "2026-01-02 03:04:05.123456",
+      a: ["it's", "back\\slash"],
+      n: "18446744073709551615",
+    });
+  });
+
+  it("creates, inserts (gzip body) and reads back in a named database", async () => {
+    await client.command({ query: "CREATE DATABASE IF NOT EXISTS store_t" });
+    const db = createClient({ url: store.url, database: "store_t", compression: { request: true } });
+    try {
+      await db.command({
+        query: "CREATE TABLE IF NOT EXISTS kv (k UInt32, v String) ENGINE = MergeTree ORDER BY k",
+      });
+      const values = Array.from({ length: 1000 }, (_, k) => ({ k, v: `v${k}` }));
+      const res = await db.insert({ table: "kv", values, format: "JSONEachRow" });
+      expect(res.summary?.written_rows).toBe("1000");
+      const rs = await db.query({ query: "SELECT count() AS c, max(k) AS m FROM kv", format: "JSONEachRow" });
+      expect(await rs.json()).toEqual([{ c: "1000", m: 999 }]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("surfaces engine errors with their ClickHouse code", async () => {
+    const err = await client.query({ query: "SELECT * FROM no_such_table" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClickHouseError);
+    expect((err as ClickHouseError).code).toBe("60");
+    expect((err as ClickHouseError).type).toBe("UNKNOWN_TABLE");
+    const syntax = await client.query({ query: "SELEC 1" }).catch((e: unknown) => e);
+    expect((syntax as ClickHouseError).code).toBe("62");
+  });
+
+  it("passes settings through and ignores transport ones", async () => {
+    const err = await client
+      .query({
+        query: "SELECT count() FROM numbers(100000)",
+        clickhouse_settings: { max_rows_to_read: "1000", wait_end_of_query: 1 },
+      })
+      .catch((e: unknown) => e);
+    expect((err as ClickHouseError).code).toBe("158");
+    const ro = await client
+      .command({
+        query: "CREATE TABLE ro_t (a UInt8) ENGINE = Memory",
+        clickhouse_settings: { readonly: "2" },
+      })
+      .catch((e: unknown) => e);
+    expect((ro as ClickHouseError).code).toBe("164");
+    // Settings of one request never leak into the next.
+    const rs = await client.query({ query: "SELECT getSetting('readonly') AS r", format: "JSONEachRow" });
+    expect(await rs.json()).toEqual([{ r: 0 }]);
+  });
+
+  it("refuses an oversized body with a clear error", async () => {
+    await client.command({
+      query: "CREATE TABLE IF NOT EXISTS big (s String) ENGINE = MergeTree ORDER BY s",
+    });
+    const values = Array.from({ length: 3000 }, () => ({ s: "x".repeat(2000) }));
+    const err = await client.insert({ table: "big", values, format: "JSONEachRow" }).catch((e: unknown) => e);
+    expect(String((err as Error).message)).toMatch(/larger than the store's limit/);
+  });
+
+  it("a second store process on the same data directory fails with one clear line", async () => {
+    const main = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.ts");
+    const child = spawn(process.execPath, ["--import", "tsx", main, "--data-dir", dataDir, "--port", "0"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).toBe(1);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toMatch(/already used by process \d+ \(chDB allows one process per directory\)/);
+  });
+});
