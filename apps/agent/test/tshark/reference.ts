@@ -268,7 +268,19 @@ function nth(field: string | undefined, index: number): string | undefined {
 }
 
 function runTshark(pcapPath: string, decodeAs: string[], version: string): Promise<TsharkResult> {
-  const args = ["-n", "-r", pcapPath, "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"];
+  const args = [
+    "-n",
+    "-r",
+    pcapPath,
+    "-T",
+    "fields",
+    "-E",
+    "separator=/t",
+    "-E",
+    "occurrence=a",
+    "-E",
+    "aggregator=,",
+  ];
   for (const d of decodeAs) args.push("-d", d);
   for (const f of FIELDS) args.push("-e", f);
   return new Promise((resolvePromise, reject) => {
@@ -366,11 +378,22 @@ function runTshark(pcapPath: string, decodeAs: string[], version: string): Promi
         .filter((l) => l.trim() !== "" && !l.startsWith("Running as user"))
         .join(" | ");
       if (code !== 0 && frames > 0) {
-        resolvePromise({ file: pcapPath, tsharkVersion: version, frames, nonIp, warning: complaint, flows: [...flows.values()] });
+        resolvePromise({
+          file: pcapPath,
+          tsharkVersion: version,
+          frames,
+          nonIp,
+          warning: complaint,
+          flows: [...flows.values()],
+        });
         return;
       }
       if (code !== 0) {
-        reject(new Error(`tshark exited ${code} on ${pcapPath}: ${stderr.trim().split("\n").slice(-3).join(" | ")}`));
+        reject(
+          new Error(
+            `tshark exited ${code} on ${pcapPath}: ${stderr.trim().split("\n").slice(-3).join(" | ")}`,
+          ),
+        );
         return;
       }
       resolvePromise({ file: pcapPath, tsharkVersion: version, frames, nonIp, flows: [...flows.values()] });
