@@ -1,5 +1,6 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "@flowplane/core/log";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { registerAgentApi, type TAgentApiDeps } from "../agents/api.ts";
 import { runChecks, type TProbe } from "./health.ts";
 import { createMetrics } from "./metrics.ts";
 
@@ -7,12 +8,18 @@ export type TControllerDeps = {
   log: Logger;
   /** Dependency probes for /healthz: each resolves when the dependency answers. */
   probes: Record<string, TProbe>;
+  /** Enrolment, sync and ingest for agents (POST /v1/agents/*, /v1/ingest); left out, those routes 404. */
+  agentApi?: TAgentApiDeps;
 };
 
 /** The controller's HTTP surface. Agent sync and ingest routes are registered here by later issues. */
 export function buildControllerServer(deps: TControllerDeps): FastifyInstance {
   const metrics = createMetrics();
-  const app = Fastify({ loggerInstance: deps.log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 16 * 1024 * 1024 });
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 16 * 1024 * 1024,
+  });
 
   app.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "unmatched";
@@ -31,6 +38,8 @@ export function buildControllerServer(deps: TControllerDeps): FastifyInstance {
   app.get("/metrics", async (_req, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+
+  if (deps.agentApi) registerAgentApi(app, deps.agentApi, deps.log);
 
   return app;
 }

@@ -1,0 +1,119 @@
+import type { Logger } from "@flowplane/core/log";
+import type { Db } from "@flowplane/db/client";
+import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_ROWS } from "@flowplane/protocol";
+import type { FastifyError, FastifyInstance } from "fastify";
+import type { Redis } from "ioredis";
+import { registerAgentAuth, requireAgent } from "../auth/agent-auth.ts";
+import { BatchLedger } from "../ingest/batch-ledger.ts";
+import { InFlightLimiter } from "../ingest/in-flight.ts";
+import { ingestBatch, type TRowWriter } from "../ingest/ingest.ts";
+import { syncAgent } from "../sync/sync.ts";
+import { AgentApiError, sendApiError } from "./api-error.ts";
+import { enrollAgent } from "./enroll.ts";
+
+export type TAgentApiOptions = {
+  /** Rotate an agent's credential at sync once it is this old. */
+  credentialMaxAgeS: number;
+  maxBatchBytes: number;
+  maxBatchRows: number;
+  /** Batches processed at once by this process before 429. */
+  maxInFlightBatches: number;
+  /** How long a written batch id is remembered (replays within it are answered, not written). */
+  batchIdTtlS: number;
+};
+
+export const DEFAULT_AGENT_API_OPTIONS: TAgentApiOptions = {
+  credentialMaxAgeS: 7 * 24 * 3600,
+  maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
+  maxBatchRows: DEFAULT_MAX_BATCH_ROWS,
+  maxInFlightBatches: 8,
+  batchIdTtlS: 24 * 3600,
+};
+
+export type TAgentApiDeps = {
+  db: Db;
+  redis: Redis;
+  /** `recordRows` bound to the controller's ClickHouse client. */
+  writeRows: TRowWriter;
+  options?: Partial<TAgentApiOptions>;
+};
+
+/** Fastify's own request errors (body too large, bad JSON, ...) in the protocol's envelope. */
+function toApiError(err: FastifyError, opts: TAgentApiOptions): AgentApiError {
+  if (err instanceof AgentApiError) return err;
+  if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    return new AgentApiError(
+      "PAYLOAD_TOO_LARGE",
+      `request body is larger than the limit of ${opts.maxBatchBytes} bytes: send smaller batches`,
+    );
+  }
+  const status = err.statusCode ?? 500;
+  if (status === 415) return new AgentApiError("BAD_REQUEST", "send the body as application/json");
+  if (status >= 400 && status < 500) return new AgentApiError("BAD_REQUEST", err.message);
+  return new AgentApiError("INTERNAL", "internal error: the controller logged it");
+}
+
+/**
+ * The agent API: POST /v1/agents/enroll (token), and behind agent auth POST /v1/agents/sync and
+ * POST /v1/ingest. Every answer that is not 2xx carries the protocol's error envelope.
+ */
+export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log: Logger): void {
+  const opts: TAgentApiOptions = { ...DEFAULT_AGENT_API_OPTIONS, ...deps.options };
+  const ledger = new BatchLedger(deps.redis, { doneTtlS: opts.batchIdTtlS, pendingTtlS: 120 });
+  const inFlight = new InFlightLimiter(opts.maxInFlightBatches);
+
+  app.register(async (api) => {
+    api.setErrorHandler((err: FastifyError, req, reply) => {
+      const apiErr = toApiError(err, opts);
+      if (apiErr.status >= 500) log.error({ err, route: req.routeOptions.url }, "agent api error");
+      return sendApiError(reply, apiErr);
+    });
+
+    api.post("/v1/agents/enroll", async (req, reply) => {
+      const res = await enrollAgent(deps.db, req.body, { ip: req.ip });
+      log.info({ orgId: res.orgId, agentId: res.agentId }, "agent enrolled");
+      return reply.code(201).send(res);
+    });
+
+    api.register(async (authed) => {
+      registerAgentAuth(authed, deps.db);
+
+      authed.post("/v1/agents/sync", async (req) => {
+        return syncAgent({ db: deps.db, log, options: opts }, requireAgent(req), req.body);
+      });
+
+      authed.register(async (ingest) => {
+        // Counted before the body is read, so a flood is refused before it is buffered.
+        ingest.addHook("onRequest", async (req) => {
+          if (!inFlight.tryAcquire()) {
+            throw new AgentApiError(
+              "TOO_MANY_REQUESTS",
+              `ingest is at its limit of ${inFlight.max} batches in flight: retry after the delay`,
+              {},
+              1,
+            );
+          }
+          (req as { inFlightHeld?: boolean }).inFlightHeld = true;
+        });
+        const releaseOnce = async (req: object) => {
+          const r = req as { inFlightHeld?: boolean };
+          if (r.inFlightHeld) {
+            r.inFlightHeld = false;
+            inFlight.release();
+          }
+        };
+        ingest.addHook("onResponse", releaseOnce);
+        ingest.addHook("onRequestAbort", releaseOnce);
+
+        ingest.post("/v1/ingest", { bodyLimit: opts.maxBatchBytes }, async (req) => {
+          const { agent } = requireAgent(req);
+          return ingestBatch(
+            { ledger, write: deps.writeRows, log, options: { maxBatchRows: opts.maxBatchRows } },
+            agent,
+            req.body,
+          );
+        });
+      });
+    });
+  });
+}

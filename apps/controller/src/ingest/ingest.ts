@@ -1,0 +1,122 @@
+import type { Logger } from "@flowplane/core/log";
+import { type TIngestResponse, type TIngestTable, ZIngestBatch } from "@flowplane/protocol";
+import { AgentApiError, invalidBody } from "../agents/api-error.ts";
+import type { TAuthenticatedAgent } from "../auth/agent-auth.ts";
+import type { BatchLedger } from "./batch-ledger.ts";
+
+/**
+ * Writes validated rows of one org to one table; the shape of `recordRows` from
+ * @flowplane/query/client (the controller binds it to its ClickHouse client).
+ */
+export type TRowWriter = (
+  table: TIngestTable,
+  orgId: string,
+  rows: Record<string, unknown>[],
+) => Promise<{ inserted: number; rejected: { index: number; error: string }[] }>;
+
+export type TIngestOptions = { maxBatchRows: number };
+
+/** Columns an agent may not choose: the credential decides them. */
+const OWNER_COLUMNS = [
+  ["org_id", "orgId", "organization"],
+  ["agent_id", "agentId", "agent"],
+] as const;
+
+/**
+ * Rows claiming another org or agent are rejected here and never reach the writer; rows that
+ * name none are written for the authenticated agent's org by the writer.
+ */
+export function splitForeignRows(
+  rows: Record<string, unknown>[],
+  agent: TAuthenticatedAgent,
+): { own: { index: number; row: Record<string, unknown> }[]; rejected: { index: number; error: string }[] } {
+  const own: { index: number; row: Record<string, unknown> }[] = [];
+  const rejected: { index: number; error: string }[] = [];
+  rows.forEach((row, index) => {
+    for (const [column, key, what] of OWNER_COLUMNS) {
+      const claimed = row[column];
+      if (claimed !== undefined && claimed !== null && String(claimed).toLowerCase() !== agent[key]) {
+        rejected.push({
+          index,
+          error: `${column}: the row names another ${what}; an agent writes only its own rows`,
+        });
+        return;
+      }
+    }
+    own.push({ index, row });
+  });
+  return { own, rejected };
+}
+
+/**
+ * One ingest batch: envelope checks, foreign rows out, the rest to ClickHouse through `write`,
+ * exactly once per (org, batchId) thanks to the ledger.
+ */
+export async function ingestBatch(
+  deps: { ledger: BatchLedger; write: TRowWriter; log: Logger; options: TIngestOptions },
+  agent: TAuthenticatedAgent,
+  body: unknown,
+): Promise<TIngestResponse> {
+  const rowsField = (body as { rows?: unknown } | null)?.rows;
+  if (Array.isArray(rowsField) && rowsField.length > deps.options.maxBatchRows) {
+    throw new AgentApiError(
+      "PAYLOAD_TOO_LARGE",
+      `batch has ${rowsField.length} rows; the limit is ${deps.options.maxBatchRows} rows per batch: split it`,
+    );
+  }
+  const parsed = ZIngestBatch.safeParse(body);
+  if (!parsed.success) throw invalidBody("ingest batch", parsed.error);
+  const batch = parsed.data;
+  if (batch.agentId !== agent.agentId) {
+    throw new AgentApiError(
+      "FORBIDDEN",
+      "agentId does not match the credential: an agent sends only its own batches",
+    );
+  }
+
+  const claim = await deps.ledger.claim(agent.orgId, batch.batchId);
+  if (claim.kind === "done") {
+    return { batchId: batch.batchId, ...claim.outcome, duplicate: true };
+  }
+  if (claim.kind === "in-progress") {
+    throw new AgentApiError(
+      "TOO_MANY_REQUESTS",
+      "this batch is being written by another request: retry shortly",
+      {},
+      1,
+    );
+  }
+
+  try {
+    const { own, rejected } = splitForeignRows(batch.rows, agent);
+    let accepted = 0;
+    if (own.length > 0) {
+      const result = await deps.write(
+        batch.table,
+        agent.orgId,
+        own.map((o) => o.row),
+      );
+      accepted = result.inserted;
+      for (const r of result.rejected) {
+        const original = own[r.index];
+        rejected.push({ index: original ? original.index : r.index, error: r.error });
+      }
+    }
+    rejected.sort((a, b) => a.index - b.index);
+    const outcome = { accepted, rejected };
+    await deps.ledger.done(agent.orgId, batch.batchId, outcome);
+    return { batchId: batch.batchId, ...outcome };
+  } catch (err) {
+    await deps.ledger.release(agent.orgId, batch.batchId).catch(() => {});
+    deps.log.error(
+      { err, orgId: agent.orgId, agentId: agent.agentId, batchId: batch.batchId, table: batch.table },
+      "ingest write failed",
+    );
+    throw new AgentApiError(
+      "UNAVAILABLE",
+      "telemetry store did not take the batch: retry the same batch later",
+      {},
+      2,
+    );
+  }
+}
