@@ -1,0 +1,130 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { CredentialHolder } from "./credential.ts";
+import { HttpExporter, makeBatch } from "./exporter.ts";
+
+type TScripted = { status: number; body: unknown; headers?: Record<string, string>; rotate?: boolean };
+
+/** A tiny scripted HTTP peer on loopback: answers each request with the next scripted reply. */
+describe("HttpExporter", () => {
+  let server: Server;
+  let url: string;
+  let script: TScripted[] = [];
+  let seen: { batchId: string; auth: string | undefined }[] = [];
+  let credential: CredentialHolder;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let raw = "";
+      req.on("data", (c) => {
+        raw += c;
+      });
+      req.on("end", async () => {
+        seen.push({ batchId: JSON.parse(raw).batchId, auth: req.headers.authorization });
+        const next = script.shift() ?? {
+          status: 500,
+          body: { error: { code: "INTERNAL", message: "unscripted" } },
+        };
+        if (next.rotate) await credential.set("fpa_rotated");
+        res.writeHead(next.status, { "content-type": "application/json", ...next.headers });
+        res.end(JSON.stringify(next.body));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  beforeEach(() => {
+    script = [];
+    seen = [];
+    credential = new CredentialHolder("fpa_first");
+  });
+
+  const ok = (batchId: string, extra = {}) => ({
+    status: 200,
+    body: { batchId, accepted: 2, rejected: [], ...extra },
+  });
+  const busy = (retryAfter: string) => ({
+    status: 429,
+    headers: { "retry-after": retryAfter },
+    body: { error: { code: "TOO_MANY_REQUESTS", message: "busy" } },
+  });
+
+  function exporter(sleeps: number[], deadlineMs = 30_000, endpoint = () => url) {
+    return new HttpExporter({
+      endpoint,
+      credential,
+      deadlineMs,
+      random: () => 0.5,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+    });
+  }
+
+  it("retries a 429 with the same batch id, never sooner than Retry-After", async () => {
+    const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [{ a: 1 }, { a: 2 }]);
+    script = [busy("2"), busy("1"), ok(batch.batchId)];
+    const sleeps: number[] = [];
+    const r = await exporter(sleeps).export(batch);
+    expect(r.code).toBe("success");
+    expect(r.attempts).toBe(3);
+    expect(sleeps).toEqual([2000, 1000]);
+    expect(new Set(seen.map((s) => s.batchId))).toEqual(new Set([batch.batchId]));
+  });
+
+  it("backs off exponentially with jitter on 503 and counts a duplicate answer as success", async () => {
+    const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [{ a: 1 }]);
+    const unavailable = { status: 503, body: { error: { code: "UNAVAILABLE", message: "store down" } } };
+    script = [unavailable, unavailable, unavailable, ok(batch.batchId, { duplicate: true })];
+    const sleeps: number[] = [];
+    const ex = exporter(sleeps);
+    const r = await ex.export(batch);
+    expect(r.code).toBe("success");
+    expect(sleeps).toEqual([100, 200, 400]); // 200·2^n × jitter 0.5
+    expect(ex.counters.duplicates).toBe(1);
+  });
+
+  it("a refusal that cannot change is a failure after one attempt", async () => {
+    const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [{ a: 1 }]);
+    script = [{ status: 413, body: { error: { code: "PAYLOAD_TOO_LARGE", message: "limit is 8 bytes" } } }];
+    const r = await exporter([]).export(batch);
+    expect(r.code).toBe("failure");
+    if (r.code === "failure") {
+      expect(r.error.code).toBe("PAYLOAD_TOO_LARGE");
+      expect(r.error.message).toMatch(/limit/);
+    }
+  });
+
+  it("hands the batch back as retryable instead of waiting past its deadline", async () => {
+    const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [{ a: 1 }]);
+    script = [busy("60")];
+    const sleeps: number[] = [];
+    const r = await exporter(sleeps, 5_000).export(batch);
+    expect(r.code).toBe("retryable");
+    if (r.code === "retryable") expect(r.retryAfterS).toBe(60);
+    expect(sleeps).toEqual([]);
+  });
+
+  it("an unreachable endpoint is retryable", async () => {
+    const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [{ a: 1 }]);
+    const r = await exporter([], 1, () => "http://127.0.0.1:9").export(batch);
+    expect(r.code).toBe("retryable");
+    if (r.code === "retryable") expect(r.error.code).toBe("NETWORK");
+  });
+
+  it("a 401 that raced a credential rotation is retried with the new credential", async () => {
+    const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [{ a: 1 }]);
+    script = [
+      { status: 401, rotate: true, body: { error: { code: "UNAUTHORIZED", message: "old" } } },
+      ok(batch.batchId),
+    ];
+    const r = await exporter([]).export(batch);
+    expect(r.code).toBe("success");
+    expect(seen.map((s) => s.auth)).toEqual(["Bearer fpa_first", "Bearer fpa_rotated"]);
+    // Without a rotation a 401 is final.
+    script = [{ status: 401, body: { error: { code: "UNAUTHORIZED", message: "revoked" } } }];
+    expect((await exporter([]).export(batch)).code).toBe("failure");
+  });
+});

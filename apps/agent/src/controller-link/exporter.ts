@@ -1,0 +1,140 @@
+import { randomUUID } from "node:crypto";
+import {
+  type TIngestBatch,
+  type TIngestResponse,
+  type TIngestTable,
+  ZIngestResponse,
+} from "@flowplane/protocol";
+import type { CredentialHolder } from "./credential.ts";
+import { ControllerError } from "./errors.ts";
+import { joinUrl, postJson } from "./http.ts";
+
+/**
+ * The outcome of one export, as in OpenTelemetry's exporter contract:
+ * - success: the controller has the batch (some rows may be listed as rejected: they were invalid
+ *   and will never be accepted; the valid rows are stored);
+ * - failure: resending this batch cannot succeed (malformed, too large, credential refused);
+ * - retryable: nothing is known to be stored; keep the batch (spool) and send it again later,
+ *   unchanged: its batchId makes a second delivery harmless.
+ */
+export type TExportResult =
+  | { code: "success"; response: TIngestResponse; attempts: number }
+  | { code: "failure"; error: ControllerError; attempts: number }
+  | { code: "retryable"; error: ControllerError; attempts: number; retryAfterS?: number };
+
+/** A batch with its id fixed once: every retry and every replay from the spool reuses it. */
+export function makeBatch(
+  agentId: string,
+  table: TIngestTable,
+  rows: Record<string, unknown>[],
+): TIngestBatch {
+  return { batchId: randomUUID(), agentId, table, rows };
+}
+
+export type THttpExporterOptions = {
+  /** Where to send: the assigned data node from sync, or the controller. Read at every attempt. */
+  endpoint: () => string;
+  credential: CredentialHolder;
+  /** Per request. */
+  timeoutMs?: number;
+  /** Total time one export() may spend, retries included. */
+  deadlineMs?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** For tests: [0,1) source of jitter and the sleeper. */
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+};
+
+const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class HttpExporter {
+  private readonly o: Required<Omit<THttpExporterOptions, "endpoint" | "credential">> &
+    Pick<THttpExporterOptions, "endpoint" | "credential">;
+  readonly counters = {
+    batches: 0,
+    rows: 0,
+    rejectedRows: 0,
+    duplicates: 0,
+    retries: 0,
+    failures: 0,
+    deferred: 0,
+  };
+
+  constructor(opts: THttpExporterOptions) {
+    this.o = {
+      timeoutMs: 10_000,
+      deadlineMs: 30_000,
+      baseDelayMs: 200,
+      maxDelayMs: 10_000,
+      random: Math.random,
+      sleep: sleepMs,
+      ...opts,
+    };
+  }
+
+  /** One attempt, classified. */
+  async exportOnce(batch: TIngestBatch): Promise<TExportResult> {
+    const sentWith = this.o.credential.get();
+    try {
+      const response = await postJson(joinUrl(this.o.endpoint(), "/v1/ingest"), batch, ZIngestResponse, {
+        headers: { authorization: `Bearer ${sentWith.credential}` },
+        timeoutMs: this.o.timeoutMs,
+      });
+      return { code: "success", response, attempts: 1 };
+    } catch (err) {
+      const e =
+        err instanceof ControllerError
+          ? err
+          : new ControllerError(0, "NETWORK", (err as Error).message ?? String(err));
+      // A rotation landed while this request was in flight: the old credential may be gone
+      // already, the new one is not. Worth an immediate retry, not a failure.
+      if (e.status === 401 && this.o.credential.get().generation !== sentWith.generation) {
+        return { code: "retryable", error: e, attempts: 1, retryAfterS: 0 };
+      }
+      if (e.retryable) {
+        return {
+          code: "retryable",
+          error: e,
+          attempts: 1,
+          ...(e.details.retryAfterS !== undefined ? { retryAfterS: e.details.retryAfterS } : {}),
+        };
+      }
+      return { code: "failure", error: e, attempts: 1 };
+    }
+  }
+
+  /**
+   * Sends `batch` until it is stored, refused for good, or the deadline is near. Waits between
+   * attempts grow exponentially with full jitter (agents that failed together do not return
+   * together) and are never shorter than the controller's Retry-After; a wait that would end past
+   * the deadline is not started: the batch is handed back as retryable for the spool instead.
+   */
+  async export(batch: TIngestBatch, opts: { deadlineMs?: number } = {}): Promise<TExportResult> {
+    const deadline = Date.now() + (opts.deadlineMs ?? this.o.deadlineMs);
+    let attempts = 0;
+    for (;;) {
+      attempts += 1;
+      const r = await this.exportOnce(batch);
+      if (r.code === "success") {
+        this.counters.batches += 1;
+        this.counters.rows += r.response.accepted;
+        this.counters.rejectedRows += r.response.rejected.length;
+        if (r.response.duplicate) this.counters.duplicates += 1;
+        return { ...r, attempts };
+      }
+      if (r.code === "failure") {
+        this.counters.failures += 1;
+        return { ...r, attempts };
+      }
+      const backoff = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (attempts - 1)) * this.o.random();
+      const wait = Math.max(backoff, (r.retryAfterS ?? 0) * 1000);
+      if (Date.now() + wait >= deadline) {
+        this.counters.deferred += 1;
+        return { ...r, attempts };
+      }
+      this.counters.retries += 1;
+      await this.o.sleep(wait);
+    }
+  }
+}

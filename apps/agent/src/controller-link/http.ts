@@ -1,0 +1,49 @@
+import type { z } from "zod";
+import { ControllerError, errorFromResponse } from "./errors.ts";
+
+export type TPostOptions = {
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+};
+
+/**
+ * POST a JSON body and validate the answer with `schema`. Every failure becomes a ControllerError:
+ * a non-2xx answer carries the controller's code, no answer is NETWORK (status 0, retryable), an
+ * answer this agent cannot read is BAD_RESPONSE.
+ */
+export async function postJson<S extends z.ZodType>(
+  url: string,
+  body: unknown,
+  schema: S,
+  opts: TPostOptions = {},
+): Promise<z.infer<S>> {
+  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 10_000);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...opts.headers },
+      body: JSON.stringify(body),
+      signal,
+    });
+  } catch (err) {
+    throw new ControllerError(0, "NETWORK", `controller unreachable at ${url}: ${(err as Error).message}`);
+  }
+  if (!res.ok) throw await errorFromResponse(res);
+  const json: unknown = await res.json().catch(() => undefined);
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new ControllerError(
+      res.status,
+      "BAD_RESPONSE",
+      `controller answer did not match protocol: ${parsed.error.issues[0]?.message ?? "unreadable"}`,
+    );
+  }
+  return parsed.data;
+}
+
+export function joinUrl(base: string, path: string): string {
+  return `${base.replace(/\/+$/, "")}${path}`;
+}
