@@ -94,7 +94,8 @@ export async function ingestBatch(
       const result = await deps.write(
         batch.table,
         agent.orgId,
-        own.map((o) => o.row),
+        // Owner columns come from the credential; an agent need not (and cannot) choose them.
+        own.map((o) => ({ ...o.row, org_id: agent.orgId, agent_id: agent.agentId })),
       );
       accepted = result.inserted;
       for (const r of result.rejected) {
