@@ -21,6 +21,8 @@ export interface AnalyzeOptions extends Omit<EngineOptions, "onL4" | "onNetworkM
   workers?: number;
   onL4?: (row: L4FlowRow) => void;
   onNetworkMetrics?: (row: NetworkMetricsRow) => void;
+  /** Appended to the output file names (worker part files). */
+  fileSuffix?: string;
   /** Called now and then with (bytes read, file size). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -49,13 +51,23 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
   let nm: JsonlWriter | undefined;
   if (opts.outDir) {
     mkdirSync(opts.outDir, { recursive: true });
-    l4 = new JsonlWriter(join(opts.outDir, "l4_flow_log.jsonl"));
-    nm = new JsonlWriter(join(opts.outDir, "network_metrics.jsonl"));
+    const sfx = opts.fileSuffix ?? "";
+    l4 = new JsonlWriter(join(opts.outDir, `l4_flow_log.jsonl${sfx}`));
+    nm = new JsonlWriter(join(opts.outDir, `network_metrics.jsonl${sfx}`));
   }
   let l4Rows = 0;
   let metricRows = 0;
+  const {
+    onL4: _l4,
+    onNetworkMetrics: _nm,
+    outDir: _o,
+    workers: _w,
+    onProgress: _p,
+    fileSuffix: _s,
+    ...engineOpts
+  } = opts;
   const engine = createEngine({
-    ...opts,
+    ...engineOpts,
     onL4: (r) => {
       l4Rows++;
       l4?.write(r);

@@ -81,14 +81,18 @@ describe("agent vs tshark per flow", () => {
       if (a.packets < t.packets) diffs.push(`${k}: packets ${a.packets} vs tshark ${t.packets}`);
       surplusPackets += a.packets - t.packets;
       surplusBytes += a.bytes - t.bytes;
-      if (a.packets === t.packets && a.bytes !== t.bytes) diffs.push(`${k}: bytes ${a.bytes} vs tshark ${t.bytes}`);
-      if (a.retrans !== t.retransmissions) diffs.push(`${k}: retransmissions ${a.retrans} vs tshark ${t.retransmissions}`);
+      if (a.packets === t.packets && a.bytes !== t.bytes)
+        diffs.push(`${k}: bytes ${a.bytes} vs tshark ${t.bytes}`);
+      if (a.retrans !== t.retransmissions)
+        diffs.push(`${k}: retransmissions ${a.retrans} vs tshark ${t.retransmissions}`);
       const n = t.protocol === 6 || t.protocol === 17 ? (streams.get(k) ?? 1) : a.flows.size;
       if (a.flows.size !== n) diffs.push(`${k}: ${a.flows.size} flows vs tshark ${n} streams`);
     }
     for (const [k, a] of mine) if (!theirs.has(k)) diffs.push(`${k}: extra (${a.packets} packets)`);
     if (surplusPackets !== fragPackets || surplusBytes !== fragBytes) {
-      diffs.push(`surplus ${surplusPackets} packets/${surplusBytes} bytes vs tshark fragments ${fragPackets}/${fragBytes}`);
+      diffs.push(
+        `surplus ${surplusPackets} packets/${surplusBytes} bytes vs tshark fragments ${fragPackets}/${fragBytes}`,
+      );
     }
     expect(diffs).toEqual([]);
     // Every frame is either in a flow, a non-IP frame, or a counted decode error.

@@ -28,7 +28,7 @@ export function readPcap(src: ChunkedSource, onPacket: PacketHandler, onError: R
   src.pos += 24;
   let count = 0;
   for (;;) {
-    if (!src.ensure(16)) {
+    if (src.len - src.pos < 16 && !src.ensure(16)) {
       if (src.len - src.pos > 0) onError("truncated_record_header", src.offset);
       break;
     }
@@ -39,21 +39,22 @@ export function readPcap(src: ChunkedSource, onPacket: PacketHandler, onError: R
     let caplen: number;
     let wirelen: number;
     if (le) {
-      sec = buf.readUInt32LE(p);
-      frac = buf.readUInt32LE(p + 4);
-      caplen = buf.readUInt32LE(p + 8);
-      wirelen = buf.readUInt32LE(p + 12);
+      // Plain byte arithmetic: Buffer#readUInt32LE's argument checks cost more than the read.
+      sec = buf[p]! + (buf[p + 1]! << 8) + (buf[p + 2]! << 16) + buf[p + 3]! * 16777216;
+      frac = buf[p + 4]! + (buf[p + 5]! << 8) + (buf[p + 6]! << 16) + buf[p + 7]! * 16777216;
+      caplen = buf[p + 8]! + (buf[p + 9]! << 8) + (buf[p + 10]! << 16) + buf[p + 11]! * 16777216;
+      wirelen = buf[p + 12]! + (buf[p + 13]! << 8) + (buf[p + 14]! << 16) + buf[p + 15]! * 16777216;
     } else {
-      sec = buf.readUInt32BE(p);
-      frac = buf.readUInt32BE(p + 4);
-      caplen = buf.readUInt32BE(p + 8);
-      wirelen = buf.readUInt32BE(p + 12);
+      sec = buf[p + 3]! + (buf[p + 2]! << 8) + (buf[p + 1]! << 16) + buf[p]! * 16777216;
+      frac = buf[p + 7]! + (buf[p + 6]! << 8) + (buf[p + 5]! << 16) + buf[p + 4]! * 16777216;
+      caplen = buf[p + 11]! + (buf[p + 10]! << 8) + (buf[p + 9]! << 16) + buf[p + 8]! * 16777216;
+      wirelen = buf[p + 15]! + (buf[p + 14]! << 8) + (buf[p + 13]! << 16) + buf[p + 12]! * 16777216;
     }
     if (caplen > MAX_PACKET) {
       onError("bogus_record_length", src.offset);
       break;
     }
-    if (!src.ensure(16 + caplen)) {
+    if (src.len - src.pos < 16 + caplen && !src.ensure(16 + caplen)) {
       onError("truncated_record", src.offset);
       break;
     }

@@ -53,13 +53,12 @@ export function readPcapng(src: ChunkedSource, onPacket: PacketHandler, onError:
     b = src.buf;
     p = src.pos;
     const at = src.offset;
-    const r32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
     if (type === 1) {
       // IDB: link type (16), reserved, snaplen, options (if_tsresol = code 9).
       if (total < 20) onError("bad_idb", at);
       else {
         const lt = le ? b.readUInt16LE(p + 8) : b.readUInt16BE(p + 8);
-        const iface: Iface = { linkType: lt, snaplen: r32(p + 12), tsDiv: 1, tsMul: 1 };
+        const iface: Iface = { linkType: lt, snaplen: rd32(b, le, p + 12), tsDiv: 1, tsMul: 1 };
         let o = p + 16;
         const e = p + total - 4;
         while (o + 4 <= e) {
@@ -88,16 +87,16 @@ export function readPcapng(src: ChunkedSource, onPacket: PacketHandler, onError:
       let dataOff: number;
       let ts = 0;
       if (type === 6) {
-        ifc = ifaces[r32(p + 8)];
-        const hi = r32(p + 12);
-        const lo = r32(p + 16);
-        caplen = r32(p + 20);
-        wirelen = r32(p + 24);
+        ifc = ifaces[rd32(b, le, p + 8)];
+        const hi = rd32(b, le, p + 12);
+        const lo = rd32(b, le, p + 16);
+        caplen = rd32(b, le, p + 20);
+        wirelen = rd32(b, le, p + 24);
         dataOff = p + 28;
         if (ifc) ts = toMicros(hi, lo, ifc);
       } else {
         ifc = ifaces[0];
-        wirelen = r32(p + 8);
+        wirelen = rd32(b, le, p + 8);
         caplen = Math.min(wirelen, total - 16, ifc && ifc.snaplen > 0 ? ifc.snaplen : wirelen);
         dataOff = p + 12;
       }
@@ -112,6 +111,10 @@ export function readPcapng(src: ChunkedSource, onPacket: PacketHandler, onError:
     src.pos += total;
   }
   return count;
+}
+
+function rd32(b: Buffer, le: boolean, o: number): number {
+  return le ? b.readUInt32LE(o) : b.readUInt32BE(o);
 }
 
 function toMicros(hi: number, lo: number, ifc: Iface): number {

@@ -28,8 +28,9 @@ function u16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
 }
 
+/** Signed int32 on purpose: small integers stay unboxed when passed around and stored. */
 function u32(b: Uint8Array, o: number): number {
-  return b[o]! * 16777216 + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
 }
 
 /** Decode one frame into `m`. `end` bounds the captured bytes. Returns a DecodeError code. */
@@ -75,7 +76,7 @@ export function decodeFrame(
       // NULL carries the family in the capturing host's byte order, LOOP in network order;
       // either way the value is small, so whichever reading fits in 16 bits is the right one.
       let fam = b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24);
-      if (fam >>> 16 !== 0) fam = u32(b, off);
+      if (fam >>> 16 !== 0) fam = u32(b, off) >>> 0;
       if (fam === 2) r = decodeIpv4(m, b, off + 4, end);
       else if (fam === 24 || fam === 28 || fam === 30 || fam === 10) r = decodeIpv6(m, b, off + 4, end);
       else r = DecodeError.notIp;
@@ -227,8 +228,8 @@ export function decodeIpv6(m: PacketMeta, b: Uint8Array, o: number, end: number)
       m.ipId = u32(b, p + 4);
       m.moreFragments = fo & 1;
       m.fragment = 1;
-      m.fragSrc = (m.src0 ^ m.src1 ^ m.src2 ^ m.src3) >>> 0;
-      m.fragDst = (m.dst0 ^ m.dst1 ^ m.dst2 ^ m.dst3) >>> 0;
+      m.fragSrc = m.src0 ^ m.src1 ^ m.src2 ^ m.src3;
+      m.fragDst = m.dst0 ^ m.dst1 ^ m.dst2 ^ m.dst3;
       m.fragProto = b[p]! | 0x600;
       m.fragId = m.ipId;
       next = b[p]!;

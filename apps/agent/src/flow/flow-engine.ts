@@ -33,7 +33,7 @@ import {
   TUNNEL_NAMES,
 } from "../decode/packet-meta.ts";
 import { M, METRIC_FIELDS, type MetricKeyView, NetworkMetricsTable, NF } from "../metrics/network-metrics.ts";
-import { FlowTable, flowHash } from "./flow-table.ts";
+import { FlowTable, flowHash, hostPairHash } from "./flow-table.ts";
 import { ipText } from "./ip-text.ts";
 import { SeqVerdict, TcpState, TcpTracker } from "./tcp-state.ts";
 
@@ -167,7 +167,7 @@ export interface EngineOptions {
   shard?: number;
   /** Engine start, seconds since epoch (default now): the high half of flow ids. */
   startSeconds?: number;
-  /** Only handle packets whose flow hash maps to this shard (multi-worker mode). */
+  /** Only handle packets whose host-pair hash maps to this shard (multi-worker mode). */
   shardFilter?: { index: number; count: number };
 }
 
@@ -371,14 +371,18 @@ export class FlowEngine {
       else this.decodeError(DECODE_ERROR_NAMES[err] ?? "unknown", fileOffset);
       return;
     }
-    const t = ts < this.now ? this.now : ts;
+    const t = this.now;
+    this.table.now = t;
+    this.tcp.now = t;
     if (m.fragment === 0) {
-      this.update(m, wireLen, t);
+      this.update(m, wireLen);
     } else if (m.laterFragment === 1) {
-      if (!this.laterFragment(m, wireLen, t)) this.update(m, wireLen, t);
+      if (!this.laterFragment(m, wireLen)) this.update(m, wireLen);
     } else {
-      const f = this.update(m, wireLen, t);
-      if (f >= 0) this.rememberFirstFragment(m, f, this.lastDir, t);
+      // Remembered even when another shard owns the flow (f = -1), so this shard then drops
+      // the later fragments instead of inventing a ports-0 flow for them.
+      const f = this.update(m, wireLen);
+      this.rememberFirstFragment(m, f, this.lastDir);
     }
   }
 
@@ -413,17 +417,23 @@ export class FlowEngine {
     );
   }
 
-  private laterFragment(m: PacketMeta, wireLen: number, ts: number): boolean {
+  private laterFragment(m: PacketMeta, wireLen: number): boolean {
+    const ts = this.now;
     const h = this.fragSlot(m);
     if (!this.fragMatches(m, h) || ts - this.fragTime[h]! > 30e6) return false;
     const f = this.fragFlow[h]!;
+    if (f < 0) {
+      this.s.skippedOtherShards++;
+      return true;
+    }
     if (!this.table.used[f] || this.seqNo[f] !== this.fragSeq[h]) return false;
     this.account(f, this.fragDir[h]!, wireLen);
-    this.table.touch(f, this.classOf(f), ts);
+    this.table.touch(f, this.classOf(f));
     return true;
   }
 
-  private rememberFirstFragment(m: PacketMeta, f: number, dir: number, ts: number): void {
+  private rememberFirstFragment(m: PacketMeta, f: number, dir: number): void {
+    const ts = this.now;
     const h = this.fragSlot(m);
     const k = h * 4;
     this.fragKey[k] = m.fragSrc >>> 0;
@@ -432,12 +442,12 @@ export class FlowEngine {
     this.fragKey[k + 3] = m.fragProto;
     this.fragFlow[h] = f;
     this.fragDir[h] = dir;
-    this.fragSeq[h] = this.seqNo[f]!;
+    this.fragSeq[h] = f >= 0 ? this.seqNo[f]! : 0;
     this.fragTime[h] = ts;
   }
 
   private classOf(f: number): number {
-    const p = this.table.proto[f]!;
+    const p = this.table.proto(f);
     if (p === 17) return CLASS_UDP;
     if (p !== 6) return CLASS_OTHER;
     const st = this.tcp.state[f]!;
@@ -470,10 +480,11 @@ export class FlowEngine {
     return mb;
   }
 
-  private update(m: PacketMeta, wireLen: number, ts: number): number {
+  private update(m: PacketMeta, wireLen: number): number {
     const table = this.table;
+    const ts = this.now;
     const h = flowHash(m);
-    if (this.shardFilter && (h >>> 0) % this.shardFilter.count !== this.shardFilter.index) {
+    if (this.shardFilter && hostPairHash(m) % this.shardFilter.count !== this.shardFilter.index) {
       this.s.skippedOtherShards++;
       return -1;
     }
@@ -495,20 +506,21 @@ export class FlowEngine {
       }
     }
     if (f < 0) {
-      f = this.newFlow(m, h, ts);
+      f = this.newFlow(m, h);
       dir = 0;
     }
     const mb = this.account(f, dir, wireLen);
     this.lastDir = dir;
 
     let cls = CLASS_OTHER;
-    if (isTcp) cls = this.tcpPacket(f, dir, m, ts, mb);
+    if (isTcp) cls = this.tcpPacket(f, dir, m, mb);
     else if (proto === 17) cls = CLASS_UDP;
-    table.touch(f, cls, ts);
+    table.touch(f, cls);
     return f;
   }
 
-  private tcpPacket(f: number, dir: number, m: PacketMeta, ts: number, mb: number): number {
+  private tcpPacket(f: number, dir: number, m: PacketMeta, mb: number): number {
+    const ts = this.now;
     const fd = f * 2 + dir;
     const fl = m.tcpFlags;
     const tcp = this.tcp;
@@ -545,7 +557,7 @@ export class FlowEngine {
       this.zeroWin[fd] = this.zeroWin[fd]! + 1;
       mc[mb + (c2s ? M.zeroWinC2s : M.zeroWinS2c)] = mc[mb + (c2s ? M.zeroWinC2s : M.zeroWinS2c)]! + 1;
     }
-    const v = tcp.analyze(f, dir, fl, m.seq, m.ack, m.window, m.payloadLen, ts);
+    const v = tcp.analyze(f, dir, fl, m.seq, m.ack, m.window, m.payloadLen);
     if (v === SeqVerdict.retransmission) {
       this.retrans[fd] = this.retrans[fd]! + 1;
       mc[mb + (c2s ? M.retransC2s : M.retransS2c)] = mc[mb + (c2s ? M.retransC2s : M.retransS2c)]! + 1;
@@ -584,7 +596,8 @@ export class FlowEngine {
     }
   }
 
-  private newFlow(m: PacketMeta, h: number, ts: number): number {
+  private newFlow(m: PacketMeta, h: number): number {
+    const ts = this.now;
     const table = this.table;
     if (table.full) this.evictOne();
     const f = table.insert(m, h);
@@ -653,28 +666,28 @@ export class FlowEngine {
   private keyOf(f: number): MetricKeyView {
     const t = this.table;
     const k = this.keyView;
-    k.ver = t.ver[f]!;
-    k.proto = t.proto[f]!;
+    k.ver = t.ver(f);
+    k.proto = t.proto(f);
     if (this.cdir[f] === 0) {
-      k.c0 = t.a0[f]!;
-      k.c1 = t.a1[f]!;
-      k.c2 = t.a2[f]!;
-      k.c3 = t.a3[f]!;
-      k.s0 = t.b0[f]!;
-      k.s1 = t.b1[f]!;
-      k.s2 = t.b2[f]!;
-      k.s3 = t.b3[f]!;
-      k.port = t.pb[f]!;
+      k.c0 = t.a(f, 0);
+      k.c1 = t.a(f, 1);
+      k.c2 = t.a(f, 2);
+      k.c3 = t.a(f, 3);
+      k.s0 = t.b(f, 0);
+      k.s1 = t.b(f, 1);
+      k.s2 = t.b(f, 2);
+      k.s3 = t.b(f, 3);
+      k.port = t.pb(f);
     } else {
-      k.c0 = t.b0[f]!;
-      k.c1 = t.b1[f]!;
-      k.c2 = t.b2[f]!;
-      k.c3 = t.b3[f]!;
-      k.s0 = t.a0[f]!;
-      k.s1 = t.a1[f]!;
-      k.s2 = t.a2[f]!;
-      k.s3 = t.a3[f]!;
-      k.port = t.pa[f]!;
+      k.c0 = t.b(f, 0);
+      k.c1 = t.b(f, 1);
+      k.c2 = t.b(f, 2);
+      k.c3 = t.b(f, 3);
+      k.s0 = t.a(f, 0);
+      k.s1 = t.a(f, 1);
+      k.s2 = t.a(f, 2);
+      k.s3 = t.a(f, 3);
+      k.port = t.pa(f);
     }
     return k;
   }
@@ -685,7 +698,7 @@ export class FlowEngine {
 
   private closeTypeOf(f: number): number {
     const st = this.tcp.state[f]!;
-    if (this.table.proto[f] === 6) {
+    if (this.table.proto(f) === 6) {
       if (st === TcpState.closedFin) return CT_FIN;
       if (st === TcpState.closedRst) return this.rstType(f);
     }
@@ -721,9 +734,9 @@ export class FlowEngine {
     const c = this.cdir[f]!;
     const cd = f * 2 + c;
     const sd = f * 2 + (c ^ 1);
-    const ver = t.ver[f]!;
-    const aIp = ipText(ver, t.a0[f]!, t.a1[f]!, t.a2[f]!, t.a3[f]!);
-    const bIp = ipText(ver, t.b0[f]!, t.b1[f]!, t.b2[f]!, t.b3[f]!);
+    const ver = t.ver(f);
+    const aIp = ipText(ver, t.a(f, 0), t.a(f, 1), t.a(f, 2), t.a(f, 3));
+    const bIp = ipText(ver, t.b(f, 0), t.b(f, 1), t.b(f, 2), t.b(f, 3));
     const o = f * 8;
     const tun = this.tunType[f]!;
     const ov = this.outVer[f]!;
@@ -739,10 +752,10 @@ export class FlowEngine {
           ? Math.max(this.startTime[f]!, this.nextReport - this.reportUs)
           : t.lastSeen[f]!,
       client_ip: c === 0 ? aIp : bIp,
-      client_port: c === 0 ? t.pa[f]! : t.pb[f]!,
+      client_port: c === 0 ? t.pa(f) : t.pb(f),
       server_ip: c === 0 ? bIp : aIp,
-      server_port: c === 0 ? t.pb[f]! : t.pa[f]!,
-      ip_protocol: t.proto[f]!,
+      server_port: c === 0 ? t.pb(f) : t.pa(f),
+      ip_protocol: t.proto(f),
       vlan: this.vlan[f]!,
       tunnel_type: TUNNEL_NAMES[tun] ?? "",
       tunnel_id: this.tunId[f]!,

@@ -37,24 +37,28 @@ export function flowHash(m: PacketMeta): number {
   return fmix32((a + b) ^ (m.proto << 8) ^ m.ipVersion);
 }
 
+/** Int32 words per flow key: hash, ver<<8|proto, pa<<16|pb, a0..a3, b0..b3, spare. */
+const KS = 12;
+
+/**
+ * Symmetric hash of the address pair and protocol only: the shard key for multiple workers.
+ * Every flow between two hosts, and so every network-metrics key (client, server, port,
+ * protocol), lives in exactly one shard, and shards never need to merge rows.
+ */
+export function hostPairHash(m: PacketMeta): number {
+  const a = endpointHash(m.src0, m.src1, m.src2, m.src3, 0);
+  const b = endpointHash(m.dst0, m.dst1, m.dst2, m.dst3, 0);
+  return fmix32((a + b) ^ m.proto) >>> 0;
+}
+
 export class FlowTable {
   readonly capacity: number;
   readonly mask: number;
+  /** Pairs (hash, slot + 1): a probe rejects most entries without touching flow memory. */
   readonly index: Int32Array;
-  readonly hash: Int32Array;
+  /** Packed keys, KS words per flow: one or two cache lines per comparison. */
+  readonly keys: Int32Array;
   readonly slotOf: Int32Array;
-  readonly ver: Uint8Array;
-  readonly proto: Uint8Array;
-  readonly a0: Uint32Array;
-  readonly a1: Uint32Array;
-  readonly a2: Uint32Array;
-  readonly a3: Uint32Array;
-  readonly b0: Uint32Array;
-  readonly b1: Uint32Array;
-  readonly b2: Uint32Array;
-  readonly b3: Uint32Array;
-  readonly pa: Uint16Array;
-  readonly pb: Uint16Array;
   readonly used: Uint8Array;
   readonly lastSeen: Float64Array;
   readonly lruPrev: Int32Array;
@@ -73,21 +77,9 @@ export class FlowTable {
     let size = 1024;
     while (size < capacity * 2) size *= 2;
     this.mask = size - 1;
-    this.index = new Int32Array(size);
-    this.hash = new Int32Array(capacity);
+    this.index = new Int32Array(size * 2);
+    this.keys = new Int32Array(capacity * KS);
     this.slotOf = new Int32Array(capacity);
-    this.ver = new Uint8Array(capacity);
-    this.proto = new Uint8Array(capacity);
-    this.a0 = new Uint32Array(capacity);
-    this.a1 = new Uint32Array(capacity);
-    this.a2 = new Uint32Array(capacity);
-    this.a3 = new Uint32Array(capacity);
-    this.b0 = new Uint32Array(capacity);
-    this.b1 = new Uint32Array(capacity);
-    this.b2 = new Uint32Array(capacity);
-    this.b3 = new Uint32Array(capacity);
-    this.pa = new Uint16Array(capacity);
-    this.pb = new Uint16Array(capacity);
     this.used = new Uint8Array(capacity);
     this.lastSeen = new Float64Array(capacity);
     this.lruPrev = new Int32Array(capacity);
@@ -104,45 +96,70 @@ export class FlowTable {
     return this.freeTop === 0;
   }
 
+  ver(f: number): number {
+    return (this.keys[f * KS + 1]! >>> 8) & 0xff;
+  }
+  proto(f: number): number {
+    return this.keys[f * KS + 1]! & 0xff;
+  }
+  /** Port of endpoint A (first packet's source). */
+  pa(f: number): number {
+    return this.keys[f * KS + 2]! >>> 16;
+  }
+  pb(f: number): number {
+    return this.keys[f * KS + 2]! & 0xffff;
+  }
+  /** Word i (0-3) of endpoint A's address, unsigned. */
+  a(f: number, i: number): number {
+    return this.keys[f * KS + 3 + i]! >>> 0;
+  }
+  b(f: number, i: number): number {
+    return this.keys[f * KS + 7 + i]! >>> 0;
+  }
+
   /** Slot of the flow matching `m` (either direction) or -1; sets `dir`. */
   lookup(m: PacketMeta, h: number): number {
     const mask = this.mask;
     const index = this.index;
+    const keys = this.keys;
     let i = h & mask;
+    const vp = (m.ipVersion << 8) | m.proto;
     for (;;) {
-      const e = index[i]!;
+      const e = index[i * 2 + 1]!;
       if (e === 0) return -1;
-      const f = e - 1;
-      if (this.hash[f] === h && this.proto[f] === m.proto && this.ver[f] === m.ipVersion) {
-        if (
-          this.pa[f] === m.srcPort &&
-          this.pb[f] === m.dstPort &&
-          this.a0[f] === m.src0 &&
-          this.b0[f] === m.dst0 &&
-          this.a1[f] === m.src1 &&
-          this.a2[f] === m.src2 &&
-          this.a3[f] === m.src3 &&
-          this.b1[f] === m.dst1 &&
-          this.b2[f] === m.dst2 &&
-          this.b3[f] === m.dst3
-        ) {
-          this.dir = 0;
-          return f;
-        }
-        if (
-          this.pa[f] === m.dstPort &&
-          this.pb[f] === m.srcPort &&
-          this.a0[f] === m.dst0 &&
-          this.b0[f] === m.src0 &&
-          this.a1[f] === m.dst1 &&
-          this.a2[f] === m.dst2 &&
-          this.a3[f] === m.dst3 &&
-          this.b1[f] === m.src1 &&
-          this.b2[f] === m.src2 &&
-          this.b3[f] === m.src3
-        ) {
-          this.dir = 1;
-          return f;
+      if (index[i * 2] === h) {
+        const f = e - 1;
+        const k = f * KS;
+        if (keys[k + 1] === vp) {
+          const ports = keys[k + 2]!;
+          if (
+            ports === ((m.srcPort << 16) | m.dstPort) &&
+            keys[k + 3] === (m.src0 | 0) &&
+            keys[k + 7] === (m.dst0 | 0) &&
+            keys[k + 4] === (m.src1 | 0) &&
+            keys[k + 5] === (m.src2 | 0) &&
+            keys[k + 6] === (m.src3 | 0) &&
+            keys[k + 8] === (m.dst1 | 0) &&
+            keys[k + 9] === (m.dst2 | 0) &&
+            keys[k + 10] === (m.dst3 | 0)
+          ) {
+            this.dir = 0;
+            return f;
+          }
+          if (
+            ports === ((m.dstPort << 16) | m.srcPort) &&
+            keys[k + 3] === (m.dst0 | 0) &&
+            keys[k + 7] === (m.src0 | 0) &&
+            keys[k + 4] === (m.dst1 | 0) &&
+            keys[k + 5] === (m.dst2 | 0) &&
+            keys[k + 6] === (m.dst3 | 0) &&
+            keys[k + 8] === (m.src1 | 0) &&
+            keys[k + 9] === (m.src2 | 0) &&
+            keys[k + 10] === (m.src3 | 0)
+          ) {
+            this.dir = 1;
+            return f;
+          }
         }
       }
       i = (i + 1) & mask;
@@ -153,22 +170,23 @@ export class FlowTable {
   insert(m: PacketMeta, h: number): number {
     const f = this.freeStack[--this.freeTop]!;
     this.used[f] = 1;
-    this.hash[f] = h;
-    this.ver[f] = m.ipVersion;
-    this.proto[f] = m.proto;
-    this.a0[f] = m.src0;
-    this.a1[f] = m.src1;
-    this.a2[f] = m.src2;
-    this.a3[f] = m.src3;
-    this.b0[f] = m.dst0;
-    this.b1[f] = m.dst1;
-    this.b2[f] = m.dst2;
-    this.b3[f] = m.dst3;
-    this.pa[f] = m.srcPort;
-    this.pb[f] = m.dstPort;
+    const keys = this.keys;
+    const k = f * KS;
+    keys[k] = h;
+    keys[k + 1] = (m.ipVersion << 8) | m.proto;
+    keys[k + 2] = (m.srcPort << 16) | m.dstPort;
+    keys[k + 3] = m.src0;
+    keys[k + 4] = m.src1;
+    keys[k + 5] = m.src2;
+    keys[k + 6] = m.src3;
+    keys[k + 7] = m.dst0;
+    keys[k + 8] = m.dst1;
+    keys[k + 9] = m.dst2;
+    keys[k + 10] = m.dst3;
     let i = h & this.mask;
-    while (this.index[i] !== 0) i = (i + 1) & this.mask;
-    this.index[i] = f + 1;
+    while (this.index[i * 2 + 1] !== 0) i = (i + 1) & this.mask;
+    this.index[i * 2] = h;
+    this.index[i * 2 + 1] = f + 1;
     this.slotOf[f] = i;
     this.lruClass[f] = 255;
     this.count++;
@@ -181,19 +199,20 @@ export class FlowTable {
     const mask = this.mask;
     const index = this.index;
     let i = this.slotOf[f]!;
-    index[i] = 0;
+    index[i * 2 + 1] = 0;
     // Backward-shift deletion keeps every remaining entry reachable from its home bucket.
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
-      const e = index[j]!;
+      const e = index[j * 2 + 1]!;
       if (e === 0) break;
-      const k = this.hash[e - 1]! & mask;
+      const k = index[j * 2]! & mask;
       const movable = i <= j ? k <= i || k > j : k <= i && k > j;
       if (movable) {
-        index[i] = e;
+        index[i * 2] = index[j * 2]!;
+        index[i * 2 + 1] = e;
         this.slotOf[e - 1] = i;
-        index[j] = 0;
+        index[j * 2 + 1] = 0;
         i = j;
       }
     }
@@ -201,9 +220,12 @@ export class FlowTable {
     this.count--;
   }
 
-  /** Marks activity: moves `f` to the tail of class `cls`. */
-  touch(f: number, cls: number, now: number): void {
-    this.lastSeen[f] = now;
+  /** Packet time (µs), set by the engine: a double field instead of a boxed argument. */
+  now = 0;
+
+  /** Marks activity at `now`: moves `f` to the tail of class `cls`. */
+  touch(f: number, cls: number): void {
+    this.lastSeen[f] = this.now;
     if (this.lruClass[f] === cls && this.lruTail[cls] === f) return;
     this.unlink(f);
     const t = this.lruTail[cls]!;

@@ -37,31 +37,33 @@ export const SeqVerdict = { none: 0, retransmission: 1, outOfOrder: 2 } as const
 export class TcpTracker {
   readonly state: Uint8Array;
   readonly finSeen: Uint8Array; // per direction
-  readonly nextseq: Uint32Array;
+  readonly nextseq: Int32Array;
   readonly nsSet: Uint8Array;
   readonly nextseqTime: Float64Array;
-  readonly lastack: Uint32Array;
+  readonly lastack: Int32Array;
   readonly laSet: Uint8Array;
   readonly lastackTime: Float64Array;
   readonly window: Int32Array;
   readonly dupacks: Uint32Array;
-  readonly synIsn: Uint32Array;
+  readonly synIsn: Int32Array;
   readonly synSeen: Uint8Array;
   /** First handshake RTT (SYN → ACK), µs; 0 = unknown (tshark then uses 3 ms). */
   readonly firstRtt: Float64Array;
+  /** Packet time (µs), set by the engine: a double field instead of a boxed argument. */
+  now = 0;
 
   constructor(capacity: number) {
     this.state = new Uint8Array(capacity);
     this.finSeen = new Uint8Array(capacity * 2);
-    this.nextseq = new Uint32Array(capacity * 2);
+    this.nextseq = new Int32Array(capacity * 2);
     this.nsSet = new Uint8Array(capacity * 2);
     this.nextseqTime = new Float64Array(capacity * 2);
-    this.lastack = new Uint32Array(capacity * 2);
+    this.lastack = new Int32Array(capacity * 2);
     this.laSet = new Uint8Array(capacity * 2);
     this.lastackTime = new Float64Array(capacity * 2);
     this.window = new Int32Array(capacity * 2);
     this.dupacks = new Uint32Array(capacity * 2);
-    this.synIsn = new Uint32Array(capacity * 2);
+    this.synIsn = new Int32Array(capacity * 2);
     this.synSeen = new Uint8Array(capacity * 2);
     this.firstRtt = new Float64Array(capacity);
   }
@@ -91,8 +93,8 @@ export class TcpTracker {
     ack: number,
     win: number,
     seglen: number,
-    ts: number,
   ): number {
+    const ts = this.now;
     const fwd = f * 2 + dir;
     const rev = f * 2 + (dir ^ 1);
     const ns = this.nextseq[fwd]!;
@@ -103,7 +105,7 @@ export class TcpTracker {
     if (seglen === 1 && nsSet && seq === ns && this.window[rev] === 0) zwp = true;
     const ctl = flags & (TCP_SYN | TCP_FIN | TCP_RST);
     if (!zwp) {
-      if (seglen <= 1 && nsSet && seq === (ns - 1) >>> 0 && ctl === 0) keepalive = true;
+      if (seglen <= 1 && nsSet && seq === ((ns - 1) | 0) && ctl === 0) keepalive = true;
       if (
         seglen === 0 &&
         win !== 0 &&
@@ -122,7 +124,7 @@ export class TcpTracker {
 
     let verdict: number = SeqVerdict.none;
     if ((seglen > 0 || (flags & (TCP_SYN | TCP_FIN)) !== 0) && !keepalive) {
-      const end = (seq + seglen) >>> 0;
+      const end = (seq + seglen) | 0;
       const notAdvanced = nsSet === 1 && seqLt(seq, ns);
       const rtt = this.firstRtt[f]!;
       if (
@@ -136,7 +138,7 @@ export class TcpTracker {
       } else if (
         notAdvanced &&
         ts - this.nextseqTime[fwd]! < (rtt > 0 ? rtt : 3000) &&
-        ns !== ((end + ((flags & (TCP_SYN | TCP_FIN)) !== 0 ? 1 : 0)) >>> 0)
+        ns !== ((end + ((flags & (TCP_SYN | TCP_FIN)) !== 0 ? 1 : 0)) | 0)
       ) {
         // An exact copy of the highest segment (SYN/FIN counted) is a retransmission, not OOO.
         verdict = SeqVerdict.outOfOrder;
@@ -147,8 +149,8 @@ export class TcpTracker {
       }
     }
 
-    let nxt = (seq + seglen) >>> 0;
-    if (flags & (TCP_SYN | TCP_FIN)) nxt = (nxt + 1) >>> 0;
+    let nxt = (seq + seglen) | 0;
+    if (flags & (TCP_SYN | TCP_FIN)) nxt = (nxt + 1) | 0;
     if ((!nsSet || seqGt(nxt, ns)) && !zwp) {
       this.nextseq[fwd] = nxt;
       this.nsSet[fwd] = 1;

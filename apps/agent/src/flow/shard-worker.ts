@@ -1,0 +1,55 @@
+/**
+ * One shard of a multi-worker analysis: reads the whole capture itself (the page cache shares
+ * the file between workers), decodes every packet, and keeps only the flows whose host-pair
+ * hash maps to its shard. With an output directory it writes its own part files; otherwise
+ * rows go back to the parent in batches.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { analyzeFileSync } from "../analyze.ts";
+import type { L4FlowRow, NetworkMetricsRow } from "./flow-engine.ts";
+
+export interface ShardWorkerData {
+  path: string;
+  index: number;
+  count: number;
+  /** Part-file directory, or undefined to post rows back. */
+  outDir?: string;
+  wantRows: boolean;
+  engine: Record<string, unknown>;
+}
+
+const data = workerData as ShardWorkerData;
+const port = parentPort;
+if (!port) throw new Error("shard-worker must run in a worker thread");
+
+let l4: L4FlowRow[] = [];
+let nm: NetworkMetricsRow[] = [];
+const BATCH = 2000;
+const result = analyzeFileSync(data.path, {
+  ...data.engine,
+  outDir: data.outDir,
+  fileSuffix: data.outDir ? `.part${data.index}` : undefined,
+  shard: data.index,
+  shardFilter: { index: data.index, count: data.count },
+  onL4: data.wantRows
+    ? (r) => {
+        l4.push(r);
+        if (l4.length >= BATCH) {
+          port.postMessage({ type: "l4", rows: l4 });
+          l4 = [];
+        }
+      }
+    : undefined,
+  onNetworkMetrics: data.wantRows
+    ? (r) => {
+        nm.push(r);
+        if (nm.length >= BATCH) {
+          port.postMessage({ type: "nm", rows: nm });
+          nm = [];
+        }
+      }
+    : undefined,
+});
+if (l4.length) port.postMessage({ type: "l4", rows: l4 });
+if (nm.length) port.postMessage({ type: "nm", rows: nm });
+port.postMessage({ type: "done", result });
