@@ -1,0 +1,55 @@
+import type { Logger } from "@flowplane/core/log";
+import type { Db } from "@flowplane/db/client";
+import { Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { unsafeMarkSilentAgentsOffline } from "./mark-silent-agents.ts";
+
+export const FLEET_QUEUE = "fleet";
+const MARK_OFFLINE = "mark-silent-agents-offline";
+
+export type TFleetJobs = { queue: Queue; worker: Worker; close(): Promise<void> };
+
+/**
+ * The controller's periodic fleet jobs on BullMQ. Every controller process calls this: the job
+ * scheduler is upserted under a fixed id, so N processes make one schedule, and each tick's job is
+ * taken by exactly one worker: the jobs run once, not once per process.
+ */
+export async function startFleetJobs(opts: {
+  db: Db;
+  /** BullMQ needs `maxRetriesPerRequest: null` on its connections; it duplicates this one. */
+  connection: Redis;
+  log: Logger;
+  everyMs?: number;
+  /** Redis key prefix; tests use their own. */
+  prefix?: string;
+}): Promise<TFleetJobs> {
+  const prefix = opts.prefix ?? "fp:bull";
+  const connection = opts.connection.duplicate({ maxRetriesPerRequest: null });
+  const workerConnection = opts.connection.duplicate({ maxRetriesPerRequest: null });
+  const queue = new Queue(FLEET_QUEUE, { connection, prefix });
+  await queue.upsertJobScheduler(
+    MARK_OFFLINE,
+    { every: opts.everyMs ?? 10_000 },
+    { name: MARK_OFFLINE, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+  );
+  const worker = new Worker(
+    FLEET_QUEUE,
+    async (job) => {
+      if (job.name !== MARK_OFFLINE) return;
+      const marked = await unsafeMarkSilentAgentsOffline(opts.db);
+      for (const m of marked) opts.log.info(m, "agent silent for 3 sync intervals: marked offline");
+      return { marked: marked.length };
+    },
+    { connection: workerConnection, prefix, concurrency: 1 },
+  );
+  worker.on("failed", (job, err) => opts.log.warn({ err, job: job?.name }, "fleet job failed"));
+  return {
+    queue,
+    worker,
+    close: async () => {
+      await worker.close();
+      await queue.close();
+      await Promise.allSettled([connection.quit(), workerConnection.quit()]);
+    },
+  };
+}
