@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { columnDefinitions, ROW_TABLES } from "../rows/index.ts";
+import { createTestClickhouse, type TestClickhouse } from "../testing.ts";
+import { loadMigrations, migrateClickhouse } from "./migrate.ts";
+import { ttlDaysOf } from "./ttl.ts";
+
+let ch: TestClickhouse;
+beforeAll(async () => {
+  ch = await createTestClickhouse("ddl");
+});
+afterAll(async () => {
+  await ch?.drop();
+});
+
+async function tableDefinitions(): Promise<Record<string, unknown>[]> {
+  const rs = await ch.client.query({
+    query: `SELECT name, engine_full, create_table_query FROM system.tables
+            WHERE database = {db:String} ORDER BY name`,
+    query_params: { db: ch.database },
+    format: "JSONEachRow",
+  });
+  return rs.json();
+}
+
+describe("ClickHouse DDL", () => {
+  it("applies twice without change", async () => {
+    const before = await tableDefinitions();
+    expect(before.map((t) => t.name)).toEqual(
+      expect.arrayContaining([
+        "l4_flow_log",
+        "network_metrics_1m",
+        "application_metrics_1m_mv",
+        "tag_dict",
+        "_flowplane_migrations",
+      ]),
+    );
+    const again = await migrateClickhouse({ url: ch.url, database: ch.database, ttl: "off" });
+    expect(again).toEqual({ applied: [], ttlChanged: [] });
+    expect(await tableDefinitions()).toEqual(before);
+    const rs = await ch.client.query({
+      query: "SELECT count() AS n FROM _flowplane_migrations",
+      format: "JSONEachRow",
+    });
+    expect(await rs.json()).toEqual([{ n: String(loadMigrations().length) }]);
+  });
+
+  it("matches the row definitions column for column", async () => {
+    for (const table of Object.values(ROW_TABLES)) {
+      const rs = await ch.client.query({
+        query: `SELECT name, type, default_expression FROM system.columns
+                WHERE database = {db:String} AND table = {t:String} ORDER BY position`,
+        query_params: { db: ch.database, t: table.name },
+        format: "JSONEachRow",
+      });
+      const actual = (await rs.json<{ name: string; type: string; default_expression: string }>()).map(
+        (c) => ({
+          name: c.name,
+          type: c.type,
+          hasDefault: c.default_expression !== "",
+        }),
+      );
+      const expected = columnDefinitions(table).map((c) => ({
+        name: c.name,
+        type: c.type,
+        hasDefault: c.ddlDefault !== undefined,
+      }));
+      expect(actual, table.name).toEqual(expected);
+    }
+  });
+
+  it("orders every telemetry table by org_id first", async () => {
+    const rs = await ch.client.query({
+      query: `SELECT name, sorting_key FROM system.tables WHERE database = {db:String}
+              AND engine LIKE '%MergeTree' AND name NOT LIKE '\\_%'`,
+      query_params: { db: ch.database },
+      format: "JSONEachRow",
+    });
+    const tables = await rs.json<{ name: string; sorting_key: string }>();
+    expect(tables.length).toBe(7);
+    for (const t of tables) expect(t.sorting_key, t.name).toMatch(/^org_id,/);
+  });
+
+  it("changes TTL when the configuration changes, and turns it off with 0", async () => {
+    const on = await migrateClickhouse({
+      url: ch.url,
+      database: ch.database,
+      ttl: { ttlDays: { l4_flow_log: 3, network_metrics_1m: 30 } },
+    });
+    expect(on.ttlChanged).toEqual(expect.arrayContaining([{ table: "l4_flow_log", from: 0, to: 3 }]));
+    const engine = async (name: string) =>
+      ((await tableDefinitions()).find((t) => t.name === name)?.engine_full as string) ?? "";
+    expect(ttlDaysOf(await engine("l4_flow_log"))).toBe(3);
+    expect(ttlDaysOf(await engine("network_metrics_1m"))).toBe(30);
+    const same = await migrateClickhouse({
+      url: ch.url,
+      database: ch.database,
+      ttl: { ttlDays: { l4_flow_log: 3, network_metrics_1m: 30 } },
+    });
+    expect(same.ttlChanged).toEqual([]);
+    const off = await migrateClickhouse({ url: ch.url, database: ch.database, ttl: "off" });
+    expect(off.ttlChanged.length).toBeGreaterThan(0);
+    expect(ttlDaysOf(await engine("l4_flow_log"))).toBe(0);
+  });
+});

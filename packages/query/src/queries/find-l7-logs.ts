@@ -1,0 +1,79 @@
+import { z } from "zod";
+import type { ClickHouseClient } from "../client.ts";
+import { orgQuery } from "../client.ts";
+import { decodeRow, L7FlowLog, selectWireColumns, type TL7FlowLogRow, zUuid } from "../rows/index.ts";
+import { Conditions, decodeCursor, encodeCursor, ZIpText, ZLimit, ZPort, ZTimeRange } from "./common.ts";
+
+export const ZFindL7LogsParams = z.object({
+  orgId: zUuid,
+  range: ZTimeRange,
+  limit: ZLimit,
+  cursor: z.string().optional(),
+  filters: z
+    .object({
+      agentId: zUuid.optional(),
+      flowId: z
+        .string()
+        .regex(/^\d{1,20}$/)
+        .optional(),
+      l7Protocol: z.string().max(32).optional(),
+      serverIp: ZIpText.optional(),
+      serverPort: ZPort.optional(),
+      responseStatus: z.string().max(32).optional(),
+      endpoint: z.string().max(1024).optional(),
+      traceId: z.string().max(128).optional(),
+      minDurationUs: z.number().int().nonnegative().optional(),
+    })
+    .default({}),
+});
+export type TFindL7LogsParams = z.input<typeof ZFindL7LogsParams>;
+
+/** L7 request logs of one org in a time range (by start time), newest first, keyset-paginated. */
+export async function findL7Logs(
+  client: ClickHouseClient,
+  input: TFindL7LogsParams,
+): Promise<{ rows: TL7FlowLogRow[]; nextCursor: string | undefined }> {
+  const p = ZFindL7LogsParams.parse(input);
+  const c = new Conditions()
+    .add("org_id = {org_id:UUID}")
+    .add("start_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.range.from })
+    .add("start_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.range.to });
+  const f = p.filters;
+  if (f.agentId) c.add("agent_id = {agent_id:UUID}", { agent_id: f.agentId });
+  if (f.flowId) c.add("flow_id = {flow_id:UInt64}", { flow_id: f.flowId });
+  if (f.l7Protocol !== undefined) c.add("l7_protocol = {l7_protocol:String}", { l7_protocol: f.l7Protocol });
+  if (f.serverIp) c.add("server_ip = {server_ip:IPv6}", { server_ip: f.serverIp });
+  if (f.serverPort !== undefined) c.add("server_port = {server_port:UInt16}", { server_port: f.serverPort });
+  if (f.responseStatus !== undefined) {
+    c.add("response_status = {response_status:String}", { response_status: f.responseStatus });
+  }
+  if (f.endpoint !== undefined) c.add("endpoint = {endpoint:String}", { endpoint: f.endpoint });
+  if (f.traceId !== undefined) c.add("trace_id = {trace_id:String}", { trace_id: f.traceId });
+  if (f.minDurationUs !== undefined)
+    c.add("response_duration_us >= {min_dur:UInt64}", { min_dur: f.minDurationUs });
+  if (p.cursor) {
+    const [t, id, seq] = decodeCursor(p.cursor, 3);
+    c.add(
+      "(start_time, flow_id, req_tcp_seq) < (fromUnixTimestamp64Micro({c_t:Int64}, 'UTC'), {c_id:UInt64}, {c_seq:UInt32})",
+      {
+        c_t: t,
+        c_id: id,
+        c_seq: seq,
+      },
+    );
+  }
+  const sql = `
+    SELECT ${selectWireColumns(L7FlowLog)}
+    FROM l7_flow_log
+    WHERE ${c.where()}
+    ORDER BY start_time DESC, flow_id DESC, req_tcp_seq DESC
+    LIMIT {limit:UInt32}`;
+  const raw = await orgQuery<Record<string, unknown>>(client, p.orgId, sql, { ...c.params, limit: p.limit });
+  const rows = raw.map((r) => decodeRow(L7FlowLog, r));
+  const last = rows.at(-1);
+  const nextCursor =
+    rows.length === p.limit && last
+      ? encodeCursor([last.start_time, last.flow_id, last.req_tcp_seq])
+      : undefined;
+  return { rows, nextCursor };
+}

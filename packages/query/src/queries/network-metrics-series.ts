@@ -1,0 +1,86 @@
+import { z } from "zod";
+import type { ClickHouseClient } from "../client.ts";
+import { orgQuery } from "../client.ts";
+import { zUuid } from "../rows/index.ts";
+import { Conditions, ZIpText, ZPort, ZTimeRange } from "./common.ts";
+
+export const ZNetworkMetricsSeriesParams = z.object({
+  orgId: zUuid,
+  range: ZTimeRange,
+  /** second: from network_metrics; minute: from the network_metrics_1m rollup. */
+  step: z.enum(["second", "minute"]).default("minute"),
+  filters: z
+    .object({
+      agentId: zUuid.optional(),
+      clientIp: ZIpText.optional(),
+      serverIp: ZIpText.optional(),
+      serverPort: ZPort.optional(),
+      ipProtocol: z.number().int().min(0).max(255).optional(),
+    })
+    .default({}),
+});
+export type TNetworkMetricsSeriesParams = z.input<typeof ZNetworkMetricsSeriesParams>;
+
+const num = z.preprocess((v) => (typeof v === "string" ? Number(v) : v), z.number());
+export const ZNetworkMetricsPoint = z.object({
+  /** Start of the step, µs since the epoch. */
+  time: num,
+  packets_c2s: num,
+  packets_s2c: num,
+  bytes_c2s: num,
+  bytes_s2c: num,
+  new_flows: num,
+  closed_flows: num,
+  retrans: num,
+  zero_win: num,
+  resets: num,
+  timeouts: num,
+  /** Mean handshake RTT in the step, 0 when none. */
+  rtt_avg_us: num,
+});
+export type TNetworkMetricsPoint = z.infer<typeof ZNetworkMetricsPoint>;
+
+/** Network totals per second or per minute for one org, oldest first; empty steps are absent. */
+export async function networkMetricsSeries(
+  client: ClickHouseClient,
+  input: TNetworkMetricsSeriesParams,
+): Promise<TNetworkMetricsPoint[]> {
+  const p = ZNetworkMetricsSeriesParams.parse(input);
+  const perMinute = p.step === "minute";
+  const table = perMinute ? "network_metrics_1m" : "network_metrics";
+  // The rollup's time is a minute DateTime; widen the range to whole minutes.
+  const from = perMinute
+    ? "toStartOfMinute(fromUnixTimestamp64Micro({from:Int64}, 'UTC'))"
+    : "fromUnixTimestamp64Micro({from:Int64}, 'UTC')";
+  const c = new Conditions()
+    .add("org_id = {org_id:UUID}")
+    .add(`time >= ${from}`, { from: p.range.from })
+    .add("time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.range.to });
+  const f = p.filters;
+  if (f.agentId) c.add("agent_id = {agent_id:UUID}", { agent_id: f.agentId });
+  if (f.clientIp) c.add("client_ip = {client_ip:IPv6}", { client_ip: f.clientIp });
+  if (f.serverIp) c.add("server_ip = {server_ip:IPv6}", { server_ip: f.serverIp });
+  if (f.serverPort !== undefined) c.add("server_port = {server_port:UInt16}", { server_port: f.serverPort });
+  if (f.ipProtocol !== undefined) c.add("ip_protocol = {ip_protocol:UInt8}", { ip_protocol: f.ipProtocol });
+  const bucket = perMinute
+    ? "toUnixTimestamp(time) * 1000000"
+    : "toUnixTimestamp64Micro(toStartOfSecond(time))";
+  const sql = `
+    SELECT
+      ${bucket} AS time,
+      sum(packets_c2s) AS packets_c2s, sum(packets_s2c) AS packets_s2c,
+      sum(bytes_c2s) AS bytes_c2s, sum(bytes_s2c) AS bytes_s2c,
+      sum(new_flows) AS new_flows, sum(closed_flows) AS closed_flows,
+      sum(retrans_c2s) + sum(retrans_s2c) AS retrans,
+      sum(zero_win_c2s) + sum(zero_win_s2c) AS zero_win,
+      sum(client_rst) + sum(server_rst) AS resets,
+      sum(timeouts) AS timeouts,
+      if(sum(rtt_count) = 0, 0, sum(rtt_sum_us) / sum(rtt_count)) AS rtt_avg_us
+    FROM ${table}
+    WHERE ${c.where()}
+    GROUP BY time
+    ORDER BY time
+    LIMIT 100000`;
+  const raw = await orgQuery(client, p.orgId, sql, c.params);
+  return raw.map((r) => ZNetworkMetricsPoint.parse(r));
+}
