@@ -20,7 +20,6 @@ const TCP = 20;
 
 export function writeSyntheticPcap(path: string, o: SyntheticOptions): number {
   const payload = o.payload ?? 64;
-  const frameLen = ETH + IP + TCP + payload;
   const rounds = 3 + o.dataRounds + (o.close === false ? 0 : 3);
   const fd = openSync(path, "w");
   const hdr = Buffer.alloc(24);
@@ -108,6 +107,5 @@ export function writeSyntheticPcap(path: string, o: SyntheticOptions): number {
   }
   if (used) writeSync(fd, chunk, 0, used);
   closeSync(fd);
-  void frameLen;
   return count;
 }
