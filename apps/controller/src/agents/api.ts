@@ -65,7 +65,10 @@ export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log:
   app.register(async (api) => {
     api.setErrorHandler((err: FastifyError, req, reply) => {
       const apiErr = toApiError(err, opts);
-      if (apiErr.status >= 500) log.error({ err, route: req.routeOptions.url }, "agent api error");
+      // AgentApiErrors were logged with context where they were raised.
+      if (apiErr.status >= 500 && !(err instanceof AgentApiError)) {
+        log.error({ err, route: req.routeOptions.url }, "agent api error");
+      }
       return sendApiError(reply, apiErr);
     });
 

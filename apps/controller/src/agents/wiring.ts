@@ -1,0 +1,39 @@
+import type { Logger } from "@flowplane/core/log";
+import { getDb } from "@flowplane/db/client";
+import { type ClickHouseClient, recordRows } from "@flowplane/query/client";
+import { Redis } from "ioredis";
+import { startFleetJobs, type TFleetJobs } from "../jobs/scheduler.ts";
+import type { TAgentApiDeps, TAgentApiOptions } from "./api.ts";
+
+/**
+ * Everything the agent API and the fleet jobs need, from the controller's configuration: one call
+ * for main.ts. Its own Redis connection (the /healthz probe's is lazy and has no offline queue).
+ */
+export async function createAgentRuntime(opts: {
+  databaseUrl: string;
+  redisUrl: string;
+  clickhouse: ClickHouseClient;
+  log: Logger;
+  options?: Partial<TAgentApiOptions>;
+  /** Run the periodic fleet jobs in this process (every controller may: they run once anyway). */
+  jobs?: boolean;
+}): Promise<{ agentApi: TAgentApiDeps; close(): Promise<void> }> {
+  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 2 });
+  redis.on("error", (err) => opts.log.warn({ err: err.message }, "agent api redis error"));
+  const db = getDb(opts.databaseUrl);
+  let jobs: TFleetJobs | undefined;
+  if (opts.jobs !== false) jobs = await startFleetJobs({ db, connection: redis, log: opts.log });
+  return {
+    agentApi: {
+      db,
+      redis,
+      writeRows: (table, orgId, rows) => recordRows(opts.clickhouse, table, orgId, rows),
+      ...(opts.options ? { options: opts.options } : {}),
+    },
+    close: async () => {
+      await jobs?.close();
+      await redis.quit().catch(() => {});
+      await db.disconnect();
+    },
+  };
+}

@@ -1,0 +1,166 @@
+import type { AddressInfo } from "node:net";
+import { createLogger } from "@flowplane/core/log";
+import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
+import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
+import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// The agent's own client, over a real socket: both halves of the protocol in one test.
+import {
+  CredentialHolder,
+  enroll,
+  HttpExporter,
+  makeBatch,
+  sync,
+} from "../../agent/src/controller-link/index.ts";
+import { createAgentRuntime } from "../src/agents/wiring.ts";
+import { buildControllerServer } from "../src/http/server.ts";
+import { redisUrl } from "./harness.ts";
+
+const stats = {
+  cpuPct: 1,
+  memBytes: 5e7,
+  packetsPerS: 0,
+  bytesPerS: 0,
+  drops: 0,
+  flows: 0,
+  spoolBytes: 0,
+  version: "0.1.0",
+};
+
+function minimalL4(i: number) {
+  const now = Date.now() * 1000;
+  return {
+    flow_id: String(i + 1),
+    start_time: now - 1000,
+    end_time: now,
+    client_ip: "192.0.2.1",
+    client_port: 50_000 + i,
+    server_ip: "192.0.2.2",
+    server_port: 53,
+    ip_protocol: 17,
+    vlan: 0,
+    tunnel_type: "",
+    tunnel_id: 0,
+    tunnel_outer_src: "",
+    tunnel_outer_dst: "",
+    packets_c2s: 1,
+    packets_s2c: 1,
+    bytes_c2s: 80,
+    bytes_s2c: 120,
+    close_type: "timeout",
+    tcp_flags_c2s: 0,
+    tcp_flags_s2c: 0,
+    rtt_us: 0,
+    rtt_client_us: 0,
+    rtt_server_us: 0,
+    srt_us: 300,
+    syn_count: 0,
+    synack_count: 0,
+    retrans_c2s: 0,
+    retrans_s2c: 0,
+    zero_win_c2s: 0,
+    zero_win_s2c: 0,
+    out_of_order_c2s: 0,
+    out_of_order_s2c: 0,
+    l7_protocol: "dns",
+  };
+}
+
+describe("agent controller-link against a listening controller", () => {
+  let tdb: TestDatabase;
+  let ch: TestClickhouse;
+  let app: FastifyInstance;
+  let url: string;
+  let closeRuntime: () => Promise<void>;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase("ctl_link");
+    ch = await createTestClickhouse("ctl_link");
+    const log = createLogger("controller-test");
+    const runtime = await createAgentRuntime({
+      databaseUrl: tdb.url,
+      redisUrl,
+      clickhouse: ch.client,
+      log,
+      jobs: false,
+      options: { credentialMaxAgeS: 3600 },
+    });
+    closeRuntime = runtime.close;
+    app = buildControllerServer({ log, probes: {}, agentApi: runtime.agentApi });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await closeRuntime?.();
+    await ch?.drop();
+    await tdb?.drop();
+  });
+
+  it("enrols, syncs (config, rotation) and exports idempotently", async () => {
+    const org = await seedOrg(tdb.db);
+    const group = await seedAgentGroup(tdb.db, org.id, { syncIntervalS: 4 });
+    const token = await seedEnrollmentToken(tdb.db, org.id, group.id);
+
+    const enrolled = await enroll(url, {
+      enrollmentToken: token.token,
+      hostname: "edge-1",
+      ips: ["192.0.2.1"],
+      agentVersion: "0.1.0",
+      os: "linux",
+    });
+    expect(enrolled.syncIntervalS).toBe(4);
+    const persisted: string[] = [];
+    const credential = new CredentialHolder(enrolled.credential, (c) => {
+      persisted.push(c);
+    });
+
+    const first = await sync(url, credential, {
+      agentId: enrolled.agentId,
+      state: "starting",
+      appliedRevision: 0,
+      stats,
+    });
+    expect(first.revision).toBe(1);
+    expect(first.config?.limits.maxCpuPct).toBeGreaterThan(0);
+
+    await tdb.db.unsafe.agent.update({
+      where: { id: enrolled.agentId },
+      data: { credentialIssuedAt: new Date(Date.now() - 7200_000) },
+    });
+    const rotated = await sync(url, credential, {
+      agentId: enrolled.agentId,
+      state: "running",
+      appliedRevision: 1,
+      stats,
+    });
+    expect(rotated.config).toBeUndefined();
+    expect(persisted).toHaveLength(1);
+    expect(credential.get().credential).toBe(persisted[0]);
+
+    const exporter = new HttpExporter({ endpoint: () => url, credential, deadlineMs: 5000 });
+    const batch = makeBatch(enrolled.agentId, "l4_flow_log", [0, 1, 2, 3].map(minimalL4));
+    const r1 = await exporter.export(batch);
+    expect(r1.code).toBe("success");
+    const r2 = await exporter.export(batch);
+    expect(r2.code === "success" && r2.response.duplicate).toBe(true);
+
+    const rs = await ch.client.query({
+      query: "SELECT count() AS n FROM l4_flow_log WHERE org_id = {org:UUID} AND agent_id = {agent:UUID}",
+      query_params: { org: org.id, agent: enrolled.agentId },
+      format: "JSONEachRow",
+    });
+    expect(await rs.json()).toEqual([{ n: "4" }]);
+
+    // The credential from before the rotation no longer works once the new one was used.
+    const stale = new CredentialHolder(enrolled.credential);
+    const refused = await sync(url, stale, {
+      agentId: enrolled.agentId,
+      state: "running",
+      appliedRevision: 1,
+      stats,
+    }).catch((e) => e);
+    expect(refused).toMatchObject({ status: 401, code: "UNAUTHORIZED" });
+  });
+});
