@@ -35,26 +35,29 @@ export async function findL7Logs(
 ): Promise<{ rows: TL7FlowLogRow[]; nextCursor: string | undefined }> {
   const p = ZFindL7LogsParams.parse(input);
   const c = new Conditions()
-    .add("org_id = {org_id:UUID}")
-    .add("start_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.range.from })
-    .add("start_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.range.to });
+    // Columns are qualified: the SELECT list aliases them (wire form), and an alias would win.
+    .add("l.org_id = {org_id:UUID}")
+    .add("l.start_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.range.from })
+    .add("l.start_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.range.to });
   const f = p.filters;
-  if (f.agentId) c.add("agent_id = {agent_id:UUID}", { agent_id: f.agentId });
-  if (f.flowId) c.add("flow_id = {flow_id:UInt64}", { flow_id: f.flowId });
-  if (f.l7Protocol !== undefined) c.add("l7_protocol = {l7_protocol:String}", { l7_protocol: f.l7Protocol });
-  if (f.serverIp) c.add("server_ip = {server_ip:IPv6}", { server_ip: f.serverIp });
-  if (f.serverPort !== undefined) c.add("server_port = {server_port:UInt16}", { server_port: f.serverPort });
+  if (f.agentId) c.add("l.agent_id = {agent_id:UUID}", { agent_id: f.agentId });
+  if (f.flowId) c.add("l.flow_id = {flow_id:UInt64}", { flow_id: f.flowId });
+  if (f.l7Protocol !== undefined)
+    c.add("l.l7_protocol = {l7_protocol:String}", { l7_protocol: f.l7Protocol });
+  if (f.serverIp) c.add("l.server_ip = {server_ip:IPv6}", { server_ip: f.serverIp });
+  if (f.serverPort !== undefined)
+    c.add("l.server_port = {server_port:UInt16}", { server_port: f.serverPort });
   if (f.responseStatus !== undefined) {
-    c.add("response_status = {response_status:String}", { response_status: f.responseStatus });
+    c.add("l.response_status = {response_status:String}", { response_status: f.responseStatus });
   }
-  if (f.endpoint !== undefined) c.add("endpoint = {endpoint:String}", { endpoint: f.endpoint });
-  if (f.traceId !== undefined) c.add("trace_id = {trace_id:String}", { trace_id: f.traceId });
+  if (f.endpoint !== undefined) c.add("l.endpoint = {endpoint:String}", { endpoint: f.endpoint });
+  if (f.traceId !== undefined) c.add("l.trace_id = {trace_id:String}", { trace_id: f.traceId });
   if (f.minDurationUs !== undefined)
-    c.add("response_duration_us >= {min_dur:UInt64}", { min_dur: f.minDurationUs });
+    c.add("l.response_duration_us >= {min_dur:UInt64}", { min_dur: f.minDurationUs });
   if (p.cursor) {
     const [t, id, seq] = decodeCursor(p.cursor, 3);
     c.add(
-      "(start_time, flow_id, req_tcp_seq) < (fromUnixTimestamp64Micro({c_t:Int64}, 'UTC'), {c_id:UInt64}, {c_seq:UInt32})",
+      "(l.start_time, flow_id, req_tcp_seq) < (fromUnixTimestamp64Micro({c_t:Int64}, 'UTC'), {c_id:UInt64}, {c_seq:UInt32})",
       {
         c_t: t,
         c_id: id,
@@ -63,10 +66,10 @@ export async function findL7Logs(
     );
   }
   const sql = `
-    SELECT ${selectWireColumns(L7FlowLog)}
-    FROM l7_flow_log
+    SELECT ${selectWireColumns(L7FlowLog, "l.")}
+    FROM l7_flow_log AS l
     WHERE ${c.where()}
-    ORDER BY start_time DESC, flow_id DESC, req_tcp_seq DESC
+    ORDER BY l.start_time DESC, l.flow_id DESC, l.req_tcp_seq DESC
     LIMIT {limit:UInt32}`;
   const raw = await orgQuery<Record<string, unknown>>(client, p.orgId, sql, { ...c.params, limit: p.limit });
   const rows = raw.map((r) => decodeRow(L7FlowLog, r));

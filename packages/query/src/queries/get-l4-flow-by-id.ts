@@ -15,10 +15,10 @@ export async function getL4FlowById(
 ): Promise<TL4FlowLogRow[]> {
   const p = ZGetL4FlowByIdParams.parse(input);
   const sql = `
-    SELECT ${selectWireColumns(L4FlowLog)}
-    FROM l4_flow_log
-    WHERE org_id = {org_id:UUID} AND flow_id = {flow_id:UInt64}
-    ORDER BY end_time, report_seq
+    SELECT ${selectWireColumns(L4FlowLog, "f.")}
+    FROM l4_flow_log AS f
+    WHERE f.org_id = {org_id:UUID} AND f.flow_id = {flow_id:UInt64}
+    ORDER BY f.end_time, f.report_seq
     LIMIT 10000`;
   const raw = await orgQuery<Record<string, unknown>>(client, p.orgId, sql, { flow_id: p.flowId });
   return raw.map((r) => decodeRow(L4FlowLog, r));

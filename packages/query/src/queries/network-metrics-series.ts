@@ -53,30 +53,32 @@ export async function networkMetricsSeries(
     ? "toStartOfMinute(fromUnixTimestamp64Micro({from:Int64}, 'UTC'))"
     : "fromUnixTimestamp64Micro({from:Int64}, 'UTC')";
   const c = new Conditions()
-    .add("org_id = {org_id:UUID}")
-    .add(`time >= ${from}`, { from: p.range.from })
-    .add("time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.range.to });
+    // Qualified: `time` and the counters are also names of SELECT aliases.
+    .add("m.org_id = {org_id:UUID}")
+    .add(`m.time >= ${from}`, { from: p.range.from })
+    .add("m.time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.range.to });
   const f = p.filters;
-  if (f.agentId) c.add("agent_id = {agent_id:UUID}", { agent_id: f.agentId });
-  if (f.clientIp) c.add("client_ip = {client_ip:IPv6}", { client_ip: f.clientIp });
-  if (f.serverIp) c.add("server_ip = {server_ip:IPv6}", { server_ip: f.serverIp });
-  if (f.serverPort !== undefined) c.add("server_port = {server_port:UInt16}", { server_port: f.serverPort });
-  if (f.ipProtocol !== undefined) c.add("ip_protocol = {ip_protocol:UInt8}", { ip_protocol: f.ipProtocol });
+  if (f.agentId) c.add("m.agent_id = {agent_id:UUID}", { agent_id: f.agentId });
+  if (f.clientIp) c.add("m.client_ip = {client_ip:IPv6}", { client_ip: f.clientIp });
+  if (f.serverIp) c.add("m.server_ip = {server_ip:IPv6}", { server_ip: f.serverIp });
+  if (f.serverPort !== undefined)
+    c.add("m.server_port = {server_port:UInt16}", { server_port: f.serverPort });
+  if (f.ipProtocol !== undefined) c.add("m.ip_protocol = {ip_protocol:UInt8}", { ip_protocol: f.ipProtocol });
   const bucket = perMinute
     ? "toUnixTimestamp(time) * 1000000"
     : "toUnixTimestamp64Micro(toStartOfSecond(time))";
   const sql = `
     SELECT
       ${bucket} AS time,
-      sum(packets_c2s) AS packets_c2s, sum(packets_s2c) AS packets_s2c,
-      sum(bytes_c2s) AS bytes_c2s, sum(bytes_s2c) AS bytes_s2c,
-      sum(new_flows) AS new_flows, sum(closed_flows) AS closed_flows,
-      sum(retrans_c2s) + sum(retrans_s2c) AS retrans,
-      sum(zero_win_c2s) + sum(zero_win_s2c) AS zero_win,
-      sum(client_rst) + sum(server_rst) AS resets,
-      sum(timeouts) AS timeouts,
-      if(sum(rtt_count) = 0, 0, sum(rtt_sum_us) / sum(rtt_count)) AS rtt_avg_us
-    FROM ${table}
+      sum(m.packets_c2s) AS packets_c2s, sum(m.packets_s2c) AS packets_s2c,
+      sum(m.bytes_c2s) AS bytes_c2s, sum(m.bytes_s2c) AS bytes_s2c,
+      sum(m.new_flows) AS new_flows, sum(m.closed_flows) AS closed_flows,
+      sum(m.retrans_c2s) + sum(m.retrans_s2c) AS retrans,
+      sum(m.zero_win_c2s) + sum(m.zero_win_s2c) AS zero_win,
+      sum(m.client_rst) + sum(m.server_rst) AS resets,
+      sum(m.timeouts) AS timeouts,
+      if(sum(m.rtt_count) = 0, 0, sum(m.rtt_sum_us) / sum(m.rtt_count)) AS rtt_avg_us
+    FROM ${table} AS m
     WHERE ${c.where()}
     GROUP BY time
     ORDER BY time
