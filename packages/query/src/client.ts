@@ -1,4 +1,14 @@
-import { type ClickHouseClient, type ClickHouseSettings, createClient } from "@clickhouse/client";
+import {
+  type ClickHouseClient,
+  ClickHouseLogLevel,
+  type ClickHouseSettings,
+  type Logger as ClientLogger,
+  createClient,
+  type ErrorLogParams,
+  type LogParams,
+  type WarnLogParams,
+} from "@clickhouse/client";
+import { createLogger } from "@flowplane/core/log";
 import { encodeRow, ROW_TABLES, type TRowTableName, zUuid } from "./rows/index.ts";
 
 export type { ClickHouseClient };
@@ -24,6 +34,30 @@ export interface ClickhouseConfig {
   settings?: ClickHouseSettings;
 }
 
+const clientLog = createLogger("clickhouse-client");
+
+/**
+ * Routes the client's own logging into our logger. Failed requests are logged at debug: the
+ * error also rejects the caller's promise, which decides whether it matters.
+ */
+class ClientLogBridge implements ClientLogger {
+  trace(p: LogParams): void {
+    clientLog.trace({ module: p.module, args: p.args }, p.message);
+  }
+  debug(p: LogParams): void {
+    clientLog.debug({ module: p.module, args: p.args }, p.message);
+  }
+  info(p: LogParams): void {
+    clientLog.debug({ module: p.module, args: p.args }, p.message);
+  }
+  warn(p: WarnLogParams): void {
+    clientLog.warn({ module: p.module, args: p.args, err: p.err }, p.message);
+  }
+  error(p: ErrorLogParams): void {
+    clientLog.debug({ module: p.module, args: p.args, err: p.err }, p.message);
+  }
+}
+
 /** A `@clickhouse/client` for a store or a ClickHouse server, with the default limits set. */
 export function createClickhouse(cfg: ClickhouseConfig): ClickHouseClient {
   return createClient({
@@ -32,6 +66,7 @@ export function createClickhouse(cfg: ClickhouseConfig): ClickHouseClient {
     username: cfg.username ?? "default",
     password: cfg.password ?? "",
     request_timeout: 60_000,
+    log: { LoggerClass: ClientLogBridge, level: ClickHouseLogLevel.WARN },
     clickhouse_settings: {
       ...DEFAULT_QUERY_LIMITS,
       // 64-bit values as strings: JS numbers lose precision past 2^53 (flow ids).

@@ -77,10 +77,15 @@ export function parseSearchParams(search: URLSearchParams): ParsedParams {
   };
 }
 
-/** One `SET` per setting; values are numbers or quoted string literals, never raw text. */
+/**
+ * One `SET` per setting; values are numbers or quoted string literals, never raw text. `readonly`
+ * goes last: a server applies URL settings together, but `readonly=1` set first would refuse the
+ * SETs after it.
+ */
 export function renderSetStatements(settings: Map<string, string>): string[] {
   const out: string[] = [];
-  for (const [name, value] of settings) {
+  const ordered = [...settings].sort(([a], [b]) => Number(a === "readonly") - Number(b === "readonly"));
+  for (const [name, value] of ordered) {
     const literal = NUMERIC.test(value) ? value : quoteString(value);
     out.push(`SET ${name} = ${literal}`);
   }
