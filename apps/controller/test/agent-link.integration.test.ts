@@ -1,4 +1,7 @@
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createLogger } from "@flowplane/core/log";
 import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
@@ -8,9 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // The agent's own client, over a real socket: both halves of the protocol in one test.
 import {
   CredentialHolder,
+  DiskSpool,
   enroll,
   HttpExporter,
   makeBatch,
+  SpoolingSender,
   sync,
 } from "../../agent/src/controller-link/index.ts";
 import { createAgentRuntime } from "../src/agents/wiring.ts";
@@ -162,5 +167,53 @@ describe("agent controller-link against a listening controller", () => {
       stats,
     }).catch((e) => e);
     expect(refused).toMatchObject({ status: 401, code: "UNAUTHORIZED" });
+  });
+
+  it("spools while no controller answers, replays afterwards: every row once, none lost", async () => {
+    const org = await seedOrg(tdb.db);
+    const group = await seedAgentGroup(tdb.db, org.id);
+    const token = await seedEnrollmentToken(tdb.db, org.id, group.id);
+    const enrolled = await enroll(url, {
+      enrollmentToken: token.token,
+      hostname: "edge-2",
+      ips: [],
+      agentVersion: "0.1.0",
+      os: "linux",
+    });
+    const credential = new CredentialHolder(enrolled.credential);
+    let endpoint = "http://127.0.0.1:9"; // nothing listens: the "data node" is down
+    const exporter = new HttpExporter({ endpoint: () => endpoint, credential, deadlineMs: 50 });
+    const dir = mkdtempSync(join(tmpdir(), "fp-link-spool-"));
+    try {
+      const spool = await DiskSpool.open(dir, 8 << 20);
+      const sender = new SpoolingSender(exporter, spool);
+      let produced = 0;
+      for (let b = 0; b < 5; b++) {
+        const rows = [0, 1, 2].map((i) => minimalL4(b * 10 + i));
+        produced += rows.length;
+        expect((await sender.send(makeBatch(enrolled.agentId, "l4_flow_log", rows))).code).toBe("spooled");
+      }
+      // Keep a copy of the first batch's file: replaying it later is what a crash between
+      // "controller stored it" and "spool removed it" looks like.
+      const firstFile = readdirSync(dir).sort()[0] as string;
+      copyFileSync(join(dir, firstFile), join(dir, "..", `${firstFile}.bak`));
+
+      endpoint = url;
+      expect(await sender.flush()).toEqual({ sent: 5, pending: 0 });
+      copyFileSync(join(dir, "..", `${firstFile}.bak`), join(dir, firstFile));
+      rmSync(join(dir, "..", `${firstFile}.bak`));
+      const reopened = await DiskSpool.open(dir, 8 << 20);
+      expect(await reopened.replay(exporter)).toEqual({ sent: 1, pending: 0 });
+      expect(exporter.counters.duplicates).toBe(1);
+
+      const rs = await ch.client.query({
+        query: "SELECT count() AS n, uniqExact(flow_id) AS flows FROM l4_flow_log WHERE org_id = {org:UUID}",
+        query_params: { org: org.id },
+        format: "JSONEachRow",
+      });
+      expect(await rs.json()).toEqual([{ n: String(produced), flows: String(produced) }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,4 +3,5 @@ export { CredentialHolder } from "./credential.ts";
 export { enroll } from "./enroll.ts";
 export { ControllerError, parseRetryAfter } from "./errors.ts";
 export { HttpExporter, makeBatch, type TExportResult, type THttpExporterOptions } from "./exporter.ts";
+export { DiskSpool, SpoolingSender } from "./spool.ts";
 export { sync, type TSyncInput } from "./sync.ts";

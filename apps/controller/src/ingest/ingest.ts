@@ -74,7 +74,16 @@ export async function ingestBatch(
     );
   }
 
-  const claim = await deps.ledger.claim(agent.orgId, batch.batchId);
+  const claim = await deps.ledger.claim(agent.orgId, batch.batchId).catch((err: unknown) => {
+    // Without the ledger a replay cannot be recognised: refuse rather than risk writing twice.
+    deps.log.error({ err, orgId: agent.orgId, batchId: batch.batchId }, "ingest batch ledger unavailable");
+    throw new AgentApiError(
+      "UNAVAILABLE",
+      "ingest cannot check batch ids right now: retry the same batch later",
+      {},
+      2,
+    );
+  });
   if (claim.kind === "done") {
     return { batchId: batch.batchId, ...claim.outcome, duplicate: true };
   }
