@@ -54,6 +54,8 @@ export interface MigrateOptions {
   username?: string;
   password?: string;
   ttl?: TTtlConfig;
+  /** Shorthand for `ttl: { ttlDays }`: the same days for every table (0 = off). `ttl` wins. */
+  ttlDays?: number;
   log?: Logger;
 }
 
@@ -83,7 +85,12 @@ export async function migrateClickhouse(opts: MigrateOptions): Promise<MigrateRe
   const client = createClient({ url: opts.url, database: opts.database, ...auth });
   try {
     const applied = await applyMigrations(client, log);
-    const ttlChanged = await applyTtl(client, opts.database, resolveTtlDays(opts.ttl), log);
+    const ttlChanged = await applyTtl(
+      client,
+      opts.database,
+      resolveTtlDays(opts.ttl ?? (opts.ttlDays !== undefined ? { ttlDays: opts.ttlDays } : undefined)),
+      log,
+    );
     return { applied, ttlChanged };
   } finally {
     await client.close();

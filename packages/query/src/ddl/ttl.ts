@@ -23,11 +23,17 @@ export const DEFAULT_TTL_DAYS: Record<TTtlTable, number> = {
 
 export const ZTtlDays = z.number().int().min(0).max(36_500);
 
-/** `{ ttlDays: { l4_flow_log: 3, ... } }`, or "off" to keep every row (replays of old captures). */
+/**
+ * `{ ttlDays: { l4_flow_log: 3, ... } }` (missing tables keep their defaults), `{ ttlDays: 7 }` (every
+ * table), or "off" to keep every row (replays of old captures).
+ */
 export const ZTtlConfig = z.union([
   z.literal("off"),
   z.object({
-    ttlDays: z.partialRecord(z.enum(Object.keys(TTL_TABLES) as [TTtlTable, ...TTtlTable[]]), ZTtlDays),
+    ttlDays: z.union([
+      ZTtlDays,
+      z.partialRecord(z.enum(Object.keys(TTL_TABLES) as [TTtlTable, ...TTtlTable[]]), ZTtlDays),
+    ]),
   }),
 ]);
 export type TTtlConfig = z.input<typeof ZTtlConfig>;
@@ -37,7 +43,11 @@ export function resolveTtlDays(config: TTtlConfig | undefined): Record<TTtlTable
   if (parsed === "off") {
     return Object.fromEntries(Object.keys(TTL_TABLES).map((t) => [t, 0])) as Record<TTtlTable, number>;
   }
-  return { ...DEFAULT_TTL_DAYS, ...parsed.ttlDays };
+  const days = parsed.ttlDays;
+  if (typeof days === "number") {
+    return Object.fromEntries(Object.keys(TTL_TABLES).map((t) => [t, days])) as Record<TTtlTable, number>;
+  }
+  return { ...DEFAULT_TTL_DAYS, ...days };
 }
 
 /** Days of the TTL clause in a table's `engine_full`, 0 when it has none. */
