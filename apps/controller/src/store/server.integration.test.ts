@@ -29,6 +29,7 @@ describe("store HTTP interface", () => {
     expect((await client.ping()).success).toBe(true);
     const res = await fetch(`${store.url}/ping`);
     expect(await res.text()).toBe("Ok.\n");
+    expect(await (await fetch(`${store.url}/`)).text()).toBe("Ok.\n");
   });
 
   it("binds parameters of every kind without splicing", async () => {
@@ -112,6 +113,19 @@ describe("store HTTP interface", () => {
     const values = Array.from({ length: 3000 }, () => ({ s: "x".repeat(2000) }));
     const err = await client.insert({ table: "big", values, format: "JSONEachRow" }).catch((e: unknown) => e);
     expect(String((err as Error).message)).toMatch(/larger than the store's limit/);
+  });
+
+  it("keeps data across a restart on the same directory", async () => {
+    await client.command({
+      query: "CREATE TABLE IF NOT EXISTS keep (a UInt32) ENGINE = MergeTree ORDER BY a",
+    });
+    await client.command({ query: "INSERT INTO keep VALUES (1), (2), (3)" });
+    await client.close();
+    await store.close();
+    store = await startStore({ dataDir, maxBodyBytes: 4 * 1024 * 1024 });
+    client = createClient({ url: store.url, compression: { request: true, response: true } });
+    const rs = await client.query({ query: "SELECT count() AS n FROM keep", format: "JSONEachRow" });
+    expect(await rs.json()).toEqual([{ n: "3" }]);
   });
 
   it("a second store process on the same data directory fails with one clear line", async () => {

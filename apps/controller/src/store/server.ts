@@ -94,7 +94,10 @@ async function handle(
   res: http.ServerResponse,
 ): Promise<void> {
   const url = new URL(req.url ?? "/", "http://store");
-  if (url.pathname === "/ping" && (req.method === "GET" || req.method === "HEAD")) {
+  const isPing =
+    url.pathname === "/ping" ||
+    (url.pathname === "/" && req.method === "GET" && !url.searchParams.has("query"));
+  if (isPing && (req.method === "GET" || req.method === "HEAD")) {
     res.writeHead(200, { "Content-Type": "text/plain; charset=UTF-8" });
     res.end("Ok.\n");
     return;
