@@ -10,12 +10,20 @@ export const credentialsSchema = z.object({
 /** What a successful sign-in puts into the JWT. */
 export type AuthUser = { id: string; email: string; name: string | null; sessionVersion: number };
 
+/** Failed sign-ins in a row that lock an account, and for how long. */
+export const LOCKOUT = { maxFailures: 5, lockMs: 15 * 60_000 } as const;
+
+/** Thrown (not returned) so next-auth passes the code to the form as `error`. */
+export const ACCOUNT_LOCKED = "AccountLocked";
+
 let dummyHash: Promise<string> | undefined;
 
 /**
  * next-auth's credentials `authorize`: the user for a correct email and password, else null.
  * Unknown emails still pay for one hash verification so response time does not reveal which
- * addresses have accounts.
+ * addresses have accounts. Rate limiting lives in Postgres (users.failed_sign_ins /
+ * locked_until): every wrong password counts, the fifth in a row locks the account for 15
+ * minutes (even the right password is refused meanwhile), a success or a password reset clears it.
  */
 export async function authorizeCredentials(db: Db, raw: unknown): Promise<AuthUser | null> {
   const parsed = credentialsSchema.safeParse(raw);
@@ -37,8 +45,27 @@ export async function authorizeCredentials(db: Db, raw: unknown): Promise<AuthUs
     await verifyPassword(await dummyHash, password).catch(() => false);
     return null;
   }
-  if (!(await verifyPassword(user.passwordHash, password))) return null;
-  if (user.lockedUntil && user.lockedUntil.getTime() > Date.now()) return null;
-  await db.unsafe.user.update({ where: { id: user.id }, data: { lastSignInAt: new Date() } });
+  const now = Date.now();
+  if (user.lockedUntil && user.lockedUntil.getTime() > now) throw new Error(ACCOUNT_LOCKED);
+  if (!(await verifyPassword(user.passwordHash, password))) {
+    // One atomic increment, then lock if this failure reached the limit (concurrent guesses all count).
+    const after = await db.unsafe.user.update({
+      where: { id: user.id },
+      data: { failedSignIns: { increment: 1 } },
+      select: { failedSignIns: true },
+    });
+    if (after.failedSignIns >= LOCKOUT.maxFailures) {
+      await db.unsafe.user.update({
+        where: { id: user.id },
+        data: { lockedUntil: new Date(now + LOCKOUT.lockMs), failedSignIns: 0 },
+      });
+      throw new Error(ACCOUNT_LOCKED);
+    }
+    return null;
+  }
+  await db.unsafe.user.update({
+    where: { id: user.id },
+    data: { lastSignInAt: new Date(), failedSignIns: 0, lockedUntil: null },
+  });
   return { id: user.id, email: user.email, name: user.name, sessionVersion: user.sessionVersion };
 }

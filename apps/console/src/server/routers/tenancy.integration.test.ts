@@ -3,7 +3,7 @@ import { seedAgent, seedAgentGroup, seedMembership, seedOrg, seedUser } from "@f
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { authorizeCredentials } from "../auth/credentials.ts";
+import { ACCOUNT_LOCKED, authorizeCredentials } from "../auth/credentials.ts";
 import type { SessionClaims } from "../auth/principal.ts";
 import { createContext } from "../trpc/context.ts";
 import { createCallerFactory, router } from "../trpc/init.ts";
@@ -77,7 +77,22 @@ describe("orgProcedure: the tenant choke point", () => {
     expect(agents.map((a) => a.id).sort()).toEqual(ids.agentsA);
     expect(agents[0]).toMatchObject({ state: "online", groupName: "edge" });
     expect(Object.keys(agents[0] ?? {}).sort()).toEqual(
-      ["groupName", "hostname", "id", "lastSeenAt", "name", "state", "version"].sort(),
+      [
+        "appliedRevision",
+        "cpuPct",
+        "groupId",
+        "groupName",
+        "hostname",
+        "id",
+        "ips",
+        "lastSeenAt",
+        "memBytes",
+        "name",
+        "packetsPerS",
+        "protectiveMode",
+        "state",
+        "version",
+      ].sort(),
     );
   });
 
@@ -161,7 +176,9 @@ describe("credentials authorize", () => {
       where: { id: ids.owner },
       data: { lockedUntil: new Date(Date.now() + 60_000) },
     });
-    expect(await authorizeCredentials(t.db, { email: "owner@alpha.test", password: PASSWORD })).toBeNull();
+    await expect(
+      authorizeCredentials(t.db, { email: "owner@alpha.test", password: PASSWORD }),
+    ).rejects.toThrow(ACCOUNT_LOCKED);
     await t.db.unsafe.user.update({ where: { id: ids.owner }, data: { lockedUntil: null } });
   });
 });

@@ -12,9 +12,20 @@ export type Role = TRole;
 
 export const publicProcedure = baseProcedure;
 
-/** Needs a signed-in principal (JWT re-checked against the database in the context). */
-export const authedProcedure = baseProcedure.use(({ ctx, next }) => {
+/** Needs a signed-in principal: a user session (JWT re-checked against the database) or an API key. */
+export const principalProcedure = baseProcedure.use(({ ctx, next }) => {
   if (!ctx.principal) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in to continue." });
+  return next({ ctx: { principal: ctx.principal } });
+});
+
+/**
+ * Needs a signed-in *user* (account and cross-org procedures: org.list, org.create, invitations).
+ * API keys belong to one org and reach only orgProcedure.
+ */
+export const authedProcedure = principalProcedure.use(({ ctx, next }) => {
+  if (ctx.principal.kind !== "user") {
+    throw new TRPCError({ code: "FORBIDDEN", message: "API keys can only call organization procedures." });
+  }
   return next({ ctx: { principal: ctx.principal } });
 });
 
@@ -46,6 +57,9 @@ export async function resolveOrgAccess(
       });
       return membership ? { org, role: membership.role as Role } : null;
     }
+    case "apiKey":
+      // The key's org and role replace membership; any other org is "not found".
+      return principal.orgId === org.id ? { org, role: principal.role } : null;
   }
 }
 
@@ -73,13 +87,26 @@ export async function checkOrgAccess(
 }
 
 /**
+ * The few platform-level writes an org procedure may need, as named operations instead of the
+ * unscoped client (which orgProcedure removes from the context).
+ */
+export function platformOps(db: Db) {
+  return {
+    /** Bumps a user's session version: every session of theirs ends at once. */
+    async endSessionsOf(userId: string): Promise<void> {
+      await db.unsafe.user.update({ where: { id: userId }, data: { sessionVersion: { increment: 1 } } });
+    },
+  };
+}
+
+/**
  * THE tenant choke point for the API. Resolves the org from `orgSlug` (or the
  * `x-flowplane-org` header), runs `checkOrgAccess`, and hands the resolver `ctx.org`, `ctx.role`
  * and `ctx.db` = a client scoped to that org (the unscoped one is no longer on the context).
  * FlowplaneErrors become NOT_FOUND / FORBIDDEN through the error table in baseProcedure.
  */
 export function orgProcedure(permission: Permission) {
-  return authedProcedure
+  return principalProcedure
     .meta({ permission })
     .input(orgInput)
     .use(async ({ ctx, input, next }) => {
@@ -93,6 +120,7 @@ export function orgProcedure(permission: Permission) {
       const access = await checkOrgAccess(ctx.db, ctx.principal, slug, permission);
       return next({
         ctx: {
+          platform: platformOps(ctx.db),
           org: access.org,
           role: access.role,
           db: ctx.db.forOrg(access.org.id),

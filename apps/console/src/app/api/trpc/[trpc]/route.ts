@@ -19,6 +19,7 @@ function handler(req: NextRequest) {
         db: appDb(),
         claims: claimsFrom(await getToken({ req, secret: authSecret() })),
         headers: req.headers,
+        origin: req.nextUrl.origin,
       }),
   });
 }

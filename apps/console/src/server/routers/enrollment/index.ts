@@ -1,0 +1,6 @@
+import { router } from "../../trpc/init.ts";
+import { create } from "./create.ts";
+import { list } from "./list.ts";
+import { revoke } from "./revoke.ts";
+
+export const enrollmentRouter = router({ list, create, revoke });

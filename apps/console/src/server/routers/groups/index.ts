@@ -1,0 +1,9 @@
+import { router } from "../../trpc/init.ts";
+import { create } from "./create.ts";
+import { diff } from "./diff.ts";
+import { get } from "./get.ts";
+import { list } from "./list.ts";
+import { rollback } from "./rollback.ts";
+import { saveConfig } from "./save-config.ts";
+
+export const groupsRouter = router({ list, create, get, saveConfig, diff, rollback });

@@ -1,0 +1,209 @@
+import { can, generateToken, ROLES, type TPermission, type TRole } from "@flowplane/db";
+import { seedAgent, seedAgentGroup, seedMembership, seedOrg, seedUser } from "@flowplane/db/seed";
+import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
+import { TRPCError } from "@trpc/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createContext } from "../trpc/context.ts";
+import { appRouter, createCaller } from "./_app.ts";
+
+// Every org mutation, tried by each role, by a member of another org and by API keys, against
+// the real router and a fresh database. Each attempt gets its own org and fixtures, so a
+// successful call never changes what the next one sees.
+let t: TestDatabase;
+const users = {} as Record<TRole | "outsider", string>;
+
+type Caller = ReturnType<typeof createCaller>;
+type Fixture = { orgId: string; slug: string; groupId: string; otherGroupId: string; agentId: string };
+type Case = { path: string; call: (c: Caller, f: Fixture) => Promise<unknown> };
+
+async function fixture(): Promise<Fixture> {
+  const org = await seedOrg(t.db);
+  for (const role of ROLES) await seedMembership(t.db, { orgId: org.id, userId: users[role], role });
+  const group = await seedAgentGroup(t.db, org.id, { name: "edge" });
+  const other = await seedAgentGroup(t.db, org.id, { name: "core" });
+  const agent = await seedAgent(t.db, org.id, group.id);
+  return { orgId: org.id, slug: org.slug, groupId: group.id, otherGroupId: other.id, agentId: agent.id };
+}
+async function freshMember(orgId: string, role: TRole = "viewer") {
+  const u = await seedUser(t.db);
+  await seedMembership(t.db, { orgId, userId: u.id, role });
+  return u.id;
+}
+
+const CASES: Case[] = [
+  { path: "org.rename", call: (c, f) => c.org.rename({ orgSlug: f.slug, name: "Renamed" }) },
+  { path: "org.delete", call: (c, f) => c.org.delete({ orgSlug: f.slug, confirmSlug: f.slug }) },
+  {
+    path: "members.invite",
+    call: (c, f) => c.members.invite({ orgSlug: f.slug, email: "new@x.test", role: "viewer" }),
+  },
+  {
+    path: "members.revokeInvitation",
+    call: async (c, f) => {
+      const inv = await t.db.unsafe.invitation.create({
+        data: {
+          orgId: f.orgId,
+          email: "i@x.test",
+          role: "viewer",
+          tokenHash: generateToken("api").hash,
+          expiresAt: new Date(Date.now() + 86_400_000),
+        },
+      });
+      return c.members.revokeInvitation({ orgSlug: f.slug, invitationId: inv.id });
+    },
+  },
+  {
+    path: "members.changeRole",
+    call: async (c, f) =>
+      c.members.changeRole({ orgSlug: f.slug, userId: await freshMember(f.orgId), role: "editor" }),
+  },
+  {
+    path: "members.remove",
+    call: async (c, f) => c.members.remove({ orgSlug: f.slug, userId: await freshMember(f.orgId) }),
+  },
+  {
+    path: "apiKeys.create",
+    call: (c, f) => c.apiKeys.create({ orgSlug: f.slug, name: "ci", role: "viewer" }),
+  },
+  {
+    path: "apiKeys.revoke",
+    call: async (c, f) => {
+      const k = generateToken("api");
+      const key = await t.db.unsafe.apiKey.create({
+        data: { orgId: f.orgId, name: "k", role: "viewer", prefix: k.prefix, tokenHash: k.hash },
+      });
+      return c.apiKeys.revoke({ orgSlug: f.slug, keyId: key.id });
+    },
+  },
+  { path: "groups.create", call: (c, f) => c.groups.create({ orgSlug: f.slug, name: "new-group" }) },
+  {
+    path: "groups.saveConfig",
+    call: (c, f) =>
+      c.groups.saveConfig({
+        orgSlug: f.slug,
+        groupId: f.groupId,
+        baseRevision: 1,
+        config: { limits: { maxCpuPct: 30 } },
+      }),
+  },
+  {
+    path: "groups.rollback",
+    call: (c, f) =>
+      c.groups.rollback({ orgSlug: f.slug, groupId: f.groupId, toRevision: 1, baseRevision: 1 }),
+  },
+  {
+    path: "enrollment.create",
+    call: (c, f) =>
+      c.enrollment.create({ orgSlug: f.slug, groupId: f.groupId, name: "tok", expiresInHours: 1 }),
+  },
+  {
+    path: "enrollment.revoke",
+    call: async (c, f) => {
+      const k = generateToken("enrol");
+      const row = await t.db.unsafe.enrollmentToken.create({
+        data: {
+          orgId: f.orgId,
+          groupId: f.groupId,
+          name: "t",
+          prefix: k.prefix,
+          tokenHash: k.hash,
+          expiresAt: new Date(Date.now() + 3_600_000),
+        },
+      });
+      return c.enrollment.revoke({ orgSlug: f.slug, tokenId: row.id });
+    },
+  },
+  {
+    path: "agents.move",
+    call: (c, f) => c.agents.move({ orgSlug: f.slug, agentId: f.agentId, groupId: f.otherGroupId }),
+  },
+  {
+    path: "agents.setDisabled",
+    call: (c, f) => c.agents.setDisabled({ orgSlug: f.slug, agentId: f.agentId, disabled: true }),
+  },
+  { path: "agents.delete", call: (c, f) => c.agents.delete({ orgSlug: f.slug, agentId: f.agentId }) },
+];
+
+type ProcDef = { _def: { type: string; meta?: { permission?: TPermission } } };
+const procedures = (appRouter._def as unknown as { procedures: Record<string, ProcDef> }).procedures;
+const permissionOf = (path: string): TPermission => {
+  const p = procedures[path]?._def.meta?.permission;
+  if (!p) throw new Error(`${path} is not an org procedure`);
+  return p;
+};
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return "OK";
+  } catch (err) {
+    return err instanceof TRPCError ? err.code : `not a TRPCError: ${String(err)}`;
+  }
+}
+const asUser = async (userId: string) =>
+  createCaller(await createContext({ db: t.db, claims: { userId, sessionVersion: 0 } }));
+async function asKey(orgId: string, role: TRole) {
+  const k = generateToken("api");
+  await t.db.unsafe.apiKey.create({
+    data: { orgId, name: `key-${role}`, role, prefix: k.prefix, tokenHash: k.hash },
+  });
+  return createCaller(
+    await createContext({
+      db: t.db,
+      claims: null,
+      headers: new Headers({ authorization: `Bearer ${k.token}` }),
+    }),
+  );
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase("console_perms");
+  for (const who of [...ROLES, "outsider"] as const)
+    users[who] = (await seedUser(t.db, { email: `${who}@perm.test` })).id;
+  const elsewhere = await seedOrg(t.db);
+  await seedMembership(t.db, { orgId: elsewhere.id, userId: users.outsider, role: "owner" });
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+describe("permission matrix on every org mutation", () => {
+  it("the table covers every org mutation of the router", () => {
+    const mutations = Object.entries(procedures)
+      .filter(([, p]) => p._def.type === "mutation" && p._def.meta?.permission)
+      .map(([path]) => path)
+      .sort();
+    expect(CASES.map((c) => c.path).sort()).toEqual(mutations);
+  });
+
+  for (const testCase of CASES) {
+    it(`${testCase.path}: each role as the matrix says, another org's member NOT_FOUND, API keys by their role`, async () => {
+      const permission = permissionOf(testCase.path);
+      const results: Record<string, string> = {};
+      const expected: Record<string, string> = {};
+      for (const role of ROLES) {
+        const f = await fixture();
+        results[role] = await codeOf(testCase.call(await asUser(users[role]), f));
+        expected[role] = can(role, permission) ? "OK" : "FORBIDDEN";
+        if (results[role] === "OK") {
+          // Every successful mutation left an audit row naming its actor.
+          const rows = await t.db.unsafe.auditLog.findMany({
+            where: { orgId: f.orgId, actorId: users[role] },
+          });
+          expect(rows.length, `${testCase.path} by ${role} wrote no audit row`).toBeGreaterThan(0);
+        }
+      }
+      const f = await fixture();
+      results.outsider = await codeOf(testCase.call(await asUser(users.outsider), f));
+      expected.outsider = "NOT_FOUND";
+      // An API key acts with its own role in its own org, and sees no other org.
+      const viewerKey = await asKey(f.orgId, "viewer");
+      results.viewerKey = await codeOf(testCase.call(viewerKey, f));
+      expected.viewerKey = can("viewer", permission) ? "OK" : "FORBIDDEN";
+      const foreignKey = await asKey((await seedOrg(t.db)).id, "owner");
+      results.foreignKey = await codeOf(testCase.call(foreignKey, await fixture()));
+      expected.foreignKey = "NOT_FOUND";
+      expect(results).toEqual(expected);
+    });
+  }
+});
