@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { countStoredRows } from "./observed-rates.ts";
 
 export type TBatchOutcome = { accepted: number; rejected: { index: number; error: string }[] };
 
@@ -37,6 +38,11 @@ export class BatchLedger {
 
   async done(orgId: string, batchId: string, outcome: TBatchOutcome): Promise<void> {
     await this.redis.set(this.key(orgId, batchId), JSON.stringify(outcome), "EX", this.opts.doneTtlS);
+  }
+
+  /** Feeds the per-agent observed rate the data-node balancer uses. */
+  countStored(agentId: string, rows: number): Promise<void> {
+    return countStoredRows(this.redis, agentId, rows);
   }
 
   /** The write failed: let the agent's retry write the batch. */

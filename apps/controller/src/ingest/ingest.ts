@@ -115,6 +115,7 @@ export async function ingestBatch(
     rejected.sort((a, b) => a.index - b.index);
     const outcome = { accepted, rejected };
     await deps.ledger.done(agent.orgId, batch.batchId, outcome);
+    await deps.ledger.countStored(agent.agentId, accepted).catch(() => {}); // balancing input only
     return { batchId: batch.batchId, ...outcome };
   } catch (err) {
     await deps.ledger.release(agent.orgId, batch.batchId).catch(() => {});

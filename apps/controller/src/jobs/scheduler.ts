@@ -3,9 +3,11 @@ import type { Db } from "@flowplane/db/client";
 import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { unsafeMarkSilentAgentsOffline } from "./mark-silent-agents.ts";
+import { unsafeRebalanceDataNodes } from "./rebalance.ts";
 
 export const FLEET_QUEUE = "fleet";
 const MARK_OFFLINE = "mark-silent-agents-offline";
+const REBALANCE = "rebalance-data-nodes";
 
 export type TFleetJobs = { queue: Queue; worker: Worker; close(): Promise<void> };
 
@@ -20,6 +22,7 @@ export async function startFleetJobs(opts: {
   connection: Redis;
   log: Logger;
   everyMs?: number;
+  rebalance?: { everyMs?: number; nodeMissAfterS?: number };
   /** Redis key prefix; tests use their own. */
   prefix?: string;
 }): Promise<TFleetJobs> {
@@ -32,9 +35,23 @@ export async function startFleetJobs(opts: {
     { every: opts.everyMs ?? 10_000 },
     { name: MARK_OFFLINE, opts: { removeOnComplete: 100, removeOnFail: 100 } },
   );
+  await queue.upsertJobScheduler(
+    REBALANCE,
+    { every: opts.rebalance?.everyMs ?? 30_000 },
+    { name: REBALANCE, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+  );
   const worker = new Worker(
     FLEET_QUEUE,
     async (job) => {
+      if (job.name === REBALANCE) {
+        const r = await unsafeRebalanceDataNodes(opts.db, opts.connection, {
+          nodeMissAfterS: opts.rebalance?.nodeMissAfterS ?? 30,
+        });
+        if (r.downNodes.length)
+          opts.log.warn({ nodes: r.downNodes }, "data nodes missed heartbeats: marked down");
+        if (r.moves.length) opts.log.info({ moves: r.moves.length }, "agents reassigned to data nodes");
+        return { down: r.downNodes.length, moves: r.moves.length };
+      }
       if (job.name !== MARK_OFFLINE) return;
       const marked = await unsafeMarkSilentAgentsOffline(opts.db);
       for (const m of marked) opts.log.info(m, "agent silent for 3 sync intervals: marked offline");
