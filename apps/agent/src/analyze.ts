@@ -23,6 +23,8 @@ export interface AnalyzeOptions extends Omit<EngineOptions, "onL4" | "onNetworkM
   onNetworkMetrics?: (row: NetworkMetricsRow) => void;
   /** Appended to the output file names (worker part files). */
   fileSuffix?: string;
+  /** Write only l4_flow_log (workers: metrics rows are merged by the parent). */
+  l4Only?: boolean;
   /** Called now and then with (bytes read, file size). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -53,7 +55,7 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
     mkdirSync(opts.outDir, { recursive: true });
     const sfx = opts.fileSuffix ?? "";
     l4 = new JsonlWriter(join(opts.outDir, `l4_flow_log.jsonl${sfx}`));
-    nm = new JsonlWriter(join(opts.outDir, `network_metrics.jsonl${sfx}`));
+    if (!opts.l4Only) nm = new JsonlWriter(join(opts.outDir, `network_metrics.jsonl${sfx}`));
   }
   let l4Rows = 0;
   let metricRows = 0;

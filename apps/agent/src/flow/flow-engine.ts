@@ -33,7 +33,7 @@ import {
   TUNNEL_NAMES,
 } from "../decode/packet-meta.ts";
 import { M, METRIC_FIELDS, type MetricKeyView, NetworkMetricsTable, NF } from "../metrics/network-metrics.ts";
-import { FlowTable, flowHash, hostPairHash } from "./flow-table.ts";
+import { FlowTable, flowHash } from "./flow-table.ts";
 import { ipText } from "./ip-text.ts";
 import { SeqVerdict, TcpState, TcpTracker } from "./tcp-state.ts";
 
@@ -167,7 +167,7 @@ export interface EngineOptions {
   shard?: number;
   /** Engine start, seconds since epoch (default now): the high half of flow ids. */
   startSeconds?: number;
-  /** Only handle packets whose host-pair hash maps to this shard (multi-worker mode). */
+  /** Only handle packets whose flow hash maps to this shard (multi-worker mode). */
   shardFilter?: { index: number; count: number };
 }
 
@@ -484,7 +484,7 @@ export class FlowEngine {
     const table = this.table;
     const ts = this.now;
     const h = flowHash(m);
-    if (this.shardFilter && hostPairHash(m) % this.shardFilter.count !== this.shardFilter.index) {
+    if (this.shardFilter && (h >>> 0) % this.shardFilter.count !== this.shardFilter.index) {
       this.s.skippedOtherShards++;
       return -1;
     }

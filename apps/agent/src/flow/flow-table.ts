@@ -40,17 +40,6 @@ export function flowHash(m: PacketMeta): number {
 /** Int32 words per flow key: hash, ver<<8|proto, pa<<16|pb, a0..a3, b0..b3, spare. */
 const KS = 12;
 
-/**
- * Symmetric hash of the address pair and protocol only: the shard key for multiple workers.
- * Every flow between two hosts, and so every network-metrics key (client, server, port,
- * protocol), lives in exactly one shard, and shards never need to merge rows.
- */
-export function hostPairHash(m: PacketMeta): number {
-  const a = endpointHash(m.src0, m.src1, m.src2, m.src3, 0);
-  const b = endpointHash(m.dst0, m.dst1, m.dst2, m.dst3, 0);
-  return fmix32((a + b) ^ m.proto) >>> 0;
-}
-
 export class FlowTable {
   readonly capacity: number;
   readonly mask: number;

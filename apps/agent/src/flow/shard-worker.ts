@@ -1,8 +1,8 @@
 /**
  * One shard of a multi-worker analysis: reads the whole capture itself (the page cache shares
- * the file between workers), decodes every packet, and keeps only the flows whose host-pair
- * hash maps to its shard. With an output directory it writes its own part files; otherwise
- * rows go back to the parent in batches.
+ * the file between workers), decodes every packet, and keeps only the flows whose symmetric
+ * 5-tuple hash maps to its shard. With an output directory it writes its own L4 part file;
+ * metrics rows always go back to the parent (one key can span shards and is summed there).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { analyzeFileSync } from "../analyze.ts";
@@ -29,6 +29,7 @@ const result = analyzeFileSync(data.path, {
   ...data.engine,
   outDir: data.outDir,
   fileSuffix: data.outDir ? `.part${data.index}` : undefined,
+  l4Only: true,
   shard: data.index,
   shardFilter: { index: data.index, count: data.count },
   onL4: data.wantRows
@@ -40,15 +41,13 @@ const result = analyzeFileSync(data.path, {
         }
       }
     : undefined,
-  onNetworkMetrics: data.wantRows
-    ? (r) => {
-        nm.push(r);
-        if (nm.length >= BATCH) {
-          port.postMessage({ type: "nm", rows: nm });
-          nm = [];
-        }
-      }
-    : undefined,
+  onNetworkMetrics: (r) => {
+    nm.push(r);
+    if (nm.length >= BATCH) {
+      port.postMessage({ type: "nm", rows: nm });
+      nm = [];
+    }
+  },
 });
 if (l4.length) port.postMessage({ type: "l4", rows: l4 });
 if (nm.length) port.postMessage({ type: "nm", rows: nm });
