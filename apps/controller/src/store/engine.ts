@@ -128,12 +128,31 @@ export class ChdbEngine {
     openDirs.add(this.dataDir);
   }
 
-  run(req: EngineRequest): Promise<QueryOutcome> {
+  /** Requests waiting or running; past `maxQueued` new ones are refused like a busy server. */
+  private queued = 0;
+  maxQueued = 256;
+
+  /**
+   * Runs after every request queued before it. `abandoned` is checked when its turn comes: work for
+   * a client that already hung up is skipped.
+   */
+  run(req: EngineRequest, abandoned: () => boolean = () => false): Promise<QueryOutcome> {
     if (this.closed) return Promise.reject(new Error("store is closing"));
-    const next = this.tail.then(
-      () => this.runNow(req),
-      () => this.runNow(req),
-    );
+    if (this.queued >= this.maxQueued) {
+      return Promise.reject(
+        new Error(
+          `Code: 202. DB::Exception: Too many simultaneous queries: ${this.queued} are queued in the store. (TOO_MANY_SIMULTANEOUS_QUERIES)`,
+        ),
+      );
+    }
+    this.queued++;
+    const start = () => {
+      if (abandoned()) return Promise.reject(new Error("client closed the connection before its query ran"));
+      return this.runNow(req);
+    };
+    const next = this.tail.then(start, start).finally(() => {
+      this.queued--;
+    });
     this.tail = next.catch(() => undefined);
     return next;
   }

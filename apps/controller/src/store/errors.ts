@@ -28,6 +28,7 @@ const STATUS_BY_NAME: Record<string, number> = {
   INCORRECT_DATA: 400,
   QUERY_IS_TOO_LARGE: 413,
   NOT_IMPLEMENTED: 501,
+  TOO_MANY_SIMULTANEOUS_QUERIES: 503,
 };
 
 const CODE_PREFIX = /^\s*Code:\s*(\d+)\./;

@@ -14,7 +14,7 @@ let client: ClickHouseClient;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), "fp-store-test-"));
-  store = await startStore({ dataDir, maxBodyBytes: 4 * 1024 * 1024 });
+  store = await startStore({ dataDir, maxBodyBytes: 4 * 1024 * 1024, maxQueued: 1 });
   client = createClient({ url: store.url, compression: { request: true, response: true } });
 });
 
@@ -115,6 +115,14 @@ describe("store HTTP interface", () => {
     expect(String((err as Error).message)).toMatch(/larger than the store's limit/);
   });
 
+  it("refuses work beyond the queue bound like a busy server", async () => {
+    const slow = client.query({ query: "SELECT sleep(1)", format: "JSONEachRow" });
+    await new Promise((r) => setTimeout(r, 200));
+    const err = await client.query({ query: "SELECT 1" }).catch((e: unknown) => e);
+    expect((err as ClickHouseError).code).toBe("202");
+    await (await slow).json();
+  });
+
   it("keeps data across a restart on the same directory", async () => {
     await client.command({
       query: "CREATE TABLE IF NOT EXISTS keep (a UInt32) ENGINE = MergeTree ORDER BY a",
@@ -122,7 +130,7 @@ describe("store HTTP interface", () => {
     await client.command({ query: "INSERT INTO keep VALUES (1), (2), (3)" });
     await client.close();
     await store.close();
-    store = await startStore({ dataDir, maxBodyBytes: 4 * 1024 * 1024 });
+    store = await startStore({ dataDir, maxBodyBytes: 4 * 1024 * 1024, maxQueued: 1 });
     client = createClient({ url: store.url, compression: { request: true, response: true } });
     const rs = await client.query({ query: "SELECT count() AS n FROM keep", format: "JSONEachRow" });
     expect(await rs.json()).toEqual([{ n: "3" }]);

@@ -21,6 +21,8 @@ export interface StoreOptions {
   port?: number;
   /** Largest request body accepted (after decompression). */
   maxBodyBytes?: number;
+  /** Requests waiting or running at once (chDB work is serialized); more get code 202. */
+  maxQueued?: number;
 }
 
 export interface RunningStore {
@@ -49,6 +51,7 @@ export async function startStore(opts: StoreOptions): Promise<RunningStore> {
   const host = opts.host ?? "127.0.0.1";
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const engine = new ChdbEngine(opts.dataDir);
+  if (opts.maxQueued !== undefined) engine.maxQueued = opts.maxQueued;
 
   const server = http.createServer((req, res) => {
     handle(engine, maxBody, req, res).catch((err: unknown) => {
@@ -178,7 +181,7 @@ async function handle(
 
   let outcome: QueryOutcome;
   try {
-    outcome = await engine.run(engineReq);
+    outcome = await engine.run(engineReq, () => res.destroyed || req.socket.destroyed);
   } catch (err) {
     return sendError(res, fromEngineError(err), parsed.queryId);
   }
