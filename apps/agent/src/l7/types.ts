@@ -139,7 +139,7 @@ export interface ProtocolSpec {
    * 2 = a server message (the processor then knows which side is which, whatever ports say).
    */
   detect(b: Uint8Array, off: number, end: number, udp: boolean): 0 | 1 | 2;
-  create(): L7Parser;
+  create(udp: boolean): L7Parser;
   /** Only over UDP, only over TCP, or both. */
   transport: "tcp" | "udp" | "both";
 }

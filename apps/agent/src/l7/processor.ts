@@ -1,0 +1,502 @@
+/**
+ * The per-flow L7 processor: detection, bounded per-direction stream handling, request/response
+ * pairing, timeouts, privacy and row building. Parsers (./protocols) only speak wire formats.
+ * See index.ts for the interface the flow engine calls.
+ */
+import { AppMetrics, type AppMetricsRow } from "./app-metrics.ts";
+import { PROTOCOLS } from "./protocols/registry.ts";
+import { HeaderPolicyImpl, type HeaderPolicyOptions } from "./trace-context.ts";
+import type {
+  FlowMeta,
+  L7Parser,
+  L7Request,
+  L7Response,
+  L7Row,
+  ParseContext,
+  ProtocolSpec,
+  ResponseStatus,
+} from "./types.ts";
+
+export interface L7ProcessorOptions extends HeaderPolicyOptions {
+  orgId?: string;
+  agentId?: string;
+  onL7?: (row: L7Row) => void;
+  onAppMetrics?: (row: AppMetricsRow) => void;
+  /** Asked once per flow, at its first payload: ids and endpoints for the rows. */
+  describeFlow: (flowSlot: number) => FlowMeta;
+  /** Protocol names to run (default: all). */
+  protocols?: readonly string[];
+  /** A request without response for this long becomes a timeout row (default 30 s). */
+  requestTimeoutUs?: number;
+  /** Unanswered requests kept per flow (default 64); the oldest beyond it is reported unknown. */
+  maxPendingPerFlow?: number;
+  /** Bytes buffered per direction while a message is incomplete (default 64 KiB). */
+  maxBufferPerDir?: number;
+  /** Payload segments tried for detection before a flow is given up (default 4). */
+  detectSegments?: number;
+  /** Parse errors tolerated per flow before it is marked failed (default 8). */
+  maxErrorsPerFlow?: number;
+}
+
+export interface L7Stats {
+  flows: number;
+  flowsDetected: number;
+  flowsUnknown: number;
+  flowsFailed: number;
+  parseErrors: number;
+  gaps: number;
+  bufferOverflows: number;
+  pendingOverflows: number;
+  rows: number;
+  timeouts: number;
+  orphanResponses: number;
+  byProtocol: Record<string, number>;
+}
+
+interface Pending {
+  r: L7Request;
+  ts: number;
+  seq: number;
+}
+
+const NIL = "00000000-0000-0000-0000-000000000000";
+const FAILED = -2;
+const UNDETECTED = -1;
+
+class FlowL7 {
+  proto = UNDETECTED;
+  spec: ProtocolSpec | null = null;
+  parser: L7Parser | null = null;
+  swapped = 0;
+  tries = 0;
+  errors = 0;
+  readonly next = [0, 0];
+  readonly hasNext = [false, false];
+  readonly buf: (Uint8Array | null)[] = [null, null];
+  readonly bufLen = [0, 0];
+  readonly bufSeq = [0, 0];
+  readonly skip = [0, 0];
+  readonly resync = [false, false];
+  pending: Pending[] = [];
+  lastTs = 0;
+  constructor(
+    readonly slot: number,
+    readonly meta: FlowMeta,
+  ) {}
+}
+
+export class L7Processor {
+  private readonly flows = new Map<number, FlowL7>();
+  private readonly withPending = new Set<FlowL7>();
+  private readonly specs: ProtocolSpec[];
+  private readonly orgId: string;
+  private readonly agentId: string;
+  private readonly onL7: (r: L7Row) => void;
+  private readonly metrics: AppMetrics;
+  private readonly describe: (slot: number) => FlowMeta;
+  private readonly timeoutUs: number;
+  private readonly maxPending: number;
+  private readonly maxBuf: number;
+  private readonly detectSegments: number;
+  private readonly maxErrors: number;
+  private readonly s: L7Stats = {
+    flows: 0,
+    flowsDetected: 0,
+    flowsUnknown: 0,
+    flowsFailed: 0,
+    parseErrors: 0,
+    gaps: 0,
+    bufferOverflows: 0,
+    pendingOverflows: 0,
+    rows: 0,
+    timeouts: 0,
+    orphanResponses: 0,
+    byProtocol: {},
+  };
+  /** The flow being parsed; the context below reports into it. */
+  private cur: FlowL7 | null = null;
+  private readonly ctx: ParseContext;
+
+  constructor(o: L7ProcessorOptions) {
+    const want = o.protocols ? new Set(o.protocols) : null;
+    this.specs = PROTOCOLS.filter((p) => !want || want.has(p.name));
+    this.orgId = o.orgId ?? NIL;
+    this.agentId = o.agentId ?? NIL;
+    this.onL7 = o.onL7 ?? (() => {});
+    this.metrics = new AppMetrics(this.orgId, this.agentId, o.onAppMetrics ?? (() => {}));
+    this.describe = o.describeFlow;
+    this.timeoutUs = o.requestTimeoutUs ?? 30_000_000;
+    this.maxPending = o.maxPendingPerFlow ?? 64;
+    this.maxBuf = o.maxBufferPerDir ?? 64 * 1024;
+    this.detectSegments = o.detectSegments ?? 4;
+    this.maxErrors = o.maxErrorsPerFlow ?? 8;
+    const self = this;
+    const policy = new HeaderPolicyImpl(o);
+    this.ctx = {
+      ts: 0,
+      seq: 0,
+      headers: policy,
+      request(r: L7Request) {
+        self.request(r);
+      },
+      response(r: L7Response) {
+        self.response(r);
+      },
+      oldestPendingType(): string {
+        const p = self.cur?.pending;
+        if (!p) return "";
+        for (let i = 0; i < p.length; i++) if (p[i]!.r.key === undefined) return p[i]!.r.type ?? "";
+        return "";
+      },
+    };
+  }
+
+  /**
+   * One segment / datagram of payload. `dir` 0 = client→server as the engine sees it. `len`
+   * bytes are captured at `buf[off..]`; `wireLen` is the payload length on the wire (larger on
+   * snaplen-cut frames: the missing bytes count as a gap). For UDP pass tcpSeq 0.
+   */
+  onPayload(
+    slot: number,
+    dir: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    wireLen: number,
+    tcpSeq: number,
+    tsMicros: number,
+  ): void {
+    let f = this.flows.get(slot);
+    if (f === undefined) {
+      f = new FlowL7(slot, this.describe(slot));
+      this.flows.set(slot, f);
+      this.s.flows++;
+    }
+    if (f.proto === FAILED) return;
+    f.lastTs = tsMicros;
+    const udp = f.meta.ipProtocol === 17;
+    if (f.parser === null) {
+      if (len <= 0) return;
+      if (!this.detect(f, dir, buf, off, off + len, udp)) return;
+    }
+    const d = (dir ^ f.swapped) as 0 | 1;
+    this.cur = f;
+    this.ctx.ts = tsMicros;
+    try {
+      if (udp) {
+        this.ctx.seq = 0;
+        const n = f.parser!.parse(this.ctx, d, buf, off, off + len);
+        if (n < 0) this.error(f);
+        return;
+      }
+      // Sequence handling: drop what was already seen, note what was lost.
+      if (f.hasNext[d]) {
+        const delta = (tcpSeq - f.next[d]!) | 0;
+        if (delta < 0) {
+          if (delta + wireLen <= 0) return;
+          off -= delta;
+          len += delta;
+          wireLen += delta;
+          tcpSeq = f.next[d]!;
+          if (len <= 0) {
+            f.next[d] = (tcpSeq + wireLen) | 0;
+            this.gap(f, d);
+            return;
+          }
+        } else if (delta > 0) this.gap(f, d);
+      }
+      f.hasNext[d] = true;
+      f.next[d] = (tcpSeq + wireLen) | 0;
+      if (len > 0) this.feed(f, d, buf, off, len, tcpSeq);
+      if (len < wireLen) this.gap(f, d);
+    } catch {
+      // A parser bug must never take the engine down: the flow is given up and counted.
+      this.fail(f);
+    } finally {
+      this.cur = null;
+    }
+  }
+
+  private detect(f: FlowL7, dir: number, b: Uint8Array, off: number, end: number, udp: boolean): boolean {
+    const port = f.meta.serverPort;
+    const cport = f.meta.clientPort;
+    let found: ProtocolSpec | null = null;
+    let side = 0;
+    // Port hints order the candidates; every detector still checks the payload.
+    for (let pass = 0; pass < 2 && !found; pass++) {
+      for (const p of this.specs) {
+        if (p.transport !== "both" && (p.transport === "udp") !== udp) continue;
+        const hinted = p.ports.includes(port) || p.ports.includes(cport);
+        if ((pass === 0) !== hinted) continue;
+        const r = p.detect(b, off, end, udp);
+        if (r !== 0) {
+          found = p;
+          side = r;
+          break;
+        }
+      }
+    }
+    if (!found) {
+      if (++f.tries >= this.detectSegments) {
+        f.proto = FAILED;
+        this.s.flowsUnknown++;
+      }
+      return false;
+    }
+    f.spec = found;
+    f.proto = this.specs.indexOf(found);
+    f.parser = found.create(udp);
+    // side 1 = client message: fine when seen from dir 0; the other three cases decide the swap.
+    f.swapped = (side === 1 ? dir : dir ^ 1) as 0 | 1;
+    this.s.flowsDetected++;
+    this.s.byProtocol[found.name] = (this.s.byProtocol[found.name] ?? 0) + 1;
+    return true;
+  }
+
+  private feed(f: FlowL7, d: 0 | 1, b: Uint8Array, off: number, len: number, seq: number): void {
+    const skip = f.skip[d]!;
+    if (skip > 0) {
+      const k = skip < len ? skip : len;
+      f.skip[d] = skip - k;
+      off += k;
+      len -= k;
+      seq = (seq + k) | 0;
+      if (len === 0) return;
+    }
+    let win: Uint8Array = b;
+    let pos = off;
+    let end = off + len;
+    let wseq = seq;
+    if (f.bufLen[d]! > 0) {
+      const have = f.bufLen[d]!;
+      if (have + len > this.maxBuf) {
+        this.s.bufferOverflows++;
+        this.gap(f, d);
+      } else {
+        let bb = f.buf[d]!;
+        if (bb.length < have + len) {
+          const nb = new Uint8Array(Math.min(this.maxBuf, Math.max(have + len, bb.length * 2)));
+          nb.set(bb.subarray(0, have));
+          bb = nb;
+          f.buf[d] = bb;
+        }
+        bb.set(b.subarray(off, off + len), have);
+        win = bb;
+        pos = 0;
+        end = have + len;
+        wseq = f.bufSeq[d]!;
+      }
+    }
+    const parser = f.parser!;
+    const ctx = this.ctx;
+    while (pos < end) {
+      ctx.seq = wseq;
+      const n = parser.parse(ctx, d, win, pos, end);
+      if (n === 0) break;
+      if (n < 0) {
+        if (!f.resync[d]) this.error(f);
+        pos = end;
+        if (f.proto === FAILED) return;
+        // Wait for a segment that starts a message again.
+        f.resync[d] = true;
+        parser.onGap?.(d);
+        break;
+      }
+      f.resync[d] = false;
+      const avail = end - pos;
+      if (n >= avail) {
+        f.skip[d] = n - avail;
+        pos = end;
+        break;
+      }
+      pos += n;
+      wseq = (wseq + n) | 0;
+    }
+    const rest = end - pos;
+    if (rest === 0) {
+      f.bufLen[d] = 0;
+      if (win === f.buf[d] && win.length > 4096) f.buf[d] = null;
+      return;
+    }
+    if (rest > this.maxBuf) {
+      this.s.bufferOverflows++;
+      this.gap(f, d);
+      return;
+    }
+    let bb = f.buf[d] ?? null;
+    if (bb !== null && win === bb) {
+      if (pos > 0) bb.copyWithin(0, pos, end);
+    } else {
+      if (bb === null || bb.length < rest) {
+        bb = new Uint8Array(Math.min(this.maxBuf, Math.max(rest, 1024)));
+        f.buf[d] = bb;
+      }
+      bb.set(win.subarray(pos, end), 0);
+    }
+    f.bufLen[d] = rest;
+    f.bufSeq[d] = wseq;
+  }
+
+  /** Bytes lost in a direction: buffered partial data is useless, parsers resynchronise. */
+  private gap(f: FlowL7, d: 0 | 1): void {
+    this.s.gaps++;
+    f.bufLen[d] = 0;
+    f.skip[d] = 0;
+    f.resync[d] = true;
+    f.parser?.onGap?.(d);
+  }
+
+  private error(f: FlowL7): void {
+    this.s.parseErrors++;
+    if (++f.errors > this.maxErrors) this.fail(f);
+  }
+
+  private fail(f: FlowL7): void {
+    if (f.proto === FAILED) return;
+    f.proto = FAILED;
+    f.parser = null;
+    f.buf[0] = f.buf[1] = null;
+    this.s.flowsFailed++;
+  }
+
+  private request(r: L7Request): void {
+    const f = this.cur!;
+    const ts = r.ts ?? this.ctx.ts;
+    const seq = r.seq ?? this.ctx.seq;
+    if (r.oneWay) {
+      this.emit(f, r, ts, seq, null, ts, 0, "ok");
+      return;
+    }
+    if (f.pending.length >= this.maxPending) {
+      const old = f.pending.shift()!;
+      this.s.pendingOverflows++;
+      this.emit(f, old.r, old.ts, old.seq, null, old.ts, 0, "unknown");
+    }
+    f.pending.push({ r, ts, seq });
+    this.withPending.add(f);
+  }
+
+  private response(r: L7Response): void {
+    const f = this.cur!;
+    const ts = r.ts ?? this.ctx.ts;
+    const seq = r.seq ?? this.ctx.seq;
+    const p = f.pending;
+    let idx = -1;
+    for (let i = 0; i < p.length; i++) {
+      if (p[i]!.r.key === r.key) {
+        idx = i;
+        break;
+      }
+    }
+    if (idx < 0) {
+      this.s.orphanResponses++;
+      this.emit(f, null, ts, 0, r, ts, seq, r.status);
+      return;
+    }
+    const q = idx === 0 ? p.shift()! : p.splice(idx, 1)[0]!;
+    if (p.length === 0) this.withPending.delete(f);
+    this.emit(f, q.r, q.ts, q.seq, r, ts, seq, r.status);
+  }
+
+  private emit(
+    f: FlowL7,
+    q: L7Request | null,
+    qts: number,
+    qseq: number,
+    r: L7Response | null,
+    rts: number,
+    rseq: number,
+    status: ResponseStatus,
+  ): void {
+    const m = f.meta;
+    const t = q?.trace;
+    const row: L7Row = {
+      flow_id: m.flowId,
+      org_id: this.orgId,
+      agent_id: this.agentId,
+      start_time: q ? qts : rts,
+      end_time: r ? Math.max(rts, qts) : q ? qts : rts,
+      client_ip: m.clientIp,
+      client_port: m.clientPort,
+      server_ip: m.serverIp,
+      server_port: m.serverPort,
+      ip_protocol: m.ipProtocol,
+      l7_protocol: r?.protocol ?? q?.protocol ?? f.spec!.name,
+      version: q?.version ?? r?.version ?? "",
+      request_type: q?.type ?? r?.type ?? "",
+      request_domain: q?.domain ?? r?.domain ?? "",
+      request_resource: q?.resource ?? r?.resource ?? "",
+      endpoint: q?.endpoint ?? r?.endpoint ?? "",
+      request_length: q?.length ?? 0,
+      response_length: r?.length ?? 0,
+      response_status: status,
+      response_code: r?.code ?? 0,
+      response_exception: r?.exception ?? "",
+      response_duration_us: q && r ? Math.max(0, rts - qts) : 0,
+      trace_id: t?.traceId ?? "",
+      span_id: t?.spanId ?? "",
+      parent_span_id: t?.parentSpanId ?? "",
+      x_request_id: t?.xRequestId ?? "",
+      req_tcp_seq: q ? qseq >>> 0 : 0,
+      resp_tcp_seq: r ? rseq >>> 0 : 0,
+    };
+    if (f.swapped) {
+      row.client_ip = m.serverIp;
+      row.client_port = m.serverPort;
+      row.server_ip = m.clientIp;
+      row.server_port = m.clientPort;
+    }
+    this.s.rows++;
+    if (status === "timeout") this.s.timeouts++;
+    this.metrics.add(row);
+    this.onL7(row);
+  }
+
+  /** The detected protocol of a flow ("" when unknown or not seen): for the L4 row. */
+  protocolOf(slot: number): string {
+    const f = this.flows.get(slot);
+    return f?.spec?.name ?? "";
+  }
+
+  /** The flow ended (closed or evicted): unanswered requests become timeout rows. */
+  onFlowEnd(slot: number, tsMicros: number): void {
+    const f = this.flows.get(slot);
+    if (f === undefined) return;
+    this.flows.delete(slot);
+    this.expire(f, tsMicros, true);
+  }
+
+  private expire(f: FlowL7, now: number, all: boolean): void {
+    const p = f.pending;
+    while (p.length > 0 && (all || now - p[0]!.ts >= this.timeoutUs)) {
+      const q = p.shift()!;
+      this.emit(
+        f,
+        q.r,
+        q.ts,
+        q.seq,
+        null,
+        Math.max(q.ts, Math.min(now, q.ts + this.timeoutUs)),
+        0,
+        "timeout",
+      );
+    }
+    if (p.length === 0) this.withPending.delete(f);
+  }
+
+  /** Advance the clock: request timeouts and finished metric seconds. Call about once a second. */
+  tick(nowMicros: number): void {
+    for (const f of this.withPending) this.expire(f, nowMicros, false);
+    this.metrics.tick(nowMicros);
+  }
+
+  /** End of input: every flow ends, metrics are written. */
+  flush(nowMicros: number): void {
+    for (const slot of [...this.flows.keys()]) this.onFlowEnd(slot, nowMicros);
+    this.metrics.flush();
+  }
+
+  stats(): L7Stats {
+    return { ...this.s, byProtocol: { ...this.s.byProtocol }, flowsTracked: this.flows.size } as L7Stats;
+  }
+}

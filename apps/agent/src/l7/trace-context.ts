@@ -1,0 +1,145 @@
+/**
+ * Trace context from request headers: W3C traceparent, B3 (single `b3` and multi `x-b3-*`),
+ * SkyWalking sw8, Jaeger uber-trace-id, X-Request-ID, plus configured names. The first source
+ * found wins for trace/span ids (in the order above), so a request carrying several agrees with
+ * what the instrumented caller most likely propagated. Secret-bearing headers (Authorization,
+ * Cookie, ...) are masked: they are never looked at, even when configured as trace headers,
+ * unless explicitly kept.
+ */
+import type { HeaderPolicy, TraceContext } from "./types.ts";
+
+export interface HeaderPolicyOptions {
+  /** Extra header names whose value is a trace id (checked after the standard ones). */
+  traceHeaders?: readonly string[];
+  /** Extra header names whose value is a request id (beside x-request-id). */
+  requestIdHeaders?: readonly string[];
+  /** Headers never read (default: authorization, proxy-authorization, cookie, set-cookie). */
+  maskHeaders?: readonly string[];
+  /** Headers read even when masked by default. */
+  keepHeaders?: readonly string[];
+}
+
+export const DEFAULT_MASKED_HEADERS = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
+
+const MAX_ID = 128;
+
+export function emptyTrace(): TraceContext {
+  return { traceId: "", spanId: "", parentSpanId: "", xRequestId: "" };
+}
+
+function clip(s: string): string {
+  s = s.trim();
+  return s.length > MAX_ID ? s.slice(0, MAX_ID) : s;
+}
+
+function b64(s: string): string {
+  try {
+    const t = Buffer.from(s, "base64").toString("latin1");
+    return /^[\x20-\x7e]*$/.test(t) ? clip(t) : "";
+  } catch {
+    return "";
+  }
+}
+
+export class HeaderPolicyImpl implements HeaderPolicy {
+  private readonly custom: Set<string>;
+  private readonly reqIds: Set<string>;
+  private readonly masked: Set<string>;
+
+  constructor(o: HeaderPolicyOptions = {}) {
+    const lc = (a: readonly string[] | undefined) => (a ?? []).map((x) => x.toLowerCase());
+    const keep = new Set(lc(o.keepHeaders));
+    this.masked = new Set(
+      [...(o.maskHeaders ? lc(o.maskHeaders) : DEFAULT_MASKED_HEADERS)].filter((h) => !keep.has(h)),
+    );
+    this.custom = new Set(lc(o.traceHeaders).filter((h) => !this.masked.has(h)));
+    this.reqIds = new Set(["x-request-id", ...lc(o.requestIdHeaders)].filter((h) => !this.masked.has(h)));
+  }
+
+  /** Whether a header (lower-case) may be looked at. */
+  allowed(name: string): boolean {
+    return !this.masked.has(name);
+  }
+
+  offer(t: TraceContext, name: string, value: string): boolean {
+    // Names arrive lower-cased. Fast exit for the common headers that carry nothing.
+    const c = name.charCodeAt(0);
+    if (
+      c !== 116 &&
+      c !== 98 &&
+      c !== 120 &&
+      c !== 115 &&
+      c !== 117 &&
+      this.custom.size === 0 &&
+      this.reqIds.size === 1
+    )
+      return false;
+    if (this.masked.has(name)) return false;
+    switch (name) {
+      case "traceparent": {
+        // version-traceid-parentid-flags
+        const p = value.trim().split("-");
+        if (p.length >= 4 && p[1]!.length === 32 && p[2]!.length === 16) {
+          t.traceId = p[1]!;
+          t.spanId = p[2]!;
+          t.parentSpanId = "";
+          return true;
+        }
+        return false;
+      }
+      case "b3": {
+        // traceid-spanid[-sampled[-parentspanid]] (a lone "0"/"1" is sampling only)
+        if (t.traceId) return false;
+        const p = value.trim().split("-");
+        if (p.length >= 2) {
+          t.traceId = clip(p[0]!);
+          t.spanId = clip(p[1]!);
+          t.parentSpanId = p.length >= 4 ? clip(p[3]!) : "";
+          return true;
+        }
+        return false;
+      }
+      case "x-b3-traceid":
+        if (!t.traceId || t.traceId === "") t.traceId = clip(value);
+        return true;
+      case "x-b3-spanid":
+        if (!t.spanId) t.spanId = clip(value);
+        return true;
+      case "x-b3-parentspanid":
+        if (!t.parentSpanId) t.parentSpanId = clip(value);
+        return true;
+      case "sw8": {
+        // sample-traceId-parentSegmentId-parentSpanId-... (ids base64)
+        if (t.traceId) return false;
+        const p = value.trim().split("-");
+        if (p.length >= 4) {
+          t.traceId = b64(p[1]!);
+          t.spanId = `${b64(p[2]!)}-${p[3]!}`.slice(0, MAX_ID);
+          return true;
+        }
+        return false;
+      }
+      case "uber-trace-id": {
+        if (t.traceId) return false;
+        const v = value.includes("%3A") || value.includes("%3a") ? value.replace(/%3a/gi, ":") : value;
+        const p = v.trim().split(":");
+        if (p.length >= 3) {
+          t.traceId = clip(p[0]!);
+          t.spanId = clip(p[1]!);
+          t.parentSpanId = p[2] === "0" ? "" : clip(p[2]!);
+          return true;
+        }
+        return false;
+      }
+    }
+    if (this.reqIds.has(name)) {
+      if (!t.xRequestId) t.xRequestId = clip(value);
+      return true;
+    }
+    if (this.custom.has(name)) {
+      if (!t.traceId) t.traceId = clip(value);
+      return true;
+    }
+    return false;
+  }
+}
