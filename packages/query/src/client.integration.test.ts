@@ -152,17 +152,17 @@ describe("through the store's HTTP interface with @clickhouse/client", () => {
     await recordRows(ch.client, "l7_flow_log", ORG_B, [l7Row({ org_id: ORG_B, trace_id: "b" })]);
     await recordRows(ch.client, "network_metrics", ORG_A, [networkRow()]);
     await recordRows(ch.client, "network_metrics", ORG_B, [networkRow({ org_id: ORG_B, bytes_c2s: 777 })]);
-    const flowsA = await findL4Flows(ch.client, { orgId: ORG_A, range: RANGE });
+    const flowsA = await findL4Flows(ch.client, { orgId: ORG_A, ...RANGE });
     expect(flowsA.rows.every((r) => r.org_id === ORG_A)).toBe(true);
     expect(flowsA.rows.map((r) => r.flow_id)).toEqual(["9223372036854775809"]);
-    const flowsB = await findL4Flows(ch.client, { orgId: ORG_B, range: RANGE });
+    const flowsB = await findL4Flows(ch.client, { orgId: ORG_B, ...RANGE });
     expect(flowsB.rows.map((r) => r.flow_id).sort()).toEqual(["1", "3"]);
-    const l7 = await findL7Logs(ch.client, { orgId: ORG_A, range: RANGE });
+    const l7 = await findL7Logs(ch.client, { orgId: ORG_A, ...RANGE });
     expect(l7.rows.map((r) => [r.org_id, r.trace_id, r.server_ip, r.response_code])).toEqual([
       [ORG_A, "4bf92f3577b34da6a3ce929d0e0e4736", "2001:db8::2", 200],
     ]);
     expect(await getL4FlowById(ch.client, { orgId: ORG_A, flowId: "1" })).toEqual([]);
-    const top = await topTalkers(ch.client, { orgId: ORG_A, range: RANGE });
+    const top = await topTalkers(ch.client, { orgId: ORG_A, ...RANGE });
     expect(top).toEqual([
       { client_ip: "10.0.0.1", server_ip: "10.0.0.2", server_port: 80, bytes: 10_000, packets: 18, flows: 1 },
     ]);
@@ -178,7 +178,7 @@ describe("through the store's HTTP interface with @clickhouse/client", () => {
     do {
       const page = await findL4Flows(ch.client, {
         orgId: ORG_A,
-        range: RANGE,
+        ...RANGE,
         limit: 10,
         filters: { serverPort: 443 },
         ...(cursor ? { cursor } : {}),
@@ -201,13 +201,13 @@ describe("through the store's HTTP interface with @clickhouse/client", () => {
       networkRow({ org_id: org, time: T0 + 1_000_000, bytes_c2s: 2 }),
       networkRow({ org_id: org, time: T0 + 61_000_000, bytes_c2s: 4 }),
     ]);
-    const perSecond = await networkMetricsSeries(ch.client, { orgId: org, range: RANGE, step: "second" });
+    const perSecond = await networkMetricsSeries(ch.client, { orgId: org, ...RANGE, step: "second" });
     expect(perSecond.map((p) => [p.time, p.bytes_c2s])).toEqual([
       [T0, 1],
       [T0 + 1_000_000, 2],
       [T0 + 61_000_000, 4],
     ]);
-    const perMinute = await networkMetricsSeries(ch.client, { orgId: org, range: RANGE, step: "minute" });
+    const perMinute = await networkMetricsSeries(ch.client, { orgId: org, ...RANGE, step: "minute" });
     const minute = (t: number) => Math.floor(t / 60_000_000) * 60_000_000;
     expect(perMinute.map((p) => [p.time, p.bytes_c2s, p.rtt_avg_us])).toEqual([
       [minute(T0), 3, 150],
@@ -233,10 +233,8 @@ describe("through the store's HTTP interface with @clickhouse/client", () => {
     await recordRows(ch.client, "l4_flow_log", org, [l4Row({ org_id: org, group_id: 7 })]);
     await upsertTags(ch.client, { orgId: org, kind: "agent_group", tags: [{ id: 7, name: "edge" }] });
     await upsertTags(ch.client, { orgId: ORG_B, kind: "agent_group", tags: [{ id: 7, name: "other org" }] });
-    expect((await findL4Flows(ch.client, { orgId: org, range: RANGE })).rows[0]?.group_name).toBe("edge");
+    expect((await findL4Flows(ch.client, { orgId: org, ...RANGE })).rows[0]?.group_name).toBe("edge");
     await upsertTags(ch.client, { orgId: org, kind: "agent_group", tags: [{ id: 7, name: "edge-renamed" }] });
-    expect((await findL4Flows(ch.client, { orgId: org, range: RANGE })).rows[0]?.group_name).toBe(
-      "edge-renamed",
-    );
+    expect((await findL4Flows(ch.client, { orgId: org, ...RANGE })).rows[0]?.group_name).toBe("edge-renamed");
   });
 });

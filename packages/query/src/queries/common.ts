@@ -1,12 +1,14 @@
 import { z } from "zod";
 
-/** A time range in µs since the epoch, `from` inclusive, `to` exclusive. */
-export const ZTimeRange = z
-  .object({
-    from: z.number().int().nonnegative(),
-    to: z.number().int().positive(),
-  })
-  .refine((r) => r.to > r.from, "`to` must be after `from`");
+/** A time range in µs since the epoch, `from` inclusive, `to` exclusive (spread into params). */
+export const timeRangeShape = {
+  from: z.number().int().nonnegative(),
+  to: z.number().int().positive(),
+};
+export const rangeIsOrdered = [
+  (r: { from: number; to: number }) => r.to > r.from,
+  "`to` must be after `from`",
+] as const;
 
 export const ZLimit = z.number().int().min(1).max(10_000).default(100);
 export const ZIpText = z.union([z.ipv4(), z.ipv6()]);

@@ -2,29 +2,40 @@ import { z } from "zod";
 import type { ClickHouseClient } from "../client.ts";
 import { orgQuery } from "../client.ts";
 import { decodeRow, L4FlowLog, selectWireColumns, type TL4FlowLogRow, zUuid } from "../rows/index.ts";
-import { Conditions, decodeCursor, encodeCursor, ZIpText, ZLimit, ZPort, ZTimeRange } from "./common.ts";
+import {
+  Conditions,
+  decodeCursor,
+  encodeCursor,
+  rangeIsOrdered,
+  timeRangeShape,
+  ZIpText,
+  ZLimit,
+  ZPort,
+} from "./common.ts";
 
-export const ZFindL4FlowsParams = z.object({
-  orgId: zUuid,
-  range: ZTimeRange,
-  limit: ZLimit,
-  cursor: z.string().optional(),
-  filters: z
-    .object({
-      agentId: zUuid.optional(),
-      /** Either side of the flow. */
-      ip: ZIpText.optional(),
-      clientIp: ZIpText.optional(),
-      serverIp: ZIpText.optional(),
-      serverPort: ZPort.optional(),
-      ipProtocol: z.number().int().min(0).max(255).optional(),
-      l7Protocol: z.string().max(32).optional(),
-      closeType: z.string().max(32).optional(),
-      /** Only the last report of each flow. */
-      finalOnly: z.boolean().optional(),
-    })
-    .default({}),
-});
+export const ZFindL4FlowsParams = z
+  .object({
+    orgId: zUuid,
+    ...timeRangeShape,
+    limit: ZLimit,
+    cursor: z.string().optional(),
+    filters: z
+      .object({
+        agentId: zUuid.optional(),
+        /** Either side of the flow. */
+        ip: ZIpText.optional(),
+        clientIp: ZIpText.optional(),
+        serverIp: ZIpText.optional(),
+        serverPort: ZPort.optional(),
+        ipProtocol: z.number().int().min(0).max(255).optional(),
+        l7Protocol: z.string().max(32).optional(),
+        closeType: z.string().max(32).optional(),
+        /** Only the last report of each flow. */
+        finalOnly: z.boolean().optional(),
+      })
+      .default({}),
+  })
+  .refine(...rangeIsOrdered);
 export type TFindL4FlowsParams = z.input<typeof ZFindL4FlowsParams>;
 
 export type TL4FlowListRow = TL4FlowLogRow & { group_name: string };
@@ -40,8 +51,8 @@ export async function findL4Flows(
   const p = ZFindL4FlowsParams.parse(input);
   const c = new Conditions()
     .add("f.org_id = {org_id:UUID}")
-    .add("f.end_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.range.from })
-    .add("f.end_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.range.to });
+    .add("f.end_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.from })
+    .add("f.end_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
   const f = p.filters;
   if (f.agentId) c.add("f.agent_id = {agent_id:UUID}", { agent_id: f.agentId });
   if (f.ip) c.add("(f.client_ip = {ip:IPv6} OR f.server_ip = {ip:IPv6})", { ip: f.ip });

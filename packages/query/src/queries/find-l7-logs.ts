@@ -2,30 +2,41 @@ import { z } from "zod";
 import type { ClickHouseClient } from "../client.ts";
 import { orgQuery } from "../client.ts";
 import { decodeRow, L7FlowLog, selectWireColumns, type TL7FlowLogRow, zUuid } from "../rows/index.ts";
-import { Conditions, decodeCursor, encodeCursor, ZIpText, ZLimit, ZPort, ZTimeRange } from "./common.ts";
+import {
+  Conditions,
+  decodeCursor,
+  encodeCursor,
+  rangeIsOrdered,
+  timeRangeShape,
+  ZIpText,
+  ZLimit,
+  ZPort,
+} from "./common.ts";
 
-export const ZFindL7LogsParams = z.object({
-  orgId: zUuid,
-  range: ZTimeRange,
-  limit: ZLimit,
-  cursor: z.string().optional(),
-  filters: z
-    .object({
-      agentId: zUuid.optional(),
-      flowId: z
-        .string()
-        .regex(/^\d{1,20}$/)
-        .optional(),
-      l7Protocol: z.string().max(32).optional(),
-      serverIp: ZIpText.optional(),
-      serverPort: ZPort.optional(),
-      responseStatus: z.string().max(32).optional(),
-      endpoint: z.string().max(1024).optional(),
-      traceId: z.string().max(128).optional(),
-      minDurationUs: z.number().int().nonnegative().optional(),
-    })
-    .default({}),
-});
+export const ZFindL7LogsParams = z
+  .object({
+    orgId: zUuid,
+    ...timeRangeShape,
+    limit: ZLimit,
+    cursor: z.string().optional(),
+    filters: z
+      .object({
+        agentId: zUuid.optional(),
+        flowId: z
+          .string()
+          .regex(/^\d{1,20}$/)
+          .optional(),
+        l7Protocol: z.string().max(32).optional(),
+        serverIp: ZIpText.optional(),
+        serverPort: ZPort.optional(),
+        responseStatus: z.string().max(32).optional(),
+        endpoint: z.string().max(1024).optional(),
+        traceId: z.string().max(128).optional(),
+        minDurationUs: z.number().int().nonnegative().optional(),
+      })
+      .default({}),
+  })
+  .refine(...rangeIsOrdered);
 export type TFindL7LogsParams = z.input<typeof ZFindL7LogsParams>;
 
 /** L7 request logs of one org in a time range (by start time), newest first, keyset-paginated. */
@@ -37,8 +48,8 @@ export async function findL7Logs(
   const c = new Conditions()
     // Columns are qualified: the SELECT list aliases them (wire form), and an alias would win.
     .add("l.org_id = {org_id:UUID}")
-    .add("l.start_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.range.from })
-    .add("l.start_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.range.to });
+    .add("l.start_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.from })
+    .add("l.start_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
   const f = p.filters;
   if (f.agentId) c.add("l.agent_id = {agent_id:UUID}", { agent_id: f.agentId });
   if (f.flowId) c.add("l.flow_id = {flow_id:UInt64}", { flow_id: f.flowId });

@@ -2,23 +2,25 @@ import { z } from "zod";
 import type { ClickHouseClient } from "../client.ts";
 import { orgQuery } from "../client.ts";
 import { zUuid } from "../rows/index.ts";
-import { Conditions, ZIpText, ZPort, ZTimeRange } from "./common.ts";
+import { Conditions, rangeIsOrdered, timeRangeShape, ZIpText, ZPort } from "./common.ts";
 
-export const ZNetworkMetricsSeriesParams = z.object({
-  orgId: zUuid,
-  range: ZTimeRange,
-  /** second: from network_metrics; minute: from the network_metrics_1m rollup. */
-  step: z.enum(["second", "minute"]).default("minute"),
-  filters: z
-    .object({
-      agentId: zUuid.optional(),
-      clientIp: ZIpText.optional(),
-      serverIp: ZIpText.optional(),
-      serverPort: ZPort.optional(),
-      ipProtocol: z.number().int().min(0).max(255).optional(),
-    })
-    .default({}),
-});
+export const ZNetworkMetricsSeriesParams = z
+  .object({
+    orgId: zUuid,
+    ...timeRangeShape,
+    /** second: from network_metrics; minute: from the network_metrics_1m rollup. */
+    step: z.enum(["second", "minute"]).default("minute"),
+    filters: z
+      .object({
+        agentId: zUuid.optional(),
+        clientIp: ZIpText.optional(),
+        serverIp: ZIpText.optional(),
+        serverPort: ZPort.optional(),
+        ipProtocol: z.number().int().min(0).max(255).optional(),
+      })
+      .default({}),
+  })
+  .refine(...rangeIsOrdered);
 export type TNetworkMetricsSeriesParams = z.input<typeof ZNetworkMetricsSeriesParams>;
 
 const num = z.preprocess((v) => (typeof v === "string" ? Number(v) : v), z.number());
@@ -55,8 +57,8 @@ export async function networkMetricsSeries(
   const c = new Conditions()
     // Qualified: `time` and the counters are also names of SELECT aliases.
     .add("m.org_id = {org_id:UUID}")
-    .add(`m.time >= ${from}`, { from: p.range.from })
-    .add("m.time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.range.to });
+    .add(`m.time >= ${from}`, { from: p.from })
+    .add("m.time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
   const f = p.filters;
   if (f.agentId) c.add("m.agent_id = {agent_id:UUID}", { agent_id: f.agentId });
   if (f.clientIp) c.add("m.client_ip = {client_ip:IPv6}", { client_ip: f.clientIp });

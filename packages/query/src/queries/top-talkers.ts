@@ -2,16 +2,18 @@ import { z } from "zod";
 import type { ClickHouseClient } from "../client.ts";
 import { orgQuery } from "../client.ts";
 import { zUuid } from "../rows/index.ts";
-import { ZTimeRange } from "./common.ts";
+import { rangeIsOrdered, timeRangeShape } from "./common.ts";
 
-export const ZTopTalkersParams = z.object({
-  orgId: zUuid,
-  range: ZTimeRange,
-  by: z.enum(["bytes", "packets", "flows"]).default("bytes"),
-  /** client: per client IP; server: per server IP and port; pair: per client → server:port. */
-  groupBy: z.enum(["client", "server", "pair"]).default("pair"),
-  limit: z.number().int().min(1).max(1000).default(10),
-});
+export const ZTopTalkersParams = z
+  .object({
+    orgId: zUuid,
+    ...timeRangeShape,
+    by: z.enum(["bytes", "packets", "flows"]).default("bytes"),
+    /** client: per client IP; server: per server IP and port; pair: per client → server:port. */
+    groupBy: z.enum(["client", "server", "pair"]).default("pair"),
+    limit: z.number().int().min(1).max(1000).default(10),
+  })
+  .refine(...rangeIsOrdered);
 export type TTopTalkersParams = z.input<typeof ZTopTalkersParams>;
 
 const num = z.preprocess((v) => (typeof v === "string" ? Number(v) : v), z.number());
@@ -38,7 +40,7 @@ const KEYS = {
  */
 export async function topTalkers(client: ClickHouseClient, input: TTopTalkersParams): Promise<TTopTalker[]> {
   const p = ZTopTalkersParams.parse(input);
-  const table = p.range.to - p.range.from > 3_600_000_000 ? "network_metrics_1m" : "network_metrics";
+  const table = p.to - p.from > 3_600_000_000 ? "network_metrics_1m" : "network_metrics";
   const keys = KEYS[p.groupBy].join(", ");
   const order = { bytes: "bytes", packets: "packets", flows: "flows" }[p.by];
   const sql = `
@@ -53,6 +55,6 @@ export async function topTalkers(client: ClickHouseClient, input: TTopTalkersPar
     GROUP BY ${keys}
     ORDER BY ${order} DESC
     LIMIT {limit:UInt32}`;
-  const raw = await orgQuery(client, p.orgId, sql, { from: p.range.from, to: p.range.to, limit: p.limit });
+  const raw = await orgQuery(client, p.orgId, sql, { from: p.from, to: p.to, limit: p.limit });
   return raw.map((r) => ZTopTalker.parse(r));
 }
