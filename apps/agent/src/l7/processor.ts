@@ -45,6 +45,8 @@ export interface L7Stats {
   flowsFailed: number;
   parseErrors: number;
   gaps: number;
+  /** Segments that arrived ahead of a hole and were held until it filled (or given up). */
+  reordered: number;
   bufferOverflows: number;
   pendingOverflows: number;
   rows: number;
@@ -59,6 +61,14 @@ interface Pending {
   seq: number;
 }
 
+interface Held {
+  data: Uint8Array;
+  seq: number;
+  ts: number;
+}
+
+/** Out-of-order segments kept per direction before the hole is declared lost. */
+const MAX_HELD = 8;
 const NIL = "00000000-0000-0000-0000-000000000000";
 const FAILED = -2;
 const UNDETECTED = -1;
@@ -78,6 +88,8 @@ class FlowL7 {
   readonly skip = [0, 0];
   readonly resync = [false, false];
   pending: Pending[] = [];
+  /** Out-of-order segments per direction, waiting for the hole before them. */
+  held: Held[][] | null = null;
   lastTs = 0;
   constructor(
     readonly slot: number,
@@ -106,6 +118,7 @@ export class L7Processor {
     flowsFailed: 0,
     parseErrors: 0,
     gaps: 0,
+    reordered: 0,
     bufferOverflows: 0,
     pendingOverflows: 0,
     rows: 0,
@@ -189,32 +202,83 @@ export class L7Processor {
         if (n < 0) this.error(f);
         return;
       }
-      // Sequence handling: drop what was already seen, note what was lost.
-      if (f.hasNext[d]) {
+      if (f.hasNext[d] && len === wireLen) {
         const delta = (tcpSeq - f.next[d]!) | 0;
-        if (delta < 0) {
-          if (delta + wireLen <= 0) return;
-          off -= delta;
-          len += delta;
-          wireLen += delta;
-          tcpSeq = f.next[d]!;
-          if (len <= 0) {
-            f.next[d] = (tcpSeq + wireLen) | 0;
-            this.gap(f, d);
-            return;
-          }
-        } else if (delta > 0) this.gap(f, d);
+        // Ahead of what is expected: hold it (copied, bounded) until the hole fills.
+        if (delta > 0 && this.hold(f, d, buf, off, len, tcpSeq, tsMicros)) return;
+        if (delta > 0) this.flushHeld(f, d);
       }
-      f.hasNext[d] = true;
-      f.next[d] = (tcpSeq + wireLen) | 0;
-      if (len > 0) this.feed(f, d, buf, off, len, tcpSeq);
-      if (len < wireLen) this.gap(f, d);
+      this.segment(f, d, buf, off, len, wireLen, tcpSeq, tsMicros);
+      if (f.held !== null && f.held[d]!.length > 0) this.drainHeld(f, d);
     } catch {
       // A parser bug must never take the engine down: the flow is given up and counted.
       this.fail(f);
     } finally {
       this.cur = null;
     }
+  }
+
+  /** In-order processing of one segment: drop what was already seen, note what was lost. */
+  private segment(f: FlowL7, d: 0 | 1, buf: Uint8Array, off: number, len: number, wireLen: number, tcpSeq: number, ts: number): void {
+    if (f.proto === FAILED) return;
+    this.ctx.ts = ts;
+    if (f.hasNext[d]) {
+      const delta = (tcpSeq - f.next[d]!) | 0;
+      if (delta < 0) {
+        if (delta + wireLen <= 0) return;
+        off -= delta;
+        len += delta;
+        wireLen += delta;
+        tcpSeq = f.next[d]!;
+        if (len <= 0) {
+          f.next[d] = (tcpSeq + wireLen) | 0;
+          this.gap(f, d);
+          return;
+        }
+      } else if (delta > 0) this.gap(f, d);
+    }
+    f.hasNext[d] = true;
+    f.next[d] = (tcpSeq + wireLen) | 0;
+    if (len > 0) this.feed(f, d, buf, off, len, tcpSeq);
+    if (len < wireLen) this.gap(f, d);
+  }
+
+  private hold(f: FlowL7, d: 0 | 1, buf: Uint8Array, off: number, len: number, seq: number, ts: number): boolean {
+    if (f.held === null) f.held = [[], []];
+    const h = f.held[d]!;
+    let bytes = len;
+    for (const x of h) bytes += x.data.length;
+    if (h.length >= MAX_HELD || bytes > this.maxBuf) return false;
+    h.push({ data: buf.slice(off, off + len), seq, ts });
+    this.s.reordered++;
+    return true;
+  }
+
+  /** Processes held segments that the stream has reached (or passed). */
+  private drainHeld(f: FlowL7, d: 0 | 1): void {
+    const h = f.held![d]!;
+    for (let again = true; again && h.length > 0; ) {
+      again = false;
+      for (let i = 0; i < h.length; i++) {
+        const x = h[i]!;
+        if (((x.seq - f.next[d]!) | 0) <= 0) {
+          h.splice(i, 1);
+          this.segment(f, d, x.data, 0, x.data.length, x.data.length, x.seq, x.ts);
+          again = true;
+          break;
+        }
+      }
+    }
+  }
+
+  /** Gives up waiting: held segments go through in sequence order, holes count as gaps. */
+  private flushHeld(f: FlowL7, d: 0 | 1): void {
+    if (f.held === null) return;
+    const h = f.held[d]!;
+    if (h.length === 0) return;
+    h.sort((a, b) => (a.seq - b.seq) | 0);
+    f.held[d] = [];
+    for (const x of h) this.segment(f, d, x.data, 0, x.data.length, x.data.length, x.seq, x.ts);
   }
 
   private detect(f: FlowL7, dir: number, b: Uint8Array, off: number, end: number, udp: boolean): boolean {
@@ -226,6 +290,7 @@ export class L7Processor {
     for (let pass = 0; pass < 2 && !found; pass++) {
       for (const p of this.specs) {
         if (p.transport !== "both" && (p.transport === "udp") !== udp) continue;
+        if (p.excludePorts && (p.excludePorts.includes(port) || p.excludePorts.includes(cport))) continue;
         const hinted = p.ports.includes(port) || p.ports.includes(cport);
         if ((pass === 0) !== hinted) continue;
         const r = p.detect(b, off, end, udp);
@@ -463,6 +528,17 @@ export class L7Processor {
     const f = this.flows.get(slot);
     if (f === undefined) return;
     this.flows.delete(slot);
+    if (f.held !== null) {
+      this.cur = f;
+      try {
+        this.flushHeld(f, 0);
+        this.flushHeld(f, 1);
+      } catch {
+        this.fail(f);
+      } finally {
+        this.cur = null;
+      }
+    }
     this.expire(f, tsMicros, true);
   }
 

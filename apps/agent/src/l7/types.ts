@@ -134,6 +134,8 @@ export interface ProtocolSpec {
   name: string;
   /** Ports that make this protocol the first guess. */
   ports: readonly number[];
+  /** Ports where a look-alike protocol lives (NBNS and LLMNR share DNS's wire format). */
+  excludePorts?: readonly number[];
   /**
    * Looks at the first payload bytes of a flow: 0 = not this protocol, 1 = a client message,
    * 2 = a server message (the processor then knows which side is which, whatever ports say).

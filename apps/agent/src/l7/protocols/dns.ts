@@ -137,7 +137,9 @@ class DnsParser implements L7Parser {
 
 export const dns: ProtocolSpec = {
   name: "dns",
-  ports: [53, 5353, 5355],
+  ports: [53],
+  // NetBIOS name service, mDNS and LLMNR reuse the format but are other protocols (as in tshark).
+  excludePorts: [137, 5353, 5355],
   transport: "both",
   detect(b, off, end, udp) {
     if (udp) return plausible(b, off, end);
