@@ -2,12 +2,14 @@ import type { Logger } from "@flowplane/core/log";
 import type { Db } from "@flowplane/db/client";
 import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { unsafeAdvanceRollouts } from "./advance-rollouts.ts";
 import { unsafeMarkSilentAgentsOffline } from "./mark-silent-agents.ts";
 import { unsafeRebalanceDataNodes } from "./rebalance.ts";
 
 export const FLEET_QUEUE = "fleet";
 const MARK_OFFLINE = "mark-silent-agents-offline";
 const REBALANCE = "rebalance-data-nodes";
+const ROLLOUTS = "advance-rollouts";
 
 export type TFleetJobs = { queue: Queue; worker: Worker; close(): Promise<void> };
 
@@ -40,9 +42,19 @@ export async function startFleetJobs(opts: {
     { every: opts.rebalance?.everyMs ?? 30_000 },
     { name: REBALANCE, opts: { removeOnComplete: 100, removeOnFail: 100 } },
   );
+  await queue.upsertJobScheduler(
+    ROLLOUTS,
+    { every: opts.everyMs ?? 10_000 },
+    { name: ROLLOUTS, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+  );
   const worker = new Worker(
     FLEET_QUEUE,
     async (job) => {
+      if (job.name === ROLLOUTS) {
+        const events = await unsafeAdvanceRollouts(opts.db);
+        for (const e of events) opts.log.info(e, `configuration rollout ${e.action}`);
+        return { events: events.length };
+      }
       if (job.name === REBALANCE) {
         const r = await unsafeRebalanceDataNodes(opts.db, opts.connection, {
           nodeMissAfterS: opts.rebalance?.nodeMissAfterS ?? 30,

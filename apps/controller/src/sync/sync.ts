@@ -12,6 +12,7 @@ import {
 import { AgentApiError, invalidBody } from "../agents/api-error.ts";
 import { assertProtocolVersion } from "../agents/protocol-version.ts";
 import type { TAuthenticatedAgent } from "../auth/agent-auth.ts";
+import { canaryIds, desiredRevision, isStaged, type TRolloutGroup } from "./rollout.ts";
 
 export type TSyncOptions = {
   /** A credential older than this is rotated at the agent's next sync. */
@@ -81,33 +82,28 @@ export async function syncAgent(
   }
 
   const group = await orgDb.agentGroup.findUniqueOrThrow({ where: { id: agent.groupId } });
+  const revision = await revisionFor(orgDb, group, agent.agentId);
   const response: TSyncResponse = {
     protocolVersion: PROTOCOL_VERSION,
-    revision: group.currentRevision,
+    revision,
     syncIntervalS: group.syncIntervalS || DEFAULT_SYNC_INTERVAL_S,
   };
-  if (group.currentRevision > 0) {
-    const row = await orgDb.agentGroupConfig.findFirst({
-      where: { groupId: group.id, revision: group.currentRevision },
-    });
-    if (!row)
-      throw new AgentApiError(
-        "INTERNAL",
-        `group revision ${group.currentRevision} has no stored configuration`,
-      );
+  if (revision > 0) {
+    const row = await orgDb.agentGroupConfig.findFirst({ where: { groupId: group.id, revision } });
+    if (!row) throw new AgentApiError("INTERNAL", `group revision ${revision} has no stored configuration`);
     const config = ZAgentConfig.safeParse(row.config);
     if (!config.success) {
       // A stored config the agent cannot read would fail on every agent: say so loudly here.
       throw new AgentApiError(
         "INTERNAL",
-        `group configuration revision ${group.currentRevision} is invalid: ${config.error.issues[0]?.message ?? "unknown"}`,
+        `group configuration revision ${revision} is invalid: ${config.error.issues[0]?.message ?? "unknown"}`,
       );
     }
     if (config.data.syncIntervalS) response.syncIntervalS = config.data.syncIntervalS;
     // A revision that failed on this agent is not resent every interval: the agent keeps its last
     // good config and the console shows the failure until a new revision is saved.
-    const failedHere = stored.lastConfigOk === false && stored.lastConfigRevision === group.currentRevision;
-    if (req.appliedRevision !== group.currentRevision && !failedHere) response.config = config.data;
+    const failedHere = stored.lastConfigOk === false && stored.lastConfigRevision === revision;
+    if (req.appliedRevision !== revision && !failedHere) response.config = config.data;
   }
 
   const dataNode = await unsafeDataNodeUrl(deps.db, stored.dataNodeId);
@@ -116,6 +112,40 @@ export async function syncAgent(
   const rotated = await maybeRotateCredential(orgDb, agent, deps.options, now);
   if (rotated) response.rotateCredential = rotated;
   return response;
+}
+
+/**
+ * The revision for this agent: the group's current one, or during a staged rollout the stable one
+ * for agents outside the canary share. A group not staged keeps stableRevision = current, so a
+ * later staged change starts from what every agent really runs.
+ */
+async function revisionFor(
+  orgDb: ScopedClient,
+  group: TRolloutGroup & { canaryPercent: number },
+  agentId: string,
+): Promise<number> {
+  if (group.canaryPercent >= 100 && group.stableRevision !== group.currentRevision) {
+    await orgDb.agentGroup.updateMany({
+      where: { id: group.id, currentRevision: group.currentRevision, canaryPercent: { gte: 100 } },
+      data: {
+        stableRevision: group.currentRevision,
+        rolloutRevision: group.currentRevision,
+        rolloutState: "idle",
+      },
+    });
+  }
+  if (!isStaged(group)) return group.currentRevision;
+  const members = await orgDb.agent.findMany({
+    where: { groupId: group.id, disabledAt: null },
+    select: { id: true },
+  });
+  return desiredRevision(group, () =>
+    canaryIds(
+      group.id,
+      members.map((m) => m.id),
+      group.canaryPercent,
+    ).has(agentId),
+  );
 }
 
 /** Data nodes are platform rows (shared by tenants): read through `unsafe`, by the agent's own assignment. */
