@@ -1,6 +1,7 @@
 import { ClickHouseError } from "@clickhouse/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OrgScopeError, orgQuery, recordRows } from "./client.ts";
+import { applicationMetricsSeries } from "./queries/application-metrics-series.ts";
 import { findL4Flows } from "./queries/find-l4-flows.ts";
 import { findL7Logs } from "./queries/find-l7-logs.ts";
 import { getL4FlowById } from "./queries/get-l4-flow-by-id.ts";
@@ -226,6 +227,23 @@ describe("through the store's HTTP interface with @clickhouse/client", () => {
     expect(app[0]?.requests).toBe("8");
     expect(app[0]?.max).toBe(30_000);
     expect(app[0]?.buckets.map(Number)).toEqual([0, 0, 6, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0]);
+    for (const step of ["second", "minute"] as const) {
+      const series = await applicationMetricsSeries(ch.client, { orgId: org, ...RANGE, step });
+      expect(series, step).toEqual([
+        {
+          time: step === "second" ? T0 : Math.floor(T0 / 60_000_000) * 60_000_000,
+          requests: 8,
+          errors_client: 2,
+          errors_server: 0,
+          timeouts: 0,
+          duration_avg_us: 10_000,
+          duration_max_us: 30_000,
+          p50_us: 5_000,
+          p95_us: 30_000,
+          p99_us: 30_000,
+        },
+      ]);
+    }
   });
 
   it("resolves tag names at query time, so a rename shows on old rows", async () => {

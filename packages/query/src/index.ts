@@ -13,6 +13,7 @@ export {
   type RecordResult,
   recordRows,
 } from "./client.ts";
+export * from "./queries/application-metrics-series.ts";
 export * from "./queries/find-l4-flows.ts";
 export * from "./queries/find-l7-logs.ts";
 export * from "./queries/get-l4-flow-by-id.ts";
