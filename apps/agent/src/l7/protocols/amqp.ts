@@ -121,6 +121,8 @@ function shortstr(b: Uint8Array, o: number, end: number): [string, number] {
 
 class AmqpParser implements L7Parser {
   private headerSeen = false;
+  /** Outstanding synchronous request per (side, channel): key, so a close can answer it. */
+  private readonly open = new Map<number, number>();
 
   parse(ctx: ParseContext, dir: 0 | 1, b: Uint8Array, off: number, end: number): number {
     if (dir === 0 && !this.headerSeen && b[off] === 65) {
@@ -146,9 +148,8 @@ class AmqpParser implements L7Parser {
     const req = REPLY[id];
     const answers = RESPONSES.get(id);
     if (answers !== undefined) {
-      let status: "ok" | "client_error" = "ok";
-      if (id === 60072) status = "ok";
-      ctx.response({ key: ((dir ^ 1) << 30) + ch * 100000 + answers, status, length: size });
+      this.open.delete(((dir ^ 1) << 16) | ch);
+      ctx.response({ key: ((dir ^ 1) << 30) + ch * 100000 + answers, status: "ok", length: size });
       return total;
     }
     let domain = "";
@@ -175,8 +176,23 @@ class AmqpParser implements L7Parser {
     } else if (id === 10050 || id === 20040) {
       code = args + 2 <= e ? u16(b, args) : 0;
       resource = shortstr(b, args + 2, e)[0];
+      // A close with an error code answers what the other side was waiting for on that channel
+      // (a passive declare of a missing queue gets channel.close 404 instead of declare-ok).
+      const k = (dir ^ 1) << 16 | (id === 10050 ? 0 : ch);
+      const pend = this.open.get(k) ?? (id === 10050 ? this.open.get(((dir ^ 1) << 16) | ch) : undefined);
+      if (code !== 200 && pend !== undefined) {
+        this.open.delete(k);
+        ctx.response({
+          key: pend,
+          status: code >= 500 ? "server_error" : "client_error",
+          code,
+          exception: resource,
+          length: size,
+        });
+      }
     }
     if (req !== undefined) {
+      if (id !== 10050 && id !== 20040 && this.open.size < 1024) this.open.set((dir << 16) | ch, (dir << 30) + ch * 100000 + id);
       ctx.request({
         key: (dir << 30) + ch * 100000 + id,
         version: "0-9-1",
