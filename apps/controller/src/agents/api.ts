@@ -7,6 +7,7 @@ import { registerAgentAuth, requireAgent } from "../auth/agent-auth.ts";
 import { BatchLedger } from "../ingest/batch-ledger.ts";
 import { InFlightLimiter } from "../ingest/in-flight.ts";
 import { ingestBatch, type TRowWriter } from "../ingest/ingest.ts";
+import { OrgRowQuota } from "../ingest/quota.ts";
 import { syncAgent } from "../sync/sync.ts";
 import { AgentApiError, sendApiError } from "./api-error.ts";
 import { enrollAgent } from "./enroll.ts";
@@ -20,6 +21,8 @@ export type TAgentApiOptions = {
   maxInFlightBatches: number;
   /** How long a written batch id is remembered (replays within it are answered, not written). */
   batchIdTtlS: number;
+  /** Rows per second one org may send, over all its agents and every ingest process; 0: no limit. */
+  orgRowsPerS: number;
 };
 
 export const DEFAULT_AGENT_API_OPTIONS: TAgentApiOptions = {
@@ -28,6 +31,7 @@ export const DEFAULT_AGENT_API_OPTIONS: TAgentApiOptions = {
   maxBatchRows: DEFAULT_MAX_BATCH_ROWS,
   maxInFlightBatches: 8,
   batchIdTtlS: 24 * 3600,
+  orgRowsPerS: 200_000,
 };
 
 export type TAgentApiDeps = {
@@ -61,6 +65,7 @@ export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log:
   const opts: TAgentApiOptions = { ...DEFAULT_AGENT_API_OPTIONS, ...deps.options };
   const ledger = new BatchLedger(deps.redis, { doneTtlS: opts.batchIdTtlS, pendingTtlS: 120 });
   const inFlight = new InFlightLimiter(opts.maxInFlightBatches);
+  const quota = new OrgRowQuota(deps.redis, opts.orgRowsPerS);
 
   app.register(async (api) => {
     api.setErrorHandler((err: FastifyError, req, reply) => {
@@ -111,7 +116,15 @@ export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log:
         ingest.post("/v1/ingest", { bodyLimit: opts.maxBatchBytes }, async (req) => {
           const { agent } = requireAgent(req);
           return ingestBatch(
-            { ledger, write: deps.writeRows, log, options: { maxBatchRows: opts.maxBatchRows } },
+            {
+              ledger,
+              write: deps.writeRows,
+              log,
+              options: { maxBatchRows: opts.maxBatchRows },
+              quota,
+              redis: deps.redis,
+              bodyBytes: Number(req.headers["content-length"] ?? 0),
+            },
             agent,
             req.body,
           );

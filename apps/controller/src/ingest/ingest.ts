@@ -1,8 +1,11 @@
 import type { Logger } from "@flowplane/core/log";
 import { type TIngestResponse, type TIngestTable, ZIngestBatch } from "@flowplane/protocol";
+import type { Redis } from "ioredis";
 import { AgentApiError, invalidBody } from "../agents/api-error.ts";
 import type { TAuthenticatedAgent } from "../auth/agent-auth.ts";
 import type { BatchLedger } from "./batch-ledger.ts";
+import type { OrgRowQuota } from "./quota.ts";
+import { meterUsage } from "./usage.ts";
 
 /**
  * Writes validated rows of one org to one table; the shape of `recordRows` from
@@ -15,6 +18,9 @@ export type TRowWriter = (
 ) => Promise<{ inserted: number; rejected: { index: number; error: string }[] }>;
 
 export type TIngestOptions = { maxBatchRows: number };
+
+/** Per-request extras: the quota, usage metering and the body size for it. */
+export type TIngestExtras = { quota?: OrgRowQuota; redis?: Redis; bodyBytes?: number };
 
 /** Columns an agent may not choose: the credential decides them. */
 const OWNER_COLUMNS = [
@@ -53,7 +59,7 @@ export function splitForeignRows(
  * exactly once per (org, batchId) thanks to the ledger.
  */
 export async function ingestBatch(
-  deps: { ledger: BatchLedger; write: TRowWriter; log: Logger; options: TIngestOptions },
+  deps: { ledger: BatchLedger; write: TRowWriter; log: Logger; options: TIngestOptions } & TIngestExtras,
   agent: TAuthenticatedAgent,
   body: unknown,
 ): Promise<TIngestResponse> {
@@ -98,6 +104,15 @@ export async function ingestBatch(
 
   try {
     const { own, rejected } = splitForeignRows(batch.rows, agent);
+    const allowed = deps.quota ? await deps.quota.take(agent.orgId, own.length) : { ok: true as const };
+    if (!allowed.ok) {
+      throw new AgentApiError(
+        "TOO_MANY_REQUESTS",
+        `the organization is over its ingest quota of ${deps.quota?.rowsPerS} rows/s: retry after the delay`,
+        {},
+        allowed.retryAfterS,
+      );
+    }
     let accepted = 0;
     if (own.length > 0) {
       const result = await deps.write(
@@ -116,9 +131,15 @@ export async function ingestBatch(
     const outcome = { accepted, rejected };
     await deps.ledger.done(agent.orgId, batch.batchId, outcome);
     await deps.ledger.countStored(agent.agentId, accepted).catch(() => {}); // balancing input only
+    if (deps.redis) {
+      await meterUsage(deps.redis, agent.orgId, { rows: accepted, bytes: deps.bodyBytes ?? 0 }).catch((err) =>
+        deps.log.warn({ err, orgId: agent.orgId }, "usage metering failed"),
+      );
+    }
     return { batchId: batch.batchId, ...outcome };
   } catch (err) {
     await deps.ledger.release(agent.orgId, batch.batchId).catch(() => {});
+    if (err instanceof AgentApiError) throw err;
     deps.log.error(
       { err, orgId: agent.orgId, agentId: agent.agentId, batchId: batch.batchId, table: batch.table },
       "ingest write failed",

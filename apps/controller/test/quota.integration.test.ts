@@ -1,0 +1,109 @@
+import { recordRows } from "@flowplane/query/client";
+import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OrgRowQuota } from "../src/ingest/quota.ts";
+import { readUsage } from "../src/ingest/usage.ts";
+import { bearer, enroll, seedTenant, startHarness, type THarness } from "./harness.ts";
+
+function row(i: number) {
+  const now = Date.now() * 1000;
+  return {
+    flow_id: String(i + 1),
+    start_time: now - 1000,
+    end_time: now,
+    client_ip: "10.9.0.1",
+    client_port: 1000 + i,
+    server_ip: "10.9.0.2",
+    server_port: 80,
+    ip_protocol: 6,
+    vlan: 0,
+    tunnel_type: "",
+    tunnel_id: 0,
+    tunnel_outer_src: "",
+    tunnel_outer_dst: "",
+    packets_c2s: 1,
+    packets_s2c: 1,
+    bytes_c2s: 60,
+    bytes_s2c: 60,
+    close_type: "fin",
+    tcp_flags_c2s: 0,
+    tcp_flags_s2c: 0,
+    rtt_us: 0,
+    rtt_client_us: 0,
+    rtt_server_us: 0,
+    srt_us: 0,
+    syn_count: 1,
+    synack_count: 1,
+    retrans_c2s: 0,
+    retrans_s2c: 0,
+    zero_win_c2s: 0,
+    zero_win_s2c: 0,
+    out_of_order_c2s: 0,
+    out_of_order_s2c: 0,
+    l7_protocol: "http",
+  };
+}
+
+describe("per-org ingest quota and usage metering", () => {
+  let h: THarness;
+  let ch: TestClickhouse;
+  beforeAll(async () => {
+    ch = await createTestClickhouse("ctl_quota");
+    h = await startHarness("ctl_quota", {
+      writeRows: (table, orgId, rows) => recordRows(ch.client, table, orgId, rows),
+      options: { orgRowsPerS: 1 },
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await ch?.drop();
+  });
+
+  it("counts rows per org per second across batches, gives back refused rows", async () => {
+    const quota = new OrgRowQuota(h.redis, 10);
+    const org = crypto.randomUUID();
+    const other = crypto.randomUUID();
+    const t = Date.UTC(2030, 0, 1, 0, 0, 0, 100);
+    expect(await quota.take(org, 6, t)).toEqual({ ok: true });
+    expect(await quota.take(org, 6, t + 10)).toEqual({ ok: false, retryAfterS: 1 });
+    expect(await quota.take(org, 4, t + 20)).toEqual({ ok: true }); // the refused 6 were given back
+    expect(await quota.take(other, 10, t + 30)).toEqual({ ok: true }); // another org has its own budget
+    expect(await quota.take(org, 6, t + 1000)).toEqual({ ok: true }); // next second
+    expect(await quota.take(org, 50, t + 2000)).toEqual({ ok: true }); // first batch of a window passes
+  });
+
+  it("refuses an org over its quota with 429 and writes nothing of that batch; meters what was stored", async () => {
+    const { org, token } = await seedTenant(h);
+    const e = await enroll(h, token.token);
+    const send = (rows: object[], batchId = crypto.randomUUID()) =>
+      h.app.inject({
+        method: "POST",
+        url: "/v1/ingest",
+        headers: bearer(e.credential),
+        payload: { batchId, agentId: e.agentId, table: "l4_flow_log", rows },
+      });
+    const statuses: number[] = [];
+    let refusedId: string | undefined;
+    for (let i = 0; i < 4 && !refusedId; i++) {
+      const id = crypto.randomUUID();
+      const res = await send([row(i * 2), row(i * 2 + 1)], id);
+      statuses.push(res.statusCode);
+      if (res.statusCode === 429) {
+        refusedId = id;
+        expect(res.headers["retry-after"]).toBe("1");
+        expect(res.json().error.message).toMatch(/quota of 1 rows\/s/);
+      }
+    }
+    expect(refusedId).toBeDefined();
+    const stored = statuses.filter((s) => s === 200).length * 2;
+    const day = new Date().toISOString().slice(0, 10);
+    expect(await readUsage(h.redis, org.id, day)).toMatchObject({ rows: stored, batches: stored / 2 });
+    expect((await readUsage(h.redis, org.id, day)).bytes).toBeGreaterThan(1000);
+    const rs = await ch.client.query({
+      query: "SELECT count() AS n FROM l4_flow_log WHERE org_id = {org:UUID}",
+      query_params: { org: org.id },
+      format: "JSONEachRow",
+    });
+    expect(await rs.json()).toEqual([{ n: String(stored) }]);
+  });
+});
