@@ -4,7 +4,7 @@ import { OrgScopeError, orgQuery, recordRows } from "./client.ts";
 import { applicationMetricsSeries } from "./queries/application-metrics-series.ts";
 import { findL4Flows } from "./queries/find-l4-flows.ts";
 import { findL7Logs } from "./queries/find-l7-logs.ts";
-import { getL4FlowById } from "./queries/get-l4-flow-by-id.ts";
+import { flowTotals, getL4FlowById } from "./queries/get-l4-flow-by-id.ts";
 import { networkMetricsSeries } from "./queries/network-metrics-series.ts";
 import { upsertTags } from "./queries/tags.ts";
 import { topTalkers } from "./queries/top-talkers.ts";
@@ -72,6 +72,40 @@ describe("through the store's HTTP interface with @clickhouse/client", () => {
       bytes_s2c: 64_000,
       is_final: true,
       report_seq: 0,
+    });
+  });
+
+  it("returns every report of a long flow and its totals", async () => {
+    const id = "77";
+    const org = "0190a1b2-c3d4-7e5f-8a9b-00000000000e";
+    await recordRows(ch.client, "l4_flow_log", org, [
+      l4Row({
+        org_id: org,
+        flow_id: id,
+        report_seq: 0,
+        close_type: "forced_report",
+        end_time: T0 + 60_000_000,
+        bytes_c2s: 100,
+      }),
+      l4Row({
+        org_id: org,
+        flow_id: id,
+        report_seq: 1,
+        close_type: "fin",
+        end_time: T0 + 90_000_000,
+        bytes_c2s: 50,
+      }),
+    ]);
+    const reports = await getL4FlowById(ch.client, { orgId: org, flowId: id });
+    expect(reports.map((r) => [r.report_seq, r.is_final])).toEqual([
+      [0, false],
+      [1, true],
+    ]);
+    expect(flowTotals(reports)).toMatchObject({
+      bytes_c2s: 150,
+      close_type: "fin",
+      start_time: T0,
+      end_time: T0 + 90_000_000,
     });
   });
 

@@ -18,8 +18,9 @@ export const TUNNEL_TYPES = ["", "vxlan", "geneve", "gre", "erspan2", "erspan3",
 
 /**
  * One L4 flow report. A long flow is reported every minute (`close_type` forced_report) and at its
- * end, all with the same `flow_id`; `report_seq` counts its reports and `is_final` marks the last,
- * so per-flow totals are the final row (or the sum of a flow's rows when counters are deltas).
+ * end, all with the same `flow_id`. Counters in each report are deltas since the flow's previous
+ * report, so a flow's totals are the sum over its rows; `report_seq` numbers the reports and
+ * `is_final` marks the last one (default: close_type is not forced_report).
  */
 export const L4FlowLog = defineRow("l4_flow_log", "end_time", {
   org_id: uuid(),
