@@ -215,7 +215,6 @@ export class FlowEngine {
   // per flow
   private readonly seqNo: Uint32Array;
   private readonly startTime: Float64Array;
-  private readonly reportStart: Float64Array;
   private readonly cdir: Uint8Array; // 0: endpoint A is the client
   private readonly decided: Uint8Array; // 1: decided by the handshake
   private readonly vlan: Uint16Array;
@@ -315,7 +314,6 @@ export class FlowEngine {
 
     this.seqNo = new Uint32Array(cap);
     this.startTime = new Float64Array(cap);
-    this.reportStart = new Float64Array(cap);
     this.cdir = new Uint8Array(cap);
     this.decided = new Uint8Array(cap);
     this.vlan = new Uint16Array(cap);
@@ -606,7 +604,6 @@ export class FlowEngine {
     if (table.count > s.maxConcurrentFlows) s.maxConcurrentFlows = table.count;
     this.seqNo[f] = this.counter++ & 0x7ffffff;
     this.startTime[f] = ts;
-    this.reportStart[f] = ts;
     this.vlan[f] = m.vlan;
     this.tunType[f] = m.tunnelType;
     this.tunId[f] = m.tunnelId;
@@ -747,10 +744,8 @@ export class FlowEngine {
       org_id: this.orgId,
       agent_id: this.agentId,
       start_time: this.startTime[f]!,
-      end_time:
-        closeType === CT_FORCED
-          ? Math.max(this.startTime[f]!, this.nextReport - this.reportUs)
-          : t.lastSeen[f]!,
+      // Last packet so far: for a minute report, every packet it counts is before the boundary.
+      end_time: t.lastSeen[f]!,
       client_ip: c === 0 ? aIp : bIp,
       client_port: c === 0 ? t.pa(f) : t.pb(f),
       server_ip: c === 0 ? bIp : aIp,
@@ -830,7 +825,6 @@ export class FlowEngine {
       if (this.pkts[f * 2]! + this.pkts[f * 2 + 1]! === 0) continue;
       this.emit(f, CT_FORCED);
       this.resetCounters(f);
-      this.reportStart[f] = boundary;
     }
   }
 

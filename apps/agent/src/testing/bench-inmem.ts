@@ -1,11 +1,15 @@
-import { readFileSync } from "node:fs";
+/** Engine-only throughput over an in-memory synthetic capture, best of 4 runs: `bench-inmem.ts [flows]`. */
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { readCaptureBuffer } from "../capture/capture-file.ts";
 import { createEngine } from "../flow/flow-engine.ts";
 import { writeSyntheticPcap } from "../testing/synthetic-pcap.ts";
 
-const path = "/tmp/fa/synth.pcap";
+const path = join(tmpdir(), "flowplane-bench-inmem.pcap");
 const n = writeSyntheticPcap(path, { flows: Number(process.argv[2] ?? 100000), dataRounds: 24 });
 const buf = readFileSync(path);
+rmSync(path, { force: true });
 for (let run = 0; run < 4; run++) {
   const e = createEngine({ maxFlows: 1_000_000 });
   const c0 = process.cpuUsage();
