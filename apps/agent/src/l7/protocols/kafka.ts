@@ -155,7 +155,7 @@ export const kafka: ProtocolSpec = {
   detect(b, off, end) {
     if (end - off < 14) return 0;
     const size = i32(b, off);
-    if (size < 10 || size > MAX_SIZE || size < end - off - 4) return 0;
+    if (size < 10 || size > MAX_SIZE) return 0;
     const api = u16(b, off + 4);
     const ver = u16(b, off + 6);
     if (api >= KAFKA_APIS.length || ver > MAX_VERSION) return 0;

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { harness } from "./harness.ts";
+
+describe("HTTP/1 parser", () => {
+  it("pairs pipelined requests FIFO, skips bodies by content-length and chunked encoding", () => {
+    const h = harness();
+    h.send(0, "GET /a?x=1 HTTP/1.1\r\nHost: svc.local\r\n\r\nPOST /b HTTP/1.1\r\nHost: svc.local\r\nContent-Length: 5\r\n\r\nhello");
+    h.send(0, "HEAD /c HTTP/1.1\r\nHost: svc.local\r\n\r\n");
+    h.send(1, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n");
+    h.send(1, "5\r\npedia\r\n0\r\n\r\nHTTP/1.1 500 Internal Server Error\r\nContent-Length: 3\r\n\r\nbad");
+    // HEAD: Content-Length announces a body that is not sent.
+    h.send(1, "HTTP/1.1 404 Not Found\r\nContent-Length: 1234\r\n\r\n");
+    h.l7.flush(h.now);
+    expect(h.rows.map((r) => [r.request_type, r.endpoint, r.response_code, r.response_status])).toEqual([
+      ["GET", "/a", 200, "ok"],
+      ["POST", "/b", 500, "server_error"],
+      ["HEAD", "/c", 404, "client_error"],
+    ]);
+    expect(h.rows[0]!.request_domain).toBe("svc.local");
+    expect(h.rows[0]!.request_resource).toBe("/a?x=1");
+    expect(h.rows[1]!.request_length).toBeGreaterThan(5);
+    expect(h.rows[1]!.response_exception).toBe("Internal Server Error");
+  });
+
+  it("does not take 100 Continue for the answer, and skips a large body across segments", () => {
+    const h = harness();
+    h.send(0, "PUT /up HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 200000\r\n\r\n");
+    h.send(1, "HTTP/1.1 100 Continue\r\n\r\n");
+    for (let i = 0; i < 20; i++) h.send(0, "x".repeat(10_000));
+    h.send(1, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+    h.send(0, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n");
+    h.send(1, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    h.l7.flush(h.now);
+    expect(h.rows.map((r) => [r.request_type, r.response_code])).toEqual([
+      ["PUT", 201],
+      ["GET", 200],
+    ]);
+    expect(h.l7.stats().bufferOverflows).toBe(0);
+  });
+
+  it("reassembles headers split across segments and records request/response TCP sequence numbers", () => {
+    const h = harness();
+    const s1 = h.send(0, "GET /split HTTP/1.1\r\nHo");
+    h.send(0, "st: a\r\n\r\n");
+    const r1 = h.send(1, "HTTP/1.1 204 No Content\r\n\r\n");
+    h.l7.flush(h.now);
+    expect(h.rows).toHaveLength(1);
+    expect(h.rows[0]!.req_tcp_seq).toBe(s1);
+    expect(h.rows[0]!.resp_tcp_seq).toBe(r1);
+    expect(h.rows[0]!.request_domain).toBe("a");
+  });
+
+  it("detects HTTP on any port from the payload and from a response seen first", () => {
+    const h = harness({ serverPort: 31337 });
+    h.send(1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    h.l7.flush(h.now);
+    expect(h.rows[0]!.l7_protocol).toBe("http");
+    expect(h.rows[0]!.request_type).toBe("");
+    expect(h.l7.stats().orphanResponses).toBe(1);
+  });
+
+  it("resynchronises after lost segments instead of giving up on the flow", () => {
+    const h = harness();
+    h.send(0, "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n");
+    h.send(1, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123");
+    h.send(1, "6789", { seq: 900_000 + 1000 }); // a hole before it
+    h.send(0, "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
+    h.send(1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", { seq: 900_000 + 2000 });
+    h.l7.flush(h.now);
+    expect(h.rows.map((r) => [r.endpoint, r.response_code])).toEqual([
+      ["/1", 200],
+      ["/2", 200],
+    ]);
+    expect(h.l7.stats().flowsFailed).toBe(0);
+  });
+
+  it("holds an out-of-order segment until the hole fills, then parses in order", () => {
+    const h = harness();
+    const a = "GET /ooo HTTP/1.1\r\n";
+    const b = "Host: h\r\n\r\n";
+    const first = "GET /first HTTP/1.1\r\nHost: h\r\n\r\n";
+    h.send(0, first, { seq: 100 });
+    h.send(0, b, { seq: 100 + first.length + a.length });
+    h.send(0, a, { seq: 100 + first.length });
+    h.send(1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    h.send(1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    h.l7.flush(h.now);
+    expect(h.rows.map((r) => [r.endpoint, r.response_code])).toEqual([
+      ["/first", 200],
+      ["/ooo", 200],
+    ]);
+    expect(h.l7.stats().reordered).toBe(1);
+    expect(h.l7.stats().gaps).toBe(0);
+  });
+});
