@@ -17,6 +17,8 @@ export async function proxy(req: NextRequest) {
 }
 
 export const config = {
-  // Everything except sign-in, the APIs (tRPC answers 401 itself), health and static assets.
-  matcher: ["/((?!signin|api/|healthz|_next/|favicon\\.ico|robots\\.txt).*)"],
+  // Everything except sign-in, sign-up, password reset, the APIs (tRPC answers 401 itself), health and static assets.
+  matcher: [
+    "/((?!signin|signup|forgot-password|reset-password|api/|healthz|_next/|favicon\\.ico|robots\\.txt).*)",
+  ],
 };

@@ -1,6 +1,7 @@
 import "@flowplane/ui/styles.css";
 import type { Metadata } from "next";
 import type { ReactNode } from "react";
+import { TrpcReactProvider } from "../trpc/react.tsx";
 
 export const metadata: Metadata = {
   title: { default: "Flowplane", template: "%s · Flowplane" },
@@ -10,7 +11,9 @@ export const metadata: Metadata = {
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body>{children}</body>
+      <body>
+        <TrpcReactProvider>{children}</TrpcReactProvider>
+      </body>
     </html>
   );
 }

@@ -1,4 +1,4 @@
-import { EmptyState } from "@flowplane/ui";
+import { ButtonLink, EmptyState } from "@flowplane/ui";
 import { redirect } from "next/navigation";
 import { SignOutButton } from "../components/SignOutButton.tsx";
 import { requireUser } from "../server/auth/current-user.ts";
@@ -15,8 +15,19 @@ export default async function Home() {
   return (
     <div className="fp-auth">
       <div className="fp-auth-box">
-        <EmptyState title="No organization yet" action={<SignOutButton />}>
-          {user.email} is not a member of any organization. Ask an owner to invite you.
+        <EmptyState
+          title="No organization yet"
+          action={
+            <>
+              <ButtonLink variant="primary" href="/orgs/new">
+                Create an organization
+              </ButtonLink>{" "}
+              <SignOutButton />
+            </>
+          }
+        >
+          {user.email} is not a member of any organization. Create one, or open an invitation link from an
+          owner.
         </EmptyState>
       </div>
     </div>

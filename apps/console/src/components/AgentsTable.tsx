@@ -9,12 +9,17 @@ import { useTRPC } from "../trpc/react.tsx";
 type AgentRow = inferRouterOutputs<AppRouter>["agents"]["list"][number];
 
 const COLUMNS: DataTableColumn[] = [
-  { id: "name", header: "Name" },
-  { id: "state", header: "State", kind: "state" },
-  { id: "hostname", header: "Host", kind: "mono" },
-  { id: "groupName", header: "Group" },
+  { id: "name", header: "Name", linkKey: "href" },
+  { id: "state", header: "Status", kind: "state" },
   { id: "version", header: "Version", kind: "mono" },
+  { id: "hostname", header: "Host", kind: "mono" },
+  { id: "ips", header: "IPs", kind: "mono" },
+  { id: "groupName", header: "Group" },
   { id: "lastSeenAt", header: "Last seen", kind: "relative" },
+  { id: "cpu", header: "CPU %", kind: "number" },
+  { id: "memMb", header: "Memory MB", kind: "number" },
+  { id: "packetsPerS", header: "Packets/s", kind: "number" },
+  { id: "protective", header: "Protective" },
 ];
 
 export function AgentsTable({ orgSlug, initial }: { orgSlug: string; initial: AgentRow[] }) {
@@ -24,6 +29,13 @@ export function AgentsTable({ orgSlug, initial }: { orgSlug: string; initial: Ag
     initialData: initial,
     refetchInterval: 10_000,
   });
+  const rows = query.data.map((a) => ({
+    ...a,
+    href: `/o/${orgSlug}/agents/${a.id}`,
+    cpu: a.cpuPct === null ? null : Math.round(a.cpuPct * 10) / 10,
+    memMb: a.memBytes === null ? null : Math.round(a.memBytes / 1_048_576),
+    protective: a.protectiveMode ? "yes" : "no",
+  }));
   return (
     <>
       {query.error && (
@@ -34,10 +46,11 @@ export function AgentsTable({ orgSlug, initial }: { orgSlug: string; initial: Ag
       <DataTable
         caption="Agents"
         columns={COLUMNS}
-        rows={query.data}
+        rows={rows}
         empty={
           <EmptyState title="No agents yet">
-            Agents appear here once they enrol with a token of one of this organization's groups.
+            Agents appear here once they enrol with a token of one of this organization's groups.{" "}
+            <a href={`/o/${orgSlug}/enrollment`}>Enrolment tokens</a>
           </EmptyState>
         }
       />

@@ -30,7 +30,11 @@ export function SignInForm({ callbackUrl, initialError }: { callbackUrl: string;
     }
     setPending(false);
     setError(
-      result?.error === "CredentialsSignin" ? "Wrong email or password." : "Sign-in failed. Try again.",
+      result?.error === "CredentialsSignin"
+        ? "Wrong email or password."
+        : result?.error === "AccountLocked"
+          ? "Too many failed sign-ins: this account is locked for 15 minutes. Reset your password to unlock it now."
+          : "Sign-in failed. Try again.",
     );
   }
 

@@ -1,20 +1,80 @@
-/** The org's sections. `ready: false` ones are planned pages (analysis issue) shown as "soon". */
+/**
+ * The org's sections. `ready: false` ones are planned pages (analysis issue) shown as "soon";
+ * `permission` is what a role needs to see the section (the layout hides the others).
+ */
 export function orgSections(orgSlug: string) {
   const base = `/o/${orgSlug}`;
   return [
-    { href: base, label: "Overview", ready: true, exact: true, blurb: "Organization at a glance" },
+    {
+      href: base,
+      label: "Overview",
+      ready: true,
+      exact: true,
+      permission: "org.read",
+      blurb: "Organization at a glance",
+    },
     {
       href: `${base}/agents`,
       label: "Agents",
       ready: true,
       exact: false,
+      permission: "agents.read",
       blurb: "The agent fleet and its state",
+    },
+    {
+      href: `${base}/groups`,
+      label: "Agent groups",
+      ready: true,
+      exact: false,
+      permission: "groups.read",
+      blurb: "Configurations, versioned",
+    },
+    {
+      href: `${base}/enrollment`,
+      label: "Enrolment",
+      ready: true,
+      exact: false,
+      permission: "enrollment.read",
+      blurb: "Tokens that let agents join",
+    },
+    {
+      href: `${base}/members`,
+      label: "Members",
+      ready: true,
+      exact: false,
+      permission: "members.read",
+      blurb: "People and their roles",
+    },
+    {
+      href: `${base}/api-keys`,
+      label: "API keys",
+      ready: true,
+      exact: false,
+      permission: "apikeys.read",
+      blurb: "Keys for scripts",
+    },
+    {
+      href: `${base}/audit`,
+      label: "Audit log",
+      ready: true,
+      exact: false,
+      permission: "audit.read",
+      blurb: "Every change: who, what, when",
+    },
+    {
+      href: `${base}/settings`,
+      label: "Settings",
+      ready: true,
+      exact: false,
+      permission: "org.read",
+      blurb: "Name and deletion",
     },
     {
       href: `${base}/flows`,
       label: "Flow logs",
       ready: false,
       exact: false,
+      permission: "telemetry.read",
       blurb: "L4 flows between endpoints",
     },
     {
@@ -22,14 +82,23 @@ export function orgSections(orgSlug: string) {
       label: "L7 logs",
       ready: false,
       exact: false,
+      permission: "telemetry.read",
       blurb: "HTTP, DNS, SQL and more, per request",
     },
-    { href: `${base}/topology`, label: "Topology", ready: false, exact: false, blurb: "Who talks to whom" },
+    {
+      href: `${base}/topology`,
+      label: "Topology",
+      ready: false,
+      exact: false,
+      permission: "telemetry.read",
+      blurb: "Who talks to whom",
+    },
     {
       href: `${base}/traces`,
       label: "Traces",
       ready: false,
       exact: false,
+      permission: "telemetry.read",
       blurb: "Distributed traces from network spans",
     },
     {
@@ -37,7 +106,8 @@ export function orgSections(orgSlug: string) {
       label: "Metrics",
       ready: false,
       exact: false,
+      permission: "telemetry.read",
       blurb: "Network and application metrics",
     },
-  ];
+  ] as const;
 }

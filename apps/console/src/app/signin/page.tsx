@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { SignInForm } from "../../components/SignInForm.tsx";
 import { currentUser } from "../../server/auth/current-user.ts";
+import { safeCallback } from "./safe-callback.ts";
 
 export const metadata: Metadata = { title: "Sign in" };
 export const dynamic = "force-dynamic";
@@ -9,12 +10,9 @@ export const dynamic = "force-dynamic";
 const ERRORS: Record<string, string> = {
   CredentialsSignin: "Wrong email or password.",
   SessionRequired: "Sign in to continue.",
+  AccountLocked:
+    "Too many failed sign-ins: this account is locked for 15 minutes. Reset your password to unlock it now.",
 };
-
-/** Only same-site paths are followed after sign-in (no open redirect). */
-function safeCallback(value: string | undefined): string {
-  return value?.startsWith("/") && !value.startsWith("//") ? value : "/";
-}
 
 export default async function SignInPage({
   searchParams,
@@ -37,6 +35,10 @@ export default async function SignInPage({
           Network observability for your organization.
         </p>
         <SignInForm callbackUrl={callbackUrl} initialError={error} />
+        <p className="fp-hint" style={{ marginTop: 12 }}>
+          <a href={`/signup?callbackUrl=${encodeURIComponent(callbackUrl)}`}>Create an account</a> ·{" "}
+          <a href="/forgot-password">Forgot your password?</a>
+        </p>
       </div>
     </div>
   );

@@ -1,12 +1,12 @@
 import { AppShell } from "@flowplane/ui";
-import { notFound } from "next/navigation";
 import type { ReactNode } from "react";
 import { OrgNav } from "../../../components/OrgNav.tsx";
 import { OrgSwitcher } from "../../../components/OrgSwitcher.tsx";
 import { SignOutButton } from "../../../components/SignOutButton.tsx";
+import { orgSections } from "../../../components/sections.ts";
 import { requireUser } from "../../../server/auth/current-user.ts";
 import { serverCaller } from "../../../server/caller.ts";
-import { TrpcReactProvider } from "../../../trpc/react.tsx";
+import { pageAccess } from "../../../server/page-access.ts";
 
 export const dynamic = "force-dynamic";
 
@@ -20,21 +20,29 @@ export default async function OrgLayout({
   const { orgSlug } = await params;
   const user = await requireUser(`/o/${orgSlug}`);
   const orgs = await (await serverCaller()).org.list();
-  // Not a member looks exactly like "no such org".
-  if (!orgs.some((o) => o.slug === orgSlug)) notFound();
+  // Not a member looks exactly like "no such org" (pageAccess answers 404).
+  const access = await pageAccess(orgSlug);
+  const visible = orgSections(orgSlug)
+    .filter((s) => access.can(s.permission))
+    .map((s) => s.href);
   return (
     <AppShell
       brandHref={`/o/${orgSlug}`}
       switcher={<OrgSwitcher orgs={orgs} current={orgSlug} />}
       user={
         <>
-          <span title={user.email}>{user.name ?? user.email}</span>
+          <a href="/orgs/new" className="fp-btn fp-btn-ghost">
+            New organization
+          </a>
+          <a href="/account" title={user.email} className="fp-btn fp-btn-ghost">
+            {user.name ?? user.email}
+          </a>
           <SignOutButton />
         </>
       }
-      sidebar={<OrgNav orgSlug={orgSlug} />}
+      sidebar={<OrgNav orgSlug={orgSlug} visible={visible} />}
     >
-      <TrpcReactProvider>{children}</TrpcReactProvider>
+      {children}
     </AppShell>
   );
 }

@@ -2,13 +2,17 @@ import { Card, Stat } from "@flowplane/ui";
 import type { Metadata } from "next";
 import { orgSections } from "../../../components/sections.ts";
 import { orNotFound, serverCaller } from "../../../server/caller.ts";
+import { pageAccess } from "../../../server/page-access.ts";
 
 export const metadata: Metadata = { title: "Overview" };
 
 export default async function OrgOverview({ params }: { params: Promise<{ orgSlug: string }> }) {
   const { orgSlug } = await params;
   const overview = await orNotFound((await serverCaller()).org.overview({ orgSlug }));
-  const sections = orgSections(orgSlug).slice(1);
+  const access = await pageAccess(orgSlug);
+  const sections = orgSections(orgSlug)
+    .slice(1)
+    .filter((s) => access.can(s.permission));
   return (
     <>
       <div className="fp-page-head">

@@ -1,0 +1,101 @@
+import { Badge, Card } from "@flowplane/ui";
+import type { Metadata } from "next";
+import { notFound } from "next/navigation";
+import { AgentActions } from "../../../../../components/AgentActions.tsx";
+import { orNotFound, serverCaller } from "../../../../../server/caller.ts";
+import { pageAccess } from "../../../../../server/page-access.ts";
+
+export const metadata: Metadata = { title: "Agent" };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Why an agent may be sending nothing, from what the controller knows (first match wins). */
+function diagnosis(a: {
+  state: string;
+  lastSeenAt: string | null;
+  lastConfigOk: boolean | null;
+  protectiveMode: boolean;
+  packetsPerS: number | null;
+}) {
+  if (a.state === "disabled") return "It is disabled: the controller refuses its data.";
+  if (!a.lastSeenAt) return "It has never checked in: check that it runs and can reach the controller.";
+  if (Date.now() - new Date(a.lastSeenAt).getTime() > 5 * 60_000)
+    return "No heartbeat for over 5 minutes: the host, the process or the network is down.";
+  if (a.lastConfigOk === false) return "Its last configuration failed to apply (see the error below).";
+  if (a.protectiveMode)
+    return "It is in protective mode: it sheds load because a limit of its group was reached.";
+  if (a.packetsPerS === 0)
+    return "It is up but sees no packets: check the capture interface and BPF filter of its group.";
+  return "It is checking in and capturing.";
+}
+
+export default async function AgentPage({
+  params,
+}: {
+  params: Promise<{ orgSlug: string; agentId: string }>;
+}) {
+  const { orgSlug, agentId } = await params;
+  if (!UUID.test(agentId)) notFound();
+  const access = await pageAccess(orgSlug);
+  const api = await serverCaller();
+  const agent = await orNotFound(api.agents.get({ orgSlug, agentId }));
+  const groups = access.can("agents.write") ? await api.groups.list({ orgSlug }) : [];
+  const rows: [string, string][] = [
+    ["Host", agent.hostname],
+    ["IPs", agent.ips || "—"],
+    ["Version", agent.version ?? "—"],
+    ["OS", agent.os ?? "—"],
+    ["Group", agent.groupName],
+    ["Data node", agent.dataNode ?? "—"],
+    ["Last seen", agent.lastSeenAt ? new Date(agent.lastSeenAt).toLocaleString() : "never"],
+    ["Enrolled", new Date(agent.enrolledAt).toLocaleString()],
+    ["Configuration", `runs r${agent.appliedRevision} of r${agent.groupRevision}`],
+    [
+      "Last apply",
+      agent.lastConfigRevision === null
+        ? "—"
+        : `r${agent.lastConfigRevision}: ${agent.lastConfigOk ? "applied" : `failed: ${agent.lastConfigError ?? "no error text"}`}`,
+    ],
+    ["CPU", agent.cpuPct === null ? "—" : `${agent.cpuPct.toFixed(1)} %`],
+    ["Memory", agent.memBytes === null ? "—" : `${Math.round(agent.memBytes / 1_048_576)} MB`],
+    ["Packets/s", agent.packetsPerS === null ? "—" : String(Math.round(agent.packetsPerS))],
+    ["Protective mode", agent.protectiveMode ? "on" : "off"],
+  ];
+  return (
+    <>
+      <div className="fp-page-head">
+        <div>
+          <h1>
+            {agent.name}{" "}
+            <Badge tone={agent.state === "online" ? "ok" : agent.state === "offline" ? "bad" : "neutral"}>
+              {agent.state}
+            </Badge>
+          </h1>
+          <p className="fp-page-sub">
+            <a href={`/o/${orgSlug}/agents`}>All agents</a>
+          </p>
+        </div>
+      </div>
+      <div className="fp-stack">
+        <Card title="Why is it (not) sending?">
+          <p>{diagnosis(agent)}</p>
+        </Card>
+        <Card title="Details">
+          <dl className="fp-dl">
+            {rows.map(([k, v]) => (
+              <div key={k} style={{ display: "contents" }}>
+                <dt>{k}</dt>
+                <dd style={{ margin: 0 }}>{v}</dd>
+              </div>
+            ))}
+          </dl>
+        </Card>
+        {access.can("agents.write") && (
+          <Card title="Actions">
+            <AgentActions orgSlug={orgSlug} agent={agent} groups={groups} />
+          </Card>
+        )}
+      </div>
+    </>
+  );
+}
