@@ -44,6 +44,8 @@ export interface L7Stats {
   flowsUnknown: number;
   flowsFailed: number;
   parseErrors: number;
+  /** Exceptions caught around a parser (a bug: fuzzing keeps this at 0). */
+  parserExceptions: number;
   gaps: number;
   /** Segments that arrived ahead of a hole and were held until it filled (or given up). */
   reordered: number;
@@ -117,6 +119,7 @@ export class L7Processor {
     flowsUnknown: 0,
     flowsFailed: 0,
     parseErrors: 0,
+    parserExceptions: 0,
     gaps: 0,
     reordered: 0,
     bufferOverflows: 0,
@@ -212,6 +215,7 @@ export class L7Processor {
       if (f.held !== null && f.held[d]!.length > 0) this.drainHeld(f, d);
     } catch {
       // A parser bug must never take the engine down: the flow is given up and counted.
+      this.s.parserExceptions++;
       this.fail(f);
     } finally {
       this.cur = null;
@@ -534,6 +538,7 @@ export class L7Processor {
         this.flushHeld(f, 0);
         this.flushHeld(f, 1);
       } catch {
+        this.s.parserExceptions++;
         this.fail(f);
       } finally {
         this.cur = null;
@@ -570,6 +575,21 @@ export class L7Processor {
   flush(nowMicros: number): void {
     for (const slot of [...this.flows.keys()]) this.onFlowEnd(slot, nowMicros);
     this.metrics.flush();
+  }
+
+  /** What the processor holds right now (bounded by the options): for tests and health lines. */
+  footprint(): { flows: number; bufferedBytes: number; heldBytes: number; pending: number; maxPendingPerFlow: number } {
+    let bufferedBytes = 0;
+    let heldBytes = 0;
+    let pending = 0;
+    let maxPendingPerFlow = 0;
+    for (const f of this.flows.values()) {
+      bufferedBytes += (f.buf[0]?.length ?? 0) + (f.buf[1]?.length ?? 0);
+      if (f.held) for (const h of f.held) for (const x of h) heldBytes += x.data.length;
+      pending += f.pending.length;
+      if (f.pending.length > maxPendingPerFlow) maxPendingPerFlow = f.pending.length;
+    }
+    return { flows: this.flows.size, bufferedBytes, heldBytes, pending, maxPendingPerFlow };
   }
 
   stats(): L7Stats {
