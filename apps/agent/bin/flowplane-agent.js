@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-// Launcher: runs the TypeScript entry through tsx (registered in this process, so worker
-// threads started by the agent inherit it through execArgv-free `tsx/esm/api` registration).
+// Launcher: registers tsx in this process and runs the TypeScript entry (no build step).
+// Worker threads do not use this: they run an esbuild bundle (see src/flow/sharded-analyze.ts).
 import { register } from "tsx/esm/api";
 
 register();
-const { main } = await import("../src/cli.ts");
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
+try {
+  const { main } = await import("../src/cli.ts");
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`flowplane-agent: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}

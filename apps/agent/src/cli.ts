@@ -39,7 +39,16 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`flowplane-agent: unknown command "${name}"\n${usage()}\n`);
     return 2;
   }
-  const mod = await cmd.load();
+  let mod: Awaited<ReturnType<typeof cmd.load>>;
+  try {
+    mod = await cmd.load();
+  } catch (err) {
+    if ((err as { code?: string }).code === "ERR_MODULE_NOT_FOUND") {
+      process.stderr.write(`flowplane-agent: the "${name}" command is not available in this build\n`);
+      return 2;
+    }
+    throw err;
+  }
   return mod.main(rest);
 }
 

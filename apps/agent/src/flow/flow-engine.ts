@@ -41,6 +41,10 @@ export const NIL_UUID = "00000000-0000-0000-0000-000000000000";
 
 export interface L4FlowRow {
   flow_id: string;
+  /** 0 for a flow's first report, then 1, 2, ... (minute reports share the flow_id). */
+  report_seq: number;
+  /** The flow's last report (close_type is not forced_report). */
+  is_final: boolean;
   org_id: string;
   agent_id: string;
   start_time: number;
@@ -99,6 +103,8 @@ export interface NetworkMetricsRow {
   zero_win_s2c: number;
   client_rst: number;
   server_rst: number;
+  /** Flows closed by idle timeout in this second. */
+  timeouts: number;
 }
 
 /** Timeouts in seconds, per timeout class. */
@@ -214,6 +220,7 @@ export class FlowEngine {
 
   // per flow
   private readonly seqNo: Uint32Array;
+  private readonly reportSeq: Uint32Array;
   private readonly startTime: Float64Array;
   private readonly cdir: Uint8Array; // 0: endpoint A is the client
   private readonly decided: Uint8Array; // 1: decided by the handshake
@@ -313,6 +320,7 @@ export class FlowEngine {
     if (opts.genevePort !== undefined) this.meta.genevePort = opts.genevePort;
 
     this.seqNo = new Uint32Array(cap);
+    this.reportSeq = new Uint32Array(cap);
     this.startTime = new Float64Array(cap);
     this.cdir = new Uint8Array(cap);
     this.decided = new Uint8Array(cap);
@@ -603,6 +611,7 @@ export class FlowEngine {
     s.flowsCreated++;
     if (table.count > s.maxConcurrentFlows) s.maxConcurrentFlows = table.count;
     this.seqNo[f] = this.counter++ & 0x7ffffff;
+    this.reportSeq[f] = 0;
     this.startTime[f] = ts;
     this.vlan[f] = m.vlan;
     this.tunType[f] = m.tunnelType;
@@ -721,7 +730,9 @@ export class FlowEngine {
       this.mSlot[f] = mt.slot(this.keyOf(f));
       this.mEpoch[f] = mt.epoch;
     }
-    mt.counters[this.mSlot[f]! * NF + M.closedFlows] = mt.counters[this.mSlot[f]! * NF + M.closedFlows]! + 1;
+    const mb = this.mSlot[f]! * NF;
+    mt.counters[mb + M.closedFlows] = mt.counters[mb + M.closedFlows]! + 1;
+    if (closeType === CT_TIMEOUT) mt.counters[mb + M.timeouts] = mt.counters[mb + M.timeouts]! + 1;
     this.emit(f, closeType);
     this.table.remove(f);
   }
@@ -741,6 +752,8 @@ export class FlowEngine {
     const srtN = this.srtCount[f]!;
     const row: L4FlowRow = {
       flow_id: (this.idHigh | BigInt(this.seqNo[f]!)).toString(),
+      report_seq: this.reportSeq[f]!,
+      is_final: closeType !== CT_FORCED,
       org_id: this.orgId,
       agent_id: this.agentId,
       start_time: this.startTime[f]!,
@@ -781,6 +794,7 @@ export class FlowEngine {
       out_of_order_s2c: this.ooo[sd]!,
       l7_protocol: "",
     };
+    this.reportSeq[f] = this.reportSeq[f]! + 1;
     this.s.flowsReported++;
     this.onL4(row);
   }

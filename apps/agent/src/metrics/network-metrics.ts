@@ -21,6 +21,7 @@ export interface NetworkMetricsCounters {
   zero_win_s2c: number;
   client_rst: number;
   server_rst: number;
+  timeouts: number;
 }
 
 export const METRIC_FIELDS = [
@@ -38,6 +39,7 @@ export const METRIC_FIELDS = [
   "zero_win_s2c",
   "client_rst",
   "server_rst",
+  "timeouts",
 ] as const satisfies readonly (keyof NetworkMetricsCounters)[];
 
 export const M = {
@@ -55,6 +57,7 @@ export const M = {
   zeroWinS2c: 11,
   clientRst: 12,
   serverRst: 13,
+  timeouts: 14,
 } as const;
 export const NF = METRIC_FIELDS.length;
 
