@@ -195,6 +195,16 @@ export class ChdbEngine {
     }
   }
 
+  /** Names of the settings this engine knows (queried once, at start). */
+  async settingNames(): Promise<Set<string>> {
+    const r = await this.native.QueryAsyncConnection(
+      this.anchor.connection,
+      "SELECT name FROM system.settings",
+      "TabSeparated",
+    );
+    return new Set(Buffer.from(r.bytes).toString("utf8").split("\n").filter(Boolean));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -86,7 +86,7 @@ describe("store HTTP interface", () => {
     expect((syntax as ClickHouseError).code).toBe("62");
   });
 
-  it("passes settings through and ignores transport ones", async () => {
+  it("passes settings through and ignores transport ones and unknown ones", async () => {
     const err = await client
       .query({
         query: "SELECT count() FROM numbers(100000)",
@@ -94,6 +94,9 @@ describe("store HTTP interface", () => {
       })
       .catch((e: unknown) => e);
     expect((err as ClickHouseError).code).toBe("158");
+    // A setting of some other server version is dropped, not an error.
+    const unknown = await fetch(`${store.url}/?query=SELECT+1&no_such_setting_anywhere=1`);
+    expect(await unknown.text()).toBe("1\n");
     const ro = await client
       .command({
         query: "CREATE TABLE ro_t (a UInt8) ENGINE = Memory",

@@ -52,9 +52,17 @@ export async function startStore(opts: StoreOptions): Promise<RunningStore> {
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const engine = new ChdbEngine(opts.dataDir);
   if (opts.maxQueued !== undefined) engine.maxQueued = opts.maxQueued;
+  let known: Set<string>;
+  try {
+    known = await engine.settingNames();
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  const dropSetting = unknownSettingFilter(known);
 
   const server = http.createServer((req, res) => {
-    handle(engine, maxBody, req, res).catch((err: unknown) => {
+    handle(engine, maxBody, dropSetting, req, res).catch((err: unknown) => {
       log.error({ err }, "store request failed");
       if (!res.headersSent) sendError(res, storeError(500, 1001, String(err), "STD_EXCEPTION"), undefined);
       else res.destroy();
@@ -90,9 +98,26 @@ export async function startStore(opts: StoreOptions): Promise<RunningStore> {
   };
 }
 
+/**
+ * Settings the engine does not know are dropped, not refused: clients and libraries send settings
+ * of newer servers (or of the HTTP layer) that this chDB build lacks. Logged once per name.
+ */
+function unknownSettingFilter(known: Set<string>): (name: string) => boolean {
+  const warned = new Set<string>();
+  return (name) => {
+    if (known.has(name)) return false;
+    if (!warned.has(name)) {
+      warned.add(name);
+      log.warn({ setting: name }, "ignoring a setting this engine does not know");
+    }
+    return true;
+  };
+}
+
 async function handle(
   engine: ChdbEngine,
   maxBody: number,
+  dropSetting: (name: string) => boolean,
   req: http.IncomingMessage,
   res: http.ServerResponse,
 ): Promise<void> {
@@ -164,6 +189,9 @@ async function handle(
     return sendError(res, storeError(400, 62, "Empty query", "SYNTAX_ERROR"), parsed.queryId);
   }
 
+  for (const name of [...parsed.settings.keys()]) {
+    if (dropSetting(name)) parsed.settings.delete(name);
+  }
   for (const [name, value] of SERVER_DEFAULT_SETTINGS) {
     if (!parsed.settings.has(name)) parsed.settings.set(name, value);
   }
