@@ -6,17 +6,21 @@
  * By-design differences (docs/agent-fidelity.md) are listed in BY_DESIGN and nowhere else.
  */
 import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { sharedPcapsDir } from "@flowplane/core/shared-dir";
 import { describe, expect, it } from "vitest";
 import { analyzeFileSync } from "../src/analyze.ts";
 import type { L4FlowRow } from "../src/flow/flow-engine.ts";
+import { recordedCaptures } from "./captures/index.ts";
 import { byKey, flowKey, tsharkAvailable, tsharkFlows } from "./tshark/reference.ts";
 
 const dir = sharedPcapsDir();
 const files = readdirSync(dir)
   .filter((f) => /\.(pcap|pcapng|cap)$/.test(f))
-  .sort();
+  .sort()
+  .map((f) => join(dir, f));
+// Captures recorded here of real clients (curl, dig, psql, mysql, redis-cli, ...).
+const recorded = recordedCaptures();
 
 interface Agg {
   packets: number;
@@ -47,12 +51,12 @@ describe("agent vs tshark per flow", () => {
     expect(tsharkAvailable()).toMatch(/TShark/);
   });
 
-  it("found the shared captures", () => {
+  it("found the shared and recorded captures", () => {
     expect(files.length).toBeGreaterThan(30);
+    expect(recorded.length).toBeGreaterThan(3);
   });
 
-  it.each(files)("%s", async (file) => {
-    const path = join(dir, file);
+  it.each([...files, ...recorded].map((p) => [basename(p), p]))("%s", async (_name, path) => {
     const ref = await tsharkFlows(path);
     const rows: L4FlowRow[] = [];
     const res = analyzeFileSync(path, { onL4: (r) => rows.push(r) });
