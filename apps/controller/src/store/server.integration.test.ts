@@ -3,11 +3,19 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type ClickHouseClient, ClickHouseError, createClient } from "@clickhouse/client";
+import {
+  type ClickHouseClient,
+  ClickHouseError,
+  ClickHouseLogLevel,
+  createClient as createClientLoud,
+} from "@clickhouse/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningStore, startStore } from "./server.ts";
 
 // The store is exercised only through @clickhouse/client, as every other process uses it.
+// Errors are asserted on, so the client's own error logging is noise here.
+const createClient: typeof createClientLoud = (cfg = {}) =>
+  createClientLoud({ ...cfg, log: { level: ClickHouseLogLevel.OFF } });
 let dataDir: string;
 let store: RunningStore;
 let client: ClickHouseClient;
