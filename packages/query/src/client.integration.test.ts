@@ -119,6 +119,17 @@ describe("through the store's HTTP interface with @clickhouse/client", () => {
     expect((err as ClickHouseError).code).toBe("60");
   });
 
+  it("sends the default limits with every read, and the engine applies them", async () => {
+    const [row] = await orgQuery<Record<string, unknown>>(
+      ch.client,
+      ORG_A,
+      `SELECT getSetting('max_execution_time') AS t, getSetting('max_memory_usage') AS m,
+              getSetting('max_rows_to_read') AS r, getSetting('readonly') AS ro, {org_id:UUID} AS org`,
+    );
+    expect([row?.t, row?.m, row?.r, row?.ro].map(Number)).toEqual([30, 2_000_000_000, 200_000_000, 2]);
+    expect(row?.org).toBe(ORG_A);
+  });
+
   it("applies read limits: rows read and read-only", async () => {
     const tooMany = await orgQuery(
       ch.client,
