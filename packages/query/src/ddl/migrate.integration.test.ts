@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { recordRows } from "../client.ts";
 import { columnDefinitions, ROW_TABLES } from "../rows/index.ts";
 import { createTestClickhouse, type TestClickhouse } from "../testing.ts";
+import { l4Row, ORG_A } from "../testing-fixtures.ts";
 import { loadMigrations, migrateClickhouse } from "./migrate.ts";
 import { ttlDaysOf } from "./ttl.ts";
 
@@ -100,5 +102,26 @@ describe("ClickHouse DDL", () => {
     const off = await migrateClickhouse({ url: ch.url, database: ch.database, ttl: "off" });
     expect(off.ttlChanged.length).toBeGreaterThan(0);
     expect(ttlDaysOf(await engine("l4_flow_log"))).toBe(0);
+  });
+
+  it("expires old rows under a TTL and keeps them with TTL off", async () => {
+    const old = Date.now() * 1000 - 10 * 86_400_000_000;
+    const fresh = Date.now() * 1000;
+    await recordRows(ch.client, "l4_flow_log", ORG_A, [
+      l4Row({ flow_id: "501", start_time: old, end_time: old }),
+      l4Row({ flow_id: "502", start_time: fresh, end_time: fresh }),
+    ]);
+    const ids = async () => {
+      const rs = await ch.client.query({
+        query: "SELECT flow_id FROM l4_flow_log WHERE flow_id IN (501, 502) ORDER BY flow_id",
+        format: "JSONEachRow",
+      });
+      return (await rs.json<{ flow_id: string }>()).map((r) => r.flow_id);
+    };
+    expect(await ids()).toEqual(["501", "502"]);
+    await migrateClickhouse({ url: ch.url, database: ch.database, ttl: { ttlDays: { l4_flow_log: 3 } } });
+    await ch.client.command({ query: "OPTIMIZE TABLE l4_flow_log FINAL" });
+    expect(await ids()).toEqual(["502"]);
+    await migrateClickhouse({ url: ch.url, database: ch.database, ttl: "off" });
   });
 });
