@@ -14,8 +14,12 @@ import {
   DiskSpool,
   enroll,
   HttpExporter,
+  loadOrEnroll,
   makeBatch,
+  readLinkState,
   SpoolingSender,
+  SyncLoop,
+  saveLinkState,
   sync,
 } from "../../agent/src/controller-link/index.ts";
 import { createAgentRuntime } from "../src/agents/wiring.ts";
@@ -212,6 +216,78 @@ describe("agent controller-link against a listening controller", () => {
         format: "JSONEachRow",
       });
       expect(await rs.json()).toEqual([{ n: String(produced), flows: String(produced) }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("loadOrEnroll keeps the identity on disk; SyncLoop applies, reports per revision, keeps the last good one", async () => {
+    const org = await seedOrg(tdb.db);
+    const group = await seedAgentGroup(tdb.db, org.id, { syncIntervalS: 2 });
+    const token = await seedEnrollmentToken(tdb.db, org.id, group.id);
+    const dir = mkdtempSync(join(tmpdir(), "fp-link-state-"));
+    const stateFile = join(dir, "agent.json");
+    try {
+      const info = { hostname: "edge-3", ips: ["192.0.2.3"], agentVersion: "0.1.0", os: "linux" };
+      const state = await loadOrEnroll({
+        stateFile,
+        controllerUrl: url,
+        enrollmentToken: token.token,
+        ...info,
+      });
+      expect(await loadOrEnroll({ stateFile, controllerUrl: url, ...info })).toEqual(state); // no second enrolment
+      const orgDb = tdb.db.forOrg(org.id);
+      expect((await orgDb.enrollmentToken.findUniqueOrThrow({ where: { id: token.id } })).uses).toBe(1);
+
+      const credential = new CredentialHolder(state.credential, (c) =>
+        saveLinkState(stateFile, { ...state, credential: c }),
+      );
+      const applied: number[] = [];
+      let failNext = false;
+      const loop = new SyncLoop({
+        controllerUrl: url,
+        agentId: state.agentId,
+        credential,
+        stats: () => stats,
+        runState: () => "running",
+        applyConfig: async (_config, revision) => {
+          if (failNext) throw new Error("interface eth7 not found");
+          applied.push(revision);
+        },
+      });
+      await loop.tick();
+      expect(applied).toEqual([1]);
+      expect(loop.intervalS).toBe(2);
+      expect(await orgDb.agent.findUniqueOrThrow({ where: { id: state.agentId } })).toMatchObject({
+        appliedRevision: 1,
+        lastConfigRevision: 1,
+        lastConfigOk: true,
+      });
+
+      failNext = true;
+      await orgDb.agentGroupConfig.create({
+        data: { orgId: org.id, groupId: group.id, revision: 2, config: {} },
+      });
+      await orgDb.agentGroup.update({ where: { id: group.id }, data: { currentRevision: 2 } });
+      await loop.tick();
+      expect(loop.appliedRevision).toBe(1);
+      expect(await orgDb.agent.findUniqueOrThrow({ where: { id: state.agentId } })).toMatchObject({
+        appliedRevision: 1,
+        lastConfigRevision: 2,
+        lastConfigOk: false,
+        lastConfigError: "interface eth7 not found",
+      });
+
+      // A rotation reaches the state file before the loop uses the new credential.
+      await orgDb.agent.update({
+        where: { id: state.agentId },
+        data: { credentialIssuedAt: new Date(Date.now() - 7200_000) },
+      });
+      await loop.tick();
+      const saved = await readLinkState(stateFile);
+      expect(saved?.credential).toBe(credential.get().credential);
+      expect(saved?.credential).not.toBe(state.credential);
+      expect(loop.lastError).toBeNull();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
