@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 
@@ -234,12 +234,31 @@ function liveOwnerOf(dir: string): number | undefined {
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
   try {
     process.kill(pid, 0);
-    // A crashed store leaves its status file behind and its PID may be reused by anything.
+    // A crashed store leaves its status file behind and its PID may be reused by anything: the
+    // owner started before it wrote the file and runs an engine host.
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    return /node|bun|deno|clickhouse|chdb|python/i.test(cmdline) ? pid : undefined;
+    if (!/node|bun|deno|clickhouse|chdb|python/i.test(cmdline)) return undefined;
+    const started = processStartMs(pid);
+    const written = statSync(path.join(dir, "status")).mtimeMs;
+    return started !== undefined && started > written + 1_000 ? undefined : pid;
   } catch (err) {
     // EPERM: alive but owned by another user.
     return (err as NodeJS.ErrnoException).code === "EPERM" ? pid : undefined;
+  }
+}
+
+/** When a process started (ms since the epoch), from /proc; undefined where /proc says nothing. */
+function processStartMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the parenthesised command name; starttime is field 22 overall.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[19]);
+    const btime = Number(/^btime\s+(\d+)/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(btime)) return undefined;
+    return btime * 1000 + (ticks / 100) * 1000; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
   }
 }
 

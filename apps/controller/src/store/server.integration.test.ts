@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -160,5 +160,35 @@ describe("store HTTP interface", () => {
     expect(code).toBe(1);
     expect(stderr.trim().split("\n")).toHaveLength(1);
     expect(stderr).toMatch(/already used by process \d+ \(chDB allows one process per directory\)/);
+  });
+
+  it("starts over a stale status file whose PID now belongs to another process", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "fp-store-stale-"));
+    try {
+      const data = path.join(dir, "data");
+      mkdirSync(data);
+      // As left by a store killed an hour ago, its PID since reused by this (younger) process.
+      const status = path.join(data, "status");
+      writeFileSync(status, `PID: ${process.pid}\nStarted at: 2026-01-01 00:00:00\nRevision: 1\n`);
+      const hourAgo = new Date(Date.now() - 3_600_000);
+      utimesSync(status, hourAgo, hourAgo);
+      const ready = path.join(dir, "ready.json");
+      const main = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.ts");
+      const child = spawn(
+        process.execPath,
+        ["--import", "tsx", main, "--data-dir", data, "--port", "0", "--ready-file", ready],
+        { stdio: "ignore" },
+      );
+      const deadline = Date.now() + 30_000;
+      while (!existsSync(ready) && child.exitCode === null && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+      expect(JSON.parse(readFileSync(ready, "utf8")).url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
