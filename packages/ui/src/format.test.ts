@@ -38,3 +38,11 @@ describe("DataTable", () => {
     expect(empty).toContain("No agents");
   });
 });
+
+describe("relative times in the future", () => {
+  it("reads 'in …' for expiries and 'just now' for small clock skew", () => {
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    expect(formatCell("relative", new Date(now + 2 * 3600_000 + 5000).toISOString(), now)).toBe("in 2h");
+    expect(formatCell("relative", new Date(now + 2000).toISOString(), now)).toBe("just now");
+  });
+});

@@ -29,9 +29,18 @@ function toDate(value: unknown): Date | null {
 
 function relative(ms: number): string {
   const s = Math.round(ms / 1000);
+  // Future times (expiries) read "in …"; a few seconds ahead is clock skew: "just now".
+  if (s < -5) return `in ${span(-s)}`;
   if (s < 0) return "just now";
   if (s < 60) return `${s}s ago`;
   if (s < 3600) return `${Math.floor(s / 60)}m ago`;
   if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
   return `${Math.floor(s / 86_400)}d ago`;
+}
+
+function span(s: number): string {
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
 }

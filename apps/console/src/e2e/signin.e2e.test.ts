@@ -6,6 +6,7 @@ import { seedAgent, seedDemo, seedMembership, seedOrg } from "@flowplane/db/seed
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { type BrowserContext, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { curlBlocks, runBlock } from "./api-doc.ts";
 import { ensureBuild, freePort, type RunningConsole, startConsole } from "./server.ts";
 
 // End to end: the production build (`next build`, reused when fresh) served by `next start`
@@ -148,4 +149,138 @@ describe("console end to end", () => {
     expect(pageErrors).toEqual([]);
     console.info(`console e2e: screenshots in ${SCREENSHOT_DIR}`);
   });
+
+  it("signs up, creates an org, invites a viewer who cannot change anything, creates a group and an enrolment token; docs/api.md runs", async () => {
+    await browser.clearCookies();
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (err) => problems.push(err.message));
+    page.on("console", (msg) => {
+      if (msg.type() === "error" && !msg.text().includes("Failed to load resource"))
+        problems.push(msg.text());
+    });
+    const shot = (name: string) =>
+      page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+
+    // Sign up, land on "no organization yet", create one.
+    await page.goto(`${server.url}/signup`);
+    await page.fill("#name", "Olivia Owner");
+    await page.fill("#email", "owner@e2e.test");
+    await page.fill("#password", "owner-password-1");
+    await shot("signup");
+    await page.click("button[type=submit]");
+    await page.waitForURL(`${server.url}/`);
+    await page.click("text=Create an organization");
+    await page.waitForURL(/\/orgs\/new/);
+    await page.fill("#org-name", "E2E Org");
+    expect(await page.inputValue("#org-slug")).toBe("e2e-org");
+    await shot("org-new");
+    await page.click("button[type=submit]");
+    await page.waitForURL(`${server.url}/o/e2e-org`);
+    await expect.poll(() => page.textContent("h1")).toBe("E2E Org");
+
+    // Invite a viewer: the one-time link is shown once.
+    await page.click("nav >> text=Members");
+    await page.waitForURL(/\/members$/);
+    await page.fill("#invite-email", "viewer@e2e.test");
+    await page.selectOption("#invite-role", "viewer");
+    await page.click("text=Create invitation link");
+    const inviteLink =
+      (await page.locator("[data-testid=secret-value]").textContent({ timeout: 10_000 })) ?? "";
+    expect(inviteLink).toMatch(/\/invite\/fpi_/);
+    await shot("members");
+
+    // A group, a saved revision, the diff; then an enrolment token with its command.
+    await page.click("nav >> text=Agent groups");
+    await page.fill("#group-name", "edge");
+    await page.click("text=Create group");
+    await page.waitForURL(/\/groups\/[0-9a-f-]{36}$/);
+    const config = JSON.parse(await page.inputValue("#config-editor")) as { limits: { maxCpuPct: number } };
+    config.limits.maxCpuPct = 25;
+    await page.fill("#config-editor", JSON.stringify(config, null, 2));
+    await page.fill("#config-comment", "lower CPU limit");
+    await page.click("text=Save as new revision");
+    await expect.poll(() => page.textContent("main")).toContain("r2 (current)");
+    await expect.poll(() => page.locator(".fp-diff-add").count()).toBeGreaterThan(0);
+    await shot("group");
+    await page.click("nav >> text=Enrolment");
+    await page.fill("#tok-name", "lab");
+    await page.click("text=Create token");
+    const command = (await page.locator("[data-testid=secret-value]").textContent({ timeout: 10_000 })) ?? "";
+    expect(command).toMatch(
+      /^npx flowplane-agent run --interface \S+ --controller http:\/\/\S+ --token fpe_\S+$/,
+    );
+    await shot("enrollment");
+
+    // An admin API key for the curl examples of docs/api.md.
+    await page.click("nav >> text=API keys");
+    await page.fill("#key-name", "docs");
+    await page.selectOption("#key-role", "admin");
+    await page.click("text=Create key");
+    const apiKey = (await page.locator("[data-testid=secret-value]").textContent({ timeout: 10_000 })) ?? "";
+    expect(apiKey).toMatch(/^fpk_/);
+    await shot("api-keys");
+    await page.click("nav >> text=Audit log");
+    await expect.poll(() => page.locator("table tbody tr").count()).toBeGreaterThanOrEqual(5);
+    await shot("audit");
+    await page.click("nav >> text=Settings");
+    await shot("settings");
+    await page.click("text=Sign out");
+    await page.waitForURL(/\/signin/);
+
+    // The viewer opens the link, signs up, accepts.
+    await page.goto(inviteLink);
+    await page.waitForURL(/\/signin/);
+    await page.click("text=Create an account");
+    await page.fill("#email", "viewer@e2e.test");
+    await page.fill("#password", "viewer-password-1");
+    await page.click("button[type=submit]");
+    await page.waitForURL(/\/invite\//);
+    await page.click("text=Accept invitation");
+    await page.waitForURL(`${server.url}/o/e2e-org`);
+    const nav = (await page.textContent("nav")) ?? "";
+    expect(nav).not.toContain("API keys");
+    expect(nav).not.toContain("Audit log");
+    expect(nav).not.toContain("Enrolment");
+    await page.click("nav >> text=Members");
+    await page.waitForURL(/\/members$/);
+    expect(await page.locator("text=Invite someone").count()).toBe(0);
+    await page.click("nav >> text=Agent groups");
+    expect(await page.locator("text=New group").count()).toBe(0);
+    await page.click("text=edge");
+    await page.waitForURL(/\/groups\/[0-9a-f-]{36}$/);
+    expect(await page.locator("#config-editor").getAttribute("readonly")).not.toBeNull();
+    expect(await page.locator("text=Save as new revision").count()).toBe(0);
+    await shot("viewer-group");
+    // The server refuses what the UI hides.
+    const refused = await page.evaluate(async () => {
+      const res = await fetch("/api/trpc/groups.create", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-flowplane-org": "e2e-org" },
+        body: JSON.stringify({ name: "sneaky" }),
+      });
+      return res.status;
+    });
+    expect(refused).toBe(403);
+    await page.close();
+    expect(problems).toEqual([]);
+
+    // Every curl block of docs/api.md, unchanged, with the admin key.
+    const blocks = curlBlocks();
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
+    for (const block of blocks) {
+      const run = await runBlock(block, {
+        FLOWPLANE_URL: server.url,
+        FLOWPLANE_ORG: "e2e-org",
+        FLOWPLANE_API_KEY: apiKey,
+      });
+      expect(run, block).toMatchObject({ ok: true });
+      expect(JSON.parse(run.stdout), block).toHaveProperty("result");
+    }
+    const revoked = await fetch(`${server.url}/api/trpc/groups.list?input=%7B%7D`, {
+      headers: { authorization: "Bearer fpk_not-a-real-key", "x-flowplane-org": "e2e-org" },
+    });
+    expect(revoked.status).toBe(401);
+    console.info(`console e2e: screenshots in ${SCREENSHOT_DIR}`);
+  }, 120_000);
 });
