@@ -33,12 +33,17 @@ const OWNER_COLUMNS = [
  * name none are written for the authenticated agent's org by the writer.
  */
 export function splitForeignRows(
-  rows: Record<string, unknown>[],
+  rows: unknown[],
   agent: TAuthenticatedAgent,
 ): { own: { index: number; row: Record<string, unknown> }[]; rejected: { index: number; error: string }[] } {
   const own: { index: number; row: Record<string, unknown> }[] = [];
   const rejected: { index: number; error: string }[] = [];
-  rows.forEach((row, index) => {
+  rows.forEach((value, index) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      rejected.push({ index, error: "row: expected an object" });
+      return;
+    }
+    const row = value as Record<string, unknown>;
     for (const [column, key, what] of OWNER_COLUMNS) {
       const claimed = row[column];
       if (claimed !== undefined && claimed !== null && String(claimed).toLowerCase() !== agent[key]) {
