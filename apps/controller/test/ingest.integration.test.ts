@@ -163,12 +163,14 @@ describe("POST /v1/ingest", () => {
         { nonsense: true },
         l4Row({ client_ip: "999.1.1.1" }),
         l4Row(),
+        7,
       ],
     });
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.accepted).toBe(2);
-    expect(body.rejected.map((r: { index: number }) => r.index)).toEqual([1, 2, 3]);
+    expect(body.rejected.map((r: { index: number }) => r.index)).toEqual([1, 2, 3, 5]);
+    expect(body.rejected[3].error).toMatch(/expected an object/);
     expect(body.rejected[0].error).toMatch(/client_port/);
     expect(body.rejected[2].error).toMatch(/client_ip/);
     expect(await countRows(a.org.id)).toBe(2);
