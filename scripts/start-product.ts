@@ -120,16 +120,16 @@ async function waitHealthy(name: string, url: string, timeoutMs = 120_000) {
   fail(`${name} did not become healthy at ${url} within ${timeoutMs / 1000} s (last answer: ${last})`);
 }
 
-async function runStep(label: string, fn: () => Promise<unknown>) {
+/** A start-up step: its own line, progress lines from the step indented under it, then its time. */
+async function runStep(label: string, fn: (progress: (line: string) => void) => Promise<unknown>) {
   const started = Date.now();
-  process.stdout.write(`flowplane: ${label} ... `);
+  say(`${label} ...`);
   try {
-    await fn();
+    await fn((line) => console.log(`    ${line}`));
   } catch (err) {
-    process.stdout.write("failed\n");
     fail(`${label} failed: ${(err as Error).message}`);
   }
-  process.stdout.write(`done (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  say(`${label}: done (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 
 try {
@@ -141,10 +141,10 @@ try {
 
 const secrets = localSecrets();
 
-await runStep("migrating PostgreSQL", async () => {
+await runStep("migrating PostgreSQL", async (progress) => {
   await ensurePostgresDatabase(env.DATABASE_URL);
   const { migrate } = await import("@flowplane/db/migrate");
-  await migrate(env.DATABASE_URL);
+  await migrate(env.DATABASE_URL, { log: progress });
 });
 
 let clickhouseUrl = env.CLICKHOUSE_URL;
