@@ -57,6 +57,17 @@ export function SettingsPanel({
         <ErrorAlert error={rename.error} />
       </Card>
       {canDelete && (
+        <Card title="Export">
+          <p>
+            Groups with every configuration revision, members, API keys and enrolment tokens (no secrets), as
+            JSON.
+          </p>
+          <a className="fp-btn fp-btn-secondary" href={`/o/${org.slug}/export`} download>
+            Download configuration
+          </a>
+        </Card>
+      )}
+      {canDelete && (
         <Card title="Delete organization">
           <p>
             The organization disappears for everyone at once; its data is purged after {graceDays} days. Type{" "}

@@ -178,6 +178,12 @@ describe("organizations and members", () => {
     const me = await asUser(owner.id);
     await me.org.create({ name: "Doomed", slug: "doomed" });
     expect(await codeOf(me.org.delete({ orgSlug: "doomed", confirmSlug: "nope" }))).toBe("BAD_REQUEST");
+    const exported = await me.org.export({ orgSlug: "doomed" });
+    expect(exported).toMatchObject({
+      organization: { slug: "doomed" },
+      members: [{ role: "owner" }],
+      groups: [],
+    });
     const { deleteAfter } = await me.org.delete({ orgSlug: "doomed", confirmSlug: "doomed" });
     expect(await me.org.list()).toEqual([]);
     expect(await codeOf(me.org.overview({ orgSlug: "doomed" }))).toBe("NOT_FOUND");
