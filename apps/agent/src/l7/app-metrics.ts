@@ -34,7 +34,9 @@ export interface AppMetricsRow {
 }
 
 export class AppMetrics {
-  private readonly cur = new Map<string, AppMetricsRow>();
+  /** server ip|port|protocol → endpoint → row: the endpoint string is the row's own, so its hash is cached. */
+  private readonly cur = new Map<string, Map<string, AppMetricsRow>>();
+  private keys = 0;
   private second = -1;
   folded = 0;
 
@@ -45,22 +47,27 @@ export class AppMetrics {
     private readonly maxKeys = 10_000,
   ) {}
 
-  add(r: L7Row): void {
+  /** `serverKey` identifies server ip, port and protocol (the caller caches it per flow). */
+  add(r: L7Row, serverKey: string = `${r.server_ip}|${r.server_port}|${r.l7_protocol}`): void {
     const sec = Math.floor(r.end_time / 1e6) * 1e6;
     if (sec > this.second) {
       this.flush();
       this.second = sec;
     }
     let endpoint = r.endpoint;
-    let k = `${r.server_ip}|${r.server_port}|${r.l7_protocol}|${endpoint}`;
-    let m = this.cur.get(k);
-    if (!m && this.cur.size >= this.maxKeys) {
+    const sk = serverKey;
+    let inner = this.cur.get(sk);
+    if (inner === undefined) {
+      inner = new Map();
+      this.cur.set(sk, inner);
+    }
+    let m = inner.get(endpoint);
+    if (m === undefined && this.keys >= this.maxKeys) {
       this.folded++;
       endpoint = "";
-      k = `${r.server_ip}|${r.server_port}|${r.l7_protocol}|`;
-      m = this.cur.get(k);
+      m = inner.get(endpoint);
     }
-    if (!m) {
+    if (m === undefined) {
       m = {
         time: this.second,
         org_id: this.orgId,
@@ -79,7 +86,8 @@ export class AppMetrics {
         rrt_max_us: 0,
         latency_buckets: new Array(APP_LATENCY_BUCKETS_US.length + 1).fill(0),
       };
-      this.cur.set(k, m);
+      inner.set(endpoint, m);
+      this.keys++;
     }
     const hasReq = r.request_type !== "" || r.request_resource !== "" || r.request_length > 0;
     if (hasReq) m.request++;
@@ -111,7 +119,8 @@ export class AppMetrics {
   }
 
   flush(): void {
-    for (const m of this.cur.values()) this.emit(m);
+    for (const inner of this.cur.values()) for (const m of inner.values()) this.emit(m);
     this.cur.clear();
+    this.keys = 0;
   }
 }

@@ -90,6 +90,9 @@ class FlowL7 {
   readonly skip = [0, 0];
   readonly resync = [false, false];
   pending: Pending[] = [];
+  /** Application-metrics key (server ip|port|protocol) for `mKeyProto`, made once per flow. */
+  mKey = "";
+  mKeyProto = "";
   /** Out-of-order segments per direction, waiting for the hole before them. */
   held: Held[][] | null = null;
   lastTs = 0;
@@ -517,7 +520,11 @@ export class L7Processor {
     }
     this.s.rows++;
     if (status === "timeout") this.s.timeouts++;
-    this.metrics.add(row);
+    if (f.mKeyProto !== row.l7_protocol) {
+      f.mKeyProto = row.l7_protocol;
+      f.mKey = `${row.server_ip}|${row.server_port}|${row.l7_protocol}`;
+    }
+    this.metrics.add(row, f.mKey);
     this.onL7(row);
   }
 

@@ -41,10 +41,14 @@ function b64(s: string): string {
   }
 }
 
+const STANDARD = ["traceparent", "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "sw8", "uber-trace-id"];
+
 export class HeaderPolicyImpl implements HeaderPolicy {
   private readonly custom: Set<string>;
   private readonly reqIds: Set<string>;
   private readonly masked: Set<string>;
+  /** Names worth a string, by length: HTTP/1 matches raw bytes against these first. */
+  private readonly byLen: string[][] = [];
 
   constructor(o: HeaderPolicyOptions = {}) {
     const lc = (a: readonly string[] | undefined) => (a ?? []).map((x) => x.toLowerCase());
@@ -54,6 +58,34 @@ export class HeaderPolicyImpl implements HeaderPolicy {
     );
     this.custom = new Set(lc(o.traceHeaders).filter((h) => !this.masked.has(h)));
     this.reqIds = new Set(["x-request-id", ...lc(o.requestIdHeaders)].filter((h) => !this.masked.has(h)));
+    for (const n of new Set([...STANDARD, ...this.custom, ...this.reqIds])) {
+      if (this.masked.has(n) || n.length > 64) continue;
+      (this.byLen[n.length] ??= []).push(n);
+    }
+  }
+
+  /**
+   * Raw-bytes variant for HTTP/1: the name at [ns, ne) is compared case-insensitively with the
+   * wanted names of its length before any string is made, so ordinary headers cost no
+   * allocation. The value string is made only for a match.
+   */
+  offerBytes(t: TraceContext, b: Uint8Array, ns: number, ne: number, vs: number, ve: number): boolean {
+    const cands = this.byLen[ne - ns];
+    if (cands === undefined) return false;
+    for (let c = 0; c < cands.length; c++) {
+      const n = cands[c]!;
+      let i = 0;
+      for (; i < n.length; i++) {
+        let ch = b[ns + i]!;
+        if (ch >= 65 && ch <= 90) ch |= 32;
+        if (ch !== n.charCodeAt(i)) break;
+      }
+      if (i === n.length) {
+        if (ve - vs > 256) ve = vs + 256;
+        return this.offer(t, n, Buffer.prototype.latin1Slice.call(b, vs, ve) as string);
+      }
+    }
+    return false;
   }
 
   /** Whether a header (lower-case) may be looked at. */
@@ -77,8 +109,15 @@ export class HeaderPolicyImpl implements HeaderPolicy {
     if (this.masked.has(name)) return false;
     switch (name) {
       case "traceparent": {
-        // version-traceid-parentid-flags
-        const p = value.trim().split("-");
+        // version-traceid-parentid-flags; the usual fixed layout is sliced without splitting.
+        const v = value.trim();
+        if (v.length >= 55 && v.charCodeAt(2) === 45 && v.charCodeAt(35) === 45 && v.charCodeAt(52) === 45) {
+          t.traceId = v.slice(3, 35);
+          t.spanId = v.slice(36, 52);
+          t.parentSpanId = "";
+          return true;
+        }
+        const p = v.split("-");
         if (p.length >= 4 && p[1]!.length === 32 && p[2]!.length === 16) {
           t.traceId = p[1]!;
           t.spanId = p[2]!;

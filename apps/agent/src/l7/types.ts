@@ -113,6 +113,8 @@ export interface ParseContext {
 export interface HeaderPolicy {
   /** Offer one header; returns true when it was useful (trace or request id). */
   offer(trace: TraceContext, name: string, value: string): boolean;
+  /** The same from raw bytes (name [ns, ne), value [vs, ve)); allocates only on a match. */
+  offerBytes(trace: TraceContext, b: Uint8Array, ns: number, ne: number, vs: number, ve: number): boolean;
 }
 
 /**

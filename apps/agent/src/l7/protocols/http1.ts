@@ -4,10 +4,34 @@
  * pipelining (responses pair FIFO), 1xx interim responses (100-continue) not counted as the
  * answer, HEAD/204/304 without body, and close-delimited bodies.
  */
-import { findCrlf, latin1, parseDec, startsWith } from "../bytes.ts";
+import { latin1 } from "../bytes.ts";
 import { statusOfCode } from "../status.ts";
 import { emptyTrace } from "../trace-context.ts";
-import type { L7Parser, ParseContext, ProtocolSpec } from "../types.ts";
+import type { L7Parser, ParseContext, ProtocolSpec, TraceContext } from "../types.ts";
+
+// Hot byte helpers kept module-local: calls across modules go through export bindings that
+// V8 inlines less reliably, and these run for every header line.
+function findCrlf(b: Uint8Array, s: number, e: number): number {
+  for (let i = s; i + 1 < e; i++) if (b[i] === 13 && b[i + 1] === 10) return i;
+  return -1;
+}
+
+function parseDec(b: Uint8Array, s: number, e: number): number {
+  if (e <= s || e - s > 15) return -1;
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    const c = b[i]! - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+function startsWith(b: Uint8Array, o: number, e: number, ascii: string): boolean {
+  if (o + ascii.length > e) return false;
+  for (let i = 0; i < ascii.length; i++) if (b[o + i] !== ascii.charCodeAt(i)) return false;
+  return true;
+}
 
 const METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
 /** Header block bigger than this is not HTTP we can use. */
@@ -15,6 +39,9 @@ const MAX_HEADER = 32 * 1024;
 const MAX_HEADERS = 128;
 
 function methodAt(b: Uint8Array, o: number, e: number): number {
+  const c = b[o];
+  // Every method starts with one of these capitals: most payloads are rejected on one byte.
+  if (c !== 71 && c !== 80 && c !== 68 && c !== 72 && c !== 79 && c !== 67 && c !== 84) return -1;
   for (let i = 0; i < METHODS.length; i++) {
     const m = METHODS[i]!;
     if (startsWith(b, o, e, m) && b[o + m.length] === 32) return i;
@@ -26,24 +53,15 @@ function isResponseStart(b: Uint8Array, o: number, e: number): boolean {
   return startsWith(b, o, e, "HTTP/1.") && (e - o < 9 || b[o + 8] === 32);
 }
 
-/** Finds the blank line ending a header block; returns the index after it, or -1. */
-function headerEnd(b: Uint8Array, s: number, e: number): number {
-  for (let i = s; i + 3 < e; i++) {
-    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i + 4;
-  }
-  return -1;
-}
-
 function lower(s: string): string {
   return s.toLowerCase();
 }
 
-interface Body {
-  /** -2 chunked, -3 until close, else content length. */
-  len: number;
-}
+/** Shared scratch trace: most requests carry none, so no object is made for them. */
+const scratch = emptyTrace();
 
 class Http1Parser implements L7Parser {
+  private traced = false;
   /** Per direction: inside a chunked body (0 no, 1 expecting size line, 2 trailers). */
   private chunk = [0, 0];
   /** Per direction: the rest of the stream is a close-delimited body. */
@@ -86,62 +104,74 @@ class Http1Parser implements L7Parser {
     return eol + 2 - off + n + 2;
   }
 
-  private headers(
-    ctx: ParseContext,
-    b: Uint8Array,
-    s: number,
-    e: number,
-    out: { host: string; cl: number; chunked: boolean; cont: boolean; close: boolean; grpc: boolean },
-    trace: ReturnType<typeof emptyTrace> | null,
-  ): boolean {
+  /** Scratch header facts of the message being parsed (one parse at a time per parser). */
+  private readonly h = { host: "", cl: -1, chunked: false, close: false };
+
+  /**
+   * One pass over the header lines from `s`: returns the index after the blank line, -1 when
+   * the block is not complete yet, -2 when it is not a header block we accept.
+   */
+  private headers(ctx: ParseContext, b: Uint8Array, s: number, e: number, trace: TraceContext | null): number {
+    const out = this.h;
+    out.host = "";
+    out.cl = -1;
+    out.chunked = false;
+    out.close = false;
     let p = s;
     let count = 0;
-    while (p < e) {
-      const eol = findCrlf(b, p, e);
-      if (eol < 0 || eol === p) break;
-      if (++count > MAX_HEADERS) return false;
-      let colon = p;
-      while (colon < eol && b[colon] !== 58) colon++;
-      if (colon < eol) {
+    for (;;) {
+      // One scan per line finds both the colon and the line end.
+      let colon = -1;
+      let i = p;
+      while (i < e) {
+        const c = b[i]!;
+        if (c === 10) break;
+        if (c === 58 && colon < 0) colon = i;
+        i++;
+      }
+      if (i >= e) return e - s > MAX_HEADER ? -2 : -1;
+      const eol = i > p && b[i - 1] === 13 ? i - 1 : i;
+      if (eol === p) return i + 1;
+      if (++count > MAX_HEADERS) return -2;
+      if (colon >= 0 && colon < eol) {
         const nl = colon - p;
         let vs = colon + 1;
         while (vs < eol && (b[vs] === 32 || b[vs] === 9)) vs++;
         const c0 = b[p]! | 32;
-        // Only a few headers matter: look at the name before building strings.
+        // Only a few headers matter: look at the name's length and first byte before any string.
         if (nl === 4 && c0 === 104) {
           out.host = latin1(b, vs, eol, 256);
         } else if (nl === 14 && c0 === 99 && lower(latin1(b, p, colon)) === "content-length") {
           out.cl = parseDec(b, vs, eol);
         } else if (nl === 17 && c0 === 116 && lower(latin1(b, p, colon)) === "transfer-encoding") {
           out.chunked = lower(latin1(b, vs, eol)).includes("chunked");
-        } else if (nl === 6 && c0 === 101 && lower(latin1(b, p, colon)) === "expect") {
-          out.cont = true;
         } else if (nl === 10 && c0 === 99 && lower(latin1(b, p, colon)) === "connection") {
           out.close = lower(latin1(b, vs, eol)).includes("close");
         } else if (trace !== null && nl <= 64) {
-          ctx.headers.offer(trace, lower(latin1(b, p, colon)), latin1(b, vs, eol, 256));
+          if (ctx.headers.offerBytes(trace, b, p, colon, vs, eol)) this.traced = true;
         }
       }
-      p = eol + 2;
+      p = i + 1;
     }
-    return true;
   }
 
   private request(ctx: ParseContext, b: Uint8Array, off: number, end: number): number {
     const m = methodAt(b, off, end);
     if (m < 0) return end - off >= 8 ? -1 : 0;
-    const he = headerEnd(b, off, end);
-    if (he < 0) return end - off > MAX_HEADER ? -1 : 0;
-    const line = findCrlf(b, off, he);
+    const line = findCrlf(b, off, end);
+    if (line < 0) return end - off > MAX_HEADER ? -1 : 0;
+    this.traced = false;
+    scratch.traceId = scratch.spanId = scratch.parentSpanId = scratch.xRequestId = "";
+    const he = this.headers(ctx, b, line + 2, end, scratch);
+    if (he === -1) return 0;
+    if (he < 0) return -1;
     const sp1 = off + METHODS[m]!.length;
     let sp2 = sp1 + 1;
     while (sp2 < line && b[sp2] !== 32) sp2++;
     const path = latin1(b, sp1 + 1, sp2, 1024);
-    const version =
-      sp2 + 6 < line && startsWith(b, sp2 + 1, line, "HTTP/") ? latin1(b, sp2 + 6, line, 8) : "1.0";
-    const h = { host: "", cl: -1, chunked: false, cont: false, close: false, grpc: false };
-    const trace = emptyTrace();
-    if (!this.headers(ctx, b, line + 2, he, h, trace)) return -1;
+    const version = versionAt(b, sp2 + 1, line);
+    const h = this.h;
+    const trace = this.traced ? { ...scratch } : undefined;
     const q = path.indexOf("?");
     const endpoint = q >= 0 ? path.slice(0, q) : path;
     let bodyLen = 0;
@@ -161,16 +191,17 @@ class Http1Parser implements L7Parser {
 
   private response(ctx: ParseContext, b: Uint8Array, off: number, end: number): number {
     if (!isResponseStart(b, off, end)) return end - off >= 9 ? -1 : 0;
-    const he = headerEnd(b, off, end);
-    if (he < 0) return end - off > MAX_HEADER ? -1 : 0;
-    const line = findCrlf(b, off, he);
+    const line = findCrlf(b, off, end);
+    if (line < 0) return end - off > MAX_HEADER ? -1 : 0;
     const code = parseDec(b, off + 9, off + 12);
     if (code < 100 || code > 999) return -1;
-    const version = latin1(b, off + 5, off + 8);
-    const h = { host: "", cl: -1, chunked: false, cont: false, close: false, grpc: false };
-    if (!this.headers(ctx, b, line + 2, he, h, null)) return -1;
+    const he = this.headers(ctx, b, line + 2, end, null);
+    if (he === -1) return 0;
+    if (he < 0) return -1;
     // Interim answers (100 Continue, 103 Early Hints) are not the response.
     if (code < 200 && code !== 101) return he - off;
+    const version = versionAt(b, off, off + 8);
+    const h = this.h;
     const reqType = ctx.oldestPendingType();
     let bodyLen = 0;
     if (reqType === "HEAD" || code === 204 || code === 304) bodyLen = 0;
@@ -189,6 +220,16 @@ class Http1Parser implements L7Parser {
   }
 }
 
+/** "HTTP/1.x" at [s, e) → "1.x" without allocating for the two real versions. */
+function versionAt(b: Uint8Array, s: number, e: number): string {
+  if (e - s === 8 && startsWith(b, s, e, "HTTP/1.")) {
+    const minor = b[s + 7];
+    if (minor === 49) return "1.1";
+    if (minor === 48) return "1.0";
+  }
+  return e - s > 5 && startsWith(b, s, e, "HTTP/") ? latin1(b, s + 5, e, 8) : "1.0";
+}
+
 export const http1: ProtocolSpec = {
   name: "http",
   ports: [80, 8080, 8000, 8008, 8081, 8888, 3000, 5000, 9000],
@@ -204,5 +245,3 @@ export const http1: ProtocolSpec = {
   },
   create: () => new Http1Parser(),
 };
-
-export type { Body };
