@@ -1,0 +1,224 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createLogger } from "@flowplane/core/log";
+import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
+import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
+import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CredentialHolder,
+  DiskSpool,
+  enroll,
+  HttpExporter,
+  makeBatch,
+  SpoolingSender,
+  SyncLoop,
+} from "../../agent/src/controller-link/index.ts";
+import { createAgentRuntime } from "../src/agents/wiring.ts";
+import { buildControllerServer } from "../src/http/server.ts";
+import { unsafeRebalanceDataNodes } from "../src/jobs/rebalance.ts";
+import { redisUrl } from "./harness.ts";
+
+const DATA_NODE_MAIN = fileURLToPath(new URL("../src/ingest/data-node-main.ts", import.meta.url));
+const stats = {
+  cpuPct: 1,
+  memBytes: 5e7,
+  packetsPerS: 10,
+  bytesPerS: 1e3,
+  drops: 0,
+  flows: 1,
+  spoolBytes: 0,
+  version: "t",
+};
+
+function flowRow(flowId: number) {
+  const now = Date.now() * 1000;
+  return {
+    flow_id: String(flowId),
+    start_time: now - 1000,
+    end_time: now,
+    client_ip: "198.51.100.1",
+    client_port: 1024 + (flowId % 60_000),
+    server_ip: "198.51.100.2",
+    server_port: 443,
+    ip_protocol: 6,
+    vlan: 0,
+    tunnel_type: "",
+    tunnel_id: 0,
+    tunnel_outer_src: "",
+    tunnel_outer_dst: "",
+    packets_c2s: 3,
+    packets_s2c: 3,
+    bytes_c2s: 300,
+    bytes_s2c: 900,
+    close_type: "fin",
+    tcp_flags_c2s: 27,
+    tcp_flags_s2c: 27,
+    rtt_us: 100,
+    rtt_client_us: 50,
+    rtt_server_us: 50,
+    srt_us: 200,
+    syn_count: 1,
+    synack_count: 1,
+    retrans_c2s: 0,
+    retrans_s2c: 0,
+    zero_win_c2s: 0,
+    zero_win_s2c: 0,
+    out_of_order_c2s: 0,
+    out_of_order_s2c: 0,
+    l7_protocol: "tls",
+  };
+}
+
+describe("data-node failover", () => {
+  let tdb: TestDatabase;
+  let ch: TestClickhouse;
+  let app: FastifyInstance;
+  let url: string;
+  let closeRuntime: () => Promise<void>;
+  let redis: Awaited<ReturnType<typeof createAgentRuntime>>["agentApi"]["redis"];
+  const dir = mkdtempSync(join(tmpdir(), "fp-failover-"));
+  const children: ChildProcess[] = [];
+
+  async function startNode(name: string): Promise<{ id: string; url: string; child: ChildProcess }> {
+    const readyFile = join(dir, `${name}.ready.json`);
+    const child = spawn(process.execPath, ["--import", "tsx", DATA_NODE_MAIN], {
+      env: {
+        ...process.env,
+        DATABASE_URL: tdb.url,
+        CLICKHOUSE_URL: ch.url,
+        CLICKHOUSE_DATABASE: ch.database,
+        REDIS_URL: redisUrl,
+        DATA_NODE_NAME: name,
+        DATA_NODE_PORT: "0",
+        DATA_NODE_HEARTBEAT_S: "0.5",
+        DATA_NODE_READY_FILE: readyFile,
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    children.push(child);
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(readyFile)) {
+      if (child.exitCode !== null) throw new Error(`data node ${name} exited: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`data node ${name} did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { ...JSON.parse(readFileSync(readyFile, "utf8")), child };
+  }
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase("ctl_failover");
+    ch = await createTestClickhouse("ctl_failover");
+    const runtime = await createAgentRuntime({
+      databaseUrl: tdb.url,
+      redisUrl,
+      clickhouse: ch.client,
+      log: createLogger("controller-test"),
+      jobs: false,
+    });
+    closeRuntime = runtime.close;
+    redis = runtime.agentApi.redis;
+    app = buildControllerServer({
+      log: createLogger("controller-test"),
+      probes: {},
+      agentApi: runtime.agentApi,
+    });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    await app?.close();
+    await closeRuntime?.();
+    await ch?.drop();
+    await tdb?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a killed node's agents move to the live one within a few seconds; every row stored once", async () => {
+    const [a, b] = await Promise.all([startNode("dn-a"), startNode("dn-b")]);
+    const org = await seedOrg(tdb.db);
+    const group = await seedAgentGroup(tdb.db, org.id, { syncIntervalS: 2 });
+    const token = await seedEnrollmentToken(tdb.db, org.id, group.id);
+
+    const agents: { i: number; agentId: string; loop: SyncLoop; sender: SpoolingSender; seq: number }[] = [];
+    for (let i = 0; i < 4; i++) {
+      const e = await enroll(url, {
+        enrollmentToken: token.token,
+        hostname: `h${i}`,
+        ips: [],
+        agentVersion: "t",
+        os: "linux",
+      });
+      const credential = new CredentialHolder(e.credential);
+      const loop = new SyncLoop({
+        controllerUrl: url,
+        agentId: e.agentId,
+        credential,
+        stats: () => stats,
+        runState: () => "running",
+        applyConfig: async () => {},
+      });
+      const exporter = new HttpExporter({ endpoint: () => loop.ingestUrl, credential, deadlineMs: 300 });
+      const sender = new SpoolingSender(exporter, await DiskSpool.open(join(dir, `spool-${i}`), 16 << 20), {
+        deadlineMs: 300,
+      });
+      agents.push({ i, agentId: e.agentId, loop, sender, seq: 0 });
+    }
+    const produced = { rows: 0 };
+    const sendRound = async () => {
+      for (const ag of agents) {
+        const rows = Array.from({ length: 20 }, () => flowRow(ag.i * 1_000_000 + ++ag.seq));
+        produced.rows += rows.length;
+        await ag.sender.send(makeBatch(ag.agentId, "l4_flow_log", rows));
+      }
+    };
+
+    await unsafeRebalanceDataNodes(tdb.db, redis, { nodeMissAfterS: 2 });
+    for (const ag of agents) await ag.loop.tick();
+    const urls = agents.map((ag) => ag.loop.ingestUrl);
+    expect(new Set(urls)).toEqual(new Set([a.url, b.url]));
+    for (let r = 0; r < 3; r++) await sendRound();
+
+    // Node A dies without a word; its agents spool what they cannot send.
+    a.child.kill("SIGKILL");
+    const killedAt = Date.now();
+    for (let r = 0; r < 3; r++) await sendRound();
+    const onA = agents.filter((ag) => ag.loop.ingestUrl === a.url);
+    expect(onA.length).toBeGreaterThan(0);
+
+    // What a controller's scheduled job and the agents' sync loops do, run at a fast pace here.
+    while (agents.some((ag) => ag.loop.ingestUrl === a.url)) {
+      if (Date.now() - killedAt > 20_000) throw new Error("agents did not leave the dead node within 20 s");
+      await unsafeRebalanceDataNodes(tdb.db, redis, { nodeMissAfterS: 2 });
+      for (const ag of agents) await ag.loop.tick();
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const failoverS = (Date.now() - killedAt) / 1000;
+    console.log(
+      `failover: node killed -> all its agents sending elsewhere in ${failoverS.toFixed(1)} s (miss time 2 s)`,
+    );
+    expect(failoverS).toBeLessThan(3 * 2 + 2);
+    expect(agents.every((ag) => ag.loop.ingestUrl === b.url)).toBe(true);
+
+    for (const ag of agents) expect((await ag.sender.flush()).pending).toBe(0);
+    for (let r = 0; r < 3; r++) await sendRound();
+
+    const rs = await ch.client.query({
+      query: "SELECT count() AS n, uniqExact(flow_id) AS flows FROM l4_flow_log WHERE org_id = {org:UUID}",
+      query_params: { org: org.id },
+      format: "JSONEachRow",
+    });
+    expect(await rs.json()).toEqual([{ n: String(produced.rows), flows: String(produced.rows) }]);
+    expect(produced.rows).toBe(4 * 9 * 20);
+  }, 120_000);
+});
