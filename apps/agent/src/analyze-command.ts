@@ -13,6 +13,7 @@ const Args = z.object({
   orgId: z.uuid().default(NIL_UUID),
   agentId: z.uuid().default(NIL_UUID),
   maxFlows: z.coerce.number().int().min(16).default(1_000_000),
+  multi: z.enum(["dispatch", "replicate"]).default("dispatch"),
 });
 
 export async function main(argv: string[]): Promise<number> {
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
       "org-id": { type: "string" },
       "agent-id": { type: "string" },
       "max-flows": { type: "string" },
+      multi: { type: "string" },
     },
   });
   const parsed = Args.safeParse({
@@ -36,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     orgId: values["org-id"],
     agentId: values["agent-id"],
     maxFlows: values["max-flows"],
+    multi: values.multi,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -58,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     orgId: a.orgId,
     agentId: a.agentId,
     maxFlows: a.maxFlows,
+    multi: a.multi,
     onProgress: tty ? (done) => progressBar(done, size) : undefined,
   });
   if (tty) process.stdout.write("\r\x1b[K");

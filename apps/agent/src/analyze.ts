@@ -19,6 +19,11 @@ export interface AnalyzeOptions extends Omit<EngineOptions, "onL4" | "onNetworkM
   /** Output directory for l4_flow_log.jsonl and network_metrics.jsonl; none = rows discarded. */
   outDir?: string;
   workers?: number;
+  /**
+   * With workers > 1: "dispatch" (default) decodes once here and ships records to the shard
+   * workers; "replicate" lets every worker read and decode the whole file itself.
+   */
+  multi?: "dispatch" | "replicate";
   onL4?: (row: L4FlowRow) => void;
   onNetworkMetrics?: (row: NetworkMetricsRow) => void;
   /** Appended to the output file names (worker part files). */
@@ -41,8 +46,12 @@ export interface AnalyzeResult {
 
 export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Promise<AnalyzeResult> {
   if ((opts.workers ?? 1) > 1) {
-    const { analyzeFileSharded } = await import("./flow/sharded-analyze.ts");
-    return analyzeFileSharded(path, opts);
+    if (opts.multi === "replicate") {
+      const { analyzeFileSharded } = await import("./flow/sharded-analyze.ts");
+      return analyzeFileSharded(path, opts);
+    }
+    const { analyzeFileDispatched } = await import("./flow/dispatch-analyze.ts");
+    return analyzeFileDispatched(path, opts);
   }
   return analyzeFileSync(path, opts);
 }

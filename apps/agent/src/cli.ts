@@ -10,7 +10,7 @@ const COMMANDS: Record<
 > = {
   analyze: {
     summary:
-      "analyze <file.pcap|file.pcapng> --out <dir> [--workers N] [--vxlan-port P] [--org-id U] [--agent-id U]",
+      "analyze <file.pcap|file.pcapng> --out <dir> [--workers N] [--multi dispatch|replicate] [--vxlan-port P] [--org-id U] [--agent-id U] [--max-flows N]",
     load: () => import("./analyze-command.ts"),
   },
   run: {

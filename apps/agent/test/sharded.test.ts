@@ -7,7 +7,7 @@ import type { L4FlowRow, NetworkMetricsRow } from "../src/flow/flow-engine.ts";
 
 const dir = sharedPcapsDir();
 
-async function run(file: string, workers: number) {
+async function run(file: string, workers: number, multi?: "dispatch" | "replicate") {
   const l4: L4FlowRow[] = [];
   const nm: NetworkMetricsRow[] = [];
   const r = await analyzeFile(join(dir, file), {
@@ -27,7 +27,7 @@ describe("multi-worker analysis", () => {
     "dns-edns-ecs-ipv4-ipv6.pcap",
     "gre-teb-http.pcap",
     "redis-pubsub-loopback.pcap",
-  ])("%s: 2 workers = 1 worker", async (file) => {
+  ])("%s: 2 workers (dispatch and replicate) = 1 worker", async (file) => {
     const one = await run(file, 1);
     const two = await run(file, 2);
     expect(two.r.workers).toBe(2);

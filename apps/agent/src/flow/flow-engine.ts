@@ -377,6 +377,27 @@ export class FlowEngine {
       else this.decodeError(DECODE_ERROR_NAMES[err] ?? "unknown", fileOffset);
       return;
     }
+    this.afterDecode(m, wireLen);
+  }
+
+  /**
+   * A packet already decoded into `this.meta` by someone else (the dispatcher of a multi-worker
+   * run): clock, counters and flow update, no decoding.
+   */
+  decoded(wireLen: number, ts: number): void {
+    const s = this.s;
+    s.packets++;
+    s.bytes += wireLen;
+    if (s.firstTs === 0) s.firstTs = ts;
+    if (ts > this.now) {
+      this.now = ts;
+      if (ts >= this.nextTick) this.tick(ts);
+    }
+    s.lastTs = this.now;
+    this.afterDecode(this.meta, wireLen);
+  }
+
+  private afterDecode(m: PacketMeta, wireLen: number): void {
     const t = this.now;
     this.table.now = t;
     this.tcp.now = t;

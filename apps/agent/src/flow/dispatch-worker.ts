@@ -1,0 +1,93 @@
+/**
+ * Shard worker of the decode-once pipeline: takes batches of decoded-packet records from a
+ * shared-memory ring filled by the dispatcher (see dispatch-analyze.ts) and runs its own flow
+ * engine over them. Rows: an L4 part file when there is an output directory, else batches to
+ * the parent; metrics rows always go to the parent (it sums keys split across shards).
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { JsonlWriter } from "../output/jsonl-writer.ts";
+import { createEngine, type EngineOptions, type L4FlowRow, type NetworkMetricsRow } from "./flow-engine.ts";
+import { REC, readRecord } from "./meta-record.ts";
+
+export interface DispatchWorkerData {
+  index: number;
+  slots: number;
+  batch: number;
+  /** Control words: [head, tail, done]. */
+  control: SharedArrayBuffer;
+  ring: SharedArrayBuffer;
+  l4File?: string;
+  wantRows: boolean;
+  engine: EngineOptions;
+}
+
+const HEAD = 0;
+const TAIL = 1;
+const DONE = 2;
+
+const d = workerData as DispatchWorkerData;
+const port = parentPort;
+if (!port) throw new Error("dispatch-worker must run in a worker thread");
+
+const ctl = new Int32Array(d.control);
+const words = new Int32Array(d.ring);
+const times = new Float64Array(d.ring);
+const counts = new Int32Array(d.slots);
+const file = d.l4File ? new JsonlWriter(d.l4File) : undefined;
+let l4: L4FlowRow[] = [];
+let nm: NetworkMetricsRow[] = [];
+const BATCH_ROWS = 2000;
+const engine = createEngine({
+  ...d.engine,
+  onL4: (r) => {
+    file?.write(r);
+    if (d.wantRows) {
+      l4.push(r);
+      if (l4.length >= BATCH_ROWS) {
+        port.postMessage({ type: "l4", rows: l4 });
+        l4 = [];
+      }
+    }
+  },
+  onNetworkMetrics: (r) => {
+    nm.push(r);
+    if (nm.length >= BATCH_ROWS) {
+      port.postMessage({ type: "nm", rows: nm });
+      nm = [];
+    }
+  },
+});
+const m = engine.meta;
+const slotWords = d.batch * REC + 2; // + one float64 of padding room is not needed; keep aligned
+void counts;
+let tail = 0;
+for (;;) {
+  const head = Atomics.load(ctl, HEAD);
+  if (tail < head) {
+    const slot = tail % d.slots;
+    const n = Atomics.load(ctl, 3 + slot);
+    const base = slot * slotWords;
+    for (let i = 0; i < n; i++) {
+      const o = base + i * REC;
+      // Word 0 = 0 (no IP version): a clock record, so every shard ticks at every second of
+      // packet time like a single engine does, not only when one of its own packets arrives.
+      if (words[o] === 0) {
+        engine.tick(times[(o + 38) >> 1]!);
+        continue;
+      }
+      const wire = readRecord(m, words, o);
+      engine.decoded(wire, times[(o + 38) >> 1]!);
+    }
+    tail++;
+    Atomics.store(ctl, TAIL, tail);
+    Atomics.notify(ctl, TAIL);
+    continue;
+  }
+  if (Atomics.load(ctl, DONE) === 1 && Atomics.load(ctl, HEAD) === tail) break;
+  Atomics.wait(ctl, HEAD, head, 50);
+}
+engine.flush();
+file?.close();
+if (l4.length) port.postMessage({ type: "l4", rows: l4 });
+if (nm.length) port.postMessage({ type: "nm", rows: nm });
+port.postMessage({ type: "done", stats: engine.stats() });
