@@ -1,0 +1,64 @@
+/**
+ * The live pipeline shared by `run --interface` and `run --pcap`: packets → flow engine → rows
+ * → exporter. A one-second wall-clock ticker drives flow expiry and per-second metrics when
+ * packets are scarce (a quiet interface still closes its flows on time).
+ */
+import { createEngine, type EngineStats } from "../flow/flow-engine.ts";
+import type { BatchingExporter } from "./exporter.ts";
+
+export interface PipelineOptions {
+  exporter: BatchingExporter;
+  orgId?: string;
+  agentId?: string;
+  maxFlows?: number;
+  vxlanPort?: number;
+  /** Wall-clock ticks (live, paced replay); off when packet times run ahead of the clock. */
+  wallClockTicks?: boolean;
+}
+
+export interface Pipeline {
+  packet(
+    linkType: number,
+    buf: Uint8Array,
+    off: number,
+    capLen: number,
+    wireLen: number,
+    tsMicros: number,
+  ): void;
+  readError(kind: string, offset: number): void;
+  /** Reports every open flow and the last second of metrics, then flushes the exporter. */
+  stop(): Promise<EngineStats>;
+  stats(): EngineStats;
+}
+
+export function createPipeline(o: PipelineOptions): Pipeline {
+  const engine = createEngine({
+    orgId: o.orgId,
+    agentId: o.agentId,
+    maxFlows: o.maxFlows,
+    vxlanPort: o.vxlanPort,
+    onL4: (row) => o.exporter.push({ table: "l4_flow_log", row: row as unknown as Record<string, unknown> }),
+    onNetworkMetrics: (row) =>
+      o.exporter.push({ table: "network_metrics", row: row as unknown as Record<string, unknown> }),
+  });
+  let ticker: NodeJS.Timeout | undefined;
+  if (o.wallClockTicks !== false) {
+    ticker = setInterval(() => engine.tick(Date.now() * 1000), 1000);
+    ticker.unref();
+  }
+  let stopped: Promise<EngineStats> | undefined;
+  return {
+    packet: (lt, buf, off, cap, wire, ts) => engine.packet(lt, buf, off, cap, wire, ts),
+    readError: (kind, offset) => engine.decodeError(kind, offset),
+    stats: () => engine.stats(),
+    stop() {
+      stopped ??= (async () => {
+        if (ticker) clearInterval(ticker);
+        engine.flush();
+        await o.exporter.flush();
+        return engine.stats();
+      })();
+      return stopped;
+    },
+  };
+}
