@@ -32,7 +32,6 @@ if (!port) throw new Error("dispatch-worker must run in a worker thread");
 const ctl = new Int32Array(d.control);
 const words = new Int32Array(d.ring);
 const times = new Float64Array(d.ring);
-const counts = new Int32Array(d.slots);
 const file = d.l4File ? new JsonlWriter(d.l4File) : undefined;
 let l4: L4FlowRow[] = [];
 let nm: NetworkMetricsRow[] = [];
@@ -58,33 +57,40 @@ const engine = createEngine({
   },
 });
 const m = engine.meta;
-const slotWords = d.batch * REC + 2; // + one float64 of padding room is not needed; keep aligned
-void counts;
+// Same layout as the dispatcher: an even word count keeps each record's float64 aligned.
+const slotWords = d.batch * REC + 2;
 let tail = 0;
-for (;;) {
-  const head = Atomics.load(ctl, HEAD);
-  if (tail < head) {
-    const slot = tail % d.slots;
-    const n = Atomics.load(ctl, 3 + slot);
-    const base = slot * slotWords;
-    for (let i = 0; i < n; i++) {
-      const o = base + i * REC;
-      // Word 0 = 0 (no IP version): a clock record, so every shard ticks at every second of
-      // packet time like a single engine does, not only when one of its own packets arrives.
-      if (words[o] === 0) {
-        engine.tick(times[(o + 38) >> 1]!);
-        continue;
+try {
+  for (;;) {
+    const head = Atomics.load(ctl, HEAD);
+    if (tail < head) {
+      const slot = tail % d.slots;
+      const n = Atomics.load(ctl, 3 + slot);
+      const base = slot * slotWords;
+      for (let i = 0; i < n; i++) {
+        const o = base + i * REC;
+        // Word 0 = 0 (no IP version): a clock record, so every shard ticks at every second of
+        // packet time like a single engine does, not only when one of its own packets arrives.
+        if (words[o] === 0) {
+          engine.tick(times[(o + 38) >> 1]!);
+          continue;
+        }
+        const wire = readRecord(m, words, o);
+        engine.decoded(wire, times[(o + 38) >> 1]!);
       }
-      const wire = readRecord(m, words, o);
-      engine.decoded(wire, times[(o + 38) >> 1]!);
+      tail++;
+      Atomics.store(ctl, TAIL, tail);
+      Atomics.notify(ctl, TAIL);
+      continue;
     }
-    tail++;
-    Atomics.store(ctl, TAIL, tail);
-    Atomics.notify(ctl, TAIL);
-    continue;
+    if (Atomics.load(ctl, DONE) === 1 && Atomics.load(ctl, HEAD) === tail) break;
+    Atomics.wait(ctl, HEAD, head, 50);
   }
-  if (Atomics.load(ctl, DONE) === 1 && Atomics.load(ctl, HEAD) === tail) break;
-  Atomics.wait(ctl, HEAD, head, 50);
+} catch (err) {
+  // Unblock the dispatcher (it waits on TAIL while this ring is full), then fail the run.
+  Atomics.store(ctl, TAIL, 0x3fffffff);
+  Atomics.notify(ctl, TAIL);
+  throw err;
 }
 engine.flush();
 file?.close();

@@ -5,6 +5,8 @@
  *
  *   const engine = createEngine({ onL4(row) {...}, onNetworkMetrics(row) {...}, ...opts });
  *   engine.packet(linkType, buf, offset, capLen, wireLen, tsMicros, fileOffset?);  // per packet
+ *   engine.decoded(wireLen, tsMicros);  // instead of packet(): engine.meta already filled
+ *                                       // (multi-worker records, see meta-record.ts)
  *   engine.tick(nowMicros);   // optional: advance time without packets (live capture idle)
  *   engine.flush();           // end of input: report every open flow and the last second
  *   engine.stats();           // counters (packets, flows, evictions, decode errors, ...)
