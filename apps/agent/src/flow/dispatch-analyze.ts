@@ -6,9 +6,7 @@
  * bounded (Atomics.wait when a worker falls behind), so memory stays flat.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { AnalyzeOptions, AnalyzeResult } from "../analyze.ts";
 import { readCaptureFile } from "../capture/capture-file.ts";
@@ -19,6 +17,7 @@ import { JsonlWriter } from "../output/jsonl-writer.ts";
 import type { EngineStats, L4FlowRow, NetworkMetricsRow } from "./flow-engine.ts";
 import { flowHash } from "./flow-table.ts";
 import { REC, writeRecord } from "./meta-record.ts";
+import { workerBundle } from "./worker-bundle.ts";
 
 const SLOTS = 8;
 const BATCH = 4096;
@@ -28,27 +27,6 @@ type Msg =
   | { type: "l4"; rows: L4FlowRow[] }
   | { type: "nm"; rows: NetworkMetricsRow[] }
   | { type: "done"; stats: EngineStats };
-
-let bundlePath: string | undefined;
-async function workerBundle(): Promise<string> {
-  if (bundlePath) return bundlePath;
-  const { buildSync } = await import("esbuild");
-  const dir = join(tmpdir(), "flowplane-agent");
-  mkdirSync(dir, { recursive: true });
-  const out = join(dir, `dispatch-worker-${process.pid}-${Date.now()}.mjs`);
-  buildSync({
-    entryPoints: [fileURLToPath(new URL("./dispatch-worker.ts", import.meta.url))],
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    outfile: out,
-    logLevel: "silent",
-  });
-  process.once("exit", () => rmSync(out, { force: true }));
-  bundlePath = out;
-  return out;
-}
 
 interface Lane {
   ctl: Int32Array;
@@ -64,7 +42,7 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
   const startSeconds = opts.startSeconds ?? Math.floor(Date.now() / 1000);
   const wantRows = opts.onL4 !== undefined;
   if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
-  const script = await workerBundle();
+  const script = await workerBundle(new URL("./dispatch-worker.ts", import.meta.url));
   const slotWords = BATCH * REC + 2;
   const lanes: Lane[] = [];
   const metrics = new Map<string, NetworkMetricsRow>();

@@ -11,41 +11,18 @@
  * registering tsx in every thread (≈0.9 s per worker, measured).
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { AnalyzeOptions, AnalyzeResult } from "../analyze.ts";
 import { METRIC_FIELDS } from "../metrics/network-metrics.ts";
 import { JsonlWriter } from "../output/jsonl-writer.ts";
 import type { EngineStats, L4FlowRow, NetworkMetricsRow } from "./flow-engine.ts";
+import { workerBundle } from "./worker-bundle.ts";
 
 type Msg =
   | { type: "l4"; rows: L4FlowRow[] }
   | { type: "nm"; rows: NetworkMetricsRow[] }
   | { type: "done"; result: AnalyzeResult };
-
-let bundlePath: string | undefined;
-
-async function workerBundle(): Promise<string> {
-  if (bundlePath) return bundlePath;
-  const { buildSync } = await import("esbuild");
-  const dir = join(tmpdir(), "flowplane-agent");
-  mkdirSync(dir, { recursive: true });
-  const out = join(dir, `shard-worker-${process.pid}-${Date.now()}.mjs`);
-  buildSync({
-    entryPoints: [fileURLToPath(new URL("./shard-worker.ts", import.meta.url))],
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    outfile: out,
-    logLevel: "silent",
-  });
-  process.once("exit", () => rmSync(out, { force: true }));
-  bundlePath = out;
-  return out;
-}
 
 export async function analyzeFileSharded(path: string, opts: AnalyzeOptions): Promise<AnalyzeResult> {
   const started = performance.now();
@@ -66,7 +43,7 @@ export async function analyzeFileSharded(path: string, opts: AnalyzeOptions): Pr
   const wantRows = opts.onL4 !== undefined;
   const results: AnalyzeResult[] = [];
   const metrics = new Map<string, NetworkMetricsRow>();
-  const script = await workerBundle();
+  const script = await workerBundle(new URL("./shard-worker.ts", import.meta.url));
   await Promise.all(
     Array.from(
       { length: count },
