@@ -1,6 +1,6 @@
 "use client";
 
-import { Alert, Button, Field } from "@flowplane/ui";
+import { Alert, Button, Field, SecretBox } from "@flowplane/ui";
 import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { signIn, signOut } from "next-auth/react";
@@ -120,5 +120,82 @@ export function CreateOrgForm() {
         {create.isPending ? "Creating…" : "Create organization"}
       </Button>
     </form>
+  );
+}
+
+/** Turn TOTP on (secret + otpauth URI, confirmed by a code) or off (with the password). */
+export function TotpCard({ enabled }: { enabled: boolean }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const begin = useMutation(trpc.account.totpBegin.mutationOptions());
+  const confirm = useMutation(
+    trpc.account.totpConfirm.mutationOptions({ onSuccess: () => router.refresh() }),
+  );
+  const disable = useMutation(
+    trpc.account.totpDisable.mutationOptions({ onSuccess: () => router.refresh() }),
+  );
+  if (enabled) {
+    return (
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          disable.mutate({ password: String(new FormData(e.currentTarget).get("password") ?? "") });
+        }}
+        noValidate
+      >
+        <Alert tone="ok">Two-factor sign-in is on: signing in asks for a code from your app.</Alert>
+        <ErrorAlert error={disable.error} />
+        <Field id="totp-off-password" label="Password (to turn it off)">
+          <input
+            id="totp-off-password"
+            name="password"
+            type="password"
+            className="fp-input"
+            autoComplete="current-password"
+          />
+        </Field>
+        <Button type="submit" variant="secondary" disabled={disable.isPending}>
+          Turn off two-factor sign-in
+        </Button>
+      </form>
+    );
+  }
+  return (
+    <div>
+      <p className="fp-hint">Sign-in will also ask for a 6-digit code from an authenticator app (TOTP).</p>
+      <ErrorAlert error={begin.error} />
+      {!begin.data ? (
+        <Button variant="secondary" onClick={() => begin.mutate()} disabled={begin.isPending}>
+          Set up two-factor sign-in
+        </Button>
+      ) : (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            confirm.mutate({ code: String(new FormData(e.currentTarget).get("code") ?? "") });
+          }}
+          noValidate
+        >
+          <SecretBox
+            label="Add this key to your app (or open the otpauth link)"
+            value={begin.data.secret}
+            note={begin.data.uri}
+          />
+          <ErrorAlert error={confirm.error} />
+          <Field id="totp-code" label="Code from the app">
+            <input
+              id="totp-code"
+              name="code"
+              className="fp-input"
+              inputMode="numeric"
+              autoComplete="one-time-code"
+            />
+          </Field>
+          <Button type="submit" disabled={confirm.isPending}>
+            Turn on
+          </Button>
+        </form>
+      )}
+    </div>
   );
 }

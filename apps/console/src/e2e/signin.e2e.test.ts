@@ -6,6 +6,7 @@ import { seedAgent, seedDemo, seedMembership, seedOrg } from "@flowplane/db/seed
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { type BrowserContext, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { totp } from "../server/auth/totp.ts";
 import { curlBlocks, runBlock } from "./api-doc.ts";
 import { ensureBuild, freePort, type RunningConsole, startConsole } from "./server.ts";
 
@@ -221,9 +222,11 @@ describe("console end to end", () => {
     expect(apiKey).toMatch(/^fpk_/);
     await shot("api-keys");
     await page.click("nav >> text=Audit log");
+    await page.waitForSelector("h1:has-text('Audit log')");
     await expect.poll(() => page.locator("table tbody tr").count()).toBeGreaterThanOrEqual(5);
     await shot("audit");
     await page.click("nav >> text=Settings");
+    await page.waitForSelector("h1:has-text('Settings')");
     await shot("settings");
     await page.click("text=Sign out");
     await page.waitForURL(/\/signin/);
@@ -244,11 +247,19 @@ describe("console end to end", () => {
     expect(nav).not.toContain("Enrolment");
     await page.click("nav >> text=Members");
     await page.waitForURL(/\/members$/);
+    // Negative checks only after the page has rendered (a loading state would pass them vacuously).
+    await page.waitForSelector("h1:has-text('Members')");
+    await page.waitForSelector("td:has-text('viewer@e2e.test')");
     expect(await page.locator("text=Invite someone").count()).toBe(0);
+    expect(await page.locator("button:has-text('Remove')").count()).toBe(0);
     await page.click("nav >> text=Agent groups");
+    await page.waitForSelector("h1:has-text('Agent groups')");
+    await page.waitForSelector("table >> text=edge");
     expect(await page.locator("text=New group").count()).toBe(0);
-    await page.click("text=edge");
+    await page.click("table >> text=edge");
     await page.waitForURL(/\/groups\/[0-9a-f-]{36}$/);
+    await page.waitForSelector("#config-editor");
+    await page.waitForSelector("text=History");
     expect(await page.locator("#config-editor").getAttribute("readonly")).not.toBeNull();
     expect(await page.locator("text=Save as new revision").count()).toBe(0);
     await shot("viewer-group");
@@ -262,6 +273,26 @@ describe("console end to end", () => {
       return res.status;
     });
     expect(refused).toBe(403);
+
+    // The viewer turns on TOTP; the next sign-in asks for the code.
+    await page.goto(`${server.url}/account`);
+    await page.click("text=Set up two-factor sign-in");
+    const totpSecret =
+      (await page.locator("[data-testid=secret-value]").textContent({ timeout: 10_000 })) ?? "";
+    await page.fill("#totp-code", totp(totpSecret));
+    await page.click("button:has-text('Turn on')");
+    await expect.poll(() => page.textContent("main, body")).toContain("Two-factor sign-in is on");
+    await shot("account");
+    await page.click("text=Back to the console");
+    await page.click("text=Sign out");
+    await page.waitForURL(/\/signin/);
+    await page.fill("#email", "viewer@e2e.test");
+    await page.fill("#password", "viewer-password-1");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("#code");
+    await page.fill("#code", totp(totpSecret));
+    await page.click("button[type=submit]");
+    await page.waitForURL(`${server.url}/o/e2e-org`);
     await page.close();
     expect(problems).toEqual([]);
 

@@ -45,8 +45,9 @@ export function buildAuthOptions(db: Db, secret: string): NextAuthOptions {
         credentials: {
           email: { label: "Email", type: "email" },
           password: { label: "Password", type: "password" },
+          code: { label: "Authentication code", type: "text" },
         },
-        authorize: (credentials) => authorizeCredentials(db, credentials),
+        authorize: (credentials) => authorizeCredentials(db, credentials, secret),
       }),
     ],
     callbacks: {

@@ -3,8 +3,15 @@ import { seedAgentGroup, seedMembership, seedOrg, seedUser } from "@flowplane/db
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACCOUNT_LOCKED, authorizeCredentials, LOCKOUT } from "../auth/credentials.ts";
+import {
+  ACCOUNT_LOCKED,
+  authorizeCredentials,
+  LOCKOUT,
+  TOTP_INVALID,
+  TOTP_REQUIRED,
+} from "../auth/credentials.ts";
 import { createPasswordResetToken } from "../auth/password-reset.ts";
+import { totp } from "../auth/totp.ts";
 import { purgeDeletedOrganizations } from "../jobs/purge-organizations.ts";
 import { createContext } from "../trpc/context.ts";
 import { createCaller } from "./_app.ts";
@@ -12,6 +19,8 @@ import { createCaller } from "./_app.ts";
 // Accounts, organizations, invitations, API keys, audit and group configs, end to end through
 // the real router on a fresh database.
 let t: TestDatabase;
+// TOTP secrets are sealed with the auth secret (read from the environment like the server does).
+process.env.NEXTAUTH_SECRET ??= "integration-test-secret-0123456789";
 const ORIGIN = "http://console.test";
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -100,6 +109,35 @@ describe("accounts", () => {
     expect(await codeOf((await withClaims(u.id, 0)).account.me())).toBe("UNAUTHORIZED");
     await (await withClaims(u.id, 1)).account.signOutEverywhere();
     expect(await codeOf((await withClaims(u.id, 1)).account.me())).toBe("UNAUTHORIZED");
+  });
+});
+
+describe("two-factor sign-in (TOTP)", () => {
+  it("turns on after a confirmed code, then sign-in needs the code, and the password turns it off", async () => {
+    const secret = process.env.NEXTAUTH_SECRET as string;
+    const u = await seedUser(t.db, { email: "totp@example.test", password: "totp password1" });
+    const me = await asUser(u.id);
+    const setup = await me.account.totpBegin();
+    expect(setup.uri).toContain(`secret=${setup.secret}`);
+    expect(
+      await codeOf(me.account.totpConfirm({ code: "000000" === totp(setup.secret) ? "111111" : "000000" })),
+    ).toBe("BAD_REQUEST");
+    await me.account.totpConfirm({ code: totp(setup.secret) });
+    expect((await me.account.me()).totpEnabled).toBe(true);
+    const creds = { email: u.email, password: "totp password1" };
+    await expect(authorizeCredentials(t.db, creds, secret)).rejects.toThrow(TOTP_REQUIRED);
+    const wrong = totp(setup.secret, Date.now() + 10 * 60_000);
+    await expect(authorizeCredentials(t.db, { ...creds, code: wrong }, secret)).rejects.toThrow(TOTP_INVALID);
+    expect(await authorizeCredentials(t.db, { ...creds, code: totp(setup.secret) }, secret)).toMatchObject({
+      id: u.id,
+    });
+    // A wrong password with a right code is just a wrong password.
+    expect(
+      await authorizeCredentials(t.db, { ...creds, password: "nope", code: totp(setup.secret) }, secret),
+    ).toBeNull();
+    expect(await codeOf(me.account.totpDisable({ password: "wrong" }))).toBe("BAD_REQUEST");
+    await me.account.totpDisable({ password: "totp password1" });
+    expect(await authorizeCredentials(t.db, creds, secret)).toMatchObject({ id: u.id });
   });
 });
 

@@ -5,6 +5,9 @@ import { requestPasswordReset } from "./request-password-reset.ts";
 import { resetPassword } from "./reset-password.ts";
 import { signOutEverywhere } from "./sign-out-everywhere.ts";
 import { signUp } from "./sign-up.ts";
+import { totpBegin } from "./totp-begin.ts";
+import { totpConfirm } from "./totp-confirm.ts";
+import { totpDisable } from "./totp-disable.ts";
 
 export const accountRouter = router({
   me,
@@ -13,4 +16,7 @@ export const accountRouter = router({
   resetPassword,
   changePassword,
   signOutEverywhere,
+  totpBegin,
+  totpConfirm,
+  totpDisable,
 });
