@@ -1,0 +1,34 @@
+// `npm run bench -- <name> [options]`: benchmarks, not tests (they measure; they never fail a build).
+const BENCHES = {
+  agent: {
+    summary: "agent packets/s vs tshark and softflowd, peak RSS at 1 M flows [--write]",
+    load: () => import("./agent.mjs").then((m) => m.benchAgent),
+  },
+  "make-capture": {
+    summary: "(re)generate the benchmark captures under bench/out [--force]",
+    load: () =>
+      import("./make-capture.mjs").then((m) => async (argv) => {
+        const force = argv.includes("--force");
+        await m.ensureRealCapture({ force });
+        m.ensureFlowsCapture({ force });
+      }),
+  },
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const bench = name ? BENCHES[name] : undefined;
+if (!bench) {
+  process.stderr.write(
+    `usage: npm run bench -- <name>\n${Object.entries(BENCHES)
+      .map(([n, b]) => `  ${n}: ${b.summary}`)
+      .join("\n")}\n`,
+  );
+  process.exit(name ? 2 : 0);
+}
+try {
+  const fn = await bench.load();
+  await fn(rest);
+} catch (err) {
+  process.stderr.write(`bench ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}
