@@ -1,6 +1,7 @@
 // Runs before dependencies exist, so plain Node only: install npm dependencies when missing or stale.
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -12,17 +13,25 @@ if (major < 20 || (major === 20 && minor < 19)) {
   process.exit(1);
 }
 
-/** `npm ci` when node_modules is missing or older than package-lock.json; quiet unless it fails. */
+/**
+ * Installs npm dependencies: `npm ci` on a fresh clone; `npm install` (non-destructive, quick when
+ * nothing changed) when the lock file differs from the one last installed here. A hash of the lock
+ * kept in node_modules says which one that was; timestamps would misfire after a checkout.
+ */
 export function ensureNodeModules() {
   const lock = join(ROOT, "package-lock.json");
-  const installed = join(ROOT, "node_modules", ".package-lock.json");
-  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
-  console.log("flowplane: installing npm dependencies (npm ci; first time takes a few minutes) ...");
-  const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: ROOT, stdio: "inherit" });
+  const marker = join(ROOT, "node_modules", ".flowplane-lock-hash");
+  const want = createHash("sha256").update(readFileSync(lock)).digest("hex");
+  if (existsSync(marker) && readFileSync(marker, "utf8") === want) return;
+  const fresh = !existsSync(join(ROOT, "node_modules", ".package-lock.json"));
+  const args = fresh ? ["ci"] : ["install"];
+  console.log(`flowplane: installing npm dependencies (npm ${args[0]}${fresh ? "; the first time takes a few minutes" : ""}) ...`);
+  const r = spawnSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd: ROOT, stdio: "inherit" });
   if (r.status !== 0) {
-    console.error("flowplane: `npm ci` failed; see the npm output above.");
+    console.error(`flowplane: \`npm ${args[0]}\` failed; see the npm output above.`);
     process.exit(1);
   }
+  writeFileSync(marker, want);
 }
 
 /** Debian packages the product or its tests need; the script skips what is present. */
