@@ -63,7 +63,8 @@ function toApiError(err: FastifyError, opts: TAgentApiOptions): AgentApiError {
  */
 export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log: Logger): void {
   const opts: TAgentApiOptions = { ...DEFAULT_AGENT_API_OPTIONS, ...deps.options };
-  const ledger = new BatchLedger(deps.redis, { doneTtlS: opts.batchIdTtlS, pendingTtlS: 120 });
+  // A short claim, kept alive while its write runs (see BatchLedger.keepAlive).
+  const ledger = new BatchLedger(deps.redis, { doneTtlS: opts.batchIdTtlS, pendingTtlS: 15 });
   const inFlight = new InFlightLimiter(opts.maxInFlightBatches);
   const quota = new OrgRowQuota(deps.redis, opts.orgRowsPerS);
 

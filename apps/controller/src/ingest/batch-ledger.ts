@@ -45,6 +45,20 @@ export class BatchLedger {
     return countStoredRows(this.redis, agentId, rows);
   }
 
+  /**
+   * Keeps a claim alive while its write runs, so the claim TTL can be short: a process that dies
+   * mid-write frees its batches within one TTL instead of blocking the agents' replays for long.
+   */
+  keepAlive(orgId: string, batchId: string): () => void {
+    const timer = setInterval(
+      () => {
+        this.redis.expire(this.key(orgId, batchId), this.opts.pendingTtlS).catch(() => {});
+      },
+      Math.max(1000, (this.opts.pendingTtlS * 1000) / 3),
+    );
+    return () => clearInterval(timer);
+  }
+
   /** The write failed: let the agent's retry write the batch. */
   async release(orgId: string, batchId: string): Promise<void> {
     await this.redis.del(this.key(orgId, batchId));

@@ -107,6 +107,7 @@ export async function ingestBatch(
     );
   }
 
+  const stopKeepAlive = deps.ledger.keepAlive(agent.orgId, batch.batchId);
   try {
     const { own, rejected } = splitForeignRows(batch.rows, agent);
     const allowed = deps.quota ? await deps.quota.take(agent.orgId, own.length) : { ok: true as const };
@@ -134,6 +135,9 @@ export async function ingestBatch(
     }
     rejected.sort((a, b) => a.index - b.index);
     const outcome = { accepted, rejected };
+    // Stopped before `done`: a late refresh must not shorten the done record's TTL. (Same Redis
+    // connection, so a refresh already sent is applied before the SET that follows.)
+    stopKeepAlive();
     await deps.ledger.done(agent.orgId, batch.batchId, outcome);
     await deps.ledger.countStored(agent.agentId, accepted).catch(() => {}); // balancing input only
     if (deps.redis) {
@@ -155,5 +159,7 @@ export async function ingestBatch(
       {},
       2,
     );
+  } finally {
+    stopKeepAlive();
   }
 }
