@@ -226,7 +226,16 @@ export class L7Processor {
   }
 
   /** In-order processing of one segment: drop what was already seen, note what was lost. */
-  private segment(f: FlowL7, d: 0 | 1, buf: Uint8Array, off: number, len: number, wireLen: number, tcpSeq: number, ts: number): void {
+  private segment(
+    f: FlowL7,
+    d: 0 | 1,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    wireLen: number,
+    tcpSeq: number,
+    ts: number,
+  ): void {
     if (f.proto === FAILED) return;
     this.ctx.ts = ts;
     if (f.hasNext[d]) {
@@ -250,7 +259,15 @@ export class L7Processor {
     if (len < wireLen) this.gap(f, d);
   }
 
-  private hold(f: FlowL7, d: 0 | 1, buf: Uint8Array, off: number, len: number, seq: number, ts: number): boolean {
+  private hold(
+    f: FlowL7,
+    d: 0 | 1,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    seq: number,
+    ts: number,
+  ): boolean {
     if (f.held === null) f.held = [[], []];
     const h = f.held[d]!;
     let bytes = len;
@@ -585,7 +602,13 @@ export class L7Processor {
   }
 
   /** What the processor holds right now (bounded by the options): for tests and health lines. */
-  footprint(): { flows: number; bufferedBytes: number; heldBytes: number; pending: number; maxPendingPerFlow: number } {
+  footprint(): {
+    flows: number;
+    bufferedBytes: number;
+    heldBytes: number;
+    pending: number;
+    maxPendingPerFlow: number;
+  } {
     let bufferedBytes = 0;
     let heldBytes = 0;
     let pending = 0;

@@ -41,7 +41,15 @@ function b64(s: string): string {
   }
 }
 
-const STANDARD = ["traceparent", "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "sw8", "uber-trace-id"];
+const STANDARD = [
+  "traceparent",
+  "b3",
+  "x-b3-traceid",
+  "x-b3-spanid",
+  "x-b3-parentspanid",
+  "sw8",
+  "uber-trace-id",
+];
 
 export class HeaderPolicyImpl implements HeaderPolicy {
   private readonly custom: Set<string>;
@@ -60,7 +68,9 @@ export class HeaderPolicyImpl implements HeaderPolicy {
     this.reqIds = new Set(["x-request-id", ...lc(o.requestIdHeaders)].filter((h) => !this.masked.has(h)));
     for (const n of new Set([...STANDARD, ...this.custom, ...this.reqIds])) {
       if (this.masked.has(n) || n.length > 64) continue;
-      (this.byLen[n.length] ??= []).push(n);
+      const list = this.byLen[n.length] ?? [];
+      list.push(n);
+      this.byLen[n.length] = list;
     }
   }
 

@@ -7,7 +7,10 @@ export function hasRequest(r: L7Row): boolean {
 }
 
 export function hasResponse(r: L7Row): boolean {
-  return r.response_status !== "timeout" && (r.resp_tcp_seq !== 0 || r.response_length > 0 || r.response_code !== 0);
+  return (
+    r.response_status !== "timeout" &&
+    (r.resp_tcp_seq !== 0 || r.response_length > 0 || r.response_code !== 0)
+  );
 }
 
 export function tally(rows: L7Row[], key: (r: L7Row) => string | undefined): Record<string, number> {

@@ -23,7 +23,15 @@ const L7_KEYS = ["http", "http2", "dns", "tls", "mysql", "pgsql", "redis", "kafk
 const files = Object.keys(reference).filter((f) => L7_KEYS.some((k) => reference[f]![k]));
 
 /** Differences that are right by design, per file, with the reason. */
-const KNOWN: Record<string, { why: string; dnsQueriesInIcmp?: number; httpRequestsExtra?: Record<string, number>; redisResponsesExtra?: number }> = {
+const KNOWN: Record<
+  string,
+  {
+    why: string;
+    dnsQueriesInIcmp?: number;
+    httpRequestsExtra?: Record<string, number>;
+    redisResponsesExtra?: number;
+  }
+> = {
   "gre-sample.pcap": {
     why: "2 of tshark's 4 DNS queries are the query quoted inside ICMP port-unreachable errors, not messages on a flow",
     dnsQueriesInIcmp: 2,
@@ -56,7 +64,8 @@ describe("L7 rows agree with tshark on the shared captures", () => {
         const byStatus = tally(h, (r) => (hasResponse(r) ? String(r.response_code) : undefined));
         // Counted at the headers on both sides (see tsharkHttpAtHeaders).
         const ts = tsharkHttpAtHeaders(join(dir, file));
-        for (const [m, n] of Object.entries(known.httpRequestsExtra ?? {})) ts.byMethod[m] = (ts.byMethod[m] ?? 0) + n;
+        for (const [m, n] of Object.entries(known.httpRequestsExtra ?? {}))
+          ts.byMethod[m] = (ts.byMethod[m] ?? 0) + n;
         expect(byMethod).toEqual(ts.byMethod);
         expect(byStatus).toEqual(ts.byStatus);
         // Never fewer than tshark's default (whole-message) counts.
@@ -65,17 +74,22 @@ describe("L7 rows agree with tshark on the shared captures", () => {
       }
       if (ref.http2) {
         const h = ofProto(rows, "http2", "grpc");
-        expect(tally(h, (r) => (hasRequest(r) ? r.request_type : undefined))).toEqual(ref.http2.requests_by_method);
+        expect(tally(h, (r) => (hasRequest(r) ? r.request_type : undefined))).toEqual(
+          ref.http2.requests_by_method,
+        );
         expect(h.filter(hasResponse).length).toBe(ref.http2.responses);
         // gRPC rows carry grpc-status as the code; plain HTTP/2 rows the :status.
         const plain = h.filter((r) => r.l7_protocol === "http2" && hasResponse(r));
-        if (plain.length === h.length) expect(tally(plain, (r) => String(r.response_code))).toEqual(ref.http2.responses_by_status);
+        if (plain.length === h.length)
+          expect(tally(plain, (r) => String(r.response_code))).toEqual(ref.http2.responses_by_status);
       }
       if (ref.dns) {
         const d = ofProto(rows, "dns");
         expect(d.filter(hasRequest).length).toBe(ref.dns.queries - (known.dnsQueriesInIcmp ?? 0));
         expect(d.filter(hasResponse).length).toBe(ref.dns.responses);
-        expect(tally(d.filter(hasResponse), (r) => String(r.response_code))).toEqual(ref.dns.responses_by_rcode);
+        expect(tally(d.filter(hasResponse), (r) => String(r.response_code))).toEqual(
+          ref.dns.responses_by_rcode,
+        );
       }
       if (ref.tls) {
         const t = ofProto(rows, "tls");
@@ -92,7 +106,9 @@ describe("L7 rows agree with tshark on the shared captures", () => {
       }
       if (ref.mysql) {
         const m = ofProto(rows, "mysql");
-        const cmds = tally(m, (r) => (r.request_type && r.request_type !== "Login" ? r.request_type : undefined));
+        const cmds = tally(m, (r) =>
+          r.request_type && r.request_type !== "Login" ? r.request_type : undefined,
+        );
         expect(cmds).toEqual(ref.mysql.requests_by_command);
         const errs = m.filter((r) => r.response_status.endsWith("error")).map((r) => String(r.response_code));
         expect(errs.sort()).toEqual([...ref.mysql.error_codes].sort());
@@ -113,17 +129,30 @@ describe("L7 rows agree with tshark on the shared captures", () => {
       if (ref.redis) {
         const r = ofProto(rows, "redis");
         expect(r.filter(hasRequest).length).toBe(ref.redis.request_frames);
-        expect(r.filter(hasResponse).length).toBe(ref.redis.response_frames + (known.redisResponsesExtra ?? 0));
+        expect(r.filter(hasResponse).length).toBe(
+          ref.redis.response_frames + (known.redisResponsesExtra ?? 0),
+        );
       }
       if (ref.kafka) {
         const k = ofProto(rows, "kafka");
-        expect(tally(k, (r) => (hasRequest(r) ? r.request_type : undefined))).toEqual(ref.kafka.requests_by_api_key);
+        expect(tally(k, (r) => (hasRequest(r) ? r.request_type : undefined))).toEqual(
+          ref.kafka.requests_by_api_key,
+        );
         expect(k.filter(hasResponse).length).toBe(ref.kafka.response_frames);
       }
       if (ref.mqtt) {
         const q = ofProto(rows, "mqtt");
         const types = ref.mqtt.messages_by_type as Record<string, number>;
-        const reqTypes = ["CONNECT", "PUBLISH", "SUBSCRIBE", "UNSUBSCRIBE", "PINGREQ", "PUBREL", "DISCONNECT", "AUTH"];
+        const reqTypes = [
+          "CONNECT",
+          "PUBLISH",
+          "SUBSCRIBE",
+          "UNSUBSCRIBE",
+          "PINGREQ",
+          "PUBREL",
+          "DISCONNECT",
+          "AUTH",
+        ];
         const want = Object.fromEntries(Object.entries(types).filter(([k]) => reqTypes.includes(k)));
         expect(tally(q, (r) => (hasRequest(r) || r.request_type ? r.request_type : undefined))).toEqual(want);
         const respTypes = ["CONNACK", "SUBACK", "UNSUBACK", "PINGRESP", "PUBACK", "PUBREC", "PUBCOMP"];

@@ -29,9 +29,20 @@ interface Flow {
 
 const FILES = [
   ...[
-    "http1-pipelined.pcap", "h2c-grpc-session.pcap", "h2c-multi-stream.pcap", "tls12-handshake.pcap", "dns-udp.pcap",
-    "dns-nxdomain-tcp.pcap", "mysql-login-query.pcap", "pgsql-create-insert-select.pcap", "redis-50-pings.pcap",
-    "kafka-metadata-produce-sll.pcap", "kafka-offsetcommit-heartbeat.pcap", "mqtt-pub-roundtrip.pcap", "dubbo-kryo.pcap", "dubbo-hessian2.pcap",
+    "http1-pipelined.pcap",
+    "h2c-grpc-session.pcap",
+    "h2c-multi-stream.pcap",
+    "tls12-handshake.pcap",
+    "dns-udp.pcap",
+    "dns-nxdomain-tcp.pcap",
+    "mysql-login-query.pcap",
+    "pgsql-create-insert-select.pcap",
+    "redis-50-pings.pcap",
+    "kafka-metadata-produce-sll.pcap",
+    "kafka-offsetcommit-heartbeat.pcap",
+    "mqtt-pub-roundtrip.pcap",
+    "dubbo-kryo.pcap",
+    "dubbo-hessian2.pcap",
   ].map((f) => join(sharedPcapsDir(), f)),
   join(capturesDir, "nats-bash.pcap"),
   join(capturesDir, "redis-cli.pcap"),
@@ -46,7 +57,8 @@ function corpus(): Flow[] {
     readCaptureFile(
       file,
       (lt, b, off, cap) => {
-        if (decodeFrame(m, lt, b, off, cap) !== 0 || m.payloadLen <= 0 || (m.proto !== 6 && m.proto !== 17)) return;
+        if (decodeFrame(m, lt, b, off, cap) !== 0 || m.payloadLen <= 0 || (m.proto !== 6 && m.proto !== 17))
+          return;
         const lo = Math.min(m.srcPort, m.dstPort);
         const k = `${file}|${lo}|${Math.max(m.srcPort, m.dstPort)}`;
         let f = flows.get(k);
@@ -55,7 +67,8 @@ function corpus(): Flow[] {
           flows.set(k, f);
         }
         const n = Math.min(m.payloadLen, off + cap - m.payloadOffset, 4096);
-        if (f.segs.length < 60 && n > 0) f.segs.push({ dir: m.srcPort === lo ? 1 : 0, data: b.slice(m.payloadOffset, m.payloadOffset + n) });
+        if (f.segs.length < 60 && n > 0)
+          f.segs.push({ dir: m.srcPort === lo ? 1 : 0, data: b.slice(m.payloadOffset, m.payloadOffset + n) });
       },
       () => {},
     );
@@ -73,7 +86,14 @@ function run(feeds: { slot: number; flow: Flow; dir: 0 | 1; data: Uint8Array; se
     onL7: (r) => rows.push(r),
     describeFlow: (slot) => {
       const f = feeds.find((x) => x.slot === slot)!.flow;
-      return { flowId: String(slot), clientIp: "10.0.0.1", clientPort: 50000, serverIp: "10.0.0.2", serverPort: f.port, ipProtocol: f.udp ? 17 : 6 };
+      return {
+        flowId: String(slot),
+        clientIp: "10.0.0.1",
+        clientPort: 50000,
+        serverIp: "10.0.0.2",
+        serverPort: f.port,
+        ipProtocol: f.udp ? 17 : 6,
+      };
     },
     maxBufferPerDir: MAX_BUF,
     maxPendingPerFlow: MAX_PENDING,
@@ -84,7 +104,11 @@ function run(feeds: { slot: number; flow: Flow; dir: 0 | 1; data: Uint8Array; se
     ts += 500;
     l7.onPayload(x.slot, x.dir, x.data, 0, x.data.length, x.data.length, x.flow.udp ? 0 : x.seq, ts);
     const fp = l7.footprint();
-    peak = { buf: Math.max(peak.buf, fp.bufferedBytes), held: Math.max(peak.held, fp.heldBytes), pending: Math.max(peak.pending, fp.maxPendingPerFlow) };
+    peak = {
+      buf: Math.max(peak.buf, fp.bufferedBytes),
+      held: Math.max(peak.held, fp.heldBytes),
+      pending: Math.max(peak.pending, fp.maxPendingPerFlow),
+    };
   }
   l7.tick(ts + 60_000_000);
   l7.flush(ts + 60_000_000);
@@ -158,7 +182,21 @@ const damaged = (flow: Flow) =>
 describe("fuzz: parsers never throw and stay bounded", () => {
   it("has a corpus with every protocol", () => {
     const names = new Set(FLOWS.map((f) => f.name.split(/[-.]/)[0]));
-    for (const p of ["http1", "h2c", "tls12", "dns", "mysql", "pgsql", "redis", "kafka", "mqtt", "dubbo", "nats", "amqp"]) expect(names).toContain(p);
+    for (const p of [
+      "http1",
+      "h2c",
+      "tls12",
+      "dns",
+      "mysql",
+      "pgsql",
+      "redis",
+      "kafka",
+      "mqtt",
+      "dubbo",
+      "nats",
+      "amqp",
+    ])
+      expect(names).toContain(p);
   });
 
   for (const flow of FLOWS.filter((f, i) => FLOWS.findIndex((g) => g.name === f.name) === i)) {
@@ -174,34 +212,41 @@ describe("fuzz: parsers never throw and stay bounded", () => {
 
   it("interleaves two protocols' bytes on one flow and several flows at once", () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(FLOWS.length - 1), fc.nat(), fc.nat(3)), { minLength: 1, maxLength: 80 }), (picks) => {
-        const seq = new Map<string, number>();
-        const feeds = picks.map(([fi, si, slot]) => {
-          const flow = FLOWS[fi]!;
-          const s = flow.segs[si % flow.segs.length]!;
-          const k = `${slot}/${s.dir}`;
-          const q = seq.get(k) ?? 1000;
-          seq.set(k, q + s.data.length);
-          return { slot, flow: FLOWS[slot % FLOWS.length]!, dir: s.dir, data: s.data, seq: q };
-        });
-        check(run(feeds), 4);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(FLOWS.length - 1), fc.nat(), fc.nat(3)), { minLength: 1, maxLength: 80 }),
+        (picks) => {
+          const seq = new Map<string, number>();
+          const feeds = picks.map(([fi, si, slot]) => {
+            const flow = FLOWS[fi]!;
+            const s = flow.segs[si % flow.segs.length]!;
+            const k = `${slot}/${s.dir}`;
+            const q = seq.get(k) ?? 1000;
+            seq.set(k, q + s.data.length);
+            return { slot, flow: FLOWS[slot % FLOWS.length]!, dir: s.dir, data: s.data, seq: q };
+          });
+          check(run(feeds), 4);
+        },
+      ),
       { numRuns: 150, seed: 7 },
     );
   });
 
   it("pure noise on each protocol's port, TCP and UDP", () => {
     fc.assert(
-      fc.property(fc.nat(FLOWS.length - 1), fc.array(fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.nat(1)), { maxLength: 30 }), (fi, segs) => {
-        const flow = FLOWS[fi]!;
-        let q = 1;
-        const feeds = segs.map(([data, dir]) => {
-          const s = q;
-          q += data.length;
-          return { slot: 0, flow, dir: dir as 0 | 1, data, seq: s };
-        });
-        if (feeds.length) check(run(feeds), 1);
-      }),
+      fc.property(
+        fc.nat(FLOWS.length - 1),
+        fc.array(fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.nat(1)), { maxLength: 30 }),
+        (fi, segs) => {
+          const flow = FLOWS[fi]!;
+          let q = 1;
+          const feeds = segs.map(([data, dir]) => {
+            const s = q;
+            q += data.length;
+            return { slot: 0, flow, dir: dir as 0 | 1, data, seq: s };
+          });
+          if (feeds.length) check(run(feeds), 1);
+        },
+      ),
       { numRuns: 300, seed: 99 },
     );
   });

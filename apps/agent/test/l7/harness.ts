@@ -1,6 +1,7 @@
 /** Feeds hand-built byte streams to a processor as one TCP (or UDP) flow, tracking sequence numbers. */
-import { createL7Processor, type L7ProcessorOptions } from "../../src/l7/index.ts";
+
 import type { AppMetricsRow } from "../../src/l7/app-metrics.ts";
+import { createL7Processor, type L7ProcessorOptions } from "../../src/l7/index.ts";
 import type { L7Processor } from "../../src/l7/processor.ts";
 import type { L7Row } from "../../src/l7/types.ts";
 
@@ -13,7 +14,9 @@ export interface Harness {
   now: number;
 }
 
-export function harness(opts: Partial<L7ProcessorOptions> & { serverPort?: number; udp?: boolean } = {}): Harness {
+export function harness(
+  opts: Partial<L7ProcessorOptions> & { serverPort?: number; udp?: boolean } = {},
+): Harness {
   const rows: L7Row[] = [];
   const metrics: AppMetricsRow[] = [];
   const l7 = createL7Processor({

@@ -4,7 +4,10 @@ import { harness } from "./harness.ts";
 describe("HTTP/1 parser", () => {
   it("pairs pipelined requests FIFO, skips bodies by content-length and chunked encoding", () => {
     const h = harness();
-    h.send(0, "GET /a?x=1 HTTP/1.1\r\nHost: svc.local\r\n\r\nPOST /b HTTP/1.1\r\nHost: svc.local\r\nContent-Length: 5\r\n\r\nhello");
+    h.send(
+      0,
+      "GET /a?x=1 HTTP/1.1\r\nHost: svc.local\r\n\r\nPOST /b HTTP/1.1\r\nHost: svc.local\r\nContent-Length: 5\r\n\r\nhello",
+    );
     h.send(0, "HEAD /c HTTP/1.1\r\nHost: svc.local\r\n\r\n");
     h.send(1, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n");
     h.send(1, "5\r\npedia\r\n0\r\n\r\nHTTP/1.1 500 Internal Server Error\r\nContent-Length: 3\r\n\r\nbad");

@@ -9,7 +9,10 @@ import { describe, expect, it } from "vitest";
 import { huffmanDecode } from "../../src/l7/protocols/hpack.ts";
 import { harness } from "./harness.ts";
 
-async function recordH2(run: (url: string) => Promise<void>, onServerStream: (s: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders) => void) {
+async function recordH2(
+  run: (url: string) => Promise<void>,
+  onServerStream: (s: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders) => void,
+) {
   const chunks: { dir: 0 | 1; data: Buffer }[] = [];
   const server = http2.createServer();
   server.on("stream", onServerStream);
@@ -61,15 +64,30 @@ describe("HTTP/2 and gRPC", () => {
       async (url) => {
         const client = http2.connect(url);
         // Repeated headers go through the dynamic table on the second and third requests.
-        await request(client, { ":method": "GET", ":path": "/items?id=1", traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", authorization: "Bearer secret" });
-        await request(client, { ":method": "GET", ":path": "/items?id=2", traceparent: "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01" });
-        await request(client, { ":method": "POST", ":path": "/pkg.Greeter/SayHello", "content-type": "application/grpc" }, "\u0000\u0000\u0000\u0000\u0000");
+        await request(client, {
+          ":method": "GET",
+          ":path": "/items?id=1",
+          traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+          authorization: "Bearer secret",
+        });
+        await request(client, {
+          ":method": "GET",
+          ":path": "/items?id=2",
+          traceparent: "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01",
+        });
+        await request(
+          client,
+          { ":method": "POST", ":path": "/pkg.Greeter/SayHello", "content-type": "application/grpc" },
+          "\u0000\u0000\u0000\u0000\u0000",
+        );
         client.close();
       },
       (stream, headers) => {
         if (headers["content-type"] === "application/grpc") {
           stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
-          stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "5", "grpc-message": "not found" }));
+          stream.on("wantTrailers", () =>
+            stream.sendTrailers({ "grpc-status": "5", "grpc-message": "not found" }),
+          );
           stream.end("\u0000\u0000\u0000\u0000\u0000");
         } else {
           stream.respond({ ":status": headers[":path"] === "/items?id=2" ? 404 : 200 });
@@ -80,7 +98,9 @@ describe("HTTP/2 and gRPC", () => {
     const h = harness({ serverPort: 40123 });
     for (const c of chunks) h.send(c.dir, c.data);
     h.l7.flush(h.now);
-    expect(h.rows.map((r) => [r.l7_protocol, r.request_type, r.endpoint, r.response_code, r.response_status])).toEqual([
+    expect(
+      h.rows.map((r) => [r.l7_protocol, r.request_type, r.endpoint, r.response_code, r.response_status]),
+    ).toEqual([
       ["http2", "GET", "/items", 200, "ok"],
       ["http2", "GET", "/items", 404, "client_error"],
       ["grpc", "POST", "/pkg.Greeter/SayHello", 5, "client_error"],

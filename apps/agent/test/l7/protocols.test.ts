@@ -29,14 +29,30 @@ describe("trace context and privacy", () => {
   };
 
   it("W3C traceparent, X-Request-ID", () => {
-    const r = one("traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nX-Request-ID: abc-123\r\n");
-    expect([r.trace_id, r.span_id, r.x_request_id]).toEqual(["4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "abc-123"]);
+    const r = one(
+      "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nX-Request-ID: abc-123\r\n",
+    );
+    expect([r.trace_id, r.span_id, r.x_request_id]).toEqual([
+      "4bf92f3577b34da6a3ce929d0e0e4736",
+      "00f067aa0ba902b7",
+      "abc-123",
+    ]);
   });
   it("B3 single and multi header", () => {
     const s = one("b3: 80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90\r\n");
-    expect([s.trace_id, s.span_id, s.parent_span_id]).toEqual(["80f198ee56343ba864fe8b2a57d3eff7", "e457b5a2e4d86bd1", "05e3ac9a4f6e3b90"]);
-    const m = one("X-B3-TraceId: 463ac35c9f6413ad48485a3953bb6124\r\nX-B3-SpanId: a2fb4a1d1a96d312\r\nX-B3-ParentSpanId: 0020000000000001\r\n");
-    expect([m.trace_id, m.span_id, m.parent_span_id]).toEqual(["463ac35c9f6413ad48485a3953bb6124", "a2fb4a1d1a96d312", "0020000000000001"]);
+    expect([s.trace_id, s.span_id, s.parent_span_id]).toEqual([
+      "80f198ee56343ba864fe8b2a57d3eff7",
+      "e457b5a2e4d86bd1",
+      "05e3ac9a4f6e3b90",
+    ]);
+    const m = one(
+      "X-B3-TraceId: 463ac35c9f6413ad48485a3953bb6124\r\nX-B3-SpanId: a2fb4a1d1a96d312\r\nX-B3-ParentSpanId: 0020000000000001\r\n",
+    );
+    expect([m.trace_id, m.span_id, m.parent_span_id]).toEqual([
+      "463ac35c9f6413ad48485a3953bb6124",
+      "a2fb4a1d1a96d312",
+      "0020000000000001",
+    ]);
   });
   it("SkyWalking sw8 and Jaeger uber-trace-id", () => {
     const tid = Buffer.from("trace-1").toString("base64");
@@ -58,10 +74,12 @@ describe("trace context and privacy", () => {
     expect(k.x_request_id).toBe("req-7");
   });
   it("SQL literals become placeholders", () => {
-    expect(normalizeSql("SELECT * FROM users WHERE name = 'bob' AND id IN (1, 2,3) AND t1.x > -4.5e3", "mysql")).toBe(
-      "SELECT * FROM users WHERE name = ? AND id IN (?, ?,?) AND t1.x > -?",
+    expect(
+      normalizeSql("SELECT * FROM users WHERE name = 'bob' AND id IN (1, 2,3) AND t1.x > -4.5e3", "mysql"),
+    ).toBe("SELECT * FROM users WHERE name = ? AND id IN (?, ?,?) AND t1.x > -?");
+    expect(normalizeSql(`ALTER USER "app" PASSWORD 'hunter2'`, "postgresql")).toBe(
+      `ALTER USER "app" PASSWORD ?`,
     );
-    expect(normalizeSql(`ALTER USER "app" PASSWORD 'hunter2'`, "postgresql")).toBe(`ALTER USER "app" PASSWORD ?`);
     expect(normalizeSql("select $$a 'b'$$, $1, x'ff', 0x1F", "postgresql")).toBe("select ?, $1, x?, ?");
   });
 });
@@ -69,7 +87,12 @@ describe("trace context and privacy", () => {
 describe("binary protocols", () => {
   it("DNS over UDP: transaction ids pair out of order; unanswered query times out", () => {
     const q = (id: number, name: string) =>
-      Buffer.concat([be16(id), hex("0100 0001 0000 0000 0000"), ...name.split(".").map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), hex("00 0001 0001")]);
+      Buffer.concat([
+        be16(id),
+        hex("0100 0001 0000 0000 0000"),
+        ...name.split(".").map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+        hex("00 0001 0001"),
+      ]);
     const a = (id: number, name: string, rcode: number) => {
       const m = q(id, name);
       m.writeUInt16BE(0x8180 | rcode, 2);
@@ -91,7 +114,17 @@ describe("binary protocols", () => {
 
   it("Kafka: correlation ids pair answers in any order; the topic of a Produce v2", () => {
     const produce = (corr: number) => {
-      const body = Buffer.concat([be16(0), be16(2), be32(corr), str16("cli"), be16(1), be32(1000), be32(1), str16("orders"), be32(0)]);
+      const body = Buffer.concat([
+        be16(0),
+        be16(2),
+        be32(corr),
+        str16("cli"),
+        be16(1),
+        be32(1000),
+        be32(1),
+        str16("orders"),
+        be32(0),
+      ]);
       return Buffer.concat([be32(body.length), body]);
     };
     const resp = (corr: number) => Buffer.concat([be32(8), be32(corr), be32(0)]);
@@ -131,22 +164,43 @@ describe("binary protocols", () => {
 
   it("TLS ClientHello: SNI and offered version from supported_versions; ServerHello answers", () => {
     const sni = Buffer.from("api.example.com");
-    const sniExt = Buffer.concat([be16(0), be16(sni.length + 5), be16(sni.length + 3), Buffer.from([0]), be16(sni.length), sni]);
+    const sniExt = Buffer.concat([
+      be16(0),
+      be16(sni.length + 5),
+      be16(sni.length + 3),
+      Buffer.from([0]),
+      be16(sni.length),
+      sni,
+    ]);
     const sv = hex("002b 0003 02 0304");
     const exts = Buffer.concat([sniExt, sv]);
-    const body = Buffer.concat([hex("0303"), Buffer.alloc(32), hex("00"), hex("0002 1301"), hex("01 00"), be16(exts.length), exts]);
+    const body = Buffer.concat([
+      hex("0303"),
+      Buffer.alloc(32),
+      hex("00"),
+      hex("0002 1301"),
+      hex("01 00"),
+      be16(exts.length),
+      exts,
+    ]);
     const hs = Buffer.concat([hex("01"), Buffer.from([0, body.length >> 8, body.length & 255]), body]);
     const rec = Buffer.concat([hex("16 0301"), be16(hs.length), hs]);
     const h = harness({ serverPort: 9443 });
     h.send(0, rec);
-    const sh = Buffer.concat([hex("0303"), Buffer.alloc(32), hex("00 1301 00"), be16(6), hex("002b 0002 0304")]);
+    const sh = Buffer.concat([
+      hex("0303"),
+      Buffer.alloc(32),
+      hex("00 1301 00"),
+      be16(6),
+      hex("002b 0002 0304"),
+    ]);
     const shs = Buffer.concat([hex("02"), Buffer.from([0, 0, sh.length]), sh]);
     h.send(1, Buffer.concat([hex("16 0303"), be16(shs.length), shs]));
     h.send(1, Buffer.concat([hex("17 0303 0005"), Buffer.alloc(5)]));
     h.l7.flush(h.now);
-    expect(h.rows.map((r) => [r.l7_protocol, r.request_type, r.request_domain, r.version, r.response_status])).toEqual([
-      ["tls", "ClientHello", "api.example.com", "TLS1.3", "ok"],
-    ]);
+    expect(
+      h.rows.map((r) => [r.l7_protocol, r.request_type, r.request_domain, r.version, r.response_status]),
+    ).toEqual([["tls", "ClientHello", "api.example.com", "TLS1.3", "ok"]]);
   });
 
   it("Redis RESP3: map replies, bulk errors, large bulk strings without buffering", () => {
@@ -160,7 +214,9 @@ describe("binary protocols", () => {
     h.send(0, "*1\r\n$4\r\nOOPS\r\n");
     h.send(1, "!21\r\nSYNTAX invalid syntax\r\n");
     h.l7.flush(h.now);
-    expect(h.rows.map((r) => [r.request_type, r.request_resource, r.response_status, r.response_exception])).toEqual([
+    expect(
+      h.rows.map((r) => [r.request_type, r.request_resource, r.response_status, r.response_exception]),
+    ).toEqual([
       ["HELLO", "", "ok", ""],
       ["GET", "big", "ok", ""],
       ["OOPS", "", "client_error", "error"],
@@ -196,7 +252,15 @@ describe("pairing, bounds and metrics", () => {
     h.l7.tick(t0 + 2_000_000);
     expect(h.metrics).toHaveLength(1);
     const m = h.metrics[0]!;
-    expect([m.time, m.endpoint, m.request, m.response, m.server_error, m.rrt_count, m.rrt_max_us]).toEqual([t0, "/a", 2, 2, 1, 2, 200_000]);
+    expect([m.time, m.endpoint, m.request, m.response, m.server_error, m.rrt_count, m.rrt_max_us]).toEqual([
+      t0,
+      "/a",
+      2,
+      2,
+      1,
+      2,
+      200_000,
+    ]);
     expect(m.latency_buckets).toHaveLength(APP_LATENCY_BUCKETS_US.length + 1);
     expect(m.latency_buckets.reduce((a, b) => a + b, 0)).toBe(2);
   });

@@ -6,9 +6,9 @@
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { capturesDir } from "../captures/index.ts";
 import { MQTT_TYPES } from "../../src/l7/protocols/mqtt.ts";
 import { MYSQL_COMMANDS } from "../../src/l7/protocols/mysql.ts";
+import { capturesDir } from "../captures/index.ts";
 import { hasRequest, hasResponse, ofProto, tally } from "./counts.ts";
 import { driveCapture } from "./driver.ts";
 import { tsharkFields, tsharkHttpAtHeaders } from "./tshark-l7.ts";
@@ -19,7 +19,8 @@ const mine = (f: string) => join(import.meta.dirname, "captures", f);
 /** Splits tshark's aggregated occurrences and counts them. */
 function countValues(lines: string[][], col = 0): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const l of lines) for (const v of (l[col] ?? "").split(",").filter(Boolean)) out[v] = (out[v] ?? 0) + 1;
+  for (const l of lines)
+    for (const v of (l[col] ?? "").split(",").filter(Boolean)) out[v] = (out[v] ?? 0) + 1;
   return out;
 }
 
@@ -35,9 +36,17 @@ describe("L7 rows on recorded captures of real clients", () => {
 
   it("dns-dig.pcap: queries and responses by rcode as tshark (UDP and TCP, private port)", () => {
     const { rows } = driveCapture(rec("dns-dig.pcap"));
-    const lines = tsharkFields(rec("dns-dig.pcap"), "dns", ["dns.flags.response", "dns.flags.rcode"], ["-d", "udp.port==15353,dns", "-d", "tcp.port==15353,dns"]);
+    const lines = tsharkFields(
+      rec("dns-dig.pcap"),
+      "dns",
+      ["dns.flags.response", "dns.flags.rcode"],
+      ["-d", "udp.port==15353,dns", "-d", "tcp.port==15353,dns"],
+    );
     const queries = lines.filter((l) => l[0] === "0" || l[0] === "False").length;
-    const byRcode = countValues(lines.filter((l) => l[0] === "1" || l[0] === "True"), 1);
+    const byRcode = countValues(
+      lines.filter((l) => l[0] === "1" || l[0] === "True"),
+      1,
+    );
     expect(rows.filter(hasRequest).length).toBe(queries);
     expect(tally(rows.filter(hasResponse), (r) => String(r.response_code))).toEqual(byRcode);
   });
@@ -48,9 +57,9 @@ describe("L7 rows on recorded captures of real clients", () => {
     const cmds: Record<string, number> = {};
     for (const [c, n] of Object.entries(countValues(lines, 0))) cmds[MYSQL_COMMANDS[Number(c)] ?? c] = n;
     expect(tally(rows, (r) => (r.request_type !== "Login" ? r.request_type : undefined))).toEqual(cmds);
-    expect(rows.filter((r) => r.response_status.endsWith("error")).map((r) => String(r.response_code))).toEqual(
-      Object.keys(countValues(lines, 1)),
-    );
+    expect(
+      rows.filter((r) => r.response_status.endsWith("error")).map((r) => String(r.response_code)),
+    ).toEqual(Object.keys(countValues(lines, 1)));
     // Literals never reach a row.
     expect(rows.some((r) => r.request_resource.includes("flowplane-rec"))).toBe(false);
   });
@@ -69,18 +78,40 @@ describe("L7 rows on recorded captures of real clients", () => {
     const t = countValues(tsharkFields(rec("mqtt-mosquitto.pcap"), "mqtt", ["mqtt.msgtype"]));
     const byName = Object.fromEntries(Object.entries(t).map(([k, v]) => [MQTT_TYPES[Number(k)]!, v]));
     const reqTypes = ["CONNECT", "PUBLISH", "SUBSCRIBE", "UNSUBSCRIBE", "PINGREQ", "PUBREL", "DISCONNECT"];
-    expect(tally(rows, (r) => r.request_type)).toEqual(Object.fromEntries(Object.entries(byName).filter(([k]) => reqTypes.includes(k))));
-    const resp = Object.entries(byName).filter(([k]) => !reqTypes.includes(k)).reduce((s, [, v]) => s + v, 0);
+    expect(tally(rows, (r) => r.request_type)).toEqual(
+      Object.fromEntries(Object.entries(byName).filter(([k]) => reqTypes.includes(k))),
+    );
+    const resp = Object.entries(byName)
+      .filter(([k]) => !reqTypes.includes(k))
+      .reduce((s, [, v]) => s + v, 0);
     expect(rows.filter(hasResponse).length).toBe(resp);
   });
 
   it("redis-cli.pcap: every command of the recording, the WRONGTYPE error, inline --pipe commands", () => {
     const { rows } = driveCapture(rec("redis-cli.pcap"));
-    expect(rows.map((r) => r.request_type)).toEqual(["PING", "SET", "GET", "GET", "INCR", "LPUSH", "LRANGE", "HGETALL", "DEL", "ECHO"]);
-    expect(rows.filter((r) => r.response_status === "client_error").map((r) => r.response_exception.split(" ")[0])).toEqual(["WRONGTYPE"]);
+    expect(rows.map((r) => r.request_type)).toEqual([
+      "PING",
+      "SET",
+      "GET",
+      "GET",
+      "INCR",
+      "LPUSH",
+      "LRANGE",
+      "HGETALL",
+      "DEL",
+      "ECHO",
+    ]);
+    expect(
+      rows.filter((r) => r.response_status === "client_error").map((r) => r.response_exception.split(" ")[0]),
+    ).toEqual(["WRONGTYPE"]);
     expect(rows.every(hasResponse)).toBe(true);
     // tshark's RESP frames agree where one frame holds one message (the four single-command sessions).
-    const frames = tsharkFields(rec("redis-cli.pcap"), "resp && tcp.dstport==16379", ["tcp.stream"], ["-d", "tcp.port==16379,resp"]);
+    const frames = tsharkFields(
+      rec("redis-cli.pcap"),
+      "resp && tcp.dstport==16379",
+      ["tcp.stream"],
+      ["-d", "tcp.port==16379,resp"],
+    );
     expect(frames.length).toBeGreaterThanOrEqual(5);
   });
 

@@ -6,7 +6,18 @@
  */
 import { writeFileSync } from "node:fs";
 
-export function buildHttpPcap(flows: number, requests: number): { pcap: Buffer; packets: number } {
+/**
+ * `api`: small JSON answers (512 B, every 8th 4 KiB), the densest L7 case.
+ * `web`: page-like answers cycling 0.5-32 KiB (mean ≈ 8 KiB), a client ACK every two segments.
+ */
+export type HttpProfile = "api" | "web";
+const WEB_SIZES = [512, 2048, 8192, 16384, 1024, 4096, 32768, 600];
+
+export function buildHttpPcap(
+  flows: number,
+  requests: number,
+  profile: HttpProfile = "api",
+): { pcap: Buffer; packets: number } {
   const frames: Buffer[] = [];
   let ts = 1_700_000_000_000_000;
   const seqC = new Int32Array(flows);
@@ -42,9 +53,13 @@ export function buildHttpPcap(flows: number, requests: number): { pcap: Buffer; 
     rec.writeUInt32LE(b.length, 12);
     frames.push(rec, b);
   };
-  const body = (n: number) => Buffer.from(`{"items":[${'"x",'.repeat(Math.max(0, Math.floor((n - 12) / 4)))}"x"]}`.slice(0, n).padEnd(n, " "));
+  const body = (n: number) =>
+    Buffer.from(
+      `{"items":[${'"x",'.repeat(Math.max(0, Math.floor((n - 12) / 4)))}"x"]}`.slice(0, n).padEnd(n, " "),
+    );
   const small = body(512);
   const big = body(4096);
+  const webBodies = WEB_SIZES.map(body);
   for (let f = 0; f < flows; f++) {
     seqC[f] = 1000 + f;
     seqS[f] = 900_000 + f;
@@ -59,10 +74,17 @@ export function buildHttpPcap(flows: number, requests: number): { pcap: Buffer; 
           `Authorization: Bearer abc.def.ghi\r\ntraceparent: 00-${(f * 1000 + r).toString(16).padStart(32, "0")}-00f067aa0ba902b7-01\r\n\r\n`,
       );
       frame(f, true, 0x18, req);
-      const b = r % 8 === 7 ? big : small;
-      const head = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\nServer: bench\r\n\r\n`);
+      const b =
+        profile === "web" ? (webBodies[(f + r) % webBodies.length] as Buffer) : r % 8 === 7 ? big : small;
+      const head = Buffer.from(
+        `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\nServer: bench\r\n\r\n`,
+      );
       const resp = Buffer.concat([head, b]);
-      for (let o = 0; o < resp.length; o += 1448) frame(f, false, 0x18, resp.subarray(o, o + 1448));
+      let segs = 0;
+      for (let o = 0; o < resp.length; o += 1448) {
+        frame(f, false, 0x18, resp.subarray(o, o + 1448));
+        if (profile === "web" && ++segs % 2 === 0) frame(f, true, 0x10, null);
+      }
       frame(f, true, 0x10, null);
     }
   }
@@ -79,7 +101,11 @@ export function buildHttpPcap(flows: number, requests: number): { pcap: Buffer; 
 }
 
 if (process.argv[1]?.endsWith("http-pcap.ts") && process.argv[2]) {
-  const { pcap, packets } = buildHttpPcap(Number(process.argv[3] ?? 2000), Number(process.argv[4] ?? 50));
+  const { pcap, packets } = buildHttpPcap(
+    Number(process.argv[3] ?? 2000),
+    Number(process.argv[4] ?? 50),
+    (process.argv[5] ?? "api") as HttpProfile,
+  );
   writeFileSync(process.argv[2], pcap);
   console.log(`${packets} packets → ${process.argv[2]}`);
 }

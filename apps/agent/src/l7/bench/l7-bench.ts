@@ -1,5 +1,5 @@
 /**
- * L7 micro-benchmark: `node --import tsx apps/agent/src/l7/bench/l7-bench.ts [flows] [requests]`.
+ * L7 micro-benchmark: `node --import tsx apps/agent/src/l7/bench/l7-bench.ts [flows] [requests] [api|web]`.
  * On an HTTP-heavy capture (./http-pcap.ts) it measures, best of 3, CPU time:
  * - decode only: reader + frame decoder (the floor of any per-packet work);
  * - L4: the flow engine (`createEngine().packet`) as `analyze` runs it;
@@ -18,11 +18,12 @@ import { decodeFrame } from "../../decode/packet.ts";
 import { PacketMeta } from "../../decode/packet-meta.ts";
 import { createEngine } from "../../flow/flow-engine.ts";
 import { createL7Processor } from "../index.ts";
-import { buildHttpPcap } from "./http-pcap.ts";
+import { buildHttpPcap, type HttpProfile } from "./http-pcap.ts";
 
 const flows = Number(process.argv[2] ?? 2000);
 const requests = Number(process.argv[3] ?? 40);
-const { pcap, packets } = buildHttpPcap(flows, requests);
+const profile = (process.argv[4] ?? "api") as HttpProfile;
+const { pcap, packets } = buildHttpPcap(flows, requests, profile);
 
 const RUNS = Number(process.env.L7_BENCH_RUNS ?? 5);
 /** CPU seconds of one run of fn. */
@@ -34,10 +35,19 @@ function cpuOnce(fn: () => void): number {
 }
 
 const m = new PacketMeta();
-const decodeRun = () => void readCaptureBuffer(pcap, (lt, b, o, c) => void decodeFrame(m, lt, b, o, c), () => {});
+const decodeRun = () =>
+  void readCaptureBuffer(
+    pcap,
+    (lt, b, o, c) => void decodeFrame(m, lt, b, o, c),
+    () => {},
+  );
 const l4Run = () => {
   const e = createEngine({ maxFlows: 1_000_000 });
-  readCaptureBuffer(pcap, (lt, b, o, c, w, ts, fo) => e.packet(lt, b, o, c, w, ts, fo), () => {});
+  readCaptureBuffer(
+    pcap,
+    (lt, b, o, c, w, ts, fo) => e.packet(lt, b, o, c, w, ts, fo),
+    () => {},
+  );
   e.flush();
 };
 
@@ -74,7 +84,14 @@ const l7Run = () => {
   rows = 0;
   const l7 = createL7Processor({
     onL7: () => rows++,
-    describeFlow: (slot) => ({ flowId: String(slot), clientIp: "10.0.0.1", clientPort: 20000 + slot, serverIp: "10.100.0.80", serverPort: 8080, ipProtocol: 6 }),
+    describeFlow: (slot) => ({
+      flowId: String(slot),
+      clientIp: "10.0.0.1",
+      clientPort: 20000 + slot,
+      serverIp: "10.100.0.80",
+      serverPort: 8080,
+      ipProtocol: 6,
+    }),
   });
   const n = segSlot.length;
   let lastTick = 0;
@@ -99,19 +116,29 @@ for (let i = 0; i < RUNS; i++) {
 }
 
 if (process.env.L7_BENCH_ONLY) {
-  console.log(JSON.stringify({ l7NsPerPayloadSegment: Math.round((l7S * 1e9) / segSlot.length), l4Pps: Math.round(packets / l4S), l7VsL4Ratio: +(l4S / (l4S + l7S)).toFixed(3) }));
+  console.log(
+    JSON.stringify({
+      l7NsPerPayloadSegment: Math.round((l7S * 1e9) / segSlot.length),
+      l4Pps: Math.round(packets / l4S),
+      l7VsL4Ratio: +(l4S / (l4S + l7S)).toFixed(3),
+    }),
+  );
   process.exit(0);
 }
 const path = join(tmpdir(), `flowplane-l7-bench-${process.pid}.pcap`);
 writeFileSync(path, pcap);
 const t0 = performance.now();
-const ts = spawnSync("tshark", ["-n", "-q", "-r", path, "-z", "http,tree"], { encoding: "utf8", maxBuffer: 1 << 26 });
+const ts = spawnSync("tshark", ["-n", "-q", "-r", path, "-z", "http,tree"], {
+  encoding: "utf8",
+  maxBuffer: 1 << 26,
+});
 const tsharkS = ts.status === 0 ? (performance.now() - t0) / 1000 : Number.NaN;
 rmSync(path, { force: true });
 
 const l4l7S = l4S + l7S;
 console.log(
   JSON.stringify({
+    profile,
     packets,
     payloadSegments: segSlot.length,
     l7Rows: rows,

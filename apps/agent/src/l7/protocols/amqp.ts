@@ -178,7 +178,7 @@ class AmqpParser implements L7Parser {
       resource = shortstr(b, args + 2, e)[0];
       // A close with an error code answers what the other side was waiting for on that channel
       // (a passive declare of a missing queue gets channel.close 404 instead of declare-ok).
-      const k = (dir ^ 1) << 16 | (id === 10050 ? 0 : ch);
+      const k = ((dir ^ 1) << 16) | (id === 10050 ? 0 : ch);
       const pend = this.open.get(k) ?? (id === 10050 ? this.open.get(((dir ^ 1) << 16) | ch) : undefined);
       if (code !== 200 && pend !== undefined) {
         this.open.delete(k);
@@ -192,7 +192,8 @@ class AmqpParser implements L7Parser {
       }
     }
     if (req !== undefined) {
-      if (id !== 10050 && id !== 20040 && this.open.size < 1024) this.open.set((dir << 16) | ch, (dir << 30) + ch * 100000 + id);
+      if (id !== 10050 && id !== 20040 && this.open.size < 1024)
+        this.open.set((dir << 16) | ch, (dir << 30) + ch * 100000 + id);
       ctx.request({
         key: (dir << 30) + ch * 100000 + id,
         version: "0-9-1",

@@ -33,6 +33,16 @@ function startsWith(b: Uint8Array, o: number, e: number, ascii: string): boolean
   return true;
 }
 
+/** Case-insensitive compare of a header name at o with a lower-case name (length checked by the caller). */
+function nameIs(b: Uint8Array, o: number, lc: string): boolean {
+  for (let i = 0; i < lc.length; i++) {
+    let c = b[o + i]!;
+    if (c >= 65 && c <= 90) c |= 32;
+    if (c !== lc.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 const METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
 /** Header block bigger than this is not HTTP we can use. */
 const MAX_HEADER = 32 * 1024;
@@ -111,7 +121,13 @@ class Http1Parser implements L7Parser {
    * One pass over the header lines from `s`: returns the index after the blank line, -1 when
    * the block is not complete yet, -2 when it is not a header block we accept.
    */
-  private headers(ctx: ParseContext, b: Uint8Array, s: number, e: number, trace: TraceContext | null): number {
+  private headers(
+    ctx: ParseContext,
+    b: Uint8Array,
+    s: number,
+    e: number,
+    trace: TraceContext | null,
+  ): number {
     const out = this.h;
     out.host = "";
     out.cl = -1;
@@ -141,11 +157,11 @@ class Http1Parser implements L7Parser {
         // Only a few headers matter: look at the name's length and first byte before any string.
         if (nl === 4 && c0 === 104) {
           out.host = latin1(b, vs, eol, 256);
-        } else if (nl === 14 && c0 === 99 && lower(latin1(b, p, colon)) === "content-length") {
+        } else if (nl === 14 && c0 === 99 && nameIs(b, p, "content-length")) {
           out.cl = parseDec(b, vs, eol);
-        } else if (nl === 17 && c0 === 116 && lower(latin1(b, p, colon)) === "transfer-encoding") {
+        } else if (nl === 17 && c0 === 116 && nameIs(b, p, "transfer-encoding")) {
           out.chunked = lower(latin1(b, vs, eol)).includes("chunked");
-        } else if (nl === 10 && c0 === 99 && lower(latin1(b, p, colon)) === "connection") {
+        } else if (nl === 10 && c0 === 99 && nameIs(b, p, "connection")) {
           out.close = lower(latin1(b, vs, eol)).includes("close");
         } else if (trace !== null && nl <= 64) {
           if (ctx.headers.offerBytes(trace, b, p, colon, vs, eol)) this.traced = true;
