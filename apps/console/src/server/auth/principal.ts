@@ -38,7 +38,7 @@ export function apiKeyFromHeader(header: string | null | undefined): string | nu
 
 /**
  * An API key as a principal: found by its sha256 (one index probe), not revoked, not expired, its
- * org not being deleted. Marks `lastUsedAt`. Null for anything else, which the API answers 401.
+ * org not being deleted. Marks `lastUsedAt` (to the minute). Null for anything else, which the API answers 401.
  */
 export async function principalFromApiKey(db: Db, token: string): Promise<ApiKeyPrincipal | null> {
   // Deliberately unscoped: the key is what tells us the org.
@@ -51,13 +51,17 @@ export async function principalFromApiKey(db: Db, token: string): Promise<ApiKey
       name: true,
       revokedAt: true,
       expiresAt: true,
+      lastUsedAt: true,
       organization: { select: { deletedAt: true } },
     },
   });
   const now = new Date();
   if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= now) || key.organization.deletedAt)
     return null;
-  await db.unsafe.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: now } });
+  // At most one write a minute per key: a busy script should not turn every read into a write.
+  if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > 60_000) {
+    await db.unsafe.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: now } });
+  }
   return { kind: "apiKey", apiKeyId: key.id, orgId: key.orgId, role: key.role, name: key.name };
 }
 

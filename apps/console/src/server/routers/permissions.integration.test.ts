@@ -122,6 +122,22 @@ const CASES: Case[] = [
     call: (c, f) => c.agents.setDisabled({ orgSlug: f.slug, agentId: f.agentId, disabled: true }),
   },
   { path: "agents.delete", call: (c, f) => c.agents.delete({ orgSlug: f.slug, agentId: f.agentId }) },
+  // Queries: the same matrix for reading.
+  { path: "org.overview", call: (c, f) => c.org.overview({ orgSlug: f.slug }) },
+  { path: "org.export", call: (c, f) => c.org.export({ orgSlug: f.slug }) },
+  { path: "members.list", call: (c, f) => c.members.list({ orgSlug: f.slug }) },
+  { path: "members.invitations", call: (c, f) => c.members.invitations({ orgSlug: f.slug }) },
+  { path: "apiKeys.list", call: (c, f) => c.apiKeys.list({ orgSlug: f.slug }) },
+  { path: "audit.list", call: (c, f) => c.audit.list({ orgSlug: f.slug }) },
+  { path: "agents.list", call: (c, f) => c.agents.list({ orgSlug: f.slug }) },
+  { path: "agents.get", call: (c, f) => c.agents.get({ orgSlug: f.slug, agentId: f.agentId }) },
+  { path: "groups.list", call: (c, f) => c.groups.list({ orgSlug: f.slug }) },
+  { path: "groups.get", call: (c, f) => c.groups.get({ orgSlug: f.slug, groupId: f.groupId }) },
+  {
+    path: "groups.diff",
+    call: (c, f) => c.groups.diff({ orgSlug: f.slug, groupId: f.groupId, from: 1, to: 1 }),
+  },
+  { path: "enrollment.list", call: (c, f) => c.enrollment.list({ orgSlug: f.slug }) },
 ];
 
 type ProcDef = { _def: { type: string; meta?: { permission?: TPermission } } };
@@ -167,10 +183,10 @@ afterAll(async () => {
   await t?.drop();
 });
 
-describe("permission matrix on every org mutation", () => {
-  it("the table covers every org mutation of the router", () => {
+describe("permission matrix on every org procedure", () => {
+  it("the table covers every org procedure of the router (queries and mutations)", () => {
     const mutations = Object.entries(procedures)
-      .filter(([, p]) => p._def.type === "mutation" && p._def.meta?.permission)
+      .filter(([, p]) => p._def.meta?.permission)
       .map(([path]) => path)
       .sort();
     expect(CASES.map((c) => c.path).sort()).toEqual(mutations);
@@ -185,7 +201,7 @@ describe("permission matrix on every org mutation", () => {
         const f = await fixture();
         results[role] = await codeOf(testCase.call(await asUser(users[role]), f));
         expected[role] = can(role, permission) ? "OK" : "FORBIDDEN";
-        if (results[role] === "OK") {
+        if (results[role] === "OK" && procedures[testCase.path]?._def.type === "mutation") {
           // Every successful mutation left an audit row naming its actor.
           const rows = await t.db.unsafe.auditLog.findMany({
             where: { orgId: f.orgId, actorId: users[role] },
