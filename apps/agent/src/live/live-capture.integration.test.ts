@@ -63,6 +63,30 @@ describe("live capture (libpcap via cap)", () => {
     expect(r.stderr).toMatch(/unknown interface "nosuch0"/);
   });
 
+  it("without permission (as nobody) is one clear line and a non-zero exit", () => {
+    const r = spawnSync(
+      "setpriv",
+      [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "env",
+        "HOME=/tmp",
+        process.execPath,
+        BIN,
+        "run",
+        "--interface",
+        "lo",
+        "--out",
+        join(tmp, "nobody"),
+      ],
+      { encoding: "utf8" },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/no permission to capture on "lo"/);
+  });
+
   it("the CLI captures until SIGINT, then flushes and exits 0", async () => {
     const server = createServer((_req, res) => res.end("hi"));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
