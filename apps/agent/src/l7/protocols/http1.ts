@@ -139,10 +139,16 @@ class Http1Parser implements L7Parser {
       // One scan per line finds both the colon and the line end.
       let colon = -1;
       let i = p;
+      // Name up to the colon, then a tight scan of the value for the line feed.
       while (i < e) {
         const c = b[i]!;
         if (c === 10) break;
-        if (c === 58 && colon < 0) colon = i;
+        if (c === 58) {
+          colon = i;
+          i++;
+          while (i < e && b[i] !== 10) i++;
+          break;
+        }
         i++;
       }
       if (i >= e) return e - s > MAX_HEADER ? -2 : -1;
