@@ -41,6 +41,8 @@ export type THttpExporterOptions = {
   deadlineMs?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** PEM of a private CA for an https endpoint. */
+  ca?: string | Buffer;
   /** For tests: [0,1) source of jitter and the sleeper. */
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -49,8 +51,8 @@ export type THttpExporterOptions = {
 const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class HttpExporter {
-  private readonly o: Required<Omit<THttpExporterOptions, "endpoint" | "credential">> &
-    Pick<THttpExporterOptions, "endpoint" | "credential">;
+  private readonly o: Required<Omit<THttpExporterOptions, "endpoint" | "credential" | "ca">> &
+    Pick<THttpExporterOptions, "endpoint" | "credential" | "ca">;
   readonly counters = {
     batches: 0,
     rows: 0,
@@ -80,6 +82,7 @@ export class HttpExporter {
       const response = await postJson(joinUrl(this.o.endpoint(), "/v1/ingest"), batch, ZIngestResponse, {
         headers: { authorization: `Bearer ${sentWith.credential}` },
         timeoutMs: this.o.timeoutMs,
+        ...(this.o.ca ? { ca: this.o.ca } : {}),
       });
       return { code: "success", response, attempts: 1 };
     } catch (err) {

@@ -1,3 +1,4 @@
+import { request as httpsRequest } from "node:https";
 import type { z } from "zod";
 import { ControllerError, errorFromResponse } from "./errors.ts";
 
@@ -5,7 +6,33 @@ export type TPostOptions = {
   headers?: Record<string, string>;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** PEM of the CA that signed the controller's certificate, for a private CA (TLS link). */
+  ca?: string | Buffer;
 };
+
+/** HTTPS with a private CA: Node's fetch takes no CA per request, node:https does. */
+function postWithCa(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  ca: string | Buffer,
+  signal: AbortSignal,
+) {
+  return new Promise<Response>((resolve, reject) => {
+    const req = httpsRequest(url, { method: "POST", headers, ca, signal }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") h.set(k, v);
+        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers: h }));
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
 
 /**
  * POST a JSON body and validate the answer with `schema`. Every failure becomes a ControllerError:
@@ -22,12 +49,11 @@ export async function postJson<S extends z.ZodType>(
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   let res: Response;
   try {
-    res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...opts.headers },
-      body: JSON.stringify(body),
-      signal,
-    });
+    const headers = { "content-type": "application/json", ...opts.headers };
+    res =
+      opts.ca && url.startsWith("https:")
+        ? await postWithCa(url, JSON.stringify(body), headers, opts.ca, signal)
+        : await fetch(url, { method: "POST", headers, body: JSON.stringify(body), signal });
   } catch (err) {
     throw new ControllerError(0, "NETWORK", `controller unreachable at ${url}: ${(err as Error).message}`);
   }

@@ -24,6 +24,8 @@ export type TSyncLoopOptions = {
   /** Revision the agent already runs (e.g. restored from disk). */
   appliedRevision?: number;
   defaultIntervalS?: number;
+  /** PEM of a private CA when the controller URL is https. */
+  ca?: string | Buffer;
 };
 
 /**
@@ -67,13 +69,18 @@ export class SyncLoop {
 
   private async send(): Promise<TSyncResponse | null> {
     try {
-      const res = await sync(this.o.controllerUrl, this.o.credential, {
-        agentId: this.o.agentId,
-        state: this.o.runState(),
-        appliedRevision: this.appliedRevision,
-        ...(this.pending ? { applyResult: this.pending } : {}),
-        stats: this.o.stats(),
-      });
+      const res = await sync(
+        this.o.controllerUrl,
+        this.o.credential,
+        {
+          agentId: this.o.agentId,
+          state: this.o.runState(),
+          appliedRevision: this.appliedRevision,
+          ...(this.pending ? { applyResult: this.pending } : {}),
+          stats: this.o.stats(),
+        },
+        this.o.ca ? { ca: this.o.ca } : {},
+      );
       this.pending = undefined;
       this.lastError = null;
       this.intervalS = res.syncIntervalS;

@@ -10,6 +10,8 @@ export type TControllerDeps = {
   probes: Record<string, TProbe>;
   /** Enrolment, sync and ingest for agents (POST /v1/agents/*, /v1/ingest); left out, those routes 404. */
   agentApi?: TAgentApiDeps;
+  /** Serve HTTPS with this PEM key and certificate (the agent link over TLS); plain HTTP without. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 };
 
 /** The controller's HTTP surface. Agent sync and ingest routes are registered here by later issues. */
@@ -19,7 +21,8 @@ export function buildControllerServer(deps: TControllerDeps): FastifyInstance {
     loggerInstance: deps.log as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: 16 * 1024 * 1024,
-  });
+    ...(deps.tls ? { https: deps.tls } : {}),
+  }) as unknown as FastifyInstance; // the HTTPS variant differs only in its server type
 
   app.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "unmatched";

@@ -22,6 +22,9 @@ export const ZDataNodeEnv = z.object({
   DATA_NODE_PUBLIC_URL: z.url().optional(),
   DATA_NODE_CAPACITY: z.coerce.number().int().min(1).default(100),
   DATA_NODE_HEARTBEAT_S: z.coerce.number().positive().default(5),
+  /** PEM files: when both are set the node serves HTTPS (agents then need the CA). */
+  DATA_NODE_TLS_CERT_FILE: z.string().optional(),
+  DATA_NODE_TLS_KEY_FILE: z.string().optional(),
   /** Written once listening and registered: {"id","url"} (tests and scripts wait for it). */
   DATA_NODE_READY_FILE: z.string().optional(),
 });

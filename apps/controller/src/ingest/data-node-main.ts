@@ -5,7 +5,7 @@
  *
  *   DATA_NODE_NAME=dn-1 CLICKHOUSE_URL=http://127.0.0.1:8123 node --import tsx apps/controller/src/ingest/data-node-main.ts
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { loadEnvOrExit } from "@flowplane/core/env";
 import { createLogger } from "@flowplane/core/log";
@@ -17,6 +17,10 @@ import { ZDataNodeEnv } from "./data-node-env.ts";
 
 const env = loadEnvOrExit(ZDataNodeEnv);
 const log = createLogger("data-node", { node: env.DATA_NODE_NAME });
+const tls =
+  env.DATA_NODE_TLS_CERT_FILE && env.DATA_NODE_TLS_KEY_FILE
+    ? { cert: readFileSync(env.DATA_NODE_TLS_CERT_FILE), key: readFileSync(env.DATA_NODE_TLS_KEY_FILE) }
+    : undefined;
 const clickhouse = createClickhouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE });
 const runtime = await createAgentRuntime({
   databaseUrl: env.DATABASE_URL,
@@ -34,10 +38,11 @@ const app = buildControllerServer({
     },
   },
   agentApi: runtime.agentApi,
+  ...(tls ? { tls } : {}),
 });
 await app.listen({ host: env.DATA_NODE_HOST, port: env.DATA_NODE_PORT });
 const port = (app.server.address() as AddressInfo).port;
-const url = env.DATA_NODE_PUBLIC_URL ?? `http://${env.DATA_NODE_HOST}:${port}`;
+const url = env.DATA_NODE_PUBLIC_URL ?? `${tls ? "https" : "http"}://${env.DATA_NODE_HOST}:${port}`;
 const node = await unsafeRegisterDataNode(runtime.agentApi.db, {
   name: env.DATA_NODE_NAME,
   url,
