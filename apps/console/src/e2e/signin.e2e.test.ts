@@ -263,6 +263,9 @@ describe("console end to end", () => {
     expect(await page.locator("#config-editor").getAttribute("readonly")).not.toBeNull();
     expect(await page.locator("text=Save as new revision").count()).toBe(0);
     await shot("viewer-group");
+    // A typed URL of a hidden section explains itself instead of failing.
+    await page.goto(`${server.url}/o/e2e-org/api-keys`);
+    await page.waitForSelector("text=Not available to your role");
     // The server refuses what the UI hides.
     const refused = await page.evaluate(async () => {
       const res = await fetch("/api/trpc/groups.create", {

@@ -1,4 +1,5 @@
 import { ROLES, roleAtLeast } from "@flowplane/db";
+import { EmptyState } from "@flowplane/ui";
 import type { Metadata } from "next";
 import { ApiKeysPanel } from "../../../../components/ApiKeysPanel.tsx";
 import { orNotFound, serverCaller } from "../../../../server/caller.ts";
@@ -9,6 +10,18 @@ export const metadata: Metadata = { title: "API keys" };
 export default async function ApiKeysPage({ params }: { params: Promise<{ orgSlug: string }> }) {
   const { orgSlug } = await params;
   const access = await pageAccess(orgSlug);
+  if (!access.can("apikeys.read")) {
+    return (
+      <>
+        <div className="fp-page-head">
+          <div>
+            <h1>API keys</h1>
+          </div>
+        </div>
+        <EmptyState title="Not available to your role">Owners and admins manage API keys.</EmptyState>
+      </>
+    );
+  }
   const keys = await orNotFound((await serverCaller()).apiKeys.list({ orgSlug }));
   return (
     <>
