@@ -36,7 +36,9 @@ describe("data nodes: registry, balancing by observed rate, failover", () => {
       agents.push({ id: a.id, orgId: org.id, credential: a.credential });
     }
     // Skewed observed rates for the last complete minute, as ingest counts them.
-    const lastMinute = Date.now() - 60_000;
+    // One clock for the whole test: a minute boundary passing mid-test must not change the rates.
+    const now = Date.now();
+    const lastMinute = now - 60_000;
     const rateOf = new Map<string, number>();
     for (const [i, a] of agents.entries()) {
       const rows = Math.round(600_000 / (i + 1) ** 0.8);
@@ -44,7 +46,7 @@ describe("data nodes: registry, balancing by observed rate, failover", () => {
       await countStoredRows(h.redis, a.id, rows, lastMinute);
     }
 
-    const first = await unsafeRebalanceDataNodes(db, h.redis, { nodeMissAfterS: 60 });
+    const first = await unsafeRebalanceDataNodes(db, h.redis, { nodeMissAfterS: 60, now });
     expect(first.moves).toHaveLength(30);
     const assignedNow = async () =>
       new Map(
@@ -57,7 +59,7 @@ describe("data nodes: registry, balancing by observed rate, failover", () => {
     const nodeList = nodes.map((n) => ({ id: n.id, capacity: n.capacity }));
     expect(imbalance(nodeList, loads, await assignedNow())).toBeLessThanOrEqual(1.25);
 
-    const second = await unsafeRebalanceDataNodes(db, h.redis, { nodeMissAfterS: 60 });
+    const second = await unsafeRebalanceDataNodes(db, h.redis, { nodeMissAfterS: 60, now });
     expect(second).toEqual({ downNodes: [], moves: [] });
 
     // An agent learns its node at sync.
@@ -81,7 +83,7 @@ describe("data nodes: registry, balancing by observed rate, failover", () => {
     await unsafeHeartbeatDataNode(db, n3.id);
     const onN2 = agents.filter((a) => before.get(a.id) === n2.id).map((a) => a.id);
     expect(onN2.length).toBeGreaterThan(0);
-    const failover = await unsafeRebalanceDataNodes(db, h.redis, { nodeMissAfterS: 60 });
+    const failover = await unsafeRebalanceDataNodes(db, h.redis, { nodeMissAfterS: 60, now });
     expect(failover.downNodes).toEqual([n2.id]);
     expect(failover.moves.map((m) => m.agentId).sort()).toEqual([...onN2].sort());
     const after = await assignedNow();

@@ -14,7 +14,7 @@ export type TRebalanceResult = { downNodes: string[]; moves: TMove[] };
 export async function unsafeRebalanceDataNodes(
   db: Db,
   redis: Redis,
-  opts: { nodeMissAfterS: number; balance?: Partial<TBalanceOptions> },
+  opts: { nodeMissAfterS: number; balance?: Partial<TBalanceOptions>; now?: number },
 ): Promise<TRebalanceResult> {
   const downNodes = await unsafeMarkSilentDataNodesDown(db, opts.nodeMissAfterS);
   const nodes = await db.unsafe.dataNode.findMany({
@@ -26,7 +26,7 @@ export async function unsafeRebalanceDataNodes(
     where: { disabledAt: null, state: { not: "disabled" } },
     select: { id: true, dataNodeId: true },
   });
-  const rates = await observedRowsPerSecond(redis);
+  const rates = await observedRowsPerSecond(redis, opts.now);
   const { moves } = planAssignments(
     nodes,
     agents.map((a) => ({ id: a.id, nodeId: a.dataNodeId, rate: rates.get(a.id) ?? 0 })),
