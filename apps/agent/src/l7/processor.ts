@@ -273,7 +273,10 @@ export class L7Processor {
     let bytes = len;
     for (const x of h) bytes += x.data.length;
     if (h.length >= MAX_HELD || bytes > this.maxBuf) return false;
-    h.push({ data: buf.slice(off, off + len), seq, ts });
+    // A copy: the caller's buffer (a Buffer whose .slice is a view) is reused after the call.
+    const data = new Uint8Array(len);
+    data.set(buf.subarray(off, off + len));
+    h.push({ data, seq, ts });
     this.s.reordered++;
     return true;
   }
@@ -462,7 +465,7 @@ export class L7Processor {
       this.emit(f, old.r, old.ts, old.seq, null, old.ts, 0, "unknown");
     }
     f.pending.push({ r, ts, seq });
-    this.withPending.add(f);
+    if (f.pending.length === 1) this.withPending.add(f);
   }
 
   private response(r: L7Response): void {

@@ -95,4 +95,27 @@ describe("HTTP/1 parser", () => {
     expect(h.l7.stats().reordered).toBe(1);
     expect(h.l7.stats().gaps).toBe(0);
   });
+
+  it("copies what it keeps: the caller's buffer is reused between calls (held and buffered bytes)", () => {
+    const h = harness();
+    const shared = Buffer.alloc(256);
+    const put = (dir: 0 | 1, text: string, seq: number) => {
+      shared.fill(0x58);
+      shared.write(text, 16, "latin1");
+      h.l7.onPayload(0, dir, shared, 16, text.length, text.length, seq, (h.now += 1000));
+    };
+    const a = "GET /reuse HTTP/1.1\r\nHo";
+    const b = "st: x\r\n\r\n";
+    put(0, "GET /warm HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+    const n0 = "GET /warm HTTP/1.1\r\nHost: x\r\n\r\n".length;
+    put(0, b, 1 + n0 + a.length); // ahead of a hole: held
+    put(0, a, 1 + n0); // fills it; a's tail is buffered until b completes the headers
+    put(1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 5000);
+    put(1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 5000 + 38);
+    h.l7.flush(h.now);
+    expect(h.rows.map((r) => [r.endpoint, r.request_domain, r.response_code])).toEqual([
+      ["/warm", "x", 200],
+      ["/reuse", "x", 200],
+    ]);
+  });
 });
