@@ -33,6 +33,11 @@ function startsWith(b: Uint8Array, o: number, e: number, ascii: string): boolean
   return true;
 }
 
+function sameAscii(b: Uint8Array, o: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (b[o + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
 /** Case-insensitive compare of a header name at o with a lower-case name (length checked by the caller). */
 function nameIs(b: Uint8Array, o: number, lc: string): boolean {
   for (let i = 0; i < lc.length; i++) {
@@ -116,6 +121,7 @@ class Http1Parser implements L7Parser {
 
   /** Scratch header facts of the message being parsed (one parse at a time per parser). */
   private readonly h = { host: "", cl: -1, chunked: false, close: false };
+  private lastHost = "";
 
   /**
    * One pass over the header lines from `s`: returns the index after the blank line, -1 when
@@ -162,7 +168,10 @@ class Http1Parser implements L7Parser {
         const c0 = b[p]! | 32;
         // Only a few headers matter: look at the name's length and first byte before any string.
         if (nl === 4 && c0 === 104) {
-          out.host = latin1(b, vs, eol, 256);
+          // Keep-alive connections repeat their Host: reuse the string when the bytes match.
+          const last = this.lastHost;
+          if (last.length === eol - vs && sameAscii(b, vs, last)) out.host = last;
+          else out.host = this.lastHost = latin1(b, vs, eol, 256);
         } else if (nl === 14 && c0 === 99 && nameIs(b, p, "content-length")) {
           out.cl = parseDec(b, vs, eol);
         } else if (nl === 17 && c0 === 116 && nameIs(b, p, "transfer-encoding")) {
