@@ -147,7 +147,7 @@ describe("data-node failover", () => {
   it("a killed node's agents move to the live one within a few seconds; every row stored once", async () => {
     const [a, b] = await Promise.all([startNode("dn-a"), startNode("dn-b")]);
     const org = await seedOrg(tdb.db);
-    const group = await seedAgentGroup(tdb.db, org.id, { syncIntervalS: 2 });
+    const group = await seedAgentGroup(tdb.db, org.id, { syncIntervalS: 5 });
     const token = await seedEnrollmentToken(tdb.db, org.id, group.id);
 
     const agents: { i: number; agentId: string; loop: SyncLoop; sender: SpoolingSender; seq: number }[] = [];

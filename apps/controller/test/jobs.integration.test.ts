@@ -71,8 +71,12 @@ describe("fleet jobs", () => {
       const ran: string[] = [];
       p1.worker.on("completed", (job) => ran.push(`p1:${job.id}`));
       p2.worker.on("completed", (job) => ran.push(`p2:${job.id}`));
-      const deadline = Date.now() + 5000;
-      while (ran.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const isOffline = async () =>
+        (await tdb.db.unsafe.agent.findUniqueOrThrow({ where: { id: silent } })).state === "offline";
+      const deadline = Date.now() + 20_000;
+      while ((ran.length < 4 || !(await isOffline())) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const ids = ran.map((r) => r.split(":").slice(1).join(":"));
       expect(new Set(ids).size).toBe(ids.length); // no tick's job ran in both processes
       expect((await tdb.db.unsafe.agent.findUniqueOrThrow({ where: { id: silent } })).state).toBe("offline");

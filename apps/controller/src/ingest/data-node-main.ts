@@ -5,7 +5,7 @@
  *
  *   DATA_NODE_NAME=dn-1 CLICKHOUSE_URL=http://127.0.0.1:8123 node --import tsx apps/controller/src/ingest/data-node-main.ts
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { loadEnvOrExit } from "@flowplane/core/env";
 import { createLogger } from "@flowplane/core/log";
@@ -51,7 +51,11 @@ const node = await unsafeRegisterDataNode(runtime.agentApi.db, {
 const heartbeat = setInterval(() => {
   unsafeHeartbeatDataNode(runtime.agentApi.db, node.id).catch((err) => log.warn({ err }, "heartbeat failed"));
 }, env.DATA_NODE_HEARTBEAT_S * 1000);
-if (env.DATA_NODE_READY_FILE) writeFileSync(env.DATA_NODE_READY_FILE, JSON.stringify({ id: node.id, url }));
+if (env.DATA_NODE_READY_FILE) {
+  // Renamed into place: a reader polling for the file never sees it half written.
+  writeFileSync(`${env.DATA_NODE_READY_FILE}.tmp`, JSON.stringify({ id: node.id, url }));
+  renameSync(`${env.DATA_NODE_READY_FILE}.tmp`, env.DATA_NODE_READY_FILE);
+}
 log.info({ url, id: node.id }, "data node listening");
 
 let stopping = false;
