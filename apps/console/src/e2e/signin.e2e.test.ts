@@ -126,6 +126,14 @@ describe("console end to end", () => {
     await expect.poll(() => page.locator("table tbody tr").count()).toBe(1);
     expect(await page.textContent("table")).toContain("online");
     await page.screenshot({ path: join(SCREENSHOT_DIR, "agents.png"), fullPage: true });
+    // The agent's detail page: diagnosis, details, actions for the owner.
+    await page.click("table tbody tr a");
+    await page.waitForURL(/\/agents\/[0-9a-f-]{36}$/);
+    await page.waitForSelector("text=Why is it (not) sending?");
+    expect(await page.textContent("main")).toContain("It is checking in and capturing.");
+    expect(await page.locator("button:has-text('Disable')").count()).toBe(1);
+    await page.screenshot({ path: join(SCREENSHOT_DIR, "agent-detail.png"), fullPage: true });
+    await page.goBack();
 
     // The switcher keeps the section; the other org's table shows its own (no) agents.
     await page.selectOption("header select", "lab");

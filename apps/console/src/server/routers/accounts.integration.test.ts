@@ -318,21 +318,35 @@ describe("agent groups and enrolment", () => {
     expect(
       await codeOf(me.groups.saveConfig({ orgSlug: org.slug, groupId: g.id, baseRevision: 1, config: {} })),
     ).toBe("CONFLICT");
+    // Concurrent saves on the same base: exactly one wins, the others get CONFLICT (never a 500).
+    const racers = await Promise.all(
+      [30, 31, 32].map((cpu) =>
+        codeOf(
+          me.groups.saveConfig({
+            orgSlug: org.slug,
+            groupId: g.id,
+            baseRevision: 2,
+            config: { limits: { maxCpuPct: cpu } },
+          }),
+        ),
+      ),
+    );
+    expect(racers.sort()).toEqual(["CONFLICT", "CONFLICT", "OK"]);
     const diff = await me.groups.diff({ orgSlug: org.slug, groupId: g.id, from: 1, to: 2 });
     expect(diff.lines.filter((l) => l.op !== "same").map((l) => l.text.trim())).toEqual([
       '"maxCpuPct": 40,',
       '"maxCpuPct": 20,',
     ]);
     expect(
-      (await me.groups.rollback({ orgSlug: org.slug, groupId: g.id, toRevision: 1, baseRevision: 2 }))
+      (await me.groups.rollback({ orgSlug: org.slug, groupId: g.id, toRevision: 1, baseRevision: 3 }))
         .revision,
-    ).toBe(3);
+    ).toBe(4);
     const detail = await me.groups.get({ orgSlug: org.slug, groupId: g.id });
-    expect(detail.history.map((h) => h.revision)).toEqual([3, 2, 1]);
+    expect(detail.history.map((h) => h.revision)).toEqual([4, 3, 2, 1]);
     expect(detail.history[0]?.comment).toBe("rollback to r1");
     expect(detail.configText).toContain('"maxCpuPct": 40');
     expect(
-      (await me.groups.diff({ orgSlug: org.slug, groupId: g.id, from: 1, to: 3 })).lines.every(
+      (await me.groups.diff({ orgSlug: org.slug, groupId: g.id, from: 1, to: 4 })).lines.every(
         (l) => l.op === "same",
       ),
     ).toBe(true);

@@ -2,6 +2,7 @@ import { hashPassword } from "@flowplane/db";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { newPassword } from "../../auth/password-reset.ts";
+import { isUniqueViolation } from "../../prisma-errors.ts";
 import { publicProcedure } from "../../trpc/procedures.ts";
 
 /** Creates an account (no org yet: the user creates one or accepts an invitation). */
@@ -23,7 +24,7 @@ export const signUp = publicProcedure
         select: { id: true, email: true },
       });
     } catch (err) {
-      if ((err as { code?: string }).code === "P2002") {
+      if (isUniqueViolation(err)) {
         throw new TRPCError({
           code: "CONFLICT",
           message: "An account with this email already exists. Sign in instead.",

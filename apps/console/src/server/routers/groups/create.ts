@@ -2,6 +2,7 @@ import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { validateAgentConfig } from "../../agent-config.ts";
 import { writeAudit } from "../../audit.ts";
+import { isUniqueViolation } from "../../prisma-errors.ts";
 import { orgProcedure } from "../../trpc/procedures.ts";
 
 export const groupName = z

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { validateAgentConfig } from "../../agent-config.ts";
 import { writeAudit } from "../../audit.ts";
 import type { TenantDb } from "../../db.ts";
+import { isUniqueViolation } from "../../prisma-errors.ts";
 import { orgProcedure } from "../../trpc/procedures.ts";
 
 /**
@@ -40,16 +41,22 @@ export async function appendRevision(
   });
   const revision = baseRevision + 1;
   // The unique (group_id, revision) makes a concurrent second save fail rather than fork history.
-  await ctx.db.agentGroupConfig.create({
-    data: {
-      orgId: ctx.org.id,
-      groupId,
-      revision,
-      config: valid.config,
-      comment,
-      createdById: ctx.principal.kind === "user" ? ctx.principal.userId : null,
-    },
-  });
+  await ctx.db.agentGroupConfig
+    .create({
+      data: {
+        orgId: ctx.org.id,
+        groupId,
+        revision,
+        config: valid.config,
+        comment,
+        createdById: ctx.principal.kind === "user" ? ctx.principal.userId : null,
+      },
+    })
+    .catch((err: unknown) => {
+      if (isUniqueViolation(err))
+        throw new TRPCError({ code: "CONFLICT", message: "Another save won the race. Reload and retry." });
+      throw err;
+    });
   const moved = await ctx.db.agentGroup.updateMany({
     where: { id: groupId, currentRevision: baseRevision },
     data: { currentRevision: revision },

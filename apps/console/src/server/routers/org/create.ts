@@ -1,6 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { writeAudit } from "../../audit.ts";
+import { isUniqueViolation } from "../../prisma-errors.ts";
 import { authedProcedure } from "../../trpc/procedures.ts";
 
 export const orgSlug = z
@@ -28,7 +29,7 @@ export const create = authedProcedure
         select: { id: true, name: true, slug: true },
       });
     } catch (err) {
-      if ((err as { code?: string }).code === "P2002") {
+      if (isUniqueViolation(err)) {
         throw new TRPCError({
           code: "CONFLICT",
           message: `The slug "${input.slug}" is taken. Pick another.`,
