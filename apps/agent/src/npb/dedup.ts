@@ -1,0 +1,187 @@
+/**
+ * Deduplication, two rules (written down with their limits in docs/packet-broker.md):
+ *
+ * 1. Across agents, with no central hop: the controller hands every agent the same map of
+ *    designated capture points (agent → host addresses). A packet is designated to the agent
+ *    holding its SOURCE address, else the one holding its DESTINATION address; an agent
+ *    forwards only packets designated to itself, or designated to nobody (then every agent
+ *    that sees it forwards: the map does not know the hosts).
+ * 2. Within one agent: the same packet seen on several interfaces (veth + bridge + uplink,
+ *    a SPAN port seeing both directions) is dropped when a hash of its invariant header
+ *    fields was seen within a short window. TTL, checksums, VLAN tags and outer tunnel
+ *    headers change between capture points and are left out of the hash.
+ */
+import { z } from "zod";
+import type { PacketMeta } from "../decode/packet-meta.ts";
+import { AddrTable, parseCidr } from "./addr-table.ts";
+
+export const DesignatedMapSchema = z
+  .object({
+    /** Bumped by the controller on every change; agents log it with their stats. */
+    version: z.number().int().min(0).default(0),
+    agents: z
+      .array(
+        z
+          .object({
+            agentId: z.string().min(1),
+            /** Addresses (or prefixes) of the hosts this agent captures on. */
+            addresses: z.array(
+              z.string().superRefine((s, ctx) => {
+                try {
+                  parseCidr(s);
+                } catch (e) {
+                  ctx.addIssue({ code: "custom", message: (e as Error).message });
+                }
+              }),
+            ),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
+export type DesignatedMap = z.output<typeof DesignatedMapSchema>;
+
+export const Designation = {
+  /** This agent is designated: forward. */
+  self: 0,
+  /** Another agent is designated: do not forward. */
+  other: 1,
+  /** Nobody is designated for either address: forward (best effort, may duplicate). */
+  nobody: 2,
+} as const;
+
+export class DesignatedPoints {
+  private readonly table: AddrTable;
+  private readonly self: number;
+
+  constructor(map: DesignatedMap, agentId: string) {
+    const ids = map.agents.map((a) => a.agentId);
+    this.self = ids.indexOf(agentId);
+    const entries: { cidr: ReturnType<typeof parseCidr>; value: number }[] = [];
+    map.agents.forEach((a, i) => {
+      for (const s of a.addresses) entries.push({ cidr: parseCidr(s), value: i });
+    });
+    this.table = new AddrTable(entries);
+  }
+
+  /** Designation for the (innermost) addresses of the decoded packet. */
+  designate(m: PacketMeta): number {
+    let owner = this.table.lookup(m.ipVersion, m.src0, m.src1, m.src2, m.src3);
+    if (owner < 0) owner = this.table.lookup(m.ipVersion, m.dst0, m.dst1, m.dst2, m.dst3);
+    if (owner < 0) return Designation.nobody;
+    return owner === this.self ? Designation.self : Designation.other;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function mix(h: number, v: number): number {
+  // murmur3 32-bit block step
+  let k = Math.imul(v, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function fin(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+}
+
+/** Bytes of L4 payload folded into the invariant hash (tells apart equal-header packets). */
+const PAYLOAD_BYTES = 32;
+
+/**
+ * Hash of the fields a packet keeps from one capture point to the next: innermost addresses,
+ * protocol, ports, IPv4 id / IPv6 fragment id, TCP seq/ack/flags, L4 payload length and the
+ * first bytes of payload. `seed` gives an independent second hash for the verifier.
+ */
+export function invariantHash(m: PacketMeta, b: Uint8Array, end: number, seed: number): number {
+  let h = seed;
+  h = mix(h, m.src0);
+  h = mix(h, m.src1);
+  h = mix(h, m.src2);
+  h = mix(h, m.src3);
+  h = mix(h, m.dst0);
+  h = mix(h, m.dst1);
+  h = mix(h, m.dst2);
+  h = mix(h, m.dst3);
+  h = mix(h, (m.proto << 24) | (m.ipVersion << 16) | m.ipId);
+  h = mix(h, (m.srcPort << 16) | m.dstPort);
+  h = mix(h, m.seq);
+  h = mix(h, m.ack);
+  h = mix(h, (m.tcpFlags << 20) | (m.payloadLen & 0xfffff));
+  h = mix(h, m.icmpType * 256 + m.icmpCode);
+  const p = m.payloadOffset;
+  const stop = Math.min(end, p + PAYLOAD_BYTES);
+  let w = 0;
+  for (let i = p; i < stop; i++) {
+    w = (w << 8) | b[i]!;
+    if (((i - p) & 3) === 3) {
+      h = mix(h, w);
+      w = 0;
+    }
+  }
+  h = mix(h, w);
+  return fin(h);
+}
+
+/**
+ * "Seen within the last `windowMicros`" over a fixed-size table: 4-way buckets addressed by
+ * one hash, entries verified by a second hash and stamped with the capture time. An entry
+ * older than the window is as good as empty, so nothing is ever swept; when a bucket is full
+ * of live entries the oldest is replaced (a duplicate may then slip through: never a
+ * legitimate packet dropped for lack of room).
+ */
+export class DedupWindow {
+  private readonly keys: Int32Array;
+  private readonly checks: Int32Array;
+  private readonly stamps: Float64Array;
+  private readonly mask: number;
+  hits = 0;
+  evictions = 0;
+
+  constructor(
+    readonly windowMicros = 2000,
+    slotsLog2 = 16,
+  ) {
+    const n = 1 << slotsLog2;
+    this.keys = new Int32Array(n);
+    this.checks = new Int32Array(n);
+    this.stamps = new Float64Array(n).fill(-Infinity);
+    this.mask = (n >> 2) - 1;
+  }
+
+  /** True when the same packet was seen within the window (and counts it); else records it. */
+  seen(m: PacketMeta, b: Uint8Array, end: number, tsMicros: number): boolean {
+    const h1 = invariantHash(m, b, end, 0x9747b28c);
+    const h2 = invariantHash(m, b, end, 0x5bd1e995);
+    return this.seenHashes(h1, h2, tsMicros);
+  }
+
+  seenHashes(h1: number, h2: number, tsMicros: number): boolean {
+    const base = (h1 & this.mask) << 2;
+    const horizon = tsMicros - this.windowMicros;
+    let oldest = base;
+    for (let i = base; i < base + 4; i++) {
+      const t = this.stamps[i]!;
+      if (t >= horizon && this.keys[i] === h1 && this.checks[i] === h2) {
+        this.hits++;
+        return true;
+      }
+      if (t < this.stamps[oldest]!) oldest = i;
+    }
+    if (this.stamps[oldest]! >= horizon) this.evictions++;
+    this.keys[oldest] = h1;
+    this.checks[oldest] = h2;
+    this.stamps[oldest] = tsMicros;
+    return false;
+  }
+}

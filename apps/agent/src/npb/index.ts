@@ -1,0 +1,33 @@
+/**
+ * Packet broker (issue 8): forward selected raw packets to tenants' tools.
+ *
+ * Wiring into a capture loop (~10 lines; the decoder must have filled `meta` for this frame):
+ *
+ *   import { createPacketBroker, createSender } from "./npb/index.ts";
+ *   const sender = createSender();                        // UDP; GRE via raw socket if root, else GRE-in-UDP
+ *   const broker = createPacketBroker({
+ *     policies, designatedMap, agentId,                   // as synced from the controller (validated here)
+ *     agentGroups, interfaces: ["eth0", "eth1"],          // ifIndex passed below indexes this list
+ *     linkType,                                           // the capture's LINKTYPE_*
+ *     sourceAddress: "10.0.0.5",                          // outer IPv4 source of the copies
+ *     send: sender.send,
+ *   });
+ *   // per packet, right after decodeFrame(meta, linkType, buf, off, capLen):
+ *   broker.onPacket(meta, buf, off, capLen, tsMicros, ifIndex, broker.l7Id(l7NameIfKnown));
+ *   // periodically: broker.stats() → per-policy matched/sent/bytes/truncated/deduplicated/
+ *   //   notDesignated/droppedByCap, for the controller; on shutdown: await sender.close().
+ *
+ * `onPacket` allocates nothing (one reused layout record and output buffer); the sender copies
+ * each datagram into a ring. Policies are re-distributed by creating a new broker.
+ */
+export { COUNTERS, createPacketBroker, PacketBroker } from "./broker.ts";
+export type { BrokerOptions, BrokerStats, Destination, PolicyCounters, SendFn } from "./broker.ts";
+export { DesignatedMapSchema, DesignatedPoints, DedupWindow, invariantHash } from "./dedup.ts";
+export type { DesignatedMap } from "./dedup.ts";
+export { EncapKind, Encapsulator } from "./encap.ts";
+export { symmetricFlowHash } from "./flow-hash.ts";
+export { compilePolicies, formatIssues, parsePolicies, PolicyListSchema, PolicySchema } from "./policy.ts";
+export type { Policy, PolicyInput } from "./policy.ts";
+export { createSender, PacketSender } from "./sender.ts";
+export type { SenderOptions, SenderStats } from "./sender.ts";
+export { TokenBucket } from "./token-bucket.ts";

@@ -1,0 +1,196 @@
+/**
+ * Delivers the broker's copies. VXLAN goes over a UDP socket (the VXLAN header onward is the
+ * UDP payload; the kernel writes the outer IPv4/UDP headers). GRE and ERSPAN need IP protocol
+ * 47: with root and the optional `raw-socket` addon a raw socket sends the GRE header onward
+ * (the kernel writes the outer IPv4 header); otherwise, or when `gre: "udp"`, they are sent as
+ * GRE-in-UDP (RFC 8086, UDP port 4754): the same GRE header and payload as the UDP payload,
+ * which Wireshark and most tools decode, and which needs no privileges.
+ *
+ * Node's dgram has no sendmmsg: each copy is one send call. Copies are written into a
+ * preallocated ring (the broker reuses its output buffer for the next packet at once) and
+ * handed to the socket in batches from setImmediate, so capture processing is not interleaved
+ * with syscalls per packet; when the ring is full of unsent copies they are dropped and counted.
+ */
+import { createSocket, type Socket } from "node:dgram";
+import { createRequire } from "node:module";
+import type { Destination } from "./broker.ts";
+import { EncapKind, OUTER_IPV4, UDP_HEADER } from "./encap.ts";
+
+export interface SenderOptions {
+  /** "auto": raw socket when available, else GRE-in-UDP; "raw": fail if unavailable; "udp": always GRE-in-UDP. */
+  gre?: "auto" | "raw" | "udp";
+  /** Ring size in bytes for copies waiting to be sent. */
+  ringBytes?: number;
+  /** Copies per batch before yielding to the event loop. */
+  batch?: number;
+}
+
+export interface SenderStats {
+  queued: number;
+  sent: number;
+  bytes: number;
+  dropped: number;
+  errors: number;
+  greTransport: "raw" | "udp";
+}
+
+interface RawSocket {
+  send(buf: Buffer, off: number, len: number, addr: string, before: null, after: (err?: Error) => void): void;
+  close(): void;
+  on(ev: "error", f: (e: Error) => void): void;
+}
+
+const RAW_UNAVAILABLE =
+  "GRE/ERSPAN raw delivery unavailable: needs root and the optional raw-socket package (npm install -w apps/agent raw-socket@1.8.1); falling back to GRE-in-UDP (port 4754)";
+
+/** Loads raw-socket lazily; returns the reason as a string when it cannot be used. */
+export function openRawGreSocket(): RawSocket | string {
+  try {
+    const require = createRequire(import.meta.url);
+    const raw = require("raw-socket") as { createSocket(o: { protocol: number }): RawSocket };
+    return raw.createSocket({ protocol: 47 });
+  } catch (e) {
+    return `${RAW_UNAVAILABLE} (${(e as Error).message.split("\n")[0]})`;
+  }
+}
+
+export class PacketSender {
+  private readonly udp: Socket;
+  private readonly raw: RawSocket | null;
+  readonly rawUnavailableReason: string | null = null;
+  private readonly ring: Buffer;
+  private head = 0; // next write position
+  private pendingBytes = 0; // bytes written but not yet completed (incl. wrap waste)
+  private readonly qOff: Int32Array;
+  private readonly qLen: Int32Array;
+  private readonly qWaste: Int32Array;
+  private readonly qDest: (Destination | null)[];
+  private qHead = 0;
+  private qCount = 0;
+  private scheduled = false;
+  private readonly batch: number;
+  private idleWaiters: (() => void)[] = [];
+  private inFlight = 0;
+  readonly counts: SenderStats;
+
+  constructor(o: SenderOptions = {}) {
+    this.udp = createSocket("udp4");
+    this.udp.on("error", () => this.counts.errors++);
+    this.ring = Buffer.allocUnsafe(o.ringBytes ?? 8 << 20);
+    this.batch = o.batch ?? 256;
+    const slots = 65536;
+    this.qOff = new Int32Array(slots);
+    this.qLen = new Int32Array(slots);
+    this.qWaste = new Int32Array(slots);
+    this.qDest = new Array(slots).fill(null);
+    const mode = o.gre ?? "auto";
+    let raw: RawSocket | null = null;
+    if (mode !== "udp") {
+      const r = openRawGreSocket();
+      if (typeof r === "string") {
+        if (mode === "raw") throw new Error(r);
+        this.rawUnavailableReason = r;
+      } else {
+        raw = r;
+        raw.on("error", () => this.counts.errors++);
+      }
+    }
+    this.raw = raw;
+    this.counts = { queued: 0, sent: 0, bytes: 0, dropped: 0, errors: 0, greTransport: raw ? "raw" : "udp" };
+  }
+
+  /** The SendFn for createPacketBroker: copies the datagram into the ring and queues it. */
+  readonly send = (dest: Destination, packet: Uint8Array, len: number): void => {
+    // What goes on the wire after the headers the kernel writes.
+    const skip = dest.kind === EncapKind.vxlan ? OUTER_IPV4 + UDP_HEADER : OUTER_IPV4;
+    const n = len - skip;
+    const size = this.ring.length;
+    let at = this.head;
+    let waste = 0;
+    if (at + n > size) {
+      waste = size - at;
+      at = 0;
+    }
+    if (this.pendingBytes + waste + n > size || this.qCount === this.qOff.length) {
+      this.counts.dropped++;
+      return;
+    }
+    this.ring.set(packet.subarray(skip, len), at);
+    const slot = (this.qHead + this.qCount) & (this.qOff.length - 1);
+    this.qOff[slot] = at;
+    this.qLen[slot] = n;
+    this.qWaste[slot] = waste;
+    this.qDest[slot] = dest;
+    this.qCount++;
+    this.head = at + n;
+    this.pendingBytes += waste + n;
+    this.counts.queued++;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.pump);
+    }
+  };
+
+  private readonly pump = (): void => {
+    this.scheduled = false;
+    const mask = this.qOff.length - 1;
+    let k = 0;
+    while (this.qCount > 0 && k < this.batch) {
+      const slot = this.qHead;
+      const dest = this.qDest[slot]!;
+      const off = this.qOff[slot]!;
+      const len = this.qLen[slot]!;
+      const release = this.qWaste[slot]! + len;
+      this.qDest[slot] = null;
+      this.qHead = (this.qHead + 1) & mask;
+      this.qCount--;
+      this.inFlight++;
+      const done = (err?: Error | null) => {
+        this.inFlight--;
+        this.pendingBytes -= release;
+        if (err) this.counts.errors++;
+        else {
+          this.counts.sent++;
+          this.counts.bytes += len;
+        }
+        if (this.inFlight === 0 && this.qCount === 0) this.wake();
+      };
+      if (dest.kind !== EncapKind.vxlan && this.raw !== null) {
+        this.raw.send(this.ring, off, len, dest.address, null, done);
+      } else {
+        this.udp.send(this.ring, off, len, dest.port, dest.address, done);
+      }
+      k++;
+    }
+    if (this.qCount > 0) {
+      this.scheduled = true;
+      setImmediate(this.pump);
+    } else if (this.inFlight === 0) this.wake();
+  };
+
+  private wake(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves when every queued copy has been handed to the kernel. */
+  flush(): Promise<void> {
+    if (this.qCount === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stats(): SenderStats {
+    return { ...this.counts };
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.raw?.close();
+    await new Promise<void>((r) => this.udp.close(() => r()));
+  }
+}
+
+export function createSender(o: SenderOptions = {}): PacketSender {
+  return new PacketSender(o);
+}
