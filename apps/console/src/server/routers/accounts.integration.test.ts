@@ -287,6 +287,15 @@ describe("audit log", () => {
 });
 
 describe("agent groups and enrolment", () => {
+  it("a transaction on the scoped client stays scoped (config saves rely on it)", async () => {
+    const a = await seedOrg(t.db);
+    const b = await seedOrg(t.db);
+    await seedAgentGroup(t.db, a.id);
+    await seedAgentGroup(t.db, b.id);
+    const rows = await t.db.forOrg(a.id).$transaction((tx) => tx.agentGroup.findMany());
+    expect(rows.map((r) => r.orgId)).toEqual([a.id]);
+  });
+
   it("validates configs, versions them, diffs two revisions and rolls back as a new revision", async () => {
     const org = await seedOrg(t.db);
     const owner = await seedUser(t.db);

@@ -40,36 +40,43 @@ export async function appendRevision(
     select: { config: true },
   });
   const revision = baseRevision + 1;
-  // The unique (group_id, revision) makes a concurrent second save fail rather than fork history.
-  await ctx.db.agentGroupConfig
-    .create({
-      data: {
-        orgId: ctx.org.id,
-        groupId,
-        revision,
-        config: valid.config,
-        comment,
-        createdById: ctx.principal.kind === "user" ? ctx.principal.userId : null,
-      },
+  // One transaction for the new row, the pointer and the audit row: a crash in between cannot
+  // leave a revision that is not current (which would block every later save). The unique
+  // (group_id, revision) makes a concurrent second save fail rather than fork history.
+  await ctx.db
+    .$transaction(async (tx) => {
+      await tx.agentGroupConfig.create({
+        data: {
+          orgId: ctx.org.id,
+          groupId,
+          revision,
+          config: valid.config,
+          comment,
+          createdById: ctx.principal.kind === "user" ? ctx.principal.userId : null,
+        },
+      });
+      const moved = await tx.agentGroup.updateMany({
+        where: { id: groupId, currentRevision: baseRevision },
+        data: { currentRevision: revision },
+      });
+      if (moved.count !== 1)
+        throw new TRPCError({ code: "CONFLICT", message: "Another save won the race. Reload and retry." });
+      await writeAudit(
+        { ...ctx, db: tx as unknown as TenantDb },
+        {
+          action,
+          targetType: "agent_group",
+          targetId: groupId,
+          before: { revision: baseRevision, config: before?.config ?? null },
+          after: { revision, config: valid.config, comment },
+        },
+      );
     })
     .catch((err: unknown) => {
       if (isUniqueViolation(err))
         throw new TRPCError({ code: "CONFLICT", message: "Another save won the race. Reload and retry." });
       throw err;
     });
-  const moved = await ctx.db.agentGroup.updateMany({
-    where: { id: groupId, currentRevision: baseRevision },
-    data: { currentRevision: revision },
-  });
-  if (moved.count !== 1)
-    throw new TRPCError({ code: "CONFLICT", message: "Another save won the race. Reload and retry." });
-  await writeAudit(ctx, {
-    action,
-    targetType: "agent_group",
-    targetId: groupId,
-    before: { revision: baseRevision, config: before?.config ?? null },
-    after: { revision, config: valid.config, comment },
-  });
   return { revision };
 }
 
