@@ -3,23 +3,27 @@
  *
  * ## How the flow engine calls it (the whole wiring, ~20 lines)
  * ```ts
- * const l7 = createL7Processor({
- *   orgId, agentId,
- *   onL7: (row) => l7Writer.write(row),              // l7_flow_log.jsonl
- *   onAppMetrics: (row) => appWriter.write(row),     // application_metrics.jsonl
- *   // Called ONCE per flow, at its first payload (never per packet):
- *   describeFlow: (f) => engine.describeFlow(f),     // {flowId, clientIp, clientPort, serverIp, serverPort, ipProtocol}
- * });
- * // In FlowEngine.update(), after account()/tcpPacket(), for any flow f with payload:
- * const capPay = Math.min(m.payloadLen, frameEnd - m.payloadOffset);   // captured payload bytes
- * if (m.payloadLen > 0 && capPay >= 0)
- *   l7.onPayload(f, dir === this.cdir[f] ? 0 : 1, buf, m.payloadOffset, capPay, m.payloadLen,
- *                m.proto === 6 ? m.seq : 0, this.now);
- * // Where a flow is closed or evicted (close()/emit of a final row), BEFORE table.remove(f):
- * l7.onFlowEnd(f, this.now);
- * // In tick(now) (about once per second of capture time):  l7.tick(now);
- * // In flush() at the end of input:                         l7.flush(this.now);
+ * // FlowEngine constructor (opts gain l7?: L7ProcessorOptions minus describeFlow):
+ * this.l7 = opts.l7 ? createL7Processor({ ...opts.l7, orgId, agentId,
+ *   describeFlow: (f) => this.describeFlow(f) }) : null;   // called ONCE per flow, first payload
+ * // describeFlow(f): { flowId: <the L4 row's flow_id>, clientIp, clientPort, serverIp,
+ * //   serverPort, ipProtocol } — the same client/server choice emit() makes (cdir).
+ * // packet(): remember the frame before afterDecode():
+ * this.frameBuf = buf; this.frameEnd = off + capLen;
+ * // update(), after account()/tcpPacket(), for TCP/UDP packets that carry payload:
+ * if (this.l7 && m.payloadLen > 0 && m.laterFragment === 0 && (proto === 6 || proto === 17))
+ *   this.l7.onPayload(f, dir === this.cdir[f] ? 0 : 1, this.frameBuf, m.payloadOffset,
+ *     Math.max(0, Math.min(m.payloadLen, this.frameEnd - m.payloadOffset)), m.payloadLen,
+ *     proto === 6 ? m.seq : 0, this.now);
+ * // close(f), before table.remove(f) (every removal goes through it; NOT on minute reports):
+ * //   row.l7_protocol = this.l7.protocolOf(f) (in emit), then this.l7?.onFlowEnd(f, this.now);
+ * // tick(now): this.l7?.tick(now);      flush(): after closing flows, this.l7?.flush(this.now);
  * ```
+ * analyze: `onL7` → JsonlWriter(`l7_flow_log.jsonl${sfx}`), `onAppMetrics` →
+ * JsonlWriter(`application_metrics.jsonl${sfx}`), one processor per engine (per shard worker).
+ * The multi-worker dispatcher path (`decoded()`) carries no payload bytes: workers need the
+ * frame (or the payload slice) forwarded for L7.
+ *
  * `flowSlot` is the engine's table index: the processor keys its state on it and drops it at
  * `onFlowEnd`, so a reused slot never inherits state. Payload views are read during the call
  * only; what must outlive it (incomplete messages) is copied into bounded per-direction buffers.
