@@ -195,7 +195,7 @@ export async function benchAgent(argv = []) {
       JSON.stringify({ ...result, rows, one, all, flows }, null, 2),
     );
     if (argv.includes("--write")) {
-      const section = `\n## ${result.date.slice(0, 16).replace("T", " ")} UTC — ${result.host}: ${result.cpu}, ${ncpu} cores, ${result.memGb} GB, Node ${process.version}\n\n${table}\n`;
+      const section = `\n### ${result.date.slice(0, 16).replace("T", " ")} UTC — ${result.host}: ${result.cpu}, ${ncpu} cores, ${result.memGb} GB, Node ${process.version}\n\n${table}\n`;
       if (!existsSync(DOC)) throw new Error(`${DOC} is missing`);
       appendFileSync(DOC, section);
       process.stderr.write(`bench agent: appended to ${DOC}\n`);
