@@ -71,6 +71,8 @@ interface Held {
 
 /** Out-of-order segments kept per direction before the hole is declared lost. */
 const MAX_HELD = 8;
+/** Segments tried after a gap without finding a message boundary before errors count again. */
+const MAX_RESYNC_SEGMENTS = 32;
 const NIL = "00000000-0000-0000-0000-000000000000";
 const FAILED = -2;
 const UNDETECTED = -1;
@@ -82,6 +84,7 @@ class FlowL7 {
   swapped = 0;
   tries = 0;
   errors = 0;
+  resyncFails = 0;
   readonly next = [0, 0];
   readonly hasNext = [false, false];
   readonly buf: (Uint8Array | null)[] = [null, null];
@@ -386,7 +389,9 @@ export class L7Processor {
       const n = parser.parse(ctx, d, win, pos, end);
       if (n === 0) break;
       if (n < 0) {
-        if (!f.resync[d]) this.error(f);
+        // Outside resync every failure counts; while resynchronising after lost bytes a
+        // failure is expected, but a stream that never finds a boundary again is given up too.
+        if (!f.resync[d] || ++f.resyncFails > MAX_RESYNC_SEGMENTS) this.error(f);
         pos = end;
         if (f.proto === FAILED) return;
         // Wait for a segment that starts a message again.
@@ -395,6 +400,7 @@ export class L7Processor {
         break;
       }
       f.resync[d] = false;
+      f.resyncFails = 0;
       const avail = end - pos;
       if (n >= avail) {
         f.skip[d] = n - avail;

@@ -265,3 +265,16 @@ describe("pairing, bounds and metrics", () => {
     expect(m.latency_buckets.reduce((a, b) => a + b, 0)).toBe(2);
   });
 });
+
+describe("giving up", () => {
+  it("a stream that never finds a message boundary again after a gap is marked failed, not retried forever", () => {
+    const h = harness();
+    h.send(0, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", { seq: 1 });
+    let seq = 100_000;
+    for (let i = 0; i < 200; i++) {
+      h.send(0, `garbage ${i} ${"z".repeat(40)}`, { seq });
+      seq += 1000; // every segment after a hole
+    }
+    expect(h.l7.stats().flowsFailed).toBe(1);
+  });
+});
