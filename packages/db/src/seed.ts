@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { ZAgentConfig } from "@flowplane/protocol";
 import type { Db, PrismaClient } from "./client.ts";
 import type { Prisma } from "./generated/prisma/client.ts";
 import { hashPassword } from "./passwords.ts";
@@ -14,12 +15,8 @@ export const DEMO_ORG = { name: "Demo Corp", slug: "demo" } as const;
 export const DEMO_EMAIL = "demo@flowplane.local";
 export const DEFAULT_GROUP_NAME = "default";
 
-/** Revision 1 of a new group: capture everything, modest limits. The agent issue owns the full shape. */
-export const DEFAULT_AGENT_CONFIG = {
-  capture: { interfaces: ["*"], bpf: "", snaplen: 256 },
-  l7: { protocols: ["http", "dns", "mysql", "redis", "amqp", "mqtt", "nats"] },
-  limits: { maxCpuPercent: 50, maxMemoryMb: 512 },
-} as const;
+/** Revision 1 of a new group: the protocol's defaults, so the seeded config is exactly what agents validate. */
+export const DEFAULT_AGENT_CONFIG = ZAgentConfig.parse({});
 
 export interface DemoSeed {
   orgId: string;
