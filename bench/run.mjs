@@ -4,6 +4,15 @@ const BENCHES = {
     summary: "agent packets/s vs tshark and softflowd, peak RSS at 1 M flows [--write]",
     load: () => import("./agent.mjs").then((m) => m.benchAgent),
   },
+  ingest: {
+    summary: "controller ingest rows/s from agent batches vs a direct chDB insert (the ceiling) [--rows N]",
+    load: () => async (argv) => {
+      const { spawnSync } = await import("node:child_process");
+      const script = new URL("../apps/controller/src/ingest/bench-ingest.ts", import.meta.url).pathname;
+      const r = spawnSync(process.execPath, ["--import", "tsx", script, ...argv], { stdio: "inherit" });
+      if (r.status !== 0) throw new Error(`ingest bench exited ${r.status}`);
+    },
+  },
   "make-capture": {
     summary: "(re)generate the benchmark captures under bench/out [--force]",
     load: () =>

@@ -8,6 +8,10 @@ PACKAGES=(
   tshark tcpdump libpcap-dev softflowd tcpreplay chromium
   dnsutils curl redis-tools postgresql-client mariadb-client
 )
+# `--runtime` (npm start): only what the running product needs (the live-capture binding's libpcap).
+if [ "${1:-}" = "--runtime" ]; then
+  PACKAGES=(libpcap-dev)
+fi
 
 is_installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

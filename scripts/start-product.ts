@@ -24,9 +24,15 @@ const ZStartEnv = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL")
     .default("postgres://postgres@127.0.0.1:5432/flowplane"),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, "expected a redis:// URL").default("redis://127.0.0.1:6379"),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "expected a redis:// URL")
+    .default("redis://127.0.0.1:6379"),
   CLICKHOUSE_URL: z.url("expected the http(s):// URL of a ClickHouse server").optional(),
-  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a plain database name").default("flowplane"),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a plain database name")
+    .default("flowplane"),
   STORE_PORT: z.coerce.number().int().min(1).max(65535).default(18123),
   CONTROLLER_PORT: z.coerce.number().int().min(1).max(65535).default(7120),
   CONSOLE_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
@@ -91,8 +97,18 @@ function prefixOutput(name: string, child: ChildProcess) {
   child.stderr?.on("data", write);
 }
 
-function startChild(name: string, cmd: string, args: string[], cwd: string, extraEnv: Record<string, string>) {
-  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+function startChild(
+  name: string,
+  cmd: string,
+  args: string[],
+  cwd: string,
+  extraEnv: Record<string, string>,
+) {
+  const child = spawn(cmd, args, {
+    cwd,
+    env: { ...process.env, ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   prefixOutput(name, child);
   child.once("exit", (code, signal) => {
     if (!stopping) {
@@ -149,13 +165,16 @@ await runStep("migrating PostgreSQL", async (progress) => {
 
 let clickhouseUrl = env.CLICKHOUSE_URL;
 if (!clickhouseUrl) {
-  await runStep(`starting the embedded ClickHouse store (data in ${join(dataDir, "clickhouse")})`, async () => {
-    store = await startStore({
-      dataDir: join(dataDir, "clickhouse"),
-      port: env.STORE_PORT,
-      readyFile: join(dataDir, "store.ready.json"),
-    });
-  });
+  await runStep(
+    `starting the embedded ClickHouse store (data in ${join(dataDir, "clickhouse")})`,
+    async () => {
+      store = await startStore({
+        dataDir: join(dataDir, "clickhouse"),
+        port: env.STORE_PORT,
+        readyFile: join(dataDir, "store.ready.json"),
+      });
+    },
+  );
   clickhouseUrl = store?.url;
 }
 if (!clickhouseUrl) fail("no ClickHouse URL");
@@ -186,7 +205,11 @@ await runStep("building the console (cached after the first time)", async () => 
   const child = spawn(
     join(ROOT, "node_modules/.bin/turbo"),
     ["run", "build", "--filter=@flowplane/console", "--output-logs=errors-only", "--env-mode=loose"],
-    { cwd: ROOT, env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1", NEXT_TELEMETRY_DISABLED: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      cwd: ROOT,
+      env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1", NEXT_TELEMETRY_DISABLED: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   let out = "";
   child.stdout?.on("data", (b) => (out += b));
@@ -201,18 +224,30 @@ const common = {
   CLICKHOUSE_URL: chUrl,
   CLICKHOUSE_DATABASE: env.CLICKHOUSE_DATABASE,
 };
-startChild("controller", process.execPath, ["--import", "tsx", "src/main.ts"], join(ROOT, "apps/controller"), {
-  ...common,
-  CONTROLLER_PORT: String(env.CONTROLLER_PORT),
-});
+startChild(
+  "controller",
+  process.execPath,
+  ["--import", "tsx", "src/main.ts"],
+  join(ROOT, "apps/controller"),
+  {
+    ...common,
+    CONTROLLER_PORT: String(env.CONTROLLER_PORT),
+  },
+);
 const consoleUrl = `http://127.0.0.1:${env.CONSOLE_PORT}`;
-startChild("console", join(ROOT, "node_modules/.bin/next"), ["start", "-p", String(env.CONSOLE_PORT), "-H", "127.0.0.1"], join(ROOT, "apps/console"), {
-  ...common,
-  NEXTAUTH_SECRET: secrets.NEXTAUTH_SECRET as string,
-  NEXTAUTH_URL: consoleUrl,
-  NEXT_TELEMETRY_DISABLED: "1",
-  NODE_ENV: "production",
-});
+startChild(
+  "console",
+  join(ROOT, "node_modules/.bin/next"),
+  ["start", "-p", String(env.CONSOLE_PORT), "-H", "127.0.0.1"],
+  join(ROOT, "apps/console"),
+  {
+    ...common,
+    NEXTAUTH_SECRET: secrets.NEXTAUTH_SECRET as string,
+    NEXTAUTH_URL: consoleUrl,
+    NEXT_TELEMETRY_DISABLED: "1",
+    NODE_ENV: "production",
+  },
+);
 
 await waitHealthy("controller", `http://127.0.0.1:${env.CONTROLLER_PORT}/healthz`);
 await waitHealthy("console", `${consoleUrl}/healthz`);

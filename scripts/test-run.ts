@@ -57,7 +57,11 @@ try {
   if (process.env.CLICKHOUSE_URL) {
     console.log(`flowplane: tests use the ClickHouse at CLICKHOUSE_URL`);
   } else {
-    store = await startStore({ dataDir: join(storeDir, "data"), port: 0, readyFile: join(storeDir, "ready.json") });
+    store = await startStore({
+      dataDir: join(storeDir, "data"),
+      port: 0,
+      readyFile: join(storeDir, "ready.json"),
+    });
     console.log(`flowplane: embedded ClickHouse store for this run at ${store.url}`);
   }
   const env = {
@@ -94,7 +98,8 @@ try {
     }
     const r = JSON.parse(readFileSync(report, "utf8"));
     const suiteErrors = (r.testResults ?? []).filter(
-      (t: { status: string; assertionResults: unknown[] }) => t.status === "failed" && t.assertionResults.length === 0,
+      (t: { status: string; assertionResults: unknown[] }) =>
+        t.status === "failed" && t.assertionResults.length === 0,
     ).length;
     passed += r.numPassedTests;
     failed += r.numFailedTests + suiteErrors;

@@ -25,8 +25,13 @@ export function ensureNodeModules() {
   if (existsSync(marker) && readFileSync(marker, "utf8") === want) return;
   const fresh = !existsSync(join(ROOT, "node_modules", ".package-lock.json"));
   const args = fresh ? ["ci"] : ["install"];
-  console.log(`flowplane: installing npm dependencies (npm ${args[0]}${fresh ? "; the first time takes a few minutes" : ""}) ...`);
-  const r = spawnSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd: ROOT, stdio: "inherit" });
+  console.log(
+    `flowplane: installing npm dependencies (npm ${args[0]}${fresh ? "; the first time takes a few minutes" : ""}) ...`,
+  );
+  const r = spawnSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
   if (r.status !== 0) {
     console.error(`flowplane: \`npm ${args[0]}\` failed; see the npm output above.`);
     process.exit(1);

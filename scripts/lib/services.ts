@@ -8,7 +8,8 @@ import pg from "pg";
 export const ROOT = join(import.meta.dirname, "../..");
 
 const PG_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start";
-const REDIS_START = 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no';
+const REDIS_START =
+  'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no';
 
 /** Resolves when Postgres answers a query; otherwise throws one line saying how to start it. */
 export async function checkPostgres(url: string): Promise<void> {
@@ -34,7 +35,9 @@ export async function checkRedis(url: string): Promise<void> {
     await redis.connect();
     await redis.ping();
   } catch (err) {
-    throw new Error(`Redis does not answer at ${new URL(url).host} (${(err as Error).message}); start it with: ${REDIS_START}`);
+    throw new Error(
+      `Redis does not answer at ${new URL(url).host} (${(err as Error).message}); start it with: ${REDIS_START}`,
+    );
   } finally {
     redis.disconnect();
   }
@@ -44,7 +47,8 @@ export async function checkRedis(url: string): Promise<void> {
 export async function ensurePostgresDatabase(url: string): Promise<void> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.slice(1));
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`DATABASE_URL names an unusual database "${name}"`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new Error(`DATABASE_URL names an unusual database "${name}"`);
   const admin = new URL(url);
   admin.pathname = "/postgres";
   const client = new pg.Client({ connectionString: admin.toString() });
@@ -97,7 +101,8 @@ export async function startStore(opts: {
   const deadline = Date.now() + 120_000;
   while (!existsSync(opts.readyFile)) {
     const code = await Promise.race([exited, sleep(100).then(() => undefined)]);
-    if (code !== undefined) throw new Error(`the ClickHouse store exited (${code}) before it was ready:\n${output.trim()}`);
+    if (code !== undefined)
+      throw new Error(`the ClickHouse store exited (${code}) before it was ready:\n${output.trim()}`);
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`the ClickHouse store was not ready within 120 s:\n${output.trim()}`);

@@ -1,8 +1,10 @@
-import { createClient } from "@clickhouse/client";
+import { readFileSync } from "node:fs";
 import { loadEnvOrExit } from "@flowplane/core/env";
 import { createLogger } from "@flowplane/core/log";
+import { createClickhouse } from "@flowplane/query/client";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { createAgentRuntime } from "./agents/wiring.ts";
 import { ZControllerEnv } from "./env.ts";
 import { buildControllerServer } from "./http/server.ts";
 
@@ -12,12 +14,28 @@ const log = createLogger("controller");
 // Health probes use plain drivers so /healthz reports the dependency itself, not an ORM layer.
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
 pool.on("error", (err) => log.warn({ err }, "postgres pool error"));
-const redis = new Redis(env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+const redis = new Redis(env.REDIS_URL, {
+  lazyConnect: true,
+  maxRetriesPerRequest: 1,
+  enableOfflineQueue: false,
+});
 redis.on("error", (err) => log.debug({ err: err.message }, "redis connection error"));
-const clickhouse = createClient({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE });
+const clickhouse = createClickhouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE });
+const runtime = await createAgentRuntime({
+  databaseUrl: env.DATABASE_URL,
+  redisUrl: env.REDIS_URL,
+  clickhouse,
+  log,
+});
+const tls =
+  env.CONTROLLER_TLS_KEY && env.CONTROLLER_TLS_CERT
+    ? { key: readFileSync(env.CONTROLLER_TLS_KEY), cert: readFileSync(env.CONTROLLER_TLS_CERT) }
+    : undefined;
 
 const app = buildControllerServer({
   log,
+  agentApi: runtime.agentApi,
+  ...(tls ? { tls } : {}),
   probes: {
     postgres: () => pool.query("SELECT 1"),
     redis: async () => {
@@ -37,11 +55,14 @@ async function stop(signal: string) {
   stopping = true;
   log.info({ signal }, "controller stopping");
   await app.close();
-  await Promise.allSettled([pool.end(), clickhouse.close(), redis.quit()]);
+  await Promise.allSettled([runtime.close(), pool.end(), clickhouse.close(), redis.quit()]);
   process.exit(0);
 }
 process.on("SIGINT", () => void stop("SIGINT"));
 process.on("SIGTERM", () => void stop("SIGTERM"));
 
 await app.listen({ host: env.CONTROLLER_HOST, port: env.CONTROLLER_PORT });
-log.info({ url: `http://${env.CONTROLLER_HOST}:${env.CONTROLLER_PORT}` }, "controller listening");
+log.info(
+  { url: `${tls ? "https" : "http"}://${env.CONTROLLER_HOST}:${env.CONTROLLER_PORT}` },
+  "controller listening",
+);
