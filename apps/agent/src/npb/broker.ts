@@ -4,11 +4,17 @@
  * See index.ts for the wiring.
  */
 import { DecodeError, type PacketMeta } from "../decode/packet-meta.ts";
-import { Designation, DesignatedMapSchema, DesignatedPoints, DedupWindow, type DesignatedMap } from "./dedup.ts";
-import { EncapKind, type EncapParams, Encapsulator, ipv4ToInt, type CopyOptions } from "./encap.ts";
+import {
+  DedupWindow,
+  type DesignatedMap,
+  DesignatedMapSchema,
+  DesignatedPoints,
+  Designation,
+} from "./dedup.ts";
+import { type CopyOptions, EncapKind, type EncapParams, Encapsulator, ipv4ToInt } from "./encap.ts";
 import { symmetricFlowHash } from "./flow-hash.ts";
 import { FrameLayout, locateFrame } from "./frame-layout.ts";
-import { type CompiledPolicies, compilePolicies, parsePolicies, type Policy } from "./policy.ts";
+import { type CompiledPolicies, compilePolicies, type Policy, parsePolicies } from "./policy.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
 /** One tool a policy delivers to, compiled. `packet` handed to send starts with the outer IPv4 header. */
@@ -123,7 +129,10 @@ export class PacketBroker {
   constructor(o: BrokerOptions) {
     const parsed = parsePolicies(o.policies);
     if (!parsed.ok) throw new Error(`invalid packet-broker policies:\n  ${parsed.errors.join("\n  ")}`);
-    this.compiled = compilePolicies(parsed.policies, { agentGroups: o.agentGroups, interfaces: o.interfaces });
+    this.compiled = compilePolicies(parsed.policies, {
+      agentGroups: o.agentGroups,
+      interfaces: o.interfaces,
+    });
     this.runtime = this.compiled.policies.map(({ policy: p }) => {
       const encap = compileEncap(p);
       const a = p.action;
@@ -158,7 +167,9 @@ export class PacketBroker {
     if (o.designatedMap !== undefined) {
       const r = DesignatedMapSchema.safeParse(o.designatedMap);
       if (!r.success) {
-        throw new Error(`invalid designated map: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+        throw new Error(
+          `invalid designated map: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+        );
       }
       map = r.data;
     }
@@ -177,7 +188,15 @@ export class PacketBroker {
    * One decoded packet (`meta` just filled by decodeFrame for this frame). Returns the number
    * of copies sent. Allocates nothing itself; `send` may.
    */
-  onPacket(meta: PacketMeta, buf: Uint8Array, off: number, capLen: number, tsMicros: number, ifIndex = 0, l7 = 0): number {
+  onPacket(
+    meta: PacketMeta,
+    buf: Uint8Array,
+    off: number,
+    capLen: number,
+    tsMicros: number,
+    ifIndex = 0,
+    l7 = 0,
+  ): number {
     this.packets++;
     if (this.runtime.length === 0) return 0;
     if (meta.error !== DecodeError.ok || meta.ipVersion === 0) {

@@ -96,40 +96,51 @@ function fin(h: number): number {
 }
 
 /** Bytes of L4 payload folded into the invariant hash (tells apart equal-header packets). */
-const PAYLOAD_BYTES = 32;
+const PAYLOAD_BYTES = 16;
+
+/** Second hash of the last `invariantHash` call (returned this way to allocate nothing). */
+export let invariantHash2 = 0;
 
 /**
  * Hash of the fields a packet keeps from one capture point to the next: innermost addresses,
  * protocol, ports, IPv4 id / IPv6 fragment id, TCP seq/ack/flags, L4 payload length and the
- * first bytes of payload. `seed` gives an independent second hash for the verifier.
+ * first bytes of payload. Two independent 32-bit hashes come out of one pass: the return
+ * value addresses the table, `invariantHash2` verifies the entry.
  */
-export function invariantHash(m: PacketMeta, b: Uint8Array, end: number, seed: number): number {
-  let h = seed;
-  h = mix(h, m.src0);
-  h = mix(h, m.src1);
-  h = mix(h, m.src2);
-  h = mix(h, m.src3);
-  h = mix(h, m.dst0);
-  h = mix(h, m.dst1);
-  h = mix(h, m.dst2);
-  h = mix(h, m.dst3);
-  h = mix(h, (m.proto << 24) | (m.ipVersion << 16) | m.ipId);
-  h = mix(h, (m.srcPort << 16) | m.dstPort);
+export function invariantHash(m: PacketMeta, b: Uint8Array, end: number): number {
+  let h = 0x9747b28c;
+  let g = 0x5bd1e995;
+  let v = m.src0 ^ m.src1 ^ m.src2 ^ m.src3;
+  h = mix(h, v);
+  g = mix(g, m.src0 + m.src1 + m.src2 + m.src3);
+  v = m.dst0 ^ m.dst1 ^ m.dst2 ^ m.dst3;
+  h = mix(h, v);
+  g = mix(g, m.dst0 + m.dst1 + m.dst2 + m.dst3);
+  v = (m.proto << 24) ^ (m.ipVersion << 16) ^ m.ipId;
+  h = mix(h, v);
+  g = mix(g, v);
+  v = (m.srcPort << 16) | m.dstPort;
+  h = mix(h, v);
+  g = mix(g, v);
   h = mix(h, m.seq);
+  g = mix(g, m.ack);
+  v = (m.tcpFlags << 20) ^ (m.payloadLen & 0xfffff) ^ ((m.icmpType + 1) << 24);
+  h = mix(h, v);
+  g = mix(g, v ^ m.seq);
   h = mix(h, m.ack);
-  h = mix(h, (m.tcpFlags << 20) | (m.payloadLen & 0xfffff));
-  h = mix(h, m.icmpType * 256 + m.icmpCode);
   const p = m.payloadOffset;
   const stop = Math.min(end, p + PAYLOAD_BYTES);
-  let w = 0;
-  for (let i = p; i < stop; i++) {
-    w = (w << 8) | b[i]!;
-    if (((i - p) & 3) === 3) {
-      h = mix(h, w);
-      w = 0;
-    }
+  let i = p;
+  for (; i + 4 <= stop; i += 4) {
+    v = (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
+    h = mix(h, v);
+    g = mix(g, v);
   }
-  h = mix(h, w);
+  v = 0;
+  for (; i < stop; i++) v = (v << 8) | b[i]!;
+  h = mix(h, v);
+  g = mix(g, v);
+  invariantHash2 = fin(g);
   return fin(h);
 }
 
@@ -161,9 +172,8 @@ export class DedupWindow {
 
   /** True when the same packet was seen within the window (and counts it); else records it. */
   seen(m: PacketMeta, b: Uint8Array, end: number, tsMicros: number): boolean {
-    const h1 = invariantHash(m, b, end, 0x9747b28c);
-    const h2 = invariantHash(m, b, end, 0x5bd1e995);
-    return this.seenHashes(h1, h2, tsMicros);
+    const h1 = invariantHash(m, b, end);
+    return this.seenHashes(h1, invariantHash2, tsMicros);
   }
 
   seenHashes(h1: number, h2: number, tsMicros: number): boolean {

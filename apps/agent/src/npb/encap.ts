@@ -67,7 +67,16 @@ export function ipChecksum(b: Uint8Array, p: number, len: number): number {
 
 export function ipv4ToInt(a: string): number {
   const p = a.split(".").map(Number);
-  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) | 0;
+  return (p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]! | 0;
+}
+
+const bufferCopy = Buffer.prototype.copy;
+
+/** b[from, to) → out[at]: a native memcpy without the view object `out.set(b.subarray())` allocates. */
+function copyBytes(b: Uint8Array, from: number, to: number, out: Uint8Array, at: number): void {
+  if (to - from < 128) {
+    for (let i = from; i < to; i++) out[at++] = b[i]!;
+  } else bufferCopy.call(b, out, at, from, to);
 }
 
 export class Encapsulator {
@@ -151,7 +160,7 @@ export class Encapsulator {
     const insertTag = o.markVlan >= 0 && vlanTag < 0;
     let shift = 0; // bytes the copied region moves beyond a straight copy after its first 12 bytes
     if (synthEth) {
-      if (L.outerL2 >= 0) out.set(b.subarray(L.outerL2, L.outerL2 + 12), p);
+      if (L.outerL2 >= 0) copyBytes(b, L.outerL2, L.outerL2 + 12, out, p);
       else out.fill(0, p, p + 12);
       p += 12;
       if (insertTag) {
@@ -162,20 +171,20 @@ export class Encapsulator {
       w16(out, p, ipVersionForEth === 6 ? 0x86dd : 0x0800);
       p += 2;
       if (p + (end - src) > out.length) return 0;
-      out.set(b.subarray(src, end), p);
+      copyBytes(b, src, end, out, p);
       shift = p - src;
       p += end - src;
     } else {
       if (p + (end - src) + 4 > out.length || end - src < 14) return 0;
       if (insertTag) {
-        out.set(b.subarray(src, src + 12), p);
+        copyBytes(b, src, src + 12, out, p);
         w16(out, p + 12, 0x8100);
         w16(out, p + 14, o.markVlan);
-        out.set(b.subarray(src + 12, end), p + 16);
+        copyBytes(b, src + 12, end, out, p + 16);
         shift = p + 4 - src;
         p += end - src + 4;
       } else {
-        out.set(b.subarray(src, end), p);
+        copyBytes(b, src, end, out, p);
         shift = p - src;
         if (o.markVlan >= 0) {
           const t = vlanTag + shift + 2;
@@ -222,7 +231,11 @@ export class Encapsulator {
         w32(out, q + 4, seq);
         w16(out, q + 8, (1 << 12) | (e.erspanVlan & 0xfff));
         // cos(3) en(2) t(1) session(10); en=3 "VLAN tag preserved in frame"; t=1 if truncated
-        w16(out, q + 10, ((e.cos & 7) << 13) | (3 << 11) | (this.truncated ? 1 << 10 : 0) | (e.sessionId & 0x3ff));
+        w16(
+          out,
+          q + 10,
+          ((e.cos & 7) << 13) | (3 << 11) | (this.truncated ? 1 << 10 : 0) | (e.sessionId & 0x3ff),
+        );
         w32(out, q + 12, 0);
         break;
       default: {
@@ -230,7 +243,11 @@ export class Encapsulator {
         w16(out, q + 2, 0x22eb);
         w32(out, q + 4, seq);
         w16(out, q + 8, (2 << 12) | (e.erspanVlan & 0xfff));
-        w16(out, q + 10, ((e.cos & 7) << 13) | (3 << 11) | (this.truncated ? 1 << 10 : 0) | (e.sessionId & 0x3ff));
+        w16(
+          out,
+          q + 10,
+          ((e.cos & 7) << 13) | (3 << 11) | (this.truncated ? 1 << 10 : 0) | (e.sessionId & 0x3ff),
+        );
         // Gra=01: timestamp in 100 ns units (low 32 bits of the capture time).
         w32(out, q + 12, Math.floor((tsMicros % 429496729.6) * 10) >>> 0);
         w16(out, q + 16, 0); // SGT
@@ -258,7 +275,7 @@ export class Encapsulator {
     } else if (L.innerL3Version === 6) {
       if (p + 2 > end) return;
       // Traffic class straddles bytes 0-1: vvvv TTTT | TTTT ffff, DSCP = top 6 bits of T.
-      const tc = ((dscp << 2) | (((out[p + 1]! >> 4) & 0x0f) & 3)) & 0xff;
+      const tc = ((dscp << 2) | ((out[p + 1]! >> 4) & 0x0f & 3)) & 0xff;
       out[p] = (out[p]! & 0xf0) | (tc >> 4);
       out[p + 1] = ((tc & 0x0f) << 4) | (out[p + 1]! & 0x0f);
     }

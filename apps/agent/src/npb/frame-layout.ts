@@ -68,7 +68,14 @@ export function locateFrame(
   }
 }
 
-function ethernet(L: FrameLayout, m: PacketMeta, b: Uint8Array, o: number, end: number, depth: number): boolean {
+function ethernet(
+  L: FrameLayout,
+  m: PacketMeta,
+  b: Uint8Array,
+  o: number,
+  end: number,
+  depth: number,
+): boolean {
   if (o + 14 > end) return false;
   if (depth === 0) L.outerL2 = o;
   else L.innerL2 = o;

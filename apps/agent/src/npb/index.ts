@@ -20,14 +20,15 @@
  * `onPacket` allocates nothing (one reused layout record and output buffer); the sender copies
  * each datagram into a ring. Policies are re-distributed by creating a new broker.
  */
-export { COUNTERS, createPacketBroker, PacketBroker } from "./broker.ts";
+
 export type { BrokerOptions, BrokerStats, Destination, PolicyCounters, SendFn } from "./broker.ts";
-export { DesignatedMapSchema, DesignatedPoints, DedupWindow, invariantHash } from "./dedup.ts";
+export { COUNTERS, createPacketBroker, PacketBroker } from "./broker.ts";
 export type { DesignatedMap } from "./dedup.ts";
+export { DedupWindow, DesignatedMapSchema, DesignatedPoints, invariantHash } from "./dedup.ts";
 export { EncapKind, Encapsulator } from "./encap.ts";
 export { symmetricFlowHash } from "./flow-hash.ts";
-export { compilePolicies, formatIssues, parsePolicies, PolicyListSchema, PolicySchema } from "./policy.ts";
 export type { Policy, PolicyInput } from "./policy.ts";
-export { createSender, PacketSender } from "./sender.ts";
+export { compilePolicies, formatIssues, PolicyListSchema, PolicySchema, parsePolicies } from "./policy.ts";
 export type { SenderOptions, SenderStats } from "./sender.ts";
+export { createSender, PacketSender } from "./sender.ts";
 export { TokenBucket } from "./token-bucket.ts";

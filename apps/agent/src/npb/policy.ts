@@ -17,7 +17,7 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
-import { TCP_ACK, TCP_SYN, type PacketMeta, TUNNEL_NAMES } from "../decode/packet-meta.ts";
+import { type PacketMeta, TCP_ACK, TCP_SYN, TUNNEL_NAMES } from "../decode/packet-meta.ts";
 import { AddrTable, parseCidr } from "./addr-table.ts";
 
 const cidr = z.string().superRefine((s, ctx) => {
@@ -82,9 +82,12 @@ export const MatchSchema = z
 
 const destination = z
   .object({
-    address: z.string().refine((s) => isIPv4(s) || isIPv6(s), { message: "an IP address" }).refine((s) => !isIPv6(s), {
-      message: "IPv6 destinations are not supported yet (outer header is IPv4)",
-    }),
+    address: z
+      .string()
+      .refine((s) => isIPv4(s) || isIPv6(s), { message: "an IP address" })
+      .refine((s) => !isIPv6(s), {
+        message: "IPv6 destinations are not supported yet (outer header is IPv4)",
+      }),
     /** UDP port for VXLAN (default 4789) and for GRE-in-UDP fallback (default 4754). */
     port: z.number().int().min(1).max(65535).optional(),
   })
@@ -125,7 +128,12 @@ export const ActionSchema = z
       .object({
         mbps: z.number().positive().max(400_000),
         /** Bucket depth; default 10 ms worth of the rate, at least 64 KiB. */
-        burstBytes: z.number().int().min(1500).max(1 << 30).optional(),
+        burstBytes: z
+          .number()
+          .int()
+          .min(1500)
+          .max(1 << 30)
+          .optional(),
       })
       .strict()
       .optional(),
@@ -160,7 +168,8 @@ export const PolicyListSchema = z.array(PolicySchema).superRefine((list, ctx) =>
   const seen = new Map<string, number>();
   list.forEach((p, i) => {
     const prev = seen.get(p.id);
-    if (prev !== undefined) ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate of policies[${prev}].id` });
+    if (prev !== undefined)
+      ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate of policies[${prev}].id` });
     else seen.set(p.id, i);
   });
 });
@@ -243,7 +252,8 @@ export class CompiledPolicies {
       .filter((p) => p.enabled)
       .filter((p) => !groups || p.agentGroups.length === 0 || p.agentGroups.some((g) => groups.has(g)))
       .sort((a, b) => a.priority - b.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    for (const p of kept) for (const n of p.match.l7Protocols) if (!this.l7Ids.has(n)) this.l7Ids.set(n, this.l7Ids.size + 1);
+    for (const p of kept)
+      for (const n of p.match.l7Protocols) if (!this.l7Ids.has(n)) this.l7Ids.set(n, this.l7Ids.size + 1);
     this.policies = kept.map((p, index) => {
       const m = p.match;
       let protocols: Uint8Array | null = null;
@@ -257,7 +267,8 @@ export class CompiledPolicies {
         for (const v of m.vlans) vlans[v] = 1;
       }
       let tunnelTypes = 0;
-      for (const t of m.tunnelTypes) tunnelTypes |= 1 << Math.max(0, TUNNEL_NAMES.indexOf(t === "none" ? "" : t));
+      for (const t of m.tunnelTypes)
+        tunnelTypes |= 1 << Math.max(0, TUNNEL_NAMES.indexOf(t === "none" ? "" : t));
       let interfaces: Uint8Array | null = null;
       if (m.interfaces.length) {
         interfaces = new Uint8Array(Math.max(1, ifNames.length));

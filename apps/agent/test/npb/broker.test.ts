@@ -4,10 +4,10 @@ import { describe, expect, it } from "vitest";
 import { readCaptureFile } from "../../src/capture/capture-file.ts";
 import { decodeFrame } from "../../src/decode/packet.ts";
 import { PacketMeta } from "../../src/decode/packet-meta.ts";
+import { ipText } from "../../src/flow/ip-text.ts";
 import { createPacketBroker, type Destination } from "../../src/npb/broker.ts";
 import { Encapsulator } from "../../src/npb/encap.ts";
 import { symmetricFlowHash } from "../../src/npb/flow-hash.ts";
-import { ipText } from "../../src/flow/ip-text.ts";
 import { decoded, policy, tcpFrame } from "./fixtures.ts";
 
 interface Captured {
@@ -28,7 +28,10 @@ function loadPcap(name: string): Captured[] {
 /** Collects what the broker sends (copies, since its buffer is reused). */
 function collector() {
   const got: { dest: Destination; bytes: Uint8Array }[] = [];
-  return { got, send: (dest: Destination, p: Uint8Array, len: number) => got.push({ dest, bytes: p.slice(0, len) }) };
+  return {
+    got,
+    send: (dest: Destination, p: Uint8Array, len: number) => got.push({ dest, bytes: p.slice(0, len) }),
+  };
 }
 
 function replay(broker: ReturnType<typeof createPacketBroker>, pkts: Captured[], ifIndex = 0) {
@@ -92,8 +95,9 @@ describe("bandwidth cap", () => {
     const payload = Array.from({ length: 1000 }, (_, i) => i & 255);
     const m = new PacketMeta();
     const seconds = 2;
-    const copyLen = Encapsulator.headerLen({ kind: 1 } as never) + tcpFrame("10.0.0.1", "10.0.0.2", 1, 2, payload).length;
-    const perSecond = Math.ceil((20e6 / 8 / copyLen));
+    const copyLen =
+      Encapsulator.headerLen({ kind: 1 } as never) + tcpFrame("10.0.0.1", "10.0.0.2", 1, 2, payload).length;
+    const perSecond = Math.ceil(20e6 / 8 / copyLen);
     const total = perSecond * seconds;
     for (let i = 0; i < total; i++) {
       const f = tcpFrame("10.0.0.1", "10.0.0.2", 40000, 80, payload, { seq: i });
@@ -116,12 +120,23 @@ describe("two agents, addresses split between their hosts", () => {
   decodeFrame(m, first.linkType, first.data, 0, first.data.length);
   const client = ipText(m.ipVersion, m.src0, m.src1, m.src2, m.src3);
   const server = ipText(m.ipVersion, m.dst0, m.dst1, m.dst2, m.dst3);
-  const designatedMap = { agents: [{ agentId: "A", addresses: [client] }, { agentId: "B", addresses: [server] }] };
+  const designatedMap = {
+    agents: [
+      { agentId: "A", addresses: [client] },
+      { agentId: "B", addresses: [server] },
+    ],
+  };
 
   function run(designated: boolean) {
     const c = collector();
     const brokers = ["A", "B"].map((agentId) =>
-      createPacketBroker({ policies: [policy({ id: "all" })], designatedMap, designated, agentId, send: c.send }),
+      createPacketBroker({
+        policies: [policy({ id: "all" })],
+        designatedMap,
+        designated,
+        agentId,
+        send: c.send,
+      }),
     );
     for (const b of brokers) replay(b, pkts);
     return { got: c.got, stats: brokers.map((b) => b.stats().policies[0]!) };
@@ -135,14 +150,21 @@ describe("two agents, addresses split between their hosts", () => {
     expect(on.stats[1]!.sent).toBeGreaterThan(0);
     const inner = (b: Uint8Array) => Buffer.from(b.subarray(36)).toString("hex");
     expect(new Set(on.got.map((g) => inner(g.bytes))).size).toBe(pkts.length);
-    expect(on.got.map((g) => inner(g.bytes)).sort()).toEqual(pkts.map((p) => Buffer.from(p.data).toString("hex")).sort());
+    expect(on.got.map((g) => inner(g.bytes)).sort()).toEqual(
+      pkts.map((p) => Buffer.from(p.data).toString("hex")).sort(),
+    );
     const off = run(false);
     expect(off.got).toHaveLength(pkts.length * 2);
   });
 
   it("one agent seeing the capture on two interfaces forwards it once", () => {
     const c = collector();
-    const b = createPacketBroker({ policies: [policy({ id: "all" })], agentId: "A", interfaces: ["eth0", "br0"], send: c.send });
+    const b = createPacketBroker({
+      policies: [policy({ id: "all" })],
+      agentId: "A",
+      interfaces: ["eth0", "br0"],
+      send: c.send,
+    });
     const m2 = new PacketMeta();
     for (const p of pkts) {
       for (const ifIndex of [0, 1]) {
@@ -159,7 +181,12 @@ describe("counters", () => {
   it("counts matched, sent, bytes, truncated; refuses invalid policies with paths", () => {
     const c = collector();
     const b = createPacketBroker({
-      policies: [policy({ id: "t", action: { destinations: [{ address: "127.0.0.1" }], encap: { type: "gre" }, truncatePayload: 0 } })],
+      policies: [
+        policy({
+          id: "t",
+          action: { destinations: [{ address: "127.0.0.1" }], encap: { type: "gre" }, truncatePayload: 0 },
+        }),
+      ],
       agentId: "a",
       send: c.send,
     });
@@ -169,6 +196,8 @@ describe("counters", () => {
     expect(s.sent).toBe(14);
     expect(s.truncated).toBeGreaterThan(0);
     expect(s.bytes).toBe(c.got.reduce((n, g) => n + g.bytes.length, 0));
-    expect(() => createPacketBroker({ policies: [{ id: "x" }], agentId: "a", send: c.send })).toThrow(/policies\[0\]\.action/);
+    expect(() => createPacketBroker({ policies: [{ id: "x" }], agentId: "a", send: c.send })).toThrow(
+      /policies\[0\]\.action/,
+    );
   });
 });

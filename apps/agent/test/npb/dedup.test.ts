@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Designation, DesignatedMapSchema, DesignatedPoints, DedupWindow } from "../../src/npb/dedup.ts";
+import { DedupWindow, DesignatedMapSchema, DesignatedPoints, Designation } from "../../src/npb/dedup.ts";
 import { decoded, F, tcpFrame } from "./fixtures.ts";
 
 const map = DesignatedMapSchema.parse({
@@ -21,7 +21,10 @@ describe("designated capture points (across agents)", () => {
   });
   it("an unmonitored sender leaves it to the receiver's agent; nobody known → everyone forwards", () => {
     const fromOutside = decoded(tcpFrame("192.0.2.1", "10.9.1.1", 40000, 80));
-    expect([a.designate(fromOutside), b.designate(fromOutside)]).toEqual([Designation.other, Designation.self]);
+    expect([a.designate(fromOutside), b.designate(fromOutside)]).toEqual([
+      Designation.other,
+      Designation.self,
+    ]);
     const unknown = decoded(tcpFrame("192.0.2.1", "192.0.2.2", 40000, 80));
     expect([a.designate(unknown), b.designate(unknown)]).toEqual([Designation.nobody, Designation.nobody]);
     const v6 = decoded(tcpFrame("2001:db8::a", "2001:db8::b", 40000, 80));
@@ -45,7 +48,10 @@ describe("local dedup window (across interfaces)", () => {
     tagged[18 + 8] = 63; // TTL one hop later
     tagged[18 + 10] = 0xab; // checksum differs
     expect(seen(w, tagged, 1_000_100)).toBe(true);
-    const inVxlan = F.eth(0x0800, F.ipv4(17, "172.16.0.1", "172.16.0.2", F.udp(5555, 4789, F.vxlan(7, base))));
+    const inVxlan = F.eth(
+      0x0800,
+      F.ipv4(17, "172.16.0.1", "172.16.0.2", F.udp(5555, 4789, F.vxlan(7, base))),
+    );
     expect(seen(w, inVxlan, 1_000_200)).toBe(true);
     expect(w.hits).toBe(2);
   });
@@ -53,9 +59,13 @@ describe("local dedup window (across interfaces)", () => {
   it("keeps packets that differ in an invariant field, and repeats after the window", () => {
     const w = new DedupWindow(2000);
     expect(seen(w, base, 0)).toBe(false);
-    expect(seen(w, tcpFrame("10.0.0.1", "10.0.0.2", 40000, 80, [9, 8, 7, 6, 5], { id: 100 }), 10)).toBe(false);
+    expect(seen(w, tcpFrame("10.0.0.1", "10.0.0.2", 40000, 80, [9, 8, 7, 6, 5], { id: 100 }), 10)).toBe(
+      false,
+    );
     expect(seen(w, tcpFrame("10.0.0.1", "10.0.0.2", 40000, 80, [9, 8, 7, 6, 4], { id: 99 }), 20)).toBe(false);
-    expect(seen(w, tcpFrame("10.0.0.1", "10.0.0.2", 40000, 80, [9, 8, 7, 6, 5], { id: 99, seq: 1001 }), 30)).toBe(false);
+    expect(
+      seen(w, tcpFrame("10.0.0.1", "10.0.0.2", 40000, 80, [9, 8, 7, 6, 5], { id: 99, seq: 1001 }), 30),
+    ).toBe(false);
     expect(seen(w, base, 2500)).toBe(false); // window over: a genuine repeat is forwarded
     expect(seen(w, base, 2600)).toBe(true);
   });

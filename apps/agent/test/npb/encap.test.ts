@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type CopyOptions, type EncapParams, EncapKind, Encapsulator, ipChecksum, ipv4ToInt } from "../../src/npb/encap.ts";
+import {
+  type CopyOptions,
+  EncapKind,
+  type EncapParams,
+  Encapsulator,
+  ipChecksum,
+  ipv4ToInt,
+} from "../../src/npb/encap.ts";
 import { FrameLayout, locateFrame } from "../../src/npb/frame-layout.ts";
 import { decoded, F, tcpFrame } from "./fixtures.ts";
 import { tsharkFields, writeRawPcap } from "./pcap-out.ts";
@@ -23,8 +30,24 @@ function build(e: EncapParams, frame: Uint8Array, o: Partial<CopyOptions> = {}, 
   const m = decoded(frame, linkType);
   const L = new FrameLayout();
   locateFrame(L, m, linkType, frame, 0, frame.length);
-  const len = enc.build(e, DST, { ...keep, ...o }, m, L, frame, 0, frame.length, 1_700_000_000_123_456, 12345, seq);
-  return { bytes: enc.out.slice(0, len), inner: enc.out.slice(Encapsulator.headerLen(e), len), truncated: enc.truncated };
+  const len = enc.build(
+    e,
+    DST,
+    { ...keep, ...o },
+    m,
+    L,
+    frame,
+    0,
+    frame.length,
+    1_700_000_000_123_456,
+    12345,
+    seq,
+  );
+  return {
+    bytes: enc.out.slice(0, len),
+    inner: enc.out.slice(Encapsulator.headerLen(e), len),
+    truncated: enc.truncated,
+  };
 }
 
 const payload = Array.from({ length: 100 }, (_, i) => i);
@@ -53,8 +76,13 @@ describe("encapsulation", () => {
   });
 
   it("strips VXLAN and GRE(IP) tunnels, delivering the inner frame", () => {
-    const tunnelled = F.eth(0x0800, F.ipv4(17, "172.16.0.1", "172.16.0.2", F.udp(5555, 4789, F.vxlan(9, frame))));
-    expect(Buffer.from(build(VXLAN, tunnelled, { stripTunnel: true }).inner).equals(Buffer.from(frame))).toBe(true);
+    const tunnelled = F.eth(
+      0x0800,
+      F.ipv4(17, "172.16.0.1", "172.16.0.2", F.udp(5555, 4789, F.vxlan(9, frame))),
+    );
+    expect(Buffer.from(build(VXLAN, tunnelled, { stripTunnel: true }).inner).equals(Buffer.from(frame))).toBe(
+      true,
+    );
     expect(Buffer.from(build(VXLAN, tunnelled).inner).equals(Buffer.from(tunnelled))).toBe(true);
     const innerIp = frame.subarray(14);
     const greIp = F.eth(0x0800, F.ipv4(47, "172.16.0.1", "172.16.0.2", F.gre(0x0800, innerIp, { key: 5 })));
@@ -62,8 +90,13 @@ describe("encapsulation", () => {
     expect(Array.from(inner.subarray(0, 12))).toEqual(Array.from(greIp.subarray(0, 12))); // outer MACs kept
     expect((inner[12]! << 8) | inner[13]!).toBe(0x0800);
     expect(Buffer.from(inner.subarray(14)).equals(Buffer.from(innerIp))).toBe(true);
-    const erspan = F.eth(0x0800, F.ipv4(47, "172.16.0.1", "172.16.0.2", F.gre(0x88be, F.erspan2(3, frame), { seq: 1 })));
-    expect(Buffer.from(build(GRE, erspan, { stripTunnel: true }).inner).equals(Buffer.from(frame))).toBe(true);
+    const erspan = F.eth(
+      0x0800,
+      F.ipv4(47, "172.16.0.1", "172.16.0.2", F.gre(0x88be, F.erspan2(3, frame), { seq: 1 })),
+    );
+    expect(Buffer.from(build(GRE, erspan, { stripTunnel: true }).inner).equals(Buffer.from(frame))).toBe(
+      true,
+    );
   });
 
   it("synthesizes Ethernet for raw-IP captures", () => {
@@ -110,7 +143,24 @@ describe("encapsulation", () => {
     writeRawPcap(path, copies);
     const rows = tsharkFields(
       path,
-      ["frame.protocols", "ip.checksum.status", "vxlan.vni", "gre.key", "gre.sequence_number", "erspan.version", "erspan.spanid", "erspan.vlan", "erspan.cos", "erspan.truncated", "erspan.hw", "ip.src", "tcp.srcport", "tcp.dstport", "tcp.len", "vlan.id"],
+      [
+        "frame.protocols",
+        "ip.checksum.status",
+        "vxlan.vni",
+        "gre.key",
+        "gre.sequence_number",
+        "erspan.version",
+        "erspan.spanid",
+        "erspan.vlan",
+        "erspan.cos",
+        "erspan.truncated",
+        "erspan.hw",
+        "ip.src",
+        "tcp.srcport",
+        "tcp.dstport",
+        "tcp.len",
+        "vlan.id",
+      ],
       ["-o", "ip.check_checksum:TRUE", "-d", "udp.port==4789,vxlan"],
     );
     expect(rows).toHaveLength(5);

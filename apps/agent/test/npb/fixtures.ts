@@ -29,7 +29,9 @@ export function tcpFrame(
 ): Uint8Array {
   const ip = src.includes(":")
     ? F.ipv6(6, src, dst, F.tcp(sport, dport, payload, { flags: o.flags ?? 0x18, seq: o.seq ?? 1000 }))
-    : F.ipv4(6, src, dst, F.tcp(sport, dport, payload, { flags: o.flags ?? 0x18, seq: o.seq ?? 1000 }), { id: o.id ?? 7 });
+    : F.ipv4(6, src, dst, F.tcp(sport, dport, payload, { flags: o.flags ?? 0x18, seq: o.seq ?? 1000 }), {
+        id: o.id ?? 7,
+      });
   return F.eth(src.includes(":") ? 0x86dd : 0x0800, ip, o.vlan ? [{ tpid: 0x8100, id: o.vlan }] : []);
 }
 

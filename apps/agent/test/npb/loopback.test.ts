@@ -38,7 +38,12 @@ afterEach(async () => {
   for (const s of open.splice(0)) s.close();
 });
 
-async function receiver(): Promise<{ sock: Socket; port: number; msgs: Buffer[]; waitFor(n: number): Promise<void> }> {
+async function receiver(): Promise<{
+  sock: Socket;
+  port: number;
+  msgs: Buffer[];
+  waitFor(n: number): Promise<void>;
+}> {
   const sock = createSocket("udp4");
   const msgs: Buffer[] = [];
   let want = Number.POSITIVE_INFINITY;
@@ -78,7 +83,14 @@ describe("delivery over loopback", () => {
       sender = createSender({ gre: "udp" });
       const pkts = loadPcap(name);
       const broker = createPacketBroker({
-        policies: [policy({ action: { destinations: [{ address: "127.0.0.1", port: rx.port }], encap: { type: "vxlan", vni: 4242 } } })],
+        policies: [
+          policy({
+            action: {
+              destinations: [{ address: "127.0.0.1", port: rx.port }],
+              encap: { type: "vxlan", vni: 4242 },
+            },
+          }),
+        ],
         agentId: "a",
         send: sender.send,
       });
@@ -135,7 +147,10 @@ describe("delivery over loopback", () => {
     const broker = createPacketBroker({
       policies: [
         policy({
-          action: { destinations: [{ address: "127.0.0.1", port: rx.port }], encap: { type: "erspan2", sessionId: 99 } },
+          action: {
+            destinations: [{ address: "127.0.0.1", port: rx.port }],
+            encap: { type: "erspan2", sessionId: 99 },
+          },
         }),
       ],
       agentId: "a",
@@ -169,12 +184,17 @@ describe("delivery over loopback", () => {
     listener.on("message", (b) => {
       // Raw IPv4 sockets deliver the IP header too; keep only our session's copies.
       const ihl = (b[0]! & 15) * 4;
-      if (b.readUInt16BE(ihl + 2) === 0x22eb && (b.readUInt16BE(ihl + 10) & 0x3ff) === 517) got.push(Buffer.from(b.subarray(ihl))); // raw-socket reuses its receive buffer
+      if (b.readUInt16BE(ihl + 2) === 0x22eb && (b.readUInt16BE(ihl + 10) & 0x3ff) === 517)
+        got.push(Buffer.from(b.subarray(ihl))); // raw-socket reuses its receive buffer
     });
     sender = createSender({ gre: "raw" });
     const pkts = loadPcap("http1-get.pcap");
     const broker = createPacketBroker({
-      policies: [policy({ action: { destinations: [{ address: "127.0.0.1" }], encap: { type: "erspan3", sessionId: 517 } } })],
+      policies: [
+        policy({
+          action: { destinations: [{ address: "127.0.0.1" }], encap: { type: "erspan3", sessionId: 517 } },
+        }),
+      ],
       agentId: "a",
       send: sender.send,
     });

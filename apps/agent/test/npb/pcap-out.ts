@@ -26,13 +26,33 @@ export function tsharkFields(path: string, fields: string[], extra: string[] = [
   try {
     out = execFileSync(
       "tshark",
-      ["-n", "-r", path, ...extra, "-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,", ...fields.flatMap((f) => ["-e", f])],
+      [
+        "-n",
+        "-r",
+        path,
+        ...extra,
+        "-T",
+        "fields",
+        "-E",
+        "separator=|",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+        ...fields.flatMap((f) => ["-e", f]),
+      ],
       { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
     );
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
-    if (err.code === "ENOENT") throw new Error("tshark is not installed (apt-get install -y tshark): the encapsulation checks need it");
+    if (err.code === "ENOENT")
+      throw new Error(
+        "tshark is not installed (apt-get install -y tshark): the encapsulation checks need it",
+      );
     throw new Error(`tshark failed: ${err.stderr ?? err.message}`);
   }
-  return out.trimEnd().split("\n").map((l) => l.split("|"));
+  return out
+    .trimEnd()
+    .split("\n")
+    .map((l) => l.split("|"));
 }

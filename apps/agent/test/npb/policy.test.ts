@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compilePolicies, parsePolicies, type Policy } from "../../src/npb/policy.ts";
+import { compilePolicies, type Policy, parsePolicies } from "../../src/npb/policy.ts";
 import { decoded, F, policy, tcpFrame } from "./fixtures.ts";
 
 function compile(list: unknown[], o = {}) {
@@ -22,8 +22,14 @@ describe("policy validation", () => {
         action: { destinations: [], encap: { type: "erspan2", sessionId: 5000 } },
       }),
       policy({ id: "c", match: { protocols: ["icmp"], clientPorts: [80] } }),
-      policy({ id: "d", action: { destinations: [{ address: "2001:db8::1" }], encap: { type: "gre" }, mark: {} } }),
-      policy({ id: "e", action: { destinations: [{ address: "1.2.3.4" }], encap: { type: "vxlan", vni: 1 << 24 } } }),
+      policy({
+        id: "d",
+        action: { destinations: [{ address: "2001:db8::1" }], encap: { type: "gre" }, mark: {} },
+      }),
+      policy({
+        id: "e",
+        action: { destinations: [{ address: "1.2.3.4" }], encap: { type: "vxlan", vni: 1 << 24 } },
+      }),
     ]);
     expect(r.ok).toBe(false);
     const errors = r.ok ? [] : r.errors;
@@ -43,7 +49,9 @@ describe("policy validation", () => {
     const r = parsePolicies([policy({ match: { clientCidrs: ["10.0.0.0/33", "nope"] }, extra: 1 } as never)]);
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.errors.some((e) => e.startsWith("policies[0].match.clientCidrs[0]:") && /prefix length/.test(e))).toBe(true);
+    expect(
+      r.errors.some((e) => e.startsWith("policies[0].match.clientCidrs[0]:") && /prefix length/.test(e)),
+    ).toBe(true);
     expect(r.errors.some((e) => e.startsWith("policies[0].match.clientCidrs[1]:"))).toBe(true);
     expect(r.errors.some((e) => e.startsWith("policies[0]:") && /extra/.test(e))).toBe(true);
   });
@@ -124,7 +132,9 @@ describe("matcher", () => {
     expect(matchIds(any, tcpFrame("10.0.0.2", "10.0.0.1", 80, 40000))).toEqual(["s2c"]);
     expect(matchIds(any, tcpFrame("10.0.0.1", "10.0.0.2", 40000, 80))).toEqual([]);
     // SYN-ACK from a high port is still the server's
-    expect(matchIds(any, tcpFrame("10.0.0.2", "10.0.0.1", 50000, 40000, [], { flags: 0x12 }))).toEqual(["s2c"]);
+    expect(matchIds(any, tcpFrame("10.0.0.2", "10.0.0.1", 50000, 40000, [], { flags: 0x12 }))).toEqual([
+      "s2c",
+    ]);
   });
 
   it("priority order, first match wins unless `continue`", () => {
@@ -157,9 +167,15 @@ describe("matcher", () => {
     expect(matchIds(c, plain, 1)).toEqual(["eth1"]);
     expect(matchIds(c, plain, 0)).toEqual([]);
     expect(matchIds(c, plain, 0, c.l7Ids.get("http"))).toEqual(["http"]);
-    const inVxlan = F.eth(0x0800, F.ipv4(17, "172.16.0.1", "172.16.0.2", F.udp(5555, 4789, F.vxlan(4242, plain))));
+    const inVxlan = F.eth(
+      0x0800,
+      F.ipv4(17, "172.16.0.1", "172.16.0.2", F.udp(5555, 4789, F.vxlan(4242, plain))),
+    );
     expect(matchIds(c, inVxlan)).toEqual(["vni"]);
-    const otherVni = F.eth(0x0800, F.ipv4(17, "172.16.0.1", "172.16.0.2", F.udp(5555, 4789, F.vxlan(1, plain))));
+    const otherVni = F.eth(
+      0x0800,
+      F.ipv4(17, "172.16.0.1", "172.16.0.2", F.udp(5555, 4789, F.vxlan(1, plain))),
+    );
     expect(matchIds(c, otherVni)).toEqual([]);
   });
 });
