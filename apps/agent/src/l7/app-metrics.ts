@@ -4,34 +4,19 @@
  * DeepFlow does, so a second can be flushed as soon as the clock has passed it. Endpoints per
  * second are bounded: past `maxKeys`, rows fold into the endpoint "" of their server.
  */
+import {
+  LATENCY_BUCKET_BOUNDS_US,
+  LATENCY_BUCKETS,
+  latencyBucketOf,
+  type TApplicationMetricsRow,
+} from "@flowplane/query/rows";
 import type { L7Row } from "./types.ts";
 
-/** Upper bounds (µs, inclusive) of the latency buckets; one more bucket counts the rest. */
-export const APP_LATENCY_BUCKETS_US = [
-  1_000, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000,
-  10_000_000,
-] as const;
+/** The histogram bounds are the query package's, so agent rows and rollups add up bucket-wise. */
+export const APP_LATENCY_BUCKETS_US = LATENCY_BUCKET_BOUNDS_US;
 
-/** One row of `application_metrics`. */
-export interface AppMetricsRow {
-  time: number;
-  org_id: string;
-  agent_id: string;
-  server_ip: string;
-  server_port: number;
-  l7_protocol: string;
-  endpoint: string;
-  request: number;
-  response: number;
-  client_error: number;
-  server_error: number;
-  timeout: number;
-  rrt_sum_us: number;
-  rrt_count: number;
-  rrt_max_us: number;
-  /** Counts per APP_LATENCY_BUCKETS_US bound, plus the overflow bucket last. */
-  latency_buckets: number[];
-}
+/** One row of `application_metrics`, exactly as packages/query defines it. */
+export type AppMetricsRow = TApplicationMetricsRow;
 
 export class AppMetrics {
   /** server ip|port|protocol → endpoint → row: the endpoint string is the row's own, so its hash is cached. */
@@ -76,37 +61,32 @@ export class AppMetrics {
         server_port: r.server_port,
         l7_protocol: r.l7_protocol,
         endpoint,
-        request: 0,
-        response: 0,
-        client_error: 0,
-        server_error: 0,
-        timeout: 0,
-        rrt_sum_us: 0,
-        rrt_count: 0,
-        rrt_max_us: 0,
-        latency_buckets: new Array(APP_LATENCY_BUCKETS_US.length + 1).fill(0),
-      };
+        requests: 0,
+        errors_client: 0,
+        errors_server: 0,
+        timeouts: 0,
+        duration_sum_us: 0,
+        duration_max_us: 0,
+        latency_buckets: new Array(LATENCY_BUCKETS).fill(0),
+      } as AppMetricsRow;
       inner.set(endpoint, m);
       this.keys++;
     }
     const hasReq = r.request_type !== "" || r.request_resource !== "" || r.request_length > 0;
-    if (hasReq) m.request++;
+    // A response without a captured request still counts: it is a served request seen late.
+    if (hasReq || r.response_status !== "unknown") m.requests++;
     const st = r.response_status;
     if (st === "timeout") {
-      m.timeout++;
+      m.timeouts++;
       return;
     }
-    if (r.response_length > 0 || r.response_code !== 0 || st !== "unknown") m.response++;
-    if (st === "client_error") m.client_error++;
-    else if (st === "server_error") m.server_error++;
+    if (st === "client_error") m.errors_client++;
+    else if (st === "server_error") m.errors_server++;
     if (hasReq && r.response_duration_us > 0) {
       const d = r.response_duration_us;
-      m.rrt_sum_us += d;
-      m.rrt_count++;
-      if (d > m.rrt_max_us) m.rrt_max_us = d;
-      let b = 0;
-      while (b < APP_LATENCY_BUCKETS_US.length && d > APP_LATENCY_BUCKETS_US[b]!) b++;
-      m.latency_buckets[b]!++;
+      m.duration_sum_us += d;
+      if (d > m.duration_max_us) m.duration_max_us = d;
+      (m.latency_buckets as number[])[latencyBucketOf(d)]!++;
     }
   }
 

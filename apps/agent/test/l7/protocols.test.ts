@@ -1,3 +1,4 @@
+import { ZApplicationMetricsRow } from "@flowplane/query/rows";
 import { describe, expect, it } from "vitest";
 import { APP_LATENCY_BUCKETS_US } from "../../src/l7/app-metrics.ts";
 import { normalizeSql } from "../../src/l7/sql-normalize.ts";
@@ -252,17 +253,17 @@ describe("pairing, bounds and metrics", () => {
     h.l7.tick(t0 + 2_000_000);
     expect(h.metrics).toHaveLength(1);
     const m = h.metrics[0]!;
-    expect([m.time, m.endpoint, m.request, m.response, m.server_error, m.rrt_count, m.rrt_max_us]).toEqual([
+    expect([m.time, m.endpoint, m.requests, m.errors_server, m.duration_sum_us, m.duration_max_us]).toEqual([
       t0,
       "/a",
       2,
-      2,
       1,
-      2,
+      203_000,
       200_000,
     ]);
     expect(m.latency_buckets).toHaveLength(APP_LATENCY_BUCKETS_US.length + 1);
-    expect(m.latency_buckets.reduce((a, b) => a + b, 0)).toBe(2);
+    expect((m.latency_buckets as number[]).reduce((a, b) => a + b, 0)).toBe(2);
+    expect(ZApplicationMetricsRow.safeParse(m).success).toBe(true);
   });
 });
 
