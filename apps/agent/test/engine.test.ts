@@ -93,6 +93,60 @@ describe("flow engine", () => {
     expect(g.l4[0]?.flow_id).toMatch(/^\d+$/);
   });
 
+  it("the SYN sender is the client even when its port is lower than the server's (high ports)", () => {
+    // Client on ephemeral 35342 connects to a server on 60999: the lower-port guess would
+    // make 35342 the server; the handshake must win.
+    const rows: L4FlowRow[] = [];
+    const nm: NetworkMetricsRow[] = [];
+    const e = createEngine({ maxFlows: 64, onL4: (r) => rows.push(r), onNetworkMetrics: (r) => nm.push(r) });
+    const pkt = (t: number, fromClient: boolean, flags: number, seq: number, ack: number, len = 0) => {
+      const f = F.eth(
+        0x0800,
+        F.ipv4(
+          6,
+          fromClient ? C : S,
+          fromClient ? S : C,
+          F.tcp(fromClient ? 35342 : 60999, fromClient ? 60999 : 35342, new Array(len).fill(0), {
+            flags,
+            seq,
+            ack,
+            window: 1000,
+          }),
+        ),
+      );
+      e.packet(1, f, 0, f.length, f.length, t);
+    };
+    pkt(T0, true, 0x02, 100, 0);
+    pkt(T0 + 1000, false, 0x12, 500, 101);
+    pkt(T0 + 1500, true, 0x10, 101, 501);
+    pkt(T0 + 2000, true, 0x18, 101, 501, 10);
+    pkt(T0 + 5000, false, 0x18, 501, 111, 20);
+    e.flush();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      client_ip: C,
+      client_port: 35342,
+      server_ip: S,
+      server_port: 60999,
+      packets_c2s: 3,
+      packets_s2c: 2,
+      rtt_us: 1500,
+      srt_us: 3000,
+    });
+    expect(nm.every((r) => r.client_ip === C && r.server_port === 60999)).toBe(true);
+    expect(nm.reduce((a, r) => a + r.packets_c2s, 0)).toBe(3);
+
+    // A flow first seen mid-stream is keyed by the port guess; a later SYN decides the roles.
+    const late: L4FlowRow[] = [];
+    const e2 = createEngine({ maxFlows: 64, onL4: (r) => late.push(r), onNetworkMetrics: () => {} });
+    const f1 = F.eth(0x0800, F.ipv4(6, C, S, F.tcp(35342, 60999, [1, 2], { flags: 0x18, seq: 1, ack: 1, window: 9 })));
+    e2.packet(1, f1, 0, f1.length, f1.length, T0);
+    const f2 = F.eth(0x0800, F.ipv4(6, C, S, F.tcp(35342, 60999, [], { flags: 0x02, seq: 7, ack: 0, window: 9 })));
+    e2.packet(1, f2, 0, f2.length, f2.length, T0 + 10);
+    e2.flush();
+    expect(late[0]).toMatchObject({ client_port: 35342, server_port: 60999, packets_c2s: 2, packets_s2c: 0 });
+  });
+
   it("a reused port after a close is a new flow; a retransmitted SYN is not", () => {
     const h = harness();
     h.send(T0, true, 0x02, 100, 0);

@@ -669,8 +669,12 @@ export class FlowEngine {
     this.cdir[f] = guessClientDir(m);
     if (m.proto === 6 && m.laterFragment === 0) {
       const fl = m.tcpFlags & (TCP_SYN | TCP_ACK);
-      if (fl === TCP_SYN) this.decided[f] = 1;
-      else if (fl === (TCP_SYN | TCP_ACK)) {
+      if (fl === TCP_SYN) {
+        // The SYN sender is the client whatever the ports say (an ephemeral port may be
+        // lower than the server's).
+        this.cdir[f] = 0;
+        this.decided[f] = 1;
+      } else if (fl === (TCP_SYN | TCP_ACK)) {
         this.cdir[f] = 1;
         this.decided[f] = 1;
       }

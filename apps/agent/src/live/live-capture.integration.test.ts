@@ -45,10 +45,12 @@ describe("live capture (libpcap via cap)", () => {
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    // Direction-agnostic on purpose: this checks capture, not the engine's client/server choice.
-    const flow = rows.find((r) => r.server_port === port || r.client_port === port);
-    if (!flow) throw new Error(`no flow with port ${port} in ${JSON.stringify(rows)}`);
+    // The server listens on an ephemeral port too: the handshake, not the port numbers, must
+    // make it the server.
+    const flow = rows.find((r) => r.server_port === port);
+    if (!flow) throw new Error(`no flow with server_port ${port} in ${JSON.stringify(rows)}`);
     expect(flow.client_ip).toBe("127.0.0.1");
+    expect(flow.client_port).not.toBe(port);
     expect(Number(flow.packets_c2s) + Number(flow.packets_s2c)).toBeGreaterThanOrEqual(6);
     expect(Number(flow.syn_count)).toBe(1);
     expect(Math.abs(Number(flow?.start_time) - Date.now() * 1000)).toBeLessThan(60e6);
