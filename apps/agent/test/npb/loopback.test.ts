@@ -4,7 +4,9 @@
  * 127.0.0.1, and the received inner frames are compared byte for byte with the originals.
  */
 import { createSocket, type Socket } from "node:dgram";
+import { rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sharedPcapsDir } from "@flowplane/core/shared-dir";
 import { afterEach, describe, expect, it } from "vitest";
@@ -12,8 +14,28 @@ import { readCaptureFile } from "../../src/capture/capture-file.ts";
 import { decodeFrame } from "../../src/decode/packet.ts";
 import { PacketMeta } from "../../src/decode/packet-meta.ts";
 import { createPacketBroker } from "../../src/npb/broker.ts";
+import { ipChecksum } from "../../src/npb/encap.ts";
 import { createSender, openRawGreSocket, type PacketSender } from "../../src/npb/sender.ts";
 import { policy } from "./fixtures.ts";
+import { tsharkFields, writeRawPcap } from "./pcap-out.ts";
+
+/** Re-wraps received UDP payloads in IPv4/UDP (dst port) so tshark can read the delivered stream. */
+function asIpUdp(payloads: Buffer[], dport: number): Uint8Array[] {
+  return payloads.map((p) => {
+    const b = Buffer.alloc(28 + p.length);
+    b.writeUInt16BE(0x4500, 0);
+    b.writeUInt16BE(b.length, 2);
+    b[8] = 64;
+    b[9] = 17;
+    b.set([127, 0, 0, 1, 127, 0, 0, 1], 12);
+    b.writeUInt16BE(ipChecksum(b, 0, 20), 10);
+    b.writeUInt16BE(40000, 20);
+    b.writeUInt16BE(dport, 22);
+    b.writeUInt16BE(8 + p.length, 24);
+    p.copy(b, 28);
+    return b;
+  });
+}
 
 interface Captured {
   linkType: number;
@@ -104,6 +126,15 @@ describe("delivery over loopback", () => {
         expect(msg.subarray(8).equals(Buffer.from(pkts[i]!.data))).toBe(true);
       });
       expect(sender.stats()).toMatchObject({ sent: pkts.length, dropped: 0, errors: 0 });
+      // tshark reads the delivered stream like the original capture (inner TCP segments).
+      const delivered = join(tmpdir(), `npb-delivered-${process.pid}-${name}`);
+      writeRawPcap(delivered, asIpUdp(rx.msgs, 4789));
+      const fields = ["ip.src", "tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.len"];
+      const got = tsharkFields(delivered, ["vxlan.vni", ...fields], ["-d", "udp.port==4789,vxlan"]);
+      rmSync(delivered, { force: true });
+      const want = tsharkFields(join(sharedPcapsDir(), name), fields);
+      expect(got.map((r) => r[0])).toEqual(pkts.map(() => "4242"));
+      expect(got.map((r) => [r[1]!.split(",").at(-1), ...r.slice(2)])).toEqual(want);
       await sender.close();
       sender = undefined;
     }
