@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { loadEnvOrExit } from "@flowplane/core/env";
+import { envFields, loadEnvOrExit } from "@flowplane/core/env";
 import { z } from "zod";
 import {
   checkPostgres,
@@ -20,22 +20,13 @@ import {
  */
 const ZStartEnv = z.object({
   FLOWPLANE_DATA_DIR: z.string().default(join(ROOT, ".data")),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL")
-    .default("postgres://postgres@127.0.0.1:5432/flowplane"),
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, "expected a redis:// URL")
-    .default("redis://127.0.0.1:6379"),
-  CLICKHOUSE_URL: z.url("expected the http(s):// URL of a ClickHouse server").optional(),
-  CLICKHOUSE_DATABASE: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a plain database name")
-    .default("flowplane"),
-  STORE_PORT: z.coerce.number().int().min(1).max(65535).default(18123),
-  CONTROLLER_PORT: z.coerce.number().int().min(1).max(65535).default(7120),
-  CONSOLE_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  DATABASE_URL: envFields.postgresUrl(),
+  REDIS_URL: envFields.redisUrl(),
+  CLICKHOUSE_URL: envFields.clickhouseUrl().optional(),
+  CLICKHOUSE_DATABASE: envFields.clickhouseDatabase(),
+  STORE_PORT: envFields.port(18123),
+  CONTROLLER_PORT: envFields.port(7120),
+  CONSOLE_PORT: envFields.port(3000),
   FLOWPLANE_TTL_DAYS: z.coerce.number().int().min(0).default(7),
 });
 const env = loadEnvOrExit(ZStartEnv);

@@ -1,4 +1,4 @@
-import { parseEnv } from "@flowplane/core/env";
+import { envFields, parseEnv } from "@flowplane/core/env";
 import { z } from "zod";
 
 /**
@@ -7,15 +7,9 @@ import { z } from "zod";
  */
 export const consoleEnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "expected a postgres:// URL" }),
-  CLICKHOUSE_URL: z.url({
-    protocol: /^https?$/,
-    error: "expected an http(s):// URL of ClickHouse's HTTP interface",
-  }),
-  CLICKHOUSE_DATABASE: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a database name")
-    .default("flowplane"),
+  DATABASE_URL: envFields.postgresUrl(),
+  CLICKHOUSE_URL: envFields.clickhouseUrl(),
+  CLICKHOUSE_DATABASE: envFields.clickhouseDatabase(),
   // The start script generates and keeps a secret in development; the console only requires one.
   NEXTAUTH_SECRET: z.string().min(16, "expected a secret of at least 16 characters"),
   NEXTAUTH_URL: z.url({ error: "expected the console's public URL, e.g. http://localhost:3000" }).optional(),

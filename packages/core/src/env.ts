@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 
 /** Thrown when configuration is invalid; the message is one line a user can act on. */
 export class EnvError extends Error {
@@ -34,3 +34,24 @@ export function loadEnvOrExit<S extends z.ZodObject>(schema: S, env = process.en
     throw err;
   }
 }
+
+/**
+ * Field schemas shared by every process's env schema, so one variable means one thing (and one
+ * message) everywhere. Defaults are the local services of a development machine.
+ */
+export const envFields = {
+  postgresUrl: () =>
+    z
+      .url({ protocol: /^postgres(ql)?$/, error: "expected a postgres:// URL" })
+      .default("postgres://postgres@127.0.0.1:5432/flowplane"),
+  redisUrl: () =>
+    z.url({ protocol: /^rediss?$/, error: "expected a redis:// URL" }).default("redis://127.0.0.1:6379"),
+  clickhouseUrl: () =>
+    z.url({ protocol: /^https?$/, error: "expected an http(s):// URL of ClickHouse's HTTP interface" }),
+  clickhouseDatabase: () =>
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a plain database name")
+      .default("flowplane"),
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback),
+};

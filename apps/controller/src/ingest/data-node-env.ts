@@ -1,23 +1,15 @@
+import { envFields } from "@flowplane/core/env";
 import { z } from "zod";
 
 /** Configuration of an ingest ("data node") process; validated once at start. */
 export const ZDataNodeEnv = z.object({
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL")
-    .default("postgres://postgres@127.0.0.1:5432/flowplane"),
-  CLICKHOUSE_URL: z.url("expected an http(s):// URL of a ClickHouse HTTP interface"),
-  CLICKHOUSE_DATABASE: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a plain database name")
-    .default("flowplane"),
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, "expected a redis:// URL")
-    .default("redis://127.0.0.1:6379"),
+  DATABASE_URL: envFields.postgresUrl(),
+  CLICKHOUSE_URL: envFields.clickhouseUrl(),
+  CLICKHOUSE_DATABASE: envFields.clickhouseDatabase(),
+  REDIS_URL: envFields.redisUrl(),
   DATA_NODE_NAME: z.string().min(1, "expected a name unique among data nodes"),
   DATA_NODE_HOST: z.string().default("127.0.0.1"),
-  DATA_NODE_PORT: z.coerce.number().int().min(0).max(65535).default(7130),
+  DATA_NODE_PORT: envFields.port(7130),
   /** The URL agents use; defaults to http://HOST:PORT as listened on. */
   DATA_NODE_PUBLIC_URL: z.url().optional(),
   DATA_NODE_CAPACITY: z.coerce.number().int().min(1).default(100),
