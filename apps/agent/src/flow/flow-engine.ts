@@ -302,14 +302,8 @@ export class FlowEngine {
     const cap = Math.max(16, opts.maxFlows ?? 1_000_000);
     this.table = new FlowTable(cap, CLASSES);
     this.tcp = new TcpTracker(cap);
-    const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.timeoutsUs = new Float64Array(CLASSES);
-    this.timeoutsUs[CLASS_OPENING] = t.tcpOpening * 1e6;
-    this.timeoutsUs[CLASS_ESTABLISHED] = t.tcpEstablished * 1e6;
-    this.timeoutsUs[CLASS_CLOSING] = t.tcpClosing * 1e6;
-    this.timeoutsUs[CLASS_CLOSED] = t.tcpClosed * 1e6;
-    this.timeoutsUs[CLASS_UDP] = t.udp * 1e6;
-    this.timeoutsUs[CLASS_OTHER] = t.other * 1e6;
+    this.setTimeouts({ ...DEFAULT_TIMEOUTS, ...opts.timeouts });
     this.onL4 = opts.onL4 ?? (() => {});
     this.onMetrics = opts.onNetworkMetrics ?? (() => {});
     this.orgId = opts.orgId ?? NIL_UUID;
@@ -827,6 +821,20 @@ export class FlowEngine {
   }
 
   /** Advances the clock: metrics for finished seconds, expiry, minute reports. */
+  /**
+   * Changes timeouts while running (a configuration from the controller). Safe at any time: all
+   * flows of a class share its timeout, so each class's LRU list stays in expiry order.
+   */
+  setTimeouts(t: Partial<FlowTimeouts>): void {
+    const u = this.timeoutsUs;
+    if (t.tcpOpening !== undefined) u[CLASS_OPENING] = t.tcpOpening * 1e6;
+    if (t.tcpEstablished !== undefined) u[CLASS_ESTABLISHED] = t.tcpEstablished * 1e6;
+    if (t.tcpClosing !== undefined) u[CLASS_CLOSING] = t.tcpClosing * 1e6;
+    if (t.tcpClosed !== undefined) u[CLASS_CLOSED] = t.tcpClosed * 1e6;
+    if (t.udp !== undefined) u[CLASS_UDP] = t.udp * 1e6;
+    if (t.other !== undefined) u[CLASS_OTHER] = t.other * 1e6;
+  }
+
   tick(now: number): void {
     if (now > this.now) this.now = now;
     const sec = Math.floor(now / 1e6) * 1e6;

@@ -1,14 +1,18 @@
 /**
  * `flowplane-agent run`: the live pipeline, fed by an interface (libpcap) or by a capture file
- * replayed as if it were arriving now. Until the controller exists rows go to JSONL files in
- * `--out`; `--controller`/`--token` are accepted and validated so scripts can already pass them.
+ * replayed as if it were arriving now. With `--controller` it enrols (or reuses the identity in
+ * `--state-dir`), syncs its configuration and sends its rows to the ingest endpoint
+ * (controller-session.ts); with `--out` it (also) appends them to JSONL files.
  * Ctrl-C (SIGINT) or SIGTERM stops the input, reports every open flow, flushes, exits 0.
  */
 import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { NIL_UUID } from "../flow/flow-engine.ts";
-import { BatchingExporter } from "./exporter.ts";
+import { type ControllerSession, openControllerSession } from "./controller-session.ts";
+import { BatchingExporter, type ExportRecord, type ExportResult, type ExportSink } from "./exporter.ts";
 import { JsonlSink } from "./jsonl-sink.ts";
 import { parseSpeed, replayCapture } from "./pcap-replay.ts";
 import { createPipeline } from "./pipeline.ts";
@@ -23,6 +27,11 @@ const Args = z
     controller: z.url().optional(),
     token: z.string().min(1).optional(),
     out: z.string().min(1).optional(),
+    stateDir: z.string().min(1).optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .optional(),
     orgId: z.uuid().default(NIL_UUID),
     agentId: z.uuid().default(NIL_UUID),
     maxFlows: z.coerce.number().int().min(16).default(1_000_000),
@@ -33,11 +42,11 @@ const Args = z
     path: ["interface"],
   })
   .refine((a) => a.out !== undefined || a.controller !== undefined, {
-    message: "give --out <dir> (the controller exporter comes with the controller)",
+    message: "give --controller <url> --token <t>, or --out <dir>",
     path: ["out"],
   })
-  .refine((a) => (a.controller === undefined) === (a.token === undefined), {
-    message: "--controller and --token go together",
+  .refine((a) => a.controller !== undefined || a.token === undefined, {
+    message: "--token needs --controller",
     path: ["token"],
   });
 
@@ -60,6 +69,8 @@ export async function runCommand(argv: string[]): Promise<number> {
         controller: { type: "string" },
         token: { type: "string" },
         out: { type: "string", short: "o" },
+        "state-dir": { type: "string" },
+        name: { type: "string" },
         "org-id": { type: "string" },
         "agent-id": { type: "string" },
         "max-flows": { type: "string" },
@@ -71,6 +82,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const parsed = Args.safeParse({
     ...values,
+    stateDir: values["state-dir"],
     orgId: values["org-id"],
     agentId: values["agent-id"],
     maxFlows: values["max-flows"],
@@ -81,22 +93,67 @@ export async function runCommand(argv: string[]): Promise<number> {
     return fail(`invalid ${issue?.path.join(".") || "arguments"}: ${issue?.message}`);
   }
   const a = parsed.data;
-  if (!a.out) return fail("the controller exporter is not there yet: give --out <dir>");
   const speed = parseSpeed(a.speed);
   if (!speed) return fail(`invalid speed "${a.speed}" (1x, 10x, 0.5x or max)`);
   if (a.pcap && !existsSync(a.pcap)) return fail(`no such file: ${a.pcap}`);
 
-  const exporter = new BatchingExporter(new JsonlSink(a.out));
+  // The engine is created after enrolment (rows carry the agent's org and id), but the session
+  // needs somewhere to apply configuration at its first check-in: a late-bound target.
+  let pipelineRef: ReturnType<typeof createPipeline> | undefined;
+  let pendingTimeouts: Parameters<ReturnType<typeof createPipeline>["setTimeouts"]>[0] | undefined;
+  let session: ControllerSession | undefined;
+  let fatal: string | undefined;
+  const stopInput = new AbortController();
+  if (a.controller) {
+    const stateDir = a.stateDir ?? (a.name ? resolve(".data", `agent-${a.name}`) : join(homedir(), ".flowplane-agent"));
+    try {
+      session = await openControllerSession({
+        controllerUrl: a.controller,
+        ...(a.token ? { token: a.token } : {}),
+        stateDir,
+        target: {
+          setTimeouts: (t) => {
+            if (pipelineRef) pipelineRef.setTimeouts(t);
+            else pendingTimeouts = t;
+          },
+        },
+        stats: () => {
+          const s = pipelineRef?.stats();
+          return { packets: s?.packets ?? 0, bytes: s?.bytes ?? 0, flows: s?.activeFlows ?? 0, drops: exporter?.stats().dropped ?? 0 };
+        },
+        onFatal: (err) => {
+          fatal = err.message;
+          process.stderr.write(`flowplane-agent run: controller refused this agent: ${err.message}\n`);
+          stopInput.abort();
+        },
+        log: (line) => process.stderr.write(`flowplane-agent run: ${line}\n`),
+      });
+    } catch (err) {
+      return fail(`cannot join the controller at ${a.controller}: ${(err as Error).message}`, 1);
+    }
+    process.stderr.write(
+      `flowplane-agent run: agent ${session.identity.agentId} of org ${session.identity.orgId} (state in ${stateDir})\n`,
+    );
+  }
+  const sinks: ExportSink[] = [];
+  if (session) sinks.push(session.sink);
+  if (a.out) sinks.push(new JsonlSink(a.out));
+  const exporter: BatchingExporter = new BatchingExporter(sinks.length === 1 ? (sinks[0] as ExportSink) : teeSink(sinks), {
+    batchSize: 5_000,
+  });
   const pipeline = createPipeline({
     exporter,
-    orgId: a.orgId,
-    agentId: a.agentId,
+    orgId: session?.identity.orgId ?? a.orgId,
+    agentId: session?.identity.agentId ?? a.agentId,
     maxFlows: a.maxFlows,
     vxlanPort: a.vxlanPort,
     // at max speed packet times run ahead of the wall clock: the packets drive the clock
     wallClockTicks: !(a.pcap && speed.kind === "max"),
   });
-  const stopInput = new AbortController();
+  pipelineRef = pipeline;
+  if (pendingTimeouts) pipeline.setTimeouts(pendingTimeouts);
+  if (session) await session.start();
+
   let interrupted = false;
   const onSignal = () => {
     interrupted = true;
@@ -128,15 +185,30 @@ export async function runCommand(argv: string[]): Promise<number> {
       live.stop();
     }
     const stats = await pipeline.stop();
+    await session?.stop();
     const ex = exporter.stats();
     summary(
       `packets ${stats.packets}, flows ${stats.flowsCreated}, decode errors ${stats.decodeErrors}, rows exported ${ex.exported}, dropped ${ex.dropped}, ${((performance.now() - started) / 1000).toFixed(2)} s`,
     );
+    if (fatal) return 1;
     return ex.dropped > 0 && !interrupted ? 1 : 0;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** Every sink gets every batch; the worst outcome wins (a retry resends to all: JSONL may duplicate). */
+function teeSink(sinks: ExportSink[]): ExportSink {
+  return {
+    async export(batch: ExportRecord[]): Promise<ExportResult> {
+      const rs = await Promise.all(sinks.map((s) => s.export(batch)));
+      return rs.includes("retryable") ? "retryable" : rs.includes("failure") ? "failure" : "success";
+    },
+    async close() {
+      for (const s of sinks) await s.close?.();
+    },
+  };
 }
 
 function summary(line: string): void {

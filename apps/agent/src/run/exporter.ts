@@ -7,7 +7,7 @@
  * sink in here.
  */
 
-export type Table = "l4_flow_log" | "network_metrics";
+export type Table = "l4_flow_log" | "network_metrics" | "l7_flow_log" | "application_metrics";
 
 export interface ExportRecord {
   table: Table;

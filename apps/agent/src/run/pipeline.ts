@@ -3,7 +3,7 @@
  * → exporter. A one-second wall-clock ticker drives flow expiry and per-second metrics when
  * packets are scarce (a quiet interface still closes its flows on time).
  */
-import { createEngine, type EngineStats } from "../flow/flow-engine.ts";
+import { createEngine, type EngineStats, type FlowTimeouts } from "../flow/flow-engine.ts";
 import type { BatchingExporter } from "./exporter.ts";
 
 export interface PipelineOptions {
@@ -29,6 +29,8 @@ export interface Pipeline {
   /** Reports every open flow and the last second of metrics, then flushes the exporter. */
   stop(): Promise<EngineStats>;
   stats(): EngineStats;
+  /** Applies new flow timeouts (a controller configuration) to the running engine. */
+  setTimeouts(t: Partial<FlowTimeouts>): void;
 }
 
 export function createPipeline(o: PipelineOptions): Pipeline {
@@ -51,6 +53,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     packet: (lt, buf, off, cap, wire, ts) => engine.packet(lt, buf, off, cap, wire, ts),
     readError: (kind, offset) => engine.decodeError(kind, offset),
     stats: () => engine.stats(),
+    setTimeouts: (t) => engine.setTimeouts(t),
     stop() {
       stopped ??= (async () => {
         if (ticker) clearInterval(ticker);

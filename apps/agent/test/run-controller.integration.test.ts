@@ -1,0 +1,155 @@
+/**
+ * `run --pcap --controller`: the real agent binary as a child process against a listening
+ * controller (real Postgres, Redis, ClickHouse). It enrols with a seeded token, applies the group's
+ * configuration, and every flow `analyze` finds in the capture ends up in ClickHouse under the
+ * agent's org and id, once.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createLogger } from "@flowplane/core/log";
+import { sharedPcapsDir } from "@flowplane/core/shared-dir";
+import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
+import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
+import { ZAgentConfig } from "@flowplane/protocol";
+import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAgentRuntime } from "../../controller/src/agents/wiring.ts";
+import { buildControllerServer } from "../../controller/src/http/server.ts";
+import { analyzeFileSync } from "../src/analyze.ts";
+import { configTimeouts } from "../src/run/controller-session.ts";
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), "../bin/flowplane-agent.js");
+const PCAP = join(sharedPcapsDir(), "erspan-vlan-http-tls.pcap");
+const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+function runAgent(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, "run", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** One line per flow: its 5-tuple and totals over all its reports (flow ids differ between runs). */
+function flowKeys(rows: Record<string, unknown>[]): string[] {
+  const byId = new Map<string, { key: string; p: number; b: number }>();
+  const v4 = (ip: unknown) => String(ip).replace(/^::ffff:/, "");
+  for (const r of rows) {
+    const id = String(r.flow_id);
+    const cur = byId.get(id) ?? {
+      key: `${v4(r.client_ip)}:${r.client_port}>${v4(r.server_ip)}:${r.server_port}/${r.ip_protocol}`,
+      p: 0,
+      b: 0,
+    };
+    cur.p += Number(r.packets_c2s) + Number(r.packets_s2c);
+    cur.b += Number(r.bytes_c2s) + Number(r.bytes_s2c);
+    byId.set(id, cur);
+  }
+  return [...byId.values()].map((f) => `${f.key} ${f.p} ${f.b}`).sort();
+}
+
+describe("run --pcap --controller", () => {
+  let tdb: TestDatabase;
+  let ch: TestClickhouse;
+  let app: FastifyInstance;
+  let url: string;
+  let closeRuntime: () => Promise<void>;
+  const stateDir = mkdtempSync(join(tmpdir(), "fp-agent-state-"));
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase("agent_run");
+    ch = await createTestClickhouse("agent_run");
+    const log = createLogger("agent-run-test");
+    const runtime = await createAgentRuntime({ databaseUrl: tdb.url, redisUrl, clickhouse: ch.client, log, jobs: false });
+    closeRuntime = runtime.close;
+    app = buildControllerServer({ log, probes: {}, agentApi: runtime.agentApi });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await closeRuntime?.();
+    await ch?.drop();
+    await tdb?.drop();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("enrols, applies its configuration and stores exactly the flows analyze finds", async () => {
+    const org = await seedOrg(tdb.db);
+    const group = await seedAgentGroup(tdb.db, org.id);
+    const token = await seedEnrollmentToken(tdb.db, org.id, group.id);
+
+    const r = await runAgent([
+      "--pcap",
+      PCAP,
+      "--speed",
+      "max",
+      "--controller",
+      url,
+      "--token",
+      token.token,
+      "--state-dir",
+      stateDir,
+    ]);
+    expect(r.stderr).toMatch(/applied configuration revision 1/);
+    expect(r.code, r.stderr).toBe(0);
+    const identity = JSON.parse(readFileSync(join(stateDir, "agent.json"), "utf8")) as {
+      agentId: string;
+      orgId: string;
+    };
+    expect(identity.orgId).toBe(org.id);
+
+    // The same capture analysed with the timeouts the group's configuration sets.
+    const expected: Record<string, unknown>[] = [];
+    const analyzed = analyzeFileSync(PCAP, {
+      timeouts: configTimeouts(ZAgentConfig.parse({})),
+      onL4: (row) => expected.push(row as unknown as Record<string, unknown>),
+    });
+    expect(analyzed.stats.flowsCreated).toBeGreaterThan(100);
+
+    const q = async (sql: string) =>
+      (await (
+        await ch.client.query({
+          query: sql,
+          query_params: { org: org.id, agent: identity.agentId },
+          format: "JSONEachRow",
+        })
+      ).json()) as Record<string, unknown>[];
+    const stored = await q(
+      "SELECT flow_id, toString(client_ip) AS client_ip, client_port, toString(server_ip) AS server_ip, server_port, ip_protocol, packets_c2s, packets_s2c, bytes_c2s, bytes_s2c FROM l4_flow_log WHERE org_id = {org:UUID} AND agent_id = {agent:UUID}",
+    );
+    expect(flowKeys(stored)).toEqual(flowKeys(expected));
+    const all = await q("SELECT count() AS n FROM l4_flow_log");
+    expect(Number(all[0]?.n)).toBe(stored.length);
+    const nm = await q(
+      "SELECT sum(packets_c2s + packets_s2c) AS p FROM network_metrics WHERE org_id = {org:UUID} AND agent_id = {agent:UUID}",
+    );
+    expect(Number(nm[0]?.p)).toBe(analyzed.stats.flowPackets);
+
+    const agent = await tdb.db.unsafe.agent.findUnique({ where: { id: identity.agentId } });
+    expect(agent).toMatchObject({ appliedRevision: 1, lastConfigOk: true });
+
+    // A second start reuses the saved identity: no token needed, no second agent.
+    const again = await runAgent(["--pcap", PCAP, "--speed", "max", "--controller", url, "--state-dir", stateDir]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`agent ${identity.agentId}`);
+    expect(await tdb.db.unsafe.agent.count({ where: { orgId: org.id } })).toBe(1);
+  });
+});
