@@ -6,23 +6,28 @@
  * GRE-in-UDP (RFC 8086, UDP port 4754): the same GRE header and payload as the UDP payload,
  * which Wireshark and most tools decode, and which needs no privileges.
  *
- * Node's dgram has no sendmmsg: each copy is one send call. Copies are written into a
- * preallocated ring (the broker reuses its output buffer for the next packet at once) and
- * handed to the socket in batches from setImmediate, so capture processing is not interleaved
- * with syscalls per packet; when the ring is full of unsent copies they are dropped and counted.
+ * Copies are written into a preallocated ring (the broker reuses its output buffer for the
+ * next packet at once) and sent in batches: with the sendmmsg addon (fast-send.ts, compiled on
+ * first use; `syscall: "auto"`) one syscall per batch of up to 1024 copies, from a UDP socket
+ * and, as root, a raw GRE socket of its own; without it through Node's dgram (and raw-socket),
+ * one call per copy from setImmediate. When the ring is full of unsent copies they are dropped
+ * and counted.
  */
 import { createSocket, type Socket } from "node:dgram";
 import { createRequire } from "node:module";
 import type { Destination } from "./broker.ts";
 import { EncapKind, OUTER_IPV4, UDP_HEADER } from "./encap.ts";
+import { loadSendmmsg, type SendmmsgAddon } from "./fast-send.ts";
 
 export interface SenderOptions {
   /** "auto": raw socket when available, else GRE-in-UDP; "raw": fail if unavailable; "udp": always GRE-in-UDP. */
   gre?: "auto" | "raw" | "udp";
   /** Ring size in bytes for copies waiting to be sent. */
   ringBytes?: number;
-  /** Copies per batch before yielding to the event loop. */
+  /** Copies per batch (syscall batch with sendmmsg, per event-loop turn with dgram). */
   batch?: number;
+  /** "auto": sendmmsg addon when it builds, else dgram; "sendmmsg": fail if unavailable. */
+  syscall?: "auto" | "sendmmsg" | "dgram";
 }
 
 export interface SenderStats {
@@ -32,6 +37,9 @@ export interface SenderStats {
   dropped: number;
   errors: number;
   greTransport: "raw" | "udp";
+  syscall: "sendmmsg" | "dgram";
+  /** Batches handed to sendmmsg (sent / batches = mean batch size). */
+  batches: number;
 }
 
 interface RawSocket {
@@ -57,7 +65,7 @@ export function openRawGreSocket(): RawSocket | string {
 export class PacketSender {
   private readonly udp: Socket;
   private readonly raw: RawSocket | null;
-  readonly rawUnavailableReason: string | null = null;
+  rawUnavailableReason: string | null = null;
   private readonly ring: Buffer;
   private head = 0; // next write position
   private pendingBytes = 0; // bytes written but not yet completed (incl. wrap waste)
@@ -65,6 +73,13 @@ export class PacketSender {
   private readonly qLen: Int32Array;
   private readonly qWaste: Int32Array;
   private readonly qDest: (Destination | null)[];
+  private readonly qAddr: Int32Array;
+  private readonly qPort: Int32Array;
+  private readonly qRaw: Uint8Array;
+  private readonly mm: SendmmsgAddon | null = null;
+  private mmUdp = -1;
+  private mmRaw = -1;
+  readonly sendmmsgUnavailableReason: string | null = null;
   private qHead = 0;
   private qCount = 0;
   private scheduled = false;
@@ -83,9 +98,31 @@ export class PacketSender {
     this.qLen = new Int32Array(slots);
     this.qWaste = new Int32Array(slots);
     this.qDest = new Array(slots).fill(null);
+    this.qAddr = new Int32Array(slots);
+    this.qPort = new Int32Array(slots);
+    this.qRaw = new Uint8Array(slots);
     const mode = o.gre ?? "auto";
+    const sys = o.syscall ?? "auto";
+    if (sys !== "dgram") {
+      const mm = loadSendmmsg();
+      if (typeof mm === "string") {
+        if (sys === "sendmmsg") throw new Error(mm);
+        this.sendmmsgUnavailableReason = mm;
+      } else {
+        this.mmUdp = mm.open(0);
+        if (this.mmUdp < 0) throw new Error(`sendmmsg addon: UDP socket failed (errno ${-this.mmUdp})`);
+        if (mode !== "udp") {
+          this.mmRaw = mm.open(1);
+          if (this.mmRaw < 0 && mode === "raw")
+            throw new Error(`${RAW_UNAVAILABLE} (raw socket errno ${-this.mmRaw})`);
+          if (this.mmRaw < 0)
+            this.rawUnavailableReason = `${RAW_UNAVAILABLE} (raw socket errno ${-this.mmRaw})`;
+        }
+        this.mm = mm;
+      }
+    }
     let raw: RawSocket | null = null;
-    if (mode !== "udp") {
+    if (mode !== "udp" && this.mm === null) {
       const r = openRawGreSocket();
       if (typeof r === "string") {
         if (mode === "raw") throw new Error(r);
@@ -96,7 +133,16 @@ export class PacketSender {
       }
     }
     this.raw = raw;
-    this.counts = { queued: 0, sent: 0, bytes: 0, dropped: 0, errors: 0, greTransport: raw ? "raw" : "udp" };
+    this.counts = {
+      queued: 0,
+      sent: 0,
+      bytes: 0,
+      dropped: 0,
+      errors: 0,
+      greTransport: raw !== null || this.mmRaw >= 0 ? "raw" : "udp",
+      syscall: this.mm ? "sendmmsg" : "dgram",
+      batches: 0,
+    };
   }
 
   /** The SendFn for createPacketBroker: copies the datagram into the ring and queues it. */
@@ -121,18 +167,68 @@ export class PacketSender {
     this.qLen[slot] = n;
     this.qWaste[slot] = waste;
     this.qDest[slot] = dest;
+    const raw = dest.kind !== EncapKind.vxlan && this.mmRaw >= 0;
+    this.qRaw[slot] = raw ? 1 : 0;
+    this.qAddr[slot] = dest.addr;
+    this.qPort[slot] = raw ? 0 : dest.port;
     this.qCount++;
     this.head = at + n;
     this.pendingBytes += waste + n;
     this.counts.queued++;
-    if (!this.scheduled) {
+    if (this.mm !== null && this.qCount >= this.batch) this.pumpBatched();
+    if (!this.scheduled && this.qCount > 0) {
       this.scheduled = true;
       setImmediate(this.pump);
     }
   };
 
+  /** sendmmsg path: runs of queued copies for the same socket, one syscall per run. */
+  private pumpBatched(): void {
+    const mm = this.mm as SendmmsgAddon;
+    const slots = this.qOff.length;
+    while (this.qCount > 0) {
+      const first = this.qHead;
+      const raw = this.qRaw[first]!;
+      let n = 1;
+      const max = Math.min(this.qCount, slots - first, 1024);
+      while (n < max && this.qRaw[first + n] === raw) n++;
+      const r = mm.send(
+        raw ? this.mmRaw : this.mmUdp,
+        this.ring,
+        this.qOff,
+        this.qLen,
+        this.qAddr,
+        this.qPort,
+        first,
+        n,
+      );
+      if (r === -11) return; // EAGAIN: socket buffer full, retry on the next turn
+      const done = r < 0 ? n : r;
+      for (let i = first; i < first + done; i++) {
+        this.pendingBytes -= this.qWaste[i]! + this.qLen[i]!;
+        if (r >= 0) {
+          this.counts.sent++;
+          this.counts.bytes += this.qLen[i]!;
+        } else this.counts.errors++;
+        this.qDest[i] = null;
+      }
+      this.counts.batches++;
+      this.qHead = (first + done) & (slots - 1);
+      this.qCount -= done;
+      if (r >= 0 && r < n) return; // partial: the kernel is saturated
+    }
+  }
+
   private readonly pump = (): void => {
     this.scheduled = false;
+    if (this.mm !== null) {
+      this.pumpBatched();
+      if (this.qCount > 0) {
+        this.scheduled = true;
+        setImmediate(this.pump);
+      } else this.wake();
+      return;
+    }
     const mask = this.qOff.length - 1;
     let k = 0;
     while (this.qCount > 0 && k < this.batch) {
@@ -187,6 +283,10 @@ export class PacketSender {
   async close(): Promise<void> {
     await this.flush();
     this.raw?.close();
+    if (this.mm !== null) {
+      this.mm.close(this.mmUdp);
+      if (this.mmRaw >= 0) this.mm.close(this.mmRaw);
+    }
     await new Promise<void>((r) => this.udp.close(() => r()));
   }
 }

@@ -99,46 +99,49 @@ function replay(broker: ReturnType<typeof createPacketBroker>, pkts: Captured[])
 }
 
 describe("delivery over loopback", () => {
-  it("VXLAN: every frame of http1-get.pcap and vlan-http.pcap arrives byte-identical", async () => {
-    for (const name of ["http1-get.pcap", "vlan-http.pcap"]) {
-      const rx = await receiver();
-      sender = createSender({ gre: "udp" });
-      const pkts = loadPcap(name);
-      const broker = createPacketBroker({
-        policies: [
-          policy({
-            action: {
-              destinations: [{ address: "127.0.0.1", port: rx.port }],
-              encap: { type: "vxlan", vni: 4242 },
-            },
-          }),
-        ],
-        agentId: "a",
-        send: sender.send,
-      });
-      replay(broker, pkts);
-      await sender.flush();
-      await rx.waitFor(pkts.length);
-      expect(rx.msgs).toHaveLength(pkts.length);
-      rx.msgs.forEach((msg, i) => {
-        expect(msg[0]).toBe(0x08);
-        expect(msg.readUIntBE(4, 3)).toBe(4242);
-        expect(msg.subarray(8).equals(Buffer.from(pkts[i]!.data))).toBe(true);
-      });
-      expect(sender.stats()).toMatchObject({ sent: pkts.length, dropped: 0, errors: 0 });
-      // tshark reads the delivered stream like the original capture (inner TCP segments).
-      const delivered = join(tmpdir(), `npb-delivered-${process.pid}-${name}`);
-      writeRawPcap(delivered, asIpUdp(rx.msgs, 4789));
-      const fields = ["ip.src", "tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.len"];
-      const got = tsharkFields(delivered, ["vxlan.vni", ...fields], ["-d", "udp.port==4789,vxlan"]);
-      rmSync(delivered, { force: true });
-      const want = tsharkFields(join(sharedPcapsDir(), name), fields);
-      expect(got.map((r) => r[0])).toEqual(pkts.map(() => "4242"));
-      expect(got.map((r) => [r[1]!.split(",").at(-1), ...r.slice(2)])).toEqual(want);
-      await sender.close();
-      sender = undefined;
-    }
-  });
+  it.each(["sendmmsg", "dgram"] as const)(
+    "VXLAN (%s): every frame of http1-get.pcap and vlan-http.pcap arrives byte-identical",
+    async (syscall) => {
+      for (const name of ["http1-get.pcap", "vlan-http.pcap"]) {
+        const rx = await receiver();
+        sender = createSender({ gre: "udp", syscall });
+        const pkts = loadPcap(name);
+        const broker = createPacketBroker({
+          policies: [
+            policy({
+              action: {
+                destinations: [{ address: "127.0.0.1", port: rx.port }],
+                encap: { type: "vxlan", vni: 4242 },
+              },
+            }),
+          ],
+          agentId: "a",
+          send: sender.send,
+        });
+        replay(broker, pkts);
+        await sender.flush();
+        await rx.waitFor(pkts.length);
+        expect(rx.msgs).toHaveLength(pkts.length);
+        rx.msgs.forEach((msg, i) => {
+          expect(msg[0]).toBe(0x08);
+          expect(msg.readUIntBE(4, 3)).toBe(4242);
+          expect(msg.subarray(8).equals(Buffer.from(pkts[i]!.data))).toBe(true);
+        });
+        expect(sender.stats()).toMatchObject({ sent: pkts.length, dropped: 0, errors: 0, syscall });
+        // tshark reads the delivered stream like the original capture (inner TCP segments).
+        const delivered = join(tmpdir(), `npb-delivered-${process.pid}-${name}`);
+        writeRawPcap(delivered, asIpUdp(rx.msgs, 4789));
+        const fields = ["ip.src", "tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.len"];
+        const got = tsharkFields(delivered, ["vxlan.vni", ...fields], ["-d", "udp.port==4789,vxlan"]);
+        rmSync(delivered, { force: true });
+        const want = tsharkFields(join(sharedPcapsDir(), name), fields);
+        expect(got.map((r) => r[0])).toEqual(pkts.map(() => "4242"));
+        expect(got.map((r) => [r[1]!.split(",").at(-1), ...r.slice(2)])).toEqual(want);
+        await sender.close();
+        sender = undefined;
+      }
+    },
+  );
 
   it("VXLAN with the capture's own VXLAN stripped and payload truncated (vxlan-http.pcap)", async () => {
     const rx = await receiver();
