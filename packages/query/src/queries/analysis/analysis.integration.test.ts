@@ -1,0 +1,289 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { recordRows } from "../../client.ts";
+import { createTestClickhouse, type TestClickhouse } from "../../testing.ts";
+import { ORG_A, ORG_B } from "../../testing-fixtures.ts";
+import { analysisFixture } from "./fixture.ts";
+import { cidrBounds, FilterError, type TFilter } from "./filters.ts";
+import { redMetrics, tcpMetrics } from "./metrics.ts";
+import { flowDetail, flowLogCount, flowLogCsv, flowLogPage, l7LogCount, l7LogPage } from "./page.ts";
+import { topologyEdges } from "./topology.ts";
+import { assembleTrace } from "./trace.ts";
+
+let ch: TestClickhouse;
+const T0 = 1_764_150_000_000_000;
+const RANGE = { from: T0 - 60_000_000, to: T0 + 1_800_000_000 };
+const A = { orgId: ORG_A, ...RANGE };
+
+beforeAll(async () => {
+  ch = await createTestClickhouse("analysis");
+  const { a, b } = analysisFixture(ORG_A, ORG_B, T0);
+  for (const [org, set] of [
+    [ORG_A, a],
+    [ORG_B, b],
+  ] as const) {
+    for (const [table, rows] of [
+      ["l4_flow_log", set.l4],
+      ["l7_flow_log", set.l7],
+      ["network_metrics", set.network],
+      ["application_metrics", set.app],
+    ] as const) {
+      const r = await recordRows(ch.client, table, org, rows);
+      expect(r.rejected).toEqual([]);
+    }
+  }
+});
+afterAll(async () => {
+  await ch?.drop();
+});
+
+const f = (column: string, op: TFilter["op"], value: TFilter["value"]): TFilter => ({ column, op, value });
+
+describe("flow and L7 log pages", () => {
+  it("counts exactly with each filter op", async () => {
+    expect(await flowLogCount(ch.client, A)).toBe(30);
+    expect(await flowLogCount(ch.client, { ...A, filters: [f("server_port", "eq", 8080)] })).toBe(20);
+    expect(await flowLogCount(ch.client, { ...A, filters: [f("client_ip", "cidr", "10.1.0.0/24")] })).toBe(
+      30,
+    );
+    expect(await flowLogCount(ch.client, { ...A, filters: [f("client_ip", "cidr", "10.1.0.2/32")] })).toBe(
+      10,
+    );
+    expect(await flowLogCount(ch.client, { ...A, filters: [f("l7_protocol", "in", ["mysql", "dns"])] })).toBe(
+      10,
+    );
+    expect(await flowLogCount(ch.client, { ...A, filters: [f("close_type", "neq", "fin")] })).toBe(1);
+    expect(await flowLogCount(ch.client, { ...A, filters: [f("bytes", "range", [10_000, 10_000])] })).toBe(
+      30,
+    );
+    expect(await l7LogCount(ch.client, A)).toBe(55);
+    expect(await l7LogCount(ch.client, { ...A, filters: [f("endpoint", "contains", "CART")] })).toBe(23);
+    expect(await l7LogCount(ch.client, { ...A, filters: [f("response_status", "eq", "server_error")] })).toBe(
+      4,
+    );
+    expect(await l7LogCount(ch.client, { ...A, filters: [f("response_code", "in", [500])] })).toBe(4);
+    expect(
+      await l7LogCount(ch.client, { ...A, filters: [f("response_duration_us", "range", [1000, 5000])] }),
+    ).toBe(19);
+  });
+
+  it("pages with a cursor in either direction over any sort key, without gaps or repeats", async () => {
+    for (const [sort, dir] of [
+      ["end_time", "desc"],
+      ["bytes", "asc"],
+      ["rtt_us", "desc"],
+    ] as const) {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await flowLogPage(ch.client, { ...A, sort, dir, limit: 7, cursor });
+        seen.push(...page.rows.map((r) => r.flow_id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toHaveLength(30);
+      expect(new Set(seen).size).toBe(30);
+    }
+    const durations: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await l7LogPage(ch.client, {
+        ...A,
+        sort: "response_duration_us",
+        dir: "asc",
+        limit: 10,
+        cursor,
+      });
+      durations.push(...page.rows.map((r) => r.response_duration_us));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(durations).toHaveLength(55);
+    expect([...durations].sort((x, y) => x - y)).toEqual(durations);
+  });
+
+  it("shows a flow's reports with its linked L7 rows", async () => {
+    const d = await flowDetail(ch.client, { orgId: ORG_A, flowId: "1000", at: T0 });
+    expect(d.reports).toHaveLength(1);
+    expect(d.l7).toHaveLength(4);
+    expect((await flowDetail(ch.client, { orgId: ORG_B, flowId: "1000", at: T0 })).l7).toHaveLength(0);
+  });
+
+  it("exports the filtered flows as CSV", async () => {
+    let text = "";
+    for await (const chunk of flowLogCsv(ch.client, { ...A, filters: [f("server_port", "eq", 3306)] }))
+      text += chunk;
+    const lines = text.trim().split("\n");
+    expect(lines).toHaveLength(11);
+    expect(lines[0]).toMatch(/^start_time,end_time,client_ip/);
+    expect(lines.slice(1).every((l) => l.includes(",10.3.0.1,3306,"))).toBe(true);
+  });
+});
+
+describe("tenant isolation and crafted filter input", () => {
+  it("never surfaces another org's rows, whatever the filter", async () => {
+    expect(await l7LogCount(ch.client, { ...A, filters: [f("endpoint", "eq", "/secret-b")] })).toBe(0);
+    expect(await flowLogCount(ch.client, { ...A, filters: [f("client_ip", "cidr", "0.0.0.0/0")] })).toBe(30);
+    expect(await flowLogCount(ch.client, { ...A, filters: [f("client_ip", "cidr", "::/0")] })).toBe(30);
+    expect(
+      await flowLogCount(ch.client, {
+        ...A,
+        filters: [f("agent_id", "neq", "0190a1b2-0000-7000-8000-0000000000a1")],
+      }),
+    ).toBe(0);
+    const b = await flowLogPage(ch.client, { ...A, orgId: ORG_B });
+    expect(b.rows.map((r) => r.client_ip)).toEqual(Array(5).fill("10.9.9.9"));
+  });
+
+  it("binds injection attempts in values as plain values", async () => {
+    for (const v of [
+      "x' OR 1=1 --",
+      "') OR org_id != toUUID('00000000-0000-0000-0000-000000000000",
+      "\\' OR 1 --",
+    ]) {
+      expect(await l7LogCount(ch.client, { ...A, filters: [f("endpoint", "eq", v)] })).toBe(0);
+      expect(await l7LogCount(ch.client, { ...A, filters: [f("endpoint", "contains", v)] })).toBe(0);
+      expect(await l7LogCount(ch.client, { ...A, filters: [f("endpoint", "neq", v)] })).toBe(55);
+    }
+  });
+
+  it("refuses unknown columns, wrong types and bad CIDRs", async () => {
+    const bad: TFilter[] = [
+      f("org_id", "neq", ORG_A),
+      f("server_port; DROP TABLE l4_flow_log", "eq", 1),
+      f("1=1 OR server_port", "eq", 1),
+      f("__proto__", "eq", 1),
+      f("constructor", "eq", 1),
+      f("client_ip", "eq", "10.0.0.1' OR '1'='1"),
+      f("server_port", "eq", "80 OR 1=1"),
+      f("server_port", "eq", 70_000),
+      f("client_ip", "cidr", "10.0.0.0/33"),
+      f("endpoint", "cidr", "10.0.0.0/8"),
+      f("endpoint", "range", ["a", "z"]),
+      f("agent_id", "eq", "not-a-uuid"),
+    ];
+    for (const filter of bad) {
+      await expect(flowLogCount(ch.client, { ...A, filters: [filter] })).rejects.toThrow(FilterError);
+    }
+    await expect(flowLogPage(ch.client, { ...A, cursor: "eyJhIjoxfQ" })).rejects.toThrow(FilterError);
+  });
+
+  it("computes CIDR bounds", () => {
+    expect(cidrBounds("10.1.0.0/16")).toEqual(["0:0:0:0:0:ffff:a01:0", "0:0:0:0:0:ffff:a01:ffff"]);
+    expect(cidrBounds("2001:db8::/32")).toEqual([
+      "2001:db8:0:0:0:0:0:0",
+      "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+    ]);
+  });
+});
+
+describe("topology", () => {
+  it("builds edges with RED from L7 and bytes/retransmissions from L4", async () => {
+    const { edges, source } = await topologyEdges(ch.client, { ...A, groupBy: "service" });
+    expect(source).toBe("raw");
+    const web = edges.find((e) => e.client === "10.1.0.1" && e.server === "10.2.0.1:8080");
+    expect(web).toMatchObject({
+      requests: 40,
+      errors: 4,
+      errorPct: 10,
+      bytes: 200_000,
+      retrans: 20,
+      flows: 20,
+    });
+    expect(edges.find((e) => e.client === "192.168.0.5")?.requests).toBe(5);
+    expect(edges.find((e) => e.server === "10.3.0.1:3306")).toMatchObject({ requests: 10, bytes: 100_000 });
+    expect(edges.some((e) => e.client.startsWith("10.9.") || e.server.startsWith("10.9."))).toBe(false);
+    const byProto = await topologyEdges(ch.client, { ...A, groupBy: "l7_protocol" });
+    expect(byProto.edges.find((e) => e.client === "10.1.0.2")?.server).toBe("mysql");
+    const filtered = await topologyEdges(ch.client, { ...A, filters: [f("server_port", "eq", 3306)] });
+    expect(filtered.edges).toHaveLength(1);
+  });
+
+  it("reads the rollups for long ranges", async () => {
+    const { edges, source } = await topologyEdges(ch.client, { ...A, groupBy: "service", source: "rollup" });
+    expect(source).toBe("rollup");
+    expect(edges).toHaveLength(1);
+    expect(edges[0]).toMatchObject({
+      client: "10.1.0.1",
+      server: "10.2.0.1:8080",
+      bytes: 200_000,
+      retrans: 20,
+      requests: 100,
+      errors: 10,
+    });
+  });
+});
+
+describe("traces", () => {
+  it("joins both sides of a call across agents and NAT", async () => {
+    const t = await assembleTrace(ch.client, { ...A, traceId: "trace-ok" });
+    expect(t.spans).toHaveLength(2);
+    expect(t.spans[1]?.parent).toBe(0);
+    expect(t.spans[1]?.peer).toBe(0);
+    expect(t.spans[1]?.row.client_ip).toBe("192.168.0.5");
+    expect(t.breaks).toEqual([]);
+  });
+
+  it("says where a trace breaks and why", async () => {
+    const t = await assembleTrace(ch.client, { ...A, traceId: "trace-broken" });
+    expect(t.spans).toHaveLength(2);
+    expect(t.breaks.map((b) => [b.span, b.kind])).toEqual([
+      [0, "missing_hop"],
+      [1, "no_trace_key"],
+    ]);
+    const late = await assembleTrace(ch.client, {
+      orgId: ORG_A,
+      from: T0 + 1_000_000,
+      to: T0 + 60_000_000,
+      traceId: "trace-ok",
+    });
+    expect(late.spans).toHaveLength(2);
+    expect(late.breaks.filter((b) => b.kind === "outside_range")).toHaveLength(2);
+    const none = await assembleTrace(ch.client, { ...A, traceId: "trace-nope" });
+    expect(none.spans).toEqual([]);
+  });
+
+  it("starts from an L7 row without a trace key", async () => {
+    const t = await assembleTrace(ch.client, { ...A, flowId: "1001", reqTcpSeq: 5002 });
+    expect(t.spans.map((s) => s.row.agent_id).sort()).toHaveLength(2);
+  });
+});
+
+describe("metrics", () => {
+  it("gives RED and Apdex per service and endpoint; rollup and raw agree", async () => {
+    const raw = await redMetrics(ch.client, { ...A, apdexMs: 5 });
+    expect(raw.source).toBe("raw");
+    expect(raw.rows).toHaveLength(1);
+    expect(raw.rows[0]).toMatchObject({
+      service: "10.2.0.1:8080",
+      requests: 100,
+      errors: 10,
+      errorPct: 10,
+      apdex: 0.8,
+    });
+    const rolled = await redMetrics(ch.client, { ...A, apdexMs: 5, source: "rollup" });
+    expect(rolled.source).toBe("rollup");
+    expect(rolled.rows).toEqual(raw.rows);
+    expect((await redMetrics(ch.client, { ...A, apdexMs: 20 })).rows[0]?.apdex).toBe(0.9);
+    const byEndpoint = await redMetrics(ch.client, { ...A, by: "endpoint" });
+    expect(byEndpoint.rows.map((r) => [r.endpoint, r.requests]).sort()).toEqual([
+      ["/api/cart", 50],
+      ["/api/items", 50],
+    ]);
+    expect((await redMetrics(ch.client, { ...A, groupId: 2 })).rows).toEqual([]);
+  });
+
+  it("gives TCP health per server; rollup and raw agree", async () => {
+    const raw = await tcpMetrics(ch.client, A);
+    expect(raw.rows).toEqual([
+      {
+        service: "10.2.0.1:8080",
+        bytes: 200_000,
+        flows: 20,
+        rttAvgUs: 200,
+        retrans: 20,
+        zeroWin: 1,
+        resets: 1,
+        timeouts: 0,
+      },
+    ]);
+    expect((await tcpMetrics(ch.client, { ...A, source: "rollup" })).rows).toEqual(raw.rows);
+  });
+});

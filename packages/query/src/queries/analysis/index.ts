@@ -1,0 +1,7 @@
+export * from "./columns.ts";
+export * from "./filters.ts";
+export * from "./metrics.ts";
+export * from "./page.ts";
+export * from "./topology.ts";
+export * from "./trace.ts";
+export * from "./fixture.ts";

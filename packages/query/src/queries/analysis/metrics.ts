@@ -1,0 +1,186 @@
+import { z } from "zod";
+import type { ClickHouseClient } from "../../client.ts";
+import { orgQuery } from "../../client.ts";
+import { LATENCY_BUCKET_BOUNDS_US, zUuid } from "../../rows/index.ts";
+import { quantileFromBuckets } from "../application-metrics-series.ts";
+import { Conditions, rangeIsOrdered, timeRangeShape } from "../common.ts";
+import { ipTextSql } from "./filters.ts";
+
+/**
+ * RED per service or endpoint (application_metrics, or its 1m rollup for ranges above
+ * RAW_UP_TO_US), Apdex from the latency histogram, TCP health per server from network_metrics.
+ */
+
+export const RAW_UP_TO_US = 3_600_000_000;
+
+const base = {
+  orgId: zUuid,
+  ...timeRangeShape,
+  groupId: z.number().int().min(0).max(4_294_967_295).optional(),
+  source: z.enum(["auto", "raw", "rollup"]).default("auto"),
+  limit: z.number().int().min(1).max(1000).default(100),
+};
+
+export const ZRedParams = z
+  .object({
+    ...base,
+    by: z.enum(["service", "endpoint"]).default("service"),
+    /** Apdex T in ms; snapped down to a histogram bound (1, 2, 5, 10, 20, 50 … ms). */
+    apdexMs: z.number().positive().max(10_000).default(100),
+  })
+  .refine(...rangeIsOrdered);
+export type TRedParams = z.input<typeof ZRedParams>;
+
+export interface TRedRow {
+  service: string;
+  l7_protocol: string;
+  endpoint: string;
+  requests: number;
+  rate: number;
+  errors: number;
+  errorPct: number;
+  avgUs: number;
+  p95Us: number;
+  p99Us: number;
+  maxUs: number;
+  apdex: number;
+}
+
+/** Apdex from histogram counts: satisfied ≤ T, tolerating ≤ 4T (bucket bounds). */
+export function apdexFromBuckets(buckets: readonly number[], thresholdUs: number): number {
+  const total = buckets.reduce((a, b) => a + b, 0);
+  if (total === 0) return 1;
+  let sat = 0;
+  let tol = 0;
+  buckets.forEach((c, i) => {
+    const bound = LATENCY_BUCKET_BOUNDS_US[i] ?? Number.POSITIVE_INFINITY;
+    if (bound <= thresholdUs) sat += c;
+    else if (bound <= 4 * thresholdUs) tol += c;
+  });
+  return (sat + tol / 2) / total;
+}
+
+export function snapApdexUs(ms: number): number {
+  const us = ms * 1000;
+  let best = LATENCY_BUCKET_BOUNDS_US[0] as number;
+  for (const b of LATENCY_BUCKET_BOUNDS_US) if (b <= us) best = b;
+  return best;
+}
+
+const num = (v: unknown) => Number(v ?? 0);
+
+function chooseSource(source: "auto" | "raw" | "rollup", from: number, to: number): "raw" | "rollup" {
+  return source === "auto" ? (to - from > RAW_UP_TO_US ? "rollup" : "raw") : source;
+}
+
+export async function redMetrics(
+  client: ClickHouseClient,
+  input: TRedParams,
+): Promise<{ rows: TRedRow[]; source: "raw" | "rollup"; apdexThresholdUs: number }> {
+  const p = ZRedParams.parse(input);
+  const source = chooseSource(p.source, p.from, p.to);
+  const table = source === "rollup" ? "application_metrics_1m" : "application_metrics";
+  const from =
+    source === "rollup"
+      ? "toStartOfMinute(fromUnixTimestamp64Micro({from:Int64}, 'UTC'))"
+      : "fromUnixTimestamp64Micro({from:Int64}, 'UTC')";
+  const c = new Conditions()
+    .add("m.org_id = {org_id:UUID}")
+    .add(`m.time >= ${from}`, { from: p.from })
+    .add("m.time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
+  if (p.groupId !== undefined) c.add("m.group_id = {group_id:UInt32}", { group_id: p.groupId });
+  const service = `concat(${ipTextSql("m.server_ip")}, ':', toString(m.server_port))`;
+  const endpoint = p.by === "endpoint" ? "m.endpoint" : "''";
+  const buckets =
+    source === "rollup" ? "sumForEachMerge(m.latency_buckets)" : "sumForEach(m.latency_buckets)";
+  const raw = await orgQuery(
+    client,
+    p.orgId,
+    `SELECT ${service} AS service, m.l7_protocol AS proto, ${endpoint} AS ep,
+       sum(m.requests) AS requests, sum(m.errors_client) + sum(m.errors_server) + sum(m.timeouts) AS errors,
+       sum(m.duration_sum_us) AS dur_sum, max(m.duration_max_us) AS max_us, ${buckets} AS buckets
+     FROM ${table} AS m WHERE ${c.where()}
+     GROUP BY service, proto, ep ORDER BY requests DESC LIMIT {limit:UInt32}`,
+    { ...c.params, limit: p.limit },
+  );
+  const seconds = (p.to - p.from) / 1e6;
+  const t = snapApdexUs(p.apdexMs);
+  const rows = raw.map((r) => {
+    const b = (r.buckets as unknown[]).map(num);
+    const requests = num(r.requests);
+    const errors = num(r.errors);
+    const maxUs = num(r.max_us);
+    return {
+      service: String(r.service),
+      l7_protocol: String(r.proto),
+      endpoint: String(r.ep),
+      requests,
+      rate: seconds > 0 ? requests / seconds : 0,
+      errors,
+      errorPct: requests ? (100 * errors) / requests : 0,
+      avgUs: requests ? num(r.dur_sum) / requests : 0,
+      p95Us: quantileFromBuckets(b, 0.95, maxUs),
+      p99Us: quantileFromBuckets(b, 0.99, maxUs),
+      maxUs,
+      apdex: apdexFromBuckets(b, t),
+    };
+  });
+  return { rows, source, apdexThresholdUs: t };
+}
+
+export const ZTcpParams = z.object(base).refine(...rangeIsOrdered);
+export type TTcpParams = z.input<typeof ZTcpParams>;
+export interface TTcpRow {
+  service: string;
+  bytes: number;
+  flows: number;
+  rttAvgUs: number;
+  retrans: number;
+  zeroWin: number;
+  resets: number;
+  timeouts: number;
+}
+
+/** TCP health per server (ip:port), from network_metrics or its 1m rollup. */
+export async function tcpMetrics(
+  client: ClickHouseClient,
+  input: TTcpParams,
+): Promise<{ rows: TTcpRow[]; source: "raw" | "rollup" }> {
+  const p = ZTcpParams.parse(input);
+  const source = chooseSource(p.source, p.from, p.to);
+  const table = source === "rollup" ? "network_metrics_1m" : "network_metrics";
+  const from =
+    source === "rollup"
+      ? "toStartOfMinute(fromUnixTimestamp64Micro({from:Int64}, 'UTC'))"
+      : "fromUnixTimestamp64Micro({from:Int64}, 'UTC')";
+  const c = new Conditions()
+    .add("m.org_id = {org_id:UUID}")
+    .add(`m.time >= ${from}`, { from: p.from })
+    .add("m.time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
+  if (p.groupId !== undefined) c.add("m.group_id = {group_id:UInt32}", { group_id: p.groupId });
+  const raw = await orgQuery(
+    client,
+    p.orgId,
+    `SELECT concat(${ipTextSql("m.server_ip")}, ':', toString(m.server_port)) AS service,
+       sum(m.bytes_c2s) + sum(m.bytes_s2c) AS bytes, sum(m.new_flows) AS flows,
+       sum(m.rtt_sum_us) AS rtt_sum, sum(m.rtt_count) AS rtt_n,
+       sum(m.retrans_c2s) + sum(m.retrans_s2c) AS retrans, sum(m.zero_win_c2s) + sum(m.zero_win_s2c) AS zero_win,
+       sum(m.client_rst) + sum(m.server_rst) AS resets, sum(m.timeouts) AS timeouts
+     FROM ${table} AS m WHERE ${c.where()}
+     GROUP BY service ORDER BY bytes DESC LIMIT {limit:UInt32}`,
+    { ...c.params, limit: p.limit },
+  );
+  return {
+    source,
+    rows: raw.map((r) => ({
+      service: String(r.service),
+      bytes: num(r.bytes),
+      flows: num(r.flows),
+      rttAvgUs: num(r.rtt_n) ? num(r.rtt_sum) / num(r.rtt_n) : 0,
+      retrans: num(r.retrans),
+      zeroWin: num(r.zero_win),
+      resets: num(r.resets),
+      timeouts: num(r.timeouts),
+    })),
+  };
+}

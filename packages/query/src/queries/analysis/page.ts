@@ -1,0 +1,277 @@
+import { z } from "zod";
+import type { ClickHouseClient } from "../../client.ts";
+import { orgQuery } from "../../client.ts";
+import {
+  decodeRow,
+  L4FlowLog,
+  L7FlowLog,
+  selectWireColumns,
+  type TL4FlowLogRow,
+  type TL7FlowLogRow,
+  zUuid,
+} from "../../rows/index.ts";
+import { Conditions, rangeIsOrdered, timeRangeShape } from "../common.ts";
+import { L4_FILTER_COLUMNS, L4_SORT_COLUMNS, L7_FILTER_COLUMNS, L7_SORT_COLUMNS } from "./columns.ts";
+import { applyFilters, FilterError, ZFilters } from "./filters.ts";
+
+/** Page cursor: the last row's sort value and tie-breakers. */
+function encodePageCursor(parts: (string | number)[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString("base64url");
+}
+function decodePageCursor(cursor: string): [number, string, number] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
+    if (
+      Array.isArray(v) &&
+      v.length === 3 &&
+      typeof v[0] === "number" &&
+      Number.isFinite(v[0]) &&
+      typeof v[1] === "string" &&
+      /^\d{1,20}$/.test(v[1]) &&
+      typeof v[2] === "number" &&
+      Number.isInteger(v[2])
+    ) {
+      return v as [number, string, number];
+    }
+  } catch {}
+  throw new FilterError("invalid cursor");
+}
+
+const pageShape = {
+  orgId: zUuid,
+  ...timeRangeShape,
+  filters: ZFilters,
+  limit: z.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(200).optional(),
+  dir: z.enum(["asc", "desc"]).default("desc"),
+};
+
+export const ZFlowLogPageParams = z
+  .object({
+    ...pageShape,
+    sort: z.enum(Object.keys(L4_SORT_COLUMNS) as [keyof typeof L4_SORT_COLUMNS]).default("end_time"),
+  })
+  .refine(...rangeIsOrdered);
+export type TFlowLogPageParams = z.input<typeof ZFlowLogPageParams>;
+
+export const ZL7LogPageParams = z
+  .object({
+    ...pageShape,
+    sort: z.enum(Object.keys(L7_SORT_COLUMNS) as [keyof typeof L7_SORT_COLUMNS]).default("start_time"),
+  })
+  .refine(...rangeIsOrdered);
+export type TL7LogPageParams = z.input<typeof ZL7LogPageParams>;
+
+export interface Page<R> {
+  rows: R[];
+  nextCursor: string | undefined;
+}
+
+/**
+ * One page of L4 flow reports: allow-listed filters (bound), a sort over one numeric key with
+ * (flow_id, report_seq) as tie-breakers, and a keyset cursor on those three values.
+ */
+export async function flowLogPage(
+  client: ClickHouseClient,
+  input: TFlowLogPageParams,
+): Promise<Page<TL4FlowLogRow>> {
+  const p = ZFlowLogPageParams.parse(input);
+  const key = L4_SORT_COLUMNS[p.sort];
+  const c = new Conditions()
+    .add("f.org_id = {org_id:UUID}")
+    .add("f.end_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.from })
+    .add("f.end_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
+  applyFilters(c, L4_FILTER_COLUMNS, p.filters);
+  const cmp = p.dir === "desc" ? "<" : ">";
+  if (p.cursor) {
+    const [v, id, seq] = decodePageCursor(p.cursor);
+    c.add(`(${key}, f.flow_id, f.report_seq) ${cmp} ({c_v:Float64}, {c_id:UInt64}, {c_seq:UInt32})`, {
+      c_v: v,
+      c_id: id,
+      c_seq: seq,
+    });
+  }
+  const d = p.dir.toUpperCase();
+  const sql = `
+    SELECT ${selectWireColumns(L4FlowLog, "f.")}, ${key} AS _k
+    FROM l4_flow_log AS f
+    WHERE ${c.where()}
+    ORDER BY _k ${d}, f.flow_id ${d}, f.report_seq ${d}
+    LIMIT {limit:UInt32}`;
+  const raw = await orgQuery<Record<string, unknown>>(client, p.orgId, sql, { ...c.params, limit: p.limit });
+  const rows = raw.map((r) => decodeRow(L4FlowLog, r));
+  const lastRaw = raw.at(-1);
+  const last = rows.at(-1);
+  return {
+    rows,
+    nextCursor:
+      rows.length === p.limit && last && lastRaw
+        ? encodePageCursor([Number(lastRaw._k), last.flow_id, last.report_seq ?? 0])
+        : undefined,
+  };
+}
+
+/** One page of L7 request logs (same contract as flowLogPage, by start time). */
+export async function l7LogPage(
+  client: ClickHouseClient,
+  input: TL7LogPageParams,
+): Promise<Page<TL7FlowLogRow>> {
+  const p = ZL7LogPageParams.parse(input);
+  const key = L7_SORT_COLUMNS[p.sort];
+  const c = new Conditions()
+    .add("l.org_id = {org_id:UUID}")
+    .add("l.start_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.from })
+    .add("l.start_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
+  applyFilters(c, L7_FILTER_COLUMNS, p.filters);
+  const cmp = p.dir === "desc" ? "<" : ">";
+  if (p.cursor) {
+    const [v, id, seq] = decodePageCursor(p.cursor);
+    c.add(`(${key}, l.flow_id, l.req_tcp_seq) ${cmp} ({c_v:Float64}, {c_id:UInt64}, {c_seq:UInt32})`, {
+      c_v: v,
+      c_id: id,
+      c_seq: seq,
+    });
+  }
+  const d = p.dir.toUpperCase();
+  const sql = `
+    SELECT ${selectWireColumns(L7FlowLog, "l.")}, ${key} AS _k
+    FROM l7_flow_log AS l
+    WHERE ${c.where()}
+    ORDER BY _k ${d}, l.flow_id ${d}, l.req_tcp_seq ${d}
+    LIMIT {limit:UInt32}`;
+  const raw = await orgQuery<Record<string, unknown>>(client, p.orgId, sql, { ...c.params, limit: p.limit });
+  const rows = raw.map((r) => decodeRow(L7FlowLog, r));
+  const lastRaw = raw.at(-1);
+  const last = rows.at(-1);
+  return {
+    rows,
+    nextCursor:
+      rows.length === p.limit && last && lastRaw
+        ? encodePageCursor([Number(lastRaw._k), last.flow_id, last.req_tcp_seq])
+        : undefined,
+  };
+}
+
+/** Exact count of rows matching a page's filters (shown beside the table). */
+export async function flowLogCount(client: ClickHouseClient, input: TFlowLogPageParams): Promise<number> {
+  const p = ZFlowLogPageParams.parse(input);
+  const c = new Conditions()
+    .add("f.org_id = {org_id:UUID}")
+    .add("f.end_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.from })
+    .add("f.end_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
+  applyFilters(c, L4_FILTER_COLUMNS, p.filters);
+  const [r] = await orgQuery<{ n: string | number }>(
+    client,
+    p.orgId,
+    `SELECT count() AS n FROM l4_flow_log AS f WHERE ${c.where()}`,
+    c.params,
+  );
+  return Number(r?.n ?? 0);
+}
+
+export async function l7LogCount(client: ClickHouseClient, input: TL7LogPageParams): Promise<number> {
+  const p = ZL7LogPageParams.parse(input);
+  const c = new Conditions()
+    .add("l.org_id = {org_id:UUID}")
+    .add("l.start_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.from })
+    .add("l.start_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
+  applyFilters(c, L7_FILTER_COLUMNS, p.filters);
+  const [r] = await orgQuery<{ n: string | number }>(
+    client,
+    p.orgId,
+    `SELECT count() AS n FROM l7_flow_log AS l WHERE ${c.where()}`,
+    c.params,
+  );
+  return Number(r?.n ?? 0);
+}
+
+export const ZFlowDetailParams = z.object({
+  orgId: zUuid,
+  flowId: z.string().regex(/^\d{1,20}$/),
+  /** Around when to look for the flow's L7 rows (µs); ±1 day. */
+  at: z.number().int().positive(),
+});
+
+/** A flow's reports and the L7 requests carried on it (linked by flow_id). */
+export async function flowDetail(
+  client: ClickHouseClient,
+  input: z.input<typeof ZFlowDetailParams>,
+): Promise<{ reports: TL4FlowLogRow[]; l7: TL7FlowLogRow[] }> {
+  const p = ZFlowDetailParams.parse(input);
+  const day = 86_400_000_000;
+  const params = { flow_id: p.flowId, from: Math.max(0, p.at - day), to: p.at + day };
+  const [reports, l7] = await Promise.all([
+    orgQuery<Record<string, unknown>>(
+      client,
+      p.orgId,
+      `SELECT ${selectWireColumns(L4FlowLog, "f.")} FROM l4_flow_log AS f
+       WHERE f.org_id = {org_id:UUID} AND f.flow_id = {flow_id:UInt64}
+         AND f.end_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')
+         AND f.end_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')
+       ORDER BY f.end_time, f.report_seq LIMIT 1000`,
+      params,
+    ),
+    orgQuery<Record<string, unknown>>(
+      client,
+      p.orgId,
+      `SELECT ${selectWireColumns(L7FlowLog, "l.")} FROM l7_flow_log AS l
+       WHERE l.org_id = {org_id:UUID} AND l.flow_id = {flow_id:UInt64}
+         AND l.start_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')
+         AND l.start_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')
+       ORDER BY l.start_time LIMIT 1000`,
+      params,
+    ),
+  ]);
+  return { reports: reports.map((r) => decodeRow(L4FlowLog, r)), l7: l7.map((r) => decodeRow(L7FlowLog, r)) };
+}
+
+const CSV_COLUMNS = [
+  "start_time",
+  "end_time",
+  "client_ip",
+  "client_port",
+  "server_ip",
+  "server_port",
+  "ip_protocol",
+  "l7_protocol",
+  "close_type",
+  "bytes_c2s",
+  "bytes_s2c",
+  "packets_c2s",
+  "packets_s2c",
+  "rtt_us",
+  "retrans_c2s",
+  "retrans_s2c",
+  "agent_id",
+  "flow_id",
+] as const;
+
+function csvCell(v: unknown): string {
+  const s = v === null || v === undefined ? "" : String(v);
+  // A leading =,+,-,@ would be a formula in a spreadsheet.
+  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
+  return /[",\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+/** CSV of every flow report matching the filter, page by page (at most `maxRows`). */
+export async function* flowLogCsv(
+  client: ClickHouseClient,
+  input: TFlowLogPageParams,
+  maxRows = 1_000_000,
+): AsyncGenerator<string> {
+  yield `${CSV_COLUMNS.join(",")}\n`;
+  let cursor: string | undefined;
+  let sent = 0;
+  do {
+    const page = await flowLogPage(client, { ...input, cursor, limit: 1000 });
+    const lines = page.rows.map(
+      (r) =>
+        `${CSV_COLUMNS.map((k) =>
+          csvCell(k.endsWith("_time") ? new Date(Math.floor((r[k] as number) / 1000)).toISOString() : r[k]),
+        ).join(",")}\n`,
+    );
+    if (lines.length) yield lines.join("");
+    sent += page.rows.length;
+    cursor = page.nextCursor;
+  } while (cursor && sent < maxRows);
+}
