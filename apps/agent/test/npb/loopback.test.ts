@@ -199,6 +199,16 @@ describe("delivery over loopback", () => {
       expect(msg.readUInt16BE(10) & 0x3ff).toBe(99);
       expect(msg.subarray(16).equals(Buffer.from(pkts[i]!.data))).toBe(true);
     });
+    // tshark decodes UDP 4754 as GRE (RFC 8086) without being told.
+    const delivered = join(tmpdir(), `npb-delivered-${process.pid}-gre-udp.pcap`);
+    writeRawPcap(delivered, asIpUdp(rx.msgs, 4754));
+    const rows = tsharkFields(delivered, ["frame.protocols", "erspan.spanid", "tcp.len"]);
+    rmSync(delivered, { force: true });
+    expect(rows).toHaveLength(pkts.length);
+    for (const r of rows) {
+      expect(r[0]).toMatch(/^raw:ip:udp:gre:erspan:eth:ethertype:ip:tcp/);
+      expect(r[1]).toBe("99");
+    }
   });
 
   const raw = openRawGreSocket();
