@@ -1,6 +1,7 @@
 import { createCallerFactory, router } from "../trpc/init.ts";
 import { accountRouter } from "./account/index.ts";
 import { agentsRouter } from "./agents/index.ts";
+import { analysisRouter } from "./analysis/index.ts";
 import { apiKeysRouter } from "./apikeys/index.ts";
 import { auditRouter } from "./audit/index.ts";
 import { enrollmentRouter } from "./enrollment/index.ts";
@@ -20,6 +21,7 @@ export const appRouter = router({
   agents: agentsRouter,
   groups: groupsRouter,
   enrollment: enrollmentRouter,
+  analysis: analysisRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,15 +1,18 @@
 import { can, generateToken, ROLES, type TPermission, type TRole } from "@flowplane/db";
 import { seedAgent, seedAgentGroup, seedMembership, seedOrg, seedUser } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
+import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createContext } from "../trpc/context.ts";
 import { appRouter, createCaller } from "./_app.ts";
+import { setAnalysisClickhouse } from "./analysis/shared.ts";
 
 // Every org mutation, tried by each role, by a member of another org and by API keys, against
 // the real router and a fresh database. Each attempt gets its own org and fixtures, so a
 // successful call never changes what the next one sees.
 let t: TestDatabase;
+let ch: TestClickhouse;
 const users = {} as Record<TRole | "outsider", string>;
 
 type Caller = ReturnType<typeof createCaller>;
@@ -30,6 +33,7 @@ async function freshMember(orgId: string, role: TRole = "viewer") {
   return u.id;
 }
 
+const TELEMETRY_RANGE = { from: 1_000_000, to: 3_600_000_000 };
 const CASES: Case[] = [
   { path: "org.rename", call: (c, f) => c.org.rename({ orgSlug: f.slug, name: "Renamed" }) },
   { path: "org.delete", call: (c, f) => c.org.delete({ orgSlug: f.slug, confirmSlug: f.slug }) },
@@ -138,6 +142,20 @@ const CASES: Case[] = [
     call: (c, f) => c.groups.diff({ orgSlug: f.slug, groupId: f.groupId, from: 1, to: 1 }),
   },
   { path: "enrollment.list", call: (c, f) => c.enrollment.list({ orgSlug: f.slug }) },
+  // Telemetry analysis (an empty ClickHouse database of this test).
+  ...(
+    [
+      ["analysis.flows", (c, f) => c.analysis.flows({ orgSlug: f.slug, ...TELEMETRY_RANGE })],
+      ["analysis.l7", (c, f) => c.analysis.l7({ orgSlug: f.slug, ...TELEMETRY_RANGE })],
+      [
+        "analysis.flowDetail",
+        (c, f) => c.analysis.flowDetail({ orgSlug: f.slug, flowId: "1", at: 1_000_000 }),
+      ],
+      ["analysis.topology", (c, f) => c.analysis.topology({ orgSlug: f.slug, ...TELEMETRY_RANGE })],
+      ["analysis.trace", (c, f) => c.analysis.trace({ orgSlug: f.slug, ...TELEMETRY_RANGE, traceId: "t" })],
+      ["analysis.metrics", (c, f) => c.analysis.metrics({ orgSlug: f.slug, ...TELEMETRY_RANGE })],
+    ] as [string, Case["call"]][]
+  ).map(([path, call]) => ({ path, call })),
 ];
 
 type ProcDef = { _def: { type: string; meta?: { permission?: TPermission } } };
@@ -174,12 +192,16 @@ async function asKey(orgId: string, role: TRole) {
 
 beforeAll(async () => {
   t = await createTestDatabase("console_perms");
+  ch = await createTestClickhouse("console_perms");
+  setAnalysisClickhouse(ch.client);
   for (const who of [...ROLES, "outsider"] as const)
     users[who] = (await seedUser(t.db, { email: `${who}@perm.test` })).id;
   const elsewhere = await seedOrg(t.db);
   await seedMembership(t.db, { orgId: elsewhere.id, userId: users.outsider, role: "owner" });
 });
 afterAll(async () => {
+  setAnalysisClickhouse(undefined);
+  await ch?.drop();
   await t?.drop();
 });
 
