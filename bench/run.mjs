@@ -13,6 +13,15 @@ const BENCHES = {
       if (r.status !== 0) throw new Error(`ingest bench exited ${r.status}`);
     },
   },
+  npb: {
+    summary: "packet broker: forwarded packets/s (match + dedup + encap, with and without send) vs tcpreplay",
+    load: () => async (argv) => {
+      const { spawnSync } = await import("node:child_process");
+      const script = new URL("../apps/agent/src/npb/bench.ts", import.meta.url).pathname;
+      const r = spawnSync(process.execPath, ["--import", "tsx", script, ...argv], { stdio: "inherit" });
+      if (r.status !== 0) throw new Error(`npb bench exited ${r.status}`);
+    },
+  },
   "make-capture": {
     summary: "(re)generate the benchmark captures under bench/out [--force]",
     load: () =>
