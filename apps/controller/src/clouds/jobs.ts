@@ -1,0 +1,78 @@
+import type { Logger } from "@flowplane/core/log";
+import { type Job, Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { syncCloudAccount, type TCloudSyncDeps } from "./sync.ts";
+
+export const CLOUD_QUEUE = "cloud-sync";
+export const schedulerId = (orgId: string, accountId: string) => `cloud-sync:${orgId}:${accountId}`;
+
+type TJobData = { orgId: string; accountId: string };
+
+export type TCloudJobs = {
+  queue: Queue<TJobData>;
+  worker: Worker<TJobData>;
+  /** Schedules (or reschedules) one source's sync every `everyMs`, with retries. */
+  schedule(orgId: string, accountId: string, everyMs?: number): Promise<void>;
+  unschedule(orgId: string, accountId: string): Promise<void>;
+  /** Runs one sync now through the queue (same retries) and waits for its outcome. */
+  syncNow(orgId: string, accountId: string): Promise<Job<TJobData>>;
+  close(): Promise<void>;
+};
+
+/**
+ * One BullMQ job scheduler per source (account): `upsertJobScheduler` under a fixed id, so every
+ * controller process asking for it makes one schedule. A failed attempt is retried with
+ * exponential backoff; each attempt's error is stored on the account (`lastError`), which is what
+ * `listCloudAccounts` shows.
+ */
+export async function startCloudJobs(
+  deps: TCloudSyncDeps & {
+    connection: Redis;
+    log: Logger;
+    prefix?: string;
+    attempts?: number;
+    backoffMs?: number;
+  },
+): Promise<TCloudJobs> {
+  const prefix = deps.prefix ?? "fp:bull";
+  const queue = new Queue<TJobData>(CLOUD_QUEUE, {
+    connection: deps.connection.duplicate({ maxRetriesPerRequest: null }),
+    prefix,
+  });
+  const jobOpts = {
+    attempts: deps.attempts ?? 3,
+    backoff: { type: "exponential" as const, delay: deps.backoffMs ?? 5_000 },
+    removeOnComplete: 100,
+    removeOnFail: 100,
+  };
+  const worker = new Worker<TJobData>(
+    CLOUD_QUEUE,
+    async (job) => {
+      const r = await syncCloudAccount(deps, job.data.orgId, job.data.accountId);
+      return r;
+    },
+    { connection: deps.connection.duplicate({ maxRetriesPerRequest: null }), prefix, concurrency: 2 },
+  );
+  worker.on("failed", (job, err) =>
+    deps.log.warn({ job: job?.id, attempts: job?.attemptsMade, error: err.message }, "cloud sync job failed"),
+  );
+  return {
+    queue,
+    worker,
+    schedule: async (orgId, accountId, everyMs = 5 * 60_000) => {
+      await queue.upsertJobScheduler(
+        schedulerId(orgId, accountId),
+        { every: everyMs },
+        { name: "sync", data: { orgId, accountId }, opts: jobOpts },
+      );
+    },
+    unschedule: async (orgId, accountId) => {
+      await queue.removeJobScheduler(schedulerId(orgId, accountId));
+    },
+    syncNow: async (orgId, accountId) => queue.add("sync-now", { orgId, accountId }, jobOpts),
+    close: async () => {
+      await worker.close();
+      await queue.close();
+    },
+  };
+}

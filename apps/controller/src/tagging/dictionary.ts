@@ -1,0 +1,222 @@
+import { ipv4ToNumber, maskV4, normaliseIp, parseCidrV4 } from "./ip.ts";
+
+/** The tag slots a resolved IP fills (SmartEncoding ids; 0 = unknown). */
+export const TAG_SLOTS = [
+  "region",
+  "az",
+  "vpc",
+  "subnet",
+  "host",
+  "k8s_cluster",
+  "k8s_node",
+  "namespace",
+  "service",
+  "workload",
+  "pod",
+] as const;
+export type TTagSlot = (typeof TAG_SLOTS)[number];
+export type TResolved = { resourceId: number } & Record<TTagSlot, number>;
+
+/** A resource as the dictionary needs it (what `loadDictionary` reads from Postgres). */
+export type TDictResource = {
+  accountId: string;
+  accountKind: string;
+  kind: string;
+  externalId: string;
+  tagId: number;
+  refs: Record<string, string>;
+  cidr: string | null;
+  ips: string[];
+  attrs: Record<string, unknown>;
+};
+
+type TEntry = { vpc: number; rank: number; resolved: TResolved };
+
+/** When one IP names several resources in the same VPC, the most specific wins. */
+const ENDPOINT_RANK: Record<string, number> = {
+  pod: 1,
+  interface: 2,
+  host: 3,
+  k8s_node: 4,
+  service: 5,
+  appliance: 6,
+  subnet: 10,
+  vpc: 11,
+};
+
+const EMPTY: TResolved = Object.freeze({
+  resourceId: 0,
+  region: 0,
+  az: 0,
+  vpc: 0,
+  subnet: 0,
+  host: 0,
+  k8s_cluster: 0,
+  k8s_node: 0,
+  namespace: 0,
+  service: 0,
+  workload: 0,
+  pod: 0,
+}) as TResolved;
+
+function best(entries: TEntry[]): TEntry | undefined {
+  let b: TEntry | undefined;
+  for (const e of entries) if (!b || e.rank < b.rank) b = e;
+  return b;
+}
+
+/**
+ * One organization's IP → resource dictionary at one version, built in memory from the resource
+ * model (never a Postgres call per row). The rule for overlapping private ranges is in
+ * docs/autotagging.md: a row is resolved within its VPC context (the tunnel id's VPC, else the
+ * agent's VPC); resources without a VPC are visible from every context; a resource of another VPC
+ * is used only when it is the only VPC claiming that address.
+ */
+export class TagDictionary {
+  readonly version: number;
+  readonly #exact = new Map<string, TEntry[]>();
+  readonly #prefixes = new Map<number, Map<number, TEntry[]>>();
+  #lengths: number[] = [];
+  readonly #vpcByTunnel = new Map<number, number>();
+  readonly #vpcByAgent = new Map<string, number>();
+  readonly #cache = new Map<string, TResolved>();
+
+  constructor(version: number, resources: TDictResource[]) {
+    this.version = version;
+    const byRef = new Map<string, TDictResource>();
+    const vpcByExternal = new Map<string, number>();
+    for (const r of resources) {
+      byRef.set(`${r.accountId}|${r.kind}|${r.externalId}`, r);
+      if (r.kind === "vpc" && !vpcByExternal.has(r.externalId)) vpcByExternal.set(r.externalId, r.tagId);
+    }
+    const memo = new Map<TDictResource, TResolved>();
+    const ancestry = (r: TDictResource, depth = 0): TResolved => {
+      const hit = memo.get(r);
+      if (hit) return hit;
+      const out: TResolved = { ...EMPTY, resourceId: r.tagId };
+      if (depth < 8) {
+        for (const [kind, ext] of Object.entries(r.refs)) {
+          const parent = byRef.get(`${r.accountId}|${kind}|${ext}`);
+          if (!parent) continue;
+          const up = ancestry(parent, depth + 1);
+          for (const slot of TAG_SLOTS) if (!out[slot] && up[slot]) out[slot] = up[slot];
+        }
+      }
+      if ((TAG_SLOTS as readonly string[]).includes(r.kind)) out[r.kind as TTagSlot] = r.tagId;
+      // A cluster names the VPC it runs in by external id (any account of the org).
+      if (r.kind === "k8s_cluster" && typeof r.attrs.vpc === "string") out.vpc = vpcByExternal.get(r.attrs.vpc) ?? 0;
+      // An interface stands for its instance: rows group by host, the interface is an attribute.
+      if (r.kind === "interface" && out.host) out.resourceId = out.host;
+      memo.set(r, out);
+      return out;
+    };
+    const agentHosts: TDictResource[] = [];
+    const pinned = new Map<string, number>();
+    for (const r of resources) {
+      if (typeof r.attrs.agentId === "string" && typeof r.attrs.vpc === "string") {
+        pinned.set(r.attrs.agentId, vpcByExternal.get(r.attrs.vpc) ?? 0);
+      }
+      if (r.kind === "vpc" && typeof r.attrs.vni === "number") this.#vpcByTunnel.set(r.attrs.vni, r.tagId);
+      if (r.accountKind === "agents") {
+        agentHosts.push(r);
+        continue; // placed once their VPC is known, below
+      }
+      const resolved = ancestry(r);
+      const rank = ENDPOINT_RANK[r.kind];
+      if (rank === undefined) continue;
+      const entry: TEntry = { vpc: resolved.vpc, rank, resolved };
+      for (const ip of r.ips) this.#push(this.#exact, normaliseIp(ip), entry);
+      if (r.cidr && (r.kind === "subnet" || r.kind === "vpc" || r.kind === "appliance")) {
+        const p = parseCidrV4(r.cidr);
+        if (!p) continue;
+        let table = this.#prefixes.get(p.len);
+        if (!table) this.#prefixes.set(p.len, (table = new Map()));
+        this.#push(table, p.net, entry);
+      }
+    }
+    this.#lengths = [...this.#prefixes.keys()].sort((a, b) => b - a);
+    for (const h of agentHosts) {
+      const agentId = typeof h.attrs.agentId === "string" ? h.attrs.agentId : h.externalId;
+      const vpc = this.#agentVpc(h, agentId, pinned);
+      if (vpc) this.#vpcByAgent.set(agentId, vpc);
+      // The agent's own host answers for its IPs when no cloud resource does.
+      const resolved = { ...EMPTY, resourceId: h.tagId, host: h.tagId, vpc };
+      for (const ip of h.ips) {
+        const key = normaliseIp(ip);
+        if (!this.#exact.get(key)?.some((e) => e.vpc === vpc)) {
+          this.#push(this.#exact, key, { vpc, rank: ENDPOINT_RANK.host ?? 3, resolved });
+        }
+      }
+    }
+  }
+
+  #push<K>(map: Map<K, TEntry[]>, key: K, e: TEntry): void {
+    const list = map.get(key);
+    if (list) list.push(e);
+    else map.set(key, [e]);
+  }
+
+  /**
+   * An agent's VPC: pinned by a resource of any source with `attrs.agentId` and `attrs.vpc`
+   * (external id; e.g. a manual import), else the one VPC whose instances, interfaces or nodes
+   * hold one of the agent's IPs; when several do, unknown (0): pin it.
+   */
+  #agentVpc(h: TDictResource, agentId: string, pinned: Map<string, number>): number {
+    const pin = pinned.get(agentId);
+    if (pin !== undefined) return pin;
+    const cands = h.ips.flatMap((ip) => this.#exact.get(normaliseIp(ip)) ?? []).filter((e) => e.vpc);
+    const vpcs = new Set(cands.map((e) => e.vpc));
+    if (vpcs.size === 1) return [...vpcs][0] ?? 0;
+    return 0;
+  }
+
+  /** The VPC context of a row: its tunnel's VPC, else its agent's VPC, else none (0). */
+  contextFor(agentId: string | undefined, tunnelId: number | undefined): number {
+    if (tunnelId) {
+      const v = this.#vpcByTunnel.get(tunnelId);
+      if (v) return v;
+    }
+    return agentId ? (this.#vpcByAgent.get(agentId) ?? 0) : 0;
+  }
+
+  resolve(ip: string, vpcContext = 0): TResolved {
+    const key = `${vpcContext}|${ip}`;
+    const cached = this.#cache.get(key);
+    if (cached) return cached;
+    const out = this.#resolve(normaliseIp(ip), vpcContext);
+    if (this.#cache.size > 200_000) this.#cache.clear();
+    this.#cache.set(key, out);
+    return out;
+  }
+
+  #resolve(ip: string, ctx: number): TResolved {
+    const n = ipv4ToNumber(ip);
+    // First pass: only the context's VPC and VPC-less resources.
+    const local = (es: TEntry[] | undefined) => (es ? best(es.filter((e) => e.vpc === ctx || e.vpc === 0)) : undefined);
+    const hit = local(this.#exact.get(ip)) ?? (n !== undefined ? this.#lpm(n, local) : undefined);
+    if (hit) return hit.resolved;
+    // Second pass: another VPC's resource, only when a single VPC claims the address (peering,
+    // public ranges); two VPCs both holding it (overlapping private ranges) stay unresolved.
+    const unique = (es: TEntry[] | undefined) => {
+      if (!es?.length) return undefined;
+      const vpcs = new Set(es.map((e) => e.vpc));
+      return vpcs.size === 1 ? best(es) : undefined;
+    };
+    const exact = this.#exact.get(ip);
+    if (exact?.length) return unique(exact)?.resolved ?? EMPTY;
+    if (n === undefined) return EMPTY;
+    for (const len of this.#lengths) {
+      const es = this.#prefixes.get(len)?.get(maskV4(n, len));
+      if (es?.length) return unique(es)?.resolved ?? EMPTY;
+    }
+    return EMPTY;
+  }
+
+  #lpm(n: number, pick: (es: TEntry[] | undefined) => TEntry | undefined): TEntry | undefined {
+    for (const len of this.#lengths) {
+      const e = pick(this.#prefixes.get(len)?.get(maskV4(n, len)));
+      if (e) return e;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,125 @@
+import type { Logger } from "@flowplane/core/log";
+import type { Db } from "@flowplane/db/client";
+import type { Redis } from "ioredis";
+import type { TRowWriter } from "../ingest/ingest.ts";
+import type { TagDictionary } from "./dictionary.ts";
+import { dictionaryVersion, loadDictionary } from "./load.ts";
+
+/** Redis key holding an org's dictionary version; syncs set it (and publish on the channel). */
+export const versionKey = (orgId: string) => `fp:tagdict:v:${orgId}`;
+export const VERSION_CHANNEL = "fp:tagdict:changed";
+
+/** Tables whose rows carry client_ip/server_ip and client/server_resource_id. */
+const TAGGED_TABLES = new Set(["l4_flow_log", "l7_flow_log"]);
+
+type TOrgEntry = { dict?: TagDictionary; checkedAt: number; loading?: Promise<TagDictionary> };
+
+/**
+ * The ingest side of AutoTagging, one per process (controller or data node). Each org's dictionary
+ * lives in memory; at most once per `checkEveryMs` per org the version is read (Redis, else the
+ * org's inventory row) and the dictionary is rebuilt from Postgres only when it moved. Rows are
+ * never a Postgres call each.
+ */
+export class ResourceTagger {
+  readonly #orgs = new Map<string, TOrgEntry>();
+  readonly #db: Db;
+  readonly #redis: Redis | undefined;
+  readonly #checkEveryMs: number;
+  readonly #log: Logger | undefined;
+  /** Rebuilds done (tests and metrics). */
+  loads = 0;
+
+  constructor(opts: { db: Db; redis?: Redis; checkEveryMs?: number; log?: Logger }) {
+    this.#db = opts.db;
+    this.#redis = opts.redis;
+    this.#checkEveryMs = opts.checkEveryMs ?? 1000;
+    this.#log = opts.log;
+  }
+
+  async #currentVersion(orgId: string): Promise<number> {
+    if (this.#redis) {
+      const v = await this.#redis.get(versionKey(orgId)).catch(() => null);
+      if (v !== null) return Number(v);
+    }
+    return dictionaryVersion(this.#db, orgId);
+  }
+
+  async dictionaryFor(orgId: string): Promise<TagDictionary> {
+    let e = this.#orgs.get(orgId);
+    if (!e) this.#orgs.set(orgId, (e = { checkedAt: 0 }));
+    const entry = e;
+    if (entry.dict && Date.now() - entry.checkedAt < this.#checkEveryMs) return entry.dict;
+    if (entry.loading) return entry.loading;
+    entry.loading = (async () => {
+      try {
+        const version = await this.#currentVersion(orgId);
+        if (!entry.dict || entry.dict.version !== version) {
+          entry.dict = await loadDictionary(this.#db, orgId);
+          this.loads++;
+          this.#log?.debug({ orgId, version: entry.dict.version }, "tag dictionary loaded");
+        }
+        entry.checkedAt = Date.now();
+        return entry.dict;
+      } finally {
+        entry.loading = undefined;
+      }
+    })();
+    return entry.loading;
+  }
+
+  /** Forget an org's dictionary at once (a push told us it changed). */
+  invalidate(orgId: string): void {
+    const e = this.#orgs.get(orgId);
+    if (e) e.checkedAt = 0;
+  }
+
+  /** Sets client/server_resource_id on rows whose IPs resolve (in place). */
+  async tagRows(table: string, orgId: string, rows: Record<string, unknown>[]): Promise<void> {
+    if (!TAGGED_TABLES.has(table) || rows.length === 0) return;
+    const dict = await this.dictionaryFor(orgId);
+    for (const row of rows) {
+      const ctx = dict.contextFor(
+        typeof row.agent_id === "string" ? row.agent_id : undefined,
+        typeof row.tunnel_id === "number" ? row.tunnel_id : undefined,
+      );
+      if (typeof row.client_ip === "string") {
+        const r = dict.resolve(row.client_ip, ctx);
+        if (r.resourceId) row.client_resource_id = r.resourceId;
+      }
+      if (typeof row.server_ip === "string") {
+        const r = dict.resolve(row.server_ip, ctx);
+        if (r.resourceId) row.server_resource_id = r.resourceId;
+      }
+    }
+  }
+
+  /**
+   * Subscribes to version pushes so a change is seen at once rather than at the next check; the
+   * periodic check stays as the fallback when a message is missed.
+   */
+  async listen(subscriber: Redis): Promise<() => Promise<void>> {
+    await subscriber.subscribe(VERSION_CHANNEL);
+    const onMessage = (_channel: string, orgId: string) => this.invalidate(orgId);
+    subscriber.on("message", onMessage);
+    return async () => {
+      subscriber.off("message", onMessage);
+      await subscriber.unsubscribe(VERSION_CHANNEL).catch(() => {});
+    };
+  }
+}
+
+/**
+ * The ingest writer with tagging in front: wire as `writeRows: withTagging(tagger, write)`. A
+ * tagging failure (Postgres down while a reload is due) writes the rows untagged rather than
+ * losing them.
+ */
+export function withTagging(tagger: ResourceTagger, write: TRowWriter, log?: Logger): TRowWriter {
+  return async (table, orgId, rows) => {
+    try {
+      await tagger.tagRows(table, orgId, rows);
+    } catch (err) {
+      log?.warn({ err, orgId }, "tagging failed: rows written untagged");
+    }
+    return write(table, orgId, rows);
+  };
+}
