@@ -7,5 +7,8 @@ export default defineConfig({
     reporters: ["default", ["json", { outputFile: ".vitest-report.json" }]],
     testTimeout: 30_000,
     hookTimeout: 120_000,
+    // Browser steps wait on a real server (argon2 sign-in, SSR) that a loaded 2-core CI machine
+    // answers in seconds, not the 1 s default of expect.poll.
+    expect: { poll: { timeout: 20_000 } },
   },
 });

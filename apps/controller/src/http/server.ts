@@ -1,5 +1,5 @@
 import type { Logger } from "@flowplane/core/log";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { registerAgentApi, type TAgentApiDeps } from "../agents/api.ts";
 import { runChecks, type TProbe } from "./health.ts";
 import { createMetrics } from "./metrics.ts";
@@ -19,7 +19,8 @@ export function buildControllerServer(deps: TControllerDeps): FastifyInstance {
   const metrics = createMetrics();
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines would drown the agent traffic; errors and our own lines still log.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024 * 1024,
     ...(deps.tls ? { https: deps.tls } : {}),
   }) as unknown as FastifyInstance; // the HTTPS variant differs only in its server type
