@@ -14,6 +14,7 @@ const Args = z.object({
   agentId: z.uuid().default(NIL_UUID),
   maxFlows: z.coerce.number().int().min(16).default(1_000_000),
   multi: z.enum(["dispatch", "replicate"]).default("dispatch"),
+  noL7: z.boolean().default(false),
 });
 
 export async function main(argv: string[]): Promise<number> {
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
       "agent-id": { type: "string" },
       "max-flows": { type: "string" },
       multi: { type: "string" },
+      "no-l7": { type: "boolean" },
     },
   });
   const parsed = Args.safeParse({
@@ -39,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     agentId: values["agent-id"],
     maxFlows: values["max-flows"],
     multi: values.multi,
+    noL7: values["no-l7"],
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -62,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     agentId: a.agentId,
     maxFlows: a.maxFlows,
     multi: a.multi,
+    ...(a.noL7 ? {} : { l7: {} }),
     onProgress: tty ? (done) => progressBar(done, size) : undefined,
   });
   if (tty) process.stdout.write("\r\x1b[K");
@@ -83,6 +87,7 @@ export function summary(r: AnalyzeResult, outDir: string): string {
     `packets         ${s.packets} (${s.bytes} bytes on the wire), ${s.flowPackets} in flows, ${s.nonIp} non-IP`,
     `flows           ${s.flowsCreated} created, ${r.l4Rows} L4 rows, max ${s.maxConcurrentFlows} concurrent, ${s.evictions} evicted`,
     `metrics rows    ${r.metricRows}`,
+    ...(r.l7Rows || r.appMetricRows ? [`L7 rows         ${r.l7Rows}, application metrics rows ${r.appMetricRows}`] : []),
     `decode errors   ${s.decodeErrors}${Object.keys(s.decodeErrorsByKind).length ? ` ${JSON.stringify(s.decodeErrorsByKind)}` : ""}`,
   ];
   if (s.firstErrorOffsets.length) {
@@ -90,7 +95,7 @@ export function summary(r: AnalyzeResult, outDir: string): string {
   }
   lines.push(
     `time            ${(r.elapsedMs / 1000).toFixed(3)} s, ${Math.round(r.packetsPerSecond).toLocaleString("en-US")} packets/s, ${r.workers} worker(s)`,
-    `output          ${outDir}/l4_flow_log.jsonl, ${outDir}/network_metrics.jsonl`,
+    `output          ${outDir}/{l4_flow_log,network_metrics${r.l7Rows || r.appMetricRows ? ",l7_flow_log,application_metrics" : ""}}.jsonl`,
   );
   return `${lines.join("\n")}\n`;
 }

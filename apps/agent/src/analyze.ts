@@ -13,6 +13,7 @@ import {
   type L4FlowRow,
   type NetworkMetricsRow,
 } from "./flow/flow-engine.ts";
+import type { AppMetricsRow, L7Row } from "./l7/index.ts";
 import { JsonlWriter } from "./output/jsonl-writer.ts";
 
 export interface AnalyzeOptions extends Omit<EngineOptions, "onL4" | "onNetworkMetrics"> {
@@ -26,6 +27,9 @@ export interface AnalyzeOptions extends Omit<EngineOptions, "onL4" | "onNetworkM
   multi?: "dispatch" | "replicate";
   onL4?: (row: L4FlowRow) => void;
   onNetworkMetrics?: (row: NetworkMetricsRow) => void;
+  /** L7 rows (only with `l7` set); in files as l7_flow_log.jsonl and application_metrics.jsonl. */
+  onL7?: (row: L7Row) => void;
+  onAppMetrics?: (row: AppMetricsRow) => void;
   /** Appended to the output file names (worker part files). */
   fileSuffix?: string;
   /** Write only l4_flow_log (workers: metrics rows are merged by the parent). */
@@ -39,6 +43,8 @@ export interface AnalyzeResult {
   stats: EngineStats;
   l4Rows: number;
   metricRows: number;
+  l7Rows: number;
+  appMetricRows: number;
   elapsedMs: number;
   packetsPerSecond: number;
   workers: number;
@@ -60,17 +66,27 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
   const started = performance.now();
   let l4: JsonlWriter | undefined;
   let nm: JsonlWriter | undefined;
+  let l7w: JsonlWriter | undefined;
+  let amw: JsonlWriter | undefined;
   if (opts.outDir) {
     mkdirSync(opts.outDir, { recursive: true });
     const sfx = opts.fileSuffix ?? "";
     l4 = new JsonlWriter(join(opts.outDir, `l4_flow_log.jsonl${sfx}`));
     if (!opts.l4Only) nm = new JsonlWriter(join(opts.outDir, `network_metrics.jsonl${sfx}`));
+    if (opts.l7) {
+      l7w = new JsonlWriter(join(opts.outDir, `l7_flow_log.jsonl${sfx}`));
+      if (!opts.l4Only) amw = new JsonlWriter(join(opts.outDir, `application_metrics.jsonl${sfx}`));
+    }
   }
   let l4Rows = 0;
   let metricRows = 0;
+  let l7Rows = 0;
+  let appMetricRows = 0;
   const {
     onL4: _l4,
     onNetworkMetrics: _nm,
+    onL7: _l7,
+    onAppMetrics: _am,
     outDir: _o,
     workers: _w,
     onProgress: _p,
@@ -79,6 +95,21 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
   } = opts;
   const engine = createEngine({
     ...engineOpts,
+    l7: opts.l7
+      ? {
+          ...opts.l7,
+          onL7: (r) => {
+            l7Rows++;
+            l7w?.write(r);
+            opts.onL7?.(r);
+          },
+          onAppMetrics: (r) => {
+            appMetricRows++;
+            amw?.write(r);
+            opts.onAppMetrics?.(r);
+          },
+        }
+      : undefined,
     onL4: (r) => {
       l4Rows++;
       l4?.write(r);
@@ -108,6 +139,8 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
   engine.flush();
   l4?.close();
   nm?.close();
+  l7w?.close();
+  amw?.close();
   const stats = engine.stats();
   const elapsedMs = performance.now() - started;
   return {
@@ -115,6 +148,8 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
     stats,
     l4Rows,
     metricRows,
+    l7Rows,
+    appMetricRows,
     elapsedMs,
     packetsPerSecond: stats.packets / Math.max(elapsedMs / 1000, 1e-9),
     workers: 1,

@@ -10,12 +10,12 @@ const COMMANDS: Record<
 > = {
   analyze: {
     summary:
-      "analyze <file.pcap|file.pcapng> --out <dir> [--workers N] [--multi dispatch|replicate] [--vxlan-port P] [--org-id U] [--agent-id U] [--max-flows N]",
+      "analyze <file.pcap|file.pcapng> --out <dir> [--workers N] [--multi dispatch|replicate] [--vxlan-port P] [--org-id U] [--agent-id U] [--max-flows N] [--no-l7]",
     load: () => import("./analyze-command.ts"),
   },
   run: {
     summary:
-      "run --interface <if> | --pcap <file> [--speed 1x|Nx|max] [--loop] --controller <url> --token <t>",
+      "run --interface <if> [--bpf F] | --pcap <file> [--speed 1x|Nx|max] [--loop] (--controller <url> --token <t> [--state-dir D | --name N] | --out <dir>) [--no-l7]",
     // Written by the live-capture side; a variable specifier keeps typecheck independent of it.
     load: () => import(RUN_COMMAND),
   },

@@ -118,10 +118,18 @@ describe("run --pcap --controller", () => {
 
     // The same capture analysed with the timeouts the group's configuration sets.
     const expected: Record<string, unknown>[] = [];
+    const expectedL7: Record<string, unknown>[] = [];
+    let expectedRequests = 0;
     const analyzed = analyzeFileSync(PCAP, {
       timeouts: configTimeouts(ZAgentConfig.parse({})),
+      l7: {},
       onL4: (row) => expected.push(row as unknown as Record<string, unknown>),
+      onL7: (row) => expectedL7.push(row as unknown as Record<string, unknown>),
+      onAppMetrics: (row) => {
+        expectedRequests += row.requests;
+      },
     });
+    expect(expectedL7.length).toBeGreaterThan(0);
     expect(analyzed.stats.flowsCreated).toBeGreaterThan(100);
 
     const q = async (sql: string) =>
@@ -142,6 +150,29 @@ describe("run --pcap --controller", () => {
       "SELECT sum(packets_c2s + packets_s2c) AS p FROM network_metrics WHERE org_id = {org:UUID} AND agent_id = {agent:UUID}",
     );
     expect(Number(nm[0]?.p)).toBe(analyzed.stats.flowPackets);
+
+    // L7: every row once, linked to a stored flow, and the flows carry their detected protocol.
+    const l7 = await q(
+      "SELECT l7_protocol, request_resource, response_code, flow_id IN (SELECT flow_id FROM l4_flow_log WHERE org_id = {org:UUID}) AS linked FROM l7_flow_log WHERE org_id = {org:UUID} AND agent_id = {agent:UUID}",
+    );
+    const l7Key = (r: Record<string, unknown>) => `${r.l7_protocol} ${r.request_resource} ${r.response_code}`;
+    expect(l7.map(l7Key).sort()).toEqual(expectedL7.map(l7Key).sort());
+    expect(l7.every((r) => Number(r.linked) === 1)).toBe(true);
+    const protos = await q(
+      "SELECT l7_protocol, count() AS n FROM l4_flow_log WHERE org_id = {org:UUID} AND l7_protocol != '' GROUP BY l7_protocol ORDER BY l7_protocol",
+    );
+    const expectedProtos = new Map<string, number>();
+    for (const r of expected) {
+      const p = String(r.l7_protocol);
+      if (p) expectedProtos.set(p, (expectedProtos.get(p) ?? 0) + 1);
+    }
+    expect(protos.map((r) => `${r.l7_protocol}=${r.n}`)).toEqual(
+      [...expectedProtos].sort().map(([p, n]) => `${p}=${n}`),
+    );
+    const am = await q(
+      "SELECT sum(requests) AS n FROM application_metrics WHERE org_id = {org:UUID} AND agent_id = {agent:UUID}",
+    );
+    expect(Number(am[0]?.n)).toBe(expectedRequests);
 
     const agent = await tdb.db.unsafe.agent.findUnique({ where: { id: identity.agentId } });
     expect(agent).toMatchObject({ appliedRevision: 1, lastConfigOk: true });

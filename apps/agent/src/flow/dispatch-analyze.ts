@@ -12,6 +12,7 @@ import type { AnalyzeOptions, AnalyzeResult } from "../analyze.ts";
 import { readCaptureFile } from "../capture/capture-file.ts";
 import { decodeFrame } from "../decode/packet.ts";
 import { DECODE_ERROR_NAMES, DecodeError, PacketMeta } from "../decode/packet-meta.ts";
+import type { AppMetricsRow, L7Row } from "../l7/index.ts";
 import { METRIC_FIELDS } from "../metrics/network-metrics.ts";
 import { JsonlWriter } from "../output/jsonl-writer.ts";
 import type { EngineStats, L4FlowRow, NetworkMetricsRow } from "./flow-engine.ts";
@@ -21,19 +22,25 @@ import { workerBundle } from "./worker-bundle.ts";
 
 const SLOTS = 8;
 const BATCH = 4096;
+/** Payload bytes per batch slot when L7 is on: a batch is published early when they run out. */
+const PAYLOAD_BYTES = 1 << 20;
 const FRAG_SLOTS = 4096;
 
 type Msg =
   | { type: "l4"; rows: L4FlowRow[] }
   | { type: "nm"; rows: NetworkMetricsRow[] }
+  | { type: "l7"; rows: L7Row[] }
+  | { type: "am"; rows: AppMetricsRow[] }
   | { type: "done"; stats: EngineStats };
 
 interface Lane {
   ctl: Int32Array;
   words: Int32Array;
   times: Float64Array;
+  payload: Uint8Array | null;
   head: number;
   fill: number;
+  pfill: number;
 }
 
 export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions): Promise<AnalyzeResult> {
@@ -46,17 +53,24 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
   const slotWords = BATCH * REC + 2;
   const lanes: Lane[] = [];
   const metrics = new Map<string, NetworkMetricsRow>();
+  const appMetrics = new Map<string, AppMetricsRow>();
+  const l7On = opts.l7 !== undefined;
+  const wantL7Rows = opts.onL7 !== undefined;
+  let l7Rows = 0;
   const stats: EngineStats[] = [];
   const exits: Promise<void>[] = [];
   for (let index = 0; index < count; index++) {
     const control = new SharedArrayBuffer(4 * (3 + SLOTS));
     const ring = new SharedArrayBuffer(4 * slotWords * SLOTS);
+    const payloadRing = l7On ? new SharedArrayBuffer(PAYLOAD_BYTES * SLOTS) : undefined;
     lanes.push({
       ctl: new Int32Array(control),
       words: new Int32Array(ring),
       times: new Float64Array(ring),
+      payload: payloadRing ? new Uint8Array(payloadRing) : null,
       head: 0,
       fill: 0,
+      pfill: 0,
     });
     const engine: Record<string, unknown> = {
       orgId: opts.orgId,
@@ -66,6 +80,8 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
       reportIntervalS: opts.reportIntervalS,
       startSeconds,
       shard: index,
+      // Callbacks stay here: the worker posts L7 rows back or writes its part file.
+      l7: opts.l7 ? { ...opts.l7, onL7: undefined, onAppMetrics: undefined } : undefined,
     };
     for (const k of Object.keys(engine)) if (engine[k] === undefined) delete engine[k];
     const w = new Worker(script, {
@@ -75,7 +91,11 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
         batch: BATCH,
         control,
         ring,
+        payloadRing,
+        payloadBytes: PAYLOAD_BYTES,
         l4File: opts.outDir ? join(opts.outDir, `l4_flow_log.jsonl.part${index}`) : undefined,
+        l7File: opts.outDir && l7On ? join(opts.outDir, `l7_flow_log.jsonl.part${index}`) : undefined,
+        wantL7Rows,
         wantRows,
         engine,
       },
@@ -90,6 +110,17 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
               const prev = metrics.get(key);
               if (!prev) metrics.set(key, r);
               else for (const f of METRIC_FIELDS) prev[f] += r[f];
+            }
+          } else if (msg.type === "l7") {
+            l7Rows += msg.rows.length;
+            for (const r of msg.rows) opts.onL7?.(r);
+          } else if (msg.type === "am") {
+            for (const r of msg.rows) {
+              // One (second, server, protocol, endpoint) can be served to clients on several shards.
+              const key = `${r.time}|${r.server_ip}|${r.server_port}|${r.l7_protocol}|${r.endpoint}`;
+              const prev = appMetrics.get(key);
+              if (!prev) appMetrics.set(key, r);
+              else mergeAppMetrics(prev, r);
             }
           } else if (msg.type === "done") stats[index] = msg.stats;
         });
@@ -108,6 +139,7 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
     Atomics.store(lane.ctl, 0, lane.head);
     Atomics.notify(lane.ctl, 0);
     lane.fill = 0;
+    lane.pfill = 0;
     // Wait for a free slot before the next batch is written.
     for (;;) {
       const tail = Atomics.load(lane.ctl, 1);
@@ -192,8 +224,21 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
         }
       }
       const lane = lanes[shard] as Lane;
+      let plen = 0;
+      if (lane.payload !== null && m.payloadLen > 0 && m.laterFragment === 0 && (m.proto === 6 || m.proto === 17)) {
+        const end = off + cap;
+        plen = Math.max(0, Math.min(m.payloadLen, end - m.payloadOffset, PAYLOAD_BYTES));
+        if (lane.pfill + plen > PAYLOAD_BYTES) publish(lane);
+      }
       const slot = lane.head % SLOTS;
-      writeRecord(m, lane.words, lane.times, slot * slotWords + lane.fill * REC, wire, now);
+      const o = slot * slotWords + lane.fill * REC;
+      writeRecord(m, lane.words, lane.times, o, wire, now);
+      if (lane.payload !== null) {
+        if (plen > 0) lane.payload.set(buf.subarray(m.payloadOffset, m.payloadOffset + plen), slot * PAYLOAD_BYTES + lane.pfill);
+        lane.words[o + 32] = lane.pfill;
+        lane.words[o + 33] = plen;
+        lane.pfill += plen;
+      }
       if (++lane.fill === BATCH) publish(lane);
     },
     countError,
@@ -219,7 +264,24 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
     const nm = new JsonlWriter(join(opts.outDir, "network_metrics.jsonl"));
     for (const r of rows) nm.write(r);
     nm.close();
+    if (l7On) {
+      const l7Name = "l7_flow_log.jsonl";
+      const l7fd = openSync(join(opts.outDir, l7Name), "w");
+      for (let i = 0; i < count; i++) {
+        const part = join(opts.outDir, `${l7Name}.part${i}`);
+        writeSync(l7fd, readFileSync(part));
+        rmSync(part, { force: true });
+      }
+      closeSync(l7fd);
+    }
   }
+  const amRows = [...appMetrics.values()].sort((a, b) => a.time - b.time);
+  if (opts.outDir && l7On) {
+    const am = new JsonlWriter(join(opts.outDir, "application_metrics.jsonl"));
+    for (const r of amRows) am.write(r);
+    am.close();
+  }
+  if (opts.onAppMetrics) for (const r of amRows) opts.onAppMetrics(r);
   if (opts.onNetworkMetrics) for (const r of rows) opts.onNetworkMetrics(r);
   const sum = (k: keyof EngineStats) => stats.reduce((s, x) => s + (x[k] as number), 0);
   l4Rows = sum("flowsReported");
@@ -246,8 +308,23 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
     stats: merged,
     l4Rows,
     metricRows: rows.length,
+    l7Rows: l7Rows || stats.reduce((s, x) => s + ((x as EngineStats & { l7Rows?: number }).l7Rows ?? 0), 0),
+    appMetricRows: amRows.length,
     elapsedMs,
     packetsPerSecond: own.packets / Math.max(elapsedMs / 1000, 1e-9),
     workers: count,
   };
+}
+
+/** Sums one shard's application-metrics row into another's of the same key. */
+export function mergeAppMetrics(into: AppMetricsRow, r: AppMetricsRow): void {
+  into.requests += r.requests;
+  into.errors_client += r.errors_client;
+  into.errors_server += r.errors_server;
+  into.timeouts += r.timeouts;
+  into.duration_sum_us += r.duration_sum_us;
+  if (r.duration_max_us > into.duration_max_us) into.duration_max_us = r.duration_max_us;
+  const a = into.latency_buckets;
+  const b = r.latency_buckets;
+  for (let i = 0; i < a.length; i++) a[i] = (a[i] ?? 0) + (b[i] ?? 0);
 }

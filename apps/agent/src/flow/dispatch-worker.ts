@@ -5,6 +5,7 @@
  * the parent; metrics rows always go to the parent (it sums keys split across shards).
  */
 import { parentPort, workerData } from "node:worker_threads";
+import type { AppMetricsRow, L7Row } from "../l7/index.ts";
 import { JsonlWriter } from "../output/jsonl-writer.ts";
 import { createEngine, type EngineOptions, type L4FlowRow, type NetworkMetricsRow } from "./flow-engine.ts";
 import { REC, readRecord } from "./meta-record.ts";
@@ -16,7 +17,12 @@ export interface DispatchWorkerData {
   /** Control words: [head, tail, done]. */
   control: SharedArrayBuffer;
   ring: SharedArrayBuffer;
+  /** Captured payload bytes per batch slot (L7 on), addressed by record words 32-33. */
+  payloadRing?: SharedArrayBuffer;
+  payloadBytes: number;
   l4File?: string;
+  l7File?: string;
+  wantL7Rows: boolean;
   wantRows: boolean;
   engine: EngineOptions;
 }
@@ -32,12 +38,41 @@ if (!port) throw new Error("dispatch-worker must run in a worker thread");
 const ctl = new Int32Array(d.control);
 const words = new Int32Array(d.ring);
 const times = new Float64Array(d.ring);
+const payload = d.payloadRing ? new Uint8Array(d.payloadRing) : undefined;
 const file = d.l4File ? new JsonlWriter(d.l4File) : undefined;
 let l4: L4FlowRow[] = [];
 let nm: NetworkMetricsRow[] = [];
+let l7: L7Row[] = [];
+let am: AppMetricsRow[] = [];
+let l7Count = 0;
+const l7File = d.l7File ? new JsonlWriter(d.l7File) : undefined;
 const BATCH_ROWS = 2000;
 const engine = createEngine({
   ...d.engine,
+  l7: d.engine.l7
+    ? {
+        ...d.engine.l7,
+        onL7: (r) => {
+          l7Count++;
+          l7File?.write(r);
+          if (d.wantL7Rows) {
+            l7.push(r);
+            if (l7.length >= BATCH_ROWS) {
+              port.postMessage({ type: "l7", rows: l7 });
+              l7 = [];
+            }
+          }
+        },
+        // Always to the parent: one key can be served on several shards and is summed there.
+        onAppMetrics: (r) => {
+          am.push(r);
+          if (am.length >= BATCH_ROWS) {
+            port.postMessage({ type: "am", rows: am });
+            am = [];
+          }
+        },
+      }
+    : undefined,
   onL4: (r) => {
     file?.write(r);
     if (d.wantRows) {
@@ -76,7 +111,9 @@ try {
           continue;
         }
         const wire = readRecord(m, words, o);
-        engine.decoded(wire, times[(o + 38) >> 1]!);
+        if (payload !== undefined) {
+          engine.decoded(wire, times[(o + 38) >> 1]!, payload, slot * d.payloadBytes + words[o + 32]!, words[o + 33]!);
+        } else engine.decoded(wire, times[(o + 38) >> 1]!);
       }
       tail++;
       Atomics.store(ctl, TAIL, tail);
@@ -94,6 +131,9 @@ try {
 }
 engine.flush();
 file?.close();
+l7File?.close();
+if (l7.length) port.postMessage({ type: "l7", rows: l7 });
+if (am.length) port.postMessage({ type: "am", rows: am });
 if (l4.length) port.postMessage({ type: "l4", rows: l4 });
 if (nm.length) port.postMessage({ type: "nm", rows: nm });
-port.postMessage({ type: "done", stats: engine.stats() });
+port.postMessage({ type: "done", stats: { ...engine.stats(), l7Rows: l7Count } });

@@ -35,6 +35,7 @@ import {
   TUNNEL_NAMES,
 } from "../decode/packet-meta.ts";
 import { M, METRIC_FIELDS, type MetricKeyView, NetworkMetricsTable, NF } from "../metrics/network-metrics.ts";
+import { createL7Processor, type L7Processor, type L7ProcessorOptions } from "../l7/index.ts";
 import { FlowTable, flowHash } from "./flow-table.ts";
 import { ipText } from "./ip-text.ts";
 import { SeqVerdict, TcpState, TcpTracker } from "./tcp-state.ts";
@@ -177,6 +178,8 @@ export interface EngineOptions {
   startSeconds?: number;
   /** Only handle packets whose flow hash maps to this shard (multi-worker mode). */
   shardFilter?: { index: number; count: number };
+  /** L7 parsing (src/l7) of flows with payload; absent = L4 only. */
+  l7?: Omit<L7ProcessorOptions, "describeFlow" | "orgId" | "agentId">;
 }
 
 export interface EngineStats {
@@ -259,6 +262,12 @@ export class FlowEngine {
   private readonly fragDir: Uint8Array = new Uint8Array(FRAG_SLOTS);
   private readonly fragSeq: Uint32Array = new Uint32Array(FRAG_SLOTS);
   private lastDir = 0;
+  private readonly l7: L7Processor | null;
+  /** Switched by the controller's configuration; the processor stays, so re-enabling is cheap. */
+  private l7On = true;
+  /** The frame of the current packet, for the L7 processor's payload view. */
+  private frameBuf: Uint8Array = new Uint8Array(0);
+  private frameEnd = 0;
   private readonly fragTime: Float64Array = new Float64Array(FRAG_SLOTS);
 
   private now = 0;
@@ -312,6 +321,14 @@ export class FlowEngine {
     const startSec = opts.startSeconds ?? Math.floor(Date.now() / 1000);
     this.idHigh = (BigInt(startSec >>> 0) << 32n) | (BigInt((opts.shard ?? 0) & 31) << 27n);
     this.shardFilter = opts.shardFilter;
+    this.l7 = opts.l7
+      ? createL7Processor({
+          ...opts.l7,
+          orgId: this.orgId,
+          agentId: this.agentId,
+          describeFlow: (f) => this.describeFlow(f),
+        })
+      : null;
     if (opts.vxlanPort !== undefined) this.meta.vxlanPort = opts.vxlanPort;
     if (opts.genevePort !== undefined) this.meta.genevePort = opts.genevePort;
 
@@ -367,6 +384,8 @@ export class FlowEngine {
     }
     s.lastTs = this.now;
     const m = this.meta;
+    this.frameBuf = buf;
+    this.frameEnd = off + capLen;
     const err = decodeFrame(m, linkType, buf, off, capLen);
     if (err !== DecodeError.ok) {
       if (err === DecodeError.notIp) s.nonIp++;
@@ -380,7 +399,13 @@ export class FlowEngine {
    * A packet already decoded into `this.meta` by someone else (the dispatcher of a multi-worker
    * run): clock, counters and flow update, no decoding.
    */
-  decoded(wireLen: number, ts: number): void {
+  decoded(wireLen: number, ts: number, payload?: Uint8Array, payloadOff = 0, payloadCapLen = 0): void {
+    if (payload) {
+      // The dispatcher forwards only the captured payload bytes: point the decoded packet at them.
+      this.frameBuf = payload;
+      this.meta.payloadOffset = payloadOff;
+      this.frameEnd = payloadOff + payloadCapLen;
+    } else this.frameEnd = 0;
     const s = this.s;
     s.packets++;
     s.bytes += wireLen;
@@ -539,6 +564,20 @@ export class FlowEngine {
     if (isTcp) cls = this.tcpPacket(f, dir, m, mb);
     else if (proto === 17) cls = CLASS_UDP;
     table.touch(f, cls);
+    const l7 = this.l7;
+    if (l7 !== null && m.payloadLen > 0 && m.laterFragment === 0 && (proto === 6 || proto === 17) && this.l7On) {
+      const avail = this.frameEnd - m.payloadOffset;
+      l7.onPayload(
+        f,
+        dir === this.cdir[f] ? 0 : 1,
+        this.frameBuf,
+        m.payloadOffset,
+        avail <= 0 ? 0 : avail < m.payloadLen ? avail : m.payloadLen,
+        m.payloadLen,
+        proto === 6 ? m.seq : 0,
+        this.now,
+      );
+    }
     return f;
   }
 
@@ -755,6 +794,7 @@ export class FlowEngine {
     mt.counters[mb + M.closedFlows] = mt.counters[mb + M.closedFlows]! + 1;
     if (closeType === CT_TIMEOUT) mt.counters[mb + M.timeouts] = mt.counters[mb + M.timeouts]! + 1;
     this.emit(f, closeType);
+    this.l7?.onFlowEnd(f, this.now);
     this.table.remove(f);
   }
 
@@ -813,14 +853,13 @@ export class FlowEngine {
       zero_win_s2c: this.zeroWin[sd]!,
       out_of_order_c2s: this.ooo[cd]!,
       out_of_order_s2c: this.ooo[sd]!,
-      l7_protocol: "",
+      l7_protocol: this.l7 !== null ? this.l7.protocolOf(f) : "",
     };
     this.reportSeq[f] = this.reportSeq[f]! + 1;
     this.s.flowsReported++;
     this.onL4(row);
   }
 
-  /** Advances the clock: metrics for finished seconds, expiry, minute reports. */
   /**
    * Changes timeouts while running (a configuration from the controller). Safe at any time: all
    * flows of a class share its timeout, so each class's LRU list stays in expiry order.
@@ -835,6 +874,7 @@ export class FlowEngine {
     if (t.other !== undefined) u[CLASS_OTHER] = t.other * 1e6;
   }
 
+  /** Advances the clock: metrics for finished seconds, expiry, minute reports. */
   tick(now: number): void {
     if (now > this.now) this.now = now;
     const sec = Math.floor(now / 1e6) * 1e6;
@@ -847,6 +887,7 @@ export class FlowEngine {
       this.currentSecond = sec;
     }
     this.expire(now);
+    this.l7?.tick(now);
     if (now >= this.nextReport) {
       this.forcedReports();
       this.nextReport = Math.floor(now / this.reportUs) * this.reportUs + this.reportUs;
@@ -904,7 +945,34 @@ export class FlowEngine {
     for (let f = 0; f < t.capacity; f++) {
       if (t.used[f]) this.close(f, this.closeTypeOf(f));
     }
+    this.l7?.flush(this.now);
     if (this.metrics.used > 0) this.flushMetrics(this.currentSecond || Math.floor(this.now / 1e6) * 1e6);
+  }
+
+  /** What the L7 rows of flow `f` say about it: the same ids and roles as its L4 row. */
+  private describeFlow(f: number) {
+    const t = this.table;
+    const c = this.cdir[f]!;
+    const ver = t.ver(f);
+    const aIp = ipText(ver, t.a(f, 0), t.a(f, 1), t.a(f, 2), t.a(f, 3));
+    const bIp = ipText(ver, t.b(f, 0), t.b(f, 1), t.b(f, 2), t.b(f, 3));
+    return {
+      flowId: (this.idHigh | BigInt(this.seqNo[f]!)).toString(),
+      clientIp: c === 0 ? aIp : bIp,
+      clientPort: c === 0 ? t.pa(f) : t.pb(f),
+      serverIp: c === 0 ? bIp : aIp,
+      serverPort: c === 0 ? t.pb(f) : t.pa(f),
+      ipProtocol: t.proto(f),
+    };
+  }
+
+  /** Turns L7 parsing on or off (configuration); off keeps L4 exactly as before. */
+  setL7Enabled(on: boolean): void {
+    this.l7On = on;
+  }
+
+  l7Stats() {
+    return this.l7?.stats() ?? null;
   }
 
   stats(): EngineStats {

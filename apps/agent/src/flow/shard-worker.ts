@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { analyzeFileSync } from "../analyze.ts";
+import type { AppMetricsRow, L7Row } from "../l7/index.ts";
 import type { L4FlowRow, NetworkMetricsRow } from "./flow-engine.ts";
 
 export interface ShardWorkerData {
@@ -15,6 +16,7 @@ export interface ShardWorkerData {
   /** Part-file directory, or undefined to post rows back. */
   outDir?: string;
   wantRows: boolean;
+  wantL7Rows?: boolean;
   engine: Record<string, unknown>;
 }
 
@@ -24,6 +26,8 @@ if (!port) throw new Error("shard-worker must run in a worker thread");
 
 let l4: L4FlowRow[] = [];
 let nm: NetworkMetricsRow[] = [];
+let l7: L7Row[] = [];
+let am: AppMetricsRow[] = [];
 const BATCH = 2000;
 const result = analyzeFileSync(data.path, {
   ...data.engine,
@@ -41,6 +45,23 @@ const result = analyzeFileSync(data.path, {
         }
       }
     : undefined,
+  onL7: data.wantL7Rows
+    ? (r) => {
+        l7.push(r);
+        if (l7.length >= BATCH) {
+          port.postMessage({ type: "l7", rows: l7 });
+          l7 = [];
+        }
+      }
+    : undefined,
+  // l4Only keeps application metrics out of the part files: the parent sums them per key.
+  onAppMetrics: (r) => {
+    am.push(r);
+    if (am.length >= BATCH) {
+      port.postMessage({ type: "am", rows: am });
+      am = [];
+    }
+  },
   onNetworkMetrics: (r) => {
     nm.push(r);
     if (nm.length >= BATCH) {
@@ -51,4 +72,6 @@ const result = analyzeFileSync(data.path, {
 });
 if (l4.length) port.postMessage({ type: "l4", rows: l4 });
 if (nm.length) port.postMessage({ type: "nm", rows: nm });
+if (l7.length) port.postMessage({ type: "l7", rows: l7 });
+if (am.length) port.postMessage({ type: "am", rows: am });
 port.postMessage({ type: "done", result });

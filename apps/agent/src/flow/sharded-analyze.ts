@@ -14,14 +14,18 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { AnalyzeOptions, AnalyzeResult } from "../analyze.ts";
+import type { AppMetricsRow, L7Row } from "../l7/index.ts";
 import { METRIC_FIELDS } from "../metrics/network-metrics.ts";
 import { JsonlWriter } from "../output/jsonl-writer.ts";
 import type { EngineStats, L4FlowRow, NetworkMetricsRow } from "./flow-engine.ts";
+import { mergeAppMetrics } from "./dispatch-analyze.ts";
 import { workerBundle } from "./worker-bundle.ts";
 
 type Msg =
   | { type: "l4"; rows: L4FlowRow[] }
   | { type: "nm"; rows: NetworkMetricsRow[] }
+  | { type: "l7"; rows: L7Row[] }
+  | { type: "am"; rows: AppMetricsRow[] }
   | { type: "done"; result: AnalyzeResult };
 
 export async function analyzeFileSharded(path: string, opts: AnalyzeOptions): Promise<AnalyzeResult> {
@@ -37,12 +41,15 @@ export async function analyzeFileSharded(path: string, opts: AnalyzeOptions): Pr
     genevePort: opts.genevePort,
     reportIntervalS: opts.reportIntervalS,
     startSeconds,
+    l7: opts.l7 ? { ...opts.l7, onL7: undefined, onAppMetrics: undefined } : undefined,
   };
   for (const k of Object.keys(engine)) if (engine[k] === undefined) delete engine[k];
   if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
   const wantRows = opts.onL4 !== undefined;
   const results: AnalyzeResult[] = [];
   const metrics = new Map<string, NetworkMetricsRow>();
+  const appMetrics = new Map<string, AppMetricsRow>();
+  const wantL7Rows = opts.onL7 !== undefined;
   const script = await workerBundle(new URL("./shard-worker.ts", import.meta.url));
   await Promise.all(
     Array.from(
@@ -50,7 +57,7 @@ export async function analyzeFileSharded(path: string, opts: AnalyzeOptions): Pr
       (_, index) =>
         new Promise<void>((resolve, reject) => {
           const w = new Worker(script, {
-            workerData: { path, index, count, outDir: opts.outDir, wantRows, engine },
+            workerData: { path, index, count, outDir: opts.outDir, wantRows, wantL7Rows, engine },
           });
           w.on("message", (msg: Msg) => {
             if (msg.type === "l4") for (const r of msg.rows) opts.onL4?.(r);
@@ -60,6 +67,14 @@ export async function analyzeFileSharded(path: string, opts: AnalyzeOptions): Pr
                 const prev = metrics.get(key);
                 if (!prev) metrics.set(key, r);
                 else for (const f of METRIC_FIELDS) prev[f] += r[f];
+              }
+            } else if (msg.type === "l7") for (const r of msg.rows) opts.onL7?.(r);
+            else if (msg.type === "am") {
+              for (const r of msg.rows) {
+                const key = `${r.time}|${r.server_ip}|${r.server_port}|${r.l7_protocol}|${r.endpoint}`;
+                const prev = appMetrics.get(key);
+                if (!prev) appMetrics.set(key, r);
+                else mergeAppMetrics(prev, r);
               }
             } else if (msg.type === "done") results[index] = msg.result;
           });
@@ -83,7 +98,24 @@ export async function analyzeFileSharded(path: string, opts: AnalyzeOptions): Pr
     const nm = new JsonlWriter(join(opts.outDir, "network_metrics.jsonl"));
     for (const r of rows) nm.write(r);
     nm.close();
+    if (opts.l7) {
+      const l7Name = "l7_flow_log.jsonl";
+      const l7fd = openSync(join(opts.outDir, l7Name), "w");
+      for (let i = 0; i < count; i++) {
+        const part = join(opts.outDir, `${l7Name}.part${i}`);
+        writeSync(l7fd, readFileSync(part));
+        rmSync(part, { force: true });
+      }
+      closeSync(l7fd);
+    }
   }
+  const amRows = [...appMetrics.values()].sort((a, b) => a.time - b.time);
+  if (opts.outDir && opts.l7) {
+    const am = new JsonlWriter(join(opts.outDir, "application_metrics.jsonl"));
+    for (const r of amRows) am.write(r);
+    am.close();
+  }
+  if (opts.onAppMetrics) for (const r of amRows) opts.onAppMetrics(r);
   if (opts.onNetworkMetrics) for (const r of rows) opts.onNetworkMetrics(r);
   const merged = mergeStats(results.map((r) => r.stats));
   const elapsedMs = performance.now() - started;
@@ -92,6 +124,8 @@ export async function analyzeFileSharded(path: string, opts: AnalyzeOptions): Pr
     stats: merged,
     l4Rows: results.reduce((s, r) => s + r.l4Rows, 0),
     metricRows: rows.length,
+    l7Rows: results.reduce((s, r) => s + r.l7Rows, 0),
+    appMetricRows: amRows.length,
     elapsedMs,
     packetsPerSecond: merged.packets / Math.max(elapsedMs / 1000, 1e-9),
     workers: count,

@@ -36,6 +36,7 @@ const Args = z
     agentId: z.uuid().default(NIL_UUID),
     maxFlows: z.coerce.number().int().min(16).default(1_000_000),
     vxlanPort: z.coerce.number().int().min(1).max(65535).default(4789),
+    noL7: z.boolean().default(false),
   })
   .refine((a) => (a.interface === undefined) !== (a.pcap === undefined), {
     message: "give exactly one of --interface or --pcap",
@@ -75,6 +76,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         "agent-id": { type: "string" },
         "max-flows": { type: "string" },
         "vxlan-port": { type: "string" },
+        "no-l7": { type: "boolean" },
       },
     }));
   } catch (err) {
@@ -87,6 +89,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     agentId: values["agent-id"],
     maxFlows: values["max-flows"],
     vxlanPort: values["vxlan-port"],
+    noL7: values["no-l7"],
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -116,6 +119,7 @@ export async function runCommand(argv: string[]): Promise<number> {
             if (pipelineRef) pipelineRef.setTimeouts(t);
             else pendingTimeouts = t;
           },
+          setL7Enabled: (on) => pipelineRef?.setL7Enabled(on && !a.noL7),
         },
         stats: () => {
           const s = pipelineRef?.stats();
@@ -147,6 +151,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     agentId: session?.identity.agentId ?? a.agentId,
     maxFlows: a.maxFlows,
     vxlanPort: a.vxlanPort,
+    l7: !a.noL7,
     // at max speed packet times run ahead of the wall clock: the packets drive the clock
     wallClockTicks: !(a.pcap && speed.kind === "max"),
   });

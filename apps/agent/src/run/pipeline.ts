@@ -12,6 +12,8 @@ export interface PipelineOptions {
   agentId?: string;
   maxFlows?: number;
   vxlanPort?: number;
+  /** L7 parsing on (default) or L4 only. */
+  l7?: boolean;
   /** Wall-clock ticks (live, paced replay); off when packet times run ahead of the clock. */
   wallClockTicks?: boolean;
 }
@@ -31,6 +33,7 @@ export interface Pipeline {
   stats(): EngineStats;
   /** Applies new flow timeouts (a controller configuration) to the running engine. */
   setTimeouts(t: Partial<FlowTimeouts>): void;
+  setL7Enabled(on: boolean): void;
 }
 
 export function createPipeline(o: PipelineOptions): Pipeline {
@@ -42,6 +45,14 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     onL4: (row) => o.exporter.push({ table: "l4_flow_log", row: row as unknown as Record<string, unknown> }),
     onNetworkMetrics: (row) =>
       o.exporter.push({ table: "network_metrics", row: row as unknown as Record<string, unknown> }),
+    l7:
+      o.l7 === false
+        ? undefined
+        : {
+            onL7: (row) => o.exporter.push({ table: "l7_flow_log", row: row as unknown as Record<string, unknown> }),
+            onAppMetrics: (row) =>
+              o.exporter.push({ table: "application_metrics", row: row as unknown as Record<string, unknown> }),
+          },
   });
   let ticker: NodeJS.Timeout | undefined;
   if (o.wallClockTicks !== false) {
@@ -54,6 +65,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     readError: (kind, offset) => engine.decodeError(kind, offset),
     stats: () => engine.stats(),
     setTimeouts: (t) => engine.setTimeouts(t),
+    setL7Enabled: (on) => engine.setL7Enabled(on),
     stop() {
       stopped ??= (async () => {
         if (ticker) clearInterval(ticker);
