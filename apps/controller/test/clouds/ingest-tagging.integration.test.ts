@@ -1,0 +1,145 @@
+import { randomBytes } from "node:crypto";
+import { seedEnrollmentToken } from "@flowplane/db/seed";
+import { tagNames } from "@flowplane/query";
+import { recordRows } from "@flowplane/query/client";
+import { createTestClickhouse } from "@flowplane/query/testing";
+import type { TEnrollResponse } from "@flowplane/protocol";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCloudAccount } from "../../src/clouds/accounts.ts";
+import { SecretsKey } from "../../src/clouds/secrets.ts";
+import { syncCloudAccount } from "../../src/clouds/sync.ts";
+import { ResourceTagger, withTagging } from "../../src/tagging/tagger.ts";
+import { bearer, enrollBody, seedTenant, startHarness, type THarness } from "../harness.ts";
+import { startFakeEc2, type TFakeEc2, twoVpcRegion } from "./fake-ec2.ts";
+
+let seq = 0;
+function l4Row(client_ip: string, server_ip: string, extra: Record<string, unknown> = {}) {
+  const now = Date.now() * 1000;
+  seq += 1;
+  return {
+    flow_id: String(9_000_000 + seq),
+    start_time: now - 1_000_000,
+    end_time: now,
+    client_ip,
+    client_port: 40_000 + seq,
+    server_ip,
+    server_port: 443,
+    ip_protocol: 6,
+    vlan: 0,
+    tunnel_type: "",
+    tunnel_id: 0,
+    tunnel_outer_src: "",
+    tunnel_outer_dst: "",
+    packets_c2s: 1,
+    packets_s2c: 1,
+    bytes_c2s: 100,
+    bytes_s2c: 200,
+    close_type: "fin",
+    tcp_flags_c2s: 0x1b,
+    tcp_flags_s2c: 0x1b,
+    rtt_us: 1,
+    rtt_client_us: 1,
+    rtt_server_us: 1,
+    srt_us: 1,
+    syn_count: 1,
+    synack_count: 1,
+    retrans_c2s: 0,
+    retrans_s2c: 0,
+    zero_win_c2s: 0,
+    zero_win_s2c: 0,
+    out_of_order_c2s: 0,
+    out_of_order_s2c: 0,
+    l7_protocol: "tls",
+    ...extra,
+  };
+}
+
+describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis, ClickHouse)", () => {
+  let h: THarness;
+  let ch: Awaited<ReturnType<typeof createTestClickhouse>>;
+  let ec2: TFakeEc2;
+  let tagger: ResourceTagger;
+  const key = SecretsKey.fromBase64(randomBytes(32).toString("base64"));
+
+  beforeAll(async () => {
+    ch = await createTestClickhouse("ctl_tagging");
+    ec2 = await startFakeEc2({ "eu-west-1": twoVpcRegion() });
+    let taggerRef: ResourceTagger | undefined;
+    h = await startHarness("ctl_tagging", {
+      writeRows: (table, orgId, rows) => {
+        if (!taggerRef) throw new Error("tagger not ready");
+        return withTagging(taggerRef, (t, o, r) => recordRows(ch.client, t, o, r))(table, orgId, rows);
+      },
+    });
+    tagger = new ResourceTagger({ db: h.tdb.db, redis: h.redis, checkEveryMs: 0 });
+    taggerRef = tagger;
+  });
+  afterAll(async () => {
+    await h?.close();
+    await ec2?.close();
+    await ch?.drop();
+  });
+
+  async function enrollWith(token: string, ips: string[]): Promise<TEnrollResponse> {
+    const res = await h.app.inject({ method: "POST", url: "/v1/agents/enroll", payload: enrollBody(token, { ips }) });
+    if (res.statusCode !== 201) throw new Error(`enrol failed: ${res.body}`);
+    return res.json();
+  }
+
+  it("resolves overlapping 10.0.0.0/16 by the agent's VPC and tunnel id, and a rename shows on old rows", async () => {
+    const { org, group, token } = await seedTenant(h);
+    const agentA = await enrollWith(token.token, ["10.0.1.5"]);
+    const agentB = await enrollWith((await seedEnrollmentToken(h.tdb.db, org.id, group.id)).token, ["10.0.1.6"]);
+    const deps = { db: h.tdb.db, key, redis: h.redis, clickhouse: ch.client };
+    const aws = await createCloudAccount(h.tdb.db, key, org.id, {
+      kind: "aws",
+      name: "aws",
+      credentials: { accessKeyId: "AKID", secretAccessKey: "x", endpoint: ec2.url, homeRegion: "eu-west-1", tunnelIds: { "vpc-b": 4242 } },
+    });
+    const agents = await createCloudAccount(h.tdb.db, key, org.id, { kind: "agents", name: "agents" });
+    await syncCloudAccount(deps, org.id, aws.id);
+    await syncCloudAccount(deps, org.id, agents.id);
+    const tags = new Map(
+      (await h.tdb.db.forOrg(org.id).cloudResource.findMany({ where: { accountId: aws.id } })).map((r) => [r.externalId, r.tagId]),
+    );
+
+    const send = async (agent: TEnrollResponse, rows: object[]) => {
+      const res = await h.app.inject({
+        method: "POST",
+        url: "/v1/ingest",
+        headers: bearer(agent.credential),
+        payload: { batchId: crypto.randomUUID(), agentId: agent.agentId, table: "l4_flow_log", rows },
+      });
+      expect(res.json()).toMatchObject({ rejected: [] });
+    };
+    await send(agentA, [l4Row("10.0.1.5", "10.0.1.10", { server_port: 1001 }), l4Row("10.0.1.5", "10.0.1.10", { server_port: 1003, tunnel_type: "vxlan", tunnel_id: 4242 })]);
+    await send(agentB, [l4Row("10.0.1.6", "10.0.1.10", { server_port: 1002 }), l4Row("10.0.1.6", "172.31.0.1", { server_port: 1004 })]);
+
+    const rs = await ch.client.query({
+      query: `SELECT server_port, client_resource_id, server_resource_id FROM l4_flow_log
+              WHERE org_id = {org:UUID} ORDER BY server_port`,
+      query_params: { org: org.id },
+      format: "JSONEachRow",
+    });
+    const rows = await rs.json<{ server_port: number; client_resource_id: number; server_resource_id: number }>();
+    expect(rows).toEqual([
+      { server_port: 1001, client_resource_id: tags.get("i-a2"), server_resource_id: tags.get("i-a1") },
+      { server_port: 1002, client_resource_id: tags.get("i-b2"), server_resource_id: tags.get("i-b1") },
+      // the VXLAN id names vpc-b: the inner addresses are vpc-b's, whichever agent saw them
+      { server_port: 1003, client_resource_id: tags.get("subnet-b1"), server_resource_id: tags.get("i-b1") },
+      { server_port: 1004, client_resource_id: tags.get("i-b2"), server_resource_id: 0 },
+    ]);
+    expect(tags.get("i-a1")).not.toBe(tags.get("i-b1"));
+
+    const before = await tagNames(ch.client, { orgId: org.id, kind: "resource" });
+    expect(before.get(tags.get("i-a1") ?? -1)).toBe("prod-web");
+
+    // rename in the cloud → the next sync names the same id anew; old rows show the new name
+    const inst = ec2.regions["eu-west-1"]?.instances.find((i) => i.id === "i-a1");
+    if (inst) inst.name = "prod-web-v2";
+    await syncCloudAccount(deps, org.id, aws.id);
+    const after = await tagNames(ch.client, { orgId: org.id, kind: "resource" });
+    const oldRowServer = rows[0]?.server_resource_id ?? -1;
+    expect(after.get(oldRowServer)).toBe("prod-web-v2");
+  });
+});
