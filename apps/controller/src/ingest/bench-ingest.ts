@@ -3,7 +3,11 @@
  * recordRows → the embedded store over HTTP), beside the ceiling: the very same rows, as the
  * engine's own TSV, bulk-inserted straight into chDB in this process. Prints both and the ratio.
  *
- *   node --import tsx apps/controller/src/ingest/bench-ingest.ts [--rows 200000] [--batch 5000] [--concurrency 4]
+ *   node --import tsx apps/controller/src/ingest/bench-ingest.ts [--rows 200000] [--batch 5000] [--concurrency 4] [--tagging]
+ *
+ * `--tagging` adds a run of the same rows through a second controller whose writer tags them
+ * (AutoTagging, apps/controller/src/tagging) for an org with a resource model, and prints it
+ * beside the untagged run.
  *
  * The controller runs in this process (one ingest process) and the store in its own process, as
  * in production; the sender shares the controller's process, which understates ingest a little.
@@ -24,6 +28,7 @@ import {
   makeBatch,
 } from "../../../agent/src/controller-link/index.ts";
 import { createAgentRuntime } from "../agents/wiring.ts";
+import { benchTaggedIngest } from "../tagging/bench.ts";
 import { buildControllerServer } from "../http/server.ts";
 import { ChdbEngine } from "../store/engine.ts";
 
@@ -32,6 +37,7 @@ const { values } = parseArgs({
     rows: { type: "string", default: "200000" },
     batch: { type: "string", default: "5000" },
     concurrency: { type: "string", default: "4" },
+    tagging: { type: "boolean", default: false },
   },
 });
 const ROWS = Number(values.rows);
@@ -173,6 +179,11 @@ try {
   const ceilingS = (performance.now() - t1) / 1000;
   await engine.close();
 
+  // ── AutoTagging: the same rows through a tagging controller (another org with resources) ──
+  const tagged = values.tagging
+    ? await benchTaggedIngest({ agentApi: runtime.agentApi, clickhouse: ch.client, log, rows: ROWS, batch: BATCH, concurrency: CONCURRENCY, makeRow: l4Row, nowUs })
+    : undefined;
+
   const ingestRate = accepted / ingestS;
   const ceilingRate = ceiling.rowsWritten / ceilingS;
   console.log(
@@ -181,6 +192,12 @@ try {
       `  agent batches -> controller -> store: ${Math.round(ingestRate).toLocaleString("en")} rows/s (${accepted} rows, ${ingestS.toFixed(2)} s)`,
       `  direct chDB insert, engine TSV     : ${Math.round(ceilingRate).toLocaleString("en")} rows/s (${ceiling.rowsWritten} rows, ${ceilingS.toFixed(2)} s)`,
       `  ratio: ${((100 * ingestRate) / ceilingRate).toFixed(1)} % of the ceiling (target >= 70 %)`,
+      ...(tagged
+        ? [
+            `  tagging on (same rows, ${tagged.resources} resources, ${tagged.taggedShare.toFixed(0)} % of IPs resolved): ${Math.round(tagged.rowsPerS).toLocaleString("en")} rows/s (${tagged.rows} rows, ${tagged.seconds.toFixed(2)} s); tagging off above: ${Math.round(ingestRate).toLocaleString("en")} rows/s; cost ${((100 * (ingestRate - tagged.rowsPerS)) / ingestRate).toFixed(1)} % (target < 15 %)`,
+            `  tagging alone, in process: ${Math.round(tagged.tagRowsPerS).toLocaleString("en")} rows/s (dictionary build ${tagged.buildMs.toFixed(0)} ms)`,
+          ]
+        : []),
     ].join("\n"),
   );
 } finally {

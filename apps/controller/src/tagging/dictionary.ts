@@ -79,7 +79,6 @@ export class TagDictionary {
   #lengths: number[] = [];
   readonly #vpcByTunnel = new Map<number, number>();
   readonly #vpcByAgent = new Map<string, number>();
-  readonly #cache = new Map<string, TResolved>();
 
   constructor(version: number, resources: TDictResource[]) {
     this.version = version;
@@ -180,43 +179,43 @@ export class TagDictionary {
   }
 
   resolve(ip: string, vpcContext = 0): TResolved {
-    const key = `${vpcContext}|${ip}`;
-    const cached = this.#cache.get(key);
-    if (cached) return cached;
-    const out = this.#resolve(normaliseIp(ip), vpcContext);
-    if (this.#cache.size > 200_000) this.#cache.clear();
-    this.#cache.set(key, out);
-    return out;
-  }
-
-  #resolve(ip: string, ctx: number): TResolved {
-    const n = ipv4ToNumber(ip);
-    // First pass: only the context's VPC and VPC-less resources.
-    const local = (es: TEntry[] | undefined) => (es ? best(es.filter((e) => e.vpc === ctx || e.vpc === 0)) : undefined);
-    const hit = local(this.#exact.get(ip)) ?? (n !== undefined ? this.#lpm(n, local) : undefined);
+    const key = normaliseIp(ip);
+    const n = ipv4ToNumber(key);
+    // First pass: only the context's VPC and VPC-less resources, exact address then longest prefix.
+    const exact = this.#exact.get(key);
+    let hit = exact ? pickLocal(exact, vpcContext) : undefined;
+    if (!hit && n !== undefined) {
+      for (const len of this.#lengths) {
+        const es = this.#prefixes.get(len)?.get(maskV4(n, len));
+        if (es && (hit = pickLocal(es, vpcContext))) break;
+      }
+    }
     if (hit) return hit.resolved;
     // Second pass: another VPC's resource, only when a single VPC claims the address (peering,
     // public ranges); two VPCs both holding it (overlapping private ranges) stay unresolved.
-    const unique = (es: TEntry[] | undefined) => {
-      if (!es?.length) return undefined;
-      const vpcs = new Set(es.map((e) => e.vpc));
-      return vpcs.size === 1 ? best(es) : undefined;
-    };
-    const exact = this.#exact.get(ip);
-    if (exact?.length) return unique(exact)?.resolved ?? EMPTY;
+    if (exact) return pickUnique(exact)?.resolved ?? EMPTY;
     if (n === undefined) return EMPTY;
     for (const len of this.#lengths) {
       const es = this.#prefixes.get(len)?.get(maskV4(n, len));
-      if (es?.length) return unique(es)?.resolved ?? EMPTY;
+      if (es) return pickUnique(es)?.resolved ?? EMPTY;
     }
     return EMPTY;
   }
+}
 
-  #lpm(n: number, pick: (es: TEntry[] | undefined) => TEntry | undefined): TEntry | undefined {
-    for (const len of this.#lengths) {
-      const e = pick(this.#prefixes.get(len)?.get(maskV4(n, len)));
-      if (e) return e;
-    }
-    return undefined;
+/** The most specific entry in the context's VPC or in none; no allocation (per-row path). */
+function pickLocal(es: TEntry[], ctx: number): TEntry | undefined {
+  let b: TEntry | undefined;
+  for (let i = 0; i < es.length; i++) {
+    const e = es[i] as TEntry;
+    if ((e.vpc === ctx || e.vpc === 0) && (!b || e.rank < b.rank)) b = e;
   }
+  return b;
+}
+
+/** The most specific entry when every entry is in the same VPC; else none. */
+function pickUnique(es: TEntry[]): TEntry | undefined {
+  const vpc = es[0]?.vpc;
+  for (const e of es) if (e.vpc !== vpc) return undefined;
+  return best(es);
 }
