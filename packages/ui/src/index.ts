@@ -11,3 +11,4 @@ export { EmptyState } from "./EmptyState.tsx";
 export { Field } from "./Field.tsx";
 export { type CellKind, formatCell } from "./format.ts";
 export { SecretBox } from "./SecretBox.tsx";
+export * from "./analysis/index.ts";

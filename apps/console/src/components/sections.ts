@@ -72,7 +72,7 @@ export function orgSections(orgSlug: string) {
     {
       href: `${base}/flows`,
       label: "Flow logs",
-      ready: false,
+      ready: true,
       exact: false,
       permission: "telemetry.read",
       blurb: "L4 flows between endpoints",
@@ -80,7 +80,7 @@ export function orgSections(orgSlug: string) {
     {
       href: `${base}/l7`,
       label: "L7 logs",
-      ready: false,
+      ready: true,
       exact: false,
       permission: "telemetry.read",
       blurb: "HTTP, DNS, SQL and more, per request",
@@ -88,7 +88,7 @@ export function orgSections(orgSlug: string) {
     {
       href: `${base}/topology`,
       label: "Topology",
-      ready: false,
+      ready: true,
       exact: false,
       permission: "telemetry.read",
       blurb: "Who talks to whom",
@@ -96,7 +96,7 @@ export function orgSections(orgSlug: string) {
     {
       href: `${base}/traces`,
       label: "Traces",
-      ready: false,
+      ready: true,
       exact: false,
       permission: "telemetry.read",
       blurb: "Distributed traces from network spans",
@@ -104,7 +104,7 @@ export function orgSections(orgSlug: string) {
     {
       href: `${base}/metrics`,
       label: "Metrics",
-      ready: false,
+      ready: true,
       exact: false,
       permission: "telemetry.read",
       blurb: "Network and application metrics",

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Conditions } from "../common.ts";
+import type { Conditions } from "../common.ts";
 
 /**
  * The page filter builder: a typed list of (column, op, value) → WHERE conditions whose values are

@@ -259,10 +259,11 @@ export async function* flowLogCsv(
   input: TFlowLogPageParams,
   maxRows = 1_000_000,
 ): AsyncGenerator<string> {
-  yield `${CSV_COLUMNS.join(",")}\n`;
   let cursor: string | undefined;
   let sent = 0;
+  let header = `${CSV_COLUMNS.join(",")}\n`;
   do {
+    // The first page is read before anything is yielded, so a bad filter fails the first next().
     const page = await flowLogPage(client, { ...input, cursor, limit: 1000 });
     const lines = page.rows.map(
       (r) =>
@@ -270,7 +271,8 @@ export async function* flowLogCsv(
           csvCell(k.endsWith("_time") ? new Date(Math.floor((r[k] as number) / 1000)).toISOString() : r[k]),
         ).join(",")}\n`,
     );
-    if (lines.length) yield lines.join("");
+    yield header + lines.join("");
+    header = "";
     sent += page.rows.length;
     cursor = page.nextCursor;
   } while (cursor && sent < maxRows);

@@ -1,0 +1,41 @@
+import { tagNames } from "@flowplane/query";
+import { EmptyState } from "@flowplane/ui";
+import type { Metadata } from "next";
+import { Suspense } from "react";
+import { MetricsView } from "../../../../analysis/MetricsView.tsx";
+import { pageAccess } from "../../../../server/page-access.ts";
+import { analysisClickhouse } from "../../../../server/routers/analysis/shared.ts";
+
+export const metadata: Metadata = { title: "Metrics" };
+
+export default async function Page({ params }: { params: Promise<{ orgSlug: string }> }) {
+  const { orgSlug } = await params;
+  const access = await pageAccess(orgSlug);
+  // Agent group names for the picker; an unreachable store only leaves the picker empty.
+  const groups = access.can("telemetry.read")
+    ? await tagNames(analysisClickhouse(), { orgId: access.org.id, kind: "agent_group" })
+        .then((m) => [...m].map(([id, name]) => ({ id, name })))
+        .catch(() => [])
+    : [];
+  return (
+    <>
+      <div className="fp-page-head">
+        <div>
+          <h1>Metrics</h1>
+          <p className="fp-page-sub">
+            RED per service and endpoint, Apdex, and TCP health (RTT, retransmissions, zero windows, resets).
+          </p>
+        </div>
+      </div>
+      {access.can("telemetry.read") ? (
+        <Suspense>
+          <MetricsView orgSlug={orgSlug} groups={groups} />
+        </Suspense>
+      ) : (
+        <EmptyState title="Not available to your role">
+          Telemetry needs the telemetry.read permission.
+        </EmptyState>
+      )}
+    </>
+  );
+}
