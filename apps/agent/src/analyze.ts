@@ -52,12 +52,17 @@ export interface AnalyzeResult {
 
 export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Promise<AnalyzeResult> {
   if ((opts.workers ?? 1) > 1) {
+    // Workers load the L7 code themselves (only when it is on).
     if (opts.multi === "replicate") {
       const { analyzeFileSharded } = await import("./flow/sharded-analyze.ts");
       return analyzeFileSharded(path, opts);
     }
     const { analyzeFileDispatched } = await import("./flow/dispatch-analyze.ts");
     return analyzeFileDispatched(path, opts);
+  }
+  if (opts.l7 && !opts.createL7) {
+    const { createL7Processor } = await import("./l7/index.ts");
+    return analyzeFileSync(path, { ...opts, createL7: createL7Processor });
   }
   return analyzeFileSync(path, opts);
 }

@@ -20,7 +20,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAgentRuntime } from "../../controller/src/agents/wiring.ts";
 import { buildControllerServer } from "../../controller/src/http/server.ts";
-import { analyzeFileSync } from "../src/analyze.ts";
+import { analyzeFile } from "../src/analyze.ts";
 import { configTimeouts } from "../src/run/controller-session.ts";
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), "../bin/flowplane-agent.js");
@@ -120,7 +120,7 @@ describe("run --pcap --controller", () => {
     const expected: Record<string, unknown>[] = [];
     const expectedL7: Record<string, unknown>[] = [];
     let expectedRequests = 0;
-    const analyzed = analyzeFileSync(PCAP, {
+    const analyzed = await analyzeFile(PCAP, {
       timeouts: configTimeouts(ZAgentConfig.parse({})),
       l7: {},
       onL4: (row) => expected.push(row as unknown as Record<string, unknown>),

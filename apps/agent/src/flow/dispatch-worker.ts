@@ -47,8 +47,10 @@ let am: AppMetricsRow[] = [];
 let l7Count = 0;
 const l7File = d.l7File ? new JsonlWriter(d.l7File) : undefined;
 const BATCH_ROWS = 2000;
+const createL7 = d.engine.l7 ? (await import("../l7/index.ts")).createL7Processor : undefined;
 const engine = createEngine({
   ...d.engine,
+  createL7,
   l7: d.engine.l7
     ? {
         ...d.engine.l7,

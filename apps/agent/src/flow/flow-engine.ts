@@ -35,7 +35,9 @@ import {
   TUNNEL_NAMES,
 } from "../decode/packet-meta.ts";
 import { M, METRIC_FIELDS, type MetricKeyView, NetworkMetricsTable, NF } from "../metrics/network-metrics.ts";
-import { createL7Processor, type L7Processor, type L7ProcessorOptions } from "../l7/index.ts";
+// Type-only: the L7 code (and the row schemas it loads) is only loaded by callers that turn L7 on,
+// so L4-only workers start without it (a worker bundle with it took ~60 ms more to load).
+import type { L7Processor, L7ProcessorOptions } from "../l7/index.ts";
 import { FlowTable, flowHash } from "./flow-table.ts";
 import { ipText } from "./ip-text.ts";
 import { SeqVerdict, TcpState, TcpTracker } from "./tcp-state.ts";
@@ -178,8 +180,10 @@ export interface EngineOptions {
   startSeconds?: number;
   /** Only handle packets whose flow hash maps to this shard (multi-worker mode). */
   shardFilter?: { index: number; count: number };
-  /** L7 parsing (src/l7) of flows with payload; absent = L4 only. */
+  /** L7 parsing (src/l7) of flows with payload; absent = L4 only. Needs `createL7`. */
   l7?: Omit<L7ProcessorOptions, "describeFlow" | "orgId" | "agentId">;
+  /** `createL7Processor` from src/l7 (injected so that L4-only users never load it). */
+  createL7?: (o: L7ProcessorOptions) => L7Processor;
 }
 
 export interface EngineStats {
@@ -321,8 +325,9 @@ export class FlowEngine {
     const startSec = opts.startSeconds ?? Math.floor(Date.now() / 1000);
     this.idHigh = (BigInt(startSec >>> 0) << 32n) | (BigInt((opts.shard ?? 0) & 31) << 27n);
     this.shardFilter = opts.shardFilter;
-    this.l7 = opts.l7
-      ? createL7Processor({
+    if (opts.l7 && !opts.createL7) throw new Error("engine option l7 needs createL7 (createL7Processor from src/l7)");
+    this.l7 = opts.l7 && opts.createL7
+      ? opts.createL7({
           ...opts.l7,
           orgId: this.orgId,
           agentId: this.agentId,
@@ -910,7 +915,8 @@ export class FlowEngine {
   private forcedReports(): void {
     const t = this.table;
     const boundary = this.nextReport;
-    for (let f = 0; f < t.capacity; f++) {
+    const end = t.highWater;
+    for (let f = 0; f < end; f++) {
       if (!t.used[f] || this.startTime[f]! >= boundary) continue;
       if (this.pkts[f * 2]! + this.pkts[f * 2 + 1]! === 0) continue;
       this.emit(f, CT_FORCED);
@@ -942,7 +948,9 @@ export class FlowEngine {
   /** End of input: every open flow is reported, then the last second's metrics. */
   flush(): void {
     const t = this.table;
-    for (let f = 0; f < t.capacity; f++) {
+    // Slots are handed out lowest first: stop once every open flow is closed, not at capacity.
+    const end = t.highWater;
+    for (let f = 0; f < end && t.count > 0; f++) {
       if (t.used[f]) this.close(f, this.closeTypeOf(f));
     }
     this.l7?.flush(this.now);

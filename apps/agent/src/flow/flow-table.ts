@@ -57,6 +57,8 @@ export class FlowTable {
   readonly lruTail: Int32Array;
   private readonly freeStack: Int32Array;
   private freeTop: number;
+  /** Slots below this have been used at some point; none above it is. */
+  highWater = 0;
   count = 0;
   /** Direction of the last lookup hit: 0 = packet source is endpoint A. */
   dir = 0;
@@ -77,12 +79,13 @@ export class FlowTable {
     this.lruHead = new Int32Array(classes).fill(-1);
     this.lruTail = new Int32Array(classes).fill(-1);
     this.freeStack = new Int32Array(capacity);
-    for (let i = 0; i < capacity; i++) this.freeStack[i] = capacity - 1 - i;
-    this.freeTop = capacity;
+    // Never-used slots come from a high-water mark (no O(capacity) fill at start); freed slots
+    // are reused first, lowest-numbered first as before.
+    this.freeTop = 0;
   }
 
   get full(): boolean {
-    return this.freeTop === 0;
+    return this.freeTop === 0 && this.highWater === this.capacity;
   }
 
   ver(f: number): number {
@@ -157,7 +160,7 @@ export class FlowTable {
 
   /** Inserts the flow of `m` (A = packet source). Caller guarantees a free slot. */
   insert(m: PacketMeta, h: number): number {
-    const f = this.freeStack[--this.freeTop]!;
+    const f = this.freeTop > 0 ? this.freeStack[--this.freeTop]! : this.highWater++;
     this.used[f] = 1;
     const keys = this.keys;
     const k = f * KS;

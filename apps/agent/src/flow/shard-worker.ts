@@ -29,8 +29,10 @@ let nm: NetworkMetricsRow[] = [];
 let l7: L7Row[] = [];
 let am: AppMetricsRow[] = [];
 const BATCH = 2000;
+const createL7 = data.engine.l7 ? (await import("../l7/index.ts")).createL7Processor : undefined;
 const result = analyzeFileSync(data.path, {
   ...data.engine,
+  createL7,
   outDir: data.outDir,
   fileSuffix: data.outDir ? `.part${data.index}` : undefined,
   l4Only: true,

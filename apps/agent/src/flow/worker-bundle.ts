@@ -1,40 +1,79 @@
 /**
- * Worker threads run an esbuild bundle of their TypeScript entry (≈0.1 s to build) rather than
- * registering tsx in every thread (≈0.9 s each). The bundle is named by its content hash in
- * the temp dir, so it is written once per source version and never piles up.
+ * Worker threads run an esbuild bundle of their TypeScript entry rather than registering tsx in
+ * every thread (≈0.9 s each). Building costs 0.1-0.5 s (more on a busy machine), so a bundle is
+ * reused across processes: next to it a manifest lists every input file esbuild read with its
+ * size and mtime, and the bundle is rebuilt only when one of them changed. Bundles are written
+ * to a temporary name and renamed, so concurrent processes never read half a file.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const built = new Map<string, string>();
+
+type Manifest = { bundle: string; inputs: [path: string, size: number, mtimeMs: number][] };
+
+function fresh(manifestFile: string): string | null {
+  try {
+    const m = JSON.parse(readFileSync(manifestFile, "utf8")) as Manifest;
+    if (!existsSync(m.bundle)) return null;
+    for (const [p, size, mtimeMs] of m.inputs) {
+      const st = statSync(p);
+      if (st.size !== size || st.mtimeMs !== mtimeMs) return null;
+    }
+    return m.bundle;
+  } catch {
+    return null;
+  }
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
 
 export async function workerBundle(entry: URL): Promise<string> {
   const key = entry.href;
   const cached = built.get(key);
   if (cached) return cached;
+  const entryPath = fileURLToPath(entry);
+  const dir = join(tmpdir(), "flowplane-agent");
+  mkdirSync(dir, { recursive: true });
+  const name = entry.pathname.split("/").pop()?.replace(/\.ts$/, "") ?? "worker";
+  const manifestFile = join(
+    dir,
+    `${name}-${createHash("sha256").update(entryPath).digest("hex").slice(0, 12)}.manifest.json`,
+  );
+  const reused = fresh(manifestFile);
+  if (reused) {
+    built.set(key, reused);
+    return reused;
+  }
   const { buildSync } = await import("esbuild");
   const r = buildSync({
-    entryPoints: [fileURLToPath(entry)],
+    entryPoints: [entryPath],
     bundle: true,
     format: "esm",
     platform: "node",
     target: "node20",
     write: false,
+    metafile: true,
     logLevel: "silent",
   });
   const text = r.outputFiles[0]?.text ?? "";
-  const dir = join(tmpdir(), "flowplane-agent");
-  mkdirSync(dir, { recursive: true });
-  const name = entry.pathname.split("/").pop()?.replace(/\.ts$/, "") ?? "worker";
   const out = join(dir, `${name}-${createHash("sha256").update(text).digest("hex").slice(0, 16)}.mjs`);
-  if (!existsSync(out)) {
-    const tmp = `${out}.${process.pid}.tmp`;
-    writeFileSync(tmp, text);
-    renameSync(tmp, out);
+  if (!existsSync(out)) writeAtomic(out, text);
+  const cwd = process.cwd();
+  const inputs: Manifest["inputs"] = [];
+  for (const p of Object.keys(r.metafile?.inputs ?? {})) {
+    const abs = resolve(cwd, p);
+    const st = statSync(abs);
+    inputs.push([abs, st.size, st.mtimeMs]);
   }
+  writeAtomic(manifestFile, JSON.stringify({ bundle: out, inputs } satisfies Manifest));
   built.set(key, out);
   return out;
 }

@@ -4,6 +4,7 @@
  * packets are scarce (a quiet interface still closes its flows on time).
  */
 import { createEngine, type EngineStats, type FlowTimeouts } from "../flow/flow-engine.ts";
+import { createL7Processor } from "../l7/index.ts";
 import type { BatchingExporter } from "./exporter.ts";
 
 export interface PipelineOptions {
@@ -45,6 +46,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     onL4: (row) => o.exporter.push({ table: "l4_flow_log", row: row as unknown as Record<string, unknown> }),
     onNetworkMetrics: (row) =>
       o.exporter.push({ table: "network_metrics", row: row as unknown as Record<string, unknown> }),
+    createL7: createL7Processor,
     l7:
       o.l7 === false
         ? undefined
