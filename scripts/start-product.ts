@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { envFields, loadEnvOrExit } from "@flowplane/core/env";
@@ -77,6 +77,12 @@ async function stopAll(code: number) {
   say("stopped");
   process.exit(code);
 }
+// Whatever path ends this process (a failed step calls process.exit), no child may outlive it:
+// an orphaned store would keep the chDB data directory locked for the next start.
+process.on("exit", () => {
+  for (const { child } of children) if (child.exitCode === null) child.kill("SIGKILL");
+  if (store && store.child.exitCode === null) store.child.kill("SIGTERM");
+});
 process.on("SIGINT", () => void stopAll(0));
 process.on("SIGTERM", () => void stopAll(0));
 
@@ -177,19 +183,20 @@ await runStep("migrating ClickHouse", async () => {
 });
 
 let login = { email: "demo@flowplane.local", password: "" };
+let demo = { orgId: "", groupId: "" };
 await runStep("seeding the demo organization", async () => {
   const { getDb } = await import("@flowplane/db/client");
   const { seedDemo } = await import("@flowplane/db/seed");
   const loginFile = join(dataDir, "demo-login.json");
-  const result = (await seedDemo(getDb(env.DATABASE_URL))) as { password?: string; user?: { email: string } };
+  const result = await seedDemo(getDb(env.DATABASE_URL));
+  demo = { orgId: result.orgId, groupId: result.groupId };
   if (result.password) {
-    login = { email: result.user?.email ?? login.email, password: result.password };
+    login = { email: result.user.email, password: result.password };
     writeFileSync(loginFile, JSON.stringify(login, null, 2));
     chmodSync(loginFile, 0o600);
   } else if (existsSync(loginFile)) {
     login = JSON.parse(readFileSync(loginFile, "utf8"));
   }
-  await getDb(env.DATABASE_URL).disconnect();
 });
 
 await runStep("building the console (cached after the first time)", async () => {
@@ -243,10 +250,72 @@ startChild(
 await waitHealthy("controller", `http://127.0.0.1:${env.CONTROLLER_PORT}/healthz`);
 await waitHealthy("console", `${consoleUrl}/healthz`);
 
+const demoCapture = await startDemoAgent();
+
 console.log(`
   Flowplane is running.
     console     ${consoleUrl}   (sign in: ${login.email} / ${login.password || "(password printed at first start; see .data/demo-login.json)"})
     controller  http://127.0.0.1:${env.CONTROLLER_PORT}   (/healthz, /metrics)
     clickhouse  ${chUrl}${store ? " (embedded store)" : ""}
+    demo agent  replaying ${demoCapture} in a loop into the demo organization
   Press Ctrl-C to stop.
 `);
+
+/**
+ * A real agent process replaying a real capture into the demo organization, enrolled like any
+ * other agent (a token from the demo group, identity kept in .data/agent-demo), so the console
+ * has live data at once.
+ */
+async function startDemoAgent(): Promise<string> {
+  const { getDb } = await import("@flowplane/db/client");
+  const { seedEnrollmentToken } = await import("@flowplane/db/seed");
+  const db = getDb(env.DATABASE_URL);
+  const stateDir = join(dataDir, "agent-demo");
+  const stateFile = join(stateDir, "agent.json");
+  let token: string | undefined;
+  // A saved identity only counts while its agent still exists (the database may have been reset).
+  const saved = existsSync(stateFile)
+    ? (JSON.parse(readFileSync(stateFile, "utf8")) as { agentId?: string })
+    : {};
+  const known = saved.agentId
+    ? await db.unsafe.agent.findFirst({ where: { id: saved.agentId, orgId: demo.orgId, disabledAt: null } })
+    : null;
+  if (!known) {
+    rmSync(stateDir, { recursive: true, force: true });
+    token = (await seedEnrollmentToken(db, demo.orgId, demo.groupId, { name: "demo agent", maxUses: 1 }))
+      .token;
+  }
+  await db.disconnect();
+  const capture = demoCapturePath();
+  startChild(
+    "agent",
+    process.execPath,
+    [
+      join(ROOT, "apps/agent/bin/flowplane-agent.js"),
+      "run",
+      "--pcap",
+      capture,
+      "--loop",
+      "--speed",
+      "1x",
+      "--controller",
+      `http://127.0.0.1:${env.CONTROLLER_PORT}`,
+      ...(token ? ["--token", token] : []),
+      "--state-dir",
+      stateDir,
+    ],
+    ROOT,
+    {},
+  );
+  return capture;
+}
+
+/** The demo replays a public capture with HTTP, TLS and many short flows; the repo's own recordings otherwise. */
+function demoCapturePath(): string {
+  const shared = join(
+    process.env.FLOWPLANE_SHARED_DIR ?? join(ROOT, "..", "shared"),
+    "pcaps",
+    "erspan-vlan-http-tls.pcap",
+  );
+  return existsSync(shared) ? shared : join(ROOT, "apps/agent/test/captures/http-curl.pcap");
+}
