@@ -47,7 +47,7 @@ export function TopologyView({ orgSlug }: { orgSlug: string }) {
       e.bytes ? `${fmtBytes(e.bytes)} · ${e.retrans} retr` : "",
     ]
       .filter(Boolean)
-      .join("\n"),
+      .join(" · "),
     severity: e.errorPct / 20 + (e.flows ? e.retrans / Math.max(1, e.flows) / 5 : 0),
   }));
   function drill(page: "flows" | "l7", filters: { column: string; op: "eq"; value: string | number }[]) {

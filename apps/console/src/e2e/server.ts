@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -51,9 +53,29 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
 /** `next build` unless a fresh build exists; returns the build time in ms (0 when reused). */
 export async function ensureBuild(): Promise<number> {
   if (buildIsFresh()) return 0;
-  const started = Date.now();
-  await run(["build"], { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" });
-  return Date.now() - started;
+  // Several e2e files run in parallel workers: one builds, the others wait and reuse its build.
+  const lock = join(
+    tmpdir(),
+    `flowplane-console-build-${createHash("sha1").update(CONSOLE_DIR).digest("hex").slice(0, 8)}.lock`,
+  );
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${lock} held for 10 minutes: remove it if no build runs`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    if (buildIsFresh()) return 0;
+    const started = Date.now();
+    await run(["build"], { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" });
+    return Date.now() - started;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 export function freePort(): Promise<number> {

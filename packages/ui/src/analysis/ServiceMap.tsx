@@ -78,6 +78,7 @@ export function ServiceMap({
         nodes={nodes}
         edges={links}
         fitView
+        fitViewOptions={{ maxZoom: 1, padding: 0.15 }}
         nodesDraggable
         nodesConnectable={false}
         onNodeClick={(_, n) => onNodeClick?.(n.id)}

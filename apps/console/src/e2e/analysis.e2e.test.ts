@@ -1,0 +1,164 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { seedDemo, seedOrg } from "@flowplane/db/seed";
+import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
+import { analysisFixture, recordRows } from "@flowplane/query";
+import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureBuild, freePort, type RunningConsole, startConsole } from "./server.ts";
+
+// The analysis pages end to end: the small fixed fixture of @flowplane/query (two orgs) in a
+// fresh ClickHouse database, the production build, Chromium. Screenshots go to SCREENSHOTS.
+const CHROMIUM = process.env.FLOWPLANE_CHROMIUM ?? "/usr/bin/chromium";
+const PASSWORD = "e2e-password-1";
+export const SCREENSHOTS = mkdtempSync(join(tmpdir(), "flowplane-analysis-e2e-"));
+
+let t: TestDatabase;
+let ch: TestClickhouse;
+let server: RunningConsole;
+let browser: BrowserContext;
+let page: Page;
+let profileDir: string;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  [t, ch] = await Promise.all([
+    createTestDatabase("console_analysis_e2e"),
+    createTestClickhouse("analysis_e2e"),
+  ]);
+  const demo = await seedDemo(t.db, { password: PASSWORD });
+  const other = await seedOrg(t.db, { name: "Other", slug: "other" });
+  // Twenty minutes ago, so the default "last hour" shows all of it.
+  const t0 = (Date.now() - 20 * 60_000) * 1000;
+  const { a, b } = analysisFixture(demo.orgId, other.id, t0);
+  for (const [org, set] of [
+    [demo.orgId, a],
+    [other.id, b],
+  ] as const) {
+    await recordRows(ch.client, "l4_flow_log", org, set.l4);
+    await recordRows(ch.client, "l7_flow_log", org, set.l7);
+    await recordRows(ch.client, "network_metrics", org, set.network);
+    await recordRows(ch.client, "application_metrics", org, set.app);
+  }
+  const buildMs = await ensureBuild();
+  if (buildMs > 0) console.info(`analysis e2e: next build took ${(buildMs / 1000).toFixed(1)} s`);
+  const port = await freePort();
+  server = await startConsole(port, {
+    DATABASE_URL: t.url,
+    CLICKHOUSE_URL: ch.url,
+    CLICKHOUSE_DATABASE: ch.database,
+    NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
+    NEXTAUTH_URL: `http://127.0.0.1:${port}`,
+  });
+  profileDir = mkdtempSync(join(tmpdir(), "flowplane-chromium-"));
+  browser = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1440, height: 900 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  page = await browser.newPage();
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.on("response", (res) => {
+    if (res.status() >= 500) pageErrors.push(`${res.status()} ${res.url()}`);
+  });
+  await page.goto(`${server.url}/o/demo/flows`);
+  await page.waitForURL(/\/signin/);
+  await page.fill("#email", "demo@flowplane.local");
+  await page.fill("#password", PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForURL(/\/o\/demo\/flows/);
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  await server?.stop();
+  await Promise.all([t?.drop(), ch?.drop()]);
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  console.info(`analysis e2e: screenshots in ${SCREENSHOTS}`);
+});
+
+const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+const text = async (sel: string) => (await page.textContent(sel).catch(() => "")) ?? "";
+
+describe("analysis pages", () => {
+  it("flow logs: count, filter from the URL, row detail with linked L7 rows, CSV export", async () => {
+    await page.goto(`${server.url}/o/demo/flows`);
+    await expect
+      .poll(() => text("[data-testid=flow-total]"), { timeout: 20_000 })
+      .toContain("30 flow reports match");
+    expect(await text("main")).not.toContain("10.9.9.9");
+    await shot("flows");
+    await page.goto(`${server.url}/o/demo/flows?range=1h&f=server_port~eq~8080&sort=bytes&dir=desc`);
+    await expect.poll(() => text("[data-testid=flow-total]")).toContain("20 flow reports match");
+    await page.click(".fp-vt-row >> nth=0");
+    await expect.poll(() => text("[aria-label='Flow detail']")).toContain("L7 requests on this flow");
+    await expect.poll(async () => page.locator("[data-testid=flow-l7] tbody tr").count()).toBeGreaterThan(0);
+    await shot("flow-detail");
+    const csv = await page.request.get(`${server.url}/o/demo/flows/export?range=1h&f=server_port~eq~3306`);
+    expect(csv.status()).toBe(200);
+    expect((await csv.text()).trim().split("\n")).toHaveLength(11);
+    const foreign = await page.request.get(`${server.url}/o/other/flows/export?range=1h`);
+    expect(foreign.status()).toBe(404);
+  });
+
+  it("L7 logs: count and a row opens its trace", async () => {
+    await page.goto(`${server.url}/o/demo/l7?range=1h&f=response_status~eq~server_error`);
+    await expect
+      .poll(() => text("[data-testid=l7-total]"), { timeout: 20_000 })
+      .toContain("4 requests match");
+    await page.goto(`${server.url}/o/demo/l7`);
+    await expect.poll(() => text("[data-testid=l7-total]")).toContain("55 requests match");
+    await shot("l7");
+    await page.click(".fp-vt-row >> nth=0");
+    await page.waitForURL(/\/o\/demo\/traces\?/);
+  });
+
+  it("topology: edges with rate, errors, p95, bytes and retransmissions", async () => {
+    await page.goto(`${server.url}/o/demo/topology`);
+    await expect
+      .poll(() => text("[data-testid=topology-edges]"), { timeout: 20_000 })
+      .toContain("10.2.0.1:8080");
+    const edges = await text("[data-testid=topology-edges]");
+    expect(edges).toContain("10.3.0.1:3306");
+    expect(edges).toContain("10.0 %");
+    expect(edges).not.toContain("10.9.9.10");
+    await expect.poll(async () => page.locator(".react-flow__node").count()).toBeGreaterThanOrEqual(5);
+    await shot("topology");
+  });
+
+  it("traces: waterfall across agents, and where a trace breaks", async () => {
+    await page.goto(`${server.url}/o/demo/traces?range=1h&trace=trace-ok`);
+    await expect
+      .poll(() => text("main"), { timeout: 20_000 })
+      .toContain("2 spans across 2 agents · complete");
+    await shot("trace-ok");
+    await page.goto(`${server.url}/o/demo/traces?range=1h&trace=trace-broken`);
+    await expect.poll(() => text("[data-testid=trace-breaks]")).toContain("missing hop");
+    expect(await text("[data-testid=trace-breaks]")).toContain("no trace key");
+    await shot("trace-broken");
+  });
+
+  it("metrics: RED with Apdex and TCP per server", async () => {
+    await page.goto(`${server.url}/o/demo/metrics?range=1h&apdex=20`);
+    await expect.poll(() => text("[data-testid=red-table]"), { timeout: 20_000 }).toContain("10.2.0.1:8080");
+    const red = await text("[data-testid=red-table]");
+    expect(red).toContain("100");
+    expect(red).toContain("0.90");
+    expect(await text("[data-testid=tcp-table]")).toContain("200.0 KB");
+    await shot("metrics");
+    expect(pageErrors).toEqual([]);
+  });
+});
