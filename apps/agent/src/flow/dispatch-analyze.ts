@@ -50,6 +50,7 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
   const wantRows = opts.onL4 !== undefined;
   if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
   const script = await workerBundle(new URL("./dispatch-worker.ts", import.meta.url));
+  const l7Bundle = opts.l7 ? await workerBundle(new URL("../l7/index.ts", import.meta.url)) : undefined;
   const slotWords = BATCH * REC + 2;
   const lanes: Lane[] = [];
   const metrics = new Map<string, NetworkMetricsRow>();
@@ -96,6 +97,7 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
         l4File: opts.outDir ? join(opts.outDir, `l4_flow_log.jsonl.part${index}`) : undefined,
         l7File: opts.outDir && l7On ? join(opts.outDir, `l7_flow_log.jsonl.part${index}`) : undefined,
         wantL7Rows,
+        l7Bundle,
         wantRows,
         engine,
       },

@@ -23,6 +23,8 @@ export interface DispatchWorkerData {
   l4File?: string;
   l7File?: string;
   wantL7Rows: boolean;
+  /** Path of the L7 bundle (worker-bundle.ts) when L7 is on. */
+  l7Bundle?: string;
   wantRows: boolean;
   engine: EngineOptions;
 }
@@ -47,7 +49,11 @@ let am: AppMetricsRow[] = [];
 let l7Count = 0;
 const l7File = d.l7File ? new JsonlWriter(d.l7File) : undefined;
 const BATCH_ROWS = 2000;
-const createL7 = d.engine.l7 ? (await import("../l7/index.ts")).createL7Processor : undefined;
+// The L7 code is a bundle of its own (built by the parent only when L7 is on): an L4-only
+// worker never parses it.
+const createL7 = d.l7Bundle
+  ? ((await import(d.l7Bundle)) as typeof import("../l7/index.ts")).createL7Processor
+  : undefined;
 const engine = createEngine({
   ...d.engine,
   createL7,

@@ -17,6 +17,8 @@ export interface ShardWorkerData {
   outDir?: string;
   wantRows: boolean;
   wantL7Rows?: boolean;
+  /** Path of the L7 bundle (worker-bundle.ts) when L7 is on. */
+  l7Bundle?: string;
   engine: Record<string, unknown>;
 }
 
@@ -29,7 +31,9 @@ let nm: NetworkMetricsRow[] = [];
 let l7: L7Row[] = [];
 let am: AppMetricsRow[] = [];
 const BATCH = 2000;
-const createL7 = data.engine.l7 ? (await import("../l7/index.ts")).createL7Processor : undefined;
+const createL7 = data.l7Bundle
+  ? ((await import(data.l7Bundle)) as typeof import("../l7/index.ts")).createL7Processor
+  : undefined;
 const result = analyzeFileSync(data.path, {
   ...data.engine,
   createL7,

@@ -51,13 +51,14 @@ export async function analyzeFileSharded(path: string, opts: AnalyzeOptions): Pr
   const appMetrics = new Map<string, AppMetricsRow>();
   const wantL7Rows = opts.onL7 !== undefined;
   const script = await workerBundle(new URL("./shard-worker.ts", import.meta.url));
+  const l7Bundle = opts.l7 ? await workerBundle(new URL("../l7/index.ts", import.meta.url)) : undefined;
   await Promise.all(
     Array.from(
       { length: count },
       (_, index) =>
         new Promise<void>((resolve, reject) => {
           const w = new Worker(script, {
-            workerData: { path, index, count, outDir: opts.outDir, wantRows, wantL7Rows, engine },
+            workerData: { path, index, count, outDir: opts.outDir, wantRows, wantL7Rows, l7Bundle, engine },
           });
           w.on("message", (msg: Msg) => {
             if (msg.type === "l4") for (const r of msg.rows) opts.onL4?.(r);
