@@ -59,6 +59,44 @@ const EMPTY: TResolved = Object.freeze({
   pod: 0,
 }) as TResolved;
 
+function vpcsByExternalId(resources: TDictResource[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of resources) if (r.kind === "vpc" && !out.has(r.externalId)) out.set(r.externalId, r.tagId);
+  return out;
+}
+
+/**
+ * Every tag slot of a resource, from its own kind and its parents' (followed through `refs` within
+ * the account). Also what `resource_tags` in ClickHouse holds per id.
+ */
+export function ancestryOf(resources: TDictResource[]): (r: TDictResource) => TResolved {
+  const byRef = new Map<string, TDictResource>();
+  for (const r of resources) byRef.set(`${r.accountId}|${r.kind}|${r.externalId}`, r);
+  const vpcByExternal = vpcsByExternalId(resources);
+  const memo = new Map<TDictResource, TResolved>();
+  const ancestry = (r: TDictResource, depth = 0): TResolved => {
+    const hit = memo.get(r);
+    if (hit) return hit;
+    const out: TResolved = { ...EMPTY, resourceId: r.tagId };
+    if (depth < 8) {
+      for (const [kind, ext] of Object.entries(r.refs)) {
+        const parent = byRef.get(`${r.accountId}|${kind}|${ext}`);
+        if (!parent) continue;
+        const up = ancestry(parent, depth + 1);
+        for (const slot of TAG_SLOTS) if (!out[slot] && up[slot]) out[slot] = up[slot];
+      }
+    }
+    if ((TAG_SLOTS as readonly string[]).includes(r.kind)) out[r.kind as TTagSlot] = r.tagId;
+    // A cluster names the VPC it runs in by external id (any account of the org).
+    if (r.kind === "k8s_cluster" && typeof r.attrs.vpc === "string") out.vpc = vpcByExternal.get(r.attrs.vpc) ?? 0;
+    // An interface stands for its instance: rows group by host, the interface is an attribute.
+    if (r.kind === "interface" && out.host) out.resourceId = out.host;
+    memo.set(r, out);
+    return out;
+  };
+  return (r) => ancestry(r);
+}
+
 function best(entries: TEntry[]): TEntry | undefined {
   let b: TEntry | undefined;
   for (const e of entries) if (!b || e.rank < b.rank) b = e;
@@ -82,33 +120,8 @@ export class TagDictionary {
 
   constructor(version: number, resources: TDictResource[]) {
     this.version = version;
-    const byRef = new Map<string, TDictResource>();
-    const vpcByExternal = new Map<string, number>();
-    for (const r of resources) {
-      byRef.set(`${r.accountId}|${r.kind}|${r.externalId}`, r);
-      if (r.kind === "vpc" && !vpcByExternal.has(r.externalId)) vpcByExternal.set(r.externalId, r.tagId);
-    }
-    const memo = new Map<TDictResource, TResolved>();
-    const ancestry = (r: TDictResource, depth = 0): TResolved => {
-      const hit = memo.get(r);
-      if (hit) return hit;
-      const out: TResolved = { ...EMPTY, resourceId: r.tagId };
-      if (depth < 8) {
-        for (const [kind, ext] of Object.entries(r.refs)) {
-          const parent = byRef.get(`${r.accountId}|${kind}|${ext}`);
-          if (!parent) continue;
-          const up = ancestry(parent, depth + 1);
-          for (const slot of TAG_SLOTS) if (!out[slot] && up[slot]) out[slot] = up[slot];
-        }
-      }
-      if ((TAG_SLOTS as readonly string[]).includes(r.kind)) out[r.kind as TTagSlot] = r.tagId;
-      // A cluster names the VPC it runs in by external id (any account of the org).
-      if (r.kind === "k8s_cluster" && typeof r.attrs.vpc === "string") out.vpc = vpcByExternal.get(r.attrs.vpc) ?? 0;
-      // An interface stands for its instance: rows group by host, the interface is an attribute.
-      if (r.kind === "interface" && out.host) out.resourceId = out.host;
-      memo.set(r, out);
-      return out;
-    };
+    const vpcByExternal = vpcsByExternalId(resources);
+    const ancestry = ancestryOf(resources);
     const agentHosts: TDictResource[] = [];
     const pinned = new Map<string, number>();
     for (const r of resources) {

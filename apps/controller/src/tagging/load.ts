@@ -7,14 +7,17 @@ export async function dictionaryVersion(db: Db, orgId: string): Promise<number> 
   return inv?.version ?? 0;
 }
 
-/** Builds the org's dictionary from Postgres: live (not deleted) resources only. */
-export async function loadDictionary(db: Db, orgId: string): Promise<TagDictionary> {
-  const scoped = db.forOrg(orgId);
-  // Read the version first: a sync landing in between makes the next check reload again.
-  const version = await dictionaryVersion(db, orgId);
-  const rows = await scoped.cloudResource.findMany({
-    where: { deletedAt: null },
+/** The org's resources as the dictionary needs them (live ones only unless asked). */
+export async function loadDictResources(
+  db: Db,
+  orgId: string,
+  opts: { includeDeleted?: boolean } = {},
+): Promise<(TDictResource & { labels: Record<string, string>; deleted: boolean })[]> {
+  const rows = await db.forOrg(orgId).cloudResource.findMany({
+    where: opts.includeDeleted ? {} : { deletedAt: null },
     select: {
+      labels: true,
+      deletedAt: true,
       accountId: true,
       kind: true,
       externalId: true,
@@ -26,7 +29,9 @@ export async function loadDictionary(db: Db, orgId: string): Promise<TagDictiona
       account: { select: { kind: true } },
     },
   });
-  const resources: TDictResource[] = rows.map((r) => ({
+  return rows.map((r) => ({
+    labels: (r.labels ?? {}) as Record<string, string>,
+    deleted: r.deletedAt !== null,
     accountId: r.accountId,
     accountKind: r.account.kind,
     kind: r.kind,
@@ -37,5 +42,11 @@ export async function loadDictionary(db: Db, orgId: string): Promise<TagDictiona
     ips: r.ips,
     attrs: (r.attrs ?? {}) as Record<string, unknown>,
   }));
-  return new TagDictionary(version, resources);
+}
+
+/** Builds the org's dictionary from Postgres: live (not deleted) resources only. */
+export async function loadDictionary(db: Db, orgId: string): Promise<TagDictionary> {
+  // Read the version first: a sync landing in between makes the next check reload again.
+  const version = await dictionaryVersion(db, orgId);
+  return new TagDictionary(version, await loadDictResources(db, orgId));
 }

@@ -11,6 +11,7 @@ import { syncCloudAccount } from "../../src/clouds/sync.ts";
 import { ResourceTagger, withTagging } from "../../src/tagging/tagger.ts";
 import { bearer, enrollBody, seedTenant, startHarness, type THarness } from "../harness.ts";
 import { startFakeEc2, type TFakeEc2, twoVpcRegion } from "./fake-ec2.ts";
+import { sampleCluster, startFakeKube, type TFakeKube } from "./fake-kube.ts";
 
 let seq = 0;
 function l4Row(client_ip: string, server_ip: string, extra: Record<string, unknown> = {}) {
@@ -58,12 +59,14 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
   let h: THarness;
   let ch: Awaited<ReturnType<typeof createTestClickhouse>>;
   let ec2: TFakeEc2;
+  let kube: TFakeKube;
   let tagger: ResourceTagger;
   const key = SecretsKey.fromBase64(randomBytes(32).toString("base64"));
 
   beforeAll(async () => {
     ch = await createTestClickhouse("ctl_tagging");
     ec2 = await startFakeEc2({ "eu-west-1": twoVpcRegion() });
+    kube = await startFakeKube(sampleCluster());
     let taggerRef: ResourceTagger | undefined;
     h = await startHarness("ctl_tagging", {
       writeRows: (table, orgId, rows) => {
@@ -77,6 +80,7 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
   afterAll(async () => {
     await h?.close();
     await ec2?.close();
+    await kube?.close();
     await ch?.drop();
   });
 
@@ -97,8 +101,14 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
       credentials: { accessKeyId: "AKID", secretAccessKey: "x", endpoint: ec2.url, homeRegion: "eu-west-1", tunnelIds: { "vpc-b": 4242 } },
     });
     const agents = await createCloudAccount(h.tdb.db, key, org.id, { kind: "agents", name: "agents" });
+    const k8s = await createCloudAccount(h.tdb.db, key, org.id, {
+      kind: "kubernetes",
+      name: "eks",
+      credentials: { server: kube.url, token: kube.token, skipTLSVerify: true },
+    });
     await syncCloudAccount(deps, org.id, aws.id);
     await syncCloudAccount(deps, org.id, agents.id);
+    await syncCloudAccount(deps, org.id, k8s.id);
     const tags = new Map(
       (await h.tdb.db.forOrg(org.id).cloudResource.findMany({ where: { accountId: aws.id } })).map((r) => [r.externalId, r.tagId]),
     );
@@ -113,7 +123,11 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
       expect(res.json()).toMatchObject({ rejected: [] });
     };
     await send(agentA, [l4Row("10.0.1.5", "10.0.1.10", { server_port: 1001 }), l4Row("10.0.1.5", "10.0.1.10", { server_port: 1003, tunnel_type: "vxlan", tunnel_id: 4242 })]);
-    await send(agentB, [l4Row("10.0.1.6", "10.0.1.10", { server_port: 1002 }), l4Row("10.0.1.6", "172.31.0.1", { server_port: 1004 })]);
+    await send(agentB, [
+      l4Row("10.0.1.6", "10.0.1.10", { server_port: 1002 }),
+      l4Row("10.0.1.6", "172.31.0.1", { server_port: 1004 }),
+      l4Row("10.244.1.9", "10.244.1.5", { server_port: 1005 }),
+    ]);
 
     const rs = await ch.client.query({
       query: `SELECT server_port, client_resource_id, server_resource_id FROM l4_flow_log
@@ -128,7 +142,33 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
       // the VXLAN id names vpc-b: the inner addresses are vpc-b's, whichever agent saw them
       { server_port: 1003, client_resource_id: tags.get("subnet-b1"), server_resource_id: tags.get("i-b1") },
       { server_port: 1004, client_resource_id: tags.get("i-b2"), server_resource_id: 0 },
+      { server_port: 1005, client_resource_id: expect.any(Number), server_resource_id: expect.any(Number) },
     ]);
+
+    // query time: group by the server's VPC and read pod labels through resource_tags
+    const byVpc = await ch.client.query({
+      query: `SELECT rt.vpc_id AS vpc, count() AS n FROM l4_flow_log AS l
+              LEFT JOIN (SELECT id, argMax(vpc_id, updated_at) AS vpc_id FROM resource_tags
+                         WHERE org_id = {org:UUID} GROUP BY id) AS rt ON rt.id = l.server_resource_id
+              WHERE l.org_id = {org:UUID} AND l.server_resource_id != 0 AND l.server_port < 1005
+              GROUP BY vpc ORDER BY vpc`,
+      query_params: { org: org.id },
+      format: "JSONEachRow",
+    });
+    expect(await byVpc.json()).toEqual([
+      { vpc: tags.get("vpc-a"), n: "1" },
+      { vpc: tags.get("vpc-b"), n: "2" },
+    ]);
+    const labels = await ch.client.query({
+      query: `SELECT rt.app AS app, rt.ns AS ns FROM l4_flow_log AS l
+              JOIN (SELECT id, argMax(labels, updated_at)['app'] AS app, argMax(namespace_id, updated_at) AS ns
+                    FROM resource_tags WHERE org_id = {org:UUID} GROUP BY id) AS rt ON rt.id = l.server_resource_id
+              WHERE l.org_id = {org:UUID} AND l.server_port = 1005`,
+      query_params: { org: org.id },
+      format: "JSONEachRow",
+    });
+    const shop = await h.tdb.db.forOrg(org.id).cloudResource.findFirstOrThrow({ where: { kind: "namespace", externalId: "shop" } });
+    expect(await labels.json()).toEqual([{ app: "web", ns: shop.tagId }]);
     expect(tags.get("i-a1")).not.toBe(tags.get("i-b1"));
 
     const before = await tagNames(ch.client, { orgId: org.id, kind: "resource" });
