@@ -22,6 +22,11 @@ const BENCHES = {
       if (r.status !== 0) throw new Error(`npb bench exited ${r.status}`);
     },
   },
+  query: {
+    summary:
+      "analysis page queries: p50/p95 over 1 h and 24 h beside a raw-table aggregate [--rows N] [--runs R]",
+    load: () => import("./query.mjs").then((m) => m.benchQuery),
+  },
   "make-capture": {
     summary: "(re)generate the benchmark captures under bench/out [--force]",
     load: () =>
