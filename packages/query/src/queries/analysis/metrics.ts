@@ -89,18 +89,20 @@ export async function redMetrics(
     .add(`m.time >= ${from}`, { from: p.from })
     .add("m.time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
   if (p.groupId !== undefined) c.add("m.group_id = {group_id:UInt32}", { group_id: p.groupId });
-  const service = `concat(${ipTextSql("m.server_ip")}, ':', toString(m.server_port))`;
   const endpoint = p.by === "endpoint" ? "m.endpoint" : "''";
   const buckets =
     source === "rollup" ? "sumForEachMerge(m.latency_buckets)" : "sumForEach(m.latency_buckets)";
   const raw = await orgQuery(
     client,
     p.orgId,
-    `SELECT ${service} AS service, m.l7_protocol AS proto, ${endpoint} AS ep,
-       sum(m.requests) AS requests, sum(m.errors_client) + sum(m.errors_server) + sum(m.timeouts) AS errors,
-       sum(m.duration_sum_us) AS dur_sum, max(m.duration_max_us) AS max_us, ${buckets} AS buckets
-     FROM ${table} AS m WHERE ${c.where()}
-     GROUP BY service, proto, ep ORDER BY requests DESC LIMIT {limit:UInt32}`,
+    `SELECT concat(${ipTextSql("si")}, ':', toString(sp)) AS service, proto, ep, requests, errors, dur_sum, max_us, buckets
+     FROM (
+       SELECT m.server_ip AS si, m.server_port AS sp, m.l7_protocol AS proto, ${endpoint} AS ep,
+         sum(m.requests) AS requests, sum(m.errors_client) + sum(m.errors_server) + sum(m.timeouts) AS errors,
+         sum(m.duration_sum_us) AS dur_sum, max(m.duration_max_us) AS max_us, ${buckets} AS buckets
+       FROM ${table} AS m WHERE ${c.where()}
+       GROUP BY si, sp, proto, ep ORDER BY requests DESC LIMIT {limit:UInt32})
+     ORDER BY requests DESC`,
     { ...c.params, limit: p.limit },
   );
   const seconds = (p.to - p.from) / 1e6;
@@ -161,13 +163,16 @@ export async function tcpMetrics(
   const raw = await orgQuery(
     client,
     p.orgId,
-    `SELECT concat(${ipTextSql("m.server_ip")}, ':', toString(m.server_port)) AS service,
-       sum(m.bytes_c2s) + sum(m.bytes_s2c) AS bytes, sum(m.new_flows) AS flows,
-       sum(m.rtt_sum_us) AS rtt_sum, sum(m.rtt_count) AS rtt_n,
-       sum(m.retrans_c2s) + sum(m.retrans_s2c) AS retrans, sum(m.zero_win_c2s) + sum(m.zero_win_s2c) AS zero_win,
-       sum(m.client_rst) + sum(m.server_rst) AS resets, sum(m.timeouts) AS timeouts
-     FROM ${table} AS m WHERE ${c.where()}
-     GROUP BY service ORDER BY bytes DESC LIMIT {limit:UInt32}`,
+    `SELECT concat(${ipTextSql("si")}, ':', toString(sp)) AS service, bytes, flows, rtt_sum, rtt_n, retrans, zero_win, resets, timeouts
+     FROM (
+       SELECT m.server_ip AS si, m.server_port AS sp,
+         sum(m.bytes_c2s) + sum(m.bytes_s2c) AS bytes, sum(m.new_flows) AS flows,
+         sum(m.rtt_sum_us) AS rtt_sum, sum(m.rtt_count) AS rtt_n,
+         sum(m.retrans_c2s) + sum(m.retrans_s2c) AS retrans, sum(m.zero_win_c2s) + sum(m.zero_win_s2c) AS zero_win,
+         sum(m.client_rst) + sum(m.server_rst) AS resets, sum(m.timeouts) AS timeouts
+       FROM ${table} AS m WHERE ${c.where()}
+       GROUP BY si, sp ORDER BY bytes DESC LIMIT {limit:UInt32})
+     ORDER BY bytes DESC`,
     { ...c.params, limit: p.limit },
   );
   return {
