@@ -27,9 +27,13 @@ const BIN = join(dirname(fileURLToPath(import.meta.url)), "../bin/flowplane-agen
 const PCAP = join(sharedPcapsDir(), "erspan-vlan-http-tls.pcap");
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
-function runAgent(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runAgent(
+  args: string[],
+  interruptAfterMs?: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, "run", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    if (interruptAfterMs !== undefined) setTimeout(() => child.kill("SIGINT"), interruptAfterMs);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -38,7 +42,7 @@ function runAgent(args: string[]): Promise<{ code: number | null; stdout: string
     child.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
     });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 40_000);
     child.on("error", reject);
     child.on("exit", (code) => {
       clearTimeout(timer);
@@ -91,7 +95,7 @@ describe("run --pcap --controller", () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  it("enrols, applies its configuration and stores exactly the flows analyze finds", async () => {
+  it("enrols, applies its configuration and stores exactly the flows analyze finds", { timeout: 120_000 }, async () => {
     const org = await seedOrg(tdb.db);
     const group = await seedAgentGroup(tdb.db, org.id);
     const token = await seedEnrollmentToken(tdb.db, org.id, group.id);
@@ -182,5 +186,18 @@ describe("run --pcap --controller", () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain(`agent ${identity.agentId}`);
     expect(await tdb.db.unsafe.agent.count({ where: { orgId: org.id } })).toBe(1);
+
+    // --loop runs until Ctrl-C; then open flows are reported, rows flushed, exit 0.
+    const before = Number((await q("SELECT count() AS n FROM l4_flow_log"))[0]?.n);
+    const looped = await runAgent(
+      ["--pcap", PCAP, "--speed", "max", "--loop", "--controller", url, "--state-dir", stateDir, "--no-l7"],
+      2500,
+    );
+    expect(looped.code, looped.stderr).toBe(0);
+    expect(looped.stdout).toMatch(/interrupted/);
+    const exported = Number(/rows exported (\d+)/.exec(looped.stdout)?.[1]);
+    expect(exported).toBeGreaterThan(0);
+    const after = Number((await q("SELECT count() AS n FROM l4_flow_log"))[0]?.n);
+    expect(after).toBeGreaterThan(before);
   });
 });

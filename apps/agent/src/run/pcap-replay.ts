@@ -113,8 +113,9 @@ export async function replayCapture(
           i--; // re-check the same packet (aborts and long gaps wake up every second)
           continue;
         }
-      } else if ((i & 0xffff) === 0xffff) {
-        await new Promise<void>((r) => setImmediate(r)); // let signals and timers in
+      } else if ((packets & 0xffff) === 0xffff) {
+        // Counted over all passes: a looped capture smaller than 64 k packets must yield too.
+        await new Promise<void>((r) => setImmediate(r)); // let signals, timers and exports in
       }
       pipeline.packet(
         cap.link[i] as number,
