@@ -19,6 +19,18 @@ export type TRowWriter = (
 
 export type TIngestOptions = { maxBatchRows: number };
 
+// ── AutoTagging (apps/controller/src/tagging, docs/autotagging.md) ──
+/** Sets tag id columns on rows in place; `agentId` gives the VPC context. */
+export type TTagRows = (
+  table: TIngestTable | string,
+  orgId: string,
+  agentId: string | undefined,
+  rows: Record<string, unknown>[],
+) => Promise<void>;
+/** A writer made by `withTagging` carries its tagger. */
+export type TTaggingRowWriter = TRowWriter & { tagRows?: TTagRows };
+// ── end AutoTagging ──
+
 /** Per-request extras: the quota, usage metering and the body size for it. */
 export type TIngestExtras = { quota?: OrgRowQuota; redis?: Redis; bodyBytes?: number };
 
@@ -121,6 +133,10 @@ export async function ingestBatch(
     }
     let accepted = 0;
     if (own.length > 0) {
+      // ── AutoTagging: tag the parsed rows before the copy below (setting the ids on the copies
+      // instead costs about as much again as the copy itself on these wide rows). ──
+      const tagRows = (deps.write as TTaggingRowWriter).tagRows;
+      if (tagRows) await tagRows(batch.table, agent.orgId, agent.agentId, own.map((o) => o.row));
       const result = await deps.write(
         batch.table,
         agent.orgId,

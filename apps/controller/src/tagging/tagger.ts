@@ -1,7 +1,7 @@
 import type { Logger } from "@flowplane/core/log";
 import type { Db } from "@flowplane/db/client";
 import type { Redis } from "ioredis";
-import type { TRowWriter } from "../ingest/ingest.ts";
+import type { TRowWriter, TTaggingRowWriter, TTagRows } from "../ingest/ingest.ts";
 import type { TagDictionary } from "./dictionary.ts";
 import { dictionaryVersion, loadDictionary } from "./load.ts";
 
@@ -73,22 +73,25 @@ export class ResourceTagger {
     if (e) e.checkedAt = 0;
   }
 
-  /** Sets client/server_resource_id on rows whose IPs resolve (in place). */
-  async tagRows(table: string, orgId: string, rows: Record<string, unknown>[]): Promise<void> {
+  /**
+   * Sets client/server_resource_id on rows whose IPs resolve (in place). `agentId` is the sending
+   * agent (else each row's `agent_id`). A property is written only when it changes: adding
+   * properties to these wide rows is the expensive part, so ingest tags the parsed rows once, before
+   * its own copy, and the writer's second pass over the copies writes nothing.
+   */
+  async tagRows(table: string, orgId: string, rows: Record<string, unknown>[], agentId?: string): Promise<void> {
     if (!TAGGED_TABLES.has(table) || rows.length === 0) return;
     const dict = await this.dictionaryFor(orgId);
     for (const row of rows) {
-      const ctx = dict.contextFor(
-        typeof row.agent_id === "string" ? row.agent_id : undefined,
-        typeof row.tunnel_id === "number" ? row.tunnel_id : undefined,
-      );
+      const agent = agentId ?? (typeof row.agent_id === "string" ? row.agent_id : undefined);
+      const ctx = dict.contextFor(agent, typeof row.tunnel_id === "number" ? row.tunnel_id : undefined);
       if (typeof row.client_ip === "string") {
-        const r = dict.resolve(row.client_ip, ctx);
-        if (r.resourceId) row.client_resource_id = r.resourceId;
+        const id = dict.resolve(row.client_ip, ctx).resourceId;
+        if (id && row.client_resource_id !== id) row.client_resource_id = id;
       }
       if (typeof row.server_ip === "string") {
-        const r = dict.resolve(row.server_ip, ctx);
-        if (r.resourceId) row.server_resource_id = r.resourceId;
+        const id = dict.resolve(row.server_ip, ctx).resourceId;
+        if (id && row.server_resource_id !== id) row.server_resource_id = id;
       }
     }
   }
@@ -109,17 +112,22 @@ export class ResourceTagger {
 }
 
 /**
- * The ingest writer with tagging in front: wire as `writeRows: withTagging(tagger, write)`. A
- * tagging failure (Postgres down while a reload is due) writes the rows untagged rather than
- * losing them.
+ * The ingest writer with tagging in front: wire as `writeRows: withTagging(tagger, write)`. It
+ * carries `tagRows`, which `ingestBatch` calls on the parsed rows before copying them (see
+ * ingest.ts); rows reaching the writer any other way are tagged here. A tagging failure (Postgres
+ * down while a reload is due) writes the rows untagged rather than losing them.
  */
-export function withTagging(tagger: ResourceTagger, write: TRowWriter, log?: Logger): TRowWriter {
-  return async (table, orgId, rows) => {
+export function withTagging(tagger: ResourceTagger, write: TRowWriter, log?: Logger): TTaggingRowWriter {
+  const tagRows: TTagRows = async (table, orgId, agentId, rows) => {
     try {
-      await tagger.tagRows(table, orgId, rows);
+      await tagger.tagRows(table, orgId, rows, agentId);
     } catch (err) {
       log?.warn({ err, orgId }, "tagging failed: rows written untagged");
     }
+  };
+  const writer: TRowWriter = async (table, orgId, rows) => {
+    await tagRows(table, orgId, undefined, rows);
     return write(table, orgId, rows);
   };
+  return Object.assign(writer, { tagRows });
 }

@@ -3,11 +3,12 @@ import { seedEnrollmentToken } from "@flowplane/db/seed";
 import { tagNames } from "@flowplane/query";
 import { recordRows } from "@flowplane/query/client";
 import { createTestClickhouse } from "@flowplane/query/testing";
-import type { TEnrollResponse } from "@flowplane/protocol";
+import type { TEnrollResponse, TIngestTable } from "@flowplane/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCloudAccount } from "../../src/clouds/accounts.ts";
 import { SecretsKey } from "../../src/clouds/secrets.ts";
 import { syncCloudAccount } from "../../src/clouds/sync.ts";
+import type { TTaggingRowWriter, TTagRows } from "../../src/ingest/ingest.ts";
 import { ResourceTagger, withTagging } from "../../src/tagging/tagger.ts";
 import { bearer, enrollBody, seedTenant, startHarness, type THarness } from "../harness.ts";
 import { startFakeEc2, type TFakeEc2, twoVpcRegion } from "./fake-ec2.ts";
@@ -61,21 +62,31 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
   let ec2: TFakeEc2;
   let kube: TFakeKube;
   let tagger: ResourceTagger;
+  let ingestTagCalls = 0;
   const key = SecretsKey.fromBase64(randomBytes(32).toString("base64"));
 
   beforeAll(async () => {
     ch = await createTestClickhouse("ctl_tagging");
     ec2 = await startFakeEc2({ "eu-west-1": twoVpcRegion() });
     kube = await startFakeKube(sampleCluster());
-    let taggerRef: ResourceTagger | undefined;
-    h = await startHarness("ctl_tagging", {
-      writeRows: (table, orgId, rows) => {
-        if (!taggerRef) throw new Error("tagger not ready");
-        return withTagging(taggerRef, (t, o, r) => recordRows(ch.client, t, o, r))(table, orgId, rows);
+    // The harness needs its writer before its database exists; the tagging writer (and its
+    // `tagRows`, which ingestBatch calls on the parsed rows) is bound once the tagger is.
+    let writer: TTaggingRowWriter | undefined;
+    const lazy: TTaggingRowWriter = Object.assign(
+      (table: TIngestTable, orgId: string, rows: Record<string, unknown>[]) => {
+        if (!writer) throw new Error("tagger not ready");
+        return writer(table, orgId, rows);
       },
-    });
+      {
+        tagRows: (async (...a) => {
+          ingestTagCalls++;
+          await writer?.tagRows?.(...a);
+        }) satisfies TTagRows,
+      },
+    );
+    h = await startHarness("ctl_tagging", { writeRows: lazy });
     tagger = new ResourceTagger({ db: h.tdb.db, redis: h.redis, checkEveryMs: 0 });
-    taggerRef = tagger;
+    writer = withTagging(tagger, (t, o, r) => recordRows(ch.client, t, o, r));
   });
   afterAll(async () => {
     await h?.close();
@@ -170,6 +181,7 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
     const shop = await h.tdb.db.forOrg(org.id).cloudResource.findFirstOrThrow({ where: { kind: "namespace", externalId: "shop" } });
     expect(await labels.json()).toEqual([{ app: "web", ns: shop.tagId }]);
     expect(tags.get("i-a1")).not.toBe(tags.get("i-b1"));
+    expect(ingestTagCalls).toBe(2); // ingestBatch tagged the parsed rows of both batches
 
     const before = await tagNames(ch.client, { orgId: org.id, kind: "resource" });
     expect(before.get(tags.get("i-a1") ?? -1)).toBe("prod-web");

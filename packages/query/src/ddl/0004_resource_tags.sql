@@ -26,3 +26,11 @@ CREATE TABLE IF NOT EXISTS resource_tags
 )
 ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY (org_id, id);
+
+-- The rows' tag id columns compress with ZSTD: measured per 1 M L4 rows sorted as l4_flow_log
+-- (bench-ingest --tagging), client+server ids take ~0.14 MB with ZSTD(1) against ~1.35 MB with the
+-- default LZ4 and ~1.5 MB as plain String names (a near-random client id defeats LZ4).
+ALTER TABLE l4_flow_log MODIFY COLUMN client_resource_id UInt32 DEFAULT 0 CODEC(ZSTD(1));
+ALTER TABLE l4_flow_log MODIFY COLUMN server_resource_id UInt32 DEFAULT 0 CODEC(ZSTD(1));
+ALTER TABLE l7_flow_log MODIFY COLUMN client_resource_id UInt32 DEFAULT 0 CODEC(ZSTD(1));
+ALTER TABLE l7_flow_log MODIFY COLUMN server_resource_id UInt32 DEFAULT 0 CODEC(ZSTD(1));
