@@ -15,6 +15,7 @@ import { useUrlState } from "./use-url-state.ts";
 const GROUPS = [
   ["service", "IP:port"],
   ["ip", "IP"],
+  ["port", "Server port"],
   ["agent", "Agent"],
   ["l7_protocol", "L7 protocol"],
   ["group", "Agent group"],

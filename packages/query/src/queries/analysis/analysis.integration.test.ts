@@ -192,6 +192,11 @@ describe("topology", () => {
     expect(edges.some((e) => e.client.startsWith("10.9.") || e.server.startsWith("10.9."))).toBe(false);
     const byProto = await topologyEdges(ch.client, { ...A, groupBy: "l7_protocol" });
     expect(byProto.edges.find((e) => e.client === "10.1.0.2")?.server).toBe("mysql");
+    const byPort = await topologyEdges(ch.client, { ...A, groupBy: "port" });
+    expect(byPort.edges.find((e) => e.client === "10.1.0.1")).toMatchObject({
+      server: "port 8080",
+      requests: 40,
+    });
     const filtered = await topologyEdges(ch.client, { ...A, filters: [f("server_port", "eq", 3306)] });
     expect(filtered.edges).toHaveLength(1);
   });

@@ -15,7 +15,15 @@ import { applyFilters, ipTextSql, ZFilters } from "./filters.ts";
  * client node is always the client IP and RED is the server node's (rollups keep no client).
  */
 
-export const TOPOLOGY_GROUPS = ["ip", "service", "agent", "l7_protocol", "group", "resource"] as const;
+export const TOPOLOGY_GROUPS = [
+  "ip",
+  "service",
+  "port",
+  "agent",
+  "l7_protocol",
+  "group",
+  "resource",
+] as const;
 export const ROLLUP_AFTER_US = 6 * 3_600_000_000;
 
 export const ZTopologyParams = z
@@ -58,6 +66,12 @@ function keys(
       return { cols: [`${p}.client_ip`, `${p}.server_ip`], c: ipTextSql("k1"), s: ipTextSql("k2") };
     case "service":
       return { cols: [`${p}.client_ip`, `${p}.server_ip`, `${p}.server_port`], c: ipTextSql("k1"), s: svc };
+    case "port":
+      return {
+        cols: [`${p}.client_ip`, `${p}.server_port`],
+        c: ipTextSql("k1"),
+        s: "concat('port ', toString(k2))",
+      };
     case "agent":
       return {
         cols: [`${p}.agent_id`, `${p}.server_ip`, `${p}.server_port`],
