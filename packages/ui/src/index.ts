@@ -3,6 +3,7 @@
 // from server components.
 export { Alert, type AlertTone } from "./Alert.tsx";
 export { AppShell, type AppShellProps, type NavItem, NavList } from "./AppShell.tsx";
+export * from "./analysis/index.ts";
 export { Badge, type BadgeTone } from "./Badge.tsx";
 export { Button, ButtonLink, type ButtonProps } from "./Button.tsx";
 export { Card, Stat } from "./Card.tsx";
@@ -11,4 +12,3 @@ export { EmptyState } from "./EmptyState.tsx";
 export { Field } from "./Field.tsx";
 export { type CellKind, formatCell } from "./format.ts";
 export { SecretBox } from "./SecretBox.tsx";
-export * from "./analysis/index.ts";
