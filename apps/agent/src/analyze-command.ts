@@ -87,7 +87,9 @@ export function summary(r: AnalyzeResult, outDir: string): string {
     `packets         ${s.packets} (${s.bytes} bytes on the wire), ${s.flowPackets} in flows, ${s.nonIp} non-IP`,
     `flows           ${s.flowsCreated} created, ${r.l4Rows} L4 rows, max ${s.maxConcurrentFlows} concurrent, ${s.evictions} evicted`,
     `metrics rows    ${r.metricRows}`,
-    ...(r.l7Rows || r.appMetricRows ? [`L7 rows         ${r.l7Rows}, application metrics rows ${r.appMetricRows}`] : []),
+    ...(r.l7Rows || r.appMetricRows
+      ? [`L7 rows         ${r.l7Rows}, application metrics rows ${r.appMetricRows}`]
+      : []),
     `decode errors   ${s.decodeErrors}${Object.keys(s.decodeErrorsByKind).length ? ` ${JSON.stringify(s.decodeErrorsByKind)}` : ""}`,
   ];
   if (s.firstErrorOffsets.length) {

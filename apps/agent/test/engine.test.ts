@@ -139,9 +139,15 @@ describe("flow engine", () => {
     // A flow first seen mid-stream is keyed by the port guess; a later SYN decides the roles.
     const late: L4FlowRow[] = [];
     const e2 = createEngine({ maxFlows: 64, onL4: (r) => late.push(r), onNetworkMetrics: () => {} });
-    const f1 = F.eth(0x0800, F.ipv4(6, C, S, F.tcp(35342, 60999, [1, 2], { flags: 0x18, seq: 1, ack: 1, window: 9 })));
+    const f1 = F.eth(
+      0x0800,
+      F.ipv4(6, C, S, F.tcp(35342, 60999, [1, 2], { flags: 0x18, seq: 1, ack: 1, window: 9 })),
+    );
     e2.packet(1, f1, 0, f1.length, f1.length, T0);
-    const f2 = F.eth(0x0800, F.ipv4(6, C, S, F.tcp(35342, 60999, [], { flags: 0x02, seq: 7, ack: 0, window: 9 })));
+    const f2 = F.eth(
+      0x0800,
+      F.ipv4(6, C, S, F.tcp(35342, 60999, [], { flags: 0x02, seq: 7, ack: 0, window: 9 })),
+    );
     e2.packet(1, f2, 0, f2.length, f2.length, T0 + 10);
     e2.flush();
     expect(late[0]).toMatchObject({ client_port: 35342, server_port: 60999, packets_c2s: 2, packets_s2c: 0 });

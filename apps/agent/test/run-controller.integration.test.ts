@@ -81,7 +81,13 @@ describe("run --pcap --controller", () => {
     tdb = await createTestDatabase("agent_run");
     ch = await createTestClickhouse("agent_run");
     const log = createLogger("agent-run-test");
-    const runtime = await createAgentRuntime({ databaseUrl: tdb.url, redisUrl, clickhouse: ch.client, log, jobs: false });
+    const runtime = await createAgentRuntime({
+      databaseUrl: tdb.url,
+      redisUrl,
+      clickhouse: ch.client,
+      log,
+      jobs: false,
+    });
     closeRuntime = runtime.close;
     app = buildControllerServer({ log, probes: {}, agentApi: runtime.agentApi });
     await app.listen({ host: "127.0.0.1", port: 0 });
@@ -95,7 +101,9 @@ describe("run --pcap --controller", () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  it("enrols, applies its configuration and stores exactly the flows analyze finds", { timeout: 120_000 }, async () => {
+  it("enrols, applies its configuration and stores exactly the flows analyze finds", {
+    timeout: 120_000,
+  }, async () => {
     const org = await seedOrg(tdb.db);
     const group = await seedAgentGroup(tdb.db, org.id);
     const token = await seedEnrollmentToken(tdb.db, org.id, group.id);
@@ -182,7 +190,16 @@ describe("run --pcap --controller", () => {
     expect(agent).toMatchObject({ appliedRevision: 1, lastConfigOk: true });
 
     // A second start reuses the saved identity: no token needed, no second agent.
-    const again = await runAgent(["--pcap", PCAP, "--speed", "max", "--controller", url, "--state-dir", stateDir]);
+    const again = await runAgent([
+      "--pcap",
+      PCAP,
+      "--speed",
+      "max",
+      "--controller",
+      url,
+      "--state-dir",
+      stateDir,
+    ]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain(`agent ${identity.agentId}`);
     expect(await tdb.db.unsafe.agent.count({ where: { orgId: org.id } })).toBe(1);

@@ -229,7 +229,12 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
       }
       const lane = lanes[shard] as Lane;
       let plen = 0;
-      if (lane.payload !== null && m.payloadLen > 0 && m.laterFragment === 0 && (m.proto === 6 || m.proto === 17)) {
+      if (
+        lane.payload !== null &&
+        m.payloadLen > 0 &&
+        m.laterFragment === 0 &&
+        (m.proto === 6 || m.proto === 17)
+      ) {
         const end = off + cap;
         plen = Math.max(0, Math.min(m.payloadLen, end - m.payloadOffset, PAYLOAD_BYTES));
         if (lane.pfill + plen > PAYLOAD_BYTES) publish(lane);
@@ -238,7 +243,11 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
       const o = slot * slotWords + lane.fill * REC;
       writeRecord(m, lane.words, lane.times, o, wire, now);
       if (lane.payload !== null) {
-        if (plen > 0) lane.payload.set(buf.subarray(m.payloadOffset, m.payloadOffset + plen), slot * PAYLOAD_BYTES + lane.pfill);
+        if (plen > 0)
+          lane.payload.set(
+            buf.subarray(m.payloadOffset, m.payloadOffset + plen),
+            slot * PAYLOAD_BYTES + lane.pfill,
+          );
         lane.words[o + 32] = lane.pfill;
         lane.words[o + 33] = plen;
         lane.pfill += plen;

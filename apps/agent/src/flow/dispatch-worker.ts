@@ -120,7 +120,13 @@ try {
         }
         const wire = readRecord(m, words, o);
         if (payload !== undefined) {
-          engine.decoded(wire, times[(o + 38) >> 1]!, payload, slot * d.payloadBytes + words[o + 32]!, words[o + 33]!);
+          engine.decoded(
+            wire,
+            times[(o + 38) >> 1]!,
+            payload,
+            slot * d.payloadBytes + words[o + 32]!,
+            words[o + 33]!,
+          );
         } else engine.decoded(wire, times[(o + 38) >> 1]!);
       }
       tail++;

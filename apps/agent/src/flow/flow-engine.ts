@@ -34,10 +34,10 @@ import {
   TCP_SYN,
   TUNNEL_NAMES,
 } from "../decode/packet-meta.ts";
-import { M, METRIC_FIELDS, type MetricKeyView, NetworkMetricsTable, NF } from "../metrics/network-metrics.ts";
 // Type-only: the L7 code (and the row schemas it loads) is only loaded by callers that turn L7 on,
 // so L4-only workers start without it (a worker bundle with it took ~60 ms more to load).
 import type { L7Processor, L7ProcessorOptions } from "../l7/index.ts";
+import { M, METRIC_FIELDS, type MetricKeyView, NetworkMetricsTable, NF } from "../metrics/network-metrics.ts";
 import { FlowTable, flowHash } from "./flow-table.ts";
 import { ipText } from "./ip-text.ts";
 import { SeqVerdict, TcpState, TcpTracker } from "./tcp-state.ts";
@@ -325,15 +325,17 @@ export class FlowEngine {
     const startSec = opts.startSeconds ?? Math.floor(Date.now() / 1000);
     this.idHigh = (BigInt(startSec >>> 0) << 32n) | (BigInt((opts.shard ?? 0) & 31) << 27n);
     this.shardFilter = opts.shardFilter;
-    if (opts.l7 && !opts.createL7) throw new Error("engine option l7 needs createL7 (createL7Processor from src/l7)");
-    this.l7 = opts.l7 && opts.createL7
-      ? opts.createL7({
-          ...opts.l7,
-          orgId: this.orgId,
-          agentId: this.agentId,
-          describeFlow: (f) => this.describeFlow(f),
-        })
-      : null;
+    if (opts.l7 && !opts.createL7)
+      throw new Error("engine option l7 needs createL7 (createL7Processor from src/l7)");
+    this.l7 =
+      opts.l7 && opts.createL7
+        ? opts.createL7({
+            ...opts.l7,
+            orgId: this.orgId,
+            agentId: this.agentId,
+            describeFlow: (f) => this.describeFlow(f),
+          })
+        : null;
     if (opts.vxlanPort !== undefined) this.meta.vxlanPort = opts.vxlanPort;
     if (opts.genevePort !== undefined) this.meta.genevePort = opts.genevePort;
 
@@ -570,7 +572,13 @@ export class FlowEngine {
     else if (proto === 17) cls = CLASS_UDP;
     table.touch(f, cls);
     const l7 = this.l7;
-    if (l7 !== null && m.payloadLen > 0 && m.laterFragment === 0 && (proto === 6 || proto === 17) && this.l7On) {
+    if (
+      l7 !== null &&
+      m.payloadLen > 0 &&
+      m.laterFragment === 0 &&
+      (proto === 6 || proto === 17) &&
+      this.l7On
+    ) {
       const avail = this.frameEnd - m.payloadOffset;
       l7.onPayload(
         f,

@@ -17,8 +17,8 @@ import type { AnalyzeOptions, AnalyzeResult } from "../analyze.ts";
 import type { AppMetricsRow, L7Row } from "../l7/index.ts";
 import { METRIC_FIELDS } from "../metrics/network-metrics.ts";
 import { JsonlWriter } from "../output/jsonl-writer.ts";
-import type { EngineStats, L4FlowRow, NetworkMetricsRow } from "./flow-engine.ts";
 import { mergeAppMetrics } from "./dispatch-analyze.ts";
+import type { EngineStats, L4FlowRow, NetworkMetricsRow } from "./flow-engine.ts";
 import { workerBundle } from "./worker-bundle.ts";
 
 type Msg =

@@ -23,7 +23,7 @@ describe("JsonlWriter", () => {
     // A compiled shape (plain keys) and one whose key needs escaping (always JSON.stringify).
     const row = fc.oneof(
       fc.record({ a: value, b: value, flow_id: fc.string() }),
-      fc.record({ a: value, "c\"d": value }),
+      fc.record({ a: value, 'c"d': value }),
     );
     let n = 0;
     fc.assert(

@@ -34,7 +34,8 @@ function compile(row: Record<string, unknown>): { keys: string[]; fn: Serializer
     const pre = JSON.stringify(`${i === 0 ? "{" : ","}"${k}":`);
     const acc = `r[${JSON.stringify(k)}]`;
     if (typeof v === "number") parts.push(`${pre}+num(${acc})`);
-    else if (typeof v === "boolean") parts.push(`${pre}+(${acc}===true?"true":${acc}===false?"false":str(${acc}))`);
+    else if (typeof v === "boolean")
+      parts.push(`${pre}+(${acc}===true?"true":${acc}===false?"false":str(${acc}))`);
     else parts.push(`${pre}+str(${acc})`);
   });
   const body = `return ${parts.length ? parts.join("+") : '"{"'}+"}";`;

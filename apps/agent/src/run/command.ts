@@ -108,7 +108,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   let fatal: string | undefined;
   const stopInput = new AbortController();
   if (a.controller) {
-    const stateDir = a.stateDir ?? (a.name ? resolve(".data", `agent-${a.name}`) : join(homedir(), ".flowplane-agent"));
+    const stateDir =
+      a.stateDir ?? (a.name ? resolve(".data", `agent-${a.name}`) : join(homedir(), ".flowplane-agent"));
     try {
       session = await openControllerSession({
         controllerUrl: a.controller,
@@ -123,7 +124,12 @@ export async function runCommand(argv: string[]): Promise<number> {
         },
         stats: () => {
           const s = pipelineRef?.stats();
-          return { packets: s?.packets ?? 0, bytes: s?.bytes ?? 0, flows: s?.activeFlows ?? 0, drops: exporter?.stats().dropped ?? 0 };
+          return {
+            packets: s?.packets ?? 0,
+            bytes: s?.bytes ?? 0,
+            flows: s?.activeFlows ?? 0,
+            drops: exporter?.stats().dropped ?? 0,
+          };
         },
         onFatal: (err) => {
           fatal = err.message;
@@ -142,9 +148,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   const sinks: ExportSink[] = [];
   if (session) sinks.push(session.sink);
   if (a.out) sinks.push(new JsonlSink(a.out));
-  const exporter: BatchingExporter = new BatchingExporter(sinks.length === 1 ? (sinks[0] as ExportSink) : teeSink(sinks), {
-    batchSize: 5_000,
-  });
+  const exporter: BatchingExporter = new BatchingExporter(
+    sinks.length === 1 ? (sinks[0] as ExportSink) : teeSink(sinks),
+    {
+      batchSize: 5_000,
+    },
+  );
   const pipeline = createPipeline({
     exporter,
     orgId: session?.identity.orgId ?? a.orgId,

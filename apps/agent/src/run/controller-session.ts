@@ -159,13 +159,18 @@ export async function openControllerSession(o: ControllerSessionOptions): Promis
         const byTable = new Map<TIngestTable, Record<string, unknown>[]>();
         for (const r of batch) {
           let rows = byTable.get(r.table);
-          if (!rows) byTable.set(r.table, (rows = []));
+          if (!rows) {
+            rows = [];
+            byTable.set(r.table, rows);
+          }
           rows.push(r.row);
         }
         let result: ExportResult = "success";
         for (const [table, rows] of byTable) {
           for (let i = 0; i < rows.length; i += MAX_ROWS_PER_BATCH) {
-            const r = await sender.send(makeBatch(identity.agentId, table, rows.slice(i, i + MAX_ROWS_PER_BATCH)));
+            const r = await sender.send(
+              makeBatch(identity.agentId, table, rows.slice(i, i + MAX_ROWS_PER_BATCH)),
+            );
             // "spooled" is delivered as far as the packet path is concerned: the spool owns it now.
             if (r.code === "failure") {
               o.log(`batch of ${table} refused: ${r.error.message}`);

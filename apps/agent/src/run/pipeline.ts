@@ -51,9 +51,13 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       o.l7 === false
         ? undefined
         : {
-            onL7: (row) => o.exporter.push({ table: "l7_flow_log", row: row as unknown as Record<string, unknown> }),
+            onL7: (row) =>
+              o.exporter.push({ table: "l7_flow_log", row: row as unknown as Record<string, unknown> }),
             onAppMetrics: (row) =>
-              o.exporter.push({ table: "application_metrics", row: row as unknown as Record<string, unknown> }),
+              o.exporter.push({
+                table: "application_metrics",
+                row: row as unknown as Record<string, unknown>,
+              }),
           },
   });
   let ticker: NodeJS.Timeout | undefined;
