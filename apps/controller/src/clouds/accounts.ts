@@ -1,6 +1,6 @@
 import type { Db } from "@flowplane/db/client";
 import { z } from "zod";
-import { sealSecret, type SecretsKey } from "./secrets.ts";
+import { type SecretsKey, sealSecret } from "./secrets.ts";
 import { ZAwsCredentials } from "./sources/aws.ts";
 import { ZKubernetesCredentials } from "./sources/kubernetes.ts";
 import { parseManual, ZManualDocument } from "./sources/manual.ts";
@@ -15,11 +15,22 @@ export type TCloudAccountView = {
   createdAt: Date;
 };
 
-const VIEW = { id: true, kind: true, name: true, lastSyncAt: true, lastError: true, createdAt: true } as const;
+const VIEW = {
+  id: true,
+  kind: true,
+  name: true,
+  lastSyncAt: true,
+  lastError: true,
+  createdAt: true,
+} as const;
 
 export const ZCreateCloudAccount = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("aws"), name: z.string().min(1).max(100), credentials: ZAwsCredentials }),
-  z.object({ kind: z.literal("kubernetes"), name: z.string().min(1).max(100), credentials: ZKubernetesCredentials }),
+  z.object({
+    kind: z.literal("kubernetes"),
+    name: z.string().min(1).max(100),
+    credentials: ZKubernetesCredentials,
+  }),
   z.object({ kind: z.literal("manual"), name: z.string().min(1).max(100), credentials: ZManualDocument }),
   z.object({ kind: z.literal("agents"), name: z.string().min(1).max(100) }),
 ]);

@@ -1,6 +1,6 @@
 import type { Db } from "@flowplane/db/client";
-import type { ClickHouseClient } from "@flowplane/query/client";
 import { upsertTags } from "@flowplane/query";
+import type { ClickHouseClient } from "@flowplane/query/client";
 import type { Redis } from "ioredis";
 import { ancestryOf } from "../tagging/dictionary.ts";
 import { loadDictResources } from "../tagging/load.ts";

@@ -57,7 +57,12 @@ export async function reconcileResources(
       const existing = await tx.cloudResource.findMany({ where: { accountId } });
       const have = new Map(existing.map((e) => [`${e.kind}|${e.externalId}`, e]));
       const toCreate = [...want.entries()].filter(([k]) => !have.has(k)).map(([, r]) => r);
-      const changes: { resourceId: string; action: "created" | "updated" | "deleted"; before?: TSnapshot; after?: TSnapshot }[] = [];
+      const changes: {
+        resourceId: string;
+        action: "created" | "updated" | "deleted";
+        before?: TSnapshot;
+        after?: TSnapshot;
+      }[] = [];
       const now = new Date();
       let updated = 0;
       let deleted = 0;

@@ -66,6 +66,8 @@ export function openSecret(key: SecretsKey, orgId: string, sealed: Uint8Array): 
     return JSON.parse(text);
   } catch {
     // Never echo the cause: it could carry plaintext fragments.
-    throw new SecretOpenError("sealed credentials do not open with this key (wrong key or another org's blob)");
+    throw new SecretOpenError(
+      "sealed credentials do not open with this key (wrong key or another org's blob)",
+    );
   }
 }

@@ -58,17 +58,24 @@ export async function syncCloudAccount(
       else resources = await syncManual(credentials);
     }
     const result = await reconcileResources(deps.db, orgId, accountId, resources);
-    await scoped.cloudAccount.update({ where: { id: accountId }, data: { lastSyncAt: new Date(), lastError: null } });
+    await scoped.cloudAccount.update({
+      where: { id: accountId },
+      data: { lastSyncAt: new Date(), lastError: null },
+    });
     if (result.created + result.updated + result.deleted > 0) {
-      await publishResourceTags({ db: deps.db, orgId, version: result.version, ...(deps.clickhouse ? { clickhouse: deps.clickhouse } : {}), ...(deps.redis ? { redis: deps.redis } : {}) });
+      await publishResourceTags({
+        db: deps.db,
+        orgId,
+        version: result.version,
+        ...(deps.clickhouse ? { clickhouse: deps.clickhouse } : {}),
+        ...(deps.redis ? { redis: deps.redis } : {}),
+      });
     }
     deps.log?.info({ orgId, accountId, kind: account.kind, ...result }, "cloud account synced");
     return result;
   } catch (err) {
     const lastError = describeError(err);
-    await scoped.cloudAccount
-      .update({ where: { id: accountId }, data: { lastError } })
-      .catch(() => {});
+    await scoped.cloudAccount.update({ where: { id: accountId }, data: { lastError } }).catch(() => {});
     deps.log?.warn({ orgId, accountId, kind: account.kind, error: lastError }, "cloud account sync failed");
     throw err;
   }

@@ -28,9 +28,9 @@ import {
   makeBatch,
 } from "../../../agent/src/controller-link/index.ts";
 import { createAgentRuntime } from "../agents/wiring.ts";
-import { benchTaggedIngest, measureTagColumnBytes } from "../tagging/bench.ts";
 import { buildControllerServer } from "../http/server.ts";
 import { ChdbEngine } from "../store/engine.ts";
+import { benchTaggedIngest, measureTagColumnBytes } from "../tagging/bench.ts";
 
 const { values } = parseArgs({
   options: {
@@ -181,7 +181,17 @@ try {
 
   // ── AutoTagging: the same rows through a tagging controller (another org with resources) ──
   const tagged = values.tagging
-    ? await benchTaggedIngest({ agentApi: runtime.agentApi, clickhouse: ch.client, log, rows: ROWS, batch: BATCH, concurrency: CONCURRENCY, makeRow: l4Row, nowUs, rounds: 3 })
+    ? await benchTaggedIngest({
+        agentApi: runtime.agentApi,
+        clickhouse: ch.client,
+        log,
+        rows: ROWS,
+        batch: BATCH,
+        concurrency: CONCURRENCY,
+        makeRow: l4Row,
+        nowUs,
+        rounds: 3,
+      })
     : undefined;
   const tagBytes = values.tagging ? await measureTagColumnBytes(ch.client) : undefined;
 

@@ -136,7 +136,13 @@ export async function ingestBatch(
       // ── AutoTagging: tag the parsed rows before the copy below (setting the ids on the copies
       // instead costs about as much again as the copy itself on these wide rows). ──
       const tagRows = (deps.write as TTaggingRowWriter).tagRows;
-      if (tagRows) await tagRows(batch.table, agent.orgId, agent.agentId, own.map((o) => o.row));
+      if (tagRows)
+        await tagRows(
+          batch.table,
+          agent.orgId,
+          agent.agentId,
+          own.map((o) => o.row),
+        );
       const result = await deps.write(
         batch.table,
         agent.orgId,

@@ -3,7 +3,12 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "@flowplane/core/log";
 import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
 import type { ClickHouseClient } from "@flowplane/query/client";
-import { CredentialHolder, enroll, HttpExporter, makeBatch } from "../../../agent/src/controller-link/index.ts";
+import {
+  CredentialHolder,
+  enroll,
+  HttpExporter,
+  makeBatch,
+} from "../../../agent/src/controller-link/index.ts";
 import type { TAgentApiDeps } from "../agents/api.ts";
 import { createCloudAccount } from "../clouds/accounts.ts";
 import { SecretsKey } from "../clouds/secrets.ts";
@@ -32,12 +37,30 @@ export async function benchTaggedIngest(opts: {
   const key = SecretsKey.fromBase64(randomBytes(32).toString("base64"));
   const resources: object[] = [{ kind: "vpc", externalId: "bench-vpc", name: "bench", cidr: "10.0.0.0/8" }];
   for (let k = 0; k < 4; k++) {
-    resources.push({ kind: "subnet", externalId: `c${k}`, name: `clients-${k}`, cidr: `10.${k}.0.0/16`, refs: { vpc: "bench-vpc" } });
+    resources.push({
+      kind: "subnet",
+      externalId: `c${k}`,
+      name: `clients-${k}`,
+      cidr: `10.${k}.0.0/16`,
+      refs: { vpc: "bench-vpc" },
+    });
   }
   for (let j = 0; j < 16; j++) {
-    resources.push({ kind: "subnet", externalId: `s${j}`, name: `servers-${j}`, cidr: `10.200.${j}.0/24`, refs: { vpc: "bench-vpc" } });
+    resources.push({
+      kind: "subnet",
+      externalId: `s${j}`,
+      name: `servers-${j}`,
+      cidr: `10.200.${j}.0/24`,
+      refs: { vpc: "bench-vpc" },
+    });
     for (let i = 0; i < 256; i++) {
-      resources.push({ kind: "host", externalId: `h${j}-${i}`, name: `srv-${j}-${i}`, ips: [`10.200.${j}.${i}`], refs: { vpc: "bench-vpc", subnet: `s${j}` } });
+      resources.push({
+        kind: "host",
+        externalId: `h${j}-${i}`,
+        name: `srv-${j}-${i}`,
+        ips: [`10.200.${j}.${i}`],
+        refs: { vpc: "bench-vpc", subnet: `s${j}` },
+      });
     }
   }
   const account = await createCloudAccount(db, key, org.id, {
@@ -45,7 +68,11 @@ export async function benchTaggedIngest(opts: {
     name: "bench",
     credentials: { format: "json", text: JSON.stringify({ resources }) },
   });
-  await syncCloudAccount({ db, key, redis: opts.agentApi.redis, clickhouse: opts.clickhouse }, org.id, account.id);
+  await syncCloudAccount(
+    { db, key, redis: opts.agentApi.redis, clickhouse: opts.clickhouse },
+    org.id,
+    account.id,
+  );
 
   const tagger = new ResourceTagger({ db, redis: opts.agentApi.redis });
   const app = buildControllerServer({
@@ -61,9 +88,19 @@ export async function benchTaggedIngest(opts: {
   try {
     const group = await seedAgentGroup(db, org.id);
     const token = await seedEnrollmentToken(db, org.id, group.id);
-    const agent = await enroll(url, { enrollmentToken: token.token, hostname: "bench-tagged", ips: [], agentVersion: "bench", os: "linux" });
+    const agent = await enroll(url, {
+      enrollmentToken: token.token,
+      hostname: "bench-tagged",
+      ips: [],
+      agentVersion: "bench",
+      os: "linux",
+    });
     const exporterFor = (u: string) =>
-      new HttpExporter({ endpoint: () => u, credential: new CredentialHolder(agent.credential), deadlineMs: 120_000 });
+      new HttpExporter({
+        endpoint: () => u,
+        credential: new CredentialHolder(agent.credential),
+        deadlineMs: 120_000,
+      });
 
     // Tagging alone, in process: the dictionary build and rows/s of tagRows over the same rows.
     const t0 = performance.now();
@@ -76,21 +113,25 @@ export async function benchTaggedIngest(opts: {
     for (let i = 0; i < sample.length; i += opts.batch)
       await tagger.tagRows("l4_flow_log", org.id, sample.slice(i, i + opts.batch), agent.agentId);
     const tagRowsPerS = sample.length / ((performance.now() - t1) / 1000);
-    const resolved = sample.filter((r) => r.client_resource_id).length + sample.filter((r) => r.server_resource_id).length;
+    const resolved =
+      sample.filter((r) => r.client_resource_id).length + sample.filter((r) => r.server_resource_id).length;
     void dict;
 
     const makeBatches = () => {
       const batches: ReturnType<typeof makeBatch>[] = [];
       for (let start = 0; start < opts.rows; start += opts.batch) {
         const rows: Record<string, unknown>[] = [];
-        for (let i = start; i < Math.min(opts.rows, start + opts.batch); i++) rows.push(opts.makeRow(i, opts.nowUs));
+        for (let i = start; i < Math.min(opts.rows, start + opts.batch); i++)
+          rows.push(opts.makeRow(i, opts.nowUs));
         batches.push(makeBatch(agent.agentId, "l4_flow_log", rows));
       }
       return batches;
     };
     const run = async (u: string) => {
       const exporter = exporterFor(u);
-      await exporter.export(makeBatch(agent.agentId, "l4_flow_log", [opts.makeRow(opts.rows + 1, opts.nowUs)]));
+      await exporter.export(
+        makeBatch(agent.agentId, "l4_flow_log", [opts.makeRow(opts.rows + 1, opts.nowUs)]),
+      );
       const batches = makeBatches();
       let next = 0;
       let accepted = 0;
@@ -160,8 +201,14 @@ export async function measureTagColumnBytes(clickhouse: ClickHouseClient, rows =
               ENGINE = MergeTree ORDER BY (org_id, toStartOfHour(end_time), server_ip, server_port, end_time)`,
     });
     // A number's high bits pick the client subnet: near random against the sort key, like real clients.
-    const client = name === "ids" ? "toUInt32(2 + (bitShiftRight(number, 16) % 4))" : "concat('clients-', toString(bitShiftRight(number, 16) % 4))";
-    const server = name === "ids" ? "toUInt32(22 + (number % 4096))" : "concat('srv-', toString(intDiv(number % 4096, 256)), '-', toString(number % 256))";
+    const client =
+      name === "ids"
+        ? "toUInt32(2 + (bitShiftRight(number, 16) % 4))"
+        : "concat('clients-', toString(bitShiftRight(number, 16) % 4))";
+    const server =
+      name === "ids"
+        ? "toUInt32(22 + (number % 4096))"
+        : "concat('srv-', toString(intDiv(number % 4096, 256)), '-', toString(number % 256))";
     await clickhouse.command({
       query: `INSERT INTO ${table}
               SELECT toUUID('00000000-0000-4000-8000-000000000001'),

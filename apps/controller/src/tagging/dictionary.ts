@@ -88,7 +88,8 @@ export function ancestryOf(resources: TDictResource[]): (r: TDictResource) => TR
     }
     if ((TAG_SLOTS as readonly string[]).includes(r.kind)) out[r.kind as TTagSlot] = r.tagId;
     // A cluster names the VPC it runs in by external id (any account of the org).
-    if (r.kind === "k8s_cluster" && typeof r.attrs.vpc === "string") out.vpc = vpcByExternal.get(r.attrs.vpc) ?? 0;
+    if (r.kind === "k8s_cluster" && typeof r.attrs.vpc === "string")
+      out.vpc = vpcByExternal.get(r.attrs.vpc) ?? 0;
     // An interface stands for its instance: rows group by host, the interface is an attribute.
     if (r.kind === "interface" && out.host) out.resourceId = out.host;
     memo.set(r, out);
@@ -142,7 +143,10 @@ export class TagDictionary {
         const p = parseCidrV4(r.cidr);
         if (!p) continue;
         let table = this.#prefixes.get(p.len);
-        if (!table) this.#prefixes.set(p.len, (table = new Map()));
+        if (!table) {
+          table = new Map();
+          this.#prefixes.set(p.len, table);
+        }
         this.#push(table, p.net, entry);
       }
     }
@@ -200,7 +204,8 @@ export class TagDictionary {
     if (!hit && n !== undefined) {
       for (const len of this.#lengths) {
         const es = this.#prefixes.get(len)?.get(maskV4(n, len));
-        if (es && (hit = pickLocal(es, vpcContext))) break;
+        hit = es ? pickLocal(es, vpcContext) : undefined;
+        if (hit) break;
       }
     }
     if (hit) return hit.resolved;

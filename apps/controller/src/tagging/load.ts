@@ -1,9 +1,11 @@
 import type { Db } from "@flowplane/db/client";
-import { type TDictResource, TagDictionary } from "./dictionary.ts";
+import { TagDictionary, type TDictResource } from "./dictionary.ts";
 
 /** The org's dictionary version (0 before its first sync): what taggers compare to reload. */
 export async function dictionaryVersion(db: Db, orgId: string): Promise<number> {
-  const inv = await db.forOrg(orgId).cloudInventory.findUnique({ where: { orgId }, select: { version: true } });
+  const inv = await db
+    .forOrg(orgId)
+    .cloudInventory.findUnique({ where: { orgId }, select: { version: true } });
   return inv?.version ?? 0;
 }
 

@@ -45,9 +45,11 @@ export class ResourceTagger {
   }
 
   async dictionaryFor(orgId: string): Promise<TagDictionary> {
-    let e = this.#orgs.get(orgId);
-    if (!e) this.#orgs.set(orgId, (e = { checkedAt: 0 }));
-    const entry = e;
+    let entry = this.#orgs.get(orgId);
+    if (!entry) {
+      entry = { checkedAt: 0 };
+      this.#orgs.set(orgId, entry);
+    }
     if (entry.dict && Date.now() - entry.checkedAt < this.#checkEveryMs) return entry.dict;
     if (entry.loading) return entry.loading;
     entry.loading = (async () => {
@@ -79,7 +81,12 @@ export class ResourceTagger {
    * properties to these wide rows is the expensive part, so ingest tags the parsed rows once, before
    * its own copy, and the writer's second pass over the copies writes nothing.
    */
-  async tagRows(table: string, orgId: string, rows: Record<string, unknown>[], agentId?: string): Promise<void> {
+  async tagRows(
+    table: string,
+    orgId: string,
+    rows: Record<string, unknown>[],
+    agentId?: string,
+  ): Promise<void> {
     if (!TAGGED_TABLES.has(table) || rows.length === 0) return;
     const dict = await this.dictionaryFor(orgId);
     for (const row of rows) {

@@ -10,8 +10,25 @@ export type TFakeRegion = {
   azs: { name: string; id: string }[];
   vpcs: { id: string; cidr: string; name?: string }[];
   subnets: { id: string; vpc: string; az: string; cidr: string; name?: string }[];
-  instances: { id: string; vpc: string; subnet: string; az: string; ip: string; name?: string; dns?: string; state?: string }[];
-  enis: { id: string; vpc: string; subnet: string; az: string; ips: string[]; instance?: string; mac?: string }[];
+  instances: {
+    id: string;
+    vpc: string;
+    subnet: string;
+    az: string;
+    ip: string;
+    name?: string;
+    dns?: string;
+    state?: string;
+  }[];
+  enis: {
+    id: string;
+    vpc: string;
+    subnet: string;
+    az: string;
+    ips: string[];
+    instance?: string;
+    mac?: string;
+  }[];
 };
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -42,7 +59,8 @@ export async function startFakeEc2(regions: Record<string, TFakeRegion>, pageSiz
     const params = new URLSearchParams(await readBody(req));
     const action = params.get("Action") ?? "";
     fake.calls[action] = (fake.calls[action] ?? 0) + 1;
-    const region = /Credential=[^/]+\/\d+\/([^/]+)\/ec2\//.exec(req.headers.authorization ?? "")?.[1] ?? "us-east-1";
+    const region =
+      /Credential=[^/]+\/\d+\/([^/]+)\/ec2\//.exec(req.headers.authorization ?? "")?.[1] ?? "us-east-1";
     const send = (status: number, xml: string) => {
       res.writeHead(status, { "content-type": "text/xml;charset=UTF-8" });
       res.end(`<?xml version="1.0" encoding="UTF-8"?>\n${xml}`);
@@ -64,7 +82,10 @@ export async function startFakeEc2(regions: Record<string, TFakeRegion>, pageSiz
       return { slice, next };
     };
     if (!r && action !== "DescribeRegions") {
-      send(400, `<Response><Errors><Error><Code>InvalidRegion</Code><Message>no region ${esc(region)}</Message></Error></Errors><RequestID>r</RequestID></Response>`);
+      send(
+        400,
+        `<Response><Errors><Error><Code>InvalidRegion</Code><Message>no region ${esc(region)}</Message></Error></Errors><RequestID>r</RequestID></Response>`,
+      );
       return;
     }
     switch (action) {
@@ -72,15 +93,23 @@ export async function startFakeEc2(regions: Record<string, TFakeRegion>, pageSiz
         send(
           200,
           `<DescribeRegionsResponse ${ns}><requestId>r</requestId><regionInfo>${Object.keys(fake.regions)
-            .map((n) => `<item><regionName>${n}</regionName><regionEndpoint>ec2.${n}.amazonaws.com</regionEndpoint><optInStatus>opt-in-not-required</optInStatus></item>`)
+            .map(
+              (n) =>
+                `<item><regionName>${n}</regionName><regionEndpoint>ec2.${n}.amazonaws.com</regionEndpoint><optInStatus>opt-in-not-required</optInStatus></item>`,
+            )
             .join("")}</regionInfo></DescribeRegionsResponse>`,
         );
         return;
       case "DescribeAvailabilityZones":
         send(
           200,
-          `<DescribeAvailabilityZonesResponse ${ns}><requestId>r</requestId><availabilityZoneInfo>${(r?.azs ?? [])
-            .map((a) => `<item><zoneName>${a.name}</zoneName><zoneState>available</zoneState><regionName>${region}</regionName><zoneId>${a.id}</zoneId></item>`)
+          `<DescribeAvailabilityZonesResponse ${ns}><requestId>r</requestId><availabilityZoneInfo>${(
+            r?.azs ?? []
+          )
+            .map(
+              (a) =>
+                `<item><zoneName>${a.name}</zoneName><zoneState>available</zoneState><regionName>${region}</regionName><zoneId>${a.id}</zoneId></item>`,
+            )
             .join("")}</availabilityZoneInfo></DescribeAvailabilityZonesResponse>`,
         );
         return;
@@ -89,7 +118,10 @@ export async function startFakeEc2(regions: Record<string, TFakeRegion>, pageSiz
         send(
           200,
           `<DescribeVpcsResponse ${ns}><requestId>r</requestId><vpcSet>${slice
-            .map((v) => `<item><vpcId>${v.id}</vpcId><state>available</state><cidrBlock>${v.cidr}</cidrBlock><isDefault>false</isDefault>${tags(v.name)}</item>`)
+            .map(
+              (v) =>
+                `<item><vpcId>${v.id}</vpcId><state>available</state><cidrBlock>${v.cidr}</cidrBlock><isDefault>false</isDefault>${tags(v.name)}</item>`,
+            )
             .join("")}</vpcSet>${next}</DescribeVpcsResponse>`,
         );
         return;
@@ -99,7 +131,10 @@ export async function startFakeEc2(regions: Record<string, TFakeRegion>, pageSiz
         send(
           200,
           `<DescribeSubnetsResponse ${ns}><requestId>r</requestId><subnetSet>${slice
-            .map((s) => `<item><subnetId>${s.id}</subnetId><state>available</state><vpcId>${s.vpc}</vpcId><cidrBlock>${s.cidr}</cidrBlock><availabilityZone>${s.az}</availabilityZone>${tags(s.name)}</item>`)
+            .map(
+              (s) =>
+                `<item><subnetId>${s.id}</subnetId><state>available</state><vpcId>${s.vpc}</vpcId><cidrBlock>${s.cidr}</cidrBlock><availabilityZone>${s.az}</availabilityZone>${tags(s.name)}</item>`,
+            )
             .join("")}</subnetSet>${next}</DescribeSubnetsResponse>`,
         );
         return;
@@ -125,7 +160,10 @@ export async function startFakeEc2(regions: Record<string, TFakeRegion>, pageSiz
             .map(
               (n) =>
                 `<item><networkInterfaceId>${n.id}</networkInterfaceId><subnetId>${n.subnet}</subnetId><vpcId>${n.vpc}</vpcId><availabilityZone>${n.az}</availabilityZone><status>in-use</status><macAddress>${n.mac ?? "02:00:00:00:00:01"}</macAddress><privateIpAddress>${n.ips[0] ?? ""}</privateIpAddress>${n.instance ? `<attachment><attachmentId>att-${n.id}</attachmentId><instanceId>${n.instance}</instanceId><status>attached</status></attachment>` : ""}<privateIpAddressesSet>${n.ips
-                  .map((ip, k) => `<item><privateIpAddress>${ip}</privateIpAddress><primary>${k === 0}</primary></item>`)
+                  .map(
+                    (ip, k) =>
+                      `<item><privateIpAddress>${ip}</privateIpAddress><primary>${k === 0}</primary></item>`,
+                  )
                   .join("")}</privateIpAddressesSet><tagSet/></item>`,
             )
             .join("")}</networkInterfaceSet>${next}</DescribeNetworkInterfacesResponse>`,
@@ -133,7 +171,10 @@ export async function startFakeEc2(regions: Record<string, TFakeRegion>, pageSiz
         return;
       }
       default:
-        send(400, `<Response><Errors><Error><Code>InvalidAction</Code><Message>${esc(action)}</Message></Error></Errors><RequestID>r</RequestID></Response>`);
+        send(
+          400,
+          `<Response><Errors><Error><Code>InvalidAction</Code><Message>${esc(action)}</Message></Error></Errors><RequestID>r</RequestID></Response>`,
+        );
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -160,16 +201,72 @@ export function twoVpcRegion(): TFakeRegion {
     ],
     instances: [
       { id: "i-a1", vpc: "vpc-a", subnet: "subnet-a1", az: "eu-west-1a", ip: "10.0.1.10", name: "prod-web" },
-      { id: "i-a2", vpc: "vpc-a", subnet: "subnet-a1", az: "eu-west-1a", ip: "10.0.1.5", name: "prod-agent-host" },
-      { id: "i-b1", vpc: "vpc-b", subnet: "subnet-b1", az: "eu-west-1a", ip: "10.0.1.10", name: "staging-web" },
-      { id: "i-b2", vpc: "vpc-b", subnet: "subnet-b1", az: "eu-west-1a", ip: "10.0.1.6", name: "staging-agent-host" },
-      { id: "i-gone", vpc: "vpc-b", subnet: "subnet-b1", az: "eu-west-1a", ip: "10.0.1.99", state: "terminated" },
+      {
+        id: "i-a2",
+        vpc: "vpc-a",
+        subnet: "subnet-a1",
+        az: "eu-west-1a",
+        ip: "10.0.1.5",
+        name: "prod-agent-host",
+      },
+      {
+        id: "i-b1",
+        vpc: "vpc-b",
+        subnet: "subnet-b1",
+        az: "eu-west-1a",
+        ip: "10.0.1.10",
+        name: "staging-web",
+      },
+      {
+        id: "i-b2",
+        vpc: "vpc-b",
+        subnet: "subnet-b1",
+        az: "eu-west-1a",
+        ip: "10.0.1.6",
+        name: "staging-agent-host",
+      },
+      {
+        id: "i-gone",
+        vpc: "vpc-b",
+        subnet: "subnet-b1",
+        az: "eu-west-1a",
+        ip: "10.0.1.99",
+        state: "terminated",
+      },
     ],
     enis: [
-      { id: "eni-a1", vpc: "vpc-a", subnet: "subnet-a1", az: "eu-west-1a", ips: ["10.0.1.10", "10.0.1.11"], instance: "i-a1" },
-      { id: "eni-a2", vpc: "vpc-a", subnet: "subnet-a1", az: "eu-west-1a", ips: ["10.0.1.5"], instance: "i-a2" },
-      { id: "eni-b1", vpc: "vpc-b", subnet: "subnet-b1", az: "eu-west-1a", ips: ["10.0.1.10"], instance: "i-b1" },
-      { id: "eni-b2", vpc: "vpc-b", subnet: "subnet-b1", az: "eu-west-1a", ips: ["10.0.1.6"], instance: "i-b2" },
+      {
+        id: "eni-a1",
+        vpc: "vpc-a",
+        subnet: "subnet-a1",
+        az: "eu-west-1a",
+        ips: ["10.0.1.10", "10.0.1.11"],
+        instance: "i-a1",
+      },
+      {
+        id: "eni-a2",
+        vpc: "vpc-a",
+        subnet: "subnet-a1",
+        az: "eu-west-1a",
+        ips: ["10.0.1.5"],
+        instance: "i-a2",
+      },
+      {
+        id: "eni-b1",
+        vpc: "vpc-b",
+        subnet: "subnet-b1",
+        az: "eu-west-1a",
+        ips: ["10.0.1.10"],
+        instance: "i-b1",
+      },
+      {
+        id: "eni-b2",
+        vpc: "vpc-b",
+        subnet: "subnet-b1",
+        az: "eu-west-1a",
+        ips: ["10.0.1.6"],
+        instance: "i-b2",
+      },
       { id: "eni-lb", vpc: "vpc-a", subnet: "subnet-a2", az: "eu-west-1b", ips: ["10.0.2.50"] },
     ],
   };

@@ -18,7 +18,13 @@ export type TFakeCluster = {
   daemonsets: unknown[];
 };
 
-export type TFakeKube = { url: string; token: string; calls: Record<string, number>; cluster: TFakeCluster; close(): Promise<void> };
+export type TFakeKube = {
+  url: string;
+  token: string;
+  calls: Record<string, number>;
+  cluster: TFakeCluster;
+  close(): Promise<void>;
+};
 
 const ROUTES: Record<string, [keyof TFakeCluster, string, string]> = {
   "/api/v1/nodes": ["nodes", "NodeList", "v1"],
@@ -42,12 +48,28 @@ export async function startFakeKube(cluster: TFakeCluster, token = "kube-token-x
       res.end(JSON.stringify(body));
     };
     if (req.headers.authorization !== `Bearer ${fake.token}`) {
-      json(401, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "Unauthorized", reason: "Unauthorized", code: 401 });
+      json(401, {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: "Unauthorized",
+        reason: "Unauthorized",
+        code: 401,
+      });
       return;
     }
     const route = ROUTES[u.pathname];
     if (!route) {
-      json(404, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "the server could not find the requested resource", reason: "NotFound", code: 404 });
+      json(404, {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: "the server could not find the requested resource",
+        reason: "NotFound",
+        code: 404,
+      });
       return;
     }
     const [key, kind, apiVersion] = route;
@@ -55,7 +77,12 @@ export async function startFakeKube(cluster: TFakeCluster, token = "kube-token-x
     const limit = Number(u.searchParams.get("limit") ?? items.length) || items.length;
     const start = Number(u.searchParams.get("continue") ?? 0);
     const next = start + limit < items.length ? String(start + limit) : undefined;
-    json(200, { kind, apiVersion, metadata: { resourceVersion: "100", ...(next ? { continue: next } : {}) }, items: items.slice(start, start + limit) });
+    json(200, {
+      kind,
+      apiVersion,
+      metadata: { resourceVersion: "100", ...(next ? { continue: next } : {}) },
+      items: items.slice(start, start + limit),
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -72,36 +99,105 @@ const meta = (name: string, namespace?: string, extra: Record<string, unknown> =
 
 /** A small cluster: 2 nodes, a Deployment (via its ReplicaSet) behind a Service, a StatefulSet pod. */
 export function sampleCluster(): TFakeCluster {
-  const pod = (name: string, ip: string, node: string, owner: { kind: string; name: string }, labels: Record<string, string>) => ({
-    metadata: meta(name, "shop", { labels, ownerReferences: [{ apiVersion: "apps/v1", kind: owner.kind, name: owner.name, uid: "o", controller: true }] }),
+  const pod = (
+    name: string,
+    ip: string,
+    node: string,
+    owner: { kind: string; name: string },
+    labels: Record<string, string>,
+  ) => ({
+    metadata: meta(name, "shop", {
+      labels,
+      ownerReferences: [
+        { apiVersion: "apps/v1", kind: owner.kind, name: owner.name, uid: "o", controller: true },
+      ],
+    }),
     spec: { nodeName: node, containers: [{ name: "c", image: "x" }] },
     status: { phase: "Running", podIP: ip, podIPs: [{ ip }] },
   });
   return {
     nodes: [
-      { metadata: meta("node-1", undefined, { labels: { zone: "a" } }), status: { addresses: [{ type: "InternalIP", address: "10.0.1.21" }, { type: "Hostname", address: "node-1" }] } },
+      {
+        metadata: meta("node-1", undefined, { labels: { zone: "a" } }),
+        status: {
+          addresses: [
+            { type: "InternalIP", address: "10.0.1.21" },
+            { type: "Hostname", address: "node-1" },
+          ],
+        },
+      },
       { metadata: meta("node-2"), status: { addresses: [{ type: "InternalIP", address: "10.0.1.22" }] } },
     ],
-    namespaces: [{ metadata: meta("shop", undefined, { labels: { team: "payments" } }) }, { metadata: meta("kube-system") }],
+    namespaces: [
+      { metadata: meta("shop", undefined, { labels: { team: "payments" } }) },
+      { metadata: meta("kube-system") },
+    ],
     pods: [
-      pod("web-7d9f-abc", "10.244.1.5", "node-1", { kind: "ReplicaSet", name: "web-7d9f" }, { app: "web", tier: "front" }),
-      pod("web-7d9f-def", "10.244.2.6", "node-2", { kind: "ReplicaSet", name: "web-7d9f" }, { app: "web", tier: "front" }),
+      pod(
+        "web-7d9f-abc",
+        "10.244.1.5",
+        "node-1",
+        { kind: "ReplicaSet", name: "web-7d9f" },
+        { app: "web", tier: "front" },
+      ),
+      pod(
+        "web-7d9f-def",
+        "10.244.2.6",
+        "node-2",
+        { kind: "ReplicaSet", name: "web-7d9f" },
+        { app: "web", tier: "front" },
+      ),
       pod("db-0", "10.244.1.9", "node-1", { kind: "StatefulSet", name: "db" }, { app: "db" }),
-      { metadata: meta("done-job", "shop"), spec: { nodeName: "node-1" }, status: { phase: "Succeeded", podIP: "10.244.1.77" } },
+      {
+        metadata: meta("done-job", "shop"),
+        spec: { nodeName: "node-1" },
+        status: { phase: "Succeeded", podIP: "10.244.1.77" },
+      },
     ],
     services: [
-      { metadata: meta("web", "shop", { labels: { app: "web" } }), spec: { type: "ClusterIP", clusterIP: "10.96.0.10", clusterIPs: ["10.96.0.10"], selector: { app: "web" } } },
+      {
+        metadata: meta("web", "shop", { labels: { app: "web" } }),
+        spec: {
+          type: "ClusterIP",
+          clusterIP: "10.96.0.10",
+          clusterIPs: ["10.96.0.10"],
+          selector: { app: "web" },
+        },
+      },
       { metadata: meta("db", "shop"), spec: { clusterIP: "None", selector: { app: "db" } } },
     ],
     endpoints: [
       {
         metadata: meta("web", "shop"),
-        subsets: [{ addresses: [{ ip: "10.244.1.5", targetRef: { kind: "Pod", name: "web-7d9f-abc", namespace: "shop" } }, { ip: "10.244.2.6", targetRef: { kind: "Pod", name: "web-7d9f-def", namespace: "shop" } }] }],
+        subsets: [
+          {
+            addresses: [
+              { ip: "10.244.1.5", targetRef: { kind: "Pod", name: "web-7d9f-abc", namespace: "shop" } },
+              { ip: "10.244.2.6", targetRef: { kind: "Pod", name: "web-7d9f-def", namespace: "shop" } },
+            ],
+          },
+        ],
       },
-      { metadata: meta("db", "shop"), subsets: [{ addresses: [{ ip: "10.244.1.9", targetRef: { kind: "Pod", name: "db-0", namespace: "shop" } }] }] },
+      {
+        metadata: meta("db", "shop"),
+        subsets: [
+          { addresses: [{ ip: "10.244.1.9", targetRef: { kind: "Pod", name: "db-0", namespace: "shop" } }] },
+        ],
+      },
     ],
-    deployments: [{ metadata: meta("web", "shop", { labels: { app: "web" } }), spec: { selector: {}, template: {} } }],
-    replicasets: [{ metadata: meta("web-7d9f", "shop", { ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "d", controller: true }] }), spec: { selector: {} } }],
+    deployments: [
+      { metadata: meta("web", "shop", { labels: { app: "web" } }), spec: { selector: {}, template: {} } },
+    ],
+    replicasets: [
+      {
+        metadata: meta("web-7d9f", "shop", {
+          ownerReferences: [
+            { apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "d", controller: true },
+          ],
+        }),
+        spec: { selector: {} },
+      },
+    ],
     statefulsets: [{ metadata: meta("db", "shop"), spec: { selector: {}, template: {}, serviceName: "db" } }],
     daemonsets: [],
   };

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { seedEnrollmentToken } from "@flowplane/db/seed";
+import type { TEnrollResponse, TIngestTable } from "@flowplane/protocol";
 import { tagNames } from "@flowplane/query";
 import { recordRows } from "@flowplane/query/client";
 import { createTestClickhouse } from "@flowplane/query/testing";
-import type { TEnrollResponse, TIngestTable } from "@flowplane/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCloudAccount } from "../../src/clouds/accounts.ts";
 import { SecretsKey } from "../../src/clouds/secrets.ts";
@@ -96,7 +96,11 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
   });
 
   async function enrollWith(token: string, ips: string[]): Promise<TEnrollResponse> {
-    const res = await h.app.inject({ method: "POST", url: "/v1/agents/enroll", payload: enrollBody(token, { ips }) });
+    const res = await h.app.inject({
+      method: "POST",
+      url: "/v1/agents/enroll",
+      payload: enrollBody(token, { ips }),
+    });
     if (res.statusCode !== 201) throw new Error(`enrol failed: ${res.body}`);
     return res.json();
   }
@@ -104,12 +108,20 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
   it("resolves overlapping 10.0.0.0/16 by the agent's VPC and tunnel id, and a rename shows on old rows", async () => {
     const { org, group, token } = await seedTenant(h);
     const agentA = await enrollWith(token.token, ["10.0.1.5"]);
-    const agentB = await enrollWith((await seedEnrollmentToken(h.tdb.db, org.id, group.id)).token, ["10.0.1.6"]);
+    const agentB = await enrollWith((await seedEnrollmentToken(h.tdb.db, org.id, group.id)).token, [
+      "10.0.1.6",
+    ]);
     const deps = { db: h.tdb.db, key, redis: h.redis, clickhouse: ch.client };
     const aws = await createCloudAccount(h.tdb.db, key, org.id, {
       kind: "aws",
       name: "aws",
-      credentials: { accessKeyId: "AKID", secretAccessKey: "x", endpoint: ec2.url, homeRegion: "eu-west-1", tunnelIds: { "vpc-b": 4242 } },
+      credentials: {
+        accessKeyId: "AKID",
+        secretAccessKey: "x",
+        endpoint: ec2.url,
+        homeRegion: "eu-west-1",
+        tunnelIds: { "vpc-b": 4242 },
+      },
     });
     const agents = await createCloudAccount(h.tdb.db, key, org.id, { kind: "agents", name: "agents" });
     const k8s = await createCloudAccount(h.tdb.db, key, org.id, {
@@ -121,7 +133,10 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
     await syncCloudAccount(deps, org.id, agents.id);
     await syncCloudAccount(deps, org.id, k8s.id);
     const tags = new Map(
-      (await h.tdb.db.forOrg(org.id).cloudResource.findMany({ where: { accountId: aws.id } })).map((r) => [r.externalId, r.tagId]),
+      (await h.tdb.db.forOrg(org.id).cloudResource.findMany({ where: { accountId: aws.id } })).map((r) => [
+        r.externalId,
+        r.tagId,
+      ]),
     );
 
     const send = async (agent: TEnrollResponse, rows: object[]) => {
@@ -133,7 +148,10 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
       });
       expect(res.json()).toMatchObject({ rejected: [] });
     };
-    await send(agentA, [l4Row("10.0.1.5", "10.0.1.10", { server_port: 1001 }), l4Row("10.0.1.5", "10.0.1.10", { server_port: 1003, tunnel_type: "vxlan", tunnel_id: 4242 })]);
+    await send(agentA, [
+      l4Row("10.0.1.5", "10.0.1.10", { server_port: 1001 }),
+      l4Row("10.0.1.5", "10.0.1.10", { server_port: 1003, tunnel_type: "vxlan", tunnel_id: 4242 }),
+    ]);
     await send(agentB, [
       l4Row("10.0.1.6", "10.0.1.10", { server_port: 1002 }),
       l4Row("10.0.1.6", "172.31.0.1", { server_port: 1004 }),
@@ -146,7 +164,11 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
       query_params: { org: org.id },
       format: "JSONEachRow",
     });
-    const rows = await rs.json<{ server_port: number; client_resource_id: number; server_resource_id: number }>();
+    const rows = await rs.json<{
+      server_port: number;
+      client_resource_id: number;
+      server_resource_id: number;
+    }>();
     expect(rows).toEqual([
       { server_port: 1001, client_resource_id: tags.get("i-a2"), server_resource_id: tags.get("i-a1") },
       { server_port: 1002, client_resource_id: tags.get("i-b2"), server_resource_id: tags.get("i-b1") },
@@ -178,7 +200,9 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
       query_params: { org: org.id },
       format: "JSONEachRow",
     });
-    const shop = await h.tdb.db.forOrg(org.id).cloudResource.findFirstOrThrow({ where: { kind: "namespace", externalId: "shop" } });
+    const shop = await h.tdb.db
+      .forOrg(org.id)
+      .cloudResource.findFirstOrThrow({ where: { kind: "namespace", externalId: "shop" } });
     expect(await labels.json()).toEqual([{ app: "web", ns: shop.tagId }]);
     expect(tags.get("i-a1")).not.toBe(tags.get("i-b1"));
     expect(ingestTagCalls).toBe(2); // ingestBatch tagged the parsed rows of both batches

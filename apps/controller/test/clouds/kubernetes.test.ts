@@ -10,9 +10,19 @@ describe("Kubernetes source against a local API server", () => {
   afterAll(async () => fake?.close());
 
   it("lists nodes, namespaces, workloads, services and pods (IPs, labels apart), following continue", async () => {
-    const out = await syncKubernetes({ server: fake.url, token: fake.token, skipTLSVerify: true, pageSize: 1, vpc: "vpc-a" }, "prod-eks");
-    const ids = (k: string) => out.filter((r) => r.kind === k).map((r) => r.externalId).sort();
-    expect(out.find((r) => r.kind === "k8s_cluster")).toMatchObject({ name: "prod-eks", attrs: { vpc: "vpc-a" } });
+    const out = await syncKubernetes(
+      { server: fake.url, token: fake.token, skipTLSVerify: true, pageSize: 1, vpc: "vpc-a" },
+      "prod-eks",
+    );
+    const ids = (k: string) =>
+      out
+        .filter((r) => r.kind === k)
+        .map((r) => r.externalId)
+        .sort();
+    expect(out.find((r) => r.kind === "k8s_cluster")).toMatchObject({
+      name: "prod-eks",
+      attrs: { vpc: "vpc-a" },
+    });
     expect(ids("k8s_node")).toEqual(["node-1", "node-2"]);
     expect(ids("namespace")).toEqual(["kube-system", "shop"]);
     expect(ids("workload")).toEqual(["shop/Deployment/web", "shop/StatefulSet/db"]);
@@ -23,9 +33,18 @@ describe("Kubernetes source against a local API server", () => {
       name: "web-7d9f-abc",
       ips: ["10.244.1.5"],
       labels: { app: "web", tier: "front" },
-      refs: { namespace: "shop", k8s_node: "node-1", workload: "shop/Deployment/web", service: "shop/web", k8s_cluster: "cluster" },
+      refs: {
+        namespace: "shop",
+        k8s_node: "node-1",
+        workload: "shop/Deployment/web",
+        service: "shop/web",
+        k8s_cluster: "cluster",
+      },
     });
-    expect(out.find((r) => r.externalId === "shop/web")).toMatchObject({ ips: ["10.96.0.10"], attrs: { selector: { app: "web" } } });
+    expect(out.find((r) => r.externalId === "shop/web")).toMatchObject({
+      ips: ["10.96.0.10"],
+      attrs: { selector: { app: "web" } },
+    });
     expect(out.find((r) => r.externalId === "shop/db")?.ips).toEqual([]); // headless
     expect(out.find((r) => r.externalId === "node-1")?.ips).toEqual(["10.0.1.21"]);
     // page size 1: 4 pods → 4 requests
@@ -33,6 +52,8 @@ describe("Kubernetes source against a local API server", () => {
   });
 
   it("fails with the API server's status on a bad token", async () => {
-    await expect(syncKubernetes({ server: fake.url, token: "wrong", skipTLSVerify: true })).rejects.toThrow(/401|Unauthorized/);
+    await expect(syncKubernetes({ server: fake.url, token: "wrong", skipTLSVerify: true })).rejects.toThrow(
+      /401|Unauthorized/,
+    );
   });
 });

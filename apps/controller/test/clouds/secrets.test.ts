@@ -2,7 +2,13 @@ import { randomBytes } from "node:crypto";
 import { inspect } from "node:util";
 import { EnvError } from "@flowplane/core/env";
 import { describe, expect, it } from "vitest";
-import { openSecret, SecretOpenError, sealSecret, SecretsKey, secretsKeyFromEnv } from "../../src/clouds/secrets.ts";
+import {
+  openSecret,
+  SecretOpenError,
+  SecretsKey,
+  sealSecret,
+  secretsKeyFromEnv,
+} from "../../src/clouds/secrets.ts";
 
 const ORG = "11111111-1111-4111-8111-111111111111";
 const OTHER = "22222222-2222-4222-8222-222222222222";
@@ -22,7 +28,9 @@ describe("sealed credentials (AES-256-GCM)", () => {
 
   it("does not open with another key, for another org, or when tampered with", () => {
     const sealed = sealSecret(key, ORG, secret);
-    expect(() => openSecret(SecretsKey.fromBase64(randomBytes(32).toString("base64")), ORG, sealed)).toThrow(SecretOpenError);
+    expect(() => openSecret(SecretsKey.fromBase64(randomBytes(32).toString("base64")), ORG, sealed)).toThrow(
+      SecretOpenError,
+    );
     expect(() => openSecret(key, OTHER, sealed)).toThrow(SecretOpenError);
     const bad = Buffer.from(sealed);
     bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 1;

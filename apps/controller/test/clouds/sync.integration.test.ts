@@ -5,7 +5,12 @@ import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCloudAccount, listCloudAccounts, replaceManualDocument, resourceHistory } from "../../src/clouds/accounts.ts";
+import {
+  createCloudAccount,
+  listCloudAccounts,
+  replaceManualDocument,
+  resourceHistory,
+} from "../../src/clouds/accounts.ts";
 import { startCloudJobs } from "../../src/clouds/jobs.ts";
 import { SecretsKey } from "../../src/clouds/secrets.ts";
 import { syncCloudAccount } from "../../src/clouds/sync.ts";
@@ -46,11 +51,20 @@ describe("cloud sync: sources → resource model with history", () => {
     await tdb?.drop();
   });
 
-  const awsCreds = () => ({ accessKeyId: "AKIDEXAMPLE", secretAccessKey: SECRET, endpoint: ec2.url, homeRegion: "eu-west-1" });
+  const awsCreds = () => ({
+    accessKeyId: "AKIDEXAMPLE",
+    secretAccessKey: SECRET,
+    endpoint: ec2.url,
+    homeRegion: "eu-west-1",
+  });
 
   it("syncs AWS, reconciles renames and deletions with before/after history, and never shows the secret", async () => {
     const org = await seedOrg(tdb.db);
-    const account = await createCloudAccount(tdb.db, key, org.id, { kind: "aws", name: "prod-aws", credentials: awsCreds() });
+    const account = await createCloudAccount(tdb.db, key, org.id, {
+      kind: "aws",
+      name: "prod-aws",
+      credentials: awsCreds(),
+    });
     expect(JSON.stringify(account)).not.toContain(SECRET);
     expect(Object.keys(account)).not.toContain("encryptedCredentials");
     const stored = await tdb.db.forOrg(org.id).cloudAccount.findUniqueOrThrow({ where: { id: account.id } });
@@ -64,7 +78,12 @@ describe("cloud sync: sources → resource model with history", () => {
     expect(await redis.get(versionKey(org.id))).toBe("1");
 
     // unchanged: no new version, no history
-    expect(await syncCloudAccount(deps, org.id, account.id)).toMatchObject({ created: 0, updated: 0, deleted: 0, version: 1 });
+    expect(await syncCloudAccount(deps, org.id, account.id)).toMatchObject({
+      created: 0,
+      updated: 0,
+      deleted: 0,
+      version: 1,
+    });
 
     const region = ec2.regions["eu-west-1"];
     if (!region) throw new Error("fake region missing");
@@ -74,24 +93,38 @@ describe("cloud sync: sources → resource model with history", () => {
     const second = await syncCloudAccount(deps, org.id, account.id);
     expect(second).toMatchObject({ created: 0, updated: 1, deleted: 1, version: 2 });
     const host = resources.find((r) => r.externalId === "i-a1");
-    const renamed = await tdb.db.forOrg(org.id).cloudResource.findUniqueOrThrow({ where: { id: host?.id ?? "" } });
+    const renamed = await tdb.db
+      .forOrg(org.id)
+      .cloudResource.findUniqueOrThrow({ where: { id: host?.id ?? "" } });
     expect(renamed).toMatchObject({ name: "prod-web-renamed", tagId: host?.tagId });
     const history = await resourceHistory(tdb.db, org.id, { resourceId: host?.id ?? "" });
     expect(history.map((h) => h.action)).toEqual(["updated", "created"]);
     expect(history[0]).toMatchObject({ before: { name: "prod-web" }, after: { name: "prod-web-renamed" } });
-    const gone = await tdb.db.forOrg(org.id).cloudResource.findFirstOrThrow({ where: { externalId: "eni-lb" } });
+    const gone = await tdb.db
+      .forOrg(org.id)
+      .cloudResource.findFirstOrThrow({ where: { externalId: "eni-lb" } });
     expect(gone.deletedAt).not.toBeNull();
     const goneHistory = await resourceHistory(tdb.db, org.id, { resourceId: gone.id });
     expect(goneHistory[0]).toMatchObject({ action: "deleted", after: null });
 
     // it comes back with the same tag id
-    region.enis.push({ id: "eni-lb", vpc: "vpc-a", subnet: "subnet-a2", az: "eu-west-1b", ips: ["10.0.2.50"] });
+    region.enis.push({
+      id: "eni-lb",
+      vpc: "vpc-a",
+      subnet: "subnet-a2",
+      az: "eu-west-1b",
+      ips: ["10.0.2.50"],
+    });
     await syncCloudAccount(deps, org.id, account.id);
     const back = await tdb.db.forOrg(org.id).cloudResource.findUniqueOrThrow({ where: { id: gone.id } });
     expect(back).toMatchObject({ deletedAt: null, tagId: gone.tagId });
 
     // an error becomes the account's last error; the next good sync clears it
-    ec2.fail = { code: "AuthFailure", message: "AWS was not able to validate the provided access credentials", status: 401 };
+    ec2.fail = {
+      code: "AuthFailure",
+      message: "AWS was not able to validate the provided access credentials",
+      status: 401,
+    };
     await expect(syncCloudAccount(deps, org.id, account.id)).rejects.toThrow();
     ec2.fail = null;
     const [view] = await listCloudAccounts(tdb.db, org.id);
@@ -109,7 +142,10 @@ describe("cloud sync: sources → resource model with history", () => {
   it("syncs Kubernetes, agent-reported hosts and a manual CSV import into the same model", async () => {
     const org = await seedOrg(tdb.db);
     const agent = await seedAgent(tdb.db, org.id);
-    await tdb.db.unsafe.agent.update({ where: { id: agent.id }, data: { hostname: "edge-1", ips: ["192.168.50.5", "fd00::5"] } });
+    await tdb.db.unsafe.agent.update({
+      where: { id: agent.id },
+      data: { hostname: "edge-1", ips: ["192.168.50.5", "fd00::5"] },
+    });
     const deps = { db: tdb.db, key, redis, log };
     const k8s = await createCloudAccount(tdb.db, key, org.id, {
       kind: "kubernetes",
@@ -120,16 +156,29 @@ describe("cloud sync: sources → resource model with history", () => {
     const manual = await createCloudAccount(tdb.db, key, org.id, {
       kind: "manual",
       name: "datacenter",
-      credentials: { format: "csv", text: "kind,external_id,name,cidr,ips,vpc\nvpc,dc1,dc1,192.168.0.0/16,,\nsubnet,dc1-lan,dc1-lan,192.168.50.0/24,,dc1\nappliance,fw1,firewall-1,,192.168.50.1,dc1\n" },
+      credentials: {
+        format: "csv",
+        text: "kind,external_id,name,cidr,ips,vpc\nvpc,dc1,dc1,192.168.0.0/16,,\nsubnet,dc1-lan,dc1-lan,192.168.50.0/24,,dc1\nappliance,fw1,firewall-1,,192.168.50.1,dc1\n",
+      },
     });
     await syncCloudAccount(deps, org.id, k8s.id);
     await syncCloudAccount(deps, org.id, agents.id);
     await syncCloudAccount(deps, org.id, manual.id);
     const all = await tdb.db.forOrg(org.id).cloudResource.findMany();
     const pod = all.find((r) => r.kind === "pod" && r.externalId === "shop/web-7d9f-abc");
-    expect(pod).toMatchObject({ ips: ["10.244.1.5"], labels: { app: "web", tier: "front" }, refs: { workload: "shop/Deployment/web" } });
-    expect(all.find((r) => r.kind === "host" && r.accountId === agents.id)).toMatchObject({ name: "edge-1", ips: ["192.168.50.5", "fd00::5"] });
-    expect(all.find((r) => r.externalId === "fw1")).toMatchObject({ kind: "appliance", ips: ["192.168.50.1"] });
+    expect(pod).toMatchObject({
+      ips: ["10.244.1.5"],
+      labels: { app: "web", tier: "front" },
+      refs: { workload: "shop/Deployment/web" },
+    });
+    expect(all.find((r) => r.kind === "host" && r.accountId === agents.id)).toMatchObject({
+      name: "edge-1",
+      ips: ["192.168.50.5", "fd00::5"],
+    });
+    expect(all.find((r) => r.externalId === "fw1")).toMatchObject({
+      kind: "appliance",
+      ips: ["192.168.50.1"],
+    });
     expect(new Set(all.map((r) => r.tagId)).size).toBe(all.length); // one id space per org across sources
 
     const tagger = new ResourceTagger({ db: tdb.db, redis, checkEveryMs: 0 });
@@ -142,7 +191,18 @@ describe("cloud sync: sources → resource model with history", () => {
     const loads = tagger.loads;
     await replaceManualDocument(tdb.db, key, org.id, manual.id, {
       format: "json",
-      text: JSON.stringify({ resources: [{ kind: "vpc", externalId: "dc1", name: "dc1", cidr: "192.168.0.0/16" }, { kind: "appliance", externalId: "fw1", name: "firewall-core", ips: ["192.168.50.1"], refs: { vpc: "dc1" } }] }),
+      text: JSON.stringify({
+        resources: [
+          { kind: "vpc", externalId: "dc1", name: "dc1", cidr: "192.168.0.0/16" },
+          {
+            kind: "appliance",
+            externalId: "fw1",
+            name: "firewall-core",
+            ips: ["192.168.50.1"],
+            refs: { vpc: "dc1" },
+          },
+        ],
+      }),
     });
     const r = await syncCloudAccount(deps, org.id, manual.id);
     expect(r).toMatchObject({ updated: 1, deleted: 1 });
@@ -159,7 +219,16 @@ describe("cloud sync: sources → resource model with history", () => {
       credentials: { server: kube.url, token: "wrong-token", skipTLSVerify: true },
     });
     const prefix = `fp:test:cloud:${randomBytes(4).toString("hex")}`;
-    const jobs = await startCloudJobs({ db: tdb.db, key, redis, connection: redis, log, prefix, attempts: 2, backoffMs: 50 });
+    const jobs = await startCloudJobs({
+      db: tdb.db,
+      key,
+      redis,
+      connection: redis,
+      log,
+      prefix,
+      attempts: 2,
+      backoffMs: 50,
+    });
     try {
       await jobs.schedule(org.id, account.id, 60_000);
       const schedulers = await jobs.queue.getJobSchedulers();

@@ -100,7 +100,11 @@ export async function syncAws(credentials: unknown): Promise<TSourceResource[]> 
               kind: "subnet",
               externalId: s.SubnetId,
               name: nameTag(s.Tags, s.SubnetId),
-              refs: { region, ...(s.AvailabilityZone ? { az: s.AvailabilityZone } : {}), ...(s.VpcId ? { vpc: s.VpcId } : {}) },
+              refs: {
+                region,
+                ...(s.AvailabilityZone ? { az: s.AvailabilityZone } : {}),
+                ...(s.VpcId ? { vpc: s.VpcId } : {}),
+              },
               ...(s.CidrBlock ? { cidr: s.CidrBlock } : {}),
             }),
           );

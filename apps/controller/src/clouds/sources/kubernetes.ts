@@ -43,7 +43,10 @@ function kubeConfig(c: z.infer<typeof ZKubernetesCredentials>): KubeConfig {
 
 /** Follows `metadata.continue` until the list ends. */
 async function listAll<T>(
-  list: (p: { limit: number; _continue?: string }) => Promise<{ items: T[]; metadata?: { _continue?: string } }>,
+  list: (p: {
+    limit: number;
+    _continue?: string;
+  }) => Promise<{ items: T[]; metadata?: { _continue?: string } }>,
   limit: number,
 ): Promise<T[]> {
   const out: T[] = [];
@@ -60,7 +63,10 @@ async function listAll<T>(
  * Nodes, namespaces, workloads (Deployments, StatefulSets, DaemonSets; a ReplicaSet's pods belong
  * to its Deployment), services (with their endpoints' pods) and pods (IPs, labels) of one cluster.
  */
-export async function syncKubernetes(credentials: unknown, clusterName = "cluster"): Promise<TSourceResource[]> {
+export async function syncKubernetes(
+  credentials: unknown,
+  clusterName = "cluster",
+): Promise<TSourceResource[]> {
   const c = ZKubernetesCredentials.parse(credentials);
   const kc = kubeConfig(c);
   const core = kc.makeApiClient(CoreV1Api);
@@ -80,22 +86,54 @@ export async function syncKubernetes(credentials: unknown, clusterName = "cluste
     ]);
   const cluster = { k8s_cluster: CLUSTER };
   const out: TSourceResource[] = [
-    resource({ kind: "k8s_cluster", externalId: CLUSTER, name: clusterName, attrs: c.vpc ? { vpc: c.vpc } : {} }),
+    resource({
+      kind: "k8s_cluster",
+      externalId: CLUSTER,
+      name: clusterName,
+      attrs: c.vpc ? { vpc: c.vpc } : {},
+    }),
   ];
   for (const node of nodes) {
     const name = node.metadata?.name;
     if (!name) continue;
     const ips = (node.status?.addresses ?? []).filter((a) => a.type === "InternalIP").map((a) => a.address);
-    out.push(resource({ kind: "k8s_node", externalId: name, name, refs: cluster, ips, labels: node.metadata?.labels ?? {} }));
+    out.push(
+      resource({
+        kind: "k8s_node",
+        externalId: name,
+        name,
+        refs: cluster,
+        ips,
+        labels: node.metadata?.labels ?? {},
+      }),
+    );
   }
   for (const ns of namespaces) {
     const name = ns.metadata?.name;
-    if (name) out.push(resource({ kind: "namespace", externalId: name, name, refs: cluster, labels: ns.metadata?.labels ?? {} }));
+    if (name)
+      out.push(
+        resource({
+          kind: "namespace",
+          externalId: name,
+          name,
+          refs: cluster,
+          labels: ns.metadata?.labels ?? {},
+        }),
+      );
   }
   const workloadOf = new Map<string, string>(); // "ns/ReplicaSet/name" → workload external id
   const addWorkload = (kind: string, ns: string, name: string, labels: Record<string, string>) => {
     const id = `${ns}/${kind}/${name}`;
-    out.push(resource({ kind: "workload", externalId: id, name, refs: { ...cluster, namespace: ns }, labels, attrs: { kind } }));
+    out.push(
+      resource({
+        kind: "workload",
+        externalId: id,
+        name,
+        refs: { ...cluster, namespace: ns },
+        labels,
+        attrs: { kind },
+      }),
+    );
     return id;
   };
   for (const d of deployments) {
@@ -104,11 +142,19 @@ export async function syncKubernetes(credentials: unknown, clusterName = "cluste
   }
   for (const s of statefulSets) {
     const { name, namespace } = s.metadata ?? {};
-    if (name && namespace) workloadOf.set(`${namespace}/StatefulSet/${name}`, addWorkload("StatefulSet", namespace, name, s.metadata?.labels ?? {}));
+    if (name && namespace)
+      workloadOf.set(
+        `${namespace}/StatefulSet/${name}`,
+        addWorkload("StatefulSet", namespace, name, s.metadata?.labels ?? {}),
+      );
   }
   for (const s of daemonSets) {
     const { name, namespace } = s.metadata ?? {};
-    if (name && namespace) workloadOf.set(`${namespace}/DaemonSet/${name}`, addWorkload("DaemonSet", namespace, name, s.metadata?.labels ?? {}));
+    if (name && namespace)
+      workloadOf.set(
+        `${namespace}/DaemonSet/${name}`,
+        addWorkload("DaemonSet", namespace, name, s.metadata?.labels ?? {}),
+      );
   }
   for (const rs of replicaSets) {
     const { name, namespace } = rs.metadata ?? {};
@@ -116,11 +162,15 @@ export async function syncKubernetes(credentials: unknown, clusterName = "cluste
     const owner = rs.metadata?.ownerReferences?.find((o) => o.kind === "Deployment");
     workloadOf.set(
       `${namespace}/ReplicaSet/${name}`,
-      owner ? `${namespace}/Deployment/${owner.name}` : addWorkload("ReplicaSet", namespace, name, rs.metadata?.labels ?? {}),
+      owner
+        ? `${namespace}/Deployment/${owner.name}`
+        : addWorkload("ReplicaSet", namespace, name, rs.metadata?.labels ?? {}),
     );
   }
   const serviceOfPod = new Map<string, string>(); // "ns/pod" → first service (sorted) selecting it
-  for (const ep of [...endpoints].sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""))) {
+  for (const ep of [...endpoints].sort((a, b) =>
+    (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""),
+  )) {
     const ns = ep.metadata?.namespace;
     const svc = ep.metadata?.name;
     if (!ns || !svc) continue;
@@ -135,7 +185,9 @@ export async function syncKubernetes(credentials: unknown, clusterName = "cluste
   for (const s of services) {
     const { name, namespace } = s.metadata ?? {};
     if (!name || !namespace) continue;
-    const ips = (s.spec?.clusterIPs ?? (s.spec?.clusterIP ? [s.spec.clusterIP] : [])).filter((ip) => ip && ip !== "None");
+    const ips = (s.spec?.clusterIPs ?? (s.spec?.clusterIP ? [s.spec.clusterIP] : [])).filter(
+      (ip) => ip && ip !== "None",
+    );
     out.push(
       resource({
         kind: "service",

@@ -56,7 +56,9 @@ function fromCsv(text: string): unknown[] {
       externalId: get("external_id"),
       name: get("name"),
       ...(get("cidr") ? { cidr: get("cidr") } : {}),
-      ips: get("ips").split(/[\s;]+/).filter(Boolean),
+      ips: get("ips")
+        .split(/[\s;]+/)
+        .filter(Boolean),
       refs,
     };
   });
@@ -80,7 +82,9 @@ export function parseManual(doc: unknown): TSourceResource[] {
     const r = ZSourceResource.safeParse(item);
     if (!r.success) {
       const issue = r.error.issues[0];
-      throw new ManualImportError(`resource ${i + 1}: ${issue?.path.join(".") || "(row)"}: ${issue?.message}`);
+      throw new ManualImportError(
+        `resource ${i + 1}: ${issue?.path.join(".") || "(row)"}: ${issue?.message}`,
+      );
     }
     return r.data;
   });
