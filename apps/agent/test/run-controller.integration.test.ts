@@ -33,7 +33,7 @@ function runAgent(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, "run", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    if (interruptAfterMs !== undefined) setTimeout(() => child.kill("SIGINT"), interruptAfterMs);
+    let armed = false;
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -41,6 +41,11 @@ function runAgent(
     });
     child.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
+      // Counted from the moment the agent has joined (its signal handlers come right after).
+      if (interruptAfterMs !== undefined && !armed && stderr.includes("state in")) {
+        armed = true;
+        setTimeout(() => child.kill("SIGINT"), interruptAfterMs);
+      }
     });
     const timer = setTimeout(() => child.kill("SIGKILL"), 40_000);
     child.on("error", reject);
@@ -208,7 +213,7 @@ describe("run --pcap --controller", () => {
     const before = Number((await q("SELECT count() AS n FROM l4_flow_log"))[0]?.n);
     const looped = await runAgent(
       ["--pcap", PCAP, "--speed", "max", "--loop", "--controller", url, "--state-dir", stateDir, "--no-l7"],
-      2500,
+      1000,
     );
     expect(looped.code, looped.stderr).toBe(0);
     expect(looped.stdout).toMatch(/interrupted/);

@@ -113,8 +113,8 @@ export async function replayCapture(
           i--; // re-check the same packet (aborts and long gaps wake up every second)
           continue;
         }
-      } else if ((packets & 0xffff) === 0xffff) {
-        // Counted over all passes: a looped capture smaller than 64 k packets must yield too.
+      } else if ((packets & 0xfff) === 0xfff) {
+        // Every 4 k packets (≈1-2 ms), counted over all passes: a small looped capture yields too.
         await new Promise<void>((r) => setImmediate(r)); // let signals, timers and exports in
       }
       pipeline.packet(
