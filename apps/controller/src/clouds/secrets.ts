@@ -42,6 +42,13 @@ export function secretsKeyFromEnv(env: Record<string, string | undefined> = proc
   return SecretsKey.fromBase64(parseEnv(ZSecretsEnv, env).FLOWPLANE_SECRETS_KEY);
 }
 
+/** The key when FLOWPLANE_SECRETS_KEY is set (cloud sync off without it); invalid still throws. */
+export function optionalSecretsKeyFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): SecretsKey | undefined {
+  return env.FLOWPLANE_SECRETS_KEY === undefined ? undefined : secretsKeyFromEnv(env);
+}
+
 export function sealSecret(key: SecretsKey, orgId: string, value: unknown): Uint8Array<ArrayBuffer> {
   const iv = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", key.bytes, iv);
