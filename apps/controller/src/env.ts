@@ -12,6 +12,11 @@ export const ZControllerEnv = z.object({
   /** PEM key and certificate paths: set both to serve the agent link over HTTPS. */
   CONTROLLER_TLS_KEY: z.string().min(1).optional(),
   CONTROLLER_TLS_CERT: z.string().min(1).optional(),
+  /** 32 bytes, base64: encrypts cloud-account credentials at rest; cloud syncs are off without it. */
+  FLOWPLANE_SECRETS_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, "base64").length === 32, "expected 32 bytes encoded as base64")
+    .optional(),
 });
 
 export type TControllerEnv = z.infer<typeof ZControllerEnv>;

@@ -5,6 +5,7 @@ import { createClickhouse } from "@flowplane/query/client";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { createAgentRuntime } from "./agents/wiring.ts";
+import { SecretsKey } from "./clouds/secrets.ts";
 import { ZControllerEnv } from "./env.ts";
 import { buildControllerServer } from "./http/server.ts";
 
@@ -26,6 +27,7 @@ const runtime = await createAgentRuntime({
   redisUrl: env.REDIS_URL,
   clickhouse,
   log,
+  ...(env.FLOWPLANE_SECRETS_KEY ? { secretsKey: SecretsKey.fromBase64(env.FLOWPLANE_SECRETS_KEY) } : {}),
 });
 const tls =
   env.CONTROLLER_TLS_KEY && env.CONTROLLER_TLS_CERT

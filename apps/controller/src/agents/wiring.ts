@@ -2,6 +2,8 @@ import type { Logger } from "@flowplane/core/log";
 import { getDb } from "@flowplane/db/client";
 import { type ClickHouseClient, recordRows } from "@flowplane/query/client";
 import { Redis } from "ioredis";
+import { startAutoTagging } from "../clouds/runtime.ts";
+import type { SecretsKey } from "../clouds/secrets.ts";
 import { startFleetJobs, type TFleetJobs } from "../jobs/scheduler.ts";
 import type { TAgentApiDeps, TAgentApiOptions } from "./api.ts";
 
@@ -17,21 +19,33 @@ export async function createAgentRuntime(opts: {
   options?: Partial<TAgentApiOptions>;
   /** Run the periodic fleet jobs in this process (every controller may: they run once anyway). */
   jobs?: boolean;
+  /** Opens cloud-account credentials; without it rows are still tagged, but cloud syncs are off. */
+  secretsKey?: SecretsKey;
 }): Promise<{ agentApi: TAgentApiDeps; close(): Promise<void> }> {
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 2 });
   redis.on("error", (err) => opts.log.warn({ err: err.message }, "agent api redis error"));
   const db = getDb(opts.databaseUrl);
   let jobs: TFleetJobs | undefined;
   if (opts.jobs !== false) jobs = await startFleetJobs({ db, connection: redis, log: opts.log });
+  // AutoTagging: rows are tagged from an in-memory per-org dictionary before they are written.
+  const autoTagging = await startAutoTagging({
+    db,
+    redis,
+    clickhouse: opts.clickhouse,
+    log: opts.log,
+    ...(opts.secretsKey ? { secretsKey: opts.secretsKey } : {}),
+    jobs: opts.jobs !== false,
+  });
   return {
     agentApi: {
       db,
       redis,
-      writeRows: (table, orgId, rows) => recordRows(opts.clickhouse, table, orgId, rows),
+      writeRows: autoTagging.wrap((table, orgId, rows) => recordRows(opts.clickhouse, table, orgId, rows)),
       ...(opts.options ? { options: opts.options } : {}),
     },
     close: async () => {
       await jobs?.close();
+      await autoTagging.close();
       await redis.quit().catch(() => {});
       await db.disconnect();
     },
