@@ -4,10 +4,11 @@
  * (b) each shard's share (read records, flow engine), then prints the ideal wall time on 2 and
  * on N+1 cores relative to one thread. Usage: dispatch-split.ts <capture> [N] [repeats]
  */
+
+import { analyzeFileSync } from "../analyze.ts";
 import { readCaptureFile } from "../capture/capture-file.ts";
 import { decodeFrame } from "../decode/packet.ts";
 import { PacketMeta } from "../decode/packet-meta.ts";
-import { analyzeFileSync } from "../analyze.ts";
 import { createEngine } from "../flow/flow-engine.ts";
 import { flowHash } from "../flow/flow-table.ts";
 import { REC, readRecord, writeRecord } from "../flow/meta-record.ts";

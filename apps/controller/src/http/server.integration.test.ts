@@ -10,7 +10,8 @@ const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const clickhouseUrl = process.env.CLICKHOUSE_URL;
 
 describe("controller /healthz and /metrics", () => {
-  if (!clickhouseUrl) throw new Error("CLICKHOUSE_URL is not set: run the tests with `npm test` from the repo root");
+  if (!clickhouseUrl)
+    throw new Error("CLICKHOUSE_URL is not set: run the tests with `npm test` from the repo root");
   const pool = new pg.Pool({ connectionString: pgUrl, max: 1 });
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   const clickhouse = createClient({ url: clickhouseUrl });
