@@ -6,6 +6,7 @@ import { createLogger } from "@flowplane/core/log";
 import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
+import { agentL4Row } from "@flowplane/query/testing-fixtures";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // The agent's own client, over a real socket: both halves of the protocol in one test.
@@ -36,45 +37,6 @@ const stats = {
   spoolBytes: 0,
   version: "0.1.0",
 };
-
-function minimalL4(i: number) {
-  const now = Date.now() * 1000;
-  return {
-    flow_id: String(i + 1),
-    start_time: now - 1000,
-    end_time: now,
-    client_ip: "192.0.2.1",
-    client_port: 50_000 + i,
-    server_ip: "192.0.2.2",
-    server_port: 53,
-    ip_protocol: 17,
-    vlan: 0,
-    tunnel_type: "",
-    tunnel_id: 0,
-    tunnel_outer_src: "",
-    tunnel_outer_dst: "",
-    packets_c2s: 1,
-    packets_s2c: 1,
-    bytes_c2s: 80,
-    bytes_s2c: 120,
-    close_type: "timeout",
-    tcp_flags_c2s: 0,
-    tcp_flags_s2c: 0,
-    rtt_us: 0,
-    rtt_client_us: 0,
-    rtt_server_us: 0,
-    srt_us: 300,
-    syn_count: 0,
-    synack_count: 0,
-    retrans_c2s: 0,
-    retrans_s2c: 0,
-    zero_win_c2s: 0,
-    zero_win_s2c: 0,
-    out_of_order_c2s: 0,
-    out_of_order_s2c: 0,
-    l7_protocol: "dns",
-  };
-}
 
 describe("agent controller-link against a listening controller", () => {
   let tdb: TestDatabase;
@@ -149,7 +111,11 @@ describe("agent controller-link against a listening controller", () => {
     expect(credential.get().credential).toBe(persisted[0]);
 
     const exporter = new HttpExporter({ endpoint: () => url, credential, deadlineMs: 5000 });
-    const batch = makeBatch(enrolled.agentId, "l4_flow_log", [0, 1, 2, 3].map(minimalL4));
+    const batch = makeBatch(
+      enrolled.agentId,
+      "l4_flow_log",
+      [0, 1, 2, 3].map(() => agentL4Row()),
+    );
     const r1 = await exporter.export(batch);
     expect(r1.code).toBe("success");
     const r2 = await exporter.export(batch);
@@ -193,7 +159,7 @@ describe("agent controller-link against a listening controller", () => {
       const sender = new SpoolingSender(exporter, spool);
       let produced = 0;
       for (let b = 0; b < 5; b++) {
-        const rows = [0, 1, 2].map((i) => minimalL4(b * 10 + i));
+        const rows = [0, 1, 2].map(() => agentL4Row());
         produced += rows.length;
         expect((await sender.send(makeBatch(enrolled.agentId, "l4_flow_log", rows))).code).toBe("spooled");
       }

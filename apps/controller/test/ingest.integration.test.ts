@@ -1,51 +1,11 @@
 import { createClickhouse, recordRows } from "@flowplane/query/client";
 import { createTestClickhouse } from "@flowplane/query/testing";
+import { agentL4Row } from "@flowplane/query/testing-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TRowWriter } from "../src/ingest/ingest.ts";
 import { bearer, enroll, seedTenant, startHarness, type THarness } from "./harness.ts";
 
-let flowSeq = 0;
 /** A valid L4 row in wire form, timed now (TTL drops old rows), without owner columns. */
-function l4Row(extra: Record<string, unknown> = {}) {
-  const now = Date.now() * 1000;
-  flowSeq += 1;
-  return {
-    flow_id: String(1_000_000 + flowSeq),
-    start_time: now - 2_000_000,
-    end_time: now,
-    client_ip: "10.1.0.7",
-    client_port: 40_000 + (flowSeq % 20_000),
-    server_ip: "10.1.0.80",
-    server_port: 443,
-    ip_protocol: 6,
-    vlan: 0,
-    tunnel_type: "",
-    tunnel_id: 0,
-    tunnel_outer_src: "",
-    tunnel_outer_dst: "",
-    packets_c2s: 10,
-    packets_s2c: 12,
-    bytes_c2s: 1200,
-    bytes_s2c: 9000,
-    close_type: "fin",
-    tcp_flags_c2s: 0x1b,
-    tcp_flags_s2c: 0x1b,
-    rtt_us: 250,
-    rtt_client_us: 100,
-    rtt_server_us: 150,
-    srt_us: 900,
-    syn_count: 1,
-    synack_count: 1,
-    retrans_c2s: 0,
-    retrans_s2c: 0,
-    zero_win_c2s: 0,
-    zero_win_s2c: 0,
-    out_of_order_c2s: 0,
-    out_of_order_s2c: 0,
-    l7_protocol: "tls",
-    ...extra,
-  };
-}
 
 describe("POST /v1/ingest", () => {
   let h: THarness;
@@ -102,7 +62,7 @@ describe("POST /v1/ingest", () => {
       batchId: crypto.randomUUID(),
       agentId: b.agent.agentId,
       table: "l4_flow_log",
-      rows: [l4Row(), l4Row()],
+      rows: [agentL4Row(), agentL4Row()],
     });
     expect(seedB.json()).toMatchObject({ accepted: 2, rejected: [] });
     const bBefore = await countRows(b.org.id);
@@ -112,10 +72,10 @@ describe("POST /v1/ingest", () => {
       agentId: a.agent.agentId,
       table: "l4_flow_log",
       rows: [
-        l4Row(),
-        l4Row({ org_id: b.org.id }),
-        l4Row({ org_id: a.org.id }),
-        l4Row({ agent_id: b.agent.agentId }),
+        agentL4Row(),
+        agentL4Row({ org_id: b.org.id }),
+        agentL4Row({ org_id: a.org.id }),
+        agentL4Row({ agent_id: b.agent.agentId }),
       ],
     });
     expect(res.statusCode).toBe(200);
@@ -140,7 +100,7 @@ describe("POST /v1/ingest", () => {
       batchId: crypto.randomUUID(),
       agentId: a.agent.agentId,
       table: "l4_flow_log",
-      rows: [l4Row(), l4Row(), l4Row()],
+      rows: [agentL4Row(), agentL4Row(), agentL4Row()],
     };
     const first = await post(a.agent.credential, batch);
     expect(first.json()).toMatchObject({ accepted: 3, rejected: [] });
@@ -158,11 +118,11 @@ describe("POST /v1/ingest", () => {
       agentId: a.agent.agentId,
       table: "l4_flow_log",
       rows: [
-        l4Row(),
-        l4Row({ client_port: 70_000 }),
+        agentL4Row(),
+        agentL4Row({ client_port: 70_000 }),
         { nonsense: true },
-        l4Row({ client_ip: "999.1.1.1" }),
-        l4Row(),
+        agentL4Row({ client_ip: "999.1.1.1" }),
+        agentL4Row(),
         7,
       ],
     });
@@ -194,7 +154,7 @@ describe("POST /v1/ingest", () => {
       batchId: crypto.randomUUID(),
       agentId: a.agent.agentId,
       table: "l4_flow_log",
-      rows: Array.from({ length: 400 }, () => l4Row({ padding: "x".repeat(1000) })),
+      rows: Array.from({ length: 400 }, () => agentL4Row({ padding: "x".repeat(1000) })),
     });
     expect(tooManyBytes.statusCode).toBe(413);
     expect(tooManyBytes.json().error.message).toMatch(/262144 bytes/);
@@ -212,7 +172,7 @@ describe("POST /v1/ingest", () => {
       batchId: id,
       agentId: a.agent.agentId,
       table: "l4_flow_log",
-      rows: [l4Row()],
+      rows: [agentL4Row()],
     });
     const held = batch();
     const first = post(a.agent.credential, held);
@@ -243,7 +203,7 @@ describe("POST /v1/ingest", () => {
       batchId: crypto.randomUUID(),
       agentId: a.agent.agentId,
       table: "l4_flow_log",
-      rows: [l4Row(), l4Row()],
+      rows: [agentL4Row(), agentL4Row()],
     };
     storeBroken = true;
     const failed = await post(a.agent.credential, batch);
@@ -262,7 +222,7 @@ describe("POST /v1/ingest", () => {
       batchId: crypto.randomUUID(),
       agentId: crypto.randomUUID(),
       table: "l4_flow_log",
-      rows: [l4Row()],
+      rows: [agentL4Row()],
     });
     expect(res.statusCode).toBe(403);
   });

@@ -1,48 +1,10 @@
 import { recordRows } from "@flowplane/query/client";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
+import { agentL4Row } from "@flowplane/query/testing-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OrgRowQuota } from "../src/ingest/quota.ts";
 import { readUsage } from "../src/ingest/usage.ts";
 import { bearer, enroll, seedTenant, startHarness, type THarness } from "./harness.ts";
-
-function row(i: number) {
-  const now = Date.now() * 1000;
-  return {
-    flow_id: String(i + 1),
-    start_time: now - 1000,
-    end_time: now,
-    client_ip: "10.9.0.1",
-    client_port: 1000 + i,
-    server_ip: "10.9.0.2",
-    server_port: 80,
-    ip_protocol: 6,
-    vlan: 0,
-    tunnel_type: "",
-    tunnel_id: 0,
-    tunnel_outer_src: "",
-    tunnel_outer_dst: "",
-    packets_c2s: 1,
-    packets_s2c: 1,
-    bytes_c2s: 60,
-    bytes_s2c: 60,
-    close_type: "fin",
-    tcp_flags_c2s: 0,
-    tcp_flags_s2c: 0,
-    rtt_us: 0,
-    rtt_client_us: 0,
-    rtt_server_us: 0,
-    srt_us: 0,
-    syn_count: 1,
-    synack_count: 1,
-    retrans_c2s: 0,
-    retrans_s2c: 0,
-    zero_win_c2s: 0,
-    zero_win_s2c: 0,
-    out_of_order_c2s: 0,
-    out_of_order_s2c: 0,
-    l7_protocol: "http",
-  };
-}
 
 describe("per-org ingest quota and usage metering", () => {
   let h: THarness;
@@ -87,9 +49,7 @@ describe("per-org ingest quota and usage metering", () => {
     // Three batches at once land in one quota second (a lone slow request could straddle two).
     for (let round = 0; round < 5 && !refusedId; round++) {
       const ids = [0, 1, 2].map(() => crypto.randomUUID());
-      const results = await Promise.all(
-        ids.map((id, k) => send([row(round * 10 + k * 2), row(round * 10 + k * 2 + 1)], id)),
-      );
+      const results = await Promise.all(ids.map((id, k) => send([agentL4Row(), agentL4Row()], id)));
       results.forEach((res, k) => {
         statuses.push(res.statusCode);
         if (res.statusCode === 429) {

@@ -132,3 +132,25 @@ export function appRow(over: Partial<TApplicationMetricsRowInput> = {}): TApplic
     ...over,
   };
 }
+
+let agentFlowSeq = 0;
+
+/**
+ * An L4 row as an agent sends it in an ingest batch: no org or agent id (ingest stamps both from
+ * the agent's credential), a fresh flow id and client port per call, times just before now.
+ */
+export function agentL4Row(over: Record<string, unknown> = {}): Record<string, unknown> {
+  agentFlowSeq += 1;
+  const now = Date.now() * 1000;
+  const {
+    org_id: _org,
+    agent_id: _agent,
+    ...row
+  } = l4Row({
+    flow_id: String(1_000_000 + agentFlowSeq),
+    start_time: now - 2_000_000,
+    end_time: now,
+    client_port: 1024 + (agentFlowSeq % 60_000),
+  });
+  return { ...row, ...over };
+}
