@@ -1,8 +1,10 @@
 /**
  * Per-second application metrics (RED) per server ip/port, l7_protocol and endpoint, with a
- * latency histogram. A row counts in the second it completes (response or timeout), as
- * DeepFlow does, so a second can be flushed as soon as the clock has passed it. Endpoints per
- * second are bounded: past `maxKeys`, rows fold into the endpoint "" of their server.
+ * latency histogram. A row counts in the second it completes (its `end_time`: response or
+ * timeout), as DeepFlow does, so a second can be flushed as soon as the clock has passed it;
+ * a row completing in a second already flushed is emitted as a correction row for that second.
+ * Endpoints per second are bounded: past `maxKeys`, rows fold into the endpoint "" of their
+ * server.
  */
 import {
   LATENCY_BUCKET_BOUNDS_US,
@@ -19,11 +21,19 @@ export const APP_LATENCY_BUCKETS_US = LATENCY_BUCKET_BOUNDS_US;
 export type AppMetricsRow = TApplicationMetricsRow;
 
 export class AppMetrics {
-  /** server ip|port|protocol → endpoint → row: the endpoint string is the row's own, so its hash is cached. */
+  /** server ip|port|protocol → endpoint → row, for the current second. */
   private readonly cur = new Map<string, Map<string, AppMetricsRow>>();
+  /**
+   * Rows completing in a second that was already flushed (a timeout found late, a worker
+   * behind another): second → server key → endpoint → row. They go out with the next flush as
+   * correction rows for their own second (rows are summed by key downstream).
+   */
+  private readonly late = new Map<number, Map<string, Map<string, AppMetricsRow>>>();
   private keys = 0;
   private second = -1;
   folded = 0;
+  /** Rows counted into an earlier second than the current one (correction rows follow). */
+  lateRows = 0;
 
   constructor(
     private readonly orgId: string,
@@ -32,19 +42,31 @@ export class AppMetrics {
     private readonly maxKeys = 10_000,
   ) {}
 
-  /** `serverKey` identifies server ip, port and protocol (the caller caches it per flow). */
+  /**
+   * `serverKey` identifies server ip, port and protocol (the caller caches it per flow). A row
+   * counts in the second of its own end time, whatever second the processor is at.
+   */
   add(r: L7Row, serverKey: string = `${r.server_ip}|${r.server_port}|${r.l7_protocol}`): void {
     const sec = Math.floor(r.end_time / 1e6) * 1e6;
+    let bySrv = this.cur;
     if (sec > this.second) {
       this.flush();
       this.second = sec;
+    } else if (sec < this.second) {
+      this.lateRows++;
+      let l = this.late.get(sec);
+      if (l === undefined) {
+        l = new Map();
+        this.late.set(sec, l);
+      }
+      bySrv = l;
     }
     let endpoint = r.endpoint;
     const sk = serverKey;
-    let inner = this.cur.get(sk);
+    let inner = bySrv.get(sk);
     if (inner === undefined) {
       inner = new Map();
-      this.cur.set(sk, inner);
+      bySrv.set(sk, inner);
     }
     let m = inner.get(endpoint);
     if (m === undefined && this.keys >= this.maxKeys) {
@@ -54,7 +76,7 @@ export class AppMetrics {
     }
     if (m === undefined) {
       m = {
-        time: this.second,
+        time: sec,
         org_id: this.orgId,
         agent_id: this.agentId,
         server_ip: r.server_ip,
@@ -94,11 +116,17 @@ export class AppMetrics {
   tick(nowMicros: number): void {
     if (this.second >= 0 && nowMicros >= this.second + 1e6) {
       this.flush();
-      this.second = -1;
+      // Kept (not reset): a row of this second or earlier arriving later is a correction.
     }
   }
 
   flush(): void {
+    // Corrections first, oldest second first: output stays ordered by time within a flush.
+    if (this.late.size > 0) {
+      for (const sec of [...this.late.keys()].sort((a, b) => a - b))
+        for (const inner of this.late.get(sec)!.values()) for (const m of inner.values()) this.emit(m);
+      this.late.clear();
+    }
     for (const inner of this.cur.values()) for (const m of inner.values()) this.emit(m);
     this.cur.clear();
     this.keys = 0;

@@ -84,7 +84,8 @@ class FlowL7 {
   swapped = 0;
   tries = 0;
   errors = 0;
-  resyncFails = 0;
+  /** Per direction: a direction that never finds a boundary again must not be reset by the other. */
+  readonly resyncFails = [0, 0];
   readonly next = [0, 0];
   readonly hasNext = [false, false];
   readonly buf: (Uint8Array | null)[] = [null, null];
@@ -323,7 +324,7 @@ export class L7Processor {
         if (p.excludePorts && (p.excludePorts.includes(port) || p.excludePorts.includes(cport))) continue;
         const hinted = p.ports.includes(port) || p.ports.includes(cport);
         if ((pass === 0) !== hinted) continue;
-        const r = p.detect(b, off, end, udp);
+        const r = p.detect(b, off, end, udp, hinted);
         if (r !== 0) {
           found = p;
           side = r;
@@ -391,7 +392,7 @@ export class L7Processor {
       if (n < 0) {
         // Outside resync every failure counts; while resynchronising after lost bytes a
         // failure is expected, but a stream that never finds a boundary again is given up too.
-        if (!f.resync[d] || ++f.resyncFails > MAX_RESYNC_SEGMENTS) this.error(f);
+        if (!f.resync[d] || ++f.resyncFails[d]! > MAX_RESYNC_SEGMENTS) this.error(f);
         pos = end;
         if (f.proto === FAILED) return;
         // Wait for a segment that starts a message again.
@@ -400,7 +401,7 @@ export class L7Processor {
         break;
       }
       f.resync[d] = false;
-      f.resyncFails = 0;
+      f.resyncFails[d] = 0;
       const avail = end - pos;
       if (n >= avail) {
         f.skip[d] = n - avail;
@@ -513,7 +514,8 @@ export class L7Processor {
       org_id: this.orgId,
       agent_id: this.agentId,
       start_time: q ? qts : rts,
-      end_time: r ? Math.max(rts, qts) : q ? qts : rts,
+      // A timeout ends where expire() says (the flow's last payload, capped at the timeout).
+      end_time: r || status === "timeout" ? Math.max(rts, qts) : q ? qts : rts,
       client_ip: m.clientIp,
       client_port: m.clientPort,
       server_ip: m.serverIp,
@@ -584,16 +586,10 @@ export class L7Processor {
     const p = f.pending;
     while (p.length > 0 && (all || now - p[0]!.ts >= this.timeoutUs)) {
       const q = p.shift()!;
-      this.emit(
-        f,
-        q.r,
-        q.ts,
-        q.seq,
-        null,
-        Math.max(q.ts, Math.min(now, q.ts + this.timeoutUs)),
-        0,
-        "timeout",
-      );
+      // Ends at the flow's last payload, capped at the timeout: from the flow's own packets
+      // only, so every shard (whatever its clock, tick or flow end) gives the same end time.
+      const end = Math.max(q.ts, Math.min(f.lastTs, q.ts + this.timeoutUs));
+      this.emit(f, q.r, q.ts, q.seq, null, end, 0, "timeout");
     }
     if (p.length === 0) this.withPending.delete(f);
   }

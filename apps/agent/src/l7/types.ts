@@ -141,8 +141,10 @@ export interface ProtocolSpec {
   /**
    * Looks at the first payload bytes of a flow: 0 = not this protocol, 1 = a client message,
    * 2 = a server message (the processor then knows which side is which, whatever ports say).
+   * `hinted`: a port of the flow is one of `ports` (lets a detector accept a message that
+   * several protocols share, e.g. a bare `PING`, only where the port points at it).
    */
-  detect(b: Uint8Array, off: number, end: number, udp: boolean): 0 | 1 | 2;
+  detect(b: Uint8Array, off: number, end: number, udp: boolean, hinted: boolean): 0 | 1 | 2;
   create(udp: boolean): L7Parser;
   /** Only over UDP, only over TCP, or both. */
   transport: "tcp" | "udp" | "both";

@@ -8,6 +8,16 @@ import type { L7Parser, ParseContext, ProtocolSpec } from "../types.ts";
 
 const MAX_LINE = 64 * 1024;
 
+function same(b: Uint8Array, off: number, sig: readonly number[]): boolean {
+  // Letters in any case, CR LF exactly.
+  for (let i = 0; i < sig.length; i++) {
+    const x = b[off + i] ?? 0;
+    const y = sig[i]!;
+    if (x !== y && (y < 65 || (x | 0x20) !== (y | 0x20))) return false;
+  }
+  return true;
+}
+
 class NatsParser implements L7Parser {
   parse(ctx: ParseContext, dir: 0 | 1, b: Uint8Array, off: number, end: number): number {
     const eol = findCrlf(b, off, end);
@@ -78,20 +88,27 @@ class NatsParser implements L7Parser {
   }
 }
 
-const VERBS = ["INFO {", "CONNECT {", "PUB ", "SUB ", "HPUB ", "PING\r\n", "MSG "];
+const VERBS = ["INFO {", "CONNECT {", "PUB ", "SUB ", "HPUB ", "MSG "];
+const PING = [80, 73, 78, 71, 13, 10];
+const PONG = [80, 79, 78, 71, 13, 10];
 
 export const nats: ProtocolSpec = {
   name: "nats",
   ports: [4222, 6222],
   transport: "tcp",
-  detect(b, off, end) {
-    const head = latin1(b, off, Math.min(end, off + 10)).toUpperCase();
-    for (const v of VERBS) {
-      if (head.startsWith(v)) {
-        if (v === "PING\r\n" && end - off !== 6) return 0;
-        return v === "INFO {" || v === "MSG " ? 2 : 1;
-      }
+  detect(b, off, end, _udp, hinted) {
+    // A bare PING is also Redis's inline PING (redis-benchmark sends millions): it makes a NATS
+    // flow only on a NATS port. A NATS session otherwise opens with INFO/CONNECT, and NATS
+    // answers PONG where Redis answers +PONG.
+    if (end - off === 6) {
+      if (hinted && same(b, off, PING)) return 1;
+      if (same(b, off, PONG)) return 2;
     }
+    // Cheap first-byte gate: every verb starts with one of C, H, I, M, P, S (any case).
+    const c = (b[off] ?? 0) | 0x20;
+    if (c !== 0x63 && c !== 0x68 && c !== 0x69 && c !== 0x6d && c !== 0x70 && c !== 0x73) return 0;
+    const head = latin1(b, off, Math.min(end, off + 10)).toUpperCase();
+    for (const v of VERBS) if (head.startsWith(v)) return v === "INFO {" || v === "MSG " ? 2 : 1;
     return 0;
   },
   create: () => new NatsParser(),
