@@ -6,41 +6,12 @@
  * at the second boundary every touched slot becomes one row and the table is cleared by
  * walking only the touched slots. The table doubles when half full.
  */
-export interface NetworkMetricsCounters {
-  packets_c2s: number;
-  packets_s2c: number;
-  bytes_c2s: number;
-  bytes_s2c: number;
-  new_flows: number;
-  closed_flows: number;
-  rtt_sum_us: number;
-  rtt_count: number;
-  retrans_c2s: number;
-  retrans_s2c: number;
-  zero_win_c2s: number;
-  zero_win_s2c: number;
-  client_rst: number;
-  server_rst: number;
-  timeouts: number;
-}
+import { NETWORK_METRIC_COUNTERS } from "@flowplane/query/rows/counters";
 
-export const METRIC_FIELDS = [
-  "packets_c2s",
-  "packets_s2c",
-  "bytes_c2s",
-  "bytes_s2c",
-  "new_flows",
-  "closed_flows",
-  "rtt_sum_us",
-  "rtt_count",
-  "retrans_c2s",
-  "retrans_s2c",
-  "zero_win_c2s",
-  "zero_win_s2c",
-  "client_rst",
-  "server_rst",
-  "timeouts",
-] as const satisfies readonly (keyof NetworkMetricsCounters)[];
+/** The counters and their order are the query package's, so rows and the 1 m rollup agree. */
+export type NetworkMetricsCounters = Record<(typeof NETWORK_METRIC_COUNTERS)[number], number>;
+
+export const METRIC_FIELDS = NETWORK_METRIC_COUNTERS;
 
 export const M = {
   packetsC2s: 0,

@@ -37,21 +37,4 @@ export const ZNetworkMetricsRow = NetworkMetrics.schema;
 export type TNetworkMetricsRow = z.output<typeof ZNetworkMetricsRow>;
 export type TNetworkMetricsRowInput = z.input<typeof ZNetworkMetricsRow>;
 
-/** Summed counters of network metrics (what the per-minute rollup keeps). */
-export const NETWORK_METRIC_COUNTERS = [
-  "packets_c2s",
-  "packets_s2c",
-  "bytes_c2s",
-  "bytes_s2c",
-  "new_flows",
-  "closed_flows",
-  "rtt_sum_us",
-  "rtt_count",
-  "retrans_c2s",
-  "retrans_s2c",
-  "zero_win_c2s",
-  "zero_win_s2c",
-  "client_rst",
-  "server_rst",
-  "timeouts",
-] as const;
+export { NETWORK_METRIC_COUNTERS } from "./counters.ts";
