@@ -100,6 +100,8 @@ class FlowL7 {
   /** Out-of-order segments per direction, waiting for the hole before them. */
   held: Held[][] | null = null;
   lastTs = 0;
+  /** In `withPending` (left there until a tick or the flow's end finds nothing pending). */
+  listed = false;
   constructor(
     readonly slot: number,
     readonly meta: FlowMeta,
@@ -472,7 +474,10 @@ export class L7Processor {
       this.emit(f, old.r, old.ts, old.seq, null, old.ts, 0, "unknown");
     }
     f.pending.push({ r, ts, seq });
-    if (f.pending.length === 1) this.withPending.add(f);
+    if (!f.listed) {
+      f.listed = true;
+      this.withPending.add(f);
+    }
   }
 
   private response(r: L7Response): void {
@@ -492,8 +497,9 @@ export class L7Processor {
       this.emit(f, null, ts, 0, r, ts, seq, r.status);
       return;
     }
+    // The flow stays in withPending: a Set delete + add per exchange cost more than a tick's
+    // look at a flow with nothing pending.
     const q = idx === 0 ? p.shift()! : p.splice(idx, 1)[0]!;
-    if (p.length === 0) this.withPending.delete(f);
     this.emit(f, q.r, q.ts, q.seq, r, ts, seq, r.status);
   }
 
@@ -591,7 +597,10 @@ export class L7Processor {
       const end = Math.max(q.ts, Math.min(f.lastTs, q.ts + this.timeoutUs));
       this.emit(f, q.r, q.ts, q.seq, null, end, 0, "timeout");
     }
-    if (p.length === 0) this.withPending.delete(f);
+    if (p.length === 0 && f.listed) {
+      f.listed = false;
+      this.withPending.delete(f);
+    }
   }
 
   /** Advance the clock: request timeouts and finished metric seconds. Call about once a second. */

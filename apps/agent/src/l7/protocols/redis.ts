@@ -45,6 +45,50 @@ const NO_KEY = new Set([
   "CLUSTER",
 ]);
 
+/**
+ * Command names are few and repeat on every request: the upper-cased name is interned per
+ * spelling (bounded), so a request costs no string allocation or toUpperCase for its command.
+ */
+const NAMES = new Map<number, string[]>();
+const MAX_NAMES = 4096;
+let names = 0;
+
+function commandName(b: Uint8Array, s: number, e: number): string {
+  const len = e - s;
+  if (len <= 0) return "";
+  if (len > 24) return latin1(b, s, e, 256).toUpperCase();
+  // FNV-1a over the bytes, folded to upper case: the spelling's bucket.
+  let h = 0x811c9dc5;
+  for (let i = s; i < e; i++) {
+    let c = b[i]!;
+    if (c >= 97 && c <= 122) c -= 32;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  let bucket = NAMES.get(h);
+  if (bucket !== undefined) {
+    for (const n of bucket) {
+      if (n.length !== len) continue;
+      let i = 0;
+      for (; i < len; i++) {
+        let c = b[s + i]!;
+        if (c >= 97 && c <= 122) c -= 32;
+        if (n.charCodeAt(i) !== c) break;
+      }
+      if (i === len) return n;
+    }
+  }
+  const name = latin1(b, s, e, 256).toUpperCase();
+  if (names < MAX_NAMES) {
+    if (bucket === undefined) {
+      bucket = [];
+      NAMES.set(h, bucket);
+    }
+    bucket.push(name);
+    names++;
+  }
+  return name;
+}
+
 class Side {
   /** Remaining elements per open aggregate. */
   stack: number[] = [];
@@ -81,9 +125,8 @@ class RedisParser implements L7Parser {
       const wanted = dir === 0 && s.stack.length === 1 && s.elem < 2 && s.bulk <= 256;
       if (wanted) {
         if (end - off < need) return 0;
-        const v = latin1(b, off, off + s.bulk, 256);
-        if (s.elem === 0) s.first = v;
-        else s.second = v;
+        if (s.elem === 0) s.first = commandName(b, off, off + s.bulk);
+        else s.second = latin1(b, off, off + s.bulk, 256);
       }
       s.bulk = -1;
       s.len += need;
@@ -157,9 +200,18 @@ class RedisParser implements L7Parser {
       return n;
     }
     s.len += n;
-    const words = latin1(b, off, eol, 512).trim().split(/\s+/);
-    s.first = words[0] ?? "";
-    s.second = words[1] ?? "";
+    // The first two words, cut out directly (no split of the whole line per request).
+    const lim = Math.min(eol, off + 512);
+    let i = off;
+    while (i < lim && (b[i] === 32 || b[i] === 9)) i++;
+    let j = i;
+    while (j < lim && b[j] !== 32 && b[j] !== 9) j++;
+    s.first = commandName(b, i, j);
+    i = j;
+    while (i < lim && (b[i] === 32 || b[i] === 9)) i++;
+    j = i;
+    while (j < lim && b[j] !== 32 && b[j] !== 9) j++;
+    s.second = latin1(b, i, j);
     this.finish(ctx, dir, s);
     return n;
   }
@@ -179,7 +231,7 @@ class RedisParser implements L7Parser {
   private finish(ctx: ParseContext, dir: 0 | 1, s: Side): void {
     s.active = false;
     if (dir === 0) {
-      const cmd = s.first.toUpperCase();
+      const cmd = s.first;
       const key = NO_KEY.has(cmd) ? "" : s.second;
       ctx.request({ type: cmd, resource: key, endpoint: cmd, length: s.len, ts: s.ts, seq: s.seq });
     } else {
