@@ -23,13 +23,14 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Whether `.next` holds a production build newer than the console's and the UI's sources. */
+/** Whether `.next` holds a production build newer than the console's, the UI's and the queries' sources. */
 export function buildIsFresh(): boolean {
   const buildId = join(CONSOLE_DIR, ".next/BUILD_ID");
   if (!existsSync(buildId)) return false;
   const sources = Math.max(
     newestMtime(join(CONSOLE_DIR, "src")),
     newestMtime(join(CONSOLE_DIR, "../../packages/ui/src")),
+    newestMtime(join(CONSOLE_DIR, "../../packages/query/src")),
   );
   return statSync(buildId).mtimeMs > sources;
 }

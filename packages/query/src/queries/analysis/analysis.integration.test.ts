@@ -5,7 +5,15 @@ import { ORG_A, ORG_B } from "../../testing-fixtures.ts";
 import { cidrBounds, FilterError, type TFilter } from "./filters.ts";
 import { analysisFixture } from "./fixture.ts";
 import { redMetrics, tcpMetrics } from "./metrics.ts";
-import { flowDetail, flowLogCount, flowLogCsv, flowLogPage, l7LogCount, l7LogPage } from "./page.ts";
+import {
+  flowDetail,
+  flowLogCount,
+  flowLogCsv,
+  flowLogPage,
+  l7LogCount,
+  l7LogPage,
+  timeSteps,
+} from "./page.ts";
 import { topologyEdges } from "./topology.ts";
 import { assembleTrace } from "./trace.ts";
 
@@ -97,6 +105,36 @@ describe("flow and L7 log pages", () => {
     } while (cursor);
     expect(durations).toHaveLength(55);
     expect([...durations].sort((x, y) => x - y)).toEqual(durations);
+  });
+
+  it("pages a time sort across its hour windows in order (rows 2 h and 8 h back)", async () => {
+    const { a } = analysisFixture(ORG_A, ORG_B, T0);
+    const old = [2, 8, 9].map((h, i) => ({
+      ...a.l4[0],
+      flow_id: String(9000 + i),
+      start_time: T0 - h * 3_600_000_000,
+      end_time: T0 - h * 3_600_000_000 + 1000,
+    }));
+    expect((await recordRows(ch.client, "l4_flow_log", ORG_A, old)).rejected).toEqual([]);
+    const wide = { orgId: ORG_A, from: T0 - 10 * 3_600_000_000, to: RANGE.to };
+    for (const dir of ["desc", "asc"] as const) {
+      const times: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await flowLogPage(ch.client, { ...wide, dir, limit: 4, cursor });
+        times.push(...page.rows.map((r) => r.end_time));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(times).toHaveLength(33);
+      const sorted = [...times].sort((x, y) => (dir === "asc" ? x - y : y - x));
+      expect(times).toEqual(sorted);
+    }
+    expect(timeSteps(0, 10 * 3_600_000_000, "desc")).toEqual([
+      [9 * 3_600_000_000, 10 * 3_600_000_000],
+      [4 * 3_600_000_000, 9 * 3_600_000_000],
+      [0, 4 * 3_600_000_000],
+    ]);
+    expect(timeSteps(0, 1000, "asc")).toEqual([[0, 1000]]);
   });
 
   it("shows a flow's reports with its linked L7 rows", async () => {

@@ -37,6 +37,54 @@ function decodePageCursor(cursor: string): [number, string, number] {
   throw new FilterError("invalid cursor");
 }
 
+const HOUR_US = 3_600_000_000;
+
+/**
+ * Time windows to read a time-sorted page in: the newest hour, then the next five, then the rest
+ * (oldest first for ascending order). A page sorted by time usually fills from the first window,
+ * so a 24 h range costs about what a 1 h one does instead of a top-N over the whole day.
+ */
+export function timeSteps(from: number, to: number, dir: "asc" | "desc"): [number, number][] {
+  const out: [number, number][] = [];
+  if (to <= from) return out;
+  if (dir === "desc") {
+    const a = Math.max(from, to - HOUR_US);
+    const b = Math.max(from, to - 6 * HOUR_US);
+    out.push([a, to]);
+    if (b < a) out.push([b, a]);
+    if (from < b) out.push([from, b]);
+  } else {
+    const a = Math.min(to, from + HOUR_US);
+    const b = Math.min(to, from + 6 * HOUR_US);
+    out.push([from, a]);
+    if (b > a) out.push([a, b]);
+    if (b < to) out.push([b, to]);
+  }
+  return out;
+}
+
+/** Runs `query` over the windows of a time sort (or once over the range) until `limit` rows. */
+async function readPage(
+  timeSorted: boolean,
+  p: { from: number; to: number; dir: "asc" | "desc"; limit: number },
+  cursorTime: number | undefined,
+  query: (from: number, to: number, limit: number) => Promise<Record<string, unknown>[]>,
+): Promise<Record<string, unknown>[]> {
+  if (!timeSorted) return query(p.from, p.to, p.limit);
+  let from = p.from;
+  let to = p.to;
+  if (cursorTime !== undefined) {
+    if (p.dir === "desc") to = Math.min(to, Math.floor(cursorTime) + 1);
+    else from = Math.max(from, Math.floor(cursorTime));
+  }
+  const out: Record<string, unknown>[] = [];
+  for (const [lo, hi] of timeSteps(from, to, p.dir)) {
+    out.push(...(await query(lo, hi, p.limit - out.length)));
+    if (out.length >= p.limit) break;
+  }
+  return out;
+}
+
 const pageShape = {
   orgId: zUuid,
   ...timeRangeShape,
@@ -83,8 +131,10 @@ export async function flowLogPage(
     .add("f.end_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
   applyFilters(c, L4_FILTER_COLUMNS, p.filters);
   const cmp = p.dir === "desc" ? "<" : ">";
+  let cursorTime: number | undefined;
   if (p.cursor) {
     const [v, id, seq] = decodePageCursor(p.cursor);
+    cursorTime = v;
     c.add(`(${key}, f.flow_id, f.report_seq) ${cmp} ({c_v:Float64}, {c_id:UInt64}, {c_seq:UInt32})`, {
       c_v: v,
       c_id: id,
@@ -98,7 +148,9 @@ export async function flowLogPage(
     WHERE ${c.where()}
     ORDER BY _k ${d}, f.flow_id ${d}, f.report_seq ${d}
     LIMIT {limit:UInt32}`;
-  const raw = await orgQuery<Record<string, unknown>>(client, p.orgId, sql, { ...c.params, limit: p.limit });
+  const raw = await readPage(p.sort === "end_time", p, cursorTime, (from, to, limit) =>
+    orgQuery<Record<string, unknown>>(client, p.orgId, sql, { ...c.params, from, to, limit }),
+  );
   const rows = raw.map((r) => decodeRow(L4FlowLog, r));
   const lastRaw = raw.at(-1);
   const last = rows.at(-1);
@@ -124,8 +176,10 @@ export async function l7LogPage(
     .add("l.start_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
   applyFilters(c, L7_FILTER_COLUMNS, p.filters);
   const cmp = p.dir === "desc" ? "<" : ">";
+  let cursorTime: number | undefined;
   if (p.cursor) {
     const [v, id, seq] = decodePageCursor(p.cursor);
+    cursorTime = v;
     c.add(`(${key}, l.flow_id, l.req_tcp_seq) ${cmp} ({c_v:Float64}, {c_id:UInt64}, {c_seq:UInt32})`, {
       c_v: v,
       c_id: id,
@@ -139,7 +193,9 @@ export async function l7LogPage(
     WHERE ${c.where()}
     ORDER BY _k ${d}, l.flow_id ${d}, l.req_tcp_seq ${d}
     LIMIT {limit:UInt32}`;
-  const raw = await orgQuery<Record<string, unknown>>(client, p.orgId, sql, { ...c.params, limit: p.limit });
+  const raw = await readPage(p.sort === "start_time", p, cursorTime, (from, to, limit) =>
+    orgQuery<Record<string, unknown>>(client, p.orgId, sql, { ...c.params, from, to, limit }),
+  );
   const rows = raw.map((r) => decodeRow(L7FlowLog, r));
   const lastRaw = raw.at(-1);
   const last = rows.at(-1);
