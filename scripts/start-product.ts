@@ -59,20 +59,18 @@ async function stopAll(code: number) {
   if (stopping) return;
   stopping = true;
   say("stopping ...");
-  for (const { child } of [...children].reverse()) if (child.exitCode === null) child.kill("SIGTERM");
-  await Promise.all(
-    children.map(
-      ({ child }) =>
-        new Promise<void>((res) => {
-          if (child.exitCode !== null) return res();
-          const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
-          child.once("exit", () => {
-            clearTimeout(t);
-            res();
-          });
-        }),
-    ),
-  );
+  // One at a time, newest first: the agent flushes its last rows while the controller still listens.
+  for (const { child } of [...children].reverse()) {
+    if (child.exitCode !== null) continue;
+    await new Promise<void>((res) => {
+      const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      child.once("exit", () => {
+        clearTimeout(t);
+        res();
+      });
+      child.kill("SIGTERM");
+    });
+  }
   await store?.stop();
   say("stopped");
   process.exit(code);
@@ -101,10 +99,12 @@ function startChild(
   cwd: string,
   extraEnv: Record<string, string>,
 ) {
+  // Own process group: a terminal's Ctrl-C reaches only this script, which stops children in order.
   const child = spawn(cmd, args, {
     cwd,
     env: { ...process.env, ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
   prefixOutput(name, child);
   child.once("exit", (code, signal) => {
@@ -169,6 +169,7 @@ if (!clickhouseUrl) {
         dataDir: join(dataDir, "clickhouse"),
         port: env.STORE_PORT,
         readyFile: join(dataDir, "store.ready.json"),
+        detached: true,
       });
     },
   );
@@ -197,6 +198,57 @@ await runStep("seeding the demo organization", async () => {
   } else if (existsSync(loginFile)) {
     login = JSON.parse(readFileSync(loginFile, "utf8"));
   }
+});
+
+await runStep("loading 24 h of demo history (first start only)", async (progress) => {
+  const { createClickhouse } = await import("@flowplane/query/client");
+  const ch = createClickhouse({ url: chUrl, database: env.CLICKHOUSE_DATABASE });
+  const rs = await ch.query({
+    query: "SELECT count() AS n FROM l4_flow_log WHERE org_id = {org:UUID}",
+    query_params: { org: demo.orgId },
+    format: "JSONEachRow",
+  });
+  const [{ n } = { n: "0" }] = await rs.json<{ n: string }>();
+  await ch.close();
+  if (Number(n) > 0) return progress(`the demo organization already has ${n} flow rows`);
+  // Real captures through the agent's analyzer, time-shifted over the last day: the pages have
+  // history to show before the live demo agent has run for long.
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "scripts/demo-data.ts"),
+      "--org",
+      demo.orgId,
+      "--rows",
+      "50000",
+      "--hours",
+      "24",
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, CLICKHOUSE_URL: chUrl, CLICKHOUSE_DATABASE: env.CLICKHOUSE_DATABASE },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let err = "";
+  let shownAt = 0;
+  child.stderr?.on("data", (b: Buffer) => {
+    err += b;
+    const last = b
+      .toString()
+      .split(/[\r\n]/)
+      .filter((l) => l.trim())
+      .pop();
+    // The generator redraws a progress bar; one line every 2 s is enough here.
+    if (last && !last.startsWith("{") && Date.now() - shownAt > 2000) {
+      shownAt = Date.now();
+      progress(last.trim());
+    }
+  });
+  const code = await new Promise<number | null>((res) => child.once("exit", res));
+  if (code !== 0) throw new Error(`demo data failed:\n${err.slice(-2000)}`);
 });
 
 await runStep("building the console (cached after the first time)", async () => {

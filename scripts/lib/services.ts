@@ -72,6 +72,8 @@ export async function startStore(opts: {
   port: number;
   readyFile: string;
   onOutput?: (line: string) => void;
+  /** In its own process group, so a terminal's Ctrl-C leaves it to the caller to stop it last. */
+  detached?: boolean;
 }): Promise<TStore> {
   rmSync(opts.readyFile, { force: true });
   const child = spawn(
@@ -87,7 +89,7 @@ export async function startStore(opts: {
       "--ready-file",
       opts.readyFile,
     ],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: opts.detached ?? false },
   );
   let output = "";
   const collect = (b: Buffer) => {
