@@ -12,7 +12,7 @@ import {
 } from "../../rows/index.ts";
 import { Conditions, rangeIsOrdered, timeRangeShape } from "../common.ts";
 import { L4_FILTER_COLUMNS, L4_SORT_COLUMNS, L7_FILTER_COLUMNS, L7_SORT_COLUMNS } from "./columns.ts";
-import { applyFilters, FilterError, ZFilters } from "./filters.ts";
+import { applyFilters, type ColumnSpec, FilterError, ZFilters } from "./filters.ts";
 
 /** Page cursor: the last row's sort value and tie-breakers. */
 function encodePageCursor(parts: (string | number)[]): string {
@@ -115,6 +115,114 @@ export interface Page<R> {
   nextCursor: string | undefined;
 }
 
+/** What differs between the flow-report and L7-request pages: the table, its time and tie-breaker. */
+interface LogTable<R> {
+  table: string;
+  /** Alias the filter allow-list's SQL is written against. */
+  alias: string;
+  /** Column the range bounds, and the sort whose pages are read window by window. */
+  time: string;
+  /** Second tie-breaker after flow_id. */
+  seq: string;
+  filterColumns: Readonly<Record<string, ColumnSpec>>;
+  select: string;
+  decode: (raw: Record<string, unknown>) => R;
+  /** The last row's (flow_id, seq) for the next cursor. */
+  tieBreakers: (row: R) => [string, number];
+}
+
+const L4_LOG: LogTable<TL4FlowLogRow> = {
+  table: "l4_flow_log",
+  alias: "f",
+  time: "end_time",
+  seq: "report_seq",
+  filterColumns: L4_FILTER_COLUMNS,
+  select: selectWireColumns(L4FlowLog, "f."),
+  decode: (r) => decodeRow(L4FlowLog, r),
+  tieBreakers: (r) => [r.flow_id, r.report_seq ?? 0],
+};
+
+const L7_LOG: LogTable<TL7FlowLogRow> = {
+  table: "l7_flow_log",
+  alias: "l",
+  time: "start_time",
+  seq: "req_tcp_seq",
+  filterColumns: L7_FILTER_COLUMNS,
+  select: selectWireColumns(L7FlowLog, "l."),
+  decode: (r) => decodeRow(L7FlowLog, r),
+  tieBreakers: (r) => [r.flow_id, r.req_tcp_seq],
+};
+
+type PageInput = Omit<z.output<typeof ZFlowLogPageParams>, "sort">;
+
+/** Org, time range and allow-listed filters: the WHERE shared by a page and its count. */
+function rangeConditions<R>(t: LogTable<R>, p: PageInput): Conditions {
+  const a = t.alias;
+  const c = new Conditions()
+    .add(`${a}.org_id = {org_id:UUID}`)
+    .add(`${a}.${t.time} >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')`, { from: p.from })
+    .add(`${a}.${t.time} < fromUnixTimestamp64Micro({to:Int64}, 'UTC')`, { to: p.to });
+  applyFilters(c, t.filterColumns, p.filters);
+  return c;
+}
+
+/**
+ * One page sorted by the SQL expression `key` (the `sort` named by `sortName`), with
+ * (flow_id, seq) as tie-breakers and a keyset cursor on those three values.
+ */
+async function logPage<R>(
+  client: ClickHouseClient,
+  t: LogTable<R>,
+  p: PageInput,
+  sortName: string,
+  key: string,
+): Promise<Page<R>> {
+  const a = t.alias;
+  const c = rangeConditions(t, p);
+  const cmp = p.dir === "desc" ? "<" : ">";
+  let cursorTime: number | undefined;
+  if (p.cursor) {
+    const [v, id, seq] = decodePageCursor(p.cursor);
+    cursorTime = v;
+    c.add(`(${key}, ${a}.flow_id, ${a}.${t.seq}) ${cmp} ({c_v:Float64}, {c_id:UInt64}, {c_seq:UInt32})`, {
+      c_v: v,
+      c_id: id,
+      c_seq: seq,
+    });
+  }
+  const d = p.dir.toUpperCase();
+  const sql = `
+    SELECT ${t.select}, ${key} AS _k
+    FROM ${t.table} AS ${a}
+    WHERE ${c.where()}
+    ORDER BY _k ${d}, ${a}.flow_id ${d}, ${a}.${t.seq} ${d}
+    LIMIT {limit:UInt32}`;
+  const raw = await readPage(sortName === t.time, p, cursorTime, (from, to, limit) =>
+    orgQuery<Record<string, unknown>>(client, p.orgId, sql, { ...c.params, from, to, limit }),
+  );
+  const rows = raw.map(t.decode);
+  const lastRaw = raw.at(-1);
+  const last = rows.at(-1);
+  return {
+    rows,
+    nextCursor:
+      rows.length === p.limit && last && lastRaw
+        ? encodePageCursor([Number(lastRaw._k), ...t.tieBreakers(last)])
+        : undefined,
+  };
+}
+
+async function logCount<R>(client: ClickHouseClient, t: LogTable<R>, p: PageInput): Promise<number> {
+  const c = rangeConditions(t, p);
+  const [r] = await orgQuery<{ n: string | number }>(
+    client,
+    p.orgId,
+    `SELECT count() AS n FROM ${t.table} AS ${t.alias} WHERE ${c.where()}`,
+    c.params,
+  );
+  return Number(r?.n ?? 0);
+}
+
 /**
  * One page of L4 flow reports: allow-listed filters (bound), a sort over one numeric key with
  * (flow_id, report_seq) as tie-breakers, and a keyset cursor on those three values.
@@ -124,43 +232,7 @@ export async function flowLogPage(
   input: TFlowLogPageParams,
 ): Promise<Page<TL4FlowLogRow>> {
   const p = ZFlowLogPageParams.parse(input);
-  const key = L4_SORT_COLUMNS[p.sort];
-  const c = new Conditions()
-    .add("f.org_id = {org_id:UUID}")
-    .add("f.end_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.from })
-    .add("f.end_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
-  applyFilters(c, L4_FILTER_COLUMNS, p.filters);
-  const cmp = p.dir === "desc" ? "<" : ">";
-  let cursorTime: number | undefined;
-  if (p.cursor) {
-    const [v, id, seq] = decodePageCursor(p.cursor);
-    cursorTime = v;
-    c.add(`(${key}, f.flow_id, f.report_seq) ${cmp} ({c_v:Float64}, {c_id:UInt64}, {c_seq:UInt32})`, {
-      c_v: v,
-      c_id: id,
-      c_seq: seq,
-    });
-  }
-  const d = p.dir.toUpperCase();
-  const sql = `
-    SELECT ${selectWireColumns(L4FlowLog, "f.")}, ${key} AS _k
-    FROM l4_flow_log AS f
-    WHERE ${c.where()}
-    ORDER BY _k ${d}, f.flow_id ${d}, f.report_seq ${d}
-    LIMIT {limit:UInt32}`;
-  const raw = await readPage(p.sort === "end_time", p, cursorTime, (from, to, limit) =>
-    orgQuery<Record<string, unknown>>(client, p.orgId, sql, { ...c.params, from, to, limit }),
-  );
-  const rows = raw.map((r) => decodeRow(L4FlowLog, r));
-  const lastRaw = raw.at(-1);
-  const last = rows.at(-1);
-  return {
-    rows,
-    nextCursor:
-      rows.length === p.limit && last && lastRaw
-        ? encodePageCursor([Number(lastRaw._k), last.flow_id, last.report_seq ?? 0])
-        : undefined,
-  };
+  return logPage(client, L4_LOG, p, p.sort, L4_SORT_COLUMNS[p.sort]);
 }
 
 /** One page of L7 request logs (same contract as flowLogPage, by start time). */
@@ -169,76 +241,16 @@ export async function l7LogPage(
   input: TL7LogPageParams,
 ): Promise<Page<TL7FlowLogRow>> {
   const p = ZL7LogPageParams.parse(input);
-  const key = L7_SORT_COLUMNS[p.sort];
-  const c = new Conditions()
-    .add("l.org_id = {org_id:UUID}")
-    .add("l.start_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.from })
-    .add("l.start_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
-  applyFilters(c, L7_FILTER_COLUMNS, p.filters);
-  const cmp = p.dir === "desc" ? "<" : ">";
-  let cursorTime: number | undefined;
-  if (p.cursor) {
-    const [v, id, seq] = decodePageCursor(p.cursor);
-    cursorTime = v;
-    c.add(`(${key}, l.flow_id, l.req_tcp_seq) ${cmp} ({c_v:Float64}, {c_id:UInt64}, {c_seq:UInt32})`, {
-      c_v: v,
-      c_id: id,
-      c_seq: seq,
-    });
-  }
-  const d = p.dir.toUpperCase();
-  const sql = `
-    SELECT ${selectWireColumns(L7FlowLog, "l.")}, ${key} AS _k
-    FROM l7_flow_log AS l
-    WHERE ${c.where()}
-    ORDER BY _k ${d}, l.flow_id ${d}, l.req_tcp_seq ${d}
-    LIMIT {limit:UInt32}`;
-  const raw = await readPage(p.sort === "start_time", p, cursorTime, (from, to, limit) =>
-    orgQuery<Record<string, unknown>>(client, p.orgId, sql, { ...c.params, from, to, limit }),
-  );
-  const rows = raw.map((r) => decodeRow(L7FlowLog, r));
-  const lastRaw = raw.at(-1);
-  const last = rows.at(-1);
-  return {
-    rows,
-    nextCursor:
-      rows.length === p.limit && last && lastRaw
-        ? encodePageCursor([Number(lastRaw._k), last.flow_id, last.req_tcp_seq])
-        : undefined,
-  };
+  return logPage(client, L7_LOG, p, p.sort, L7_SORT_COLUMNS[p.sort]);
 }
 
 /** Exact count of rows matching a page's filters (shown beside the table). */
 export async function flowLogCount(client: ClickHouseClient, input: TFlowLogPageParams): Promise<number> {
-  const p = ZFlowLogPageParams.parse(input);
-  const c = new Conditions()
-    .add("f.org_id = {org_id:UUID}")
-    .add("f.end_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.from })
-    .add("f.end_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
-  applyFilters(c, L4_FILTER_COLUMNS, p.filters);
-  const [r] = await orgQuery<{ n: string | number }>(
-    client,
-    p.orgId,
-    `SELECT count() AS n FROM l4_flow_log AS f WHERE ${c.where()}`,
-    c.params,
-  );
-  return Number(r?.n ?? 0);
+  return logCount(client, L4_LOG, ZFlowLogPageParams.parse(input));
 }
 
 export async function l7LogCount(client: ClickHouseClient, input: TL7LogPageParams): Promise<number> {
-  const p = ZL7LogPageParams.parse(input);
-  const c = new Conditions()
-    .add("l.org_id = {org_id:UUID}")
-    .add("l.start_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.from })
-    .add("l.start_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
-  applyFilters(c, L7_FILTER_COLUMNS, p.filters);
-  const [r] = await orgQuery<{ n: string | number }>(
-    client,
-    p.orgId,
-    `SELECT count() AS n FROM l7_flow_log AS l WHERE ${c.where()}`,
-    c.params,
-  );
-  return Number(r?.n ?? 0);
+  return logCount(client, L7_LOG, ZL7LogPageParams.parse(input));
 }
 
 export const ZFlowDetailParams = z.object({
