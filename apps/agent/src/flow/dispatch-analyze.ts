@@ -5,19 +5,17 @@
  * ring of batches in shared memory; each worker runs a flow engine over its records. Rings are
  * bounded (Atomics.wait when a worker falls behind), so memory stays flat.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { AnalyzeOptions, AnalyzeResult } from "../analyze.ts";
 import { readCaptureFile } from "../capture/capture-file.ts";
 import { decodeFrame } from "../decode/packet.ts";
 import { DECODE_ERROR_NAMES, DecodeError, PacketMeta } from "../decode/packet-meta.ts";
-import type { AppMetricsRow, L7Row } from "../l7/index.ts";
-import { METRIC_FIELDS } from "../metrics/network-metrics.ts";
-import { JsonlWriter } from "../output/jsonl-writer.ts";
-import type { EngineStats, L4FlowRow, NetworkMetricsRow } from "./flow-engine.ts";
+import type { EngineStats } from "./flow-engine.ts";
 import { flowHash } from "./flow-table.ts";
 import { REC, writeRecord } from "./meta-record.ts";
+import { ShardRows, type ShardRowsMsg } from "./shard-rows.ts";
 import { workerBundle } from "./worker-bundle.ts";
 
 // 32 × 4096 records (20 MiB a lane): the dispatcher runs ~130 k packets ahead while a worker
@@ -28,12 +26,7 @@ const BATCH = 4096;
 const PAYLOAD_BYTES = 1 << 20;
 const FRAG_SLOTS = 4096;
 
-type Msg =
-  | { type: "l4"; rows: L4FlowRow[] }
-  | { type: "nm"; rows: NetworkMetricsRow[] }
-  | { type: "l7"; rows: L7Row[] }
-  | { type: "am"; rows: AppMetricsRow[] }
-  | { type: "done"; stats: EngineStats };
+type Msg = ShardRowsMsg | { type: "done"; stats: EngineStats };
 
 interface Lane {
   ctl: Int32Array;
@@ -55,11 +48,9 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
   const l7Bundle = opts.l7 ? await workerBundle(new URL("../l7/index.ts", import.meta.url)) : undefined;
   const slotWords = BATCH * REC + 2;
   const lanes: Lane[] = [];
-  const metrics = new Map<string, NetworkMetricsRow>();
-  const appMetrics = new Map<string, AppMetricsRow>();
+  const shardRows = new ShardRows(opts);
   const l7On = opts.l7 !== undefined;
   const wantL7Rows = opts.onL7 !== undefined;
-  let l7Rows = 0;
   const stats: EngineStats[] = [];
   const exits: Promise<void>[] = [];
   for (let index = 0; index < count; index++) {
@@ -107,26 +98,8 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
     exits.push(
       new Promise<void>((resolve, reject) => {
         w.on("message", (msg: Msg) => {
-          if (msg.type === "l4") for (const r of msg.rows) opts.onL4?.(r);
-          else if (msg.type === "nm") {
-            for (const r of msg.rows) {
-              const key = `${r.time}|${r.client_ip}|${r.server_ip}|${r.server_port}|${r.ip_protocol}`;
-              const prev = metrics.get(key);
-              if (!prev) metrics.set(key, r);
-              else for (const f of METRIC_FIELDS) prev[f] += r[f];
-            }
-          } else if (msg.type === "l7") {
-            l7Rows += msg.rows.length;
-            for (const r of msg.rows) opts.onL7?.(r);
-          } else if (msg.type === "am") {
-            for (const r of msg.rows) {
-              // One (second, server, protocol, endpoint) can be served to clients on several shards.
-              const key = `${r.time}|${r.server_ip}|${r.server_port}|${r.l7_protocol}|${r.endpoint}`;
-              const prev = appMetrics.get(key);
-              if (!prev) appMetrics.set(key, r);
-              else mergeAppMetrics(prev, r);
-            }
-          } else if (msg.type === "done") stats[index] = msg.stats;
+          if (msg.type === "done") stats[index] = msg.stats;
+          else shardRows.add(msg);
         });
         w.on("error", reject);
         w.on("exit", (code) =>
@@ -263,39 +236,8 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
   }
   await Promise.all(exits);
 
-  const rows = [...metrics.values()].sort((a, b) => a.time - b.time);
+  const { metricRows, appMetricRows } = shardRows.finish(count, l7On);
   let l4Rows = 0;
-  if (opts.outDir) {
-    const name = "l4_flow_log.jsonl";
-    const fd = openSync(join(opts.outDir, name), "w");
-    for (let i = 0; i < count; i++) {
-      const part = join(opts.outDir, `${name}.part${i}`);
-      writeSync(fd, readFileSync(part));
-      rmSync(part, { force: true });
-    }
-    closeSync(fd);
-    const nm = new JsonlWriter(join(opts.outDir, "network_metrics.jsonl"));
-    for (const r of rows) nm.write(r);
-    nm.close();
-    if (l7On) {
-      const l7Name = "l7_flow_log.jsonl";
-      const l7fd = openSync(join(opts.outDir, l7Name), "w");
-      for (let i = 0; i < count; i++) {
-        const part = join(opts.outDir, `${l7Name}.part${i}`);
-        writeSync(l7fd, readFileSync(part));
-        rmSync(part, { force: true });
-      }
-      closeSync(l7fd);
-    }
-  }
-  const amRows = [...appMetrics.values()].sort((a, b) => a.time - b.time);
-  if (opts.outDir && l7On) {
-    const am = new JsonlWriter(join(opts.outDir, "application_metrics.jsonl"));
-    for (const r of amRows) am.write(r);
-    am.close();
-  }
-  if (opts.onAppMetrics) for (const r of amRows) opts.onAppMetrics(r);
-  if (opts.onNetworkMetrics) for (const r of rows) opts.onNetworkMetrics(r);
   const sum = (k: keyof EngineStats) => stats.reduce((s, x) => s + (x[k] as number), 0);
   l4Rows = sum("flowsReported");
   const merged: EngineStats = {
@@ -320,24 +262,13 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
     file: path,
     stats: merged,
     l4Rows,
-    metricRows: rows.length,
-    l7Rows: l7Rows || stats.reduce((s, x) => s + ((x as EngineStats & { l7Rows?: number }).l7Rows ?? 0), 0),
-    appMetricRows: amRows.length,
+    metricRows,
+    l7Rows:
+      shardRows.l7RowsPosted ||
+      stats.reduce((s, x) => s + ((x as EngineStats & { l7Rows?: number }).l7Rows ?? 0), 0),
+    appMetricRows,
     elapsedMs,
     packetsPerSecond: own.packets / Math.max(elapsedMs / 1000, 1e-9),
     workers: count,
   };
-}
-
-/** Sums one shard's application-metrics row into another's of the same key. */
-export function mergeAppMetrics(into: AppMetricsRow, r: AppMetricsRow): void {
-  into.requests += r.requests;
-  into.errors_client += r.errors_client;
-  into.errors_server += r.errors_server;
-  into.timeouts += r.timeouts;
-  into.duration_sum_us += r.duration_sum_us;
-  if (r.duration_max_us > into.duration_max_us) into.duration_max_us = r.duration_max_us;
-  const a = into.latency_buckets;
-  const b = r.latency_buckets;
-  for (let i = 0; i < a.length; i++) a[i] = (a[i] ?? 0) + (b[i] ?? 0);
 }

@@ -1,0 +1,101 @@
+/**
+ * The side of a multi-worker analysis that gathers what the shard workers send back, shared by
+ * the decode-in-every-worker (sharded-analyze.ts) and decode-once (dispatch-analyze.ts) runs:
+ * rows are passed on as they arrive, per-second metrics rows of the same key are summed (one
+ * key can have flows in several shards), and at the end each worker's part files are joined.
+ */
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { AnalyzeOptions } from "../analyze.ts";
+import type { AppMetricsRow, L7Row } from "../l7/index.ts";
+import { METRIC_FIELDS } from "../metrics/network-metrics.ts";
+import { JsonlWriter } from "../output/jsonl-writer.ts";
+import type { L4FlowRow, NetworkMetricsRow } from "./flow-engine.ts";
+
+/** Row messages every shard worker posts (each runner adds its own "done"). */
+export type ShardRowsMsg =
+  | { type: "l4"; rows: L4FlowRow[] }
+  | { type: "nm"; rows: NetworkMetricsRow[] }
+  | { type: "l7"; rows: L7Row[] }
+  | { type: "am"; rows: AppMetricsRow[] };
+
+export class ShardRows {
+  private readonly metrics = new Map<string, NetworkMetricsRow>();
+  private readonly appMetrics = new Map<string, AppMetricsRow>();
+  /** L7 rows posted back (only when the caller wants them: otherwise they stay in part files). */
+  l7RowsPosted = 0;
+
+  constructor(private readonly opts: AnalyzeOptions) {}
+
+  add(msg: ShardRowsMsg): void {
+    if (msg.type === "l4") for (const r of msg.rows) this.opts.onL4?.(r);
+    else if (msg.type === "nm") {
+      for (const r of msg.rows) {
+        const key = `${r.time}|${r.client_ip}|${r.server_ip}|${r.server_port}|${r.ip_protocol}`;
+        const prev = this.metrics.get(key);
+        if (!prev) this.metrics.set(key, r);
+        else for (const f of METRIC_FIELDS) prev[f] += r[f];
+      }
+    } else if (msg.type === "l7") {
+      this.l7RowsPosted += msg.rows.length;
+      for (const r of msg.rows) this.opts.onL7?.(r);
+    } else {
+      for (const r of msg.rows) {
+        // One (second, server, protocol, endpoint) can be served to clients on several shards.
+        const key = `${r.time}|${r.server_ip}|${r.server_port}|${r.l7_protocol}|${r.endpoint}`;
+        const prev = this.appMetrics.get(key);
+        if (!prev) this.appMetrics.set(key, r);
+        else mergeAppMetrics(prev, r);
+      }
+    }
+  }
+
+  /**
+   * After every worker has exited: joins the `count` workers' part files, writes the summed
+   * metrics (time order) and hands them to the callbacks. Returns the metrics row counts.
+   */
+  finish(count: number, l7On: boolean): { metricRows: number; appMetricRows: number } {
+    const { opts } = this;
+    const rows = [...this.metrics.values()].sort((a, b) => a.time - b.time);
+    if (opts.outDir) {
+      joinParts(opts.outDir, "l4_flow_log.jsonl", count);
+      const nm = new JsonlWriter(join(opts.outDir, "network_metrics.jsonl"));
+      for (const r of rows) nm.write(r);
+      nm.close();
+      if (l7On) joinParts(opts.outDir, "l7_flow_log.jsonl", count);
+    }
+    const amRows = [...this.appMetrics.values()].sort((a, b) => a.time - b.time);
+    if (opts.outDir && l7On) {
+      const am = new JsonlWriter(join(opts.outDir, "application_metrics.jsonl"));
+      for (const r of amRows) am.write(r);
+      am.close();
+    }
+    if (opts.onAppMetrics) for (const r of amRows) opts.onAppMetrics(r);
+    if (opts.onNetworkMetrics) for (const r of rows) opts.onNetworkMetrics(r);
+    return { metricRows: rows.length, appMetricRows: amRows.length };
+  }
+}
+
+/** Concatenates `name.part0..count-1` into `name` (worker order) and removes the parts. */
+function joinParts(dir: string, name: string, count: number): void {
+  const fd = openSync(join(dir, name), "w");
+  for (let i = 0; i < count; i++) {
+    const part = join(dir, `${name}.part${i}`);
+    writeSync(fd, readFileSync(part));
+    rmSync(part, { force: true });
+  }
+  closeSync(fd);
+}
+
+/** Sums one shard's application-metrics row into another's of the same key. */
+export function mergeAppMetrics(into: AppMetricsRow, r: AppMetricsRow): void {
+  into.requests += r.requests;
+  into.errors_client += r.errors_client;
+  into.errors_server += r.errors_server;
+  into.timeouts += r.timeouts;
+  into.duration_sum_us += r.duration_sum_us;
+  if (r.duration_max_us > into.duration_max_us) into.duration_max_us = r.duration_max_us;
+  const a = into.latency_buckets;
+  const b = r.latency_buckets;
+  for (let i = 0; i < a.length; i++) a[i] = (a[i] ?? 0) + (b[i] ?? 0);
+}
