@@ -1,17 +1,8 @@
 import { z } from "zod";
 import type { ClickHouseClient } from "../client.ts";
-import { orgQuery } from "../client.ts";
 import { decodeRow, L4FlowLog, selectWireColumns, type TL4FlowLogRow, zUuid } from "../rows/index.ts";
-import {
-  Conditions,
-  decodeCursor,
-  encodeCursor,
-  rangeIsOrdered,
-  timeRangeShape,
-  ZIpText,
-  ZLimit,
-  ZPort,
-} from "./common.ts";
+import { rangeIsOrdered, timeRangeShape, ZIpText, ZLimit, ZPort } from "./common.ts";
+import { type NewestFirstTable, newestFirstPage } from "./newest-first-page.ts";
 
 export const ZFindL4FlowsParams = z
   .object({
@@ -40,6 +31,20 @@ export type TFindL4FlowsParams = z.input<typeof ZFindL4FlowsParams>;
 
 export type TL4FlowListRow = TL4FlowLogRow & { group_name: string };
 
+const L4_FLOWS: NewestFirstTable<TL4FlowListRow> = {
+  alias: "f",
+  time: "end_time",
+  seq: "report_seq",
+  select: `${selectWireColumns(L4FlowLog, "f.")}, g.name AS group_name`,
+  from: `l4_flow_log AS f
+    LEFT JOIN (
+      SELECT id, argMax(name, updated_at) AS name FROM tag_dict
+      WHERE org_id = {org_id:UUID} AND tag_kind = 'agent_group' GROUP BY id
+    ) AS g ON g.id = f.group_id`,
+  decode: (r) => ({ ...decodeRow(L4FlowLog, r), group_name: String(r.group_name ?? "") }),
+  cursorOf: (r) => [r.end_time, r.flow_id, r.report_seq ?? 0],
+};
+
 /**
  * L4 flow reports of one org in a time range (by end time), newest first, keyset-paginated.
  * Agent group names are resolved from tag_dict at query time.
@@ -49,45 +54,19 @@ export async function findL4Flows(
   input: TFindL4FlowsParams,
 ): Promise<{ rows: TL4FlowListRow[]; nextCursor: string | undefined }> {
   const p = ZFindL4FlowsParams.parse(input);
-  const c = new Conditions()
-    .add("f.org_id = {org_id:UUID}")
-    .add("f.end_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.from })
-    .add("f.end_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
-  const f = p.filters;
-  if (f.agentId) c.add("f.agent_id = {agent_id:UUID}", { agent_id: f.agentId });
-  if (f.ip) c.add("(f.client_ip = {ip:IPv6} OR f.server_ip = {ip:IPv6})", { ip: f.ip });
-  if (f.clientIp) c.add("f.client_ip = {client_ip:IPv6}", { client_ip: f.clientIp });
-  if (f.serverIp) c.add("f.server_ip = {server_ip:IPv6}", { server_ip: f.serverIp });
-  if (f.serverPort !== undefined)
-    c.add("f.server_port = {server_port:UInt16}", { server_port: f.serverPort });
-  if (f.ipProtocol !== undefined) c.add("f.ip_protocol = {ip_protocol:UInt8}", { ip_protocol: f.ipProtocol });
-  if (f.l7Protocol !== undefined)
-    c.add("f.l7_protocol = {l7_protocol:String}", { l7_protocol: f.l7Protocol });
-  if (f.closeType !== undefined) c.add("f.close_type = {close_type:String}", { close_type: f.closeType });
-  if (f.finalOnly) c.add("f.is_final");
-  if (p.cursor) {
-    const [t, id, seq] = decodeCursor(p.cursor, 3);
-    c.add(
-      "(f.end_time, f.flow_id, f.report_seq) < (fromUnixTimestamp64Micro({c_t:Int64}, 'UTC'), {c_id:UInt64}, {c_seq:UInt32})",
-      { c_t: t, c_id: id, c_seq: seq },
-    );
-  }
-  const sql = `
-    SELECT ${selectWireColumns(L4FlowLog, "f.")}, g.name AS group_name
-    FROM l4_flow_log AS f
-    LEFT JOIN (
-      SELECT id, argMax(name, updated_at) AS name FROM tag_dict
-      WHERE org_id = {org_id:UUID} AND tag_kind = 'agent_group' GROUP BY id
-    ) AS g ON g.id = f.group_id
-    WHERE ${c.where()}
-    ORDER BY f.end_time DESC, f.flow_id DESC, f.report_seq DESC
-    LIMIT {limit:UInt32}`;
-  const raw = await orgQuery<Record<string, unknown>>(client, p.orgId, sql, { ...c.params, limit: p.limit });
-  const rows = raw.map((r) => ({ ...decodeRow(L4FlowLog, r), group_name: String(r.group_name ?? "") }));
-  const last = rows.at(-1);
-  const nextCursor =
-    rows.length === p.limit && last
-      ? encodeCursor([last.end_time, last.flow_id, last.report_seq ?? 0])
-      : undefined;
-  return { rows, nextCursor };
+  return newestFirstPage(client, L4_FLOWS, p, (c) => {
+    const f = p.filters;
+    if (f.agentId) c.add("f.agent_id = {agent_id:UUID}", { agent_id: f.agentId });
+    if (f.ip) c.add("(f.client_ip = {ip:IPv6} OR f.server_ip = {ip:IPv6})", { ip: f.ip });
+    if (f.clientIp) c.add("f.client_ip = {client_ip:IPv6}", { client_ip: f.clientIp });
+    if (f.serverIp) c.add("f.server_ip = {server_ip:IPv6}", { server_ip: f.serverIp });
+    if (f.serverPort !== undefined)
+      c.add("f.server_port = {server_port:UInt16}", { server_port: f.serverPort });
+    if (f.ipProtocol !== undefined)
+      c.add("f.ip_protocol = {ip_protocol:UInt8}", { ip_protocol: f.ipProtocol });
+    if (f.l7Protocol !== undefined)
+      c.add("f.l7_protocol = {l7_protocol:String}", { l7_protocol: f.l7Protocol });
+    if (f.closeType !== undefined) c.add("f.close_type = {close_type:String}", { close_type: f.closeType });
+    if (f.finalOnly) c.add("f.is_final");
+  });
 }

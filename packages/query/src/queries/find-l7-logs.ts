@@ -1,17 +1,8 @@
 import { z } from "zod";
 import type { ClickHouseClient } from "../client.ts";
-import { orgQuery } from "../client.ts";
 import { decodeRow, L7FlowLog, selectWireColumns, type TL7FlowLogRow, zUuid } from "../rows/index.ts";
-import {
-  Conditions,
-  decodeCursor,
-  encodeCursor,
-  rangeIsOrdered,
-  timeRangeShape,
-  ZIpText,
-  ZLimit,
-  ZPort,
-} from "./common.ts";
+import { rangeIsOrdered, timeRangeShape, ZIpText, ZLimit, ZPort } from "./common.ts";
+import { type NewestFirstTable, newestFirstPage } from "./newest-first-page.ts";
 
 export const ZFindL7LogsParams = z
   .object({
@@ -39,55 +30,37 @@ export const ZFindL7LogsParams = z
   .refine(...rangeIsOrdered);
 export type TFindL7LogsParams = z.input<typeof ZFindL7LogsParams>;
 
+const L7_LOGS: NewestFirstTable<TL7FlowLogRow> = {
+  alias: "l",
+  time: "start_time",
+  seq: "req_tcp_seq",
+  select: selectWireColumns(L7FlowLog, "l."),
+  from: "l7_flow_log AS l",
+  decode: (r) => decodeRow(L7FlowLog, r),
+  cursorOf: (r) => [r.start_time, r.flow_id, r.req_tcp_seq],
+};
+
 /** L7 request logs of one org in a time range (by start time), newest first, keyset-paginated. */
 export async function findL7Logs(
   client: ClickHouseClient,
   input: TFindL7LogsParams,
 ): Promise<{ rows: TL7FlowLogRow[]; nextCursor: string | undefined }> {
   const p = ZFindL7LogsParams.parse(input);
-  const c = new Conditions()
-    // Columns are qualified: the SELECT list aliases them (wire form), and an alias would win.
-    .add("l.org_id = {org_id:UUID}")
-    .add("l.start_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.from })
-    .add("l.start_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
-  const f = p.filters;
-  if (f.agentId) c.add("l.agent_id = {agent_id:UUID}", { agent_id: f.agentId });
-  if (f.flowId) c.add("l.flow_id = {flow_id:UInt64}", { flow_id: f.flowId });
-  if (f.l7Protocol !== undefined)
-    c.add("l.l7_protocol = {l7_protocol:String}", { l7_protocol: f.l7Protocol });
-  if (f.serverIp) c.add("l.server_ip = {server_ip:IPv6}", { server_ip: f.serverIp });
-  if (f.serverPort !== undefined)
-    c.add("l.server_port = {server_port:UInt16}", { server_port: f.serverPort });
-  if (f.responseStatus !== undefined) {
-    c.add("l.response_status = {response_status:String}", { response_status: f.responseStatus });
-  }
-  if (f.endpoint !== undefined) c.add("l.endpoint = {endpoint:String}", { endpoint: f.endpoint });
-  if (f.traceId !== undefined) c.add("l.trace_id = {trace_id:String}", { trace_id: f.traceId });
-  if (f.minDurationUs !== undefined)
-    c.add("l.response_duration_us >= {min_dur:UInt64}", { min_dur: f.minDurationUs });
-  if (p.cursor) {
-    const [t, id, seq] = decodeCursor(p.cursor, 3);
-    c.add(
-      "(l.start_time, flow_id, req_tcp_seq) < (fromUnixTimestamp64Micro({c_t:Int64}, 'UTC'), {c_id:UInt64}, {c_seq:UInt32})",
-      {
-        c_t: t,
-        c_id: id,
-        c_seq: seq,
-      },
-    );
-  }
-  const sql = `
-    SELECT ${selectWireColumns(L7FlowLog, "l.")}
-    FROM l7_flow_log AS l
-    WHERE ${c.where()}
-    ORDER BY l.start_time DESC, l.flow_id DESC, l.req_tcp_seq DESC
-    LIMIT {limit:UInt32}`;
-  const raw = await orgQuery<Record<string, unknown>>(client, p.orgId, sql, { ...c.params, limit: p.limit });
-  const rows = raw.map((r) => decodeRow(L7FlowLog, r));
-  const last = rows.at(-1);
-  const nextCursor =
-    rows.length === p.limit && last
-      ? encodeCursor([last.start_time, last.flow_id, last.req_tcp_seq])
-      : undefined;
-  return { rows, nextCursor };
+  return newestFirstPage(client, L7_LOGS, p, (c) => {
+    const f = p.filters;
+    if (f.agentId) c.add("l.agent_id = {agent_id:UUID}", { agent_id: f.agentId });
+    if (f.flowId) c.add("l.flow_id = {flow_id:UInt64}", { flow_id: f.flowId });
+    if (f.l7Protocol !== undefined)
+      c.add("l.l7_protocol = {l7_protocol:String}", { l7_protocol: f.l7Protocol });
+    if (f.serverIp) c.add("l.server_ip = {server_ip:IPv6}", { server_ip: f.serverIp });
+    if (f.serverPort !== undefined)
+      c.add("l.server_port = {server_port:UInt16}", { server_port: f.serverPort });
+    if (f.responseStatus !== undefined) {
+      c.add("l.response_status = {response_status:String}", { response_status: f.responseStatus });
+    }
+    if (f.endpoint !== undefined) c.add("l.endpoint = {endpoint:String}", { endpoint: f.endpoint });
+    if (f.traceId !== undefined) c.add("l.trace_id = {trace_id:String}", { trace_id: f.traceId });
+    if (f.minDurationUs !== undefined)
+      c.add("l.response_duration_us >= {min_dur:UInt64}", { min_dur: f.minDurationUs });
+  });
 }
