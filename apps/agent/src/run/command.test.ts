@@ -76,6 +76,29 @@ describe("run --pcap", () => {
     expect(new Set(starts).size).toBeGreaterThanOrEqual(2); // each pass later than the one before
   });
 
+  it("each pass of a looped capture makes new flows, not retransmissions of the last pass", async () => {
+    const file = join(pcaps, "http1-get.pcap");
+    const out = join(tmp, "loop-passes");
+    const exporter = new BatchingExporter(new JsonlSink(out));
+    const pipeline = createPipeline({ exporter, wallClockTicks: false });
+    const ac = new AbortController();
+    let passes = 0;
+    const counting = {
+      ...pipeline,
+      endOfPass() {
+        pipeline.endOfPass();
+        if (++passes === 3) ac.abort();
+      },
+    };
+    await replayCapture(file, counting, { speed: { kind: "max" }, loop: true, signal: ac.signal });
+    await pipeline.stop();
+    const analyzed = analyzeFileSync(file);
+    const l4 = rows(join(out, "l4_flow_log.jsonl"));
+    expect(new Set(l4.map((r) => r.flow_id)).size).toBe(3 * analyzed.stats.flowsCreated);
+    const retrans = l4.reduce((s, r) => s + Number(r.retrans_c2s) + Number(r.retrans_s2c), 0);
+    expect(retrans).toBe(0); // http1-get has none; a pass must not count the previous pass's segments
+  });
+
   it("rejects bad arguments with one line and exit 2", async () => {
     expect(await runCommand(["--pcap", join(pcaps, "http1-get.pcap")])).toBe(2);
     expect(await runCommand(["--pcap", join(pcaps, "http1-get.pcap"), "--speed", "fast", "--out", tmp])).toBe(

@@ -128,6 +128,7 @@ export async function replayCapture(
       packets++;
     }
     loops++;
+    if (o.loop) pipeline.endOfPass();
     base += span + 1_000_000;
     if (o.speed.kind === "factor") {
       const wait = base - now();

@@ -29,6 +29,11 @@ export interface Pipeline {
     tsMicros: number,
   ): void;
   readError(kind: string, offset: number): void;
+  /**
+   * The end of one pass over a looped capture: every open flow is reported and closed, so the
+   * next pass (same 5-tuples, same TCP sequence numbers) makes new flows, not retransmissions.
+   */
+  endOfPass(): void;
   /** Reports every open flow and the last second of metrics, then flushes the exporter. */
   stop(): Promise<EngineStats>;
   stats(): EngineStats;
@@ -69,6 +74,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   return {
     packet: (lt, buf, off, cap, wire, ts) => engine.packet(lt, buf, off, cap, wire, ts),
     readError: (kind, offset) => engine.decodeError(kind, offset),
+    endOfPass: () => engine.flush(),
     stats: () => engine.stats(),
     setTimeouts: (t) => engine.setTimeouts(t),
     setL7Enabled: (on) => engine.setL7Enabled(on),
