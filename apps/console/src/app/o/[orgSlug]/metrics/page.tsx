@@ -1,8 +1,7 @@
 import { tagNames } from "@flowplane/query";
-import { EmptyState } from "@flowplane/ui";
 import type { Metadata } from "next";
-import { Suspense } from "react";
 import { MetricsView } from "../../../../analysis/MetricsView.tsx";
+import { TelemetryPage } from "../../../../analysis/TelemetryPage.tsx";
 import { pageAccess } from "../../../../server/page-access.ts";
 import { analysisClickhouse } from "../../../../server/routers/analysis/shared.ts";
 
@@ -18,24 +17,12 @@ export default async function Page({ params }: { params: Promise<{ orgSlug: stri
         .catch(() => [])
     : [];
   return (
-    <>
-      <div className="fp-page-head">
-        <div>
-          <h1>Metrics</h1>
-          <p className="fp-page-sub">
-            RED per service and endpoint, Apdex, and TCP health (RTT, retransmissions, zero windows, resets).
-          </p>
-        </div>
-      </div>
-      {access.can("telemetry.read") ? (
-        <Suspense>
-          <MetricsView orgSlug={orgSlug} groups={groups} />
-        </Suspense>
-      ) : (
-        <EmptyState title="Not available to your role">
-          Telemetry needs the telemetry.read permission.
-        </EmptyState>
-      )}
-    </>
+    <TelemetryPage
+      orgSlug={orgSlug}
+      title="Metrics"
+      sub="RED per service and endpoint, Apdex, and TCP health (RTT, retransmissions, zero windows, resets)."
+    >
+      <MetricsView orgSlug={orgSlug} groups={groups} />
+    </TelemetryPage>
   );
 }
