@@ -381,21 +381,13 @@ export class FlowEngine {
     ts: number,
     fileOffset = -1,
   ): void {
-    const s = this.s;
-    s.packets++;
-    s.bytes += wireLen;
-    if (s.firstTs === 0) s.firstTs = ts;
-    if (ts > this.now) {
-      this.now = ts;
-      if (ts >= this.nextTick) this.tick(ts);
-    }
-    s.lastTs = this.now;
+    this.countAndAdvance(wireLen, ts);
     const m = this.meta;
     this.frameBuf = buf;
     this.frameEnd = off + capLen;
     const err = decodeFrame(m, linkType, buf, off, capLen);
     if (err !== DecodeError.ok) {
-      if (err === DecodeError.notIp) s.nonIp++;
+      if (err === DecodeError.notIp) this.s.nonIp++;
       else this.decodeError(DECODE_ERROR_NAMES[err] ?? "unknown", fileOffset);
       return;
     }
@@ -413,6 +405,12 @@ export class FlowEngine {
       this.meta.payloadOffset = payloadOff;
       this.frameEnd = payloadOff + payloadCapLen;
     } else this.frameEnd = 0;
+    this.countAndAdvance(wireLen, ts);
+    this.afterDecode(this.meta, wireLen);
+  }
+
+  /** Every packet, decoded here or by a dispatcher: counters, and the packet-driven clock. */
+  private countAndAdvance(wireLen: number, ts: number): void {
     const s = this.s;
     s.packets++;
     s.bytes += wireLen;
@@ -422,7 +420,6 @@ export class FlowEngine {
       if (ts >= this.nextTick) this.tick(ts);
     }
     s.lastTs = this.now;
-    this.afterDecode(this.meta, wireLen);
   }
 
   private afterDecode(m: PacketMeta, wireLen: number): void {
