@@ -6,26 +6,21 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLogger } from "@flowplane/core/log";
 import { sharedPcapsDir } from "@flowplane/core/shared-dir";
 import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
-import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
+import type { TestDatabase } from "@flowplane/db/testing";
 import { ZAgentConfig } from "@flowplane/protocol";
-import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
-import type { FastifyInstance } from "fastify";
+import type { TestClickhouse } from "@flowplane/query/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAgentRuntime } from "../../controller/src/agents/wiring.ts";
-import { buildControllerServer } from "../../controller/src/http/server.ts";
+import { startListeningController, type TListeningController } from "../../controller/test/harness.ts";
 import { analyzeFile } from "../src/analyze.ts";
 import { configTimeouts } from "../src/run/controller-session.ts";
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), "../bin/flowplane-agent.js");
 const PCAP = join(sharedPcapsDir(), "erspan-vlan-http-tls.pcap");
-const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 function runAgent(
   args: string[],
@@ -77,32 +72,16 @@ function flowKeys(rows: Record<string, unknown>[]): string[] {
 describe("run --pcap --controller", () => {
   let tdb: TestDatabase;
   let ch: TestClickhouse;
-  let app: FastifyInstance;
   let url: string;
-  let closeRuntime: () => Promise<void>;
+  let controller: TListeningController;
   const stateDir = mkdtempSync(join(tmpdir(), "fp-agent-state-"));
 
   beforeAll(async () => {
-    tdb = await createTestDatabase("agent_run");
-    ch = await createTestClickhouse("agent_run");
-    const log = createLogger("agent-run-test");
-    const runtime = await createAgentRuntime({
-      databaseUrl: tdb.url,
-      redisUrl,
-      clickhouse: ch.client,
-      log,
-      jobs: false,
-    });
-    closeRuntime = runtime.close;
-    app = buildControllerServer({ log, probes: {}, agentApi: runtime.agentApi });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    controller = await startListeningController("agent_run");
+    ({ tdb, ch, url } = controller);
   });
   afterAll(async () => {
-    await app?.close();
-    await closeRuntime?.();
-    await ch?.drop();
-    await tdb?.drop();
+    await controller?.close();
     rmSync(stateDir, { recursive: true, force: true });
   });
 

@@ -1,13 +1,10 @@
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger } from "@flowplane/core/log";
 import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
-import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
-import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
+import type { TestDatabase } from "@flowplane/db/testing";
+import type { TestClickhouse } from "@flowplane/query/testing";
 import { agentL4Row } from "@flowplane/query/testing-fixtures";
-import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // The agent's own client, over a real socket: both halves of the protocol in one test.
 import {
@@ -23,51 +20,19 @@ import {
   saveLinkState,
   sync,
 } from "../../agent/src/controller-link/index.ts";
-import { createAgentRuntime } from "../src/agents/wiring.ts";
-import { buildControllerServer } from "../src/http/server.ts";
-import { redisUrl } from "./harness.ts";
-
-const stats = {
-  cpuPct: 1,
-  memBytes: 5e7,
-  packetsPerS: 0,
-  bytesPerS: 0,
-  drops: 0,
-  flows: 0,
-  spoolBytes: 0,
-  version: "0.1.0",
-};
+import { startListeningController, STATS as stats, type TListeningController } from "./harness.ts";
 
 describe("agent controller-link against a listening controller", () => {
   let tdb: TestDatabase;
   let ch: TestClickhouse;
-  let app: FastifyInstance;
   let url: string;
-  let closeRuntime: () => Promise<void>;
+  let controller: TListeningController;
 
   beforeAll(async () => {
-    tdb = await createTestDatabase("ctl_link");
-    ch = await createTestClickhouse("ctl_link");
-    const log = createLogger("controller-test");
-    const runtime = await createAgentRuntime({
-      databaseUrl: tdb.url,
-      redisUrl,
-      clickhouse: ch.client,
-      log,
-      jobs: false,
-      options: { credentialMaxAgeS: 3600 },
-    });
-    closeRuntime = runtime.close;
-    app = buildControllerServer({ log, probes: {}, agentApi: runtime.agentApi });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    controller = await startListeningController("ctl_link", { options: { credentialMaxAgeS: 3600 } });
+    ({ tdb, ch, url } = controller);
   });
-  afterAll(async () => {
-    await app?.close();
-    await closeRuntime?.();
-    await ch?.drop();
-    await tdb?.drop();
-  });
+  afterAll(() => controller?.close());
 
   it("enrols, syncs (config, rotation) and exports idempotently", async () => {
     const org = await seedOrg(tdb.db);

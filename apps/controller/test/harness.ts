@@ -1,11 +1,14 @@
+import type { AddressInfo } from "node:net";
 import { createLogger } from "@flowplane/core/log";
 import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import type { TEnrollResponse } from "@flowplane/protocol";
 import { PROTOCOL_VERSION } from "@flowplane/protocol";
+import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import type { TAgentApiOptions } from "../src/agents/api.ts";
+import { createAgentRuntime } from "../src/agents/wiring.ts";
 import { buildControllerServer } from "../src/http/server.ts";
 import type { TRowWriter } from "../src/ingest/ingest.ts";
 
@@ -98,4 +101,52 @@ export function syncBody(agentId: string, extra: Record<string, unknown> = {}) {
 
 export function bearer(credential: string) {
   return { authorization: `Bearer ${credential}` };
+}
+
+export type TListeningController = {
+  url: string;
+  tdb: TestDatabase;
+  ch: TestClickhouse;
+  close(): Promise<void>;
+};
+
+/**
+ * The whole agent-facing controller (runtime with ingest into a fresh ClickHouse database, fresh
+ * Postgres) listening on a loopback port, for tests that drive it with the agent's own client or
+ * the agent binary. With `tls` it serves HTTPS.
+ */
+export async function startListeningController(
+  label: string,
+  opts: { options?: Partial<TAgentApiOptions>; tls?: { key: Buffer; cert: Buffer } } = {},
+): Promise<TListeningController> {
+  const tdb = await createTestDatabase(label);
+  const ch = await createTestClickhouse(label);
+  const log = createLogger("controller-test");
+  const runtime = await createAgentRuntime({
+    databaseUrl: tdb.url,
+    redisUrl,
+    clickhouse: ch.client,
+    log,
+    jobs: false,
+    ...(opts.options ? { options: opts.options } : {}),
+  });
+  const app = buildControllerServer({
+    log,
+    probes: {},
+    agentApi: runtime.agentApi,
+    ...(opts.tls ? { tls: opts.tls } : {}),
+  });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  return {
+    url: `${opts.tls ? "https" : "http"}://127.0.0.1:${port}`,
+    tdb,
+    ch,
+    close: async () => {
+      await app.close();
+      await runtime.close();
+      await ch.drop();
+      await tdb.drop();
+    },
+  };
 }

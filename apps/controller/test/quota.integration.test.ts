@@ -49,7 +49,7 @@ describe("per-org ingest quota and usage metering", () => {
     // Three batches at once land in one quota second (a lone slow request could straddle two).
     for (let round = 0; round < 5 && !refusedId; round++) {
       const ids = [0, 1, 2].map(() => crypto.randomUUID());
-      const results = await Promise.all(ids.map((id, k) => send([agentL4Row(), agentL4Row()], id)));
+      const results = await Promise.all(ids.map((id) => send([agentL4Row(), agentL4Row()], id)));
       results.forEach((res, k) => {
         statuses.push(res.statusCode);
         if (res.statusCode === 429) {

@@ -1,13 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger } from "@flowplane/core/log";
 import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
-import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
-import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
-import type { FastifyInstance } from "fastify";
+import type { TestDatabase } from "@flowplane/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CredentialHolder,
@@ -16,28 +12,13 @@ import {
   makeBatch,
   sync,
 } from "../../agent/src/controller-link/index.ts";
-import { createAgentRuntime } from "../src/agents/wiring.ts";
-import { buildControllerServer } from "../src/http/server.ts";
-import { redisUrl } from "./harness.ts";
-
-const stats = {
-  cpuPct: 1,
-  memBytes: 1,
-  packetsPerS: 1,
-  bytesPerS: 1,
-  drops: 0,
-  flows: 0,
-  spoolBytes: 0,
-  version: "t",
-};
+import { startListeningController, STATS as stats, type TListeningController } from "./harness.ts";
 
 describe("agent link over TLS", () => {
   let tdb: TestDatabase;
-  let ch: TestClickhouse;
-  let app: FastifyInstance;
   let url: string;
+  let controller: TListeningController;
   let ca: Buffer;
-  let closeRuntime: () => Promise<void>;
   const dir = mkdtempSync(join(tmpdir(), "fp-tls-"));
 
   beforeAll(async () => {
@@ -64,31 +45,13 @@ describe("agent link over TLS", () => {
       { stdio: "ignore" },
     );
     ca = readFileSync(join(dir, "cert.pem"));
-    tdb = await createTestDatabase("ctl_tls");
-    ch = await createTestClickhouse("ctl_tls");
-    const log = createLogger("controller-test");
-    const runtime = await createAgentRuntime({
-      databaseUrl: tdb.url,
-      redisUrl,
-      clickhouse: ch.client,
-      log,
-      jobs: false,
-    });
-    closeRuntime = runtime.close;
-    app = buildControllerServer({
-      log,
-      probes: {},
-      agentApi: runtime.agentApi,
+    controller = await startListeningController("ctl_tls", {
       tls: { key: readFileSync(join(dir, "key.pem")), cert: ca },
     });
-    await app.listen({ host: "127.0.0.1", port: 0 });
-    url = `https://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    ({ tdb, url } = controller);
   });
   afterAll(async () => {
-    await app?.close();
-    await closeRuntime?.();
-    await ch?.drop();
-    await tdb?.drop();
+    await controller?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
