@@ -1,18 +1,24 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seedDemo, seedOrg } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { analysisFixture, recordRows } from "@flowplane/query";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureBuild, freePort, type RunningConsole, startConsole } from "./server.ts";
+import {
+  ensureBuild,
+  freePort,
+  launchBrowser,
+  type RunningBrowser,
+  type RunningConsole,
+  startConsole,
+} from "./server.ts";
 
 // The analysis pages end to end: the small fixed fixture of @flowplane/query (two orgs) in a
 // fresh ClickHouse database, the production build, Chromium. Screenshots go to SCREENSHOTS.
-const CHROMIUM = process.env.FLOWPLANE_CHROMIUM ?? "/usr/bin/chromium";
 const PASSWORD = "e2e-password-1";
 export const SCREENSHOTS = mkdtempSync(join(tmpdir(), "flowplane-analysis-e2e-"));
 
@@ -21,7 +27,7 @@ let ch: TestClickhouse;
 let server: RunningConsole;
 let browser: BrowserContext;
 let page: Page;
-let profileDir: string;
+let browserRun: RunningBrowser | undefined;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
@@ -53,22 +59,8 @@ beforeAll(async () => {
     NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
     NEXTAUTH_URL: `http://127.0.0.1:${port}`,
   });
-  profileDir = mkdtempSync(join(tmpdir(), "flowplane-chromium-"));
-  browser = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1440, height: 900 },
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browserRun = await launchBrowser({ width: 1440, height: 900 });
+  browser = browserRun.context;
   page = await browser.newPage();
   page.on("pageerror", (e) => pageErrors.push(e.message));
   page.on("response", (res) => {
@@ -83,10 +75,9 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close().catch(() => {});
+  await browserRun?.close();
   await server?.stop();
   await Promise.all([t?.drop(), ch?.drop()]);
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   console.info(`analysis e2e: screenshots in ${SCREENSHOTS}`);
 });
 

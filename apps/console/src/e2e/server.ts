@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type BrowserContext, chromium } from "playwright-core";
 
 /** apps/console */
 export const CONSOLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -130,4 +131,36 @@ export async function startConsole(port: number, env: Record<string, string>): P
   }
   await stop();
   throw new Error(`console did not answer on ${url} within 60 s:\n${output}`);
+}
+
+export type RunningBrowser = { context: BrowserContext; close: () => Promise<void> };
+
+/**
+ * Debian's Chromium (FLOWPLANE_CHROMIUM overrides the path) in a fresh profile, with the flags
+ * this closed network needs: without the background-networking ones it keeps dialling out.
+ */
+export async function launchBrowser(viewport: { width: number; height: number }): Promise<RunningBrowser> {
+  const profileDir = mkdtempSync(join(tmpdir(), "flowplane-chromium-"));
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: process.env.FLOWPLANE_CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    viewport,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close().catch(() => {});
+      rmSync(profileDir, { recursive: true, force: true });
+    },
+  };
 }

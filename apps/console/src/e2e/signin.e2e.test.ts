@@ -1,18 +1,24 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seedAgent, seedDemo, seedMembership, seedOrg } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
-import { type BrowserContext, chromium } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { totp } from "../server/auth/totp.ts";
 import { curlBlocks, runBlock } from "./api-doc.ts";
-import { ensureBuild, freePort, type RunningConsole, startConsole } from "./server.ts";
+import {
+  ensureBuild,
+  freePort,
+  launchBrowser,
+  type RunningBrowser,
+  type RunningConsole,
+  startConsole,
+} from "./server.ts";
 
 // End to end: the production build (`next build`, reused when fresh) served by `next start`
 // against a fresh database, driven by Debian's Chromium.
-const CHROMIUM = process.env.FLOWPLANE_CHROMIUM ?? "/usr/bin/chromium";
 const CLICKHOUSE_URL = process.env.CLICKHOUSE_URL;
 const PASSWORD = "e2e-password-1";
 export const SCREENSHOT_DIR = mkdtempSync(join(tmpdir(), "flowplane-console-e2e-"));
@@ -20,7 +26,7 @@ export const SCREENSHOT_DIR = mkdtempSync(join(tmpdir(), "flowplane-console-e2e-
 let t: TestDatabase;
 let server: RunningConsole;
 let browser: BrowserContext;
-let profileDir: string;
+let browserRun: RunningBrowser | undefined;
 
 beforeAll(async () => {
   t = await createTestDatabase("console_e2e");
@@ -40,29 +46,14 @@ beforeAll(async () => {
     NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
     NEXTAUTH_URL: `http://127.0.0.1:${port}`,
   });
-  profileDir = mkdtempSync(join(tmpdir(), "flowplane-chromium-"));
-  browser = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browserRun = await launchBrowser({ width: 1280, height: 800 });
+  browser = browserRun.context;
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close().catch(() => {});
+  await browserRun?.close();
   await server?.stop();
   await t?.drop();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
 });
 
 describe("console end to end", () => {
