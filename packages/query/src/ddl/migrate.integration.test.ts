@@ -78,7 +78,7 @@ describe("ClickHouse DDL", () => {
       format: "JSONEachRow",
     });
     const tables = await rs.json<{ name: string; sorting_key: string }>();
-    expect(tables.length).toBe(8); // + resource_tags (0004)
+    expect(tables.length).toBe(9); // + resource_tags (0004), agent_health (0005)
     for (const t of tables) expect(t.sorting_key, t.name).toMatch(/^org_id,/);
   });
 
