@@ -7,6 +7,7 @@ set -uo pipefail
 PACKAGES=(
   tshark tcpdump libpcap-dev softflowd tcpreplay chromium
   dnsutils curl redis-tools postgresql-client mariadb-client
+  iptables
 )
 # `--runtime` (npm start): only what the running product needs (the live-capture binding's libpcap).
 if [ "${1:-}" = "--runtime" ]; then
