@@ -6,6 +6,7 @@
 export * from "./generated/prisma/browser.ts";
 export { hashPassword, verifyPassword } from "./passwords.ts";
 export { can, isRole, PERMISSIONS, ROLES, roleAtLeast, type TPermission, type TRole } from "./roles.ts";
+export { canaryIds, desiredRevision, isStaged, type TRolloutGroup } from "./rollout.ts";
 export { MODEL_SCOPE, TENANT_MODELS, type TModelScope } from "./tenancy.ts";
 export {
   type GeneratedToken,

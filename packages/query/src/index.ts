@@ -13,6 +13,7 @@ export {
   type RecordResult,
   recordRows,
 } from "./client.ts";
+export * from "./queries/agent-health.ts";
 export * from "./queries/analysis/index.ts";
 export * from "./queries/application-metrics-series.ts";
 export * from "./queries/find-l4-flows.ts";
