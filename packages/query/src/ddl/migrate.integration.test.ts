@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordRows } from "../client.ts";
+import { createClickhouse, recordRows } from "../client.ts";
 import { columnDefinitions, ROW_TABLES } from "../rows/index.ts";
 import { createTestClickhouse, type TestClickhouse } from "../testing.ts";
-import { l4Row, ORG_A } from "../testing-fixtures.ts";
+import { l4Row, l7Row, ORG_A } from "../testing-fixtures.ts";
 import { loadMigrations, migrateClickhouse } from "./migrate.ts";
 import { ttlDaysOf } from "./ttl.ts";
 
@@ -78,7 +78,7 @@ describe("ClickHouse DDL", () => {
       format: "JSONEachRow",
     });
     const tables = await rs.json<{ name: string; sorting_key: string }>();
-    expect(tables.length).toBe(9); // + resource_tags (0004), agent_health (0005)
+    expect(tables.length).toBe(13); // + resource_tags (0004), agent_health (0005), four hourly rollups (0006)
     for (const t of tables) expect(t.sorting_key, t.name).toMatch(/^org_id,/);
   });
 
@@ -123,5 +123,61 @@ describe("ClickHouse DDL", () => {
     await ch.client.command({ query: "OPTIMIZE TABLE l4_flow_log FINAL" });
     expect(await ids()).toEqual(["502"]);
     await migrateClickhouse({ url: ch.url, database: ch.database, ttl: "off" });
+  });
+
+  it("fills the hourly rollups of an existing database from its raw rows, once, then by their views", async () => {
+    const db = `${ch.database}_old`;
+    // A database as release 0005 left it, with rows already stored.
+    await migrateClickhouse({ url: ch.url, database: db, ttl: "off", upTo: 5 });
+    const old = createClickhouse({ url: ch.url, database: db });
+    try {
+      const t = 1_764_150_000_000_000;
+      await recordRows(old, "l4_flow_log", ORG_A, [
+        l4Row({ flow_id: "1", end_time: t, start_time: t - 1000 }),
+        l4Row({ flow_id: "2", end_time: t + 1000, start_time: t }),
+        l4Row({ flow_id: "2", report_seq: 1, end_time: t + 2000, start_time: t }),
+      ]);
+      await recordRows(old, "l7_flow_log", ORG_A, [
+        l7Row({ response_duration_us: 1500 }),
+        l7Row({ response_duration_us: 30_000, response_status: "server_error", response_code: 500 }),
+      ]);
+      const sums = async () => {
+        const rs = await old.query({
+          query: `SELECT (SELECT sum(bytes) FROM l4_edge_1h) AS bytes, (SELECT sum(flows) FROM l4_edge_1h) AS flows,
+                    (SELECT sum(reports) FROM l4_edge_1h) AS reports, (SELECT sum(requests) FROM l7_edge_1h) AS requests,
+                    (SELECT sum(errors) FROM l7_edge_1h) AS errors,
+                    (SELECT sumForEachMerge(latency_buckets) FROM l7_edge_1h) AS buckets`,
+          format: "JSONEachRow",
+        });
+        return (await rs.json<Record<string, unknown>>())[0];
+      };
+      const up = await migrateClickhouse({ url: ch.url, database: db, ttl: "off" });
+      expect(up.applied).toEqual(
+        loadMigrations()
+          .filter((m) => m.version > 5)
+          .map((m) => `${m.version}_${m.name}`),
+      );
+      const buckets = ["0", "1", "0", "0", "0", "1", "0", "0", "0", "0", "0", "0", "0", "0"];
+      expect(await sums()).toEqual({
+        bytes: String(3 * 65_200),
+        flows: "2",
+        reports: "3",
+        requests: "2",
+        errors: "1",
+        buckets,
+      });
+      // Rows written after the migration reach the rollup through its view.
+      await recordRows(old, "l7_flow_log", ORG_A, [l7Row({ response_duration_us: 20_000_000 })]);
+      expect((await sums())?.requests).toBe("3");
+      // A re-run migration (half-applied before) refills instead of adding: simulate by forgetting it.
+      await old.command({
+        query: "ALTER TABLE _flowplane_migrations DELETE WHERE version = 6 SETTINGS mutations_sync = 1",
+      });
+      await migrateClickhouse({ url: ch.url, database: db, ttl: "off" });
+      expect(await sums()).toMatchObject({ requests: "3", flows: "2" });
+    } finally {
+      await old.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+      await old.close();
+    }
   });
 });

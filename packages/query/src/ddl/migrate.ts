@@ -57,6 +57,8 @@ export interface MigrateOptions {
   /** Shorthand for `ttl: { ttlDays }`: the same days for every table (0 = off). `ttl` wins. */
   ttlDays?: number;
   log?: Logger;
+  /** Stop after this migration version (tests: a database as an older release left it). */
+  upTo?: number;
 }
 
 export interface MigrateResult {
@@ -82,14 +84,23 @@ export async function migrateClickhouse(opts: MigrateOptions): Promise<MigrateRe
   } finally {
     await admin.close();
   }
-  const client = createClient({ url: opts.url, database: opts.database, ...auth });
+  // A migration may backfill a rollup from every stored raw row (0005): no 30 s client timeout.
+  const client = createClient({
+    url: opts.url,
+    database: opts.database,
+    request_timeout: 3_600_000,
+    // Progress headers keep a long backfill's connection busy through idle timeouts on the way.
+    clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: "60000" },
+    ...auth,
+  });
   try {
-    const applied = await applyMigrations(client, log);
+    const applied = await applyMigrations(client, log, opts.upTo ?? Number.POSITIVE_INFINITY);
     const ttlChanged = await applyTtl(
       client,
       opts.database,
       resolveTtlDays(opts.ttl ?? (opts.ttlDays !== undefined ? { ttlDays: opts.ttlDays } : undefined)),
       log,
+      opts.upTo !== undefined,
     );
     return { applied, ttlChanged };
   } finally {
@@ -97,7 +108,7 @@ export async function migrateClickhouse(opts: MigrateOptions): Promise<MigrateRe
   }
 }
 
-async function applyMigrations(client: ClickHouseClient, log: Logger): Promise<string[]> {
+async function applyMigrations(client: ClickHouseClient, log: Logger, upTo: number): Promise<string[]> {
   await client.command({
     query: `CREATE TABLE IF NOT EXISTS _flowplane_migrations
       (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
@@ -111,7 +122,7 @@ async function applyMigrations(client: ClickHouseClient, log: Logger): Promise<s
     (await rs.json<{ version: number; name: string; checksum: string }>()).map((r) => [r.version, r]),
   );
   const applied: string[] = [];
-  for (const m of loadMigrations()) {
+  for (const m of loadMigrations().filter((m) => m.version <= upTo)) {
     const prior = done.get(m.version);
     if (prior) {
       if (prior.checksum !== m.checksum) {
@@ -142,6 +153,7 @@ async function applyTtl(
   database: string,
   wanted: Record<TTtlTable, number>,
   log: Logger,
+  partial: boolean,
 ): Promise<MigrateResult["ttlChanged"]> {
   const rs = await client.query({
     query:
@@ -155,6 +167,7 @@ async function applyTtl(
   const changed: MigrateResult["ttlChanged"] = [];
   for (const table of Object.keys(TTL_TABLES) as TTtlTable[]) {
     const engineFull = current.get(table);
+    if (engineFull === undefined && partial) continue;
     if (engineFull === undefined)
       throw new Error(`ClickHouse table ${database}.${table} is missing after migrations`);
     const from = ttlDaysOf(engineFull);
