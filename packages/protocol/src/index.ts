@@ -4,5 +4,6 @@ export * from "./config.ts";
 export * from "./enroll.ts";
 export * from "./errors.ts";
 export * from "./ingest.ts";
+export * from "./npb.ts";
 export * from "./sync.ts";
 export * from "./version.ts";

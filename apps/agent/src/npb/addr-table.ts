@@ -10,74 +10,10 @@
  * Addresses arrive as the decoder's four signed int32 words (IPv4 in word 0), so they are
  * compared unsigned (`>>> 0`).
  */
-import { isIPv4, isIPv6 } from "node:net";
+import type { ParsedCidr } from "@flowplane/protocol";
 
-export interface ParsedCidr {
-  version: 4 | 6;
-  /** First address as an unsigned integer (32 or 128 bits). */
-  base: bigint;
-  bits: number;
-}
-
-function parseV4(s: string): bigint | undefined {
-  if (!isIPv4(s)) return undefined;
-  let v = 0n;
-  for (const part of s.split(".")) v = (v << 8n) | BigInt(Number(part));
-  return v;
-}
-
-function parseV6(s: string): bigint | undefined {
-  if (!isIPv6(s)) return undefined;
-  let text = s;
-  // Embedded dotted quad (::ffff:10.0.0.1) becomes two hex groups.
-  const lastColon = text.lastIndexOf(":");
-  const tail = text.slice(lastColon + 1);
-  if (tail.includes(".")) {
-    const v4 = parseV4(tail);
-    if (v4 === undefined) return undefined;
-    text = `${text.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
-  }
-  const halves = text.split("::");
-  const head = halves[0] ? halves[0].split(":") : [];
-  const rest = halves.length > 1 && halves[1] ? halves[1].split(":") : [];
-  const fill = 8 - head.length - rest.length;
-  const groups = halves.length > 1 ? [...head, ...Array<string>(fill).fill("0"), ...rest] : head;
-  if (groups.length !== 8) return undefined;
-  let v = 0n;
-  for (const g of groups) v = (v << 16n) | BigInt(Number.parseInt(g, 16));
-  return v;
-}
-
-/** Parses "10.0.0.0/8", "2001:db8::/32" or a bare address (a /32 or /128). Throws on garbage. */
-export function parseCidr(text: string): ParsedCidr {
-  const slash = text.indexOf("/");
-  const addr = slash < 0 ? text : text.slice(0, slash);
-  const v4 = parseV4(addr);
-  const v6 = v4 === undefined ? parseV6(addr) : undefined;
-  if (v4 === undefined && v6 === undefined) throw new Error(`not an IPv4 or IPv6 address: "${addr}"`);
-  const version = v4 !== undefined ? 4 : 6;
-  const width = version === 4 ? 32 : 128;
-  let bits = width;
-  if (slash >= 0) {
-    const p = text.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(p) || Number(p) > width) throw new Error(`prefix length must be 0-${width}`);
-    bits = Number(p);
-  }
-  const base = (v4 ?? v6) as bigint;
-  const hostMask = (1n << BigInt(width - bits)) - 1n;
-  if ((base & hostMask) !== 0n) {
-    const fixed = base & ~hostMask;
-    throw new Error(`host bits set; did you mean ${formatAddr(version, fixed)}/${bits}?`);
-  }
-  return { version, base, bits };
-}
-
-function formatAddr(version: 4 | 6, v: bigint): string {
-  if (version === 4) return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 255n)).join(".");
-  const groups: string[] = [];
-  for (let s = 112n; s >= 0n; s -= 16n) groups.push(((v >> s) & 0xffffn).toString(16));
-  return groups.join(":").replace(/(^|:)0(:0)+(:|$)/, "::");
-}
+// One CIDR parser for policies, the designated map and the console's validation.
+export { type ParsedCidr, parseCidr } from "@flowplane/protocol";
 
 interface Interval {
   lo: bigint;

@@ -11,37 +11,11 @@
  *    fields was seen within a short window. TTL, checksums, VLAN tags and outer tunnel
  *    headers change between capture points and are left out of the hash.
  */
-import { z } from "zod";
+import { type DesignatedMap, parseCidr } from "@flowplane/protocol";
 import type { PacketMeta } from "../decode/packet-meta.ts";
-import { AddrTable, parseCidr } from "./addr-table.ts";
+import { AddrTable } from "./addr-table.ts";
 
-export const DesignatedMapSchema = z
-  .object({
-    /** Bumped by the controller on every change; agents log it with their stats. */
-    version: z.number().int().min(0).default(0),
-    agents: z
-      .array(
-        z
-          .object({
-            agentId: z.string().min(1),
-            /** Addresses (or prefixes) of the hosts this agent captures on. */
-            addresses: z.array(
-              z.string().superRefine((s, ctx) => {
-                try {
-                  parseCidr(s);
-                } catch (e) {
-                  ctx.addIssue({ code: "custom", message: (e as Error).message });
-                }
-              }),
-            ),
-          })
-          .strict(),
-      )
-      .default([]),
-  })
-  .strict();
-
-export type DesignatedMap = z.output<typeof DesignatedMapSchema>;
+export { type DesignatedMap, ZDesignatedMap as DesignatedMapSchema } from "@flowplane/protocol";
 
 export const Designation = {
   /** This agent is designated: forward. */

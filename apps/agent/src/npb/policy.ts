@@ -1,6 +1,6 @@
 /**
- * Packet-broker policies: the zod schema (what the console writes and the controller
- * distributes) and `compilePolicies`, which turns them into a matcher evaluated per packet on
+ * Packet-broker policies: the zod schema (re-exported from @flowplane/protocol: what the console
+ * writes and the controller distributes) and `compilePolicies`, which turns them into a matcher evaluated per packet on
  * the decoder's reused PacketMeta record.
  *
  * Evaluation order and "which policies fire": policies are sorted by `priority` (lower first,
@@ -15,184 +15,25 @@
  * both do (e.g. no address or port constraint), TCP SYN/SYN-ACK decide, else the higher port is
  * taken as the client's ephemeral port.
  */
-import { isIPv4, isIPv6 } from "node:net";
-import { z } from "zod";
+import { type Policy, PROTOCOL_NAMES, parseCidr } from "@flowplane/protocol";
 import { type PacketMeta, TCP_ACK, TCP_SYN, TUNNEL_NAMES } from "../decode/packet-meta.ts";
-import { AddrTable, parseCidr } from "./addr-table.ts";
+import { AddrTable } from "./addr-table.ts";
 
-const cidr = z.string().superRefine((s, ctx) => {
-  try {
-    parseCidr(s);
-  } catch (e) {
-    ctx.addIssue({ code: "custom", message: (e as Error).message });
-  }
-});
-
-const portSpec = z.union([
-  z.number().int().min(0).max(65535),
-  z
-    .string()
-    .regex(/^\d{1,5}(-\d{1,5})?$/, 'a port ("443") or a range ("8000-8099")')
-    .refine(
-      (s) => {
-        const [lo, hi = lo] = s.split("-").map(Number) as [number, number?];
-        return lo <= 65535 && (hi as number) <= 65535 && lo <= (hi as number);
-      },
-      { message: "port range must be within 0-65535 and low <= high" },
-    ),
-]);
-
-const PROTOCOL_NAMES: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, gre: 47, icmpv6: 58, sctp: 132 };
-const protocol = z.union([
-  z.number().int().min(0).max(255),
-  z.enum(Object.keys(PROTOCOL_NAMES) as [string, ...string[]]),
-]);
-
-const tunnelType = z.enum(["none", "vxlan", "geneve", "gre", "erspan2", "erspan3", "ipip"]);
-
-export const MatchSchema = z
-  .object({
-    clientCidrs: z.array(cidr).max(10_000).default([]),
-    serverCidrs: z.array(cidr).max(10_000).default([]),
-    clientPorts: z.array(portSpec).max(1024).default([]),
-    serverPorts: z.array(portSpec).max(1024).default([]),
-    protocols: z.array(protocol).default([]),
-    vlans: z.array(z.number().int().min(0).max(4095)).default([]),
-    tunnelTypes: z.array(tunnelType).default([]),
-    tunnelIds: z.array(z.number().int().min(0).max(0xffffffff)).default([]),
-    interfaces: z.array(z.string().min(1).max(64)).default([]),
-    direction: z.enum(["both", "client-to-server", "server-to-client"]).default("both"),
-    l7Protocols: z.array(z.string().min(1).max(32)).default([]),
-  })
-  .strict()
-  .superRefine((m, ctx) => {
-    if (m.clientPorts.length + m.serverPorts.length === 0 || m.protocols.length === 0) return;
-    const withPorts = m.protocols.some((p) => {
-      const n = typeof p === "number" ? p : PROTOCOL_NAMES[p];
-      return n === 6 || n === 17;
-    });
-    if (!withPorts) {
-      ctx.addIssue({
-        code: "custom",
-        path: [m.clientPorts.length ? "clientPorts" : "serverPorts"],
-        message: "ports can only match tcp or udp; add one to protocols or drop the ports",
-      });
-    }
-  });
-
-const destination = z
-  .object({
-    address: z
-      .string()
-      .refine((s) => isIPv4(s) || isIPv6(s), { message: "an IP address" })
-      .refine((s) => !isIPv6(s), {
-        message: "IPv6 destinations are not supported yet (outer header is IPv4)",
-      }),
-    /** UDP port for VXLAN (default 4789) and for GRE-in-UDP fallback (default 4754). */
-    port: z.number().int().min(1).max(65535).optional(),
-  })
-  .strict();
-
-export const EncapSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("vxlan"), vni: z.number().int().min(0).max(0xffffff) }).strict(),
-  z.object({ type: z.literal("gre"), key: z.number().int().min(0).max(0xffffffff).optional() }).strict(),
-  z
-    .object({
-      type: z.literal("erspan2"),
-      sessionId: z.number().int().min(0).max(1023),
-      vlan: z.number().int().min(0).max(4095).default(0),
-      cos: z.number().int().min(0).max(7).default(0),
-    })
-    .strict(),
-  z
-    .object({
-      type: z.literal("erspan3"),
-      sessionId: z.number().int().min(0).max(1023),
-      vlan: z.number().int().min(0).max(4095).default(0),
-      cos: z.number().int().min(0).max(7).default(0),
-      hardwareId: z.number().int().min(0).max(63).default(0),
-    })
-    .strict(),
-]);
-
-export const ActionSchema = z
-  .object({
-    /** One destination, or several spread by a symmetric flow hash. */
-    destinations: z.array(destination).min(1, "at least one destination").max(64),
-    encap: EncapSchema,
-    /** Remove VXLAN / Geneve / GRE / ERSPAN / IP-in-IP headers and deliver the inner frame. */
-    stripTunnel: z.boolean().default(false),
-    /** Keep headers up to L4 plus this many bytes of L4 payload. */
-    truncatePayload: z.number().int().min(0).max(65535).optional(),
-    bandwidthCap: z
-      .object({
-        mbps: z.number().positive().max(400_000),
-        /** Bucket depth; default 10 ms worth of the rate, at least 64 KiB. */
-        burstBytes: z
-          .number()
-          .int()
-          .min(1500)
-          .max(1 << 30)
-          .optional(),
-      })
-      .strict()
-      .optional(),
-    mark: z
-      .object({
-        vlan: z.number().int().min(1).max(4094).optional(),
-        dscp: z.number().int().min(0).max(63).optional(),
-      })
-      .strict()
-      .refine((m) => m.vlan !== undefined || m.dscp !== undefined, { message: "mark needs vlan or dscp" })
-      .optional(),
-  })
-  .strict();
-
-export const PolicySchema = z
-  .object({
-    id: z.string().min(1).max(64),
-    orgId: z.string().min(1),
-    name: z.string().min(1).max(200),
-    enabled: z.boolean().default(true),
-    priority: z.number().int().min(0).max(65535),
-    /** Agent groups the policy applies to; empty = every agent of the organization. */
-    agentGroups: z.array(z.string().min(1)).default([]),
-    match: MatchSchema.default(() => MatchSchema.parse({})),
-    action: ActionSchema,
-    /** After this policy matched, keep evaluating lower-priority policies. */
-    continue: z.boolean().default(false),
-  })
-  .strict();
-
-export const PolicyListSchema = z.array(PolicySchema).superRefine((list, ctx) => {
-  const seen = new Map<string, number>();
-  list.forEach((p, i) => {
-    const prev = seen.get(p.id);
-    if (prev !== undefined)
-      ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate of policies[${prev}].id` });
-    else seen.set(p.id, i);
-  });
-});
-
-export type Policy = z.output<typeof PolicySchema>;
-export type PolicyInput = z.input<typeof PolicySchema>;
-export type Encap = z.output<typeof EncapSchema>;
-
-/** "policies[0].match.clientCidrs[1]: host bits set; ..." — one line per problem. */
-export function formatIssues(error: z.ZodError, root = "policies"): string[] {
-  return error.issues.map((i) => {
-    let path = root;
-    for (const k of i.path) path += typeof k === "number" ? `[${k}]` : `.${String(k)}`;
-    return `${path}: ${i.message}`;
-  });
-}
-
-export type ParseResult = { ok: true; policies: Policy[] } | { ok: false; errors: string[] };
-
-export function parsePolicies(input: unknown): ParseResult {
-  const r = PolicyListSchema.safeParse(input);
-  return r.success ? { ok: true, policies: r.data } : { ok: false, errors: formatIssues(r.error) };
-}
+// The wire shape (schemas, formatIssues, parsePolicies) lives in @flowplane/protocol: the
+// console, the controller and this compiler share one definition.
+export {
+  type Encap,
+  formatIssues,
+  type ParseResult,
+  type Policy,
+  type PolicyInput,
+  parsePolicies,
+  ZNpbAction as ActionSchema,
+  ZNpbEncap as EncapSchema,
+  ZNpbMatch as MatchSchema,
+  ZNpbPolicy as PolicySchema,
+  ZNpbPolicyList as PolicyListSchema,
+} from "@flowplane/protocol";
 
 // ---------------------------------------------------------------------------------------------
 
