@@ -20,6 +20,7 @@ export * from "./queries/find-l4-flows.ts";
 export * from "./queries/find-l7-logs.ts";
 export * from "./queries/get-l4-flow-by-id.ts";
 export * from "./queries/network-metrics-series.ts";
+export * from "./queries/npb-counters.ts";
 export * from "./queries/tags.ts";
 export * from "./queries/top-talkers.ts";
 export * from "./rows/index.ts";

@@ -78,7 +78,7 @@ describe("ClickHouse DDL", () => {
       format: "JSONEachRow",
     });
     const tables = await rs.json<{ name: string; sorting_key: string }>();
-    expect(tables.length).toBe(13); // + resource_tags (0004), agent_health (0005), four hourly rollups (0006)
+    expect(tables.length).toBe(14); // + resource_tags (0004), agent_health (0005), four hourly rollups (0006), npb_policy_counters (0007)
     for (const t of tables) expect(t.sorting_key, t.name).toMatch(/^org_id,/);
   });
 
