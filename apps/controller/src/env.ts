@@ -12,6 +12,12 @@ export const ZControllerEnv = z.object({
   /** PEM key and certificate paths: set both to serve the agent link over HTTPS. */
   CONTROLLER_TLS_KEY: z.string().min(1).optional(),
   CONTROLLER_TLS_CERT: z.string().min(1).optional(),
+  /** Seconds an agent must be silent before the fleet jobs archive it (hidden, never deleted). */
+  AGENT_ARCHIVE_AFTER_S: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(30 * 24 * 3600),
   /** 32 bytes, base64: encrypts cloud-account credentials at rest; cloud syncs are off without it. */
   FLOWPLANE_SECRETS_KEY: z
     .string()

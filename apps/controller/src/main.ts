@@ -27,6 +27,7 @@ const runtime = await createAgentRuntime({
   redisUrl: env.REDIS_URL,
   clickhouse,
   log,
+  archiveAfterS: env.AGENT_ARCHIVE_AFTER_S,
   ...(env.FLOWPLANE_SECRETS_KEY ? { secretsKey: SecretsKey.fromBase64(env.FLOWPLANE_SECRETS_KEY) } : {}),
 });
 const tls =

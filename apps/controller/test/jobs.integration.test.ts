@@ -63,8 +63,9 @@ describe("fleet jobs", () => {
     const p1 = await startFleetJobs({ db: tdb.db, connection: redis, log, everyMs: 300, prefix });
     const p2 = await startFleetJobs({ db: tdb.db, connection: redis, log, everyMs: 300, prefix });
     try {
-      // One schedule per job kind (offline marking, rebalancing, rollouts), however many processes start.
-      expect(await p1.queue.getJobSchedulersCount()).toBe(3);
+      // One schedule per job kind (offline marking, rebalancing, rollouts, archiving; health history
+      // only with ClickHouse), however many processes start.
+      expect(await p1.queue.getJobSchedulersCount()).toBe(4);
       const org = await seedOrg(tdb.db);
       const group = await seedAgentGroup(tdb.db, org.id, { syncIntervalS: 1 });
       const silent = await agentSeenAgo(org.id, group.id, 30);

@@ -21,12 +21,21 @@ export async function createAgentRuntime(opts: {
   jobs?: boolean;
   /** Opens cloud-account credentials; without it rows are still tagged, but cloud syncs are off. */
   secretsKey?: SecretsKey;
+  /** Agents silent this long are archived by the fleet jobs (default 30 days). */
+  archiveAfterS?: number;
 }): Promise<{ agentApi: TAgentApiDeps; close(): Promise<void> }> {
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 2 });
   redis.on("error", (err) => opts.log.warn({ err: err.message }, "agent api redis error"));
   const db = getDb(opts.databaseUrl);
   let jobs: TFleetJobs | undefined;
-  if (opts.jobs !== false) jobs = await startFleetJobs({ db, connection: redis, log: opts.log });
+  if (opts.jobs !== false)
+    jobs = await startFleetJobs({
+      db,
+      connection: redis,
+      log: opts.log,
+      clickhouse: opts.clickhouse,
+      ...(opts.archiveAfterS ? { archive: { afterS: opts.archiveAfterS } } : {}),
+    });
   // AutoTagging: rows are tagged from an in-memory per-org dictionary before they are written.
   const autoTagging = await startAutoTagging({
     db,

@@ -1,15 +1,20 @@
 import type { Logger } from "@flowplane/core/log";
 import type { Db } from "@flowplane/db/client";
+import type { ClickHouseClient } from "@flowplane/query/client";
 import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { unsafeAdvanceRollouts } from "./advance-rollouts.ts";
+import { DEFAULT_ARCHIVE_AFTER_S, unsafeArchiveSilentAgents } from "./archive-agents.ts";
 import { unsafeMarkSilentAgentsOffline } from "./mark-silent-agents.ts";
 import { unsafeRebalanceDataNodes } from "./rebalance.ts";
+import { unsafeRecordAgentHealth } from "./record-agent-health.ts";
 
 export const FLEET_QUEUE = "fleet";
 const MARK_OFFLINE = "mark-silent-agents-offline";
 const REBALANCE = "rebalance-data-nodes";
 const ROLLOUTS = "advance-rollouts";
+const ARCHIVE = "archive-silent-agents";
+const HEALTH = "record-agent-health";
 
 export type TFleetJobs = { queue: Queue; worker: Worker; close(): Promise<void> };
 
@@ -25,6 +30,10 @@ export async function startFleetJobs(opts: {
   log: Logger;
   everyMs?: number;
   rebalance?: { everyMs?: number; nodeMissAfterS?: number };
+  /** Agents silent this long are archived (never deleted); hourly check. */
+  archive?: { afterS?: number; everyMs?: number };
+  /** Where agent health history goes; without it no history is recorded. */
+  clickhouse?: ClickHouseClient;
   /** Redis key prefix; tests use their own. */
   prefix?: string;
 }): Promise<TFleetJobs> {
@@ -47,9 +56,37 @@ export async function startFleetJobs(opts: {
     { every: opts.everyMs ?? 10_000 },
     { name: ROLLOUTS, opts: { removeOnComplete: 100, removeOnFail: 100 } },
   );
+  await queue.upsertJobScheduler(
+    ARCHIVE,
+    { every: opts.archive?.everyMs ?? 3_600_000 },
+    { name: ARCHIVE, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+  );
+  const healthEveryMs = opts.everyMs ?? 10_000;
+  if (opts.clickhouse) {
+    await queue.upsertJobScheduler(
+      HEALTH,
+      { every: healthEveryMs },
+      { name: HEALTH, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    );
+  }
   const worker = new Worker(
     FLEET_QUEUE,
     async (job) => {
+      if (job.name === HEALTH) {
+        // A process without ClickHouse may take the tick: it leaves it to the next one.
+        if (!opts.clickhouse) return { recorded: 0 };
+        // Two ticks: a heartbeat is copied even when one tick ran late, and an agent silent for
+        // longer (offline at three intervals) shows as a gap, not a repeated last sample.
+        const windowS = (2 * healthEveryMs) / 1000;
+        return { recorded: await unsafeRecordAgentHealth(opts.db, opts.clickhouse, { windowS }) };
+      }
+      if (job.name === ARCHIVE) {
+        const events = await unsafeArchiveSilentAgents(opts.db, {
+          afterS: opts.archive?.afterS ?? DEFAULT_ARCHIVE_AFTER_S,
+        });
+        for (const e of events) opts.log.info(e, `agent ${e.action}`);
+        return { events: events.length };
+      }
       if (job.name === ROLLOUTS) {
         const events = await unsafeAdvanceRollouts(opts.db);
         for (const e of events) opts.log.info(e, `configuration rollout ${e.action}`);
