@@ -11,6 +11,9 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { NIL_UUID } from "../flow/flow-engine.ts";
+import { governPipeline } from "../limits/governed-pipeline.ts";
+import { CAPTURE_STOPPED, Governor } from "../limits/governor.ts";
+import { driveGovernor } from "../limits/meter.ts";
 import { type ControllerSession, openControllerSession } from "./controller-session.ts";
 import { BatchingExporter, type ExportRecord, type ExportResult, type ExportSink } from "./exporter.ts";
 import { JsonlSink } from "./jsonl-sink.ts";
@@ -107,6 +110,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   let session: ControllerSession | undefined;
   let fatal: string | undefined;
   const stopInput = new AbortController();
+  // Overload limits come from the group's configuration: only a run with a controller has them.
+  const governor = a.controller ? new Governor(undefined) : undefined;
   if (a.controller) {
     const stateDir =
       a.stateDir ?? (a.name ? resolve(".data", `agent-${a.name}`) : join(homedir(), ".flowplane-agent"));
@@ -121,7 +126,9 @@ export async function runCommand(argv: string[]): Promise<number> {
             else pendingTimeouts = t;
           },
           setL7Enabled: (on) => pipelineRef?.setL7Enabled(on && !a.noL7),
+          setLimits: (limits) => governor?.setLimits(limits),
         },
+        ...(governor ? { governor } : {}),
         stats: () => {
           const s = pipelineRef?.stats();
           return {
@@ -154,7 +161,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       batchSize: 5_000,
     },
   );
-  const pipeline = createPipeline({
+  const inner = createPipeline({
     exporter,
     orgId: session?.identity.orgId ?? a.orgId,
     agentId: session?.identity.agentId ?? a.agentId,
@@ -164,9 +171,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     // at max speed packet times run ahead of the wall clock: the packets drive the clock
     wallClockTicks: !(a.pcap && speed.kind === "max"),
   });
+  const pipeline = governor ? governPipeline(inner, governor, { l7: !a.noL7 }) : inner;
   pipelineRef = pipeline;
   if (pendingTimeouts) pipeline.setTimeouts(pendingTimeouts);
   if (session) await session.start();
+  const stopGovernor = governor ? driveGovernor(governor) : undefined;
 
   let interrupted = false;
   const onSignal = () => {
@@ -178,7 +187,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   const started = performance.now();
   try {
     if (a.pcap) {
-      const r = await replayCapture(a.pcap, pipeline, { speed, loop: a.loop, signal: stopInput.signal });
+      const r = await replayCapture(a.pcap, pipeline, {
+        speed,
+        loop: a.loop,
+        signal: stopInput.signal,
+        paused: () => governor?.level === CAPTURE_STOPPED,
+      });
       summary(`replayed ${r.packets} packets in ${r.loops} pass(es)${interrupted ? " (interrupted)" : ""}`);
     } else {
       const { startLiveCapture, LiveCaptureError } = await import("../live/live-capture.ts");
@@ -199,6 +213,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       live.stop();
     }
     const stats = await pipeline.stop();
+    stopGovernor?.();
     await session?.stop();
     const ex = exporter.stats();
     summary(

@@ -15,6 +15,8 @@ import { loadOrEnroll, saveLinkState, type TLinkState } from "../controller-link
 import { DiskSpool, SpoolingSender } from "../controller-link/spool.ts";
 import { SyncLoop } from "../controller-link/sync-loop.ts";
 import type { FlowTimeouts } from "../flow/flow-engine.ts";
+import type { Governor, TLimits } from "../limits/governor.ts";
+import { GatedHttpExporter } from "../limits/send-gate.ts";
 import type { ExportRecord, ExportResult, ExportSink } from "./exporter.ts";
 
 export const AGENT_VERSION = "0.1.0";
@@ -27,6 +29,8 @@ export interface ConfigTarget {
   setTimeouts(t: Partial<FlowTimeouts>): void;
   /** Switches L7 parsing on/off; absent when this run has no L7 processor. */
   setL7Enabled?(on: boolean): void;
+  /** The group's overload limits, applied at once (docs/overload-limits.md). */
+  setLimits?(limits: TLimits): void;
 }
 
 /** Maps a group configuration onto the engine. Throws (the revision is reported failed) when it cannot. */
@@ -39,6 +43,7 @@ export function applyAgentConfig(config: TAgentConfig, target: ConfigTarget): vo
   }
   target.setTimeouts(configTimeouts(config));
   target.setL7Enabled?.(config.l7.protocols.length > 0);
+  target.setLimits?.(config.limits);
 }
 
 export function configTimeouts(config: TAgentConfig): Partial<FlowTimeouts> {
@@ -67,6 +72,8 @@ export interface ControllerSessionOptions {
   stats: () => SessionStats;
   onFatal: (err: ControllerError) => void;
   log: (line: string) => void;
+  /** Overload governor: its step is the heartbeat's run state, its counters go with the stats; it gates sends. */
+  governor?: Governor;
 }
 
 export interface ControllerSession {
@@ -122,6 +129,7 @@ export async function openControllerSession(o: ControllerSessionOptions): Promis
       flows: s.flows,
       spoolBytes: spool.bytes,
       version: AGENT_VERSION,
+      ...(o.governor ? { overload: o.governor.report() } : {}),
     };
     last = { at: now, packets: s.packets, bytes: s.bytes };
     return out;
@@ -133,14 +141,16 @@ export async function openControllerSession(o: ControllerSessionOptions): Promis
     agentId: identity.agentId,
     credential,
     stats: agentStats,
-    runState: () => state,
+    runState: () => (state === "running" && o.governor ? o.governor.runState : state),
     applyConfig: async (config, revision) => {
       applyAgentConfig(config, o.target);
       o.log(`applied configuration revision ${revision}`);
     },
     onFatal: o.onFatal,
   });
-  const http = new HttpExporter({ endpoint: () => syncLoop.ingestUrl, credential, deadlineMs: 10_000 });
+  const httpOptions = { endpoint: () => syncLoop.ingestUrl, credential, deadlineMs: 10_000 };
+  const gated = o.governor ? new GatedHttpExporter(httpOptions, o.governor) : undefined;
+  const http = gated ?? new HttpExporter(httpOptions);
   const sender = new SpoolingSender(http, spool);
 
   // One delivery at a time (the BatchingExporter is single-flight; the spool replay timer joins
@@ -168,9 +178,10 @@ export async function openControllerSession(o: ControllerSessionOptions): Promis
         let result: ExportResult = "success";
         for (const [table, rows] of byTable) {
           for (let i = 0; i < rows.length; i += MAX_ROWS_PER_BATCH) {
-            const r = await sender.send(
-              makeBatch(identity.agentId, table, rows.slice(i, i + MAX_ROWS_PER_BATCH)),
-            );
+            const b = makeBatch(identity.agentId, table, rows.slice(i, i + MAX_ROWS_PER_BATCH));
+            // Queued in the spool behind batches the send-rate limit holds: held as well.
+            if (gated?.holding && spool.size > 0) gated.queuedBehindHeld(b);
+            const r = await sender.send(b);
             // "spooled" is delivered as far as the packet path is concerned: the spool owns it now.
             if (r.code === "failure") {
               o.log(`batch of ${table} refused: ${r.error.message}`);

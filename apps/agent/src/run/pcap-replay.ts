@@ -69,6 +69,8 @@ export interface ReplayOptions {
   signal?: AbortSignal;
   /** Wall clock in µs (tests pin it). */
   nowMicros?: () => number;
+  /** While true, a max-speed replay waits (the overload governor stopped capture). */
+  paused?: () => boolean;
 }
 
 export interface ReplayResult {
@@ -116,6 +118,7 @@ export async function replayCapture(
       } else if ((packets & 0xfff) === 0xfff) {
         // Every 4 k packets (≈1-2 ms), counted over all passes: a small looped capture yields too.
         await new Promise<void>((r) => setImmediate(r)); // let signals, timers and exports in
+        while (o.paused?.() && !o.signal?.aborted) await sleep(100);
       }
       pipeline.packet(
         cap.link[i] as number,
