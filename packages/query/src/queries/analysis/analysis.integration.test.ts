@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordRows } from "../../client.ts";
+import { LATENCY_BUCKET_BOUNDS_US } from "../../rows/index.ts";
 import { createTestClickhouse, type TestClickhouse } from "../../testing.ts";
 import { ORG_A, ORG_B } from "../../testing-fixtures.ts";
 import { cidrBounds, FilterError, type TFilter } from "./filters.ts";
@@ -14,7 +16,7 @@ import {
   l7LogPage,
   timeSteps,
 } from "./page.ts";
-import { topologyEdges } from "./topology.ts";
+import { latencyBucketsSql, topologyEdges } from "./topology.ts";
 import { assembleTrace } from "./trace.ts";
 
 let ch: TestClickhouse;
@@ -239,18 +241,49 @@ describe("topology", () => {
     expect(filtered.edges).toHaveLength(1);
   });
 
-  it("reads the rollups for long ranges", async () => {
-    const { edges, source } = await topologyEdges(ch.client, { ...A, groupBy: "service", source: "rollup" });
+  it("reads the hourly edge rollups for long ranges, with the raw figures for the same hours", async () => {
+    const day = { orgId: ORG_A, from: T0 - 20 * 3_600_000_000, to: T0 + 3_600_000_000 };
+    const { edges, source, from, to } = await topologyEdges(ch.client, { ...day, groupBy: "service" });
     expect(source).toBe("rollup");
-    expect(edges).toHaveLength(1);
-    expect(edges[0]).toMatchObject({
-      client: "10.1.0.1",
-      server: "10.2.0.1:8080",
-      bytes: 200_000,
-      retrans: 20,
-      requests: 100,
-      errors: 10,
+    expect([from % 3_600_000_000, to % 3_600_000_000]).toEqual([0, 0]);
+    expect(edges.find((e) => e.client === "10.1.0.1" && e.server === "10.2.0.1:8080")).toMatchObject({
+      requests: 40,
+      errors: 4,
+      // The fixture's 20 flows, and 3 more 2 h and 8 h back written by the paging test above.
+      bytes: 230_000,
+      retrans: 23,
+      flows: 23,
     });
+    for (const groupBy of ["ip", "service", "port", "agent", "l7_protocol", "group", "resource"] as const) {
+      const q = { orgId: ORG_A, from, to, groupBy };
+      const raw = await topologyEdges(ch.client, { ...q, source: "raw" });
+      const rolled = await topologyEdges(ch.client, { ...q, source: "rollup" });
+      expect(rolled.source).toBe("rollup");
+      expect(rolled.edges.length, groupBy).toBeGreaterThan(0);
+      expect(rolled.edges, groupBy).toEqual(raw.edges);
+    }
+    const filtered = { orgId: ORG_A, from, to, filters: [f("client_ip", "cidr", "10.1.0.0/24")] };
+    expect((await topologyEdges(ch.client, filtered)).edges).toEqual(
+      (await topologyEdges(ch.client, { ...filtered, source: "raw" })).edges,
+    );
+    // A column the rollups do not keep sends a long range to the raw rows.
+    const byEndpoint = await topologyEdges(ch.client, {
+      ...day,
+      filters: [f("endpoint", "eq", "/api/cart")],
+    });
+    expect(byEndpoint.source).toBe("raw");
+    expect(byEndpoint.edges.find((e) => e.client === "10.1.0.1")?.requests).toBe(20);
+    await expect(
+      topologyEdges(ch.client, { ...day, source: "rollup", filters: [f("endpoint", "eq", "/api/cart")] }),
+    ).rejects.toThrow(FilterError);
+  });
+
+  it("keeps the edge rollups' latency buckets as the rows' bucket bounds", () => {
+    const ddl = readFileSync(new URL("../../ddl/0006_hourly_rollups.sql", import.meta.url), "utf8");
+    const mv = ddl.slice(ddl.indexOf("CREATE MATERIALIZED VIEW IF NOT EXISTS l7_edge_1h_mv"));
+    const bounds = [...mv.matchAll(/response_duration_us <= (\d+)/g)].map((m) => Number(m[1]));
+    expect(bounds).toEqual([...LATENCY_BUCKET_BOUNDS_US]);
+    expect(latencyBucketsSql("d")).toContain(`countIf(d > ${LATENCY_BUCKET_BOUNDS_US.at(-1)})`);
   });
 });
 
@@ -328,5 +361,18 @@ describe("metrics", () => {
       },
     ]);
     expect((await tcpMetrics(ch.client, { ...A, source: "rollup" })).rows).toEqual(raw.rows);
+  });
+
+  it("reads the hourly rollups above 6 h, with the raw figures", async () => {
+    const day = { orgId: ORG_A, from: T0 - 20 * 3_600_000_000, to: T0 + 3_600_000_000 };
+    const red = await redMetrics(ch.client, { ...day, by: "endpoint" });
+    expect(red.tier).toBe("1h");
+    expect(red.rows).toEqual((await redMetrics(ch.client, { ...day, by: "endpoint", source: "raw" })).rows);
+    expect(red.rows.map((r) => r.requests)).toEqual([50, 50]);
+    const tcp = await tcpMetrics(ch.client, day);
+    expect(tcp.tier).toBe("1h");
+    expect(tcp.rows).toEqual((await tcpMetrics(ch.client, { ...day, source: "raw" })).rows);
+    expect(tcp.rows[0]).toMatchObject({ bytes: 200_000, flows: 20, resets: 1 });
+    expect((await tcpMetrics(ch.client, { ...day, from: T0 - 3 * 3_600_000_000 })).tier).toBe("1m");
   });
 });

@@ -1,4 +1,5 @@
 import type { ColumnSpec } from "./filters.ts";
+import { tagFilterColumns } from "./resource-tags.ts";
 
 /** What each page may filter on (the allow-lists of the filter builder). */
 export const L4_FILTER_COLUMNS: Readonly<Record<string, ColumnSpec>> = {
@@ -20,6 +21,7 @@ export const L4_FILTER_COLUMNS: Readonly<Record<string, ColumnSpec>> = {
   rtt_us: { sql: "f.rtt_us", type: "UInt32", label: "RTT (µs)" },
   retrans: { sql: "(f.retrans_c2s + f.retrans_s2c)", type: "UInt32", label: "Retransmissions" },
   bytes: { sql: "(f.bytes_c2s + f.bytes_s2c)", type: "UInt64", label: "Bytes" },
+  ...tagFilterColumns("f"),
 };
 
 export const L7_FILTER_COLUMNS: Readonly<Record<string, ColumnSpec>> = {
@@ -41,6 +43,7 @@ export const L7_FILTER_COLUMNS: Readonly<Record<string, ColumnSpec>> = {
   client_resource_id: { sql: "l.client_resource_id", type: "UInt32", label: "Client resource id" },
   server_resource_id: { sql: "l.server_resource_id", type: "UInt32", label: "Server resource id" },
   flow_id: { sql: "l.flow_id", type: "UInt64", label: "Flow id" },
+  ...tagFilterColumns("l"),
 };
 
 /** Sortable columns: a numeric SQL key (times as µs) per name. */

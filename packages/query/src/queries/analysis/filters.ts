@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Conditions } from "../common.ts";
+import { CURRENT_NAMES_SQL, currentTagsSql, TAG_LEVELS, type TTagRef } from "./resource-tags.ts";
 
 /**
  * The page filter builder: a typed list of (column, op, value) → WHERE conditions whose values are
@@ -27,6 +28,8 @@ export interface ColumnSpec {
   sql: string;
   type: ColumnType;
   label: string;
+  /** A resource tag of the side whose id `sql` is: matched by current name at query time. */
+  tag?: TTagRef;
 }
 
 export class FilterError extends Error {
@@ -121,6 +124,10 @@ export function applyFilters(
     const col = allow[f.column] as ColumnSpec;
     const p = `p_${i}`;
     const values = Array.isArray(f.value) ? f.value : [f.value];
+    if (col.tag) {
+      c.add(...tagCondition(col, col.tag, f, values, p));
+      return;
+    }
     switch (f.op) {
       case "eq":
       case "neq": {
@@ -162,6 +169,66 @@ export function applyFilters(
     }
   });
   return c;
+}
+
+/**
+ * A tag filter: the side's resource id must be (or, for neq, must not be) one whose level carries
+ * a resource of that current name, or whose labels hold `key=value`. Both lookups are scoped to
+ * the caller's org by the same bound {org_id:UUID} as the rows, so another org's names or ids never
+ * match (ids are per org and may coincide).
+ */
+function tagCondition(
+  col: ColumnSpec,
+  tag: TTagRef,
+  f: TFilter,
+  values: readonly (string | number)[],
+  p: string,
+): [string, Record<string, unknown>] {
+  const texts = values.map((v) => {
+    if (typeof v !== "string" && typeof v !== "number") throw new FilterError(`${f.column}: expected text`);
+    return String(v);
+  });
+  if (texts.length === 0 || (f.op !== "in" && texts.length !== 1))
+    throw new FilterError(`${f.column}: ${f.op} takes ${f.op === "in" ? "at least one value" : "one value"}`);
+  const not = f.op === "neq" ? "NOT " : "";
+  if ("label" in tag) {
+    if (f.op !== "eq" && f.op !== "neq" && f.op !== "in")
+      throw new FilterError(`${f.column}: labels take eq, neq or in with key=value`);
+    const params: Record<string, unknown> = {};
+    const match = texts.map((t, j) => {
+      const eq = t.indexOf("=");
+      if (eq <= 0) throw new FilterError(`${f.column}: expected key=value`);
+      params[`${p}_k${j}`] = t.slice(0, eq).trim();
+      params[`${p}_v${j}`] = t.slice(eq + 1).trim();
+      return `labels[{${p}_k${j}:String}] = {${p}_v${j}:String}`;
+    });
+    const ids = `SELECT id FROM ${currentTagsSql(["labels"])} WHERE ${match.join(" OR ")}`;
+    return [`${col.sql} ${not}IN (${ids})`, params];
+  }
+  let nameMatch: string;
+  let params: Record<string, unknown>;
+  switch (f.op) {
+    case "eq":
+    case "neq":
+      nameMatch = `name = {${p}:String}`;
+      params = { [p]: texts[0] };
+      break;
+    case "in":
+      nameMatch = `name IN {${p}:Array(String)}`;
+      params = { [p]: texts };
+      break;
+    case "contains":
+      nameMatch = `positionCaseInsensitive(name, {${p}:String}) > 0`;
+      params = { [p]: texts[0] };
+      break;
+    default:
+      throw new FilterError(`${f.column}: tags take eq, neq, in or contains`);
+  }
+  const named = `SELECT id FROM ${CURRENT_NAMES_SQL} WHERE ${nameMatch}`;
+  const level = TAG_LEVELS[tag.level];
+  const ids =
+    level === "id" ? named : `SELECT id FROM ${currentTagsSql([level])} WHERE ${level} IN (${named})`;
+  return [`${col.sql} ${not}IN (${ids})`, params];
 }
 
 /** IPv4-mapped addresses shown as plain IPv4 text (SQL expression over a fixed column). */

@@ -7,8 +7,8 @@ import { Conditions, rangeIsOrdered, timeRangeShape } from "../common.ts";
 import { ipTextSql } from "./filters.ts";
 
 /**
- * RED per service or endpoint (application_metrics, or its 1m rollup for ranges above
- * RAW_UP_TO_US), Apdex from the latency histogram, TCP health per server from network_metrics.
+ * RED per service or endpoint (application_metrics, or its 1m / 1h rollups for longer ranges),
+ * Apdex from the latency histogram, TCP health per server from network_metrics (same tiers).
  */
 
 export const RAW_UP_TO_US = 3_600_000_000;
@@ -69,21 +69,34 @@ export function snapApdexUs(ms: number): number {
 
 const num = (v: unknown) => Number(v ?? 0);
 
-function chooseSource(source: "auto" | "raw" | "rollup", from: number, to: number): "raw" | "rollup" {
-  return source === "auto" ? (to - from > RAW_UP_TO_US ? "rollup" : "raw") : source;
+/** Above this range the hourly rollups answer (a day is 24 rows per key instead of 1 440). */
+export const HOURLY_AFTER_US = 6 * 3_600_000_000;
+
+type Tier = "raw" | "1m" | "1h";
+
+/**
+ * Raw up to RAW_UP_TO_US, per-minute rollup up to HOURLY_AFTER_US, hourly above ("rollup" forces
+ * a rollup of the range's size). Rollups count from the start of the minute/hour holding `from`.
+ */
+function chooseTier(source: "auto" | "raw" | "rollup", from: number, to: number): Tier {
+  if (source === "raw" || (source === "auto" && to - from <= RAW_UP_TO_US)) return "raw";
+  return to - from > HOURLY_AFTER_US ? "1h" : "1m";
+}
+
+function tierSql(tier: Tier, table: string): { table: string; from: string } {
+  if (tier === "raw") return { table, from: "fromUnixTimestamp64Micro({from:Int64}, 'UTC')" };
+  const start = tier === "1h" ? "toStartOfHour" : "toStartOfMinute";
+  return { table: `${table}_${tier}`, from: `${start}(fromUnixTimestamp64Micro({from:Int64}, 'UTC'))` };
 }
 
 export async function redMetrics(
   client: ClickHouseClient,
   input: TRedParams,
-): Promise<{ rows: TRedRow[]; source: "raw" | "rollup"; apdexThresholdUs: number }> {
+): Promise<{ rows: TRedRow[]; source: "raw" | "rollup"; tier: Tier; apdexThresholdUs: number }> {
   const p = ZRedParams.parse(input);
-  const source = chooseSource(p.source, p.from, p.to);
-  const table = source === "rollup" ? "application_metrics_1m" : "application_metrics";
-  const from =
-    source === "rollup"
-      ? "toStartOfMinute(fromUnixTimestamp64Micro({from:Int64}, 'UTC'))"
-      : "fromUnixTimestamp64Micro({from:Int64}, 'UTC')";
+  const tier = chooseTier(p.source, p.from, p.to);
+  const source = tier === "raw" ? "raw" : "rollup";
+  const { table, from } = tierSql(tier, "application_metrics");
   const c = new Conditions()
     .add("m.org_id = {org_id:UUID}")
     .add(`m.time >= ${from}`, { from: p.from })
@@ -127,7 +140,7 @@ export async function redMetrics(
       apdex: apdexFromBuckets(b, t),
     };
   });
-  return { rows, source, apdexThresholdUs: t };
+  return { rows, source, tier, apdexThresholdUs: t };
 }
 
 export const ZTcpParams = z.object(base).refine(...rangeIsOrdered);
@@ -143,18 +156,15 @@ export interface TTcpRow {
   timeouts: number;
 }
 
-/** TCP health per server (ip:port), from network_metrics or its 1m rollup. */
+/** TCP health per server (ip:port), from network_metrics or its 1m / 1h rollups. */
 export async function tcpMetrics(
   client: ClickHouseClient,
   input: TTcpParams,
-): Promise<{ rows: TTcpRow[]; source: "raw" | "rollup" }> {
+): Promise<{ rows: TTcpRow[]; source: "raw" | "rollup"; tier: Tier }> {
   const p = ZTcpParams.parse(input);
-  const source = chooseSource(p.source, p.from, p.to);
-  const table = source === "rollup" ? "network_metrics_1m" : "network_metrics";
-  const from =
-    source === "rollup"
-      ? "toStartOfMinute(fromUnixTimestamp64Micro({from:Int64}, 'UTC'))"
-      : "fromUnixTimestamp64Micro({from:Int64}, 'UTC')";
+  const tier = chooseTier(p.source, p.from, p.to);
+  const source = tier === "raw" ? "raw" : "rollup";
+  const { table, from } = tierSql(tier, "network_metrics");
   const c = new Conditions()
     .add("m.org_id = {org_id:UUID}")
     .add(`m.time >= ${from}`, { from: p.from })
@@ -177,6 +187,7 @@ export async function tcpMetrics(
   );
   return {
     source,
+    tier,
     rows: raw.map((r) => ({
       service: String(r.service),
       bytes: num(r.bytes),

@@ -1,41 +1,60 @@
 import { z } from "zod";
 import type { ClickHouseClient } from "../../client.ts";
 import { orgQuery } from "../../client.ts";
-import { zUuid } from "../../rows/index.ts";
+import { LATENCY_BUCKET_BOUNDS_US, LATENCY_BUCKETS, zUuid } from "../../rows/index.ts";
 import { quantileFromBuckets as quantileUs } from "../application-metrics-series.ts";
 import { Conditions, rangeIsOrdered, timeRangeShape } from "../common.ts";
 import { L4_FILTER_COLUMNS, L7_FILTER_COLUMNS } from "./columns.ts";
-import { applyFilters, ipTextSql, ZFilters } from "./filters.ts";
+import { applyFilters, type ColumnSpec, FilterError, ipTextSql, ZFilters } from "./filters.ts";
+import { TAG_LEVEL_NAMES, type TTagLevel, tagGroupKeys } from "./resource-tags.ts";
 
 /**
  * Service map edges: client node → server node, grouped by a chosen dimension. Request rate,
- * error % and p95 latency come from L7 rows; bytes and retransmissions from L4 flows. Ranges
- * longer than ROLLUP_AFTER_US read the per-minute rollups instead (network_metrics_1m for the
- * edges' bytes and retransmissions, application_metrics_1m for the server's RED), where a
- * client node is always the client IP and RED is the server node's (rollups keep no client).
+ * error % and p95 latency come from L7 rows; bytes, retransmissions and flows from L4 flows.
+ * Ranges longer than ROLLUP_AFTER_US read the hourly edge rollups (l7_edge_1h, l4_edge_1h: the
+ * same rows summed per hour and edge, no client ports) over whole hours: the answer is the raw
+ * one for the hour-aligned range it reports. p95 is the upper bound of the latency bucket holding
+ * it on both paths, so raw and rollup agree exactly.
  */
 
-export const TOPOLOGY_GROUPS = [
-  "ip",
-  "service",
-  "port",
-  "agent",
-  "l7_protocol",
-  "group",
-  "resource",
-] as const;
+/** Dimensions before the tag levels; "resource" is the most specific tag (its current name). */
+const BASE_GROUPS = ["ip", "service", "port", "agent", "l7_protocol", "group"] as const;
+export const TOPOLOGY_GROUPS = [...BASE_GROUPS, ...TAG_LEVEL_NAMES, "label"] as [
+  (typeof BASE_GROUPS)[number] | TTagLevel | "label",
+  ...((typeof BASE_GROUPS)[number] | TTagLevel | "label")[],
+];
+export type TTopologyGroup = (typeof TOPOLOGY_GROUPS)[number];
 export const ROLLUP_AFTER_US = 6 * 3_600_000_000;
+const HOUR_US = 3_600_000_000;
+
+/** Filter columns the edge rollups keep (and every tag, resolved through the resource ids). */
+const ROLLUP_FILTER_COLUMNS = new Set([
+  "client_ip",
+  "server_ip",
+  "server_port",
+  "ip_protocol",
+  "l7_protocol",
+  "agent_id",
+  "group_id",
+  "client_resource_id",
+  "server_resource_id",
+]);
+const rollupFilterable = (spec: ColumnSpec | undefined, column: string) =>
+  spec !== undefined && (spec.tag !== undefined || ROLLUP_FILTER_COLUMNS.has(column));
 
 export const ZTopologyParams = z
   .object({
     orgId: zUuid,
     ...timeRangeShape,
     groupBy: z.enum(TOPOLOGY_GROUPS).default("service"),
+    /** The K8s label key nodes are grouped by when `groupBy` is "label". */
+    labelKey: z.string().min(1).max(253).optional(),
     filters: ZFilters,
     source: z.enum(["auto", "raw", "rollup"]).default("auto"),
     limit: z.number().int().min(1).max(2000).default(500),
   })
-  .refine(...rangeIsOrdered);
+  .refine(...rangeIsOrdered)
+  .refine((p) => p.groupBy !== "label" || p.labelKey !== undefined, "grouping by label needs a labelKey");
 export type TTopologyParams = z.input<typeof ZTopologyParams>;
 
 export const ZTopologyEdge = z.object({
@@ -53,69 +72,171 @@ export const ZTopologyEdge = z.object({
 export type TTopologyEdge = z.infer<typeof ZTopologyEdge>;
 
 /**
- * Node keys: the inner query groups by raw columns (`cols`, aliased k1..), the outer one turns
- * them into text (`c`, `s`): formatting once per group instead of once per row.
+ * Node keys: the inner query groups by raw columns (`cols`, aliased k1.. in `g`), the middle one
+ * turns them into text (`c`, `s`; tag levels through `joins`), formatting once per group.
  */
-function keys(
-  groupBy: (typeof TOPOLOGY_GROUPS)[number],
-  p: string,
-): { cols: string[]; c: string; s: string } {
-  const svc = `concat(${ipTextSql("k2")}, ':', toString(k3))`;
+function keys(groupBy: TTopologyGroup, p: string): { cols: string[]; c: string; s: string; joins: string } {
+  const svc = `concat(${ipTextSql("g.k2")}, ':', toString(g.k3))`;
+  const plain = (cols: string[], c: string, s: string) => ({ cols, c, s, joins: "" });
   switch (groupBy) {
     case "ip":
-      return { cols: [`${p}.client_ip`, `${p}.server_ip`], c: ipTextSql("k1"), s: ipTextSql("k2") };
+      return plain([`${p}.client_ip`, `${p}.server_ip`], ipTextSql("g.k1"), ipTextSql("g.k2"));
     case "service":
-      return { cols: [`${p}.client_ip`, `${p}.server_ip`, `${p}.server_port`], c: ipTextSql("k1"), s: svc };
+      return plain([`${p}.client_ip`, `${p}.server_ip`, `${p}.server_port`], ipTextSql("g.k1"), svc);
     case "port":
-      return {
-        cols: [`${p}.client_ip`, `${p}.server_port`],
-        c: ipTextSql("k1"),
-        s: "concat('port ', toString(k2))",
-      };
+      return plain(
+        [`${p}.client_ip`, `${p}.server_port`],
+        ipTextSql("g.k1"),
+        "concat('port ', toString(g.k2))",
+      );
     case "agent":
-      return {
-        cols: [`${p}.agent_id`, `${p}.server_ip`, `${p}.server_port`],
-        c: "concat('agent ', toString(k1))",
-        s: svc,
-      };
+      return plain(
+        [`${p}.agent_id`, `${p}.server_ip`, `${p}.server_port`],
+        "concat('agent ', toString(g.k1))",
+        svc,
+      );
     case "l7_protocol":
-      return {
-        cols: [`${p}.client_ip`, `${p}.l7_protocol`],
-        c: ipTextSql("k1"),
-        s: "if(k2 = '', 'unknown', k2)",
-      };
+      return plain(
+        [`${p}.client_ip`, `${p}.l7_protocol`],
+        ipTextSql("g.k1"),
+        "if(g.k2 = '', 'unknown', g.k2)",
+      );
     case "group":
-      return {
-        cols: [`${p}.group_id`, `${p}.server_ip`, `${p}.server_port`],
-        c: "concat('group ', toString(k1))",
-        s: svc,
-      };
-    case "resource":
+      return plain(
+        [`${p}.group_id`, `${p}.server_ip`, `${p}.server_port`],
+        "concat('group ', toString(g.k1))",
+        svc,
+      );
+    default: {
+      const c = tagGroupKeys(groupBy, "c", "g.k1");
+      const s = tagGroupKeys(groupBy, "s", "g.k2");
       return {
         cols: [`${p}.client_resource_id`, `${p}.server_resource_id`],
-        c: "concat('resource ', toString(k1))",
-        s: "concat('resource ', toString(k2))",
+        c: c.text,
+        s: s.text,
+        joins: `${c.joins} ${s.joins}`,
       };
+    }
   }
 }
-const inner = (cols: string[]) => cols.map((c, i) => `${c} AS k${i + 1}`).join(", ");
-const groupKeys = (cols: string[]) => cols.map((_, i) => `k${i + 1}`).join(", ");
+
+/** Latency histogram of raw rows, bucket for bucket as l7_edge_1h and application_metrics keep it. */
+export function latencyBucketsSql(d: string): string {
+  const b = LATENCY_BUCKET_BOUNDS_US;
+  const parts = b.map((hi, i) =>
+    i === 0 ? `countIf(${d} <= ${hi})` : `countIf(${d} > ${b[i - 1]} AND ${d} <= ${hi})`,
+  );
+  parts.push(`countIf(${d} > ${b.at(-1)})`);
+  return `[${parts.join(", ")}]`;
+}
+
+interface Side {
+  table: string;
+  alias: string;
+  time: string;
+  /** Aggregates of the inner query, each named as the middle/outer queries read it. */
+  inner: string;
+  /** The outer query merging node pairs that share a text (tag levels). */
+  outer: string;
+  order: string;
+  allow: Readonly<Record<string, ColumnSpec>>;
+}
+
+const L7_RAW: Side = {
+  table: "l7_flow_log",
+  alias: "l",
+  time: "start_time",
+  inner: `count() AS requests, countIf(l.response_status IN ('client_error', 'server_error', 'timeout')) AS errors,
+    ${latencyBucketsSql("l.response_duration_us")} AS buckets, max(l.response_duration_us) AS max_us`,
+  outer:
+    "sum(requests) AS requests, sum(errors) AS errors, sumForEach(buckets) AS buckets, max(max_us) AS max_us",
+  order: "requests",
+  allow: L7_FILTER_COLUMNS,
+};
+const L7_ROLLUP: Side = {
+  ...L7_RAW,
+  table: "l7_edge_1h",
+  time: "time",
+  inner: `sum(l.requests) AS requests, sum(l.errors) AS errors, sumForEachMerge(l.latency_buckets) AS buckets,
+    max(l.duration_max_us) AS max_us`,
+};
+const L4_RAW: Side = {
+  table: "l4_flow_log",
+  alias: "f",
+  time: "end_time",
+  inner: `sum(f.bytes_c2s + f.bytes_s2c) AS bytes, sum(f.retrans_c2s + f.retrans_s2c) AS retrans,
+    countIf(f.report_seq = 0) AS flows`,
+  outer: "sum(bytes) AS bytes, sum(retrans) AS retrans, sum(flows) AS flows",
+  order: "bytes",
+  allow: L4_FILTER_COLUMNS,
+};
+const L4_ROLLUP: Side = {
+  ...L4_RAW,
+  table: "l4_edge_1h",
+  time: "time",
+  inner: "sum(f.bytes) AS bytes, sum(f.retrans) AS retrans, sum(f.flows) AS flows",
+};
 
 const n = (v: unknown) => Number(v ?? 0);
 
 export async function topologyEdges(
   client: ClickHouseClient,
   input: TTopologyParams,
-): Promise<{ edges: TTopologyEdge[]; source: "raw" | "rollup" }> {
+): Promise<{ edges: TTopologyEdge[]; source: "raw" | "rollup"; from: number; to: number }> {
   const p = ZTopologyParams.parse(input);
-  const seconds = (p.to - p.from) / 1e6;
-  const rollupable = (p.groupBy === "ip" || p.groupBy === "service") && p.filters.length === 0;
+  for (const f of p.filters) {
+    if (!Object.hasOwn(L4_FILTER_COLUMNS, f.column) && !Object.hasOwn(L7_FILTER_COLUMNS, f.column))
+      throw new FilterError(`column '${f.column.slice(0, 64)}' cannot be filtered`);
+  }
+  const rollupable = p.filters.every((f) =>
+    rollupFilterable(L4_FILTER_COLUMNS[f.column] ?? L7_FILTER_COLUMNS[f.column], f.column),
+  );
+  if (p.source === "rollup" && !rollupable)
+    throw new FilterError(
+      "the hourly rollups keep addresses, ports, protocols, agents, groups and tags only",
+    );
   const useRollup =
     p.source === "rollup" || (p.source === "auto" && rollupable && p.to - p.from > ROLLUP_AFTER_US);
+  // Rollups answer for whole hours: the range widens to them (and says so).
+  const from = useRollup ? Math.floor(p.from / HOUR_US) * HOUR_US : p.from;
+  const to = useRollup ? Math.ceil(p.to / HOUR_US) * HOUR_US : p.to;
+  const params: Record<string, unknown> = { from, to, limit: p.limit };
+  if (p.groupBy === "label") params.label_key = p.labelKey;
+
+  const side = (s: Side) => {
+    const k = keys(p.groupBy, s.alias);
+    const c = new Conditions()
+      .add(`${s.alias}.org_id = {org_id:UUID}`)
+      .add(`${s.alias}.${s.time} >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')`)
+      .add(`${s.alias}.${s.time} < fromUnixTimestamp64Micro({to:Int64}, 'UTC')`);
+    // Each side takes the filters on its own columns (endpoint filters the calls, not the flows).
+    applyFilters(
+      c,
+      s.allow,
+      p.filters.filter((f) => Object.hasOwn(s.allow, f.column)),
+    );
+    const inner = k.cols.map((col, i) => `${col} AS k${i + 1}`).join(", ");
+    const groupKeys = k.cols.map((_, i) => `k${i + 1}`).join(", ");
+    return orgQuery(
+      client,
+      p.orgId,
+      `SELECT c, s, ${s.outer} FROM (
+         SELECT ${k.c} AS c, ${k.s} AS s, g.* FROM (
+           SELECT ${inner}, ${s.inner}
+           FROM ${s.table} AS ${s.alias} WHERE ${c.where()} GROUP BY ${groupKeys}) AS g ${k.joins})
+       GROUP BY c, s ORDER BY ${s.order} DESC LIMIT {limit:UInt32}`,
+      { ...params, ...c.params },
+    );
+  };
+  const [r7, r4] = await Promise.all([
+    side(useRollup ? L7_ROLLUP : L7_RAW),
+    side(useRollup ? L4_ROLLUP : L4_RAW),
+  ]);
+
   const edges = new Map<string, TTopologyEdge>();
   const edge = (c: string, s: string) => {
-    const k = `${c}\u0000${s}`;
-    let e = edges.get(k);
+    const key = `${c}\u0000${s}`;
+    let e = edges.get(key);
     if (!e) {
       e = {
         client: c,
@@ -129,107 +250,26 @@ export async function topologyEdges(
         retrans: 0,
         flows: 0,
       };
-      edges.set(k, e);
+      edges.set(key, e);
     }
     return e;
   };
-  if (!useRollup) {
-    const k7 = keys(p.groupBy, "l");
-    const c7 = new Conditions()
-      .add("l.org_id = {org_id:UUID}")
-      .add("l.start_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.from })
-      .add("l.start_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
-    const l4Filters = p.filters.filter((f) => Object.hasOwn(L4_FILTER_COLUMNS, f.column));
-    const l7Filters = p.filters.filter((f) => Object.hasOwn(L7_FILTER_COLUMNS, f.column));
-    applyFilters(c7, L7_FILTER_COLUMNS, l7Filters);
-    const k4 = keys(p.groupBy, "f");
-    const c4 = new Conditions()
-      .add("f.org_id = {org_id:UUID}")
-      .add("f.end_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')", { from: p.from })
-      .add("f.end_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')", { to: p.to });
-    applyFilters(c4, L4_FILTER_COLUMNS, l4Filters);
-    const [r7, r4] = await Promise.all([
-      orgQuery(
-        client,
-        p.orgId,
-        `SELECT ${k7.c} AS c, ${k7.s} AS s, requests, errors, p95 FROM (
-           SELECT ${inner(k7.cols)}, count() AS requests,
-             countIf(l.response_status IN ('client_error', 'server_error', 'timeout')) AS errors,
-             quantile(0.95)(l.response_duration_us) AS p95
-           FROM l7_flow_log AS l WHERE ${c7.where()} GROUP BY ${groupKeys(k7.cols)} ORDER BY requests DESC LIMIT {limit:UInt32})`,
-        { ...c7.params, limit: p.limit },
-      ),
-      orgQuery(
-        client,
-        p.orgId,
-        `SELECT ${k4.c} AS c, ${k4.s} AS s, bytes, retrans, flows FROM (
-           SELECT ${inner(k4.cols)}, sum(f.bytes_c2s + f.bytes_s2c) AS bytes,
-             sum(f.retrans_c2s + f.retrans_s2c) AS retrans, uniqExact(f.flow_id) AS flows
-           FROM l4_flow_log AS f WHERE ${c4.where()} GROUP BY ${groupKeys(k4.cols)} ORDER BY bytes DESC LIMIT {limit:UInt32})`,
-        { ...c4.params, limit: p.limit },
-      ),
-    ]);
-    for (const r of r7) {
-      const e = edge(String(r.c), String(r.s));
-      e.requests = n(r.requests);
-      e.errors = n(r.errors);
-      e.p95Us = Math.round(n(r.p95));
-    }
-    for (const r of r4) {
-      const e = edge(String(r.c), String(r.s));
-      e.bytes = n(r.bytes);
-      e.retrans = n(r.retrans);
-      e.flows = n(r.flows);
-    }
-  } else {
-    const server = p.groupBy === "ip" ? ipTextSql("si") : `concat(${ipTextSql("si")}, ':', toString(sp))`;
-    const serverCols = p.groupBy === "ip" ? "m.server_ip AS si" : "m.server_ip AS si, m.server_port AS sp";
-    const serverGroup = p.groupBy === "ip" ? "si" : "si, sp";
-    const range = {
-      from: p.from,
-      to: p.to,
-    };
-    const where =
-      "m.org_id = {org_id:UUID} AND m.time >= toStartOfMinute(fromUnixTimestamp64Micro({from:Int64}, 'UTC')) AND m.time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')";
-    const [net, app] = await Promise.all([
-      orgQuery(
-        client,
-        p.orgId,
-        `SELECT ${ipTextSql("ci")} AS c, ${server} AS s, bytes, retrans, flows FROM (
-           SELECT m.client_ip AS ci, ${serverCols}, sum(m.bytes_c2s) + sum(m.bytes_s2c) AS bytes,
-             sum(m.retrans_c2s) + sum(m.retrans_s2c) AS retrans, sum(m.new_flows) AS flows
-           FROM network_metrics_1m AS m WHERE ${where} GROUP BY ci, ${serverGroup} ORDER BY bytes DESC LIMIT {limit:UInt32})`,
-        { ...range, limit: p.limit },
-      ),
-      orgQuery(
-        client,
-        p.orgId,
-        `SELECT ${server} AS s, requests, errors, buckets, max_us FROM (
-           SELECT ${serverCols}, sum(m.requests) AS requests, sum(m.errors_client) + sum(m.errors_server) + sum(m.timeouts) AS errors,
-             sumForEachMerge(m.latency_buckets) AS buckets, max(m.duration_max_us) AS max_us
-           FROM application_metrics_1m AS m WHERE ${where} GROUP BY ${serverGroup} LIMIT {limit:UInt32})`,
-        { ...range, limit: p.limit },
-      ),
-    ]);
-    const red = new Map(app.map((r) => [String(r.s), r]));
-    for (const r of net) {
-      const e = edge(String(r.c), String(r.s));
-      e.bytes = n(r.bytes);
-      e.retrans = n(r.retrans);
-      e.flows = n(r.flows);
-      const a = red.get(e.server);
-      if (a) {
-        e.requests = n(a.requests);
-        e.errors = n(a.errors);
-        e.p95Us = quantileUs((a.buckets as unknown[]).map(n), 0.95, n(a.max_us));
-      }
-    }
+  const seconds = (to - from) / 1e6;
+  for (const r of r7) {
+    const e = edge(String(r.c), String(r.s));
+    e.requests = n(r.requests);
+    e.errors = n(r.errors);
+    const buckets = (r.buckets as unknown[]).map(n);
+    e.p95Us = quantileUs(buckets.length === LATENCY_BUCKETS ? buckets : [], 0.95, n(r.max_us));
+    e.requestRate = seconds > 0 ? e.requests / seconds : 0;
+    e.errorPct = e.requests > 0 ? (100 * e.errors) / e.requests : 0;
   }
-  const out = [...edges.values()].map((e) => ({
-    ...e,
-    requestRate: seconds > 0 ? e.requests / seconds : 0,
-    errorPct: e.requests > 0 ? (100 * e.errors) / e.requests : 0,
-  }));
-  out.sort((a, b) => b.requests - a.requests || b.bytes - a.bytes);
-  return { edges: out.slice(0, p.limit), source: useRollup ? "rollup" : "raw" };
+  for (const r of r4) {
+    const e = edge(String(r.c), String(r.s));
+    e.bytes = n(r.bytes);
+    e.retrans = n(r.retrans);
+    e.flows = n(r.flows);
+  }
+  const out = [...edges.values()].sort((a, b) => b.requests - a.requests || b.bytes - a.bytes);
+  return { edges: out.slice(0, p.limit), source: useRollup ? "rollup" : "raw", from, to };
 }
