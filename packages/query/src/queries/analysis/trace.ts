@@ -24,6 +24,12 @@ export const ZTraceParams = z
       .regex(/^\d{1,20}$/)
       .optional(),
     reqTcpSeq: z.number().int().min(0).max(4_294_967_295).optional(),
+    /**
+     * The agent that saw that flow. Flow ids are unique per agent only (engine start second +
+     * counter): two agents started in the same second share them, so without it the seed can
+     * take another agent's row, e.g. the far side of a NAT hop, as the seed itself.
+     */
+    agentId: zUuid.optional(),
     /** How far outside the range to look for hops, µs (default 1 h). */
     slackUs: z.number().int().min(0).max(86_400_000_000).default(3_600_000_000),
   })
@@ -86,10 +92,10 @@ export async function assembleTrace(
   };
   if (p.flowId) {
     await run(
-      p.reqTcpSeq !== undefined
+      (p.reqTcpSeq !== undefined
         ? "l.flow_id = {fid:UInt64} AND l.req_tcp_seq = {rseq:UInt32}"
-        : "l.flow_id = {fid:UInt64}",
-      { fid: p.flowId, rseq: p.reqTcpSeq ?? 0 },
+        : "l.flow_id = {fid:UInt64}") + (p.agentId ? " AND l.agent_id = {aid:UUID}" : ""),
+      { fid: p.flowId, rseq: p.reqTcpSeq ?? 0, ...(p.agentId ? { aid: p.agentId } : {}) },
       "seed",
     );
   }
