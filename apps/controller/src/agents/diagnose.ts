@@ -12,6 +12,7 @@ export type TDiagnosisCode =
   | "no_packets"
   | "spooling"
   | "protective_mode"
+  | "shedding"
   | "config_failed"
   | "ok";
 
@@ -66,8 +67,10 @@ export async function diagnoseAgent(
     }
   }
   const stats = ZAgentStats.safeParse(agent.stats);
+  const overload = stats.success ? stats.data.overload : undefined;
   if (stats.success) {
-    if (stats.data.packetsPerS === 0) {
+    // A governor that stopped capture explains the silence itself (below).
+    if (stats.data.packetsPerS === 0 && overload?.step !== "capture_stopped") {
       out.push({
         code: "no_packets",
         message: "capture sees no packets: check interfaces and the BPF filter",
@@ -81,9 +84,20 @@ export async function diagnoseAgent(
     }
   }
   if (agent.protectiveMode) {
+    const what =
+      overload?.step === "capture_stopped"
+        ? "capture is stopped, sync and sending go on"
+        : "L7 parsing is off, flows are still counted";
     out.push({
       code: "protective_mode",
-      message: "the agent hit its CPU/memory limits and sheds work to protect its host",
+      message: overload?.reason
+        ? `protective mode: ${overload.reason} (${what})`
+        : "the agent hit its CPU/memory limits and sheds work to protect its host",
+    });
+  } else if (overload?.step === "shedding") {
+    out.push({
+      code: "shedding",
+      message: `shedding load: ${overload.reason || "a limit of its group"} (${overload.shedPackets} packets shed, ${overload.heldRows} rows held in its spool since it started)`,
     });
   }
   if (agent.lastConfigOk === false) {
