@@ -58,6 +58,15 @@ describe("data nodes: registry, balancing by observed rate, failover", () => {
     const loads = agents.map((a) => ({ id: a.id, rate: rateOf.get(a.id) ?? 0, nodeId: null }));
     const nodeList = nodes.map((n) => ({ id: n.id, capacity: n.capacity }));
     expect(imbalance(nodeList, loads, await assignedNow())).toBeLessThanOrEqual(1.25);
+    // Each node's measured load (shown by the console) is the sum of its agents' rates.
+    const assigned = await assignedNow();
+    for (const n of await db.unsafe.dataNode.findMany({ where: { id: { in: nodes.map((x) => x.id) } } })) {
+      const expected = agents
+        .filter((a) => assigned.get(a.id) === n.id)
+        .reduce((sum, a) => sum + (rateOf.get(a.id) ?? 0), 0);
+      expect(n.observedRowsPerS).toBeCloseTo(expected, 6);
+      expect(n.loadMeasuredAt?.getTime()).toBe(now);
+    }
 
     const second = await unsafeRebalanceDataNodes(db, h.redis, { nodeMissAfterS: 60, now });
     expect(second).toEqual({ downNodes: [], moves: [] });

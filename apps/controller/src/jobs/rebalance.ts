@@ -27,7 +27,7 @@ export async function unsafeRebalanceDataNodes(
     select: { id: true, dataNodeId: true },
   });
   const rates = await observedRowsPerSecond(redis, opts.now);
-  const { moves } = planAssignments(
+  const { assignment, moves } = planAssignments(
     nodes,
     agents.map((a) => ({ id: a.id, nodeId: a.dataNodeId, rate: rates.get(a.id) ?? 0 })),
     opts.balance,
@@ -37,6 +37,18 @@ export async function unsafeRebalanceDataNodes(
     await db.unsafe.agent.updateMany({
       where: { id: m.agentId, dataNodeId: m.from },
       data: { dataNodeId: m.to },
+    });
+  }
+  // The load the plan leaves each node with, for the console's data-node page.
+  const load = new Map(nodes.map((n) => [n.id, 0]));
+  const agentRate = new Map(agents.map((a) => [a.id, rates.get(a.id) ?? 0]));
+  for (const [agentId, nodeId] of assignment)
+    load.set(nodeId, (load.get(nodeId) ?? 0) + (agentRate.get(agentId) ?? 0));
+  const measuredAt = new Date(opts.now ?? Date.now());
+  for (const [id, rowsPerS] of load) {
+    await db.unsafe.dataNode.update({
+      where: { id },
+      data: { observedRowsPerS: rowsPerS, loadMeasuredAt: measuredAt },
     });
   }
   return { downNodes, moves };
