@@ -8,6 +8,7 @@ import { BatchLedger } from "../ingest/batch-ledger.ts";
 import { InFlightLimiter } from "../ingest/in-flight.ts";
 import { ingestBatch, type TRowWriter } from "../ingest/ingest.ts";
 import { OrgRowQuota } from "../ingest/quota.ts";
+import type { TNpbCounterWriter } from "../npb/counters.ts";
 import { syncAgent } from "../sync/sync.ts";
 import { AgentApiError, sendApiError } from "./api-error.ts";
 import { enrollAgent } from "./enroll.ts";
@@ -39,6 +40,8 @@ export type TAgentApiDeps = {
   redis: Redis;
   /** `recordRows` bound to the controller's ClickHouse client. */
   writeRows: TRowWriter;
+  /** Stores packet-broker counters from heartbeats; without it agents keep theirs for later. */
+  writeNpbCounters?: TNpbCounterWriter;
   options?: Partial<TAgentApiOptions>;
 };
 
@@ -88,7 +91,11 @@ export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log:
       registerAgentAuth(authed, deps.db);
 
       authed.post("/v1/agents/sync", async (req) => {
-        return syncAgent({ db: deps.db, log, options: opts }, requireAgent(req), req.body);
+        return syncAgent(
+          { db: deps.db, log, options: opts, writeNpbCounters: deps.writeNpbCounters },
+          requireAgent(req),
+          req.body,
+        );
       });
 
       authed.register(async (ingest) => {

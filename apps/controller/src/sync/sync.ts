@@ -12,6 +12,8 @@ import {
 import { AgentApiError, invalidBody } from "../agents/api-error.ts";
 import { assertProtocolVersion } from "../agents/protocol-version.ts";
 import type { TAuthenticatedAgent } from "../auth/agent-auth.ts";
+import { acceptNpbCounters, type TNpbCounterWriter } from "../npb/counters.ts";
+import { npbForAgent } from "../npb/distribute.ts";
 import { canaryIds, desiredRevision, isStaged, type TRolloutGroup } from "./rollout.ts";
 
 export type TSyncOptions = {
@@ -32,7 +34,7 @@ const STATE_OF: Record<TAgentRunState, "online" | "degraded" | "offline"> = {
  * answers the group's current revision, with the configuration only when the agent does not run it.
  */
 export async function syncAgent(
-  deps: { db: Db; log: Logger; options: TSyncOptions },
+  deps: { db: Db; log: Logger; options: TSyncOptions; writeNpbCounters?: TNpbCounterWriter },
   auth: { agent: TAuthenticatedAgent; orgDb: ScopedClient },
   body: unknown,
 ): Promise<TSyncResponse> {
@@ -58,6 +60,7 @@ export async function syncAgent(
       state: STATE_OF[req.state],
       protectiveMode: req.state === "protective",
       appliedRevision: req.appliedRevision,
+      ...(req.hostIps ? { ips: req.hostIps } : {}),
       ...(req.applyResult
         ? {
             lastConfigRevision: req.applyResult.revision,
@@ -108,6 +111,28 @@ export async function syncAgent(
 
   const dataNode = await unsafeDataNodeUrl(deps.db, stored.dataNodeId);
   if (dataNode) response.dataNode = { url: dataNode };
+
+  // Packet broker: policies and map only to agents that speak it (they send npbRevision, "" at
+  // first) and only when their revision is not the current one.
+  if (req.npbRevision !== undefined || req.npbCounters) {
+    const npb = await npbForAgent(orgDb, agent, deps.log, now);
+    if (req.npbRevision !== undefined && req.npbRevision !== npb.revision) {
+      response.npb = {
+        revision: npb.revision,
+        policies: npb.policies,
+        ...(npb.designatedMap ? { designatedMap: npb.designatedMap } : {}),
+      };
+    }
+    if (req.npbCounters && req.npbCounters.length > 0) {
+      response.npbCountersAccepted = await acceptNpbCounters(
+        { write: deps.writeNpbCounters, log: deps.log },
+        agent,
+        req.npbCounters,
+        npb.orgPolicyIds,
+        now,
+      );
+    }
+  }
 
   const rotated = await maybeRotateCredential(orgDb, agent, deps.options, now);
   if (rotated) response.rotateCredential = rotated;
