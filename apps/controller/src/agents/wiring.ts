@@ -1,5 +1,6 @@
 import type { Logger } from "@flowplane/core/log";
 import { getDb } from "@flowplane/db/client";
+import { recordNpbCounters } from "@flowplane/query";
 import { type ClickHouseClient, recordRows } from "@flowplane/query/client";
 import { Redis } from "ioredis";
 import { startAutoTagging } from "../clouds/runtime.ts";
@@ -50,6 +51,8 @@ export async function createAgentRuntime(opts: {
       db,
       redis,
       writeRows: autoTagging.wrap((table, orgId, rows) => recordRows(opts.clickhouse, table, orgId, rows)),
+      writeNpbCounters: (orgId, agentId, at, counters) =>
+        recordNpbCounters(opts.clickhouse, orgId, agentId, at, counters),
       ...(opts.options ? { options: opts.options } : {}),
     },
     close: async () => {
