@@ -4,6 +4,7 @@ import { agentsRouter } from "./agents/index.ts";
 import { analysisRouter } from "./analysis/index.ts";
 import { apiKeysRouter } from "./apikeys/index.ts";
 import { auditRouter } from "./audit/index.ts";
+import { dataNodesRouter } from "./datanodes/index.ts";
 import { enrollmentRouter } from "./enrollment/index.ts";
 import { groupsRouter } from "./groups/index.ts";
 import { health } from "./health.ts";
@@ -20,6 +21,7 @@ export const appRouter = router({
   audit: auditRouter,
   agents: agentsRouter,
   groups: groupsRouter,
+  dataNodes: dataNodesRouter,
   enrollment: enrollmentRouter,
   analysis: analysisRouter,
 });

@@ -126,6 +126,15 @@ const CASES: Case[] = [
     call: (c, f) => c.agents.setDisabled({ orgSlug: f.slug, agentId: f.agentId, disabled: true }),
   },
   { path: "agents.delete", call: (c, f) => c.agents.delete({ orgSlug: f.slug, agentId: f.agentId }) },
+  {
+    path: "agents.setArchived",
+    call: (c, f) => c.agents.setArchived({ orgSlug: f.slug, agentId: f.agentId, archived: false }),
+  },
+  {
+    path: "groups.setRollout",
+    call: (c, f) =>
+      c.groups.setRollout({ orgSlug: f.slug, groupId: f.groupId, canaryPercent: 20, canaryHoldS: 60 }),
+  },
   // Queries: the same matrix for reading.
   { path: "org.overview", call: (c, f) => c.org.overview({ orgSlug: f.slug }) },
   { path: "org.export", call: (c, f) => c.org.export({ orgSlug: f.slug }) },
@@ -142,6 +151,12 @@ const CASES: Case[] = [
     call: (c, f) => c.groups.diff({ orgSlug: f.slug, groupId: f.groupId, from: 1, to: 1 }),
   },
   { path: "enrollment.list", call: (c, f) => c.enrollment.list({ orgSlug: f.slug }) },
+  { path: "groups.rollout", call: (c, f) => c.groups.rollout({ orgSlug: f.slug, groupId: f.groupId }) },
+  { path: "dataNodes.list", call: (c, f) => c.dataNodes.list({ orgSlug: f.slug }) },
+  {
+    path: "agents.health",
+    call: (c, f) => c.agents.health({ orgSlug: f.slug, agentId: f.agentId, ...TELEMETRY_RANGE }),
+  },
   // Telemetry analysis (an empty ClickHouse database of this test).
   ...(
     [

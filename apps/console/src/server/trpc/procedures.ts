@@ -96,6 +96,24 @@ export function platformOps(db: Db) {
     async endSessionsOf(userId: string): Promise<void> {
       await db.unsafe.user.update({ where: { id: userId }, data: { sessionVersion: { increment: 1 } } });
     },
+    /**
+     * Data nodes are platform rows shared by every org: their health and the balancer's measured
+     * load, never which other org's agents they serve.
+     */
+    async listDataNodes() {
+      return db.unsafe.dataNode.findMany({
+        select: {
+          id: true,
+          name: true,
+          state: true,
+          capacity: true,
+          lastHealthAt: true,
+          observedRowsPerS: true,
+          loadMeasuredAt: true,
+        },
+        orderBy: { name: "asc" },
+      });
+    },
   };
 }
 

@@ -15,7 +15,6 @@ export const get = orgProcedure("agents.read")
       lastConfigRevision: z.number().int().nullable(),
       lastConfigOk: z.boolean().nullable(),
       lastConfigError: z.string().nullable(),
-      dataNode: z.string().nullable(),
       stats: z.record(z.string(), z.unknown()),
     }),
   )
@@ -50,6 +49,7 @@ export const get = orgProcedure("agents.read")
       lastConfigOk: a.lastConfigOk,
       lastConfigError: a.lastConfigError,
       dataNode: a.dataNode?.name ?? null,
+      archivedAt: iso(a.archivedAt),
       stats:
         a.stats && typeof a.stats === "object" && !Array.isArray(a.stats)
           ? (a.stats as Record<string, unknown>)

@@ -3,6 +3,16 @@ import { orgProcedure } from "../../trpc/procedures.ts";
 
 export const agentState = z.enum(["pending", "online", "degraded", "offline", "disabled"]);
 
+/** Offline (or never-seen pending) agents silent this long leave the default list. */
+export const HIDE_SILENT_AFTER_S = 24 * 3600;
+
+/**
+ * Which agents the list shows: `active` (default) leaves out archived agents and those silent for
+ * over HIDE_SILENT_AFTER_S; `all` adds the silent ones; `archived` shows only what the controller's
+ * archive job archived.
+ */
+export const agentView = z.enum(["active", "all", "archived"]);
+
 /** The self-statistics the table shows, read leniently from the agent's last heartbeat. */
 export function statsOf(raw: unknown): {
   cpuPct: number | null;
@@ -31,14 +41,38 @@ export const agentRow = z.object({
   packetsPerS: z.number().nullable(),
   protectiveMode: z.boolean(),
   appliedRevision: z.number().int(),
+  dataNode: z.string().nullable(),
+  /** ISO 8601 when archived, else null. */
+  archivedAt: z.string().nullable(),
 });
 
+/** The Prisma filter of a list view (silence counts from enrolment for agents never seen). */
+export function viewWhere(view: z.infer<typeof agentView>, now = Date.now()) {
+  if (view === "archived") return { archivedAt: { not: null } };
+  if (view === "all") return { archivedAt: null };
+  const cutoff = new Date(now - HIDE_SILENT_AFTER_S * 1000);
+  return {
+    archivedAt: null,
+    NOT: {
+      state: { in: ["offline" as const, "pending" as const] },
+      OR: [{ lastSeenAt: { lt: cutoff } }, { lastSeenAt: null, enrolledAt: { lt: cutoff } }],
+    },
+  };
+}
+
 export const list = orgProcedure("agents.read")
-  .input(z.object({ state: agentState.optional(), groupId: z.uuid().optional() }))
+  .input(
+    z.object({
+      state: agentState.optional(),
+      groupId: z.uuid().optional(),
+      view: agentView.default("active"),
+    }),
+  )
   .output(z.array(agentRow))
   .query(async ({ ctx, input }) => {
     const agents = await ctx.db.agent.findMany({
       where: {
+        ...viewWhere(input.view),
         ...(input.state ? { state: input.state } : {}),
         ...(input.groupId ? { groupId: input.groupId } : {}),
       },
@@ -54,16 +88,20 @@ export const list = orgProcedure("agents.read")
         protectiveMode: true,
         appliedRevision: true,
         stats: true,
+        archivedAt: true,
         group: { select: { name: true } },
+        dataNode: { select: { name: true } },
       },
       orderBy: [{ name: "asc" }, { id: "asc" }],
       take: 5000,
     });
-    return agents.map(({ group, lastSeenAt, ips, stats, ...a }) => ({
+    return agents.map(({ group, dataNode, lastSeenAt, archivedAt, ips, stats, ...a }) => ({
       ...a,
       ips: ips.join(", "),
       groupName: group.name,
+      dataNode: dataNode?.name ?? null,
       lastSeenAt: lastSeenAt ? lastSeenAt.toISOString() : null,
+      archivedAt: archivedAt ? archivedAt.toISOString() : null,
       ...statsOf(stats),
     }));
   });
