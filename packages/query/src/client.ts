@@ -9,9 +9,12 @@ import {
   type WarnLogParams,
 } from "@clickhouse/client";
 import { createLogger } from "@flowplane/core/log";
-import { encodeRow, ROW_TABLES, type TRowTableName, zUuid } from "./rows/index.ts";
+import { OrgScopeError } from "./org-scope.ts";
+import { zUuid } from "./rows/index.ts";
 
+export { type RecordOptions, type RecordResult, recordRows } from "./record-rows.ts";
 export type { ClickHouseClient };
+export { OrgScopeError };
 
 /** Limits every client query carries unless a call overrides them. */
 export const DEFAULT_QUERY_LIMITS = {
@@ -76,10 +79,6 @@ export function createClickhouse(cfg: ClickhouseConfig): ClickHouseClient {
   });
 }
 
-export class OrgScopeError extends Error {
-  override name = "OrgScopeError";
-}
-
 export interface OrgQueryOptions {
   settings?: ClickHouseSettings;
   abortSignal?: AbortSignal;
@@ -109,54 +108,4 @@ export async function orgQuery<T = Record<string, unknown>>(
     ...(opts.abortSignal ? { abort_signal: opts.abortSignal } : {}),
   });
   return rs.json<T>();
-}
-
-export interface RecordResult {
-  inserted: number;
-  rejected: { index: number; error: string }[];
-}
-
-/**
- * Validates each row against its table's schema and writes the valid ones for `orgId`. A row
- * naming another org is refused; a row naming none is written for `orgId`; `agentId`, when
- * given, fills rows that name no agent. Bad rows are reported by index, good rows kept.
- */
-export async function recordRows(
-  client: ClickHouseClient,
-  table: TRowTableName,
-  orgId: string,
-  rows: readonly unknown[],
-  opts: { agentId?: string } = {},
-): Promise<RecordResult> {
-  const def = ROW_TABLES[table];
-  if (!def) throw new Error(`unknown telemetry table '${table}'`);
-  const org = zUuid.safeParse(orgId);
-  if (!org.success) throw new OrgScopeError("recordRows needs the org id (a UUID) of the rows' organization");
-  const values: Record<string, unknown>[] = [];
-  const rejected: RecordResult["rejected"] = [];
-  rows.forEach((row, index) => {
-    if (row === null || typeof row !== "object" || Array.isArray(row)) {
-      rejected.push({ index, error: "row: expected an object" });
-      return;
-    }
-    const r = row as Record<string, unknown>;
-    if (r.org_id !== undefined && r.org_id !== null && String(r.org_id).toLowerCase() !== org.data) {
-      rejected.push({ index, error: "org_id: the row belongs to another organization" });
-      return;
-    }
-    const candidate: Record<string, unknown> = { ...r, org_id: org.data };
-    if (candidate.agent_id === undefined && opts.agentId !== undefined) candidate.agent_id = opts.agentId;
-    const parsed = def.schema.safeParse(candidate);
-    if (!parsed.success) {
-      const error = parsed.error.issues
-        .slice(0, 5)
-        .map((i) => `${i.path.join(".") || "row"}: ${i.message}`)
-        .join("; ");
-      rejected.push({ index, error });
-      return;
-    }
-    values.push(encodeRow(def, parsed.data as Record<string, unknown>));
-  });
-  if (values.length > 0) await client.insert({ table, values, format: "JSONEachRow" });
-  return { inserted: values.length, rejected };
 }
