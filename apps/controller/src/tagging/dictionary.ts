@@ -1,4 +1,4 @@
-import { ipv4ToNumber, maskV4, normaliseIp, parseCidrV4 } from "./ip.ts";
+import { ipv4ToNumber, ipv6ToBigInt, maskV4, maskV6, normaliseIp, parseCidrV4, parseCidrV6 } from "./ip.ts";
 
 /** The tag slots a resolved IP fills (SmartEncoding ids; 0 = unknown). */
 export const TAG_SLOTS = [
@@ -116,6 +116,8 @@ export class TagDictionary {
   readonly #exact = new Map<string, TEntry[]>();
   readonly #prefixes = new Map<number, Map<number, TEntry[]>>();
   #lengths: number[] = [];
+  readonly #prefixes6 = new Map<number, Map<bigint, TEntry[]>>();
+  #lengths6: number[] = [];
   readonly #vpcByTunnel = new Map<number, number>();
   readonly #vpcByAgent = new Map<string, number>();
 
@@ -141,16 +143,13 @@ export class TagDictionary {
       for (const ip of r.ips) this.#push(this.#exact, normaliseIp(ip), entry);
       if (r.cidr && (r.kind === "subnet" || r.kind === "vpc" || r.kind === "appliance")) {
         const p = parseCidrV4(r.cidr);
-        if (!p) continue;
-        let table = this.#prefixes.get(p.len);
-        if (!table) {
-          table = new Map();
-          this.#prefixes.set(p.len, table);
-        }
-        this.#push(table, p.net, entry);
+        const p6 = p ? undefined : parseCidrV6(r.cidr);
+        if (p) this.#push(tableOf(this.#prefixes, p.len), p.net, entry);
+        else if (p6) this.#push(tableOf(this.#prefixes6, p6.len), p6.net, entry);
       }
     }
     this.#lengths = [...this.#prefixes.keys()].sort((a, b) => b - a);
+    this.#lengths6 = [...this.#prefixes6.keys()].sort((a, b) => b - a);
     for (const h of agentHosts) {
       const agentId = typeof h.attrs.agentId === "string" ? h.attrs.agentId : h.externalId;
       const vpc = this.#agentVpc(h, agentId, pinned);
@@ -198,6 +197,7 @@ export class TagDictionary {
   resolve(ip: string, vpcContext = 0): TResolved {
     const key = normaliseIp(ip);
     const n = ipv4ToNumber(key);
+    const v6 = n === undefined && this.#lengths6.length > 0 ? ipv6ToBigInt(key) : undefined;
     // First pass: only the context's VPC and VPC-less resources, exact address then longest prefix.
     const exact = this.#exact.get(key);
     let hit = exact ? pickLocal(exact, vpcContext) : undefined;
@@ -208,17 +208,40 @@ export class TagDictionary {
         if (hit) break;
       }
     }
+    if (!hit && v6 !== undefined) {
+      for (const len of this.#lengths6) {
+        const es = this.#prefixes6.get(len)?.get(maskV6(v6, len));
+        hit = es ? pickLocal(es, vpcContext) : undefined;
+        if (hit) break;
+      }
+    }
     if (hit) return hit.resolved;
     // Second pass: another VPC's resource, only when a single VPC claims the address (peering,
     // public ranges); two VPCs both holding it (overlapping private ranges) stay unresolved.
     if (exact) return pickUnique(exact)?.resolved ?? EMPTY;
-    if (n === undefined) return EMPTY;
-    for (const len of this.#lengths) {
-      const es = this.#prefixes.get(len)?.get(maskV4(n, len));
-      if (es) return pickUnique(es)?.resolved ?? EMPTY;
+    if (n !== undefined) {
+      for (const len of this.#lengths) {
+        const es = this.#prefixes.get(len)?.get(maskV4(n, len));
+        if (es) return pickUnique(es)?.resolved ?? EMPTY;
+      }
+    }
+    if (v6 !== undefined) {
+      for (const len of this.#lengths6) {
+        const es = this.#prefixes6.get(len)?.get(maskV6(v6, len));
+        if (es) return pickUnique(es)?.resolved ?? EMPTY;
+      }
     }
     return EMPTY;
   }
+}
+
+function tableOf<K>(byLength: Map<number, Map<K, TEntry[]>>, len: number): Map<K, TEntry[]> {
+  let table = byLength.get(len);
+  if (!table) {
+    table = new Map();
+    byLength.set(len, table);
+  }
+  return table;
 }
 
 /** The most specific entry in the context's VPC or in none; no allocation (per-row path). */

@@ -210,3 +210,36 @@ describe("tag dictionary", () => {
     });
   });
 });
+
+describe("tag dictionary, IPv6", () => {
+  it("matches IPv6 subnets and VPCs by longest prefix, within the VPC context like IPv4", () => {
+    nextTag = 1;
+    const vpcA = r("vpc", "vpc-a6", { cidr: "fd00:a::/48" });
+    const vpcB = r("vpc", "vpc-b6", { cidr: "fd00:a::/48", attrs: { vni: 77 } });
+    const subA = r("subnet", "sub-a6", { cidr: "fd00:a:0:1::/64", refs: { vpc: "vpc-a6" } });
+    const subB = r("subnet", "sub-b6", { cidr: "fd00:a:0:1::/64", refs: { vpc: "vpc-b6" } });
+    const public6 = r("subnet", "sub-pub6", { cidr: "2001:db8:100::/40", refs: { vpc: "vpc-a6" } });
+    const host = r("host", "i-a6", { ips: ["fd00:a:0:1::10"], refs: { vpc: "vpc-a6", subnet: "sub-a6" } });
+    const d = new TagDictionary(1, [vpcA, vpcB, subA, subB, public6, host]);
+    const ctxB = d.contextFor(undefined, 77);
+    expect(ctxB).toBe(vpcB.tagId);
+    // Exact address first, then the /64, then the /48, in the context's VPC.
+    expect(d.resolve("FD00:A:0:1::10", vpcA.tagId)).toMatchObject({
+      resourceId: host.tagId,
+      subnet: subA.tagId,
+    });
+    expect(d.resolve("fd00:a:0:1:0:0:0:99", vpcA.tagId)).toMatchObject({
+      resourceId: subA.tagId,
+      vpc: vpcA.tagId,
+    });
+    expect(d.resolve("fd00:a:0:1::99", ctxB)).toMatchObject({ resourceId: subB.tagId, vpc: vpcB.tagId });
+    expect(d.resolve("fd00:a:0:2::1", ctxB)).toMatchObject({ resourceId: vpcB.tagId });
+    // Without a context, the overlapping range stays untagged; a range one VPC claims does not.
+    expect(d.resolve("fd00:a:0:1::99").resourceId).toBe(0);
+    expect(d.resolve("2001:db8:1ff:ffff::1")).toMatchObject({ resourceId: public6.tagId, vpc: vpcA.tagId });
+    expect(d.resolve("2001:db8:200::1").resourceId).toBe(0);
+    // IPv4 and junk never reach the IPv6 tables.
+    expect(d.resolve("10.0.0.1").resourceId).toBe(0);
+    expect(d.resolve("fd00:a::1::2").resourceId).toBe(0);
+  });
+});
