@@ -12,3 +12,4 @@ export { EmptyState } from "./EmptyState.tsx";
 export { Field } from "./Field.tsx";
 export { type CellKind, formatCell } from "./format.ts";
 export { SecretBox } from "./SecretBox.tsx";
+export { type StateSpan, StateTimeline } from "./StateTimeline.tsx";
