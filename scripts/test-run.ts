@@ -48,7 +48,9 @@ function workspacesWithTests(): TWorkspace[] {
 }
 
 const workspaces = workspacesWithTests();
-for (const w of workspaces) rmSync(join(w.dir, ".vitest-report.json"), { force: true });
+// A report file of this run's own: a developer's ad-hoc vitest run in a package (which writes
+// .vitest-report.json) can never be totalled in place of this run's results.
+const reportName = `.vitest-report-${run}.json`;
 
 let store: TStore | undefined;
 const storeDir = mkdtempSync(join(tmpdir(), "flowplane-test-store-"));
@@ -71,6 +73,7 @@ try {
     FLOWPLANE_TEST_PG_URL: pgAdminUrl,
     REDIS_URL: redisUrl,
     FLOWPLANE_SHARED_DIR: sharedDir,
+    FLOWPLANE_VITEST_REPORT: reportName,
     NODE_ENV: "test",
     TURBO_TELEMETRY_DISABLED: "1",
     TURBO_NO_UPDATE_NOTIFIER: "1",
@@ -89,7 +92,7 @@ try {
   const lines: string[] = [];
   const ran = filter.length ? workspaces.filter((w) => process.argv.slice(2).includes(w.name)) : workspaces;
   for (const w of ran) {
-    const report = join(w.dir, ".vitest-report.json");
+    const report = join(w.dir, reportName);
     if (!existsSync(report)) {
       // A package whose runner crashed before reporting counts as one failure, never as silence.
       failed += 1;
@@ -97,6 +100,7 @@ try {
       continue;
     }
     const r = JSON.parse(readFileSync(report, "utf8"));
+    rmSync(report, { force: true });
     const suiteErrors = (r.testResults ?? []).filter(
       (t: { status: string; assertionResults: unknown[] }) =>
         t.status === "failed" && t.assertionResults.length === 0,

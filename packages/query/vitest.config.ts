@@ -4,7 +4,10 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    reporters: ["default", ["json", { outputFile: ".vitest-report.json" }]],
+    reporters: [
+      "default",
+      ["json", { outputFile: process.env.FLOWPLANE_VITEST_REPORT ?? ".vitest-report.json" }],
+    ],
     testTimeout: 30_000,
     hookTimeout: 120_000,
   },
