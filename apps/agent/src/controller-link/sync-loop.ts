@@ -7,7 +7,7 @@ import type {
 } from "@flowplane/protocol";
 import type { CredentialHolder } from "./credential.ts";
 import { ControllerError } from "./errors.ts";
-import { sync } from "./sync.ts";
+import { sync, type TSyncInput } from "./sync.ts";
 
 export type TSyncLoopOptions = {
   controllerUrl: string;
@@ -26,6 +26,10 @@ export type TSyncLoopOptions = {
   defaultIntervalS?: number;
   /** PEM of a private CA when the controller URL is https. */
   ca?: string | Buffer;
+  /** More for each check-in (host addresses, packet-broker revision and counters). */
+  extra?: () => Pick<TSyncInput, "hostIps" | "npbRevision" | "npbCounters">;
+  /** Every answer, with the extras it answers (e.g. counters to mark as accepted). */
+  onAnswer?: (res: TSyncResponse, sent: Pick<TSyncInput, "hostIps" | "npbRevision" | "npbCounters">) => void;
 };
 
 /**
@@ -68,11 +72,13 @@ export class SyncLoop {
   }
 
   private async send(): Promise<TSyncResponse | null> {
+    const extra = this.o.extra?.() ?? {};
     try {
       const res = await sync(
         this.o.controllerUrl,
         this.o.credential,
         {
+          ...extra,
           agentId: this.o.agentId,
           state: this.o.runState(),
           appliedRevision: this.appliedRevision,
@@ -83,6 +89,7 @@ export class SyncLoop {
       );
       this.pending = undefined;
       this.lastError = null;
+      this.o.onAnswer?.(res, extra);
       this.intervalS = res.syncIntervalS;
       const url = res.dataNode?.url ?? this.o.controllerUrl;
       if (url !== this.ingestUrl) {

@@ -3,6 +3,7 @@ import {
   type TAgentRunState,
   type TAgentStats,
   type TApplyResult,
+  type TNpbPolicyCounters,
   type TSyncResponse,
   ZSyncResponse,
 } from "@flowplane/protocol";
@@ -15,6 +16,9 @@ export type TSyncInput = {
   appliedRevision: number;
   applyResult?: TApplyResult;
   stats: TAgentStats;
+  hostIps?: string[];
+  npbRevision?: string;
+  npbCounters?: TNpbPolicyCounters[];
 };
 
 /**

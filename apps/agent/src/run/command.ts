@@ -7,13 +7,14 @@
  */
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { NIL_UUID } from "../flow/flow-engine.ts";
 import { governPipeline } from "../limits/governed-pipeline.ts";
 import { CAPTURE_STOPPED, Governor } from "../limits/governor.ts";
 import { driveGovernor } from "../limits/meter.ts";
+import { NpbRuntime } from "../npb/runtime.ts";
 import { type ControllerSession, openControllerSession } from "./controller-session.ts";
 import { BatchingExporter, type ExportRecord, type ExportResult, type ExportSink } from "./exporter.ts";
 import { JsonlSink } from "./jsonl-sink.ts";
@@ -40,6 +41,8 @@ const Args = z
     maxFlows: z.coerce.number().int().min(16).default(1_000_000),
     vxlanPort: z.coerce.number().int().min(1).max(65535).default(4789),
     noL7: z.boolean().default(false),
+    hostIp: z.array(z.union([z.ipv4(), z.ipv6()])).optional(),
+    noNpbDedup: z.boolean().default(false),
   })
   .refine((a) => (a.interface === undefined) !== (a.pcap === undefined), {
     message: "give exactly one of --interface or --pcap",
@@ -60,7 +63,7 @@ const fail = (msg: string, code = 2): number => {
 };
 
 export async function runCommand(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -80,6 +83,10 @@ export async function runCommand(argv: string[]): Promise<number> {
         "max-flows": { type: "string" },
         "vxlan-port": { type: "string" },
         "no-l7": { type: "boolean" },
+        // Addresses of the host this agent stands for (default: its interfaces' addresses); the
+        // controller's designated map of the packet broker is built from them.
+        "host-ip": { type: "string", multiple: true },
+        "no-npb-dedup": { type: "boolean" },
       },
     }));
   } catch (err) {
@@ -93,6 +100,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     maxFlows: values["max-flows"],
     vxlanPort: values["vxlan-port"],
     noL7: values["no-l7"],
+    hostIp: (values["host-ip"] as unknown as string[] | undefined)?.flatMap((v) => v.split(",")),
+    noNpbDedup: values["no-npb-dedup"],
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -112,6 +121,18 @@ export async function runCommand(argv: string[]): Promise<number> {
   const stopInput = new AbortController();
   // Overload limits come from the group's configuration: only a run with a controller has them.
   const governor = a.controller ? new Governor(undefined) : undefined;
+  // Packet broker: forwards per the policies the controller syncs (none until it sends some).
+  const npb = a.controller
+    ? new NpbRuntime({
+        agentId: () => session?.identity.agentId ?? a.agentId,
+        interfaces: [a.interface ?? basename(a.pcap ?? "pcap")],
+        dedup: !a.noNpbDedup,
+        ...(a.hostIp?.find((ip) => ip.includes("."))
+          ? { sourceAddress: a.hostIp.find((ip) => ip.includes(".")) }
+          : {}),
+        log: (line) => process.stderr.write(`flowplane-agent run: ${line}\n`),
+      })
+    : undefined;
   if (a.controller) {
     const stateDir =
       a.stateDir ?? (a.name ? resolve(".data", `agent-${a.name}`) : join(homedir(), ".flowplane-agent"));
@@ -129,6 +150,8 @@ export async function runCommand(argv: string[]): Promise<number> {
           setLimits: (limits) => governor?.setLimits(limits),
         },
         ...(governor ? { governor } : {}),
+        ...(npb ? { npb } : {}),
+        ...(a.hostIp ? { hostIps: a.hostIp } : {}),
         stats: () => {
           const s = pipelineRef?.stats();
           return {
@@ -170,6 +193,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     l7: !a.noL7,
     // at max speed packet times run ahead of the wall clock: the packets drive the clock
     wallClockTicks: !(a.pcap && speed.kind === "max"),
+    ...(npb ? { npb } : {}),
   });
   const pipeline = governor ? governPipeline(inner, governor, { l7: !a.noL7 }) : inner;
   pipelineRef = pipeline;
@@ -213,8 +237,18 @@ export async function runCommand(argv: string[]): Promise<number> {
       live.stop();
     }
     const stats = await pipeline.stop();
+    // Queued copies go out before the last check-in reports the counters.
+    await npb?.close();
     stopGovernor?.();
     await session?.stop();
+    const brokered = npb?.stats();
+    if (brokered && brokered.policies.length > 0) {
+      const sum = (k: "matched" | "sent" | "deduplicated" | "notDesignated") =>
+        brokered.policies.reduce((n, p) => n + p[k], 0);
+      summary(
+        `packet broker: matched ${sum("matched")}, sent ${sum("sent")}, deduplicated ${sum("deduplicated")}, left to other agents ${sum("notDesignated")}, send ring drops ${brokered.sender?.dropped ?? 0}`,
+      );
+    }
     const ex = exporter.stats();
     summary(
       `packets ${stats.packets}, flows ${stats.flowsCreated}, decode errors ${stats.decodeErrors}, rows exported ${ex.exported}, dropped ${ex.dropped}, ${((performance.now() - started) / 1000).toFixed(2)} s`,

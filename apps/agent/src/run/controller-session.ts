@@ -17,6 +17,7 @@ import { SyncLoop } from "../controller-link/sync-loop.ts";
 import type { FlowTimeouts } from "../flow/flow-engine.ts";
 import type { Governor, TLimits } from "../limits/governor.ts";
 import { GatedHttpExporter } from "../limits/send-gate.ts";
+import type { NpbRuntime } from "../npb/runtime.ts";
 import type { ExportRecord, ExportResult, ExportSink } from "./exporter.ts";
 
 export const AGENT_VERSION = "0.1.0";
@@ -74,6 +75,10 @@ export interface ControllerSessionOptions {
   log: (line: string) => void;
   /** Overload governor: its step is the heartbeat's run state, its counters go with the stats; it gates sends. */
   governor?: Governor;
+  /** Packet broker: gets the synced policies and map, reports its counters in the heartbeat. */
+  npb?: NpbRuntime;
+  /** Host addresses to report instead of this host's interface addresses (`run --host-ip`). */
+  hostIps?: string[];
 }
 
 export interface ControllerSession {
@@ -103,7 +108,7 @@ export async function openControllerSession(o: ControllerSessionOptions): Promis
     controllerUrl: o.controllerUrl,
     ...(o.token ? { enrollmentToken: o.token } : {}),
     hostname: hostname(),
-    ips: localIps(),
+    ips: o.hostIps ?? localIps(),
     agentVersion: AGENT_VERSION,
     os: `${process.platform} ${release()} ${process.arch}`,
   });
@@ -147,6 +152,19 @@ export async function openControllerSession(o: ControllerSessionOptions): Promis
       o.log(`applied configuration revision ${revision}`);
     },
     onFatal: o.onFatal,
+    extra: () => {
+      const counters = o.npb?.report();
+      return {
+        hostIps: o.hostIps ?? localIps(),
+        ...(o.npb ? { npbRevision: o.npb.revision } : {}),
+        ...(counters ? { npbCounters: counters } : {}),
+      };
+    },
+    onAnswer: (res, sent) => {
+      if (!o.npb) return;
+      if (res.npb) o.npb.apply(res.npb);
+      if (sent.npbCounters && res.npbCountersAccepted) o.npb.accepted(sent.npbCounters);
+    },
   });
   const httpOptions = { endpoint: () => syncLoop.ingestUrl, credential, deadlineMs: 10_000 };
   const gated = o.governor ? new GatedHttpExporter(httpOptions, o.governor) : undefined;

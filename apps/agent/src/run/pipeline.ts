@@ -3,6 +3,7 @@
  * → exporter. A one-second wall-clock ticker drives flow expiry and per-second metrics when
  * packets are scarce (a quiet interface still closes its flows on time).
  */
+import type { PacketMeta } from "../decode/packet-meta.ts";
 import { createEngine, type EngineStats, type FlowTimeouts } from "../flow/flow-engine.ts";
 import { createL7Processor } from "../l7/index.ts";
 import type { BatchingExporter } from "./exporter.ts";
@@ -17,6 +18,17 @@ export interface PipelineOptions {
   l7?: boolean;
   /** Wall-clock ticks (live, paced replay); off when packet times run ahead of the clock. */
   wallClockTicks?: boolean;
+  /** Packet broker: sees every frame right after the engine decoded it (`engine.meta`). */
+  npb?: {
+    onPacket(
+      meta: PacketMeta,
+      linkType: number,
+      buf: Uint8Array,
+      off: number,
+      capLen: number,
+      ts: number,
+    ): void;
+  };
 }
 
 export interface Pipeline {
@@ -72,7 +84,10 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   }
   let stopped: Promise<EngineStats> | undefined;
   return {
-    packet: (lt, buf, off, cap, wire, ts) => engine.packet(lt, buf, off, cap, wire, ts),
+    packet: (lt, buf, off, cap, wire, ts) => {
+      engine.packet(lt, buf, off, cap, wire, ts);
+      o.npb?.onPacket(engine.meta, lt, buf, off, cap, ts);
+    },
     readError: (kind, offset) => engine.decodeError(kind, offset),
     endOfPass: () => engine.flush(),
     stats: () => engine.stats(),
