@@ -21,10 +21,10 @@ describe("POST /v1/ingest", () => {
     ch = await createTestClickhouse("ctl_ingest");
     client = ch.client;
     deadClient = createClickhouse({ url: "http://127.0.0.1:9", database: "nowhere" });
-    const writeRows: TRowWriter = async (table, orgId, rows) => {
+    const writeRows: TRowWriter = async (table, orgId, rows, opts) => {
       writesEntered += 1;
       if (gate) await gate;
-      return recordRows(storeBroken ? deadClient : client, table, orgId, rows);
+      return recordRows(storeBroken ? deadClient : client, table, orgId, rows, opts);
     };
     h = await startHarness("ctl_ingest", {
       writeRows,

@@ -12,7 +12,7 @@ describe("per-org ingest quota and usage metering", () => {
   beforeAll(async () => {
     ch = await createTestClickhouse("ctl_quota");
     h = await startHarness("ctl_quota", {
-      writeRows: (table, orgId, rows) => recordRows(ch.client, table, orgId, rows),
+      writeRows: (table, orgId, rows, opts) => recordRows(ch.client, table, orgId, rows, opts),
       options: { orgRowsPerS: 1 },
     });
   });

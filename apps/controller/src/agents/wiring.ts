@@ -50,7 +50,9 @@ export async function createAgentRuntime(opts: {
     agentApi: {
       db,
       redis,
-      writeRows: autoTagging.wrap((table, orgId, rows) => recordRows(opts.clickhouse, table, orgId, rows)),
+      writeRows: autoTagging.wrap((table, orgId, rows, o) =>
+        recordRows(opts.clickhouse, table, orgId, rows, o),
+      ),
       writeNpbCounters: (orgId, agentId, at, counters) =>
         recordNpbCounters(opts.clickhouse, orgId, agentId, at, counters),
       ...(opts.options ? { options: opts.options } : {}),

@@ -7,6 +7,16 @@ import type { BatchLedger } from "./batch-ledger.ts";
 import type { OrgRowQuota } from "./quota.ts";
 import { meterUsage } from "./usage.ts";
 
+/** How ingest asks a writer to store one batch. */
+export type TWriteOptions = {
+  /** Fills `agent_id` of rows that name none. */
+  agentId?: string;
+  /** ClickHouse insert_deduplication_token: the same batch written twice is stored once. */
+  dedupToken?: string;
+  /** The rows were tagged already (ingest tags before writing): a tagging writer skips its pass. */
+  tagged?: boolean;
+};
+
 /**
  * Writes validated rows of one org to one table; the shape of `recordRows` from
  * @flowplane/query/client (the controller binds it to its ClickHouse client).
@@ -15,6 +25,7 @@ export type TRowWriter = (
   table: TIngestTable,
   orgId: string,
   rows: Record<string, unknown>[],
+  opts?: TWriteOptions,
 ) => Promise<{ inserted: number; rejected: { index: number; error: string }[] }>;
 
 export type TIngestOptions = { maxBatchRows: number };
@@ -33,6 +44,11 @@ export type TTaggingRowWriter = TRowWriter & { tagRows?: TTagRows };
 
 /** Per-request extras: the quota, usage metering and the body size for it. */
 export type TIngestExtras = { quota?: OrgRowQuota; redis?: Redis; bodyBytes?: number };
+
+/** Per org: another org's agent choosing the same batch id must not make ClickHouse drop ours. */
+export function batchDedupToken(orgId: string, batchId: string): string {
+  return `${orgId}/${batchId}`;
+}
 
 /** Columns an agent may not choose: the credential decides them. */
 const OWNER_COLUMNS = [
@@ -133,22 +149,19 @@ export async function ingestBatch(
     }
     let accepted = 0;
     if (own.length > 0) {
-      // ── AutoTagging: tag the parsed rows before the copy below (setting the ids on the copies
-      // instead costs about as much again as the copy itself on these wide rows). ──
+      const rows = own.map((o) => o.row);
+      // ── AutoTagging: tag the parsed rows in place, once. ──
       const tagRows = (deps.write as TTaggingRowWriter).tagRows;
-      if (tagRows)
-        await tagRows(
-          batch.table,
-          agent.orgId,
-          agent.agentId,
-          own.map((o) => o.row),
-        );
-      const result = await deps.write(
-        batch.table,
-        agent.orgId,
-        // Owner columns come from the credential; an agent need not (and cannot) choose them.
-        own.map((o) => ({ ...o.row, org_id: agent.orgId, agent_id: agent.agentId })),
-      );
+      if (tagRows) await tagRows(batch.table, agent.orgId, agent.agentId, rows);
+      // The rows as parsed, not copies: owner columns come from the credential (the writer writes
+      // `orgId`, and fills the agent where a row names none; splitForeignRows refused the rest).
+      const result = await deps.write(batch.table, agent.orgId, rows, {
+        agentId: agent.agentId,
+        // A node that died mid-insert leaves the ledger claim pending and the outcome unknown; the
+        // retry carries the same token, so ClickHouse drops it if the first insert landed.
+        dedupToken: batchDedupToken(agent.orgId, batch.batchId),
+        tagged: tagRows !== undefined,
+      });
       accepted = result.inserted;
       for (const r of result.rejected) {
         const original = own[r.index];

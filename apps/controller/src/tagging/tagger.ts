@@ -78,8 +78,8 @@ export class ResourceTagger {
   /**
    * Sets client/server_resource_id on rows whose IPs resolve (in place). `agentId` is the sending
    * agent (else each row's `agent_id`). A property is written only when it changes: adding
-   * properties to these wide rows is the expensive part, so ingest tags the parsed rows once, before
-   * its own copy, and the writer's second pass over the copies writes nothing.
+   * properties to these wide rows is the expensive part; ingest tags the parsed rows once, in place,
+   * and tells the writer so (`tagged`), which then skips its own pass.
    */
   async tagRows(
     table: string,
@@ -120,7 +120,7 @@ export class ResourceTagger {
 
 /**
  * The ingest writer with tagging in front: wire as `writeRows: withTagging(tagger, write)`. It
- * carries `tagRows`, which `ingestBatch` calls on the parsed rows before copying them (see
+ * carries `tagRows`, which `ingestBatch` calls on the parsed rows before writing them `tagged` (see
  * ingest.ts); rows reaching the writer any other way are tagged here. A tagging failure (Postgres
  * down while a reload is due) writes the rows untagged rather than losing them.
  */
@@ -132,9 +132,9 @@ export function withTagging(tagger: ResourceTagger, write: TRowWriter, log?: Log
       log?.warn({ err, orgId }, "tagging failed: rows written untagged");
     }
   };
-  const writer: TRowWriter = async (table, orgId, rows) => {
-    await tagRows(table, orgId, undefined, rows);
-    return write(table, orgId, rows);
+  const writer: TRowWriter = async (table, orgId, rows, opts) => {
+    if (!opts?.tagged) await tagRows(table, orgId, opts?.agentId, rows);
+    return write(table, orgId, rows, opts);
   };
   return Object.assign(writer, { tagRows });
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCloudAccount } from "../../src/clouds/accounts.ts";
 import { SecretsKey } from "../../src/clouds/secrets.ts";
 import { syncCloudAccount } from "../../src/clouds/sync.ts";
-import type { TTaggingRowWriter, TTagRows } from "../../src/ingest/ingest.ts";
+import type { TTaggingRowWriter, TTagRows, TWriteOptions } from "../../src/ingest/ingest.ts";
 import { ResourceTagger, withTagging } from "../../src/tagging/tagger.ts";
 import { bearer, enrollBody, seedTenant, startHarness, type THarness } from "../harness.ts";
 import { startFakeEc2, type TFakeEc2, twoVpcRegion } from "./fake-ec2.ts";
@@ -73,9 +73,9 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
     // `tagRows`, which ingestBatch calls on the parsed rows) is bound once the tagger is.
     let writer: TTaggingRowWriter | undefined;
     const lazy: TTaggingRowWriter = Object.assign(
-      (table: TIngestTable, orgId: string, rows: Record<string, unknown>[]) => {
+      (table: TIngestTable, orgId: string, rows: Record<string, unknown>[], opts?: TWriteOptions) => {
         if (!writer) throw new Error("tagger not ready");
-        return writer(table, orgId, rows);
+        return writer(table, orgId, rows, opts);
       },
       {
         tagRows: (async (...a) => {
@@ -86,7 +86,7 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
     );
     h = await startHarness("ctl_tagging", { writeRows: lazy });
     tagger = new ResourceTagger({ db: h.tdb.db, redis: h.redis, checkEveryMs: 0 });
-    writer = withTagging(tagger, (t, o, r) => recordRows(ch.client, t, o, r));
+    writer = withTagging(tagger, (t, o, r, w) => recordRows(ch.client, t, o, r, w));
   });
   afterAll(async () => {
     await h?.close();
