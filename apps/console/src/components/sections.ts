@@ -30,6 +30,14 @@ export function orgSections(orgSlug: string) {
       blurb: "Configurations, versioned",
     },
     {
+      href: `${base}/data-nodes`,
+      label: "Data nodes",
+      ready: true,
+      exact: false,
+      permission: "agents.read",
+      blurb: "Ingest nodes: health, load, your agents",
+    },
+    {
       href: `${base}/enrollment`,
       label: "Enrolment",
       ready: true,

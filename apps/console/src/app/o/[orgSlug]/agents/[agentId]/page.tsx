@@ -4,6 +4,8 @@ import { notFound } from "next/navigation";
 import { AgentActions } from "../../../../../components/AgentActions.tsx";
 import { orNotFound, serverCaller } from "../../../../../server/caller.ts";
 import { pageAccess } from "../../../../../server/page-access.ts";
+import { ArchiveAgentButton } from "./ArchiveAgentButton.tsx";
+import { HealthHistory } from "./HealthHistory.tsx";
 
 export const metadata: Metadata = { title: "Agent" };
 
@@ -70,6 +72,7 @@ export default async function AgentPage({
             <Badge tone={agent.state === "online" ? "ok" : agent.state === "offline" ? "bad" : "neutral"}>
               {agent.state}
             </Badge>
+            {agent.archivedAt && <Badge tone="neutral">archived</Badge>}
           </h1>
           <p className="fp-page-sub">
             <a href={`/o/${orgSlug}/agents`}>All agents</a>
@@ -80,6 +83,13 @@ export default async function AgentPage({
         <Card title="Why is it (not) sending?">
           <p>{diagnosis(agent)}</p>
         </Card>
+        {agent.archivedAt && (
+          <div className="fp-alert fp-alert-info" role="status">
+            Archived {new Date(agent.archivedAt).toLocaleString()} after a long silence: hidden from the agent
+            list (see its "Archived" view), kept with its history. It returns by itself if it syncs again.
+          </div>
+        )}
+        <HealthHistory orgSlug={orgSlug} agentId={agent.id} />
         <Card title="Details">
           <dl className="fp-dl">
             {rows.map(([k, v]) => (
@@ -93,6 +103,7 @@ export default async function AgentPage({
         {access.can("agents.write") && (
           <Card title="Actions">
             <AgentActions orgSlug={orgSlug} agent={agent} groups={groups} />
+            <ArchiveAgentButton orgSlug={orgSlug} agent={agent} />
           </Card>
         )}
       </div>

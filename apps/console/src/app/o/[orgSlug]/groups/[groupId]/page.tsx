@@ -4,6 +4,7 @@ import { GroupConfigEditor } from "../../../../../components/GroupConfigEditor.t
 import { AGENT_CONFIG_HELP } from "../../../../../server/agent-config.ts";
 import { orNotFound, serverCaller } from "../../../../../server/caller.ts";
 import { pageAccess } from "../../../../../server/page-access.ts";
+import { RolloutPanel } from "./RolloutPanel.tsx";
 
 export const metadata: Metadata = { title: "Agent group" };
 
@@ -29,13 +30,16 @@ export default async function GroupPage({
           </p>
         </div>
       </div>
-      <GroupConfigEditor
-        key={group.currentRevision}
-        orgSlug={orgSlug}
-        group={group}
-        canWrite={access.can("groups.write")}
-        help={AGENT_CONFIG_HELP}
-      />
+      <div className="fp-stack">
+        <RolloutPanel orgSlug={orgSlug} groupId={group.id} canWrite={access.can("groups.write")} />
+        <GroupConfigEditor
+          key={group.currentRevision}
+          orgSlug={orgSlug}
+          group={group}
+          canWrite={access.can("groups.write")}
+          help={AGENT_CONFIG_HELP}
+        />
+      </div>
     </>
   );
 }
