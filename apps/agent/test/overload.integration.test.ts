@@ -31,7 +31,7 @@ const config = (limits: Partial<NonNullable<TAgentConfigInput["limits"]>>) =>
     limits: { maxCpuPct: 100, maxMemBytes: 8 * GiB, maxBps: 1e12, maxSendRowsPerS: 10_000_000, ...limits },
   });
 
-type Beat = { state: string; protectiveMode: boolean; o: TAgentOverload };
+type Beat = { state: string; protectiveMode: boolean; spoolBytes: number; o: TAgentOverload };
 
 describe("run under overload limits", () => {
   let controller: TListeningController;
@@ -101,7 +101,12 @@ describe("run under overload limits", () => {
       const a = await orgDb.agent.findFirst({ where: { groupId: group.id } });
       const s = ZAgentStats.safeParse(a?.stats);
       if (!a || !s.success || !s.data.overload) return undefined;
-      const b = { state: a.state, protectiveMode: a.protectiveMode, o: s.data.overload };
+      const b = {
+        state: a.state,
+        protectiveMode: a.protectiveMode,
+        spoolBytes: s.data.spoolBytes,
+        o: s.data.overload,
+      };
       if (beats.at(-1)?.o.elapsedS !== b.o.elapsedS) beats.push(b);
       return b;
     };
@@ -153,10 +158,24 @@ describe("run under overload limits", () => {
       /^shedding load: \d+ packets\/s above maxPps 2000 \(\d+ packets shed/,
     );
 
-    // 2. The limit rises through the configuration: applied at the next sync, nothing shed from
+    // 1b. Telemetry send rate capped too: rows beyond it wait in the spool, counted as held, and
+    // the rows sent stay within the limit plus the one batch the bucket may go into debt for.
+    const MAX_ROWS = 200;
+    await setLimits({ maxPps: MAX_PPS, maxSendRowsPerS: MAX_ROWS });
+    const holding = await waitFor("rows held", (b) => b.o.heldRows > 0 && b.spoolBytes > 0);
+    const held = await waitFor("5 s of holding", (b) => b.o.elapsedS >= holding.o.elapsedS + 5);
+    expect(held.o.reason).toMatch(/rows held in the spool: \d+ rows\/s at maxSendRowsPerS 200/);
+    expect(held.o.sentRows - holding.o.sentRows).toBeLessThanOrEqual(
+      MAX_ROWS * (held.o.elapsedS - holding.o.elapsedS) + 5000,
+    );
+    expect(held.o.heldRows).toBeGreaterThan(holding.o.heldRows);
+
+    // 2. The limits rise through the configuration: applied at the next sync, nothing shed from
     // then on, and after five calm seconds the agent says it runs normally again.
     await setLimits({ maxPps: 50_000_000 });
     const normal = await waitFor("recovery to normal", (b) => b.o.step === "normal");
+    // The held rows go out once the limit allows (at ingest speed, after the step is already back).
+    await waitFor("spool drained", (b) => b.spoolBytes === 0);
     expect(normal.o.escalations).toBe(1);
     const after = await waitFor("3 s of normal", (b) => b.o.elapsedS >= normal.o.elapsedS + 3);
     expect(after.o.shedPackets).toBe(normal.o.shedPackets);
