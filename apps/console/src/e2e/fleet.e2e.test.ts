@@ -1,0 +1,259 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { canaryIds } from "@flowplane/db";
+import {
+  DEFAULT_AGENT_CONFIG,
+  seedAgent,
+  seedDemo,
+  seedMembership,
+  seedOrg,
+  seedUser,
+} from "@flowplane/db/seed";
+import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
+import { recordAgentHealth } from "@flowplane/query";
+import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ensureBuild,
+  freePort,
+  launchBrowser,
+  type RunningBrowser,
+  type RunningConsole,
+  startConsole,
+} from "./server.ts";
+
+// The fleet pages end to end (group rollout progress, agent health history, hidden and archived
+// agents, data nodes) on fixed fixtures in fresh Postgres and ClickHouse databases, the production
+// build and Chromium; as the owner, then as a viewer who is offered no action.
+const PASSWORD = "e2e-password-1";
+const VIEWER = "viewer@fleet.test";
+export const SCREENSHOTS = mkdtempSync(join(tmpdir(), "flowplane-fleet-e2e-"));
+const DAY_MS = 86_400_000;
+
+let t: TestDatabase;
+let ch: TestClickhouse;
+let server: RunningConsole;
+let browser: BrowserContext;
+let page: Page;
+let browserRun: RunningBrowser | undefined;
+const pageErrors: string[] = [];
+const f = {} as {
+  groupId: string;
+  agents: { id: string; name: string }[];
+  failedCanary: string;
+  /** "0 applied · 1 failed · N pending · M held back" as the panel should say it. */
+  counts: string;
+  silent: string;
+  archived: string;
+  foreignAgent: string;
+};
+
+beforeAll(async () => {
+  [t, ch] = await Promise.all([createTestDatabase("console_fleet_e2e"), createTestClickhouse("fleet_e2e")]);
+  const demo = await seedDemo(t.db, { password: PASSWORD });
+  const viewer = await seedUser(t.db, { email: VIEWER, password: PASSWORD });
+  await seedMembership(t.db, { orgId: demo.orgId, userId: viewer.id, role: "viewer" });
+  const other = await seedOrg(t.db, { name: "Other", slug: "other" });
+
+  const agents = [];
+  for (let i = 0; i < 6; i++) agents.push(await seedAgent(t.db, demo.orgId, demo.groupId));
+  const foreign = await seedAgent(t.db, other.id);
+  // Revision 2 is being rolled out to a 50 % canary share; one canary failed it.
+  await t.db.unsafe.agentGroupConfig.create({
+    data: {
+      orgId: demo.orgId,
+      groupId: demo.groupId,
+      revision: 2,
+      config: { ...DEFAULT_AGENT_CONFIG, capture: { ...DEFAULT_AGENT_CONFIG.capture, interfaces: ["eth9"] } },
+    },
+  });
+  const live = agents.slice(0, 4).map((a) => a.id);
+  await t.db.unsafe.agent.updateMany({ where: { id: { in: live } }, data: { appliedRevision: 1 } });
+  await t.db.unsafe.agentGroup.update({
+    where: { id: demo.groupId },
+    data: {
+      currentRevision: 2,
+      stableRevision: 1,
+      canaryPercent: 50,
+      canaryHoldS: 600,
+      rolloutRevision: 2,
+      rolloutState: "canary",
+      rolloutStartedAt: new Date(Date.now() - 60_000),
+    },
+  });
+  // Agents 4 and 5: long silent (hidden by default) and archived.
+  const silent = agents[4]?.id as string;
+  const archived = agents[5]?.id as string;
+  await t.db.unsafe.agent.update({
+    where: { id: silent },
+    data: { state: "offline", lastSeenAt: new Date(Date.now() - 3 * DAY_MS) },
+  });
+  await t.db.unsafe.agent.update({
+    where: { id: archived },
+    data: { state: "offline", lastSeenAt: new Date(Date.now() - 40 * DAY_MS), archivedAt: new Date() },
+  });
+  // The canaries as sync picks them (archived agents still count there; the panel does not list them).
+  const allCanaries = canaryIds(demo.groupId, [...live, silent, archived], 50);
+  const listed = [...live, silent];
+  const canaries = listed.filter((id) => allCanaries.has(id));
+  const failedCanary = canaries.find((id) => live.includes(id)) as string;
+  const counts = `0 applied · 1 failed · ${canaries.length - 1} pending · ${listed.length - canaries.length} held back`;
+  await t.db.unsafe.agent.update({
+    where: { id: failedCanary },
+    data: { lastConfigRevision: 2, lastConfigOk: false, lastConfigError: "no such device: eth9" },
+  });
+  // A data node serving two demo agents and the other org's agent.
+  const node = await t.db.unsafe.dataNode.create({
+    data: {
+      name: "dn-e2e-1",
+      url: "http://127.0.0.1:7399",
+      capacity: 100,
+      lastHealthAt: new Date(),
+      observedRowsPerS: 250,
+      loadMeasuredAt: new Date(),
+    },
+  });
+  await t.db.unsafe.agent.updateMany({
+    where: { id: { in: [live[0] as string, live[1] as string, foreign.id] } },
+    data: { dataNodeId: node.id },
+  });
+  // Twenty minutes of heartbeats for the first agent, the last five degraded.
+  const now = Date.now();
+  await recordAgentHealth(
+    ch.client,
+    Array.from({ length: 120 }, (_, i) => ({
+      orgId: demo.orgId,
+      agentId: live[0] as string,
+      time: new Date(now - (120 - i) * 10_000),
+      state: i >= 90 ? "degraded" : "online",
+      protective: false,
+      cpuPct: 5 + (i % 10),
+      memBytes: 80_000_000 + i * 100_000,
+      packetsPerS: 1000 + i * 5,
+      bytesPerS: 400_000,
+      drops: i >= 90 ? i - 90 : 0,
+      flows: 30,
+      spoolBytes: 0,
+      version: "0.1.0",
+    })),
+  );
+  Object.assign(f, {
+    groupId: demo.groupId,
+    agents: agents.map((a) => ({ id: a.id, name: a.name })),
+    failedCanary,
+    counts,
+    silent,
+    archived,
+    foreignAgent: foreign.name,
+  });
+
+  const buildMs = await ensureBuild();
+  if (buildMs > 0) console.info(`fleet e2e: next build took ${(buildMs / 1000).toFixed(1)} s`);
+  const port = await freePort();
+  server = await startConsole(port, {
+    DATABASE_URL: t.url,
+    CLICKHOUSE_URL: ch.url,
+    CLICKHOUSE_DATABASE: ch.database,
+    NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
+    NEXTAUTH_URL: `http://127.0.0.1:${port}`,
+  });
+  browserRun = await launchBrowser({ width: 1280, height: 900 });
+  browser = browserRun.context;
+  page = await browser.newPage();
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.on("response", (res) => {
+    if (res.status() >= 500) pageErrors.push(`${res.status()} ${res.url()}`);
+  });
+  await signIn("demo@flowplane.local", "/o/demo/agents");
+}, 300_000);
+
+afterAll(async () => {
+  await browserRun?.close();
+  await server?.stop();
+  await Promise.all([t?.drop(), ch?.drop()]);
+  console.info(`fleet e2e: screenshots in ${SCREENSHOTS}`);
+});
+
+async function signIn(email: string, path: string) {
+  await page.goto(`${server.url}${path}`);
+  await page.waitForURL(/\/signin/);
+  await page.fill("#email", email);
+  await page.fill("#password", PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForURL(new RegExp(path.replaceAll("/", "\\/")));
+}
+const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+const text = async (sel: string) => (await page.textContent(sel).catch(() => "")) ?? "";
+
+describe("fleet pages", () => {
+  it("group page: live rollout progress with the canary stage and the failed canary's error", async () => {
+    await page.goto(`${server.url}/o/demo/groups/${f.groupId}`);
+    await expect.poll(() => text("main")).toContain("canary stage");
+    const main = await text("main");
+    expect(main).toContain("no such device: eth9");
+    expect(main).toContain(f.counts);
+    expect(main).not.toContain(f.agents[5]?.name);
+    // Settings are offered to the owner, and reachable from the keyboard.
+    await page.focus("#canary-percent");
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type("25");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => text("main")).toContain("Changes go to 25 % of agents first");
+    await shot("group-rollout");
+  });
+
+  it("agent page: health history charts and the state strip", async () => {
+    await page.goto(`${server.url}/o/demo/agents/${f.agents[0]?.id}`);
+    await expect.poll(async () => page.locator(".recharts-surface").count()).toBeGreaterThanOrEqual(4);
+    const strip = await page.getAttribute(".fp-timeline svg", "aria-label");
+    expect(strip).toMatch(/online .*degraded/);
+    await page.getByLabel("6 hours").check();
+    await expect.poll(() => text("main")).toContain("One point per 60 s");
+    await shot("agent-health");
+    // A never-reporting agent: the empty state, not a blank chart.
+    await page.goto(`${server.url}/o/demo/agents/${f.agents[2]?.id}`);
+    await expect.poll(() => text("main")).toContain("No heartbeats in this range");
+  });
+
+  it("agent list: long-silent agents hidden by default, shown on request; archived under their filter", async () => {
+    await page.goto(`${server.url}/o/demo/agents`);
+    await expect.poll(() => text("main")).toContain(f.agents[0]?.name as string);
+    expect(await text("main")).not.toContain(f.agents[4]?.name);
+    expect(await text("main")).toContain("dn-e2e-1");
+    await page.getByLabel("With long-silent").check();
+    await expect.poll(() => text("main")).toContain(f.agents[4]?.name as string);
+    await page.getByLabel("Archived").check();
+    await expect.poll(() => text("main")).toContain(f.agents[5]?.name as string);
+    expect(await text("main")).not.toContain(f.agents[0]?.name);
+    await shot("agents-archived");
+  });
+
+  it("data nodes page: health, load and only this org's agents", async () => {
+    await page.goto(`${server.url}/o/demo/data-nodes`);
+    await expect.poll(() => text("main")).toContain("Your agents on dn-e2e-1");
+    const main = await text("main");
+    expect(main).toContain("up");
+    expect(main).toContain("100 %");
+    expect(main).toContain(f.agents[0]?.name);
+    expect(main).not.toContain(f.foreignAgent);
+    expect(await page.locator("nav >> text=Data nodes").count()).toBeGreaterThan(0);
+    await shot("data-nodes");
+  });
+
+  it("a viewer sees the same pages with no action offered", async () => {
+    await browser.clearCookies();
+    await signIn(VIEWER, "/o/demo/data-nodes");
+    await expect.poll(() => text("main")).toContain("dn-e2e-1");
+    await page.goto(`${server.url}/o/demo/groups/${f.groupId}`);
+    await expect.poll(() => text("main")).toContain("canary stage");
+    expect(await page.locator("#canary-percent").count()).toBe(0);
+    await page.goto(`${server.url}/o/demo/agents/${f.agents[4]?.id}`);
+    await expect.poll(() => text("main")).toContain("Health history");
+    expect(await page.getByRole("button", { name: "Archive" }).count()).toBe(0);
+    await shot("viewer-group");
+    expect(pageErrors).toEqual([]);
+  });
+});
