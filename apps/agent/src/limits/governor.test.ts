@@ -165,6 +165,8 @@ describe("overload governor", () => {
     const { g, second } = setup();
     for (let s = 0; s < 3; s++) second(5000);
     expect(g.step).toBe("shedding");
+    g.setLimits(limits()); // the same limits again (another field of the config changed)
+    expect(second(5000)).toBeLessThanOrEqual(1000); // no second budget within the second
     g.setLimits(limits({ maxPps: 100_000 }));
     expect(second(5000)).toBe(5000); // the new cap applies to the very next packet
     for (let s = 0; s < 4; s++) second(5000);

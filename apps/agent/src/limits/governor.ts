@@ -133,6 +133,9 @@ export class Governor {
    * (runs without a controller have no group limits) and returns it to normal.
    */
   setLimits(limits: TLimits | undefined): void {
+    // A revision that changes something else (timeouts, L7) leaves the buckets as they are: a
+    // refill here would hand out a second budget within the same second.
+    if (limits && this.limits && sameLimits(limits, this.limits)) return;
     this.limits = limits;
     if (!limits) {
       this.pktTokens = this.byteTokens = this.rowTokens = Number.POSITIVE_INFINITY;
@@ -308,6 +311,16 @@ export class Governor {
 }
 
 const MiB = 1024 * 1024;
+
+function sameLimits(a: TLimits, b: TLimits): boolean {
+  return (
+    a.maxCpuPct === b.maxCpuPct &&
+    a.maxMemBytes === b.maxMemBytes &&
+    a.maxPps === b.maxPps &&
+    a.maxBps === b.maxBps &&
+    a.maxSendRowsPerS === b.maxSendRowsPerS
+  );
+}
 
 /** Every limit exceeded now, in words with numbers: the reason the heartbeat carries. */
 function describe(
