@@ -12,7 +12,14 @@ import { createLogger } from "@flowplane/core/log";
 import { OrgScopeError } from "./org-scope.ts";
 import { zUuid } from "./rows/index.ts";
 
-export { type RecordOptions, type RecordResult, recordRows } from "./record-rows.ts";
+export {
+  type EncodedRows,
+  encodeRows,
+  insertEncoded,
+  type RecordOptions,
+  type RecordResult,
+  recordRows,
+} from "./record-rows.ts";
 export type { ClickHouseClient };
 export { OrgScopeError };
 

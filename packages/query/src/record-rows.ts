@@ -40,29 +40,35 @@ const INSERT_SETTINGS: ClickHouseSettings = {
   deduplicate_blocks_in_dependent_materialized_views: 1,
 };
 
+/** Rows validated and encoded for one insert: `payload` is TabSeparated, one line per row. */
+export interface EncodedRows {
+  table: TRowTableName;
+  payload: Buffer;
+  rows: number;
+  rejected: RecordResult["rejected"];
+}
+
 /**
- * Validates each row against its table's schema and writes the valid ones for `orgId`, in one
- * insert. A row naming another org is refused; a row naming none is written for `orgId`. Bad rows
- * are reported by index (with zod's reason), good rows kept.
+ * Validates each row against its table's schema and encodes the valid ones for `orgId`. A row
+ * naming another org is refused; a row naming none is written for `orgId`. Bad rows are reported
+ * by index (with zod's reason), good rows kept.
  *
  * Rows go to ClickHouse as TabSeparated, the engine's cheapest text input (a third of
  * JSONEachRow's bytes and several times faster to parse). Each column checks and encodes its value
  * directly (`Column.tsv`); only a row with a value not already in normal form (a number as a
- * string, an upper-case UUID, a v4-mapped address, an invalid value) goes through zod. The same
- * insert works against a ClickHouse server.
+ * string, an upper-case UUID, a v4-mapped address, an invalid value) goes through zod.
  */
-export async function recordRows(
-  client: ClickHouseClient,
+export function encodeRows(
   table: TRowTableName,
   orgId: string,
   rows: readonly unknown[],
-  opts: RecordOptions = {},
-): Promise<RecordResult> {
+  opts: Pick<RecordOptions, "agentId"> = {},
+): EncodedRows {
   const def = ROW_TABLES[table] as RowTable | undefined;
   if (!def) throw new Error(`unknown telemetry table '${table}'`);
   const org = zUuid.safeParse(orgId);
   if (!org.success) throw new OrgScopeError("recordRows needs the org id (a UUID) of the rows' organization");
-  const { names, columns } = encoderOf(def);
+  const { columns } = encoderOf(def);
   const lines: string[] = [];
   const rejected: RecordResult["rejected"] = [];
   for (let index = 0; index < rows.length; index++) {
@@ -81,22 +87,45 @@ export async function recordRows(
     if (typeof line === "string") lines.push(line);
     else rejected.push({ index, error: line.error });
   }
-  if (lines.length > 0) {
-    lines.push(""); // the last row's newline
-    await client.insert({
-      table,
-      columns: names as [string, ...string[]],
-      format: "TabSeparated",
-      values: Readable.from([Buffer.from(lines.join("\n"))], { objectMode: false }),
-      // The telemetry tables keep a deduplication window (ddl 0008): without a token of its own,
-      // an insert would be deduplicated by its data, and identical rows sent twice are two rows.
-      clickhouse_settings: {
-        ...INSERT_SETTINGS,
-        insert_deduplication_token: opts.dedupToken ?? randomUUID(),
-      },
-    });
-  }
-  return { inserted: lines.length - (lines.length > 0 ? 1 : 0), rejected };
+  const count = lines.length;
+  if (count > 0) lines.push(""); // the last row's newline
+  return { table, payload: Buffer.from(lines.join("\n")), rows: count, rejected };
+}
+
+/**
+ * One insert of encoded rows (of one table; several batches' payloads may be concatenated). The
+ * telemetry tables keep a deduplication window (ddl 0008), so without a token of its own an insert
+ * would be deduplicated by its data: identical rows sent twice must stay two rows.
+ */
+export async function insertEncoded(
+  client: ClickHouseClient,
+  table: TRowTableName,
+  payload: Buffer | readonly Buffer[],
+  dedupToken: string = randomUUID(),
+): Promise<void> {
+  const def = ROW_TABLES[table] as RowTable | undefined;
+  if (!def) throw new Error(`unknown telemetry table '${table}'`);
+  const chunks = Buffer.isBuffer(payload) ? [payload] : payload;
+  await client.insert({
+    table,
+    columns: encoderOf(def).names as [string, ...string[]],
+    format: "TabSeparated",
+    values: Readable.from(chunks, { objectMode: false }),
+    clickhouse_settings: { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken },
+  });
+}
+
+/** Validates, encodes and writes rows of one org in one insert (see `encodeRows`). */
+export async function recordRows(
+  client: ClickHouseClient,
+  table: TRowTableName,
+  orgId: string,
+  rows: readonly unknown[],
+  opts: RecordOptions = {},
+): Promise<RecordResult> {
+  const encoded = encodeRows(table, orgId, rows, opts);
+  if (encoded.rows > 0) await insertEncoded(client, table, encoded.payload, opts.dedupToken);
+  return { inserted: encoded.rows, rejected: encoded.rejected };
 }
 
 /** The row as one TSV line when every value is already in normal form, else undefined. */
