@@ -9,6 +9,7 @@ import { enrollmentRouter } from "./enrollment/index.ts";
 import { groupsRouter } from "./groups/index.ts";
 import { health } from "./health.ts";
 import { membersRouter } from "./members/index.ts";
+import { npbRouter } from "./npb/index.ts";
 import { orgRouter } from "./org/index.ts";
 
 /** Routers by domain; one procedure per file under each domain folder. */
@@ -24,6 +25,7 @@ export const appRouter = router({
   dataNodes: dataNodesRouter,
   enrollment: enrollmentRouter,
   analysis: analysisRouter,
+  npb: npbRouter,
 });
 
 export type AppRouter = typeof appRouter;
