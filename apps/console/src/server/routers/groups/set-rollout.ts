@@ -5,8 +5,9 @@ import { orgProcedure } from "../../trpc/procedures.ts";
 
 /**
  * How the group's next configuration change reaches its agents: 100 % at once, or a canary share
- * first that must stay healthy for `canaryHoldS` before the rest get it. Applies to revisions
- * saved from now on; a rollout already under way keeps its canaries.
+ * first that must stay healthy for `canaryHoldS` before the rest get it. Takes effect at once:
+ * during a canary stage the controller recomputes the canary set from the new share at each sync
+ * (100 % promotes the current revision to every agent).
  */
 export const setRollout = orgProcedure("groups.write")
   .input(
