@@ -30,7 +30,7 @@ export async function startFleetJobs(opts: {
   log: Logger;
   everyMs?: number;
   rebalance?: { everyMs?: number; nodeMissAfterS?: number };
-  /** Agents silent this long are archived (never deleted); hourly check. */
+  /** Agents silent this long are archived (never deleted); checked every 5 min, which also restores returning ones. */
   archive?: { afterS?: number; everyMs?: number };
   /** Where agent health history goes; without it no history is recorded. */
   clickhouse?: ClickHouseClient;
@@ -58,7 +58,7 @@ export async function startFleetJobs(opts: {
   );
   await queue.upsertJobScheduler(
     ARCHIVE,
-    { every: opts.archive?.everyMs ?? 3_600_000 },
+    { every: opts.archive?.everyMs ?? 300_000 },
     { name: ARCHIVE, opts: { removeOnComplete: 100, removeOnFail: 100 } },
   );
   const healthEveryMs = opts.everyMs ?? 10_000;
