@@ -26,6 +26,8 @@ function arg(name: string, fallback: number): number {
   return v;
 }
 const N = arg("rows", 1_000_000);
+/** `--keep`: leave the database in place (with CLICKHOUSE_URL) to profile queries by hand. */
+const KEEP = process.argv.includes("--keep");
 const RUNS = arg("runs", 7);
 const ORG = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
 const OTHERS = ["0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5d"];
@@ -36,9 +38,48 @@ const LOAD_SETTINGS = { max_execution_time: 600 };
 const c = ch.client;
 const nowUs = Date.now() * 1000;
 
+/**
+ * Resource tags as AutoTagging writes them: each of the 5 000 clients is one of 100 pods (ids
+ * 1001-1100; 4 namespaces 901-904), each of the 50 servers an instance (ids 1-50) in one of two
+ * VPCs (801, 802), all in region 700. Names in tag_dict, levels in resource_tags.
+ */
+const TAG_IDS = "1001 + number % 5000 % 100, 1 + number % 50";
+
+async function loadTags(org: string): Promise<void> {
+  const names: { id: number; name: string }[] = [{ id: 700, name: "eu-west-1" }];
+  const levels: Record<string, unknown>[] = [];
+  for (const v of [801, 802]) names.push({ id: v, name: `vpc-${v}` });
+  for (let ns = 901; ns <= 904; ns++) names.push({ id: ns, name: `ns-${ns - 900}` });
+  for (let i = 1; i <= 50; i++) {
+    names.push({ id: i, name: `server-${i}` });
+    levels.push({ org_id: org, id: i, kind: "host", region_id: 700, vpc_id: 801 + (i % 2), host_id: i });
+  }
+  for (let i = 1001; i <= 1100; i++) {
+    names.push({ id: i, name: `pod-${i}` });
+    const ns = 901 + (i % 4);
+    levels.push({
+      org_id: org,
+      id: i,
+      kind: "pod",
+      region_id: 700,
+      vpc_id: 801,
+      namespace_id: ns,
+      pod_id: i,
+      labels: { app: `app-${i % 7}` },
+    });
+  }
+  await c.insert({
+    table: "tag_dict",
+    format: "JSONEachRow",
+    values: names.map((t) => ({ org_id: org, tag_kind: "resource", ...t })),
+  });
+  await c.insert({ table: "resource_tags", format: "JSONEachRow", values: levels });
+}
+
 async function load(org: string, n: number): Promise<void> {
-  // In chunks of 1 M rows: each statement stays well inside the client's 30 s / 2 GB limits.
-  const CHUNK = 1_000_000;
+  await loadTags(org);
+  // In chunks of 250 k rows: each statement (with the rollups' views) stays well inside the client's limits.
+  const CHUNK = 250_000;
   for (let off = 0; off < n; off += CHUNK) await loadChunk(org, n, off, Math.min(CHUNK, n - off));
 }
 
@@ -52,7 +93,8 @@ async function loadChunk(org: string, n: number, off: number, len: number): Prom
         server_ip, server_port, ip_protocol, vlan, tunnel_type, tunnel_id, tunnel_outer_src, tunnel_outer_dst,
         packets_c2s, packets_s2c, bytes_c2s, bytes_s2c, close_type, tcp_flags_c2s, tcp_flags_s2c, rtt_us,
         rtt_client_us, rtt_server_us, srt_us, syn_count, synack_count, retrans_c2s, retrans_s2c,
-        zero_win_c2s, zero_win_s2c, out_of_order_c2s, out_of_order_s2c, l7_protocol, group_id)
+        zero_win_c2s, zero_win_s2c, out_of_order_c2s, out_of_order_s2c, l7_protocol, group_id,
+        client_resource_id, server_resource_id)
       SELECT {org:UUID}, toUUID('0190a1b2-0000-7000-8000-000000000001'), number + 1,
         fromUnixTimestamp64Micro(toInt64({now:Int64} - intDiv(number * {day:Int64}, {n:UInt64}) - 40000), 'UTC'),
         fromUnixTimestamp64Micro(toInt64({now:Int64} - intDiv(number * {day:Int64}, {n:UInt64})), 'UTC'),
@@ -60,7 +102,8 @@ async function loadChunk(org: string, n: number, off: number, len: number): Prom
         IPv4ToIPv6(toIPv4(167837696 + number % 50)), [80, 443, 3306, 5432, 6379][number % 5 + 1], 6, 0, '', 0,
         toIPv6('::'), toIPv6('::'), 10 + number % 7, 8 + number % 5, 1000 + number % 9000, 5000 + number % 90000,
         if(number % 50 = 0, 'server_rst', 'fin'), 27, 27, 100 + number % 900, 50, 50, 800, 1, 1,
-        number % 97 = 0, number % 89 = 0, 0, 0, 0, 0, ['http', 'http', 'mysql', 'pgsql', 'redis'][number % 5 + 1], 1 + number % 3
+        number % 97 = 0, number % 89 = 0, 0, 0, 0, 0, ['http', 'http', 'mysql', 'pgsql', 'redis'][number % 5 + 1], 1 + number % 3,
+        ${TAG_IDS}
       FROM numbers({off:UInt64}, {len:UInt64})`,
     query_params: params,
     clickhouse_settings: LOAD_SETTINGS,
@@ -69,7 +112,8 @@ async function loadChunk(org: string, n: number, off: number, len: number): Prom
     query: `INSERT INTO l7_flow_log (org_id, agent_id, flow_id, start_time, end_time, client_ip, client_port,
         server_ip, server_port, l7_protocol, version, request_type, request_domain, request_resource, endpoint,
         request_length, response_length, response_status, response_code, response_exception, response_duration_us,
-        trace_id, span_id, parent_span_id, x_request_id, req_tcp_seq, resp_tcp_seq, group_id)
+        trace_id, span_id, parent_span_id, x_request_id, req_tcp_seq, resp_tcp_seq, group_id,
+        client_resource_id, server_resource_id)
       SELECT {org:UUID}, toUUID('0190a1b2-0000-7000-8000-000000000001'), number + 1,
         fromUnixTimestamp64Micro(toInt64({now:Int64} - intDiv(number * {day:Int64}, {n:UInt64})), 'UTC'),
         fromUnixTimestamp64Micro(toInt64({now:Int64} - intDiv(number * {day:Int64}, {n:UInt64}) + 2000), 'UTC'),
@@ -79,7 +123,8 @@ async function loadChunk(org: string, n: number, off: number, len: number): Prom
         concat('/api/v', toString(number % 20)), concat('/api/v', toString(number % 20)), 100, 4000,
         if(number % 50 = 0, 'server_error', 'ok'), if(number % 50 = 0, 500, 200), '',
         toUInt64(500 + (number * 2654435761) % 200000 * (number % 10 = 0 ? 5 : 1)),
-        hex(cityHash64(intDiv(number, 4))), hex(number), '', '', toUInt32(number % 4294967295), toUInt32((number * 7) % 4294967295), 1 + number % 3
+        hex(cityHash64(intDiv(number, 4))), hex(number), '', '', toUInt32(number % 4294967295), toUInt32((number * 7) % 4294967295), 1 + number % 3,
+        ${TAG_IDS}
       FROM numbers({off:UInt64}, {len:UInt64})`,
     query_params: params,
     clickhouse_settings: LOAD_SETTINGS,
@@ -119,6 +164,8 @@ await load(ORG, N);
 for (const o of OTHERS) await load(o, Math.ceil(N / 2));
 await c.command({ query: "OPTIMIZE TABLE application_metrics_1m FINAL" }).catch(() => {});
 await c.command({ query: "OPTIMIZE TABLE network_metrics_1m FINAL" }).catch(() => {});
+for (const t of ["application_metrics_1h", "network_metrics_1h", "l4_edge_1h", "l7_edge_1h"])
+  await c.command({ query: `OPTIMIZE TABLE ${t} FINAL` }).catch(() => {});
 const loadS = (performance.now() - started) / 1000;
 const [counts] = await orgQuery<Record<string, string>>(
   c,
@@ -126,10 +173,14 @@ const [counts] = await orgQuery<Record<string, string>>(
   `SELECT (SELECT count() FROM l4_flow_log WHERE org_id = {org_id:UUID}) AS l4,
           (SELECT count() FROM l7_flow_log WHERE org_id = {org_id:UUID}) AS l7,
           (SELECT count() FROM l4_flow_log) AS l4_all, (SELECT count() FROM application_metrics WHERE org_id = {org_id:UUID}) AS app,
-          (SELECT count() FROM application_metrics_1m WHERE org_id = {org_id:UUID}) AS app_1m`,
+          (SELECT count() FROM application_metrics_1m WHERE org_id = {org_id:UUID}) AS app_1m,
+          (SELECT count() FROM network_metrics_1m WHERE org_id = {org_id:UUID}) AS net_1m,
+          (SELECT count() FROM network_metrics_1h WHERE org_id = {org_id:UUID}) AS net_1h,
+          (SELECT count() FROM l4_edge_1h WHERE org_id = {org_id:UUID}) AS l4_1h,
+          (SELECT count() FROM l7_edge_1h WHERE org_id = {org_id:UUID}) AS l7_1h`,
 );
 console.log(
-  `loaded in ${loadS.toFixed(1)} s: org ${counts?.l4} L4 + ${counts?.l7} L7 rows (all orgs ${counts?.l4_all} L4), app metrics ${counts?.app} per-second / ${counts?.app_1m} per-minute rows`,
+  `loaded in ${loadS.toFixed(1)} s: org ${counts?.l4} L4 + ${counts?.l7} L7 rows (all orgs ${counts?.l4_all} L4), app metrics ${counts?.app} per-second / ${counts?.app_1m} per-minute rows, network ${counts?.net_1m} per-minute / ${counts?.net_1h} per-hour, edges per hour ${counts?.l4_1h} L4 / ${counts?.l7_1h} L7`,
 );
 
 async function time(fn: () => Promise<unknown>): Promise<{ p50: number; p95: number }> {
@@ -177,6 +228,18 @@ for (const [label, span] of [
     ["flows: next page (cursor)", () => flowLogPage(c, { ...r, limit: 100, cursor: page.nextCursor }), rawL4],
     ["flows: total count", () => flowLogCount(c, r), rawL4],
     [
+      "flows: filtered by tags (client namespace + label)",
+      () =>
+        flowLogPage(c, {
+          ...r,
+          filters: [
+            { column: "client_namespace", op: "eq", value: "ns-2" },
+            { column: "client_label", op: "eq", value: "app=app-3" },
+          ],
+        }),
+      rawL4,
+    ],
+    [
       "flows: filtered (port, CIDR), by bytes",
       () =>
         flowLogPage(c, {
@@ -208,6 +271,16 @@ for (const [label, span] of [
       rawL7,
     ],
     ["topology (IP:port, auto source)", () => topologyEdges(c, { ...r, groupBy: "service" }), rawL7],
+    [
+      "topology by namespace, server VPC filter (auto)",
+      () =>
+        topologyEdges(c, {
+          ...r,
+          groupBy: "namespace",
+          filters: [{ column: "server_vpc", op: "eq", value: "vpc-801" }],
+        }),
+      rawL7,
+    ],
     ["topology (raw, forced)", () => topologyEdges(c, { ...r, groupBy: "service", source: "raw" }), rawL7],
     ["trace by trace id", () => assembleTrace(c, { ...r, traceId: someTrace }), rawL7],
     ["RED per endpoint + Apdex (auto source)", () => redMetrics(c, { ...r, by: "endpoint" }), rawL7],
@@ -239,4 +312,5 @@ console.log(
 );
 console.log(line(["query", "p50", "p95", "vs raw"]));
 for (const r of rows) console.log(line(r));
-await ch.drop();
+if (KEEP) console.log(`kept database ${ch.database} at ${ch.url}`);
+else await ch.drop();
