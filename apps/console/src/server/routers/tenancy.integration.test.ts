@@ -79,7 +79,9 @@ describe("orgProcedure: the tenant choke point", () => {
     expect(Object.keys(agents[0] ?? {}).sort()).toEqual(
       [
         "appliedRevision",
+        "archivedAt",
         "cpuPct",
+        "dataNode",
         "groupId",
         "groupName",
         "hostname",
