@@ -38,6 +38,14 @@ export function orgSections(orgSlug: string) {
       blurb: "Ingest nodes: health, load, your agents",
     },
     {
+      href: `${base}/packet-broker`,
+      label: "Packet broker",
+      ready: true,
+      exact: false,
+      permission: "policies.read",
+      blurb: "Forward packets to your tools",
+    },
+    {
       href: `${base}/enrollment`,
       label: "Enrolment",
       ready: true,
