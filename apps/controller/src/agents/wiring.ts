@@ -1,12 +1,14 @@
 import type { Logger } from "@flowplane/core/log";
 import { getDb } from "@flowplane/db/client";
 import { recordNpbCounters } from "@flowplane/query";
-import { type ClickHouseClient, recordRows } from "@flowplane/query/client";
+import type { ClickHouseClient } from "@flowplane/query/client";
 import { Redis } from "ioredis";
 import { startAutoTagging } from "../clouds/runtime.ts";
 import type { SecretsKey } from "../clouds/secrets.ts";
+import { BatchLedger } from "../ingest/batch-ledger.ts";
+import { IngestCoalescer } from "../ingest/coalescer.ts";
 import { startFleetJobs, type TFleetJobs } from "../jobs/scheduler.ts";
-import type { TAgentApiDeps, TAgentApiOptions } from "./api.ts";
+import { DEFAULT_AGENT_API_OPTIONS, type TAgentApiDeps, type TAgentApiOptions } from "./api.ts";
 
 /**
  * Everything the agent API and the fleet jobs need, from the controller's configuration: one call
@@ -24,7 +26,7 @@ export async function createAgentRuntime(opts: {
   secretsKey?: SecretsKey;
   /** Agents silent this long are archived by the fleet jobs (default 30 days). */
   archiveAfterS?: number;
-}): Promise<{ agentApi: TAgentApiDeps; close(): Promise<void> }> {
+}): Promise<{ agentApi: TAgentApiDeps; coalescer: IngestCoalescer; close(): Promise<void> }> {
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 2 });
   redis.on("error", (err) => opts.log.warn({ err: err.message }, "agent api redis error"));
   const db = getDb(opts.databaseUrl);
@@ -46,18 +48,27 @@ export async function createAgentRuntime(opts: {
     ...(opts.secretsKey ? { secretsKey: opts.secretsKey } : {}),
     jobs: opts.jobs !== false,
   });
+  // Agents' batches coalesced into few big inserts, journaled so a dead writer's insert is redone.
+  const coalescer = new IngestCoalescer(
+    opts.clickhouse,
+    new BatchLedger(redis, {
+      doneTtlS: opts.options?.batchIdTtlS ?? DEFAULT_AGENT_API_OPTIONS.batchIdTtlS,
+      pendingTtlS: 15,
+    }),
+    opts.log,
+  );
   return {
+    coalescer,
     agentApi: {
       db,
       redis,
-      writeRows: autoTagging.wrap((table, orgId, rows, o) =>
-        recordRows(opts.clickhouse, table, orgId, rows, o),
-      ),
+      writeRows: autoTagging.wrap(coalescer.write),
       writeNpbCounters: (orgId, agentId, at, counters) =>
         recordNpbCounters(opts.clickhouse, orgId, agentId, at, counters),
       ...(opts.options ? { options: opts.options } : {}),
     },
     close: async () => {
+      await coalescer.close();
       await jobs?.close();
       await autoTagging.close();
       await redis.quit().catch(() => {});

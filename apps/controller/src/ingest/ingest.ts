@@ -13,6 +13,8 @@ export type TWriteOptions = {
   agentId?: string;
   /** ClickHouse insert_deduplication_token: the same batch written twice is stored once. */
   dedupToken?: string;
+  /** The ledger's batch id: a coalescing writer journals it with the insert holding the rows. */
+  batchId?: string;
   /** The rows were tagged already (ingest tags before writing): a tagging writer skips its pass. */
   tagged?: boolean;
 };
@@ -136,6 +138,7 @@ export async function ingestBatch(
   }
 
   const stopKeepAlive = deps.ledger.keepAlive(agent.orgId, batch.batchId);
+  let written = false;
   try {
     const { own, rejected } = splitForeignRows(batch.rows, agent);
     const allowed = deps.quota ? await deps.quota.take(agent.orgId, own.length) : { ok: true as const };
@@ -160,8 +163,10 @@ export async function ingestBatch(
         // A node that died mid-insert leaves the ledger claim pending and the outcome unknown; the
         // retry carries the same token, so ClickHouse drops it if the first insert landed.
         dedupToken: batchDedupToken(agent.orgId, batch.batchId),
+        batchId: batch.batchId,
         tagged: tagRows !== undefined,
       });
+      written = true;
       accepted = result.inserted;
       for (const r of result.rejected) {
         const original = own[r.index];
@@ -182,7 +187,9 @@ export async function ingestBatch(
     }
     return { batchId: batch.batchId, ...outcome };
   } catch (err) {
-    await deps.ledger.release(agent.orgId, batch.batchId).catch(() => {});
+    // Stored but not recorded (Redis failed): keep the claim, so the replay after its TTL is written
+    // with the same dedup token and dropped by ClickHouse, rather than freed and written again.
+    if (!written) await deps.ledger.release(agent.orgId, batch.batchId).catch(() => {});
     if (err instanceof AgentApiError) throw err;
     deps.log.error(
       { err, orgId: agent.orgId, agentId: agent.agentId, batchId: batch.batchId, table: batch.table },
