@@ -72,8 +72,8 @@ describe("overload governor", () => {
         else secondHalf++;
       }
     }
-    expect(secondHalf).toBeGreaterThan(400);
-    expect(firstHalf).toBeLessThan(600);
+    expect(secondHalf).toBeGreaterThan(350);
+    expect(firstHalf).toBeLessThanOrEqual(650);
   });
 
   it("caps bytes/s at maxBps", () => {
@@ -156,6 +156,7 @@ describe("overload governor", () => {
     g.tick(idle);
     const r = g.report();
     expect(r.sentRows).toBe(180);
+    expect(g.sendBatchRows(5000)).toBe(100);
     expect(r.heldRows).toBe(60);
     expect(g.step).toBe("shedding");
     expect(r.reason).toMatch(/60 rows held in the spool/);

@@ -195,8 +195,9 @@ export async function openControllerSession(o: ControllerSessionOptions): Promis
         }
         let result: ExportResult = "success";
         for (const [table, rows] of byTable) {
-          for (let i = 0; i < rows.length; i += MAX_ROWS_PER_BATCH) {
-            const b = makeBatch(identity.agentId, table, rows.slice(i, i + MAX_ROWS_PER_BATCH));
+          const per = o.governor?.sendBatchRows(MAX_ROWS_PER_BATCH) ?? MAX_ROWS_PER_BATCH;
+          for (let i = 0; i < rows.length; i += per) {
+            const b = makeBatch(identity.agentId, table, rows.slice(i, i + per));
             // Queued in the spool behind batches the send-rate limit holds: held as well.
             if (gated?.holding && spool.size > 0) gated.queuedBehindHeld(b);
             const r = await sender.send(b);
