@@ -1,4 +1,4 @@
-import { envFields, parseEnv } from "@flowplane/core/env";
+import { envFields, loadEnvOrExit, parseEnv } from "@flowplane/core/env";
 import { z } from "zod";
 
 /**
@@ -47,4 +47,69 @@ export function controllerUrlSetting(): string | undefined {
 /** Only the auth secret: the proxy needs it without requiring the database settings. */
 export function authSecret(): string {
   return parseEnv(consoleEnvSchema.pick({ NEXTAUTH_SECRET: true }), process.env).NEXTAUTH_SECRET;
+}
+
+const OIDC_REQUIRED = ["OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"] as const;
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+/** An empty variable counts as unset (`OIDC_ISSUER=` in a compose file means "off"). */
+const unsetIfEmpty = (v: unknown) => (v === "" ? undefined : v);
+
+/**
+ * A generic OpenID Connect provider for sign-in: on when all three of issuer, client id and
+ * secret are set, off when none is. Half a configuration is an error at start, naming what is
+ * missing, rather than a sign-in button that fails later.
+ */
+export const oidcEnvSchema = z
+  .object({
+    OIDC_ISSUER: z.preprocess(
+      unsetIfEmpty,
+      z
+        .url({
+          protocol: /^https?$/,
+          error: "expected the issuer URL, e.g. https://idp.example.com/realms/main",
+        })
+        // Runs even after a failed url check (zod 4 keeps going), hence canParse.
+        .refine((u) => !URL.canParse(u) || u.startsWith("https:") || LOOPBACK.has(new URL(u).hostname), {
+          error: "expected an https:// issuer (plain http only on loopback)",
+        })
+        .optional(),
+    ),
+    OIDC_CLIENT_ID: z.preprocess(unsetIfEmpty, z.string().max(500).optional()),
+    OIDC_CLIENT_SECRET: z.preprocess(unsetIfEmpty, z.string().max(2000).optional()),
+    // What the sign-in button says: "Sign in with <OIDC_NAME>".
+    OIDC_NAME: z.preprocess(unsetIfEmpty, z.string().trim().min(1).max(40).default("single sign-on")),
+  })
+  .superRefine((env, ctx) => {
+    const set = OIDC_REQUIRED.filter((k) => env[k] !== undefined);
+    if (set.length === 0 || set.length === OIDC_REQUIRED.length) return;
+    for (const k of OIDC_REQUIRED.filter((k) => env[k] === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [k],
+        message: `missing while ${set.join(" and ")} ${set.length === 1 ? "is" : "are"} set (OIDC sign-in needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET, or none of them)`,
+      });
+    }
+  });
+
+export type OidcSettings = { issuer: string; clientId: string; clientSecret: string; name: string };
+
+/** The OIDC provider's settings, or null when OIDC sign-in is off. Read at run time, never at build. */
+export function oidcSettings(): OidcSettings | null {
+  const env = parseEnv(oidcEnvSchema, process.env);
+  if (!env.OIDC_ISSUER || !env.OIDC_CLIENT_ID || !env.OIDC_CLIENT_SECRET) return null;
+  return {
+    issuer: env.OIDC_ISSUER,
+    clientId: env.OIDC_CLIENT_ID,
+    clientSecret: env.OIDC_CLIENT_SECRET,
+    name: env.OIDC_NAME,
+  };
+}
+
+/**
+ * For the server's start (instrumentation.ts): every console variable, OIDC included. A bad one
+ * prints one line naming it and exits before the console takes a request.
+ */
+export function checkEnvAtStart(): void {
+  loadEnvOrExit(consoleEnvSchema);
+  loadEnvOrExit(oidcEnvSchema);
 }

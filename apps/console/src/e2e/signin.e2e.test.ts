@@ -59,6 +59,8 @@ afterAll(async () => {
 describe("console end to end", () => {
   it("serves /signin and /healthz", async () => {
     expect((await fetch(`${server.url}/signin`)).status).toBe(200);
+    // No OIDC_* variables here: no single sign-on button (oidc.e2e.test.ts has it configured).
+    expect(await (await fetch(`${server.url}/signin`)).text()).not.toContain("Sign in with");
     const res = await fetch(`${server.url}/healthz`);
     const body = (await res.json()) as {
       status: string;

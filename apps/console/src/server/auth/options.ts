@@ -1,9 +1,17 @@
 import { createLogger } from "@flowplane/core/log";
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
-import { authSecret } from "../../env.ts";
+import { authSecret, type OidcSettings, oidcSettings } from "../../env.ts";
 import { appDb, type Db } from "../db.ts";
 import { authorizeCredentials } from "./credentials.ts";
+import {
+  identityFromClaims,
+  linkOidcUser,
+  OIDC_PROVIDER_ID,
+  oidcAccountProvider,
+  oidcProvider,
+  userOfOidcAccount,
+} from "./oidc.ts";
 
 declare module "next-auth" {
   interface User {
@@ -23,11 +31,13 @@ declare module "next-auth/jwt" {
 
 /**
  * next-auth configuration. Credentials sign-in needs JWT sessions; the token carries the user id
- * and session version, which every request re-checks against the database (principal.ts).
+ * and session version, which every request re-checks against the database (principal.ts). With
+ * `oidc` set, a generic OpenID Connect provider signs in too (oidc.ts); its sessions are the same
+ * JWTs with the local user's id and session version.
  */
 const log = createLogger("console-auth");
 
-export function buildAuthOptions(db: Db, secret: string): NextAuthOptions {
+export function buildAuthOptions(db: Db, secret: string, oidc: OidcSettings | null = null): NextAuthOptions {
   return {
     secret,
     session: { strategy: "jwt", maxAge: 12 * 60 * 60 },
@@ -49,10 +59,31 @@ export function buildAuthOptions(db: Db, secret: string): NextAuthOptions {
         },
         authorize: (credentials) => authorizeCredentials(db, credentials, secret),
       }),
+      ...(oidc ? [oidcProvider(oidc)] : []),
     ],
     callbacks: {
-      jwt({ token, user }) {
-        if (user) {
+      // OIDC: the IdP vouched for a subject; decide which local user that is (or refuse, with a
+      // reason the sign-in page explains). Credentials sign-ins were decided in `authorize`.
+      async signIn({ account, profile }) {
+        if (account?.provider !== OIDC_PROVIDER_ID || !oidc) return true;
+        const identity = identityFromClaims(oidc.issuer, profile);
+        if (!identity) return "/signin?error=OAuthCallback";
+        const result = await linkOidcUser(db, identity);
+        return result.ok ? true : `/signin?error=${result.reason}`;
+      },
+      async jwt({ token, user, account }) {
+        if (user && account?.provider === OIDC_PROVIDER_ID && oidc) {
+          // `user.id` is the IdP's subject here; the token carries the local user signIn chose.
+          const local = await userOfOidcAccount(
+            db,
+            oidcAccountProvider(oidc.issuer),
+            account.providerAccountId,
+          );
+          if (!local) throw new Error("OIDC sign-in without a linked user");
+          token.userId = local.id;
+          token.sessionVersion = local.sessionVersion;
+          token.sub = local.id;
+        } else if (user) {
           token.userId = user.id;
           token.sessionVersion = user.sessionVersion;
         }
@@ -71,6 +102,6 @@ let options: NextAuthOptions | undefined;
 
 /** The app's options, built on first request so the build reads no environment. */
 export function authOptions(): NextAuthOptions {
-  options ??= buildAuthOptions(appDb(), authSecret());
+  options ??= buildAuthOptions(appDb(), authSecret(), oidcSettings());
   return options;
 }
