@@ -168,7 +168,7 @@ beforeAll(async () => {
     if (res.status() >= 500) pageErrors.push(`${res.status()} ${res.url()}`);
   });
   await signIn("demo@flowplane.local", "/o/demo/agents");
-}, 300_000);
+}, 600_000);
 
 afterAll(async () => {
   await browserRun?.close();
