@@ -117,7 +117,7 @@ function AgentList({
   agents: { id: string; name: string; state: string }[];
 }) {
   return (
-    <ul className="fp-links">
+    <ul className="fp-inline-list">
       {agents.map((a) => (
         <li key={a.id}>
           <a href={`/o/${orgSlug}/agents/${a.id}`}>{a.name}</a> <span className="fp-muted">{a.state}</span>
