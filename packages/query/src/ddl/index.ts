@@ -6,4 +6,5 @@ export {
   type Migration,
   migrateClickhouse,
 } from "./migrate.ts";
+export * from "./org-tables.ts";
 export * from "./ttl.ts";
