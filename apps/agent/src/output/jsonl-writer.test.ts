@@ -13,17 +13,24 @@ describe("JsonlWriter", () => {
     const value = fc.oneof(
       fc.string(),
       fc.string({ unit: "binary" }),
+      // Repeated values exercise the per-column copy of the last string.
+      fc.constantFrom("", "127.0.0.1", "00000000-0000-0000-0000-000000000000", "x".repeat(70), "é"),
       fc.double(),
       fc.integer(),
+      fc.maxSafeInteger(),
+      fc.constantFrom(-0, 2 ** 31, -(2 ** 31), 2 ** 31 - 1, 1e8, 99_999_999, 2 ** 53, 1e21, 1795699971954577),
       fc.boolean(),
       fc.constant(null),
       fc.constant(undefined),
       fc.array(fc.integer(), { maxLength: 4 }),
+      fc.record({ n: fc.integer() }),
     );
-    // A compiled shape (plain keys) and one whose key needs escaping (always JSON.stringify).
+    // Plain keys, a key that needs escaping, and the same keys in another order.
     const row = fc.oneof(
       fc.record({ a: value, b: value, flow_id: fc.string() }),
-      fc.record({ a: value, 'c"d': value }),
+      fc.record({ a: value, 'c"d': value, é: value }),
+      fc.record({ flow_id: fc.string(), b: value, a: value }),
+      fc.record({ a: value, b: value }),
     );
     let n = 0;
     fc.assert(
@@ -34,7 +41,7 @@ describe("JsonlWriter", () => {
         w.close();
         expect(readFileSync(file, "utf8")).toBe(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
     );
   });
 
