@@ -313,6 +313,7 @@ export function PacketBrokerPanel({
               <textarea
                 id="npb-match"
                 className="fp-code"
+                style={{ height: 160 }}
                 spellCheck={false}
                 value={draft.match}
                 onChange={(e) => setDraft({ ...draft, match: e.target.value })}
@@ -327,6 +328,7 @@ export function PacketBrokerPanel({
               <textarea
                 id="npb-action"
                 className="fp-code"
+                style={{ height: 160 }}
                 spellCheck={false}
                 value={draft.action}
                 onChange={(e) => setDraft({ ...draft, action: e.target.value })}
