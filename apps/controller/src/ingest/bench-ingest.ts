@@ -1,9 +1,14 @@
 /**
  * Ingest benchmark: L4 rows/s from agent batches (the agent's HttpExporter → POST /v1/ingest →
- * recordRows → the embedded store over HTTP), beside the ceiling: the very same rows, as the
- * engine's own TSV, bulk-inserted straight into chDB in this process. Prints both and the ratio.
+ * validation, tagging, TSV encoding → the coalescer's inserts → the embedded store over HTTP),
+ * beside the ceiling: the very same rows, as the engine's own TSV, bulk-inserted in one insert
+ * straight into chDB in this process, into the same tables (l4_flow_log with the rollup view that
+ * feeds on it) and into a bare copy of l4_flow_log. Prints rows/s, the ratio, and CPU seconds per
+ * 100 k rows of this process and of the store process (robust to a loaded machine). Then the
+ * failover time: two data node processes, agents syncing at the default interval, one node
+ * SIGKILLed; seconds until every agent it had is sending elsewhere, and as sync intervals.
  *
- *   node --import tsx apps/controller/src/ingest/bench-ingest.ts [--rows 200000] [--batch 5000] [--concurrency 4] [--tagging]
+ *   node --import tsx apps/controller/src/ingest/bench-ingest.ts [--rows 200000] [--batch 5000] [--concurrency 4] [--tagging] [--no-failover]
  *
  * `--tagging` adds a run of the same rows through a second controller whose writer tags them
  * (AutoTagging, apps/controller/src/tagging) for an org with a resource model, and prints it
@@ -12,7 +17,8 @@
  * The controller runs in this process (one ingest process) and the store in its own process, as
  * in production; the sender shares the controller's process, which understates ingest a little.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +26,7 @@ import { parseArgs } from "node:util";
 import { createLogger } from "@flowplane/core/log";
 import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
 import { createTestDatabase } from "@flowplane/db/testing";
+import { loadMigrations } from "@flowplane/query/ddl";
 import { createTestClickhouse } from "@flowplane/query/testing";
 import {
   CredentialHolder,
@@ -31,6 +38,7 @@ import { createAgentRuntime } from "../agents/wiring.ts";
 import { buildControllerServer } from "../http/server.ts";
 import { ChdbEngine } from "../store/engine.ts";
 import { benchTaggedIngest, measureTagColumnBytes } from "../tagging/bench.ts";
+import { benchFailover } from "./bench-failover.ts";
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +46,7 @@ const { values } = parseArgs({
     batch: { type: "string", default: "5000" },
     concurrency: { type: "string", default: "4" },
     tagging: { type: "boolean", default: false },
+    "no-failover": { type: "boolean", default: false },
   },
 });
 const ROWS = Number(values.rows);
@@ -84,6 +93,10 @@ function l4Row(i: number, nowUs: number) {
 }
 
 const log = createLogger("bench-ingest");
+const workDir = mkdtempSync(join(tmpdir(), "fp-bench-ingest-"));
+// Our own store process (not the test helper's), so its CPU time can be read.
+const store = await startStoreProcess(join(workDir, "store"));
+process.env.CLICKHOUSE_URL = store.url;
 const tdb = await createTestDatabase("bench_ingest");
 const ch = await createTestClickhouse("bench_ingest");
 const runtime = await createAgentRuntime({
@@ -101,7 +114,7 @@ const runtime = await createAgentRuntime({
 const app = buildControllerServer({ log, probes: {}, agentApi: runtime.agentApi });
 await app.listen({ host: "127.0.0.1", port: 0 });
 const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-const ceilingDir = mkdtempSync(join(tmpdir(), "fp-bench-ceiling-"));
+const ceilingDir = join(workDir, "ceiling");
 try {
   const org = await seedOrg(tdb.db);
   const group = await seedAgentGroup(tdb.db, org.id);
@@ -126,12 +139,19 @@ try {
     for (let i = start; i < Math.min(ROWS, start + BATCH); i++) rows.push(l4Row(i, nowUs));
     batches.push(makeBatch(agent.agentId, "l4_flow_log", rows));
   }
+  // What the sender alone costs in this process (the agent's JSON of every batch), for the split.
+  const s0 = process.cpuUsage();
+  for (const b of batches) JSON.stringify(b);
+  const senderCpuS = cpuS(process.cpuUsage(s0));
 
-  // Warm-up (JIT, connections, first parts) on a separate org-less batch id, not counted.
+  // Warm-up (JIT, connections, first parts) on a separate batch, not counted.
   await exporter.export(makeBatch(agent.agentId, "l4_flow_log", [l4Row(ROWS + 1, nowUs)]));
+  const statsBefore = { ...runtime.coalescer.stats };
 
   let next = 0;
   let accepted = 0;
+  const c0 = process.cpuUsage();
+  const st0 = processCpuS(store.child.pid);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -146,8 +166,12 @@ try {
     }),
   );
   const ingestS = (performance.now() - t0) / 1000;
+  const ingestCpuS = cpuS(process.cpuUsage(c0));
+  const storeCpuS = processCpuS(store.child.pid) - st0;
+  const inserts = runtime.coalescer.stats.inserts - statsBefore.inserts;
 
-  // The same rows, as the engine's own TSV, straight into chDB (a fresh data directory).
+  // The same rows, as the engine's own TSV, straight into chDB (a fresh data directory), once into
+  // the same schema (l4_flow_log and the view that feeds its rollup) and once into a bare copy.
   const tsv = Buffer.from(
     await (
       await ch.client.query({
@@ -157,26 +181,33 @@ try {
       })
     ).text(),
   );
-  const ddl = (
-    await (
-      await ch.client.query({ query: "SHOW CREATE TABLE l4_flow_log", format: "TabSeparatedRaw" })
-    ).text()
-  ).trim();
   const engine = new ChdbEngine(ceilingDir);
   const run = (sql: string, insertPayload?: Buffer) =>
     engine.run({
       setStatements: [],
-      database: undefined,
+      database: "ceiling",
       sql,
       format: "TabSeparated",
       params: {},
       ...(insertPayload ? { insertPayload } : {}),
     });
-  await run(`CREATE DATABASE IF NOT EXISTS ${ch.database}`);
-  await run(ddl.replace(/\sTTL\s[^\n]*\n/g, "\n"));
-  const t1 = performance.now();
-  const ceiling = await run(`INSERT INTO ${ch.database}.l4_flow_log FORMAT TabSeparated`, tsv);
-  const ceilingS = (performance.now() - t1) / 1000;
+  await engine.run({
+    setStatements: [],
+    database: undefined,
+    sql: "CREATE DATABASE ceiling",
+    format: "TabSeparated",
+    params: {},
+  });
+  for (const m of loadMigrations()) for (const statement of m.statements) await run(statement);
+  await run("CREATE TABLE l4_bare AS l4_flow_log");
+  const ceilingInto = async (table: string) => {
+    const cpu = process.cpuUsage();
+    const t = performance.now();
+    const r = await run(`INSERT INTO ${table} FORMAT TabSeparated`, tsv);
+    return { rate: r.rowsWritten / ((performance.now() - t) / 1000), cpuS: cpuS(process.cpuUsage(cpu)) };
+  };
+  const ceiling = await ceilingInto("l4_flow_log");
+  const bare = await ceilingInto("l4_bare");
   await engine.close();
 
   // ── AutoTagging: the same rows through a tagging controller (another org with resources) ──
@@ -196,13 +227,15 @@ try {
   const tagBytes = values.tagging ? await measureTagColumnBytes(ch.client) : undefined;
 
   const ingestRate = accepted / ingestS;
-  const ceilingRate = ceiling.rowsWritten / ceilingS;
+  const per100k = (sec: number) => ((sec * 100_000) / accepted).toFixed(2);
   console.log(
     [
-      `ingest bench: ${ROWS} L4 rows in batches of ${BATCH}, ${CONCURRENCY} in flight`,
-      `  agent batches -> controller -> store: ${Math.round(ingestRate).toLocaleString("en")} rows/s (${accepted} rows, ${ingestS.toFixed(2)} s)`,
-      `  direct chDB insert, engine TSV     : ${Math.round(ceilingRate).toLocaleString("en")} rows/s (${ceiling.rowsWritten} rows, ${ceilingS.toFixed(2)} s)`,
-      `  ratio: ${((100 * ingestRate) / ceilingRate).toFixed(1)} % of the ceiling (target >= 70 %)`,
+      `ingest bench: ${ROWS} L4 rows in batches of ${BATCH}, ${CONCURRENCY} in flight (load average ${loadavg()})`,
+      `  agent batches -> controller -> store: ${Math.round(ingestRate).toLocaleString("en")} rows/s (${accepted} rows, ${ingestS.toFixed(2)} s; ${inserts} inserts, ${(batches.length / Math.max(1, inserts)).toFixed(1)} batches each)`,
+      `  direct chDB insert, engine TSV, same tables (l4_flow_log + its rollup view): ${Math.round(ceiling.rate).toLocaleString("en")} rows/s`,
+      `  direct chDB insert, engine TSV, bare l4_flow_log copy (no view)          : ${Math.round(bare.rate).toLocaleString("en")} rows/s`,
+      `  ratio: ${((100 * ingestRate) / ceiling.rate).toFixed(1)} % of the same-tables ceiling, ${((100 * ingestRate) / bare.rate).toFixed(1)} % of the bare one (target >= 70 %)`,
+      `  CPU s per 100 k rows: controller process ${per100k(ingestCpuS)} (of which the in-process sender's JSON ~${per100k(senderCpuS)}), store process ${per100k(storeCpuS)}; ceiling ${per100k(ceiling.cpuS)} (same tables), ${per100k(bare.cpuS)} (bare)`,
       ...(tagged
         ? [
             `  tagging on vs off (same rows, an org with ${tagged.resources} resources, ${tagged.taggedShare.toFixed(0)} % of IPs resolved; medians of ${tagged.rounds} alternating runs): on ${Math.round(tagged.rowsPerS).toLocaleString("en")} rows/s, off ${Math.round(tagged.offRowsPerS).toLocaleString("en")} rows/s; cost ${((100 * (tagged.offRowsPerS - tagged.rowsPerS)) / tagged.offRowsPerS).toFixed(1)} % (target < 15 %)`,
@@ -216,10 +249,75 @@ try {
         : []),
     ].join("\n"),
   );
+
+  if (!values["no-failover"]) {
+    const f = await benchFailover({
+      db: tdb.db,
+      databaseUrl: tdb.url,
+      redisUrl,
+      controllerUrl: url,
+      clickhouse: ch,
+      workDir,
+      log,
+    });
+    console.log(
+      [
+        `failover: ${f.agents} agents on ${f.nodes} data node processes (sync interval ${f.syncIntervalS} s, node heartbeat ${f.heartbeatS} s, marked down after ${f.missAfterS} s by the rebalance job every ${f.rebalanceEveryS} s)`,
+        `  node killed -> all ${f.movedAgents} of its agents sending elsewhere: ${f.failoverS.toFixed(1)} s = ${(f.failoverS / f.syncIntervalS).toFixed(2)} sync intervals (target < 3); rows stored ${f.stored} = produced ${f.produced}: ${f.stored === f.produced ? "no loss, no duplicates" : "MISMATCH"}`,
+      ].join("\n"),
+    );
+  }
 } finally {
   await app.close();
   await runtime.close();
   await ch.drop();
   await tdb.drop();
-  rmSync(ceilingDir, { recursive: true, force: true });
+  await store.stop();
+  rmSync(workDir, { recursive: true, force: true });
+}
+
+function cpuS(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1e6;
+}
+
+/** User + system CPU seconds of a process so far, threads included (Linux /proc). */
+function processCpuS(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100)
+}
+
+function loadavg(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
+
+async function startStoreProcess(
+  dir: string,
+): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const readyFile = join(workDir, "store.ready.json");
+  const main = new URL("../store/main.ts", import.meta.url).pathname;
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", main, "--data-dir", dir, "--port", "0", "--ready-file", readyFile],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(readyFile)) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error("bench store did not start");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const { url } = JSON.parse(readFileSync(readyFile, "utf8")) as { url: string };
+  return {
+    url,
+    child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
 }

@@ -13,7 +13,8 @@ export const ZDataNodeEnv = z.object({
   /** The URL agents use; defaults to http://HOST:PORT as listened on. */
   DATA_NODE_PUBLIC_URL: z.url().optional(),
   DATA_NODE_CAPACITY: z.coerce.number().int().min(1).default(100),
-  DATA_NODE_HEARTBEAT_S: z.coerce.number().positive().default(5),
+  /** Three missed heartbeats mark the node down (DEFAULT_REBALANCE in jobs/scheduler.ts). */
+  DATA_NODE_HEARTBEAT_S: z.coerce.number().positive().default(2),
   /** PEM files: when both are set the node serves HTTPS (agents then need the CA). */
   DATA_NODE_TLS_CERT_FILE: z.string().optional(),
   DATA_NODE_TLS_KEY_FILE: z.string().optional(),

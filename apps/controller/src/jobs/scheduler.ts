@@ -19,6 +19,13 @@ const HEALTH = "record-agent-health";
 export type TFleetJobs = { queue: Queue; worker: Worker; close(): Promise<void> };
 
 /**
+ * Data node failover: a node silent for `nodeMissAfterS` (3 of its 2 s heartbeats) is marked down
+ * by the rebalance job, and its agents move at their next sync: at most 6 + 5 s + one sync
+ * interval, under the 3 intervals (30 s at the default 10 s) the product aims for.
+ */
+export const DEFAULT_REBALANCE = { everyMs: 5_000, nodeMissAfterS: 6 } as const;
+
+/**
  * The controller's periodic fleet jobs on BullMQ. Every controller process calls this: the job
  * scheduler is upserted under a fixed id, so N processes make one schedule, and each tick's job is
  * taken by exactly one worker: the jobs run once, not once per process.
@@ -48,7 +55,7 @@ export async function startFleetJobs(opts: {
   );
   await queue.upsertJobScheduler(
     REBALANCE,
-    { every: opts.rebalance?.everyMs ?? 30_000 },
+    { every: opts.rebalance?.everyMs ?? DEFAULT_REBALANCE.everyMs },
     { name: REBALANCE, opts: { removeOnComplete: 100, removeOnFail: 100 } },
   );
   await queue.upsertJobScheduler(
@@ -94,7 +101,7 @@ export async function startFleetJobs(opts: {
       }
       if (job.name === REBALANCE) {
         const r = await unsafeRebalanceDataNodes(opts.db, opts.connection, {
-          nodeMissAfterS: opts.rebalance?.nodeMissAfterS ?? 30,
+          nodeMissAfterS: opts.rebalance?.nodeMissAfterS ?? DEFAULT_REBALANCE.nodeMissAfterS,
         });
         if (r.downNodes.length)
           opts.log.warn({ nodes: r.downNodes }, "data nodes missed heartbeats: marked down");
