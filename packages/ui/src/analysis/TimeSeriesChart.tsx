@@ -4,17 +4,22 @@ import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, X
 
 const PALETTE = ["#2f6fde", "#cf222e", "#1a7f37", "#9a6700", "#8250df"];
 
-/** Lines over time (µs x axis) with Recharts; `series` names keys of each point's values. */
+/**
+ * Lines over time (µs x axis) with Recharts; `series` names keys of each point's values. A null
+ * value breaks the line (a gap); `domain` (µs) fixes the x axis to a range instead of the data's.
+ */
 export function TimeSeriesChart({
   points,
   series,
   height = 220,
   format = (v: number) => v.toLocaleString("en-US", { maximumFractionDigits: 2 }),
+  domain,
 }: {
-  points: { time: number; values: Record<string, number> }[];
+  points: { time: number; values: Record<string, number | null> }[];
   series: { key: string; label: string }[];
   height?: number;
   format?: (v: number) => string;
+  domain?: [number, number];
 }) {
   const data = points.map((p) => ({ t: p.time / 1000, ...p.values }));
   const tick = (ms: number) => new Date(ms).toISOString().slice(11, 16);
@@ -26,7 +31,8 @@ export function TimeSeriesChart({
           <XAxis
             dataKey="t"
             type="number"
-            domain={["dataMin", "dataMax"]}
+            domain={domain ? [domain[0] / 1000, domain[1] / 1000] : ["dataMin", "dataMax"]}
+            allowDataOverflow={domain !== undefined}
             tickFormatter={tick}
             fontSize={11}
           />

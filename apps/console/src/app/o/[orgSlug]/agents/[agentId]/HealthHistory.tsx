@@ -53,8 +53,19 @@ export function HealthHistory({ orgSlug, agentId }: { orgSlug: string; agentId: 
     }
     return out;
   }, [points, stepMs]);
-  const series = (key: "cpu_pct" | "mem_bytes" | "packets_per_s" | "drops", scale = 1) =>
-    points.map((p) => ({ time: p.time, values: { [key]: p[key] / scale } }));
+  // A missing step is a silent agent: a null point there breaks the line instead of bridging it.
+  const series = (key: "cpu_pct" | "mem_bytes" | "packets_per_s" | "drops", scale = 1) => {
+    const out: { time: number; values: Record<string, number | null> }[] = [];
+    let prev: number | undefined;
+    for (const p of points) {
+      if (prev !== undefined && p.time - prev > stepMs * 1000)
+        out.push({ time: prev + stepMs * 1000, values: { [key]: null } });
+      out.push({ time: p.time, values: { [key]: p[key] / scale } });
+      prev = p.time;
+    }
+    return out;
+  };
+  const domain: [number, number] = [(anchor - range.ms) * 1000, anchor * 1000];
 
   return (
     <Card
@@ -108,6 +119,7 @@ export function HealthHistory({ orgSlug, agentId }: { orgSlug: string; agentId: 
                 points={series("cpu_pct")}
                 series={[{ key: "cpu_pct", label: "CPU %" }]}
                 height={160}
+                domain={domain}
                 format={fmt(1)}
               />
             </div>
@@ -117,6 +129,7 @@ export function HealthHistory({ orgSlug, agentId }: { orgSlug: string; agentId: 
                 points={series("mem_bytes", 1_048_576)}
                 series={[{ key: "mem_bytes", label: "Memory MB" }]}
                 height={160}
+                domain={domain}
                 format={fmt(0)}
               />
             </div>
@@ -126,6 +139,7 @@ export function HealthHistory({ orgSlug, agentId }: { orgSlug: string; agentId: 
                 points={series("packets_per_s")}
                 series={[{ key: "packets_per_s", label: "Packets/s" }]}
                 height={160}
+                domain={domain}
                 format={fmt(0)}
               />
             </div>
@@ -135,6 +149,7 @@ export function HealthHistory({ orgSlug, agentId }: { orgSlug: string; agentId: 
                 points={series("drops")}
                 series={[{ key: "drops", label: "Drops" }]}
                 height={160}
+                domain={domain}
                 format={fmt(0)}
               />
             </div>
