@@ -6,7 +6,7 @@ import { Redis } from "ioredis";
 import { startAutoTagging } from "../clouds/runtime.ts";
 import type { SecretsKey } from "../clouds/secrets.ts";
 import { BatchLedger } from "../ingest/batch-ledger.ts";
-import { IngestCoalescer } from "../ingest/coalescer.ts";
+import { DEFAULT_COALESCER_OPTIONS, IngestCoalescer } from "../ingest/coalescer.ts";
 import { startFleetJobs, type TFleetJobs } from "../jobs/scheduler.ts";
 import { DEFAULT_AGENT_API_OPTIONS, type TAgentApiDeps, type TAgentApiOptions } from "./api.ts";
 
@@ -56,6 +56,10 @@ export async function createAgentRuntime(opts: {
       pendingTtlS: 15,
     }),
     opts.log,
+    {
+      ...DEFAULT_COALESCER_OPTIONS,
+      ownsOrg: async (id) => (await db.unsafe.organization.count({ where: { id } })) > 0,
+    },
   );
   return {
     coalescer,

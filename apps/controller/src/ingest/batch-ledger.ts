@@ -134,19 +134,27 @@ export class BatchLedger {
    * the caller, with its payload; undefined when there is none. Live writers hold their lease, so
    * only orphans are taken.
    */
-  async takeOrphanFlush(leaseTtlS: number): Promise<{ flush: TFlushRecord; payload: Buffer } | undefined> {
+  async takeOrphanFlush(
+    leaseTtlS: number,
+    ours: (flush: TFlushRecord) => Promise<boolean>,
+  ): Promise<{ flush: TFlushRecord; payload: Buffer } | undefined> {
     for (const id of await this.redis.smembers(BatchLedger.FLUSHES)) {
-      if ((await this.redis.set(this.flushLockKey(id), "1", "EX", leaseTtlS, "NX")) !== "OK") continue;
-      const [record, payload] = await Promise.all([
-        this.redis.get(this.flushKey(id)),
-        this.redis.getBuffer(this.flushDataKey(id)),
-      ]);
-      if (record === null || payload === null) {
-        // Expired after a day unclaimed: nothing left to redo.
-        await this.redis.multi().srem(BatchLedger.FLUSHES, id).del(this.flushLockKey(id)).exec();
+      if ((await this.redis.exists(this.flushLockKey(id))) === 1) continue; // its writer lives
+      const record = await this.redis.get(this.flushKey(id));
+      if (record === null) {
+        // Expired after a day unclaimed (or just ended): nothing left to redo.
+        await this.redis.srem(BatchLedger.FLUSHES, id);
         continue;
       }
-      return { flush: JSON.parse(record) as TFlushRecord, payload };
+      const flush = JSON.parse(record) as TFlushRecord;
+      if (!(await ours(flush))) continue;
+      if ((await this.redis.set(this.flushLockKey(id), "1", "EX", leaseTtlS, "NX")) !== "OK") continue;
+      const payload = await this.redis.getBuffer(this.flushDataKey(id));
+      if (payload === null) {
+        await this.dropFlushLease(id);
+        continue;
+      }
+      return { flush, payload };
     }
     return undefined;
   }

@@ -14,6 +14,12 @@ export type TCoalescerOptions = {
   leaseTtlS: number;
   /** How often this process looks for inserts orphaned by a dead writer. */
   sweepEveryMs: number;
+  /**
+   * Whether an orphaned insert is this deployment's to redo (its orgs are in our Postgres): ingest
+   * processes of other deployments (tests, benches) sharing the Redis write to other ClickHouse
+   * databases. Default: every one.
+   */
+  ownsOrg?: (orgId: string) => Promise<boolean>;
 };
 
 export const DEFAULT_COALESCER_OPTIONS: TCoalescerOptions = {
@@ -190,7 +196,10 @@ export class IngestCoalescer {
   async recoverOrphans(): Promise<number> {
     let n = 0;
     for (;;) {
-      const orphan = await this.ledger.takeOrphanFlush(this.opts.leaseTtlS);
+      const orphan = await this.ledger.takeOrphanFlush(this.opts.leaseTtlS, async (f) => {
+        const orgId = f.members[0]?.orgId;
+        return !this.opts.ownsOrg || (orgId !== undefined && (await this.opts.ownsOrg(orgId)));
+      });
       if (!orphan) return n;
       const { flush, payload } = orphan;
       try {

@@ -1,0 +1,143 @@
+import { randomUUID } from "node:crypto";
+import { createLogger } from "@flowplane/core/log";
+import { encodeRows, insertEncoded } from "@flowplane/query/client";
+import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
+import { agentL4Row } from "@flowplane/query/testing-fixtures";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BatchLedger, type TFlushRecord } from "../src/ingest/batch-ledger.ts";
+import { DEFAULT_COALESCER_OPTIONS, IngestCoalescer } from "../src/ingest/coalescer.ts";
+import { redisUrl } from "./harness.ts";
+
+const log = createLogger("coalescer-test");
+
+describe("ingest coalescer (Redis journal, ClickHouse)", () => {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const ledger = new BatchLedger(redis, { doneTtlS: 3600, pendingTtlS: 15 });
+  let ch: TestClickhouse;
+  beforeAll(async () => {
+    ch = await createTestClickhouse("ctl_coalescer");
+  });
+  afterAll(async () => {
+    await ch?.drop();
+    await redis.quit();
+  });
+
+  const count = async (orgId: string) => {
+    const rs = await ch.client.query({
+      query: "SELECT count() AS n, uniqExact(flow_id) AS flows FROM l4_flow_log WHERE org_id = {org:UUID}",
+      query_params: { org: orgId },
+      format: "JSONEachRow",
+    });
+    return ((await rs.json()) as [{ n: string; flows: string }])[0];
+  };
+  const rows = (n: number, from: number) =>
+    Array.from({ length: n }, (_, i) => agentL4Row({ flow_id: String(from + i) }));
+
+  it("batches arriving while an insert runs share the next one; each gets its own outcome", async () => {
+    const coalescer = new IngestCoalescer(ch.client, ledger, log, {
+      ...DEFAULT_COALESCER_OPTIONS,
+      ownsOrg: async () => false,
+    });
+    try {
+      const orgId = randomUUID();
+      const agentId = randomUUID();
+      const batches = Array.from({ length: 6 }, (_, k) => ({
+        batchId: randomUUID(),
+        rows: rows(50, k * 100),
+      }));
+      batches[2]?.rows.push({ ...agentL4Row({ flow_id: "x" }) });
+      for (const b of batches) await ledger.claim(orgId, b.batchId);
+      const results = await Promise.all(
+        batches.map((b) => coalescer.write("l4_flow_log", orgId, b.rows, { agentId, batchId: b.batchId })),
+      );
+      expect(results.map((r) => r.inserted)).toEqual([50, 50, 50, 50, 50, 50]);
+      expect(results[2]?.rejected).toEqual([{ index: 50, error: expect.stringMatching(/^flow_id: /) }]);
+      // All six arrived in one turn of the event loop: one insert.
+      expect(coalescer.stats).toMatchObject({ inserts: 1, batches: 6 });
+      expect(await count(orgId)).toEqual({ n: "300", flows: "300" });
+      // The journal recorded every member's outcome in the ledger.
+      expect(await ledger.claim(orgId, batches[2]?.batchId as string)).toEqual({
+        kind: "done",
+        outcome: { accepted: 50, rejected: results[2]?.rejected },
+      });
+    } finally {
+      await coalescer.close();
+    }
+  });
+
+  it("an insert that landed before its writer died is redone once by another process, outcomes recorded", async () => {
+    const orgId = randomUUID();
+    const members = [0, 1].map((k) => ({
+      orgId,
+      batchId: randomUUID(),
+      encoded: encodeRows("l4_flow_log", orgId, rows(40, k * 100), { agentId: randomUUID() }),
+    }));
+    for (const m of members) await ledger.claim(orgId, m.batchId);
+    const id = randomUUID().replaceAll("-", "");
+    const flush: TFlushRecord = {
+      id,
+      table: "l4_flow_log",
+      token: `flush:${id}`,
+      members: members.map((m) => ({ orgId, batchId: m.batchId, outcome: { accepted: 40, rejected: [] } })),
+    };
+    const payload = Buffer.concat(members.map((m) => m.encoded.payload));
+    // The dead writer: journaled, inserted, never recorded; its lease (1 s) lapses.
+    await ledger.beginFlush(flush, payload, 1);
+    await insertEncoded(ch.client, "l4_flow_log", payload, flush.token);
+    expect(await ledger.claim(orgId, members[0]?.batchId as string)).toEqual({ kind: "in-progress" });
+
+    const other = new IngestCoalescer(ch.client, ledger, log, {
+      maxRows: 100_000,
+      maxBytes: 32 << 20,
+      leaseTtlS: 1,
+      sweepEveryMs: 60_000,
+      // Only this test's orphans: other test processes share the Redis.
+      ownsOrg: async (id) => id === orgId,
+    });
+    try {
+      expect(await other.recoverOrphans()).toBe(0); // the lease is still held
+      await new Promise((r) => setTimeout(r, 1_200));
+      expect(await other.recoverOrphans()).toBe(1);
+    } finally {
+      await other.close();
+    }
+    expect(await count(orgId)).toEqual({ n: "80", flows: "80" });
+    for (const m of members)
+      expect(await ledger.claim(orgId, m.batchId)).toEqual({
+        kind: "done",
+        outcome: { accepted: 40, rejected: [] },
+      });
+  });
+
+  it("an insert journaled but never sent is written by the recovery", async () => {
+    const orgId = randomUUID();
+    const batchId = randomUUID();
+    const encoded = encodeRows("l4_flow_log", orgId, rows(30, 0), { agentId: randomUUID() });
+    await ledger.claim(orgId, batchId);
+    const id = randomUUID().replaceAll("-", "");
+    const flush: TFlushRecord = {
+      id,
+      table: "l4_flow_log",
+      token: `flush:${id}`,
+      members: [{ orgId, batchId, outcome: { accepted: 30, rejected: [] } }],
+    };
+    await ledger.beginFlush(flush, encoded.payload, 1);
+    await new Promise((r) => setTimeout(r, 1_200));
+    const other = new IngestCoalescer(ch.client, ledger, log, {
+      maxRows: 100_000,
+      maxBytes: 32 << 20,
+      leaseTtlS: 1,
+      sweepEveryMs: 60_000,
+      // Only this test's orphans: other test processes share the Redis.
+      ownsOrg: async (id) => id === orgId,
+    });
+    try {
+      expect(await other.recoverOrphans()).toBe(1);
+    } finally {
+      await other.close();
+    }
+    expect(await count(orgId)).toEqual({ n: "30", flows: "30" });
+    expect(await ledger.claim(orgId, batchId)).toMatchObject({ kind: "done" });
+  });
+});
