@@ -26,6 +26,21 @@ export function readPcap(src: ChunkedSource, onPacket: PacketHandler, onError: R
   }
   const linkType = (le ? b.readUInt32LE(src.pos + 20) : b.readUInt32BE(src.pos + 20)) & 0x0fffffff;
   src.pos += 24;
+  return readPcapRecords(src, le, nanos, linkType, onPacket, onError);
+}
+
+/**
+ * The records after the file header (16-byte header + bytes each), until the source ends. Live
+ * capture (../live/) hands its batches, written by libpcap in this layout, through here too.
+ */
+export function readPcapRecords(
+  src: ChunkedSource,
+  le: boolean,
+  nanos: boolean,
+  linkType: number,
+  onPacket: PacketHandler,
+  onError: ReadErrorHandler,
+): number {
   let count = 0;
   for (;;) {
     if (src.len - src.pos < 16 && !src.ensure(16)) {
