@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { loadEnvOrExit } from "@flowplane/core/env";
 import { createLogger } from "@flowplane/core/log";
+import { getDb } from "@flowplane/db/client";
 import { createClickhouse } from "@flowplane/query/client";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -8,6 +9,7 @@ import { createAgentRuntime } from "./agents/wiring.ts";
 import { SecretsKey } from "./clouds/secrets.ts";
 import { ZControllerEnv } from "./env.ts";
 import { buildControllerServer } from "./http/server.ts";
+import { startOrgPurgeJobs } from "./jobs/org-purge-jobs.ts";
 
 const env = loadEnvOrExit(ZControllerEnv);
 const log = createLogger("controller");
@@ -29,6 +31,15 @@ const runtime = await createAgentRuntime({
   log,
   archiveAfterS: env.AGENT_ARCHIVE_AFTER_S,
   ...(env.FLOWPLANE_SECRETS_KEY ? { secretsKey: SecretsKey.fromBase64(env.FLOWPLANE_SECRETS_KEY) } : {}),
+});
+// Deleted organizations are purged (Postgres and ClickHouse) once their grace period is over.
+const jobsRedis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
+jobsRedis.on("error", (err) => log.warn({ err: err.message }, "org purge redis error"));
+const orgPurge = await startOrgPurgeJobs({
+  db: getDb(env.DATABASE_URL),
+  clickhouse,
+  connection: jobsRedis,
+  log,
 });
 const tls =
   env.CONTROLLER_TLS_KEY && env.CONTROLLER_TLS_CERT
@@ -58,7 +69,8 @@ async function stop(signal: string) {
   stopping = true;
   log.info({ signal }, "controller stopping");
   await app.close();
-  await Promise.allSettled([runtime.close(), pool.end(), clickhouse.close(), redis.quit()]);
+  await orgPurge.close();
+  await Promise.allSettled([runtime.close(), pool.end(), clickhouse.close(), redis.quit(), jobsRedis.quit()]);
   process.exit(0);
 }
 process.on("SIGINT", () => void stop("SIGINT"));

@@ -9,7 +9,10 @@ import { assertProtocolVersion } from "./protocol-version.ts";
  * the token's hash. Everything after it runs on the token org's scoped client.
  */
 export function unsafeFindEnrollmentTokenByHash(db: Db, tokenHash: string) {
-  return db.unsafe.enrollmentToken.findUnique({ where: { tokenHash } });
+  return db.unsafe.enrollmentToken.findUnique({
+    where: { tokenHash },
+    include: { organization: { select: { deletedAt: true } } },
+  });
 }
 
 /**
@@ -32,6 +35,11 @@ export async function enrollAgent(
   // an expired one. Unknown tokens say nothing about other orgs.
   if (!token)
     throw new AgentApiError("UNAUTHORIZED", "enrolment token not recognised: copy it again from the console");
+  if (token.organization.deletedAt)
+    throw new AgentApiError(
+      "UNAUTHORIZED",
+      `enrolment token ${token.prefix}… belongs to a deleted organization`,
+    );
   if (token.revokedAt) {
     throw new AgentApiError(
       "UNAUTHORIZED",

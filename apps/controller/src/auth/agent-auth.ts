@@ -38,6 +38,7 @@ export function unsafeFindAgentByCredentialHash(db: Db, hash: string) {
       credentialIssuedAt: true,
       disabledAt: true,
       state: true,
+      organization: { select: { deletedAt: true } },
     },
   });
 }
@@ -73,6 +74,9 @@ export function registerAgentAuth(scope: FastifyInstance, db: Db): void {
     const row = await unsafeFindAgentByCredentialHash(db, hash);
     if (!row)
       throw new AgentApiError("UNAUTHORIZED", "unknown or revoked agent credential: enrol the agent again");
+    // A deleted org's agents stop at once: nothing new lands in the data its purge will remove.
+    if (row.organization.deletedAt)
+      throw new AgentApiError("UNAUTHORIZED", "this agent's organization was deleted: uninstall the agent");
     if (row.disabledAt || row.state === "disabled") {
       throw new AgentApiError(
         "UNAUTHORIZED",

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { writeAudit } from "../../audit.ts";
 import { orgProcedure } from "../../trpc/procedures.ts";
 
-/** Days between "delete" and the purge of the org's data (jobs/purge-organizations.ts). */
+/** Days between "delete" and the purge of the org's data (apps/controller/src/jobs/purge-organizations.ts). */
 export const DELETE_GRACE_DAYS = 7;
 
 /**
