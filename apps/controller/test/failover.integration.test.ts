@@ -221,4 +221,104 @@ describe("data-node failover", () => {
     expect(await rs.json()).toEqual([{ n: String(produced.rows), flows: String(produced.rows) }]);
     expect(produced.rows).toBe(4 * 9 * 20);
   }, 120_000);
+
+  it("a node killed in the middle of a replay's insert: its agents move and ClickHouse holds every row once, rollups too", async () => {
+    // The first test's nodes out of the way: this one starts with one live node.
+    for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    await tdb.db.unsafe.dataNode.updateMany({ data: { state: "down" } });
+    const c = await startNode("dn-c");
+    const org = await seedOrg(tdb.db);
+    const group = await seedAgentGroup(tdb.db, org.id, { syncIntervalS: 5 });
+    const token = await seedEnrollmentToken(tdb.db, org.id, group.id);
+    const agents: { loop: SyncLoop; sender: SpoolingSender; spool: DiskSpool; agentId: string }[] = [];
+    for (let i = 0; i < 4; i++) {
+      const e = await enroll(url, {
+        enrollmentToken: token.token,
+        hostname: `r${i}`,
+        ips: [],
+        agentVersion: "t",
+        os: "linux",
+      });
+      const credential = new CredentialHolder(e.credential);
+      const loop = new SyncLoop({
+        controllerUrl: url,
+        agentId: e.agentId,
+        credential,
+        stats: () => stats,
+        runState: () => "running",
+        applyConfig: async () => {},
+      });
+      const exporter = new HttpExporter({ endpoint: () => loop.ingestUrl, credential, deadlineMs: 10_000 });
+      const spool = await DiskSpool.open(join(dir, `replay-spool-${i}`), 64 << 20);
+      agents.push({
+        loop,
+        sender: new SpoolingSender(exporter, spool, { deadlineMs: 10_000 }),
+        spool,
+        agentId: e.agentId,
+      });
+    }
+    await unsafeRebalanceDataNodes(tdb.db, redis, { nodeMissAfterS: 2 });
+    for (const ag of agents) await ag.loop.tick();
+    expect(agents.every((ag) => ag.loop.ingestUrl === c.url)).toBe(true);
+
+    // What the agents kept while no node took their batches: 4 x 2 000 rows each.
+    let produced = 0;
+    for (const [i, ag] of agents.entries()) {
+      for (let k = 0; k < 4; k++) {
+        const rows = Array.from({ length: 2_000 }, (_, j) =>
+          flowRow(5_000_000 + i * 100_000 + k * 2_000 + j),
+        );
+        produced += rows.length;
+        await ag.spool.put(makeBatch(ag.agentId, "l4_flow_log", rows));
+      }
+    }
+    // The replay; node C is killed as soon as it has journaled an insert of this org's batches,
+    // that is while that insert is being sent to or written by ClickHouse.
+    const replays = agents.map((ag) => ag.sender.flush().catch(() => undefined));
+    const journaled = async () => {
+      for (const id of await redis.smembers("fp:ingest:flushes")) {
+        const record = await redis.get(`fp:ingest:flush:${id}`);
+        if (record && (JSON.parse(record) as { members: { orgId: string }[] }).members[0]?.orgId === org.id)
+          return id;
+      }
+      return undefined;
+    };
+    const until = Date.now() + 60_000;
+    let orphan = await journaled();
+    while (orphan === undefined) {
+      if (Date.now() > until) throw new Error("node C journaled no insert within 60 s");
+      await new Promise((r) => setTimeout(r, 2));
+      orphan = await journaled();
+    }
+    c.child.kill("SIGKILL");
+    await Promise.all(replays);
+
+    // Another node comes up; the agents move to it and replay until nothing is left. Batches of the
+    // orphaned insert are answered 429 until node D redoes it (its writer's lease lapses in 5 s).
+    const d = await startNode("dn-d");
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      await unsafeRebalanceDataNodes(tdb.db, redis, { nodeMissAfterS: 2 });
+      for (const ag of agents) await ag.loop.tick();
+      let pending = 0;
+      for (const ag of agents) pending += (await ag.sender.flush()).pending;
+      if (pending === 0 && agents.every((ag) => ag.loop.ingestUrl === d.url)) break;
+      if (Date.now() > deadline) throw new Error(`replay not finished within 90 s (${pending} batches left)`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+
+    const rs = await ch.client.query({
+      query: `SELECT count() AS n, uniqExact(flow_id) AS flows,
+                (SELECT sum(reports) FROM l4_edge_1h WHERE org_id = {org:UUID}) AS reports
+              FROM l4_flow_log WHERE org_id = {org:UUID}`,
+      query_params: { org: org.id },
+      format: "JSONEachRow",
+    });
+    expect(await rs.json()).toEqual([
+      { n: String(produced), flows: String(produced), reports: String(produced) },
+    ]);
+    expect(produced).toBe(4 * 4 * 2_000);
+    // The insert node C left behind was redone (or found landed) and its journal entry cleared.
+    expect(await redis.exists(`fp:ingest:flush:${orphan}`)).toBe(0);
+  }, 180_000);
 });
