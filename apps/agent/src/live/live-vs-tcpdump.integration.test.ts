@@ -1,0 +1,166 @@
+/**
+ * The live path against tcpdump on the same interface: tcpdump writes what it saw to a pcap,
+ * `analyze` reads that file, and the agent's live flows must agree per flow (packets, wire
+ * bytes, first/last packet time). Both run with a 200-byte snaplen, so the UDP datagrams and
+ * HTTP segments larger than that are cut and their bytes must still count the wire length.
+ * Root only, like every live test (CAP_NET_RAW); lo carries the traffic.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { analyzeFileSync } from "../analyze.ts";
+import { BatchingExporter } from "../run/exporter.ts";
+import { JsonlSink } from "../run/jsonl-sink.ts";
+import { createPipeline } from "../run/pipeline.ts";
+import { startLiveCapture } from "./live-capture.ts";
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), "../../bin/flowplane-agent.js");
+const tmp = mkdtempSync(join(tmpdir(), "flowplane-live-tcpdump-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Row = Record<string, unknown>;
+const key = (r: Row) => `${r.ip_protocol} ${r.client_ip}:${r.client_port} > ${r.server_ip}:${r.server_port}`;
+
+async function startTcpdump(file: string, filter: string): Promise<ChildProcess> {
+  const td = spawn("tcpdump", ["-i", "lo", "-n", "-s", "200", "-U", "-w", file, filter], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let err = "";
+  td.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  for (let i = 0; i < 100 && !err.includes("listening on"); i++) await sleep(50);
+  if (!err.includes("listening on")) throw new Error(`tcpdump did not start: ${err}`);
+  return td;
+}
+
+describe("live capture (pcap addon) agrees with tcpdump + analyze", () => {
+  it("flows, wire bytes of snaplen-cut packets and timestamps match", async () => {
+    const body = "x".repeat(20_000);
+    const server = createServer((_req, res) => res.end(body));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    const udpIn = createSocket("udp4");
+    await new Promise<void>((r) => udpIn.bind(0, "127.0.0.1", r));
+    const udpPort = udpIn.address().port;
+    const filter = `tcp port ${port} or udp port ${udpPort}`;
+
+    const pcap = join(tmp, "td.pcap");
+    const td = await startTcpdump(pcap, filter);
+    const out = join(tmp, "live");
+    const pipeline = createPipeline({ exporter: new BatchingExporter(new JsonlSink(out)) });
+    const live = startLiveCapture("lo", filter, pipeline, { snaplen: 200 });
+    expect(live.backend).toBe("pcap-addon");
+    try {
+      await sleep(200);
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`http://127.0.0.1:${port}/r${i}`, { headers: { connection: "close" } });
+        expect((await res.text()).length).toBe(body.length);
+      }
+      const udpOut = createSocket("udp4");
+      for (const size of [100, 1500, 3000, 9000, 30_000]) {
+        await new Promise<void>((r) => udpOut.send(Buffer.alloc(size, 7), udpPort, "127.0.0.1", () => r()));
+      }
+      udpOut.close();
+      await sleep(400);
+    } finally {
+      live.stop();
+      td.kill("SIGINT");
+      await new Promise((r) => td.on("exit", r));
+      server.close();
+      udpIn.close();
+    }
+    await pipeline.stop();
+    const k = live.kernelStats();
+    expect(k?.received).toBeGreaterThan(0);
+    expect(k?.dropped).toBe(0);
+
+    const liveRows = readFileSync(join(out, "l4_flow_log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Row);
+    const refRows: Row[] = [];
+    analyzeFileSync(pcap, { onL4: (r) => refRows.push(r as unknown as Row) });
+    expect(refRows.length).toBe(4); // 3 HTTP connections + 1 UDP 5-tuple
+    expect(liveRows.map(key).sort()).toEqual(refRows.map(key).sort());
+    const byKey = new Map(liveRows.map((r) => [key(r), r]));
+    for (const ref of refRows) {
+      const got = byKey.get(key(ref)) as Row;
+      for (const f of ["packets_c2s", "packets_s2c", "bytes_c2s", "bytes_s2c", "syn_count", "retrans_c2s"]) {
+        expect(got[f], `${key(ref)} ${f}`).toBe(ref[f]);
+      }
+      // Both read kernel timestamps of the same packets.
+      expect(Math.abs(Number(got.start_time) - Number(ref.start_time)), "start_time").toBeLessThan(2000);
+      expect(Math.abs(Number(got.end_time) - Number(ref.end_time)), "end_time").toBeLessThan(2000);
+      if (ref.rtt_us) expect(Math.abs(Number(got.rtt_us) - Number(ref.rtt_us))).toBeLessThan(2000);
+    }
+    // Wire length, not the 200 captured bytes: 5 datagrams, 100 + 1500 + 3000 + 9000 + 30000
+    // payload bytes + 42 bytes of Ethernet/IPv4/UDP headers each.
+    const udp = liveRows.find((r) => r.ip_protocol === 17) as Row;
+    expect(Number(udp.packets_c2s) + Number(udp.packets_s2c)).toBe(5);
+    expect(Number(udp.bytes_c2s) + Number(udp.bytes_s2c)).toBe(43_600 + 5 * 42);
+  }, 30_000);
+
+  it("stopping while packets arrive neither crashes nor loses what was captured", async () => {
+    const rx = createSocket("udp4");
+    await new Promise<void>((r) => rx.bind(0, "127.0.0.1", r));
+    const udpPort = rx.address().port;
+    const tx = createSocket("udp4");
+    let sending = true;
+    const flood = (async () => {
+      while (sending) {
+        for (let i = 0; i < 200; i++) tx.send(Buffer.alloc(64), udpPort, "127.0.0.1");
+        await sleep(1);
+      }
+    })();
+    try {
+      for (let round = 0; round < 5; round++) {
+        const pipeline = createPipeline({
+          exporter: new BatchingExporter(new JsonlSink(join(tmp, `s${round}`))),
+        });
+        const live = startLiveCapture("lo", `udp port ${udpPort}`, pipeline);
+        await sleep(50 + round * 20);
+        live.stop();
+        live.stop();
+        const stats = await pipeline.stop();
+        const k = live.kernelStats() as { received: number; dropped: number };
+        // Everything the kernel handed over and did not drop reached the pipeline.
+        expect(stats.packets).toBeGreaterThan(0);
+        expect(stats.packets).toBeLessThanOrEqual(k.received);
+      }
+    } finally {
+      sending = false;
+      await flood;
+      tx.close();
+      rx.close();
+    }
+  }, 30_000);
+
+  it("an invalid filter is one line naming the filter", () => {
+    const r = spawnSync(
+      process.execPath,
+      [BIN, "run", "--interface", "lo", "--bpf", "tcp port", "--out", join(tmp, "bpf")],
+      { encoding: "utf8" },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/invalid capture filter "tcp port"/);
+  });
+
+  it("with the addon forced off, cap takes over and errors stay one clear line", () => {
+    const r = spawnSync(process.execPath, [BIN, "run", "--interface", "nosuch0", "--out", join(tmp, "off")], {
+      encoding: "utf8",
+      env: { ...process.env, FLOWPLANE_PCAP_ADDON: "off" },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/unknown interface "nosuch0"/);
+  });
+});
