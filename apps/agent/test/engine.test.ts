@@ -203,6 +203,56 @@ describe("flow engine", () => {
     expect(s.maxConcurrentFlows).toBe(16);
   });
 
+  it("keeps every flow while the flow arrays double past their first size", () => {
+    // 100 k flows open at once: the arrays start at 32 k slots and grow 3 times (the last one
+    // clamped to maxFlows); every answer must still find its flow (index rebuilt, state kept).
+    const n = 100_000;
+    const h = harness({ maxFlows: 110_000 });
+    // One SYN and one SYN-ACK frame, patched per flow: client port (bytes 34/36) and the last
+    // byte of the client address (29/33) give 100 k distinct 5-tuples.
+    const frame = (reply: boolean) =>
+      F.eth(
+        0x0800,
+        F.ipv4(
+          6,
+          reply ? S : C,
+          reply ? C : S,
+          F.tcp(reply ? 80 : 1, reply ? 1 : 80, [], { flags: reply ? 0x12 : 0x02 }),
+        ),
+      );
+    const req = frame(false);
+    const rep = frame(true);
+    const syn = (i: number, reply: boolean) => {
+      const f = reply ? rep : req;
+      const cport = 10_000 + (i % 50_000);
+      const at = reply ? 36 : 34;
+      f[at] = cport >> 8;
+      f[at + 1] = cport & 255;
+      f[reply ? 33 : 29] = i < 50_000 ? 1 : 3;
+      h.e.packet(1, f, 0, f.length, f.length, T0 + i);
+    };
+    for (let i = 0; i < n; i++) syn(i, false);
+    for (let i = 0; i < n; i++) syn(i, true);
+    h.e.flush();
+    const s = h.e.stats();
+    expect(s.flowsCreated).toBe(n);
+    expect(s.maxConcurrentFlows).toBe(n);
+    expect(s.evictions).toBe(0);
+    expect(h.l4).toHaveLength(n);
+    expect(h.l4.every((r) => r.packets_c2s === 1 && r.packets_s2c === 1 && r.synack_count === 1)).toBe(true);
+    expect(new Set(h.l4.map((r) => `${r.client_ip}:${r.client_port}`)).size).toBe(n);
+  });
+
+  it("evicts once the grown arrays reach maxFlows", () => {
+    const h = harness({ maxFlows: 40_000 });
+    for (let i = 0; i < 50_000; i++) h.send(T0 + i, true, 0x02, 1, 0, 0, 10_000 + i);
+    h.e.flush();
+    const s = h.e.stats();
+    expect(s.evictions).toBe(10_000);
+    expect(s.maxConcurrentFlows).toBe(40_000);
+    expect(h.l4.filter((r) => r.close_type === "flow_table_full")[0]?.client_port).toBe(10_000);
+  });
+
   it("emits per-second network metrics per (client, server, port, protocol)", () => {
     const h = harness();
     handshakeAndRequest(h, T0, 40000);

@@ -228,37 +228,37 @@ export class FlowEngine {
   private readonly shardFilter: { index: number; count: number } | undefined;
 
   // per flow
-  private readonly seqNo: Uint32Array;
-  private readonly reportSeq: Uint32Array;
-  private readonly startTime: Float64Array;
-  private readonly cdir: Uint8Array; // 0: endpoint A is the client
-  private readonly decided: Uint8Array; // 1: decided by the handshake
-  private readonly vlan: Uint16Array;
-  private readonly tunType: Uint8Array;
-  private readonly tunId: Uint32Array;
-  private readonly outVer: Uint8Array;
-  private readonly outer: Uint32Array; // 8 words per flow
-  private readonly synCount: Uint32Array;
-  private readonly synackCount: Uint32Array;
-  private readonly synTime: Float64Array;
-  private readonly synackTime: Float64Array;
-  private readonly rttClient: Float64Array;
-  private readonly rttServer: Float64Array;
-  private readonly rttDone: Uint8Array;
-  private readonly srtSum: Float64Array;
-  private readonly srtCount: Uint32Array;
-  private readonly reqPending: Uint8Array;
-  private readonly reqTime: Float64Array;
-  private readonly rstDir: Int8Array;
-  private readonly mEpoch: Uint32Array;
-  private readonly mSlot: Int32Array;
+  private seqNo!: Uint32Array;
+  private reportSeq!: Uint32Array;
+  private startTime!: Float64Array;
+  private cdir!: Uint8Array; // 0: endpoint A is the client
+  private decided!: Uint8Array; // 1: decided by the handshake
+  private vlan!: Uint16Array;
+  private tunType!: Uint8Array;
+  private tunId!: Uint32Array;
+  private outVer!: Uint8Array;
+  private outer!: Uint32Array; // 8 words per flow
+  private synCount!: Uint32Array;
+  private synackCount!: Uint32Array;
+  private synTime!: Float64Array;
+  private synackTime!: Float64Array;
+  private rttClient!: Float64Array;
+  private rttServer!: Float64Array;
+  private rttDone!: Uint8Array;
+  private srtSum!: Float64Array;
+  private srtCount!: Uint32Array;
+  private reqPending!: Uint8Array;
+  private reqTime!: Float64Array;
+  private rstDir!: Int8Array;
+  private mEpoch!: Uint32Array;
+  private mSlot!: Int32Array;
   // per flow and direction (flow*2 + dir)
-  private readonly pkts: Float64Array;
-  private readonly bytes: Float64Array;
-  private readonly flags: Uint8Array;
-  private readonly retrans: Uint32Array;
-  private readonly zeroWin: Uint32Array;
-  private readonly ooo: Uint32Array;
+  private pkts!: Float64Array;
+  private bytes!: Float64Array;
+  private flags!: Uint8Array;
+  private retrans!: Uint32Array;
+  private zeroWin!: Uint32Array;
+  private ooo!: Uint32Array;
 
   // fragment attribution: (src, dst, id, proto) of first fragments → ports
   private readonly fragKey: Uint32Array = new Uint32Array(FRAG_SLOTS * 4);
@@ -314,7 +314,7 @@ export class FlowEngine {
   constructor(opts: EngineOptions) {
     const cap = Math.max(16, opts.maxFlows ?? 1_000_000);
     this.table = new FlowTable(cap, CLASSES);
-    this.tcp = new TcpTracker(cap);
+    this.tcp = new TcpTracker(this.table.allocated);
     this.timeoutsUs = new Float64Array(CLASSES);
     this.setTimeouts({ ...DEFAULT_TIMEOUTS, ...opts.timeouts });
     this.onL4 = opts.onL4 ?? (() => {});
@@ -339,36 +339,54 @@ export class FlowEngine {
     if (opts.vxlanPort !== undefined) this.meta.vxlanPort = opts.vxlanPort;
     if (opts.genevePort !== undefined) this.meta.genevePort = opts.genevePort;
 
-    this.seqNo = new Uint32Array(cap);
-    this.reportSeq = new Uint32Array(cap);
-    this.startTime = new Float64Array(cap);
-    this.cdir = new Uint8Array(cap);
-    this.decided = new Uint8Array(cap);
-    this.vlan = new Uint16Array(cap);
-    this.tunType = new Uint8Array(cap);
-    this.tunId = new Uint32Array(cap);
-    this.outVer = new Uint8Array(cap);
-    this.outer = new Uint32Array(cap * 8);
-    this.synCount = new Uint32Array(cap);
-    this.synackCount = new Uint32Array(cap);
-    this.synTime = new Float64Array(cap);
-    this.synackTime = new Float64Array(cap);
-    this.rttClient = new Float64Array(cap);
-    this.rttServer = new Float64Array(cap);
-    this.rttDone = new Uint8Array(cap);
-    this.srtSum = new Float64Array(cap);
-    this.srtCount = new Uint32Array(cap);
-    this.reqPending = new Uint8Array(cap);
-    this.reqTime = new Float64Array(cap);
-    this.rstDir = new Int8Array(cap);
-    this.mEpoch = new Uint32Array(cap);
-    this.mSlot = new Int32Array(cap);
-    this.pkts = new Float64Array(cap * 2);
-    this.bytes = new Float64Array(cap * 2);
-    this.flags = new Uint8Array(cap * 2);
-    this.retrans = new Uint32Array(cap * 2);
-    this.zeroWin = new Uint32Array(cap * 2);
-    this.ooo = new Uint32Array(cap * 2);
+    this.sizeFlows(this.table.allocated);
+  }
+
+  /**
+   * Per-flow arrays for n slots, keeping what the first slots hold. They start small and double
+   * with the table (up to maxFlows): a 2 M-flow engine used to allocate ~900 MB of arrays up
+   * front, which cost ~50 ms and a burst of external-memory GCs at start even when pages stayed
+   * untouched.
+   */
+  private sizeFlows(n: number): void {
+    this.seqNo = resized(this.seqNo, new Uint32Array(n));
+    this.reportSeq = resized(this.reportSeq, new Uint32Array(n));
+    this.startTime = resized(this.startTime, new Float64Array(n));
+    this.cdir = resized(this.cdir, new Uint8Array(n));
+    this.decided = resized(this.decided, new Uint8Array(n));
+    this.vlan = resized(this.vlan, new Uint16Array(n));
+    this.tunType = resized(this.tunType, new Uint8Array(n));
+    this.tunId = resized(this.tunId, new Uint32Array(n));
+    this.outVer = resized(this.outVer, new Uint8Array(n));
+    this.outer = resized(this.outer, new Uint32Array(n * 8));
+    this.synCount = resized(this.synCount, new Uint32Array(n));
+    this.synackCount = resized(this.synackCount, new Uint32Array(n));
+    this.synTime = resized(this.synTime, new Float64Array(n));
+    this.synackTime = resized(this.synackTime, new Float64Array(n));
+    this.rttClient = resized(this.rttClient, new Float64Array(n));
+    this.rttServer = resized(this.rttServer, new Float64Array(n));
+    this.rttDone = resized(this.rttDone, new Uint8Array(n));
+    this.srtSum = resized(this.srtSum, new Float64Array(n));
+    this.srtCount = resized(this.srtCount, new Uint32Array(n));
+    this.reqPending = resized(this.reqPending, new Uint8Array(n));
+    this.reqTime = resized(this.reqTime, new Float64Array(n));
+    this.rstDir = resized(this.rstDir, new Int8Array(n));
+    this.mEpoch = resized(this.mEpoch, new Uint32Array(n));
+    this.mSlot = resized(this.mSlot, new Int32Array(n));
+    this.pkts = resized(this.pkts, new Float64Array(n * 2));
+    this.bytes = resized(this.bytes, new Float64Array(n * 2));
+    this.flags = resized(this.flags, new Uint8Array(n * 2));
+    this.retrans = resized(this.retrans, new Uint32Array(n * 2));
+    this.zeroWin = resized(this.zeroWin, new Uint32Array(n * 2));
+    this.ooo = resized(this.ooo, new Uint32Array(n * 2));
+  }
+
+  /** Every slot allocated so far is in use: double the table, TCP state and flow arrays. */
+  private growFlows(): void {
+    const n = Math.min(this.table.capacity, this.table.allocated * 2);
+    this.table.resize(n);
+    this.tcp.resize(n);
+    this.sizeFlows(n);
   }
 
   /** One captured frame. `buf[off .. off+capLen)` is only read during the call. */
@@ -383,7 +401,10 @@ export class FlowEngine {
   ): void {
     this.countAndAdvance(wireLen, ts);
     const m = this.meta;
-    this.frameBuf = buf;
+    // Stored only when it changes: the reader's block Buffer can be young for a long time (this
+    // loop allocates almost nothing, so no scavenge promotes it), and every store of a young
+    // object into the old engine took the write barrier's slow path (~60 instructions a packet).
+    if (this.frameBuf !== buf) this.frameBuf = buf;
     this.frameEnd = off + capLen;
     const err = decodeFrame(m, linkType, buf, off, capLen);
     if (err !== DecodeError.ok) {
@@ -401,7 +422,7 @@ export class FlowEngine {
   decoded(wireLen: number, ts: number, payload?: Uint8Array, payloadOff = 0, payloadCapLen = 0): void {
     if (payload) {
       // The dispatcher forwards only the captured payload bytes: point the decoded packet at them.
-      this.frameBuf = payload;
+      if (this.frameBuf !== payload) this.frameBuf = payload;
       this.meta.payloadOffset = payloadOff;
       this.frameEnd = payloadOff + payloadCapLen;
     } else this.frameEnd = 0;
@@ -534,7 +555,6 @@ export class FlowEngine {
 
   private update(m: PacketMeta, wireLen: number): number {
     const table = this.table;
-    const ts = this.now;
     const h = flowHash(m);
     if (this.shardFilter && (h >>> 0) % this.shardFilter.count !== this.shardFilter.index) {
       this.s.skippedOtherShards++;
@@ -672,6 +692,7 @@ export class FlowEngine {
     const ts = this.now;
     const table = this.table;
     if (table.full) this.evictOne();
+    else if (table.needsRoom) this.growFlows();
     const f = table.insert(m, h);
     const s = this.s;
     s.flowsCreated++;
@@ -1012,4 +1033,12 @@ function guessClientDir(m: PacketMeta): number {
   if (sWell !== dWell) return sWell ? 1 : 0; // the well-known side serves
   if (sp !== dp) return sp < dp ? 1 : 0; // else the lower port serves
   return 0;
+}
+
+type FlowArray = Uint8Array | Int8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
+
+/** `fresh` holding `old`'s values at its start (none on the first sizing). */
+function resized<T extends FlowArray>(old: T | undefined, fresh: T): T {
+  if (old !== undefined) (fresh as Uint8Array).set(old as Uint8Array);
+  return fresh;
 }

@@ -3,8 +3,9 @@
  *
  * - Flow slots 0..capacity-1 hold the key (IP version, protocol, endpoint A = source of the
  *   first packet, endpoint B) and whatever per-flow arrays the engine keeps alongside; slots are
- *   recycled through a free stack, so after warm-up nothing is allocated.
- * - The index is a power-of-two Int32Array (≥ 2× capacity, load ≤ 0.5) of slot+1 with linear
+ *   recycled through a free stack, so after warm-up nothing is allocated. The arrays start at
+ *   32 k slots and double (with the engine's, see `needsRoom`) up to the capacity.
+ * - The index is a power-of-two Int32Array (≥ 2× allocated slots, load ≤ 0.5) of slot+1 with linear
  *   probing and backward-shift deletion (no tombstones, so probe chains stay short under churn).
  * - The hash is symmetric (A→B and B→A hash alike), so both directions find the same slot and
  *   worker sharding by the same hash keeps a flow on one worker.
@@ -40,22 +41,28 @@ export function flowHash(m: PacketMeta): number {
 /** Int32 words per flow key: hash, ver<<8|proto, pa<<16|pb, a0..a3, b0..b3, spare. */
 const KS = 12;
 
+/** Slots allocated at first; the arrays double as flows arrive, up to the capacity. */
+const INITIAL_SLOTS = 1 << 15;
+
 export class FlowTable {
+  /** Most flows at once (maxFlows). */
   readonly capacity: number;
-  readonly mask: number;
+  /** Slots the arrays hold now (≤ capacity). */
+  allocated = 0;
+  mask = 0;
   /** Pairs (hash, slot + 1): a probe rejects most entries without touching flow memory. */
-  readonly index: Int32Array;
+  index: Int32Array = new Int32Array(0);
   /** Packed keys, KS words per flow: one or two cache lines per comparison. */
-  readonly keys: Int32Array;
-  readonly slotOf: Int32Array;
-  readonly used: Uint8Array;
-  readonly lastSeen: Float64Array;
-  readonly lruPrev: Int32Array;
-  readonly lruNext: Int32Array;
-  readonly lruClass: Uint8Array;
+  keys: Int32Array = new Int32Array(0);
+  slotOf: Int32Array = new Int32Array(0);
+  used: Uint8Array = new Uint8Array(0);
+  lastSeen: Float64Array = new Float64Array(0);
+  lruPrev: Int32Array = new Int32Array(0);
+  lruNext: Int32Array = new Int32Array(0);
+  lruClass: Uint8Array = new Uint8Array(0);
   readonly lruHead: Int32Array;
   readonly lruTail: Int32Array;
-  private readonly freeStack: Int32Array;
+  private freeStack: Int32Array = new Int32Array(0);
   private freeTop: number;
   /** Slots below this have been used at some point; none above it is. */
   highWater = 0;
@@ -65,27 +72,56 @@ export class FlowTable {
 
   constructor(capacity: number, classes: number) {
     this.capacity = capacity;
-    let size = 1024;
-    while (size < capacity * 2) size *= 2;
-    this.mask = size - 1;
-    this.index = new Int32Array(size * 2);
-    this.keys = new Int32Array(capacity * KS);
-    this.slotOf = new Int32Array(capacity);
-    this.used = new Uint8Array(capacity);
-    this.lastSeen = new Float64Array(capacity);
-    this.lruPrev = new Int32Array(capacity);
-    this.lruNext = new Int32Array(capacity);
-    this.lruClass = new Uint8Array(capacity);
     this.lruHead = new Int32Array(classes).fill(-1);
     this.lruTail = new Int32Array(classes).fill(-1);
-    this.freeStack = new Int32Array(capacity);
     // Never-used slots come from a high-water mark (no O(capacity) fill at start); freed slots
     // are reused first, lowest-numbered first as before.
     this.freeTop = 0;
+    this.resize(Math.min(capacity, INITIAL_SLOTS));
   }
 
   get full(): boolean {
     return this.freeTop === 0 && this.highWater === this.capacity;
+  }
+
+  /** Every allocated slot is in use but the capacity allows more: time to `resize`. */
+  get needsRoom(): boolean {
+    return this.freeTop === 0 && this.highWater === this.allocated && this.allocated < this.capacity;
+  }
+
+  /** Arrays for n slots (n ≥ allocated), contents kept; the index is rebuilt when it grows. */
+  resize(n: number): void {
+    const grow = <T extends Int32Array | Uint8Array | Float64Array>(old: T, fresh: T): T => {
+      (fresh as Int32Array).set(old as Int32Array);
+      return fresh;
+    };
+    this.keys = grow(this.keys, new Int32Array(n * KS));
+    this.slotOf = grow(this.slotOf, new Int32Array(n));
+    this.used = grow(this.used, new Uint8Array(n));
+    this.lastSeen = grow(this.lastSeen, new Float64Array(n));
+    this.lruPrev = grow(this.lruPrev, new Int32Array(n));
+    this.lruNext = grow(this.lruNext, new Int32Array(n));
+    this.lruClass = grow(this.lruClass, new Uint8Array(n));
+    this.freeStack = grow(this.freeStack, new Int32Array(n));
+    this.allocated = n;
+    let size = 1024;
+    while (size < n * 2) size *= 2;
+    if (size - 1 === this.mask) return;
+    // Load stays ≤ 0.5: re-insert every entry (hash, slot) into the bigger index.
+    const old = this.index;
+    const index = new Int32Array(size * 2);
+    const mask = size - 1;
+    for (let j = 0; j < old.length; j += 2) {
+      const e = old[j + 1]!;
+      if (e === 0) continue;
+      let i = old[j]! & mask;
+      while (index[i * 2 + 1] !== 0) i = (i + 1) & mask;
+      index[i * 2] = old[j]!;
+      index[i * 2 + 1] = e;
+      this.slotOf[e - 1] = i;
+    }
+    this.index = index;
+    this.mask = mask;
   }
 
   ver(f: number): number {

@@ -34,38 +34,50 @@ function seqGt(a: number, b: number): boolean {
 
 export const SeqVerdict = { none: 0, retransmission: 1, outOfOrder: 2 } as const;
 
+type TcpArray = Uint8Array | Int32Array | Uint32Array | Float64Array;
+
+function grown<T extends TcpArray>(old: T, fresh: T): T {
+  (fresh as Uint8Array).set(old as Uint8Array);
+  return fresh;
+}
+
 export class TcpTracker {
-  readonly state: Uint8Array;
-  readonly finSeen: Uint8Array; // per direction
-  readonly nextseq: Int32Array;
-  readonly nsSet: Uint8Array;
-  readonly nextseqTime: Float64Array;
-  readonly lastack: Int32Array;
-  readonly laSet: Uint8Array;
-  readonly lastackTime: Float64Array;
-  readonly window: Int32Array;
-  readonly dupacks: Uint32Array;
-  readonly synIsn: Int32Array;
-  readonly synSeen: Uint8Array;
+  state: Uint8Array = new Uint8Array(0);
+  finSeen: Uint8Array = new Uint8Array(0); // per direction
+  nextseq: Int32Array = new Int32Array(0);
+  nsSet: Uint8Array = new Uint8Array(0);
+  nextseqTime: Float64Array = new Float64Array(0);
+  lastack: Int32Array = new Int32Array(0);
+  laSet: Uint8Array = new Uint8Array(0);
+  lastackTime: Float64Array = new Float64Array(0);
+  window: Int32Array = new Int32Array(0);
+  dupacks: Uint32Array = new Uint32Array(0);
+  synIsn: Int32Array = new Int32Array(0);
+  synSeen: Uint8Array = new Uint8Array(0);
   /** First handshake RTT (SYN → ACK), µs; 0 = unknown (tshark then uses 3 ms). */
-  readonly firstRtt: Float64Array;
+  firstRtt: Float64Array = new Float64Array(0);
   /** Packet time (µs), set by the engine: a double field instead of a boxed argument. */
   now = 0;
 
-  constructor(capacity: number) {
-    this.state = new Uint8Array(capacity);
-    this.finSeen = new Uint8Array(capacity * 2);
-    this.nextseq = new Int32Array(capacity * 2);
-    this.nsSet = new Uint8Array(capacity * 2);
-    this.nextseqTime = new Float64Array(capacity * 2);
-    this.lastack = new Int32Array(capacity * 2);
-    this.laSet = new Uint8Array(capacity * 2);
-    this.lastackTime = new Float64Array(capacity * 2);
-    this.window = new Int32Array(capacity * 2);
-    this.dupacks = new Uint32Array(capacity * 2);
-    this.synIsn = new Int32Array(capacity * 2);
-    this.synSeen = new Uint8Array(capacity * 2);
-    this.firstRtt = new Float64Array(capacity);
+  constructor(slots: number) {
+    this.resize(slots);
+  }
+
+  /** Arrays for n flows (growing with the flow table), contents kept. */
+  resize(n: number): void {
+    this.state = grown(this.state, new Uint8Array(n));
+    this.finSeen = grown(this.finSeen, new Uint8Array(n * 2));
+    this.nextseq = grown(this.nextseq, new Int32Array(n * 2));
+    this.nsSet = grown(this.nsSet, new Uint8Array(n * 2));
+    this.nextseqTime = grown(this.nextseqTime, new Float64Array(n * 2));
+    this.lastack = grown(this.lastack, new Int32Array(n * 2));
+    this.laSet = grown(this.laSet, new Uint8Array(n * 2));
+    this.lastackTime = grown(this.lastackTime, new Float64Array(n * 2));
+    this.window = grown(this.window, new Int32Array(n * 2));
+    this.dupacks = grown(this.dupacks, new Uint32Array(n * 2));
+    this.synIsn = grown(this.synIsn, new Int32Array(n * 2));
+    this.synSeen = grown(this.synSeen, new Uint8Array(n * 2));
+    this.firstRtt = grown(this.firstRtt, new Float64Array(n));
   }
 
   reset(f: number): void {
