@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeFrame } from "../src/decode/packet.ts";
+import { decodeFrame, decodeTcpOptions } from "../src/decode/packet.ts";
 import { DecodeError, PacketMeta, TunnelType } from "../src/decode/packet-meta.ts";
 import { ipText } from "../src/flow/ip-text.ts";
 import * as F from "./helpers/frames.ts";
@@ -141,6 +141,7 @@ describe("IP", () => {
       }),
     );
     expect(dec(101, syn)).toBe(0);
+    decodeTcpOptions(m, syn);
     expect([m.mss, m.wscale, m.sackPermitted, m.tsVal, m.tsEcr, m.tcpFlags]).toEqual([1460, 7, 1, 11, 22, 2]);
     const sack = F.ipv4(
       6,
@@ -158,6 +159,7 @@ describe("IP", () => {
       }),
     );
     expect(dec(101, sack)).toBe(0);
+    decodeTcpOptions(m, sack);
     expect(m.sackBlocks).toBe(2);
   });
 

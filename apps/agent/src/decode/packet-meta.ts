@@ -81,7 +81,10 @@ export class PacketMeta {
   seq = 0;
   ack = 0;
   window = 0;
-  /** TCP options; -1 = absent. */
+  /** Where the TCP options are in the frame buffer ([offset, end), empty when none). */
+  tcpOptOffset = 0;
+  tcpOptEnd = 0;
+  /** TCP options, filled only by `decodeTcpOptions` (packet.ts); -1 = absent. */
   mss = -1;
   wscale = -1;
   sackPermitted = 0;
@@ -130,12 +133,7 @@ export class PacketMeta {
     this.payloadOffset = 0;
     this.tcpFlags = 0;
     this.seq = this.ack = this.window = 0;
-    this.mss = -1;
-    this.wscale = -1;
-    this.sackPermitted = 0;
-    this.sackBlocks = 0;
-    this.tsVal = -1;
-    this.tsEcr = -1;
+    this.tcpOptOffset = this.tcpOptEnd = 0;
     this.icmpType = -1;
     this.icmpCode = -1;
     this.vlan = 0;
