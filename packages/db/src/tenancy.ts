@@ -28,6 +28,7 @@ export const MODEL_SCOPE = {
   Session: "platform",
   VerificationToken: "platform",
   DataNode: "platform",
+  OrganizationPurge: "platform",
 } as const satisfies Record<Prisma.ModelName, "tenant" | "organization" | "members" | "platform">;
 
 export type TModelScope = (typeof MODEL_SCOPE)[keyof typeof MODEL_SCOPE];
