@@ -4,6 +4,11 @@ const BENCHES = {
     summary: "agent packets/s vs tshark and softflowd, peak RSS at 1 M flows [--write]",
     load: () => import("./agent.mjs").then((m) => m.benchAgent),
   },
+  "agent-ir": {
+    summary:
+      "agent instructions per packet under callgrind (repeatable on a busy machine) [--l7] [--packets N]",
+    load: () => import("./agent-ir.mjs").then((m) => m.benchAgentIr),
+  },
   ingest: {
     summary: "controller ingest rows/s from agent batches vs a direct chDB insert (the ceiling) [--rows N]",
     load: () => async (argv) => {
