@@ -15,8 +15,8 @@ const BIN = join(dirname(fileURLToPath(import.meta.url)), "../../bin/flowplane-a
 const tmp = mkdtempSync(join(tmpdir(), "flowplane-live-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe("live capture (libpcap via cap)", () => {
-  it("runs as root with the cap binding loaded (fails, never skips, otherwise)", () => {
+describe("live capture (libpcap)", () => {
+  it("runs as root with libpcap loaded (fails, never skips, otherwise)", () => {
     // CI runs as root after scripts/install-system.sh installed libpcap-dev: anything else is a
     // broken environment this test must report.
     expect(process.getuid?.(), "live capture tests need root (CAP_NET_RAW)").toBe(0);

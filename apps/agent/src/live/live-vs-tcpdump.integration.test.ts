@@ -163,4 +163,34 @@ describe("live capture (pcap addon) agrees with tcpdump + analyze", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/unknown interface "nosuch0"/);
   });
+
+  it("the CLI says which binding captures and prints the kernel counters at the end", async () => {
+    const run = async (env: NodeJS.ProcessEnv) => {
+      const child = spawn(
+        process.execPath,
+        [BIN, "run", "--interface", "lo", "--bpf", "udp port 9", "--out", join(tmp, "cli")],
+        { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } },
+      );
+      let err = "";
+      let out = "";
+      child.stderr.on("data", (d: Buffer) => {
+        err += d.toString();
+      });
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+      });
+      for (let i = 0; i < 100 && !err.includes("capturing on"); i++) await sleep(100);
+      child.kill("SIGINT");
+      const code = await new Promise<number | null>((r) => child.on("exit", r));
+      return { code, err, out };
+    };
+    const addon = await run({});
+    expect(addon.code).toBe(0);
+    expect(addon.err).toMatch(/capturing on lo \(udp port 9\) via the libpcap addon/);
+    expect(addon.out).toMatch(/kernel: received \d+, dropped 0, dropped by the interface 0/);
+    const cap = await run({ FLOWPLANE_PCAP_ADDON: "off" });
+    expect(cap.code).toBe(0);
+    expect(cap.err).toMatch(/via cap \(pcap addon disabled by FLOWPLANE_PCAP_ADDON=off\)/);
+    expect(cap.out).not.toMatch(/kernel:/);
+  }, 30_000);
 });

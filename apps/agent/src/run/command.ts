@@ -115,6 +115,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   // The engine is created after enrolment (rows carry the agent's org and id), but the session
   // needs somewhere to apply configuration at its first check-in: a late-bound target.
   let pipelineRef: ReturnType<typeof createPipeline> | undefined;
+  // Live capture's kernel counters (pcap_stats) join the heartbeat's drops.
+  let kernelDrops = (): number => 0;
   let pendingTimeouts: Parameters<ReturnType<typeof createPipeline>["setTimeouts"]>[0] | undefined;
   let session: ControllerSession | undefined;
   let fatal: string | undefined;
@@ -158,7 +160,8 @@ export async function runCommand(argv: string[]): Promise<number> {
             packets: s?.packets ?? 0,
             bytes: s?.bytes ?? 0,
             flows: s?.activeFlows ?? 0,
-            drops: exporter?.stats().dropped ?? 0,
+            // rows the exporter dropped + packets the kernel dropped before the agent read them
+            drops: (exporter?.stats().dropped ?? 0) + kernelDrops(),
           };
         },
         onFatal: (err) => {
@@ -220,21 +223,30 @@ export async function runCommand(argv: string[]): Promise<number> {
       summary(`replayed ${r.packets} packets in ${r.loops} pass(es)${interrupted ? " (interrupted)" : ""}`);
     } else {
       const { startLiveCapture, LiveCaptureError } = await import("../live/live-capture.ts");
-      let live: { stop(): void };
+      let live: import("../live/live-capture.ts").LiveCapture;
       try {
         live = startLiveCapture(a.interface as string, a.bpf, pipeline);
+        kernelDrops = () => {
+          const k = live.kernelStats();
+          return k ? k.dropped + k.ifDropped : 0;
+        };
       } catch (err) {
         await pipeline.stop();
         if (err instanceof LiveCaptureError) return fail(err.message, 1);
         throw err;
       }
       process.stderr.write(
-        `flowplane-agent run: capturing on ${a.interface}${a.bpf ? ` (${a.bpf})` : ""}, Ctrl-C to stop\n`,
+        `flowplane-agent run: capturing on ${a.interface}${a.bpf ? ` (${a.bpf})` : ""} via ${live.backend === "cap" ? `cap (${live.note})` : "the libpcap addon"}, Ctrl-C to stop\n`,
       );
       await new Promise<void>((resolve) =>
         stopInput.signal.addEventListener("abort", () => resolve(), { once: true }),
       );
       live.stop();
+      const k = live.kernelStats();
+      if (k)
+        summary(
+          `kernel: received ${k.received}, dropped ${k.dropped}, dropped by the interface ${k.ifDropped}`,
+        );
     }
     const stats = await pipeline.stop();
     // Queued copies go out before the last check-in reports the counters.
