@@ -52,9 +52,10 @@ async function seedTenant(): Promise<string> {
   await seedAgent(tdb.db, org.id, group.id);
   await seedAgent(tdb.db, org.id, group.id);
   await seedEnrollmentToken(tdb.db, org.id, group.id);
-  await tdb.db.unsafe.auditLog.create({
-    data: { orgId: org.id, actorType: "user", actorId: user.id, action: "org.create" },
-  });
+  for (const action of ["org.create", "org.delete"])
+    await tdb.db.unsafe.auditLog.create({
+      data: { orgId: org.id, actorType: "user", actorId: user.id, action },
+    });
   return org.id;
 }
 
@@ -142,7 +143,7 @@ describe("org purge", () => {
       agent_groups: 1,
       agents: 2,
       enrollment_tokens: 1,
-      audit_logs: 1,
+      audit_logs: 2,
     });
 
     await markDeleted(doomed, new Date(Date.now() - 1000));
@@ -160,6 +161,13 @@ describe("org purge", () => {
     expect(nonZero(await clickhouseCounts(doomed))).toEqual({});
     expect(nonZero(await postgresCounts(doomed))).toEqual({});
     expect(await tdb.db.unsafe.organization.findUnique({ where: { id: doomed } })).toBeNull();
+    // The org's audit log is gone with it; the purge record keeps who deleted it and the counts.
+    const record = await tdb.db.unsafe.organizationPurge.findFirstOrThrow({ where: { purgedOrgId: doomed } });
+    expect(record).toMatchObject({
+      deletedBy: { actorType: "user" },
+      clickhouseRows: before.doomedCh,
+      postgresRows: purge?.postgresRows,
+    });
     // The others: exactly the rows they had.
     expect(await clickhouseCounts(kept)).toEqual(before.keptCh);
     expect(await postgresCounts(kept)).toEqual(before.keptPg);

@@ -27,7 +27,8 @@ async function postgresOrgTables(tx: Pick<Db["unsafe"], "$queryRaw">): Promise<s
 /**
  * Removes every organization whose deletion grace period (`delete_after`) has passed: first its
  * ClickHouse rows (all telemetry tables), then its Postgres rows (one transaction: the org row,
- * whose foreign keys cascade to every tenant table). ClickHouse goes first so that a failure there
+ * whose foreign keys cascade to every tenant table, and an `organization_purges` row that keeps
+ * who deleted it and what was removed, since the org's own audit log goes with it). ClickHouse goes first so that a failure there
  * leaves the org row, and with it the reason to try again, in place. Within the transaction the
  * rows of every table with an org_id are counted before and checked to be gone after, so a
  * table added without ON DELETE CASCADE fails the purge (rolled back) instead of leaving orphans.
@@ -39,7 +40,7 @@ export async function unsafePurgeDeletedOrganizations(
 ): Promise<TPurgeResult> {
   const due = await deps.db.unsafe.organization.findMany({
     where: { deletedAt: { not: null }, deleteAfter: { lte: now } },
-    select: { id: true, slug: true, deletedAt: true, deleteAfter: true },
+    select: { id: true, slug: true, name: true, deletedAt: true, deleteAfter: true },
     orderBy: { deleteAfter: "asc" },
   });
   const result: TPurgeResult = { purged: [], failed: [] };
@@ -77,6 +78,12 @@ export async function unsafePurgeDeletedOrganizations(
             return Number(row?.n ?? 0);
           };
           for (const t of tables) counts[t] = await countOf(t);
+          // Who deleted it: the org's own audit log goes with it, so the record keeps the actor.
+          const deletion = await tx.auditLog.findFirst({
+            where: { orgId: org.id, action: "org.delete" },
+            orderBy: { createdAt: "desc" },
+            select: { actorType: true, actorId: true },
+          });
           const gone = await tx.organization.deleteMany({
             where: { id: org.id, deletedAt: { not: null }, deleteAfter: { lte: now } },
           });
@@ -85,6 +92,17 @@ export async function unsafePurgeDeletedOrganizations(
             const left = await countOf(t);
             if (left > 0) throw new Error(`${left} rows of the org left in ${t} (no ON DELETE CASCADE?)`);
           }
+          await tx.organizationPurge.create({
+            data: {
+              purgedOrgId: org.id,
+              slug: org.slug,
+              name: org.name,
+              deletedAt: org.deletedAt ?? now,
+              ...(deletion ? { deletedBy: deletion } : {}),
+              clickhouseRows,
+              postgresRows: counts,
+            },
+          });
           return counts;
         },
         { timeout: 120_000 },
