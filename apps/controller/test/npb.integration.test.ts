@@ -49,6 +49,7 @@ describe("packet-broker policies at sync", () => {
         match: { protocols: ["tcp"] },
         action: action(1),
         groupIds: [a.group.id],
+        continueMatching: true,
       },
     });
     await dbA.packetBrokerPolicy.create({
@@ -89,7 +90,13 @@ describe("packet-broker policies at sync", () => {
     await sync(a2.credential, a2.agentId, { hostIps: ["10.0.0.2", "fe80::2", "127.0.0.1"], npbRevision: "" });
     const r1 = await sync(a1.credential, a1.agentId, { hostIps: ["10.0.0.1", "10.0.0.2"], npbRevision: "" });
     expect(r1.npb.policies.map((p: { name: string }) => p.name)).toEqual(["first", "second"]);
-    expect(r1.npb.policies[0]).toMatchObject({ orgId: a.org.id, agentGroups: [a.group.id], priority: 10 });
+    expect(r1.npb.policies[0]).toMatchObject({
+      orgId: a.org.id,
+      agentGroups: [a.group.id],
+      priority: 10,
+      continue: true,
+    });
+    expect(r1.npb.policies[1]).toMatchObject({ continue: false });
     // 10.0.0.2 is claimed twice: the agent enrolled first (a1) owns it. Link-local and loopback
     // addresses are never mapped, so a2 has no entry.
     expect(r1.npb.designatedMap.agents).toEqual([

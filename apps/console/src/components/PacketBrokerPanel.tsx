@@ -26,6 +26,7 @@ type Draft = {
   priority: number;
   enabled: boolean;
   groupIds: string[];
+  continueMatching: boolean;
   match: string;
   action: string;
 };
@@ -35,6 +36,7 @@ const blank = (): Draft => ({
   priority: 100,
   enabled: true,
   groupIds: [],
+  continueMatching: false,
   match: json(EXAMPLE_MATCH),
   action: json(EXAMPLE_ACTION),
 });
@@ -142,6 +144,7 @@ export function PacketBrokerPanel({
       priority: draft.priority,
       enabled: draft.enabled,
       groupIds: draft.groupIds,
+      continueMatching: draft.continueMatching,
       match,
       action,
     });
@@ -161,6 +164,7 @@ export function PacketBrokerPanel({
             { id: "name", header: "Name" },
             { id: "state", header: "State", kind: "state" },
             { id: "groups", header: "Agent groups" },
+            { id: "afterMatch", header: "After a match" },
             { id: "deliver", header: "Delivers", kind: "mono" },
             ...COUNTER_COLUMNS,
           ]}
@@ -171,6 +175,7 @@ export function PacketBrokerPanel({
               priority: p.priority,
               name: p.name,
               state: p.enabled ? "ok" : "disabled",
+              afterMatch: p.continueMatching ? "continue" : "stop",
               groups: p.groupIds.length ? p.groupIds.map((g) => groupName.get(g) ?? g).join(", ") : "all",
               deliver: summary(p.action),
               matched: c?.matched ?? 0,
@@ -199,6 +204,7 @@ export function PacketBrokerPanel({
                       priority: p.priority,
                       enabled: p.enabled,
                       groupIds: p.groupIds,
+                      continueMatching: p.continueMatching,
                       match: json(p.match),
                       action: json(p.action),
                     })
@@ -282,6 +288,14 @@ export function PacketBrokerPanel({
                   type="checkbox"
                   checked={draft.enabled}
                   onChange={(e) => setDraft({ ...draft, enabled: e.target.checked })}
+                />
+              </Field>
+              <Field id="npb-continue" label="Then try lower priorities">
+                <input
+                  id="npb-continue"
+                  type="checkbox"
+                  checked={draft.continueMatching}
+                  onChange={(e) => setDraft({ ...draft, continueMatching: e.target.checked })}
                 />
               </Field>
             </div>

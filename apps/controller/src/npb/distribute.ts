@@ -33,6 +33,7 @@ type TPolicyRow = {
   groupIds: string[];
   match: unknown;
   action: unknown;
+  continueMatching: boolean;
   updatedAt: Date;
 };
 
@@ -50,8 +51,7 @@ function toWire(orgId: string, row: TPolicyRow, log: Logger): Policy | null {
     agentGroups: row.groupIds,
     match: row.match ?? {},
     action: row.action,
-    // Not stored in Postgres yet (needs a column): policies stop at the first match.
-    continue: false,
+    continue: row.continueMatching,
   });
   if (r.success) return r.data;
   const key = `${row.id}:${row.updatedAt.getTime()}`;
@@ -89,6 +89,7 @@ export async function npbForAgent(
       groupIds: true,
       match: true,
       action: true,
+      continueMatching: true,
       updatedAt: true,
     },
   });

@@ -106,6 +106,7 @@ describe("npb router", () => {
       priority: 10,
       enabled: true,
       groupIds: [ids.groupA],
+      continueMatching: true,
       match: { serverPorts: [443], protocols: ["tcp"] },
       action: { ...action, truncatePayload: 128 },
     });
@@ -114,6 +115,7 @@ describe("npb router", () => {
     expect(listed.policies[0]).toMatchObject({
       id,
       groupIds: [ids.groupA],
+      continueMatching: true,
       action: { truncatePayload: 128 },
     });
     expect(listed.groups.map((g) => g.name)).toEqual(["edge"]);

@@ -21,6 +21,7 @@ export const save = orgProcedure("policies.write")
       priority: input.priority,
       enabled: input.enabled,
       groupIds: input.groupIds,
+      continueMatching: input.continueMatching,
       match: match as Prisma.InputJsonValue,
       action: action as Prisma.InputJsonValue,
     };

@@ -9,6 +9,8 @@ export const policyFields = {
   enabled: z.boolean(),
   /** Agent groups it applies to; empty = every group of the organization. */
   groupIds: z.array(z.uuid()).max(256),
+  /** Keep evaluating lower-priority policies after this one matched. */
+  continueMatching: z.boolean().default(false),
   match: z.unknown(),
   action: z.unknown(),
 };
@@ -25,6 +27,7 @@ export function validatePolicy(
     priority: number;
     enabled: boolean;
     groupIds: string[];
+    continueMatching: boolean;
     match: unknown;
     action: unknown;
   },
@@ -38,6 +41,7 @@ export function validatePolicy(
     agentGroups: input.groupIds,
     match: input.match ?? {},
     action: input.action,
+    continue: input.continueMatching,
   });
   if (!r.success) {
     const lines = formatIssues(r.error, "").map((l) => l.replace(/^\./, ""));
