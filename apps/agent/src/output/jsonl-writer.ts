@@ -105,14 +105,16 @@ interface Shape {
   /** Key i's prefix is preLen[i] bytes, little-endian 32-bit words from preWords[4 * i]. */
   preWords: Int32Array;
   preLen: Int32Array;
-  /** Per column: the last string written and its bytes (words), to copy rather than re-scan. */
+  /** Per column: the last string written and its prefix + value bytes (words), copied as one. */
   lastStr: (string | null)[];
   lastWords: Int32Array;
   lastLen: Int32Array;
 }
 
-/** Prefixes and cached strings up to this many bytes are copied 4 bytes at a time. */
+/** Prefixes up to this many words (of 4 bytes) are copied a word at a time. */
 const MAX_WORDS = 16;
+/** Prefix + quoted string kept per column for the next row, up to this many words. */
+const CACHE_WORDS = 24;
 
 function shapeOf(row: Record<string, unknown>): Shape | null {
   if (Array.isArray(row)) return null;
@@ -134,7 +136,7 @@ function shapeOf(row: Record<string, unknown>): Shape | null {
     preWords,
     preLen,
     lastStr: new Array<string | null>(n).fill(null),
-    lastWords: new Int32Array(n * MAX_WORDS),
+    lastWords: new Int32Array(n * CACHE_WORDS),
     lastLen: new Int32Array(n),
   };
 }
@@ -186,28 +188,29 @@ export class JsonlWriter {
       const plen = preLen[i]!;
       const o0 = this.reserve(plen + (typeof v === "string" ? v.length * 6 + 2 : NUM_MAX) + 4);
       const dv = this.view;
-      // Whole words: bytes past the prefix are overwritten by the value (room reserved).
-      for (let w = i * MAX_WORDS, o = o0, e = o0 + plen; o < e; w++, o += 4) {
-        dv.setInt32(o, preWords[w]!, true);
-      }
-      let o = o0 + plen;
       const b = this.buf;
+      let o: number;
+      if (typeof v === "string" && v === s.lastStr[i]) {
+        // The same string as this column's last row: prefix and value in one copy.
+        const lw = s.lastWords;
+        const e = o0 + s.lastLen[i]!;
+        for (let w = i * CACHE_WORDS, p = o0; p < e; w++, p += 4) dv.setInt32(p, lw[w]!, true);
+        this.pos = e;
+        i++;
+        continue;
+      }
+      // Whole words: bytes past the prefix are overwritten by the value (room reserved).
+      for (let w = i * MAX_WORDS, p = o0, e = o0 + plen; p < e; w++, p += 4) {
+        dv.setInt32(p, preWords[w]!, true);
+      }
+      o = o0 + plen;
       if (typeof v === "string") {
-        if (v === s.lastStr[i]) {
-          const len = s.lastLen[i]!;
+        o = writeStr(b, o, v);
+        if (o - o0 <= CACHE_WORDS * 4) {
           const lw = s.lastWords;
-          for (let w = i * MAX_WORDS, p = o, e = o + len; p < e; w++, p += 4) dv.setInt32(p, lw[w]!, true);
-          o += len;
-        } else {
-          const start = o;
-          o = writeStr(b, o, v);
-          const len = o - start;
-          if (len <= MAX_WORDS * 4) {
-            const lw = s.lastWords;
-            for (let w = i * MAX_WORDS, p = start; p < o; w++, p += 4) lw[w] = dv.getInt32(p, true);
-            s.lastStr[i] = v;
-            s.lastLen[i] = len;
-          }
+          for (let w = i * CACHE_WORDS, p = o0; p < o; w++, p += 4) lw[w] = dv.getInt32(p, true);
+          s.lastStr[i] = v;
+          s.lastLen[i] = o - o0;
         }
       } else if (typeof v === "number") o = writeNum(b, o, v);
       else if (v === true) o = writeAscii(b, o, "true");
