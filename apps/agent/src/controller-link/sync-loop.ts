@@ -72,8 +72,8 @@ export class SyncLoop {
   }
 
   private async send(): Promise<TSyncResponse | null> {
-    const extra = this.o.extra?.() ?? {};
     try {
+      const extra = this.o.extra?.() ?? {};
       const res = await sync(
         this.o.controllerUrl,
         this.o.credential,
