@@ -5,10 +5,12 @@
  * like ../npb/fast-send.ts. Anything missing (no compiler, no pcap.h, not Linux) yields a
  * one-line reason and live capture falls back to the `cap` binding.
  * FLOWPLANE_PCAP_ADDON=off forces that fallback (tests, or to compare the two).
+ * The build lives in a per-user 0700 directory under the temp dir: the agent runs as root, and a
+ * .node file anyone could have planted in /tmp would run as root once loaded.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -57,6 +59,20 @@ export function loadPcapAddon(): PcapAddon | string {
   return cached;
 }
 
+/** $TMPDIR/flowplane-native-<uid>, 0700 and ours, or why not. */
+function privateDir(): string | { reason: string } {
+  const uid = process.getuid?.() ?? -1;
+  const dir = join(tmpdir(), `flowplane-native-${uid}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+    return {
+      reason: `pcap addon: ${dir} is not a private directory of this user (owner ${st.uid}, mode ${(st.mode & 0o777).toString(8)})`,
+    };
+  }
+  return dir;
+}
+
 function build(): PcapAddon | string {
   const force = process.env.FLOWPLANE_PCAP_ADDON;
   if (force === "off" || force === "0") return `pcap addon disabled by FLOWPLANE_PCAP_ADDON=${force}`;
@@ -64,8 +80,10 @@ function build(): PcapAddon | string {
   const srcPath = new URL("./native/pcap-capture.c", import.meta.url);
   const src = readFileSync(srcPath);
   const hash = createHash("sha256").update(src).update(process.version).digest("hex").slice(0, 16);
-  const out = join(tmpdir(), `flowplane-pcap-capture-${hash}.node`);
   try {
+    const dir = privateDir();
+    if (typeof dir !== "string") return dir.reason;
+    const out = join(dir, `pcap-capture-${hash}.node`);
     if (!existsSync(out)) {
       const inc = headerDir();
       if (!inc) return "pcap addon: Node headers (node_api.h) not found";

@@ -35,6 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* hand_off packs (index, length) into the tsfn's data pointer */
+_Static_assert(sizeof(uintptr_t) >= 8, "64-bit only");
+
 #define MAX_BUFS 64
 #define REC_HDR 16
 
@@ -162,7 +165,9 @@ static void *run(void *arg) {
     struct pollfd pf[2] = {{c->pfd, POLLIN, 0}, {c->stopfd, POLLIN, 0}};
     int r = poll(pf, 2, wait);
     if (r < 0 && errno != EINTR) {
+      pthread_mutex_lock(&c->mu);
       snprintf(c->err, sizeof c->err, "poll: %s", strerror(errno));
+      pthread_mutex_unlock(&c->mu);
       break;
     }
     if (c->stop) break;
