@@ -90,6 +90,8 @@ describe("ingest coalescer (Redis journal, ClickHouse)", () => {
     const other = new IngestCoalescer(ch.client, ledger, log, {
       maxRows: 100_000,
       maxBytes: 32 << 20,
+      minRows: 1,
+      lingerMs: 0,
       leaseTtlS: 1,
       sweepEveryMs: 60_000,
       // Only this test's orphans: other test processes share the Redis.
@@ -127,6 +129,8 @@ describe("ingest coalescer (Redis journal, ClickHouse)", () => {
     const other = new IngestCoalescer(ch.client, ledger, log, {
       maxRows: 100_000,
       maxBytes: 32 << 20,
+      minRows: 1,
+      lingerMs: 0,
       leaseTtlS: 1,
       sweepEveryMs: 60_000,
       // Only this test's orphans: other test processes share the Redis.

@@ -4,7 +4,7 @@
  * beside the ceiling: the very same rows, as the engine's own TSV, bulk-inserted in one insert
  * straight into chDB in this process, into the same tables (l4_flow_log with the rollup view that
  * feeds on it) and into a bare copy of l4_flow_log. Prints rows/s, the ratio, and CPU seconds per
- * 100 k rows of this process and of the store process (robust to a loaded machine). Then the
+ * 100 k rows of each process (steadier than rates on a loaded machine). Then the
  * failover time: two data node processes, agents syncing at the default interval, one node
  * SIGKILLed; seconds until every agent it had is sending elsewhere, and as sync intervals.
  *
@@ -14,8 +14,8 @@
  * (AutoTagging, apps/controller/src/tagging) for an org with a resource model, and prints it
  * beside the untagged run.
  *
- * The controller runs in this process (one ingest process) and the store in its own process, as
- * in production; the sender shares the controller's process, which understates ingest a little.
+ * The controller runs in this process (one ingest process), the store and the agents' sender
+ * (bench-sender.ts) each in their own process, as in production.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -28,17 +28,13 @@ import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed
 import { createTestDatabase } from "@flowplane/db/testing";
 import { loadMigrations } from "@flowplane/query/ddl";
 import { createTestClickhouse } from "@flowplane/query/testing";
-import {
-  CredentialHolder,
-  enroll,
-  HttpExporter,
-  makeBatch,
-} from "../../../agent/src/controller-link/index.ts";
+import { enroll } from "../../../agent/src/controller-link/index.ts";
 import { createAgentRuntime } from "../agents/wiring.ts";
 import { buildControllerServer } from "../http/server.ts";
 import { ChdbEngine } from "../store/engine.ts";
 import { benchTaggedIngest, measureTagColumnBytes } from "../tagging/bench.ts";
 import { benchFailover } from "./bench-failover.ts";
+import { l4Row } from "./bench-rows.ts";
 
 const { values } = parseArgs({
   options: {
@@ -53,44 +49,6 @@ const ROWS = Number(values.rows);
 const BATCH = Number(values.batch);
 const CONCURRENCY = Number(values.concurrency);
 const redisUrl = "redis://127.0.0.1:6379";
-
-function l4Row(i: number, nowUs: number) {
-  return {
-    flow_id: String(i + 1),
-    start_time: nowUs - 5_000_000 + (i % 1000),
-    end_time: nowUs + (i % 1000),
-    client_ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-    client_port: 1024 + (i % 60_000),
-    server_ip: `10.200.${(i >> 8) & 15}.${i & 255}`,
-    server_port: [80, 443, 53, 3306, 6379][i % 5] as number,
-    ip_protocol: i % 5 === 2 ? 17 : 6,
-    vlan: 0,
-    tunnel_type: "",
-    tunnel_id: 0,
-    tunnel_outer_src: "",
-    tunnel_outer_dst: "",
-    packets_c2s: 10 + (i % 7),
-    packets_s2c: 12 + (i % 11),
-    bytes_c2s: 1200 + i,
-    bytes_s2c: 9000 + i,
-    close_type: "fin",
-    tcp_flags_c2s: 0x1b,
-    tcp_flags_s2c: 0x1b,
-    rtt_us: 250,
-    rtt_client_us: 100,
-    rtt_server_us: 150,
-    srt_us: 900,
-    syn_count: 1,
-    synack_count: 1,
-    retrans_c2s: i % 13 === 0 ? 1 : 0,
-    retrans_s2c: 0,
-    zero_win_c2s: 0,
-    zero_win_s2c: 0,
-    out_of_order_c2s: 0,
-    out_of_order_s2c: 0,
-    l7_protocol: ["http", "tls", "dns", "mysql", "redis"][i % 5] as string,
-  };
-}
 
 const log = createLogger("bench-ingest");
 const workDir = mkdtempSync(join(tmpdir(), "fp-bench-ingest-"));
@@ -126,49 +84,25 @@ try {
     agentVersion: "bench",
     os: "linux",
   });
-  const exporter = new HttpExporter({
-    endpoint: () => url,
-    credential: new CredentialHolder(agent.credential),
-    deadlineMs: 120_000,
-  });
-
+  // The agents' side in a process of its own (as agents are): this process is only the ingest one.
   const nowUs = Date.now() * 1000;
-  const batches: ReturnType<typeof makeBatch>[] = [];
-  for (let start = 0; start < ROWS; start += BATCH) {
-    const rows: ReturnType<typeof l4Row>[] = [];
-    for (let i = start; i < Math.min(ROWS, start + BATCH); i++) rows.push(l4Row(i, nowUs));
-    batches.push(makeBatch(agent.agentId, "l4_flow_log", rows));
-  }
-  // What the sender alone costs in this process (the agent's JSON of every batch), for the split.
-  const s0 = process.cpuUsage();
-  for (const b of batches) JSON.stringify(b);
-  const senderCpuS = cpuS(process.cpuUsage(s0));
-
-  // Warm-up (JIT, connections, first parts) on a separate batch, not counted.
-  await exporter.export(makeBatch(agent.agentId, "l4_flow_log", [l4Row(ROWS + 1, nowUs)]));
-  const statsBefore = { ...runtime.coalescer.stats };
-
-  let next = 0;
-  let accepted = 0;
   const c0 = process.cpuUsage();
   const st0 = processCpuS(store.child.pid);
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < batches.length) {
-        const b = batches[next++];
-        if (!b) break;
-        const r = await exporter.export(b);
-        if (r.code !== "success")
-          throw new Error(`batch ${b.batchId}: ${r.code} ${"error" in r ? r.error.message : ""}`);
-        accepted += r.response.accepted;
-      }
-    }),
-  );
-  const ingestS = (performance.now() - t0) / 1000;
-  const ingestCpuS = cpuS(process.cpuUsage(c0));
+  const statsBefore = { ...runtime.coalescer.stats };
+  const sent = await runSender({
+    url,
+    credential: agent.credential,
+    agentId: agent.agentId,
+    rows: ROWS,
+    batch: BATCH,
+    concurrency: CONCURRENCY,
+    nowUs,
+  });
+  const ingestCpuS = cpuS(process.cpuUsage(c0)); // includes the sender's start-up wait: idle
   const storeCpuS = processCpuS(store.child.pid) - st0;
   const inserts = runtime.coalescer.stats.inserts - statsBefore.inserts;
+  const batches = Math.ceil(ROWS / BATCH);
+  const { accepted, seconds: ingestS, cpuS: senderCpuS } = sent;
 
   // The same rows, as the engine's own TSV, straight into chDB (a fresh data directory), once into
   // the same schema (l4_flow_log and the view that feeds its rollup) and once into a bare copy.
@@ -231,11 +165,11 @@ try {
   console.log(
     [
       `ingest bench: ${ROWS} L4 rows in batches of ${BATCH}, ${CONCURRENCY} in flight (load average ${loadavg()})`,
-      `  agent batches -> controller -> store: ${Math.round(ingestRate).toLocaleString("en")} rows/s (${accepted} rows, ${ingestS.toFixed(2)} s; ${inserts} inserts, ${(batches.length / Math.max(1, inserts)).toFixed(1)} batches each)`,
+      `  agent batches -> controller -> store: ${Math.round(ingestRate).toLocaleString("en")} rows/s (${accepted} rows, ${ingestS.toFixed(2)} s; ${inserts} inserts, ${(batches / Math.max(1, inserts)).toFixed(1)} batches each)`,
       `  direct chDB insert, engine TSV, same tables (l4_flow_log + its rollup view): ${Math.round(ceiling.rate).toLocaleString("en")} rows/s`,
       `  direct chDB insert, engine TSV, bare l4_flow_log copy (no view)          : ${Math.round(bare.rate).toLocaleString("en")} rows/s`,
       `  ratio: ${((100 * ingestRate) / ceiling.rate).toFixed(1)} % of the same-tables ceiling, ${((100 * ingestRate) / bare.rate).toFixed(1)} % of the bare one (target >= 70 %)`,
-      `  CPU s per 100 k rows: controller process ${per100k(ingestCpuS)} (of which the in-process sender's JSON ~${per100k(senderCpuS)}), store process ${per100k(storeCpuS)}; ceiling ${per100k(ceiling.cpuS)} (same tables), ${per100k(bare.cpuS)} (bare)`,
+      `  CPU s per 100 k rows: ingest (controller) process ${per100k(ingestCpuS)}, store process ${per100k(storeCpuS)}, agents' sender process ${per100k(senderCpuS)}; ceiling ${per100k(ceiling.cpuS)} (same tables), ${per100k(bare.cpuS)} (bare)`,
       ...(tagged
         ? [
             `  tagging on vs off (same rows, an org with ${tagged.resources} resources, ${tagged.taggedShare.toFixed(0)} % of IPs resolved; medians of ${tagged.rounds} alternating runs): on ${Math.round(tagged.rowsPerS).toLocaleString("en")} rows/s, off ${Math.round(tagged.offRowsPerS).toLocaleString("en")} rows/s; cost ${((100 * (tagged.offRowsPerS - tagged.rowsPerS)) / tagged.offRowsPerS).toFixed(1)} % (target < 15 %)`,
@@ -290,6 +224,25 @@ function processCpuS(pid: number | undefined): number {
 
 function loadavg(): string {
   return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
+
+/** Runs bench-sender.ts in a child process; its answer is one JSON line on stdout. */
+async function runSender(
+  args: Record<string, string | number>,
+): Promise<{ accepted: number; seconds: number; cpuS: number }> {
+  const main = new URL("./bench-sender.ts", import.meta.url).pathname;
+  const child = spawn(process.execPath, ["--import", "tsx", main], {
+    env: { ...process.env, BENCH_SENDER: JSON.stringify(args) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const code = await new Promise<number | null>((r) => child.once("exit", r));
+  const line = out.trim().split("\n").pop() ?? "";
+  if (code !== 0) throw new Error(`bench sender exited ${code}: ${line}`);
+  return JSON.parse(line) as { accepted: number; seconds: number; cpuS: number };
 }
 
 async function startStoreProcess(

@@ -10,6 +10,9 @@ export type TCoalescerOptions = {
   maxRows: number;
   /** Most payload bytes in one insert. */
   maxBytes: number;
+  /** An insert waits up to `lingerMs` for this many rows (an agent batch is often 1 000 rows). */
+  minRows: number;
+  lingerMs: number;
   /** A writer's lease on its journaled insert; another process redoes it once the lease lapses. */
   leaseTtlS: number;
   /** How often this process looks for inserts orphaned by a dead writer. */
@@ -25,6 +28,8 @@ export type TCoalescerOptions = {
 export const DEFAULT_COALESCER_OPTIONS: TCoalescerOptions = {
   maxRows: 100_000,
   maxBytes: 32 << 20,
+  minRows: 20_000,
+  lingerMs: 50,
   leaseTtlS: 5,
   sweepEveryMs: 1_000,
 };
@@ -41,9 +46,9 @@ type TQueue = { waiting: TWaiting[]; running: boolean };
  * Batches of many agents into few big inserts, per table: ClickHouse (and chDB most of all) pays
  * per insert (a part to write and later merge, views to run), so 1 000-row agent batches one insert
  * each cost about twice the engine time of the same rows in 20 000-row inserts. While one insert
- * of a table runs, batches arriving for it wait and go together in the next; an idle table writes
- * a batch at once, so coalescing adds no delay when there is nothing to coalesce with. Each agent
- * is answered only after the insert holding its rows landed.
+ * of a table runs, batches arriving for it wait and go together in the next, and an insert waits
+ * up to `lingerMs` (50 ms) for `minRows` rows. Each agent is answered only after the insert
+ * holding its rows landed.
  *
  * Exactly once: a coalesced insert is journaled in Redis (member batches, outcomes, the TSV
  * payload) before it runs and carries `insert_deduplication_token` = a hash of its members. If
@@ -117,9 +122,17 @@ export class IngestCoalescer {
   async #drain(table: TIngestTable, q: TQueue): Promise<void> {
     q.running = true;
     try {
-      // Batches that arrived in the same turn of the event loop go together.
-      await new Promise((r) => setImmediate(r));
       while (q.waiting.length > 0) {
+        // A short wait for more rows: an agent is answered at most `lingerMs` later, and the engine
+        // writes one part instead of several.
+        const since = Date.now();
+        await new Promise((r) => setImmediate(r));
+        while (
+          !this.#closed &&
+          q.waiting.reduce((n, w) => n + w.rows, 0) < this.opts.minRows &&
+          Date.now() - since < this.opts.lingerMs
+        )
+          await new Promise((r) => setTimeout(r, 5));
         const take: TWaiting[] = [];
         let rows = 0;
         let bytes = 0;
