@@ -225,7 +225,14 @@ export async function runCommand(argv: string[]): Promise<number> {
       const { startLiveCapture, LiveCaptureError } = await import("../live/live-capture.ts");
       let live: import("../live/live-capture.ts").LiveCapture;
       try {
-        live = startLiveCapture(a.interface as string, a.bpf, pipeline);
+        live = startLiveCapture(a.interface as string, a.bpf, pipeline, {
+          // The interface went away or libpcap failed: flush what was seen, exit non-zero.
+          onError: (line) => {
+            fatal = line;
+            process.stderr.write(`flowplane-agent run: ${line}\n`);
+            stopInput.abort();
+          },
+        });
         kernelDrops = () => {
           const k = live.kernelStats();
           return k ? k.dropped + k.ifDropped : 0;

@@ -46,6 +46,7 @@ typedef struct {
   int pfd;
   int stopfd;
   int flush_ms;
+  int timeout_ms;
   int nbufs;
   uint8_t *bufs[MAX_BUFS];
   size_t caps[MAX_BUFS];
@@ -115,10 +116,6 @@ static void flush_cur(cap_t *c) {
 static int acquire(cap_t *c) {
   pthread_mutex_lock(&c->mu);
   for (;;) {
-    if (c->stop) {
-      pthread_mutex_unlock(&c->mu);
-      return 0;
-    }
     for (int i = 0; i < c->nbufs; i++) {
       if (!c->busy[i]) {
         c->busy[i] = 1;
@@ -127,6 +124,11 @@ static int acquire(cap_t *c) {
         pthread_mutex_unlock(&c->mu);
         return 1;
       }
+    }
+    /* close() waits for this thread: while stopping, never wait for JS */
+    if (c->stop) {
+      pthread_mutex_unlock(&c->mu);
+      return 0;
     }
     pthread_cond_wait(&c->cv, &c->mu);
   }
@@ -183,7 +185,14 @@ static void *run(void *arg) {
     if (c->cur >= 0 && c->used > 0 && now_ms() - c->first_ms >= c->flush_ms) flush_cur(c);
     if (now_ms() - c->stats_ms >= 100) refresh_stats(c);
   }
-  if (!c->stop) hand_off(c, -1, 0);
+  if (!c->stop) {
+    hand_off(c, -1, 0);
+    return NULL;
+  }
+  /* Stopping: the kernel hands over a TPACKET_V3 block only when it retires (timeout_ms), so
+   * wait that long once and read what is left; pending() gives it to JS. */
+  usleep((useconds_t)(c->timeout_ms + 2) * 1000);
+  pcap_dispatch(c->p, -1, on_packet, (u_char *)c);
   return NULL;
 }
 
@@ -336,7 +345,8 @@ static napi_value Open(napi_env env, napi_callback_info info) {
   }
   pcap_set_snaplen(c->p, snaplen);
   pcap_set_promisc(c->p, promisc);
-  pcap_set_timeout(c->p, timeout > 0 ? timeout : 10);
+  c->timeout_ms = timeout > 0 ? timeout : 10;
+  pcap_set_timeout(c->p, c->timeout_ms);
   if (kbuf > 0) pcap_set_buffer_size(c->p, kbuf);
   int rc = pcap_activate(c->p);
   if (rc < 0) {
