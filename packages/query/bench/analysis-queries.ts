@@ -254,7 +254,13 @@ for (const [label, span] of [
     ],
     [
       "flow detail (+ L7 by flow_id)",
-      () => flowDetail(c, { orgId: ORG, flowId: page.rows[0]?.flow_id ?? "1", at: nowUs }),
+      () =>
+        flowDetail(c, {
+          orgId: ORG,
+          flowId: page.rows[0]?.flow_id ?? "1",
+          agentId: page.rows[0]?.agent_id ?? ORG,
+          at: nowUs,
+        }),
       rawL4,
     ],
     ["L7: first page", () => l7LogPage(c, { ...r, limit: 100 }), rawL7],

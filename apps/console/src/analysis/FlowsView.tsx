@@ -67,6 +67,12 @@ const columns: VirtualColumn<FlowRow>[] = [
     cell: (r) => r.retrans_c2s + r.retrans_s2c,
   },
   { id: "close", header: "Close", width: 110, cell: (r) => r.close_type || "—" },
+  {
+    id: "agent",
+    header: "Agent",
+    width: 70,
+    cell: (r) => <span title={r.agent_id}>…{r.agent_id.slice(-4)}</span>,
+  },
 ];
 
 /** Flow logs: range + filters in the URL, virtualised table, cursor pages, detail with L7 rows. */
@@ -84,13 +90,20 @@ export function FlowsView({ orgSlug, filterColumns }: { orgSlug: string; filterC
   );
   const rows = query.data?.pages.flatMap((p) => p.rows) ?? [];
   const total = query.data?.pages[0]?.total ?? null;
+  // Flow ids are unique per agent only: the open flow is (agent, flow id), near `at`.
   const flow = state.get("flow");
+  const agent = state.get("agent");
   const at = Number(state.get("at") ?? 0);
   const detail = useQuery({
-    ...trpc.analysis.flowDetail.queryOptions({ orgSlug, flowId: flow ?? "0", at: at || 1 }),
-    enabled: Boolean(flow && at),
+    ...trpc.analysis.flowDetail.queryOptions({
+      orgSlug,
+      flowId: flow ?? "0",
+      agentId: agent ?? NO_AGENT,
+      at: at || 1,
+    }),
+    enabled: Boolean(flow && agent && at),
   });
-  const exportHref = `/o/${orgSlug}/flows/export?${withParams(state.params, { flow: undefined, at: undefined })}`;
+  const exportHref = `/o/${orgSlug}/flows/export?${withParams(state.params, { flow: undefined, agent: undefined, at: undefined })}`;
   return (
     <>
       <Toolbar state={state} columns={filterColumns}>
@@ -116,7 +129,7 @@ export function FlowsView({ orgSlug, filterColumns }: { orgSlug: string; filterC
             sort={sort}
             dir={dir}
             onSort={(k) => state.set({ sort: k, dir: k === sort && dir === "desc" ? "asc" : "desc" })}
-            onRowClick={(r) => state.set({ flow: r.flow_id, at: String(r.end_time) })}
+            onRowClick={(r) => state.set({ flow: r.flow_id, agent: r.agent_id, at: String(r.end_time) })}
             selectedKey={undefined}
             hasMore={query.hasNextPage}
             loadingMore={query.isFetchingNextPage}
@@ -125,17 +138,21 @@ export function FlowsView({ orgSlug, filterColumns }: { orgSlug: string; filterC
           {flow ? (
             <section className="fp-an-detail" aria-label="Flow detail">
               <h2>
-                Flow {flow}{" "}
+                Flow {flow} {agent ? `of agent …${agent.slice(-4)}` : ""}{" "}
                 <button
                   type="button"
                   className="fp-trp-btn"
-                  onClick={() => state.set({ flow: undefined, at: undefined })}
+                  onClick={() => state.set({ flow: undefined, agent: undefined, at: undefined })}
                 >
                   Close
                 </button>
               </h2>
               <ErrorAlert error={detail.error} />
-              {detail.isPending ? (
+              {!agent ? (
+                <p>
+                  This link names no agent: flow ids are unique per agent only. Open the flow from the table.
+                </p>
+              ) : detail.isPending ? (
                 <Loading what="flow" />
               ) : detail.data ? (
                 <FlowDetail orgSlug={orgSlug} data={detail.data} />
@@ -221,14 +238,26 @@ function FlowDetail({
   );
 }
 
+/** Placeholder agent of a disabled detail query (never sent). */
+const NO_AGENT = "00000000-0000-4000-8000-000000000000";
+
+/** The trace page of an L7 row: by its trace key, else by the row itself (agent, flow id, sequence). */
 export function traceHref(
   orgSlug: string,
-  r: { trace_id: string; x_request_id: string; flow_id: string; req_tcp_seq: number; start_time: number },
+  r: {
+    trace_id: string;
+    x_request_id: string;
+    agent_id: string;
+    flow_id: string;
+    req_tcp_seq: number;
+    start_time: number;
+  },
 ): string {
   const p = new URLSearchParams();
   if (r.trace_id) p.set("trace", r.trace_id);
   else if (r.x_request_id) p.set("xrid", r.x_request_id);
   else {
+    p.set("agent", r.agent_id);
     p.set("flow", r.flow_id);
     p.set("seq", String(r.req_tcp_seq));
   }

@@ -72,6 +72,12 @@ const columns: VirtualColumn<L7Row>[] = [
     cell: (r) => fmtBytes(r.response_length),
   },
   { id: "trace", header: "Trace", width: 120, cell: (r) => r.trace_id || r.x_request_id || "—" },
+  {
+    id: "agent",
+    header: "Agent",
+    width: 70,
+    cell: (r) => <span title={r.agent_id}>…{r.agent_id.slice(-4)}</span>,
+  },
 ];
 
 /** L7 request logs; a row opens its trace. */

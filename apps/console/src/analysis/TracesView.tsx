@@ -23,12 +23,23 @@ export function TracesView({ orgSlug }: { orgSlug: string }) {
   const state = useUrlState("1h");
   const traceId = state.get("trace") ?? undefined;
   const xRequestId = state.get("xrid") ?? undefined;
+  // An L7 row without a trace key: (agent, flow id, request sequence); flow ids are per agent.
   const flowId = state.get("flow") ?? undefined;
+  const agentId = state.get("agent") ?? undefined;
   const seq = state.get("seq");
   const reqTcpSeq = seq && /^\d+$/.test(seq) ? Number(seq) : undefined;
-  const has = Boolean(traceId || xRequestId || flowId);
+  const flowWithoutAgent = Boolean(flowId && !agentId && !traceId && !xRequestId);
+  const has = Boolean(traceId || xRequestId || (flowId && agentId));
   const query = useQuery({
-    ...trpc.analysis.trace.queryOptions({ orgSlug, ...state.micros, traceId, xRequestId, flowId, reqTcpSeq }),
+    ...trpc.analysis.trace.queryOptions({
+      orgSlug,
+      ...state.micros,
+      traceId,
+      xRequestId,
+      flowId: agentId ? flowId : undefined,
+      reqTcpSeq,
+      agentId,
+    }),
     enabled: has,
   });
   const [selected, setSelected] = useState<string | undefined>();
@@ -42,6 +53,7 @@ export function TracesView({ orgSlug }: { orgSlug: string }) {
         trace: kind === "trace" ? v : undefined,
         xrid: kind === "xrid" ? v : undefined,
         flow: undefined,
+        agent: undefined,
         seq: undefined,
       });
   }
@@ -76,7 +88,12 @@ export function TracesView({ orgSlug }: { orgSlug: string }) {
         </form>
       </Toolbar>
       <ErrorAlert error={query.error} />
-      {!has ? (
+      {flowWithoutAgent ? (
+        <EmptyState title="Which agent saw this request?">
+          This link names a flow but no agent, and flow ids are unique per agent only. Open the request again
+          from the L7 logs page.
+        </EmptyState>
+      ) : !has ? (
         <EmptyState title="Open a trace">
           Enter a trace id or X-Request-ID, or click a request on the L7 logs page.
         </EmptyState>

@@ -164,7 +164,13 @@ const CASES: Case[] = [
       ["analysis.l7", (c, f) => c.analysis.l7({ orgSlug: f.slug, ...TELEMETRY_RANGE })],
       [
         "analysis.flowDetail",
-        (c, f) => c.analysis.flowDetail({ orgSlug: f.slug, flowId: "1", at: 1_000_000 }),
+        (c, f) =>
+          c.analysis.flowDetail({
+            orgSlug: f.slug,
+            flowId: "1",
+            agentId: "0190a1b2-0000-7000-8000-0000000000a1",
+            at: 1_000_000,
+          }),
       ],
       ["analysis.topology", (c, f) => c.analysis.topology({ orgSlug: f.slug, ...TELEMETRY_RANGE })],
       ["analysis.trace", (c, f) => c.analysis.trace({ orgSlug: f.slug, ...TELEMETRY_RANGE, traceId: "t" })],

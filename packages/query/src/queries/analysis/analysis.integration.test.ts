@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordRows } from "../../client.ts";
 import { LATENCY_BUCKET_BOUNDS_US } from "../../rows/index.ts";
 import { createTestClickhouse, type TestClickhouse } from "../../testing.ts";
-import { ORG_A, ORG_B } from "../../testing-fixtures.ts";
+import { l4Row, l7Row, ORG_A, ORG_B } from "../../testing-fixtures.ts";
 import { cidrBounds, FilterError, type TFilter } from "./filters.ts";
-import { analysisFixture } from "./fixture.ts";
+import { analysisFixture, FIXTURE_AGENT_A1, FIXTURE_AGENT_A2 } from "./fixture.ts";
 import { redMetrics, tcpMetrics } from "./metrics.ts";
 import {
   flowDetail,
@@ -140,10 +140,26 @@ describe("flow and L7 log pages", () => {
   });
 
   it("shows a flow's reports with its linked L7 rows", async () => {
-    const d = await flowDetail(ch.client, { orgId: ORG_A, flowId: "1000", at: T0 });
+    const d = await flowDetail(ch.client, {
+      orgId: ORG_A,
+      flowId: "1000",
+      agentId: FIXTURE_AGENT_A1,
+      at: T0,
+    });
     expect(d.reports).toHaveLength(1);
-    expect(d.l7).toHaveLength(4);
-    expect((await flowDetail(ch.client, { orgId: ORG_B, flowId: "1000", at: T0 })).l7).toHaveLength(0);
+    expect(d.l7).toHaveLength(2);
+    // The server-side agent saw the same calls on its own flow 1000 (same engine start second).
+    const server = await flowDetail(ch.client, {
+      orgId: ORG_A,
+      flowId: "1000",
+      agentId: FIXTURE_AGENT_A2,
+      at: T0,
+    });
+    expect(server.reports).toEqual([]);
+    expect(server.l7.map((r) => r.client_ip)).toEqual(["192.168.0.5", "192.168.0.5"]);
+    expect(
+      (await flowDetail(ch.client, { orgId: ORG_B, flowId: "1000", agentId: FIXTURE_AGENT_A1, at: T0 })).l7,
+    ).toHaveLength(0);
   });
 
   it("exports the filtered flows as CSV", async () => {
@@ -317,8 +333,73 @@ describe("traces", () => {
   });
 
   it("starts from an L7 row without a trace key", async () => {
-    const t = await assembleTrace(ch.client, { ...A, flowId: "1001", reqTcpSeq: 5002 });
-    expect(t.spans.map((s) => s.row.agent_id).sort()).toHaveLength(2);
+    const t = await assembleTrace(ch.client, {
+      ...A,
+      flowId: "1001",
+      reqTcpSeq: 5003,
+      agentId: FIXTURE_AGENT_A2,
+    });
+    // Seeded by the server side's row only; the client side joins by TCP sequence (no trace key).
+    expect(t.spans.map((s) => [s.row.agent_id, s.linkedBy])).toEqual([
+      [FIXTURE_AGENT_A1, "tcp_seq"],
+      [FIXTURE_AGENT_A2, "seed"],
+    ]);
+    expect(t.breaks.map((b) => [b.span, b.kind])).toEqual([[0, "no_trace_key"]]);
+    await expect(assembleTrace(ch.client, { ...A, flowId: "1001", reqTcpSeq: 5003 })).rejects.toThrow(
+      /agent id/,
+    );
+  });
+
+  it("keys flow detail and trace seeds on the agent: two agents of one org share a flow id", async () => {
+    // Two unrelated flows, three days after the fixture, numbered 77 by two agents started in
+    // the same second.
+    const t1 = T0 + 3 * 86_400_000_000;
+    const X = "0190a1b2-0000-7000-8000-0000000000c1";
+    const Y = "0190a1b2-0000-7000-8000-0000000000c2";
+    const side = (agent: string, i: number) => ({
+      agent_id: agent,
+      flow_id: "77",
+      client_ip: `10.77.0.${i}`,
+      start_time: t1 + i * 1000,
+    });
+    const l4 = [X, Y].map((a, i) => l4Row({ ...side(a, i + 1), end_time: t1 + 500_000 + i }));
+    const l7 = [X, Y].map((a, i) =>
+      l7Row({
+        ...side(a, i + 1),
+        end_time: t1 + 2000 + i * 1000,
+        trace_id: "",
+        span_id: "",
+        parent_span_id: "",
+        x_request_id: "",
+        req_tcp_seq: 700 + i,
+        resp_tcp_seq: 800 + i,
+      }),
+    );
+    expect((await recordRows(ch.client, "l4_flow_log", ORG_A, l4)).rejected).toEqual([]);
+    expect((await recordRows(ch.client, "l7_flow_log", ORG_A, l7)).rejected).toEqual([]);
+    for (const [agent, ip] of [
+      [X, "10.77.0.1"],
+      [Y, "10.77.0.2"],
+    ] as const) {
+      const d = await flowDetail(ch.client, { orgId: ORG_A, flowId: "77", agentId: agent, at: t1 });
+      expect(d.reports.map((r) => [r.agent_id, r.client_ip])).toEqual([[agent, ip]]);
+      expect(d.l7.map((r) => [r.agent_id, r.client_ip])).toEqual([[agent, ip]]);
+      const t = await assembleTrace(ch.client, {
+        orgId: ORG_A,
+        from: t1 - 60_000_000,
+        to: t1 + 60_000_000,
+        flowId: "77",
+        agentId: agent,
+      });
+      expect(t.spans.map((s) => [s.row.agent_id, s.row.client_ip, s.linkedBy])).toEqual([
+        [agent, ip, "seed"],
+      ]);
+    }
+    // The other org never sees them, whichever agent is named.
+    expect(await flowDetail(ch.client, { orgId: ORG_B, flowId: "77", agentId: X, at: t1 })).toEqual({
+      reports: [],
+      l7: [],
+    });
   });
 });
 

@@ -256,24 +256,29 @@ export async function l7LogCount(client: ClickHouseClient, input: TL7LogPagePara
 export const ZFlowDetailParams = z.object({
   orgId: zUuid,
   flowId: z.string().regex(/^\d{1,20}$/),
+  /**
+   * The agent that reported the flow: flow ids are unique per agent only (engine start second +
+   * counter), so two agents started in the same second share them.
+   */
+  agentId: zUuid,
   /** Around when to look for the flow's L7 rows (µs); ±1 day. */
   at: z.number().int().positive(),
 });
 
-/** A flow's reports and the L7 requests carried on it (linked by flow_id). */
+/** A flow's reports and the L7 requests carried on it (linked by agent_id + flow_id). */
 export async function flowDetail(
   client: ClickHouseClient,
   input: z.input<typeof ZFlowDetailParams>,
 ): Promise<{ reports: TL4FlowLogRow[]; l7: TL7FlowLogRow[] }> {
   const p = ZFlowDetailParams.parse(input);
   const day = 86_400_000_000;
-  const params = { flow_id: p.flowId, from: Math.max(0, p.at - day), to: p.at + day };
+  const params = { flow_id: p.flowId, agent_id: p.agentId, from: Math.max(0, p.at - day), to: p.at + day };
   const [reports, l7] = await Promise.all([
     orgQuery<Record<string, unknown>>(
       client,
       p.orgId,
       `SELECT ${selectWireColumns(L4FlowLog, "f.")} FROM l4_flow_log AS f
-       WHERE f.org_id = {org_id:UUID} AND f.flow_id = {flow_id:UInt64}
+       WHERE f.org_id = {org_id:UUID} AND f.agent_id = {agent_id:UUID} AND f.flow_id = {flow_id:UInt64}
          AND f.end_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')
          AND f.end_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')
        ORDER BY f.end_time, f.report_seq LIMIT 1000`,
@@ -283,7 +288,7 @@ export async function flowDetail(
       client,
       p.orgId,
       `SELECT ${selectWireColumns(L7FlowLog, "l.")} FROM l7_flow_log AS l
-       WHERE l.org_id = {org_id:UUID} AND l.flow_id = {flow_id:UInt64}
+       WHERE l.org_id = {org_id:UUID} AND l.agent_id = {agent_id:UUID} AND l.flow_id = {flow_id:UInt64}
          AND l.start_time >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')
          AND l.start_time < fromUnixTimestamp64Micro({to:Int64}, 'UTC')
        ORDER BY l.start_time LIMIT 1000`,

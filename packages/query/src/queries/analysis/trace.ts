@@ -18,7 +18,7 @@ export const ZTraceParams = z
     ...timeRangeShape,
     traceId: z.string().min(1).max(128).optional(),
     xRequestId: z.string().min(1).max(128).optional(),
-    /** Start from one L7 row (flow id + request sequence), e.g. a row of the L7 page. */
+    /** Start from one L7 row (agent + flow id + request sequence), e.g. a row of the L7 page. */
     flowId: z
       .string()
       .regex(/^\d{1,20}$/)
@@ -26,15 +26,17 @@ export const ZTraceParams = z
     reqTcpSeq: z.number().int().min(0).max(4_294_967_295).optional(),
     /**
      * The agent that saw that flow. Flow ids are unique per agent only (engine start second +
-     * counter): two agents started in the same second share them, so without it the seed can
-     * take another agent's row, e.g. the far side of a NAT hop, as the seed itself.
+     * counter): two agents started in the same second share them, so without it the seed could
+     * take another agent's row, e.g. the far side of a NAT hop, as the seed itself. Required with
+     * `flowId`.
      */
     agentId: zUuid.optional(),
     /** How far outside the range to look for hops, µs (default 1 h). */
     slackUs: z.number().int().min(0).max(86_400_000_000).default(3_600_000_000),
   })
   .refine(...rangeIsOrdered)
-  .refine((p) => p.traceId || p.xRequestId || p.flowId, "a trace id, X-Request-ID or flow id is needed");
+  .refine((p) => p.traceId || p.xRequestId || p.flowId, "a trace id, X-Request-ID or flow id is needed")
+  .refine((p) => !p.flowId || p.agentId, "a flow id needs its agent id (flow ids are unique per agent only)");
 export type TTraceParams = z.input<typeof ZTraceParams>;
 
 export type TraceLink = "seed" | "trace_id" | "x_request_id" | "tcp_seq";
@@ -94,8 +96,8 @@ export async function assembleTrace(
     await run(
       (p.reqTcpSeq !== undefined
         ? "l.flow_id = {fid:UInt64} AND l.req_tcp_seq = {rseq:UInt32}"
-        : "l.flow_id = {fid:UInt64}") + (p.agentId ? " AND l.agent_id = {aid:UUID}" : ""),
-      { fid: p.flowId, rseq: p.reqTcpSeq ?? 0, ...(p.agentId ? { aid: p.agentId } : {}) },
+        : "l.flow_id = {fid:UInt64}") + " AND l.agent_id = {aid:UUID}",
+      { fid: p.flowId, rseq: p.reqTcpSeq ?? 0, aid: p.agentId },
       "seed",
     );
   }

@@ -1,6 +1,12 @@
 import { seedMembership, seedOrg, seedUser } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
-import { analysisFixture, recordRows } from "@flowplane/query";
+import {
+  analysisFixture,
+  FIXTURE_AGENT_A1,
+  FIXTURE_AGENT_A2,
+  FIXTURE_AGENT_B,
+  recordRows,
+} from "@flowplane/query";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -75,8 +81,28 @@ describe("analysis procedures", () => {
     const m = await c.analysis.metrics({ orgSlug: "alpha", ...RANGE });
     expect(m.red.map((r) => [r.service, r.requests])).toEqual([["10.2.0.1:8080", 100]]);
     expect(m.tcp).toHaveLength(1);
-    const d = await c.analysis.flowDetail({ orgSlug: "alpha", flowId: "1000", at: T0 });
-    expect(d.l7).toHaveLength(4);
+    const d = await c.analysis.flowDetail({
+      orgSlug: "alpha",
+      flowId: "1000",
+      agentId: FIXTURE_AGENT_A1,
+      at: T0,
+    });
+    expect(d.l7.map((r) => r.agent_id)).toEqual([FIXTURE_AGENT_A1, FIXTURE_AGENT_A1]);
+    // The server side's agent numbered its own flow 1000 too: the trace starts from the chosen one.
+    const seeded = await c.analysis.trace({
+      orgSlug: "alpha",
+      ...RANGE,
+      flowId: "1001",
+      reqTcpSeq: 5003,
+      agentId: FIXTURE_AGENT_A2,
+    });
+    expect(seeded.spans.map((s) => [s.row.agent_id, s.linkedBy])).toEqual([
+      [FIXTURE_AGENT_A1, "tcp_seq"],
+      [FIXTURE_AGENT_A2, "seed"],
+    ]);
+    expect(await codeOf(c.analysis.trace({ orgSlug: "alpha", ...RANGE, flowId: "1001" }))).toBe(
+      "BAD_REQUEST",
+    );
   });
 
   it("a member of A asking with B's slug gets NOT_FOUND", async () => {
@@ -88,9 +114,11 @@ describe("analysis procedures", () => {
       "NOT_FOUND",
     );
     expect(await codeOf(c.analysis.metrics({ orgSlug: "beta", ...RANGE }))).toBe("NOT_FOUND");
-    expect(await codeOf(c.analysis.flowDetail({ orgSlug: "beta", flowId: "3000", at: T0 }))).toBe(
-      "NOT_FOUND",
-    );
+    expect(
+      await codeOf(
+        c.analysis.flowDetail({ orgSlug: "beta", flowId: "3000", agentId: FIXTURE_AGENT_B, at: T0 }),
+      ),
+    ).toBe("NOT_FOUND");
   });
 
   it("refuses crafted filters with BAD_REQUEST", async () => {

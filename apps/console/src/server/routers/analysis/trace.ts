@@ -30,6 +30,8 @@ export const trace = orgProcedure("telemetry.read")
         .regex(/^\d{1,20}$/)
         .optional(),
       reqTcpSeq: z.number().int().min(0).max(4_294_967_295).optional(),
+      /** The agent of that flow (needed with flowId: flow ids are unique per agent only). */
+      agentId: z.uuid().optional(),
     }),
   )
   .output(z.object({ spans: z.array(span), breaks: z.array(traceBreak) }))
