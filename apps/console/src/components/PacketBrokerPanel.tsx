@@ -94,6 +94,7 @@ export function PacketBrokerPanel({
   policies,
   groups,
   counters,
+  hourly,
   canWrite,
 }: {
   orgSlug: string;
@@ -101,6 +102,8 @@ export function PacketBrokerPanel({
   groups: { id: string; name: string }[];
   /** Last 24 h per policy and agent; null when ClickHouse did not answer. */
   counters: CounterRow[] | null;
+  /** Last 24 h per policy and hour, oldest first. */
+  hourly: CounterRow[] | null;
   canWrite: boolean;
 }) {
   const trpc = useTRPC();
@@ -252,6 +255,32 @@ export function PacketBrokerPanel({
             <EmptyState title="Nothing reported">
               Agents report counters with every sync once a policy matches.
             </EmptyState>
+          }
+        />
+      </Card>
+
+      <Card title="Per hour (last 24 h)">
+        <DataTable
+          caption="Packet-broker counters per policy and hour"
+          columns={[
+            { id: "hour", header: "Hour (UTC)", kind: "datetime" },
+            { id: "policy", header: "Policy" },
+            ...COUNTER_COLUMNS,
+          ]}
+          rows={[...(hourly ?? [])].reverse().map((r) => ({
+            id: `${r.time}/${r.policy_id}`,
+            hour: new Date(r.time / 1000).toISOString(),
+            policy: policyName.get(r.policy_id) ?? `${r.policy_id.slice(0, 8)} (deleted)`,
+            matched: r.matched,
+            sent: r.sent,
+            bytes: r.bytes,
+            truncated: r.truncated,
+            deduplicated: r.deduplicated,
+            not_designated: r.not_designated,
+            dropped_by_cap: r.dropped_by_cap,
+          }))}
+          empty={
+            <EmptyState title="Nothing reported">No policy matched a packet in the last 24 h.</EmptyState>
           }
         />
       </Card>

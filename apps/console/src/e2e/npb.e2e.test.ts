@@ -30,6 +30,7 @@ let page: Page;
 let browserRun: RunningBrowser | undefined;
 const pageErrors: string[] = [];
 const agents = [randomUUID(), randomUUID()];
+const recordedAt = new Date();
 
 beforeAll(async () => {
   [t, ch] = await Promise.all([createTestDatabase("console_npb_e2e"), createTestClickhouse("npb_e2e")]);
@@ -44,10 +45,10 @@ beforeAll(async () => {
     },
   });
   const zero = { truncated: 0, deduplicated: 0, notDesignated: 0, droppedByCap: 0, encapErrors: 0 };
-  await recordNpbCounters(ch.client, demo.orgId, agents[0] as string, new Date(), [
+  await recordNpbCounters(ch.client, demo.orgId, agents[0] as string, recordedAt, [
     { policyId: policy.id, matched: 1000, sent: 1000, bytes: 150_000, ...zero },
   ]);
-  await recordNpbCounters(ch.client, demo.orgId, agents[1] as string, new Date(), [
+  await recordNpbCounters(ch.client, demo.orgId, agents[1] as string, recordedAt, [
     { policyId: policy.id, matched: 234, sent: 200, bytes: 30_000, ...zero, notDesignated: 34 },
   ]);
 
@@ -93,6 +94,9 @@ describe("packet broker page", () => {
     expect(main).toContain("1,234"); // matched over both agents
     expect(main).toContain(agents[1]);
     expect(await text("nav")).toContain("Packet broker");
+    // The per-hour table: the hour the counters were stored in.
+    const hour = new Date(Math.floor(recordedAt.getTime() / 3_600_000) * 3_600_000);
+    expect(main).toContain(hour.toISOString().replace("T", " ").slice(0, 19));
     await page.screenshot({ path: join(SCREENSHOTS, "list.png"), fullPage: true });
   });
 

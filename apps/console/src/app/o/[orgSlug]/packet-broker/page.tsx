@@ -25,10 +25,12 @@ export default async function PacketBrokerPage({ params }: { params: Promise<{ o
   }
   const api = await serverCaller();
   const to = Date.now() * 1000;
-  const [list, counters] = await Promise.all([
+  const from = to - 24 * HOUR_US;
+  const [list, counters, hourly] = await Promise.all([
     orNotFound(api.npb.list({ orgSlug })),
     // Counters live in ClickHouse: the page still works (policies editable) when it is down.
-    api.npb.counters({ orgSlug, from: to - 24 * HOUR_US, to, byAgent: true }).catch(() => null),
+    api.npb.counters({ orgSlug, from, to, byAgent: true }).catch(() => null),
+    api.npb.counters({ orgSlug, from, to, stepS: 3600 }).catch(() => null),
   ]);
   return (
     <>
@@ -47,6 +49,7 @@ export default async function PacketBrokerPage({ params }: { params: Promise<{ o
         policies={list.policies}
         groups={list.groups}
         counters={counters}
+        hourly={hourly}
         canWrite={access.can("policies.write")}
       />
     </>
