@@ -7,7 +7,8 @@
  * the libpcap addon and once with `cap`, each in a fresh child process. Prints per backend:
  * packets sent, packets the pipeline saw, kernel received/dropped, the replay rate and the rate
  * the agent kept up with. Root only.
- *   npx tsx apps/agent/src/live/live-bench.ts [--pps N] [--loops N]
+ *   npx tsx apps/agent/src/live/live-bench.ts [--pps N] [--loops N] [--senders N]
+ * (--senders: that many tcpreplay processes at once, to push past one tcpreplay's rate)
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     pcap: { type: "string" },
     pps: { type: "string" },
     loops: { type: "string", default: "1" },
+    senders: { type: "string", default: "1" },
   },
 });
 
@@ -53,12 +55,16 @@ async function child(backend: string, pcap: string): Promise<void> {
   const t0 = performance.now();
   const args = ["-i", "lo", "--loop", values.loops as string];
   args.push(...(values.pps ? ["--pps", values.pps] : ["--topspeed"]));
-  const replay = spawn("tcpreplay", [...args, pcap], { stdio: ["ignore", "pipe", "pipe"] });
   let text = "";
-  replay.stdout.on("data", (d: Buffer) => {
-    text += d.toString();
-  });
-  await new Promise((r) => replay.on("exit", r));
+  await Promise.all(
+    Array.from({ length: Number(values.senders) }, () => {
+      const replay = spawn("tcpreplay", [...args, pcap], { stdio: ["ignore", "pipe", "pipe"] });
+      replay.stdout.on("data", (d: Buffer) => {
+        text += d.toString();
+      });
+      return new Promise((r) => replay.on("exit", r));
+    }),
+  );
   const replaySeconds = (performance.now() - t0) / 1000;
   // Let the capture drain what the kernel ring still holds.
   let last = -1;
@@ -71,7 +77,7 @@ async function child(backend: string, pcap: string): Promise<void> {
   const stats = await pipeline.stop();
   rmSync(out, { recursive: true, force: true });
   const k = live.kernelStats();
-  const sent = Number(/Actual: (\d+) packets/.exec(text)?.[1] ?? 0);
+  const sent = [...text.matchAll(/Actual: (\d+) packets/g)].reduce((n, m) => n + Number(m[1]), 0);
   const r: Result = {
     backend,
     sent,
@@ -99,7 +105,10 @@ function main(): void {
   const rows: Result[] = [];
   for (const backend of ["pcap-addon", "cap"]) {
     const env = { ...process.env, ...(backend === "cap" ? { FLOWPLANE_PCAP_ADDON: "off" } : {}) };
-    const extra = [...(values.pps ? ["--pps", values.pps] : []), "--loops", values.loops as string];
+    const extra = [
+      ...(values.pps ? ["--pps", values.pps] : []),
+      ...["--loops", values.loops as string, "--senders", values.senders as string],
+    ];
     const r = spawnSync(
       process.execPath,
       ["--import", "tsx", fileURLToPath(import.meta.url), "--child", backend, "--pcap", pcap, ...extra],
@@ -109,7 +118,7 @@ function main(): void {
     rows.push(JSON.parse(r.stdout.trim().split("\n").pop() as string) as Result);
   }
   rmSync(work, { recursive: true, force: true });
-  const mode = values.pps ? `tcpreplay --pps ${values.pps}` : "tcpreplay --topspeed";
+  const mode = `${values.senders} x tcpreplay ${values.pps ? `--pps ${values.pps}` : "--topspeed"}`;
   console.log(`live capture on lo, ${mode}, ${rows[0]?.sent} packets`);
   for (const r of rows) {
     const lost = r.sent - r.seen;
