@@ -38,9 +38,16 @@ export async function TelemetryPage({
   );
 }
 
-/** A query package filter allow-list as the filter builder's columns. */
+/**
+ * A query package filter allow-list as the filter builder's columns. Tag columns take current
+ * names, not ids: their labels say so ("Server VPC (tag name)"), the raw id columns stay as they are.
+ */
 export function builderColumns(
-  spec: Readonly<Record<string, { label: string; type: string }>>,
+  spec: Readonly<Record<string, { label: string; type: string; tag?: unknown }>>,
 ): BuilderColumn[] {
-  return Object.entries(spec).map(([id, c]) => ({ id, label: c.label, type: c.type }));
+  return Object.entries(spec).map(([id, c]) => ({
+    id,
+    label: c.tag === undefined || c.label.includes("key=value") ? c.label : `${c.label} (tag name)`,
+    type: c.type,
+  }));
 }

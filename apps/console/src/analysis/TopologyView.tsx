@@ -1,44 +1,53 @@
 "use client";
 
-import { EmptyState, ServiceMap, type ServiceMapEdge } from "@flowplane/ui";
+import { type BuilderColumn, EmptyState, ServiceMap, type ServiceMapEdge } from "@flowplane/ui";
 import "@xyflow/react/dist/style.css";
 import { useQuery } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { ErrorAlert } from "../components/ErrorAlert.tsx";
 import { useTRPC } from "../trpc/react.tsx";
 import "./analysis.css";
-import { fmtBytes, fmtPct, fmtRate, fmtUs } from "./format.ts";
+import { fmtBytes, fmtPct, fmtRangeUtc, fmtRate, fmtUs } from "./format.ts";
 import { Loading, Toolbar } from "./Toolbar.tsx";
+import {
+  BASE_GROUPS,
+  type DrillFilter,
+  nodeFilters,
+  readGroup,
+  readLabelKey,
+  TAG_GROUPS,
+} from "./topology-groups.ts";
 import { filterToParam, rangeParams, withParams } from "./url-state.ts";
 import { useUrlState } from "./use-url-state.ts";
 
-const GROUPS = [
-  ["service", "IP:port"],
-  ["ip", "IP"],
-  ["port", "Server port"],
-  ["agent", "Agent"],
-  ["l7_protocol", "L7 protocol"],
-  ["group", "Agent group"],
-  ["resource", "Resource tag"],
-] as const;
-type Group = (typeof GROUPS)[number][0];
-
-function ipOf(node: string): string | undefined {
-  const m = /^([0-9a-fA-F.:]+?)(?::(\d+))?$/.exec(node);
-  if (!m?.[1]) return undefined;
-  return m[1].includes(".") || m[2] === undefined ? m[1] : undefined;
-}
-
 /** Service map; a node or an edge opens the flows (and calls) behind it. */
-export function TopologyView({ orgSlug }: { orgSlug: string }) {
+export function TopologyView({
+  orgSlug,
+  filterColumns,
+  pageColumns,
+}: {
+  orgSlug: string;
+  /** Columns of either log (a filter applies to the side holding its column). */
+  filterColumns: BuilderColumn[];
+  /** What the flow and L7 pages accept: a drill carries over only the filters its page knows. */
+  pageColumns: { flows: string[]; l7: string[] };
+}) {
   const trpc = useTRPC();
   const router = useRouter();
   const state = useUrlState("1h");
-  const g = state.get("group");
-  const groupBy: Group = GROUPS.some(([k]) => k === g) ? (g as Group) : "service";
-  const query = useQuery(
-    trpc.analysis.topology.queryOptions({ orgSlug, ...state.micros, groupBy, filters: state.filters }),
-  );
+  const groupBy = readGroup(state.get("group"));
+  const labelKey = readLabelKey(state.get("labelKey"));
+  const needsKey = groupBy === "label" && !labelKey;
+  const query = useQuery({
+    ...trpc.analysis.topology.queryOptions({
+      orgSlug,
+      ...state.micros,
+      groupBy,
+      labelKey: groupBy === "label" ? labelKey : undefined,
+      filters: state.filters,
+    }),
+    enabled: !needsKey,
+  });
   const edges = query.data?.edges ?? [];
   const mapEdges: ServiceMapEdge[] = edges.map((e) => ({
     client: e.client,
@@ -51,48 +60,86 @@ export function TopologyView({ orgSlug }: { orgSlug: string }) {
       .join(" · "),
     severity: e.errorPct / 20 + (e.flows ? e.retrans / Math.max(1, e.flows) / 5 : 0),
   }));
-  function drill(page: "flows" | "l7", filters: { column: string; op: "eq"; value: string | number }[]) {
+  // A drill keeps the page's own filters and adds the node's (or edge's) sides.
+  function drill(page: "flows" | "l7", filters: DrillFilter[]) {
     const q = withParams(new URLSearchParams(), {
       ...rangeParams(state.range),
-      f: filters.map(filterToParam),
+      f: [...state.filters.filter((f) => pageColumns[page].includes(f.column)), ...filters].map(
+        filterToParam,
+      ),
     });
     router.push(`/o/${orgSlug}/${page}?${q}`);
   }
-  function nodeFilters(node: string, side: "client_ip" | "server_ip") {
-    const ip = ipOf(node);
-    const port = /:(\d+)$/.exec(node)?.[1];
-    const out: { column: string; op: "eq"; value: string | number }[] = [];
-    if (ip) out.push({ column: side, op: "eq", value: ip });
-    if (side === "server_ip" && port && groupBy === "service")
-      out.push({ column: "server_port", op: "eq", value: Number(port) });
-    return out;
-  }
+  const edgeFilters = (e: { client: string; server: string }) => [
+    ...nodeFilters(groupBy, e.client, "client"),
+    ...nodeFilters(groupBy, e.server, "server"),
+  ];
+  // Rollups answer whole hours: say which range the figures cover.
+  const answered = query.data
+    ? `showing ${fmtRangeUtc(query.data.from, query.data.to)}${
+        query.data.source === "rollup" ? ", whole hours (hourly rollups)" : " (raw flows and requests)"
+      }`
+    : "";
   return (
     <>
-      <Toolbar state={state}>
+      <Toolbar state={state} columns={filterColumns}>
         <label style={{ fontSize: 13 }}>
           Group by{" "}
           <select
             className="fp-input"
             style={{ width: "auto" }}
             value={groupBy}
+            aria-label="Group by"
             onChange={(e) => state.set({ group: e.target.value })}
           >
-            {GROUPS.map(([k, l]) => (
+            {BASE_GROUPS.map(([k, l]) => (
               <option key={k} value={k}>
                 {l}
               </option>
             ))}
+            <optgroup label="Resource tags (both sides)">
+              {TAG_GROUPS.map(([k, l]) => (
+                <option key={k} value={k}>
+                  {l}
+                </option>
+              ))}
+              <option value="label">K8s label…</option>
+            </optgroup>
           </select>
         </label>
-        {query.data ? (
-          <span className="fp-muted" style={{ fontSize: 12 }}>
-            from {query.data.source === "rollup" ? "per-minute rollups" : "raw flows and requests"}
+        {groupBy === "label" ? (
+          <form
+            className="fp-fb-add"
+            aria-label="Label key"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const k = readLabelKey(String(new FormData(e.currentTarget).get("labelKey") ?? ""));
+              state.set({ labelKey: k });
+            }}
+          >
+            <input
+              name="labelKey"
+              className="fp-input"
+              aria-label="Label key"
+              placeholder="label key, e.g. app"
+              defaultValue={labelKey ?? ""}
+              key={labelKey ?? ""}
+            />
+            <button type="submit" className="fp-trp-btn">
+              Group
+            </button>
+          </form>
+        ) : null}
+        {answered ? (
+          <span className="fp-muted" style={{ fontSize: 12 }} data-testid="topology-range">
+            {answered}
           </span>
         ) : null}
       </Toolbar>
       <ErrorAlert error={query.error} />
-      {query.isPending ? (
+      {needsKey ? (
+        <EmptyState title="Which label?">Enter the K8s label key to group nodes by, e.g. app.</EmptyState>
+      ) : query.isPending ? (
         <Loading what="the service map" />
       ) : edges.length === 0 ? (
         <EmptyState title="Nothing talked in this range">Widen the time range.</EmptyState>
@@ -101,12 +148,10 @@ export function TopologyView({ orgSlug }: { orgSlug: string }) {
           <ServiceMap
             edges={mapEdges}
             onNodeClick={(n) => {
-              const f = nodeFilters(n, "server_ip");
+              const f = nodeFilters(groupBy, n, "server");
               if (f.length) drill("flows", f);
             }}
-            onEdgeClick={(e) =>
-              drill("l7", [...nodeFilters(e.client, "client_ip"), ...nodeFilters(e.server, "server_ip")])
-            }
+            onEdgeClick={(e) => drill("l7", edgeFilters(e))}
           />
           <table className="fp-an-table" data-testid="topology-edges">
             <thead>
@@ -135,25 +180,11 @@ export function TopologyView({ orgSlug }: { orgSlug: string }) {
                     <button
                       type="button"
                       className="fp-trp-btn"
-                      onClick={() =>
-                        drill("flows", [
-                          ...nodeFilters(e.client, "client_ip"),
-                          ...nodeFilters(e.server, "server_ip"),
-                        ])
-                      }
+                      onClick={() => drill("flows", edgeFilters(e))}
                     >
                       flows
                     </button>{" "}
-                    <button
-                      type="button"
-                      className="fp-trp-btn"
-                      onClick={() =>
-                        drill("l7", [
-                          ...nodeFilters(e.client, "client_ip"),
-                          ...nodeFilters(e.server, "server_ip"),
-                        ])
-                      }
-                    >
+                    <button type="button" className="fp-trp-btn" onClick={() => drill("l7", edgeFilters(e))}>
                       calls
                     </button>
                   </td>

@@ -22,3 +22,13 @@ export function fmtRate(perS: number): string {
   return perS >= 10 ? `${perS.toFixed(0)}/s` : `${perS.toFixed(2)}/s`;
 }
 export const fmtPct = (p: number) => `${p.toFixed(p > 0 && p < 1 ? 2 : 1)} %`;
+/** A µs range as UTC minutes, the date once when both ends share it: "2026-11-26 10:00–16:00 UTC". */
+export function fmtRangeUtc(from: number, to: number): string {
+  const a = new Date(Math.floor(from / 1000)).toISOString();
+  const b = new Date(Math.floor(to / 1000)).toISOString();
+  const day = (s: string) => s.slice(0, 10);
+  const hm = (s: string) => s.slice(11, 16);
+  return day(a) === day(b)
+    ? `${day(a)} ${hm(a)}–${hm(b)} UTC`
+    : `${day(a)} ${hm(a)} – ${day(b)} ${hm(b)} UTC`;
+}

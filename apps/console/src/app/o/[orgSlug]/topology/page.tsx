@@ -1,5 +1,6 @@
+import { L4_FILTER_COLUMNS, L7_FILTER_COLUMNS } from "@flowplane/query";
 import type { Metadata } from "next";
-import { TelemetryPage } from "../../../../analysis/TelemetryPage.tsx";
+import { builderColumns, TelemetryPage } from "../../../../analysis/TelemetryPage.tsx";
 import { TopologyView } from "../../../../analysis/TopologyView.tsx";
 
 export const metadata: Metadata = { title: "Topology" };
@@ -10,9 +11,13 @@ export default async function Page({ params }: { params: Promise<{ orgSlug: stri
     <TelemetryPage
       orgSlug={orgSlug}
       title="Topology"
-      sub="Who talks to whom: request rate, error %, p95 latency, bytes and retransmissions per edge."
+      sub="Who talks to whom, by address, agent or resource tag: request rate, error %, p95 latency, bytes and retransmissions per edge."
     >
-      <TopologyView orgSlug={orgSlug} />
+      <TopologyView
+        orgSlug={orgSlug}
+        filterColumns={builderColumns({ ...L4_FILTER_COLUMNS, ...L7_FILTER_COLUMNS })}
+        pageColumns={{ flows: Object.keys(L4_FILTER_COLUMNS), l7: Object.keys(L7_FILTER_COLUMNS) }}
+      />
     </TelemetryPage>
   );
 }
