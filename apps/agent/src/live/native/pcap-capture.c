@@ -354,8 +354,9 @@ static napi_value Open(napi_env env, napi_callback_info info) {
     const char *code = "EPCAP";
     if (rc == PCAP_ERROR_NO_SUCH_DEVICE) code = "ENODEV";
     else if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED) code = "EPERM";
-    const char *detail = pcap_geterr(c->p);
-    snprintf(msg, sizeof msg, "%s%s%s", pcap_statustostr(rc), detail && *detail ? ": " : "", detail ? detail : "");
+    const char *status = pcap_statustostr(rc), *detail = pcap_geterr(c->p);
+    if (!detail || !*detail || strcmp(detail, status) == 0) detail = NULL;
+    snprintf(msg, sizeof msg, "%s%s%s", status, detail ? ": " : "", detail ? detail : "");
     return fail_open(env, c, code, msg);
   }
   if (filter[0]) {
