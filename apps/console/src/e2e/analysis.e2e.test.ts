@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seedDemo, seedOrg } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
-import { analysisFixture, recordRows } from "@flowplane/query";
+import { analysisFixture, FIXTURE_AGENT_A2, recordRows, upsertTags } from "@flowplane/query";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -40,6 +40,41 @@ beforeAll(async () => {
   // Twenty minutes ago, so the default "last hour" shows all of it.
   const t0 = (Date.now() - 20 * 60_000) * 1000;
   const { a, b } = analysisFixture(demo.orgId, other.id, t0);
+  // Resource tags of the demo org (AutoTagging's tables): pods web-1 (both clients) and api-0
+  // (10.2.0.1) in namespace shop, mysql-0 (10.3.0.1) in namespace data; the NAT address the
+  // server's agent sees (192.168.0.5) stays untagged.
+  const POD_OF: Record<string, number> = {
+    "10.1.0.1": 101,
+    "10.1.0.2": 101,
+    "10.2.0.1": 202,
+    "10.3.0.1": 201,
+  };
+  for (const r of [...a.l4, ...a.l7]) {
+    r.client_resource_id = POD_OF[r.client_ip as string] ?? 0;
+    r.server_resource_id = POD_OF[r.server_ip as string] ?? 0;
+  }
+  await upsertTags(ch.client, {
+    orgId: demo.orgId,
+    kind: "resource",
+    tags: [
+      { id: 20, name: "shop" },
+      { id: 21, name: "data" },
+      { id: 101, name: "web-1" },
+      { id: 201, name: "mysql-0" },
+      { id: 202, name: "api-0" },
+    ],
+  });
+  await ch.client.insert({
+    table: "resource_tags",
+    format: "JSONEachRow",
+    values: [
+      { id: 20, kind: "namespace", namespace_id: 20 },
+      { id: 21, kind: "namespace", namespace_id: 21 },
+      { id: 101, kind: "pod", namespace_id: 20, pod_id: 101, labels: { app: "web" } },
+      { id: 202, kind: "pod", namespace_id: 20, pod_id: 202, labels: { app: "api" } },
+      { id: 201, kind: "pod", namespace_id: 21, pod_id: 201, labels: { app: "mysql" } },
+    ].map((r) => ({ org_id: demo.orgId, ...r })),
+  });
   for (const [org, set] of [
     [demo.orgId, a],
     [other.id, b],
@@ -117,6 +152,27 @@ describe("analysis pages", () => {
     await page.waitForURL(/\/o\/demo\/traces\?/);
   });
 
+  it("L7 logs: a row of one agent opens the trace seeded by that agent's row", async () => {
+    // The server side's agent numbered its flows like the client's (same engine start second):
+    // calls on /api/items carry no trace key, so the trace starts from (agent, flow id, sequence).
+    await page.goto(
+      `${server.url}/o/demo/l7?range=1h&f=agent_id~eq~${FIXTURE_AGENT_A2}&f=endpoint~eq~%2Fapi%2Fitems`,
+    );
+    await expect
+      .poll(() => text("[data-testid=l7-total]"), { timeout: 20_000 })
+      .toContain("2 requests match");
+    await shot("l7-agent");
+    await page.click(".fp-vt-row >> nth=0");
+    await page.waitForURL(new RegExp(`/o/demo/traces\\?.*agent=${FIXTURE_AGENT_A2}`));
+    expect(new URL(page.url()).searchParams.get("seq")).toBe("5003");
+    await expect
+      .poll(() => text("main"), { timeout: 20_000 })
+      .toContain("2 spans across 2 agents · 1 problems");
+    // The client side's span joined by TCP sequence only, not taken as a second seed.
+    expect(await text("[data-testid=trace-breaks]")).toContain("no trace key at span 1");
+    await shot("trace-from-agent-row");
+  });
+
   it("topology: edges with rate, errors, p95, bytes and retransmissions", async () => {
     await page.goto(`${server.url}/o/demo/topology`);
     await expect
@@ -127,7 +183,28 @@ describe("analysis pages", () => {
     expect(edges).toContain("10.0 %");
     expect(edges).not.toContain("10.9.9.10");
     await expect.poll(async () => page.locator(".react-flow__node").count()).toBeGreaterThanOrEqual(5);
+    expect(await text("[data-testid=topology-range]")).toContain("(raw flows and requests)");
     await shot("topology");
+  });
+
+  it("topology: grouped by a resource tag level, from the hourly rollups over 24 h, drills by tag", async () => {
+    await page.goto(`${server.url}/o/demo/topology?range=24h&group=namespace`);
+    await expect.poll(() => text("[data-testid=topology-edges]"), { timeout: 20_000 }).toContain("data");
+    const rows = await page.locator("[data-testid=topology-edges] tbody tr").allTextContents();
+    expect(rows.map((r) => r.split(/\d/)[0]).sort()).toEqual(["shopdata", "shopshop", "untaggedshop"]);
+    expect(await text("[data-testid=topology-range]")).toMatch(/showing .*:00.*:00 UTC, whole hours/);
+    expect(await page.inputValue("select[aria-label='Group by']")).toBe("namespace");
+    await shot("topology-namespace");
+    await page.goto(`${server.url}/o/demo/topology?range=1h&group=label&labelKey=app`);
+    await expect.poll(() => text("[data-testid=topology-edges]")).toContain("app=mysql");
+    expect(await text("[data-testid=topology-edges]")).toContain("app=web");
+    const edge = page.locator("[data-testid=topology-edges] tbody tr", { hasText: "app=mysql" });
+    await edge.locator("button", { hasText: "flows" }).click();
+    await page.waitForURL(/\/o\/demo\/flows\?/);
+    const f = new URL(page.url()).searchParams.getAll("f");
+    expect(f).toEqual(["client_label~eq~app=web", "server_label~eq~app=mysql"]);
+    await expect.poll(() => text("[data-testid=flow-total]")).toContain("10 flow reports match");
+    await shot("topology-label-drill");
   });
 
   it("traces: waterfall across agents, and where a trace breaks", async () => {
