@@ -61,6 +61,7 @@ export class IngestCoalescer {
   readonly #sweep: NodeJS.Timeout;
   #sweeping: Promise<void> | undefined;
   #closed = false;
+  readonly #foreign = new Set<string>();
   /** Inserts made and batches they held (tests and the bench read these). */
   readonly stats = { inserts: 0, batches: 0, recovered: 0 };
 
@@ -210,8 +211,12 @@ export class IngestCoalescer {
     let n = 0;
     for (;;) {
       const orphan = await this.ledger.takeOrphanFlush(this.opts.leaseTtlS, async (f) => {
+        if (this.#foreign.has(f.id)) return false;
         const orgId = f.members[0]?.orgId;
-        return !this.opts.ownsOrg || (orgId !== undefined && (await this.opts.ownsOrg(orgId)));
+        const ours = !this.opts.ownsOrg || (orgId !== undefined && (await this.opts.ownsOrg(orgId)));
+        // Asked once: another deployment's orphan waits for its own processes (or its TTL).
+        if (!ours) this.#foreign.add(f.id);
+        return ours;
       });
       if (!orphan) return n;
       const { flush, payload } = orphan;
