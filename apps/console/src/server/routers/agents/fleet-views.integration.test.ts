@@ -1,7 +1,9 @@
+import { createServer } from "node:net";
 import { canaryIds } from "@flowplane/db";
 import { seedAgent, seedAgentGroup, seedMembership, seedOrg, seedUser } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { recordAgentHealth } from "@flowplane/query";
+import { createClickhouse } from "@flowplane/query/client";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -222,6 +224,36 @@ describe("health history", () => {
     expect(
       await codeOf(api.agents.health({ orgSlug: ids.slugA, agentId, from: 0, to: 40 * DAY_MS * 1000 })),
     ).toBe("BAD_REQUEST");
+  });
+  it("answers SERVICE_UNAVAILABLE with a readable sentence when ClickHouse does not answer", async () => {
+    // A port that was just free: nothing listens, so connecting is refused at once.
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    setAnalysisClickhouse(createClickhouse({ url: `http://127.0.0.1:${port}`, database: "flowplane" }));
+    try {
+      const api = await as(ids.viewerA);
+      const err = await api.agents
+        .health({ orgSlug: ids.slugA, agentId: ids.agentsA[0] as string, from: 0, to: 3_600_000_000 })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(TRPCError);
+      expect((err as TRPCError).code).toBe("SERVICE_UNAVAILABLE");
+      expect((err as TRPCError).message).toBe(
+        "health history unavailable: the telemetry store did not answer",
+      );
+      // The agent itself still reads from Postgres.
+      expect((await api.agents.get({ orgSlug: ids.slugA, agentId: ids.agentsA[0] as string })).id).toBe(
+        ids.agentsA[0],
+      );
+    } finally {
+      setAnalysisClickhouse(ch.client);
+    }
   });
 });
 

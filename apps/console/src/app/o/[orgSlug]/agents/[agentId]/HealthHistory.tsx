@@ -40,7 +40,12 @@ export function HealthHistory({ orgSlug, agentId }: { orgSlug: string; agentId: 
     const timer = setInterval(() => setAnchor(Math.ceil(Date.now() / 10_000) * 10_000), 30_000);
     return () => clearInterval(timer);
   }, []);
-  const q = useQuery({ ...trpc.agents.health.queryOptions(input), placeholderData: (prev) => prev });
+  const q = useQuery({
+    ...trpc.agents.health.queryOptions(input),
+    placeholderData: (prev) => prev,
+    // A store that did not answer is said at once; the 30 s slide asks again.
+    retry: (count, err) => err.data?.code !== "SERVICE_UNAVAILABLE" && count < 1,
+  });
   const points = q.data?.points ?? [];
   const stepMs = (q.data?.stepS ?? 10) * 1000;
   const spans = useMemo(() => {
@@ -91,7 +96,7 @@ export function HealthHistory({ orgSlug, agentId }: { orgSlug: string; agentId: 
       }
     >
       {q.isError && <ErrorAlert error={q.error} />}
-      {q.isPending ? (
+      {q.isError && !q.data ? null : q.isPending ? (
         <p className="fp-loading" role="status">
           Loading health history…
         </p>
