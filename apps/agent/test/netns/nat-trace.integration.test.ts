@@ -198,19 +198,17 @@ describe("trace assembly through a real MASQUERADE hop", () => {
     const db = ch as TestClickhouse;
     expect(legs.server.l4.map((r) => r.flow_id)).toEqual(legs.client.l4.map((r) => r.flow_id));
     const seed = byPath(http(legs.client.l7), "/plain/1");
-    const t = await assembleTrace(db.client, {
-      orgId: ORG_A,
-      ...range,
-      flowId: seed.flow_id,
-      reqTcpSeq: seed.req_tcp_seq,
-    });
-    // Still one call on two agents, but the server side counts as a seed, so the page would not
-    // say it was joined by TCP sequence only.
+    const bySeed = { orgId: ORG_A, ...range, flowId: seed.flow_id, reqTcpSeq: seed.req_tcp_seq };
+    // Without the agent the server side would count as a second seed (and the page would not say
+    // it was joined by TCP sequence only): refused.
+    await expect(assembleTrace(db.client, bySeed)).rejects.toThrow(/agent id/);
+    // The same flow id and sequence on the server's agent: its own row is the seed.
+    const t = await assembleTrace(db.client, { ...bySeed, agentId: AGENT_SERVER });
     expect(t.spans.map((s) => [s.row.agent_id, s.linkedBy, s.peer])).toEqual([
-      [AGENT_CLIENT, "seed", 1],
+      [AGENT_CLIENT, "tcp_seq", 1],
       [AGENT_SERVER, "seed", 0],
     ]);
-    expect(t.breaks).toEqual([]);
+    expect(t.breaks.map((b) => [b.span, b.kind])).toEqual([[0, "no_trace_key"]]);
   });
 
   it("pairs the traceparent calls by trace id and each call's two sides by sequence", async () => {
@@ -240,9 +238,9 @@ describe("trace assembly through a real MASQUERADE hop", () => {
       ...range,
       flowId: seed.flow_id,
       reqTcpSeq: seed.req_tcp_seq,
+      agentId: AGENT_CLIENT,
     });
-    expect(b.spans.filter((s) => s.row.agent_id !== AGENT_B)).toEqual([]);
-    expect(b.spans.every((s) => s.row.client_ip === LAB.routerOuterIp)).toBe(true);
+    expect(b.spans).toEqual([]);
     // By trace id org B sees only its own copy of the server side, never org A's client side.
     const bt = await assembleTrace(db.client, { orgId: ORG_B, ...range, traceId: TRACE });
     expect(bt.spans.map((s) => [s.row.agent_id, s.peer])).toEqual([
