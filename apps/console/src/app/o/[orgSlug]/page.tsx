@@ -29,7 +29,11 @@ export default async function OrgOverview({ params }: { params: Promise<{ orgSlu
           <Stat label="Your role" value={overview.role} />
         </Card>
         <Card>
-          <Stat label="Agents" value={overview.agents.total} hint={`${overview.agents.online} online`} />
+          <Stat
+            label="Agents"
+            value={overview.agents.total}
+            hint={`${overview.agents.online} online${overview.agents.archived ? ` · ${overview.agents.archived} archived` : ""}`}
+          />
         </Card>
         <Card>
           <Stat label="Agent groups" value={overview.groups} />

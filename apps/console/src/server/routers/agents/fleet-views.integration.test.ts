@@ -277,6 +277,9 @@ describe("silent and archived agents", () => {
     expect(await listed("archived")).toEqual([archived]);
     const row = (await api.agents.list({ orgSlug: ids.slugA, view: "archived" }))[0];
     expect(row?.archivedAt).not.toBeNull();
+    // The overview's totals leave the archived agent out and count it apart.
+    const overview = await api.org.overview({ orgSlug: ids.slugA });
+    expect(overview.agents).toEqual({ total: 4, online: 3, archived: 1 });
   });
 
   it("editors archive offline agents and restore archived ones, audited; a live agent is refused", async () => {

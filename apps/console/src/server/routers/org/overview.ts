@@ -7,15 +7,17 @@ export const overview = orgProcedure("org.read")
     z.object({
       org: z.object({ id: z.string(), name: z.string(), slug: z.string() }),
       role: z.enum(["owner", "admin", "editor", "viewer"]),
-      agents: z.object({ total: z.number().int(), online: z.number().int() }),
+      agents: z.object({ total: z.number().int(), online: z.number().int(), archived: z.number().int() }),
       groups: z.number().int(),
     }),
   )
   .query(async ({ ctx }) => {
-    const [total, online, groups] = await Promise.all([
-      ctx.db.agent.count(),
-      ctx.db.agent.count({ where: { state: "online" } }),
+    // Archived agents (long silent, hidden from the list) are not part of the fleet's totals.
+    const [total, online, archived, groups] = await Promise.all([
+      ctx.db.agent.count({ where: { archivedAt: null } }),
+      ctx.db.agent.count({ where: { archivedAt: null, state: "online" } }),
+      ctx.db.agent.count({ where: { archivedAt: { not: null } } }),
       ctx.db.agentGroup.count(),
     ]);
-    return { org: ctx.org, role: ctx.role, agents: { total, online }, groups };
+    return { org: ctx.org, role: ctx.role, agents: { total, online, archived }, groups };
   });
