@@ -87,7 +87,9 @@ export function DataTable({
   }
   const aligns = new Map(columns.map((c) => [c.id, c.align ?? (c.kind === "number" ? "right" : "left")]));
   return (
-    <div className="fp-table-wrap">
+    // A wide table scrolls sideways inside its frame; focusable so the keyboard can scroll it too.
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard (WCAG 2.1.1)
+    <section className="fp-table-wrap" aria-label={caption ?? "Table"} tabIndex={0}>
       <table className="fp-table">
         {caption && <caption className="fp-sr-only">{caption}</caption>}
         <thead>
@@ -129,7 +131,7 @@ export function DataTable({
           ))}
         </tbody>
       </table>
-    </div>
+    </section>
   );
 }
 

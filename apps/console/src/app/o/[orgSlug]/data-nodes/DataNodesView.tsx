@@ -3,6 +3,7 @@
 import { Badge, type BadgeTone, Card, EmptyState } from "@flowplane/ui";
 import { useQuery } from "@tanstack/react-query";
 import { ErrorAlert } from "../../../../components/ErrorAlert.tsx";
+import { TableScroll } from "../../../../components/TableScroll.tsx";
 import { useTRPC } from "../../../../trpc/react.tsx";
 
 const HEALTH: Record<"up" | "late" | "down", { tone: BadgeTone; label: string }> = {
@@ -39,7 +40,7 @@ export function DataNodesView({ orgSlug }: { orgSlug: string }) {
           <code>apps/controller/src/ingest/data-node-main.ts</code>.
         </EmptyState>
       ) : (
-        <div className="fp-table-wrap">
+        <TableScroll label="Data nodes">
           <table className="fp-table">
             <caption className="fp-sr-only">Data nodes</caption>
             <thead>
@@ -82,7 +83,7 @@ export function DataNodesView({ orgSlug }: { orgSlug: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
       <p className="fp-hint">
         Rows/s is what the node's agents (of every organization) stored over the last full minute, as the

@@ -5,6 +5,7 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { useState } from "react";
 import { ErrorAlert } from "../../../../../components/ErrorAlert.tsx";
+import { TableScroll } from "../../../../../components/TableScroll.tsx";
 import type { AppRouter } from "../../../../../server/routers/_app.ts";
 import { useTRPC } from "../../../../../trpc/react.tsx";
 
@@ -122,7 +123,7 @@ export function RolloutPanel({
                 </span>
               ))}
             </p>
-            <div className="fp-table-wrap">
+            <TableScroll label="Rollout status per agent">
               <table className="fp-table">
                 <caption className="fp-sr-only">Rollout status per agent</caption>
                 <thead>
@@ -160,7 +161,7 @@ export function RolloutPanel({
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableScroll>
           </>
         )}
         {canWrite && <RolloutSettings orgSlug={orgSlug} rollout={r} onSaved={() => void q.refetch()} />}
