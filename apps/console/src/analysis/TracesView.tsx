@@ -107,7 +107,7 @@ export function TracesView({ orgSlug }: { orgSlug: string }) {
         <div className="fp-an-split">
           <p className="fp-an-summary">
             {spans.length} spans across {new Set(spans.map((s) => s.row.agent_id)).size} agents ·{" "}
-            {breaks.length ? `${breaks.length} problems` : "complete"}
+            {breaks.length ? `${breaks.length} problem${breaks.length === 1 ? "" : "s"}` : "complete"}
           </p>
           {breaks.length ? (
             <section aria-label="Where the trace breaks" data-testid="trace-breaks">

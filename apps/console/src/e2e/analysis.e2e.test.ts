@@ -167,7 +167,7 @@ describe("analysis pages", () => {
     expect(new URL(page.url()).searchParams.get("seq")).toBe("5003");
     await expect
       .poll(() => text("main"), { timeout: 20_000 })
-      .toContain("2 spans across 2 agents · 1 problems");
+      .toContain("2 spans across 2 agents · 1 problem");
     // The client side's span joined by TCP sequence only, not taken as a second seed.
     expect(await text("[data-testid=trace-breaks]")).toContain("no trace key at span 1");
     await shot("trace-from-agent-row");
