@@ -27,7 +27,17 @@ export const AGENT_CONFIG_HELP: Record<string, string> = {
   l7: "protocols to parse (http, dns, mysql, redis, …) and portHints per protocol",
   tracing: "headerNames kept as trace / span ids",
   limits:
-    "maxCpuPct, maxMemBytes, maxPps, maxBps, maxSendRowsPerS: above them the agent enters protective mode",
+    "what the agent allows itself on the host. Over a limit it first sheds (samples packets, holds rows: degraded), " +
+    "then turns L7 parsing off (protective), then stops capture; it steps back by itself once every measure " +
+    "stays below 80 % of its limit (docs/overload-limits.md)",
+  "limits.maxPps": "packets per second it processes (default 200000); more are sampled away at once",
+  "limits.maxBps": "wire bytes per second it processes (default 1000000000); more are sampled away at once",
+  "limits.maxCpuPct":
+    "process CPU as a % of the whole host, all cores (default 50); over it for 3 s: one step up",
+  "limits.maxMemBytes":
+    "resident memory in bytes (default 536870912 = 512 MiB, at least 32 MiB); over it for 3 s: one step up",
+  "limits.maxSendRowsPerS":
+    "telemetry rows sent per second (default 50000); rows above it wait in the disk spool, none sampled",
   syncIntervalS: "optional: how often agents poll the controller, overriding the group's interval",
 };
 
