@@ -179,6 +179,11 @@ export class PacketBroker {
     this.send = o.send;
   }
 
+  /** Some policy matches on l7Protocols: only then is the caller asked for the flow's protocol. */
+  get wantsL7(): boolean {
+    return this.compiled.l7Ids.size > 0;
+  }
+
   /** L7 protocol id to pass to onPacket (0 when no policy asks for that protocol). */
   l7Id(name: string): number {
     return this.compiled.l7Ids.get(name) ?? 0;

@@ -68,7 +68,11 @@ export class NpbRuntime {
     }
   }
 
-  /** One decoded packet (`meta` filled by the engine for this frame). */
+  /**
+   * One decoded packet (`meta` filled by the engine for this frame). `l7Of` names the L7
+   * protocol the flow engine has detected for the packet's flow ("" while unknown); it is called
+   * only when some policy matches on l7Protocols, so L4-only policies cost nothing.
+   */
   onPacket(
     meta: PacketMeta,
     linkType: number,
@@ -76,6 +80,7 @@ export class NpbRuntime {
     off: number,
     capLen: number,
     tsMicros: number,
+    l7Of?: () => string,
   ): void {
     let b = this.broker;
     if (b === null) return;
@@ -86,7 +91,8 @@ export class NpbRuntime {
       this.swap(b);
       if (b === null) return;
     }
-    b.onPacket(meta, buf, off, capLen, tsMicros, 0, 0);
+    const l7 = l7Of !== undefined && b.wantsL7 ? b.l7Id(l7Of()) : 0;
+    b.onPacket(meta, buf, off, capLen, tsMicros, 0, l7);
   }
 
   /** Deltas since the last accepted report, for the heartbeat; undefined when there are none. */

@@ -5,7 +5,8 @@
  */
 import type { PacketMeta } from "../decode/packet-meta.ts";
 import { createEngine, type EngineStats, type FlowTimeouts } from "../flow/flow-engine.ts";
-import { createL7Processor } from "../l7/index.ts";
+import { flowHash } from "../flow/flow-table.ts";
+import { createL7Processor, type L7Processor } from "../l7/index.ts";
 import type { BatchingExporter } from "./exporter.ts";
 
 export interface PipelineOptions {
@@ -18,7 +19,10 @@ export interface PipelineOptions {
   l7?: boolean;
   /** Wall-clock ticks (live, paced replay); off when packet times run ahead of the clock. */
   wallClockTicks?: boolean;
-  /** Packet broker: sees every frame right after the engine decoded it (`engine.meta`). */
+  /**
+   * Packet broker: sees every frame right after the engine decoded it (`engine.meta`), and may
+   * ask `l7Of()` for the L7 protocol the engine detected on that frame's flow ("" while unknown).
+   */
   npb?: {
     onPacket(
       meta: PacketMeta,
@@ -27,6 +31,7 @@ export interface PipelineOptions {
       off: number,
       capLen: number,
       ts: number,
+      l7Of?: () => string,
     ): void;
   };
 }
@@ -55,6 +60,9 @@ export interface Pipeline {
 }
 
 export function createPipeline(o: PipelineOptions): Pipeline {
+  // The engine keeps its L7 processor private; the pipeline injects the factory, so it keeps a
+  // handle to ask which protocol a flow carries (read-only) for the broker's l7Protocols match.
+  let l7: L7Processor | null = null;
   const engine = createEngine({
     orgId: o.orgId,
     agentId: o.agentId,
@@ -63,7 +71,10 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     onL4: (row) => o.exporter.push({ table: "l4_flow_log", row: row as unknown as Record<string, unknown> }),
     onNetworkMetrics: (row) =>
       o.exporter.push({ table: "network_metrics", row: row as unknown as Record<string, unknown> }),
-    createL7: createL7Processor,
+    createL7: (opts) => {
+      l7 = createL7Processor(opts);
+      return l7;
+    },
     l7:
       o.l7 === false
         ? undefined
@@ -82,11 +93,20 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     ticker = setInterval(() => engine.tick(Date.now() * 1000), 1000);
     ticker.unref();
   }
+  // The packet's flow slot, looked up again (the engine does not expose the last one): a hash
+  // and a probe, paid only for packets a policy with l7Protocols asks about. Later fragments
+  // carry no ports and find no flow, like ports never match them.
+  const l7Of = (): string => {
+    if (l7 === null) return "";
+    const m = engine.meta;
+    const f = engine.table.lookup(m, flowHash(m));
+    return f < 0 ? "" : l7.protocolOf(f);
+  };
   let stopped: Promise<EngineStats> | undefined;
   return {
     packet: (lt, buf, off, cap, wire, ts) => {
       engine.packet(lt, buf, off, cap, wire, ts);
-      o.npb?.onPacket(engine.meta, lt, buf, off, cap, ts);
+      o.npb?.onPacket(engine.meta, lt, buf, off, cap, ts, l7Of);
     },
     readError: (kind, offset) => engine.decodeError(kind, offset),
     endOfPass: () => engine.flush(),
