@@ -59,11 +59,13 @@ function timed(cmd, args, opts = {}) {
   }
 }
 
-function agent(file, workers, outDir) {
-  process.stderr.write(`bench agent: flowplane agent, ${workers} worker(s) on ${file.split("/").pop()}\n`);
+function agent(file, workers, outDir, l7 = false) {
+  process.stderr.write(
+    `bench agent: flowplane agent${l7 ? " with L7" : ""}, ${workers} worker(s) on ${file.split("/").pop()}\n`,
+  );
   const t = timed(
     process.execPath,
-    ["--import", "tsx", join(HERE, "agent-probe.ts"), file, String(workers), outDir ?? ""],
+    ["--import", "tsx", join(HERE, "agent-probe.ts"), file, String(workers), outDir ?? "", l7 ? "l7" : ""],
     {
       cwd: ROOT,
     },
@@ -109,6 +111,17 @@ export async function benchAgent(argv = []) {
       note: `${all.flows} flows`,
     });
 
+    // Issue 4: the same single-worker run with every L7 parser on, beside tshark's HTTP tree.
+    const withL7 = agent(file, 1, join(tmp, "l7"), true);
+    rows.push({
+      name: "flowplane agent L4+L7, 1 worker",
+      pps: withL7.packetsPerSecond,
+      wallS: withL7.elapsedMs / 1000,
+      processWallS: withL7.processWallS,
+      rss: withL7.processRss,
+      note: `${withL7.l7Rows} L7 rows`,
+    });
+
     process.stderr.write("bench agent: tshark -z conv,tcp\n");
     const ts = timed("tshark", ["-n", "-q", "-z", "conv,tcp", "-r", file]);
     rows.push({
@@ -143,10 +156,22 @@ export async function benchAgent(argv = []) {
       note: "",
     });
 
+    process.stderr.write("bench agent: tshark -z http,tree\n");
+    const th = timed("tshark", ["-n", "-q", "-z", "http,tree", "-r", file]);
+    rows.push({
+      name: "tshark -q -z http,tree",
+      pps: packets / th.wallS,
+      wallS: th.wallS,
+      processWallS: th.wallS,
+      rss: th.rssBytes,
+      note: "",
+    });
+
     const flows = agent(syn.path, 1, undefined);
 
-    const sfPps = rows[3].pps;
-    const tsPps = rows[2].pps;
+    const byName = (n) => rows.find((r) => r.name === n);
+    const sfPps = byName("softflowd -r").pps;
+    const tsPps = byName("tshark -q -z conv,tcp").pps;
     const lines = [];
     const load = loadavg()
       .map((x) => x.toFixed(2))
@@ -172,6 +197,9 @@ export async function benchAgent(argv = []) {
       `scaling: ${ncpu} workers / 1 worker = ${(all.packetsPerSecond / one.packetsPerSecond).toFixed(2)}×`,
     );
     lines.push(
+      `L7: L4+L7 / L4-only = ${(withL7.packetsPerSecond / one.packetsPerSecond).toFixed(2)} (issue 4 target ≥ 0.70 on an HTTP-heavy capture; this one is mostly Redis, one L7 row per 2 packets), ${(withL7.packetsPerSecond / byName("tshark -q -z http,tree").pps).toFixed(1)}× tshark -z http,tree`,
+    );
+    lines.push(
       `peak RSS at ${flows.maxConcurrentFlows} concurrent flows (${syn.path.split("/").pop()}, 1 worker): ${fmtMb(flows.maxRssBytes)} — target < 1 GB ${flows.maxRssBytes < TARGET_RSS ? "MET" : "MISSED"} (${fmtPps(flows.packetsPerSecond)} packets/s, ${flows.evictions} evictions)`,
     );
     lines.push(
@@ -192,7 +220,7 @@ export async function benchAgent(argv = []) {
     };
     writeFileSync(
       join(HERE, "out", "agent-last.json"),
-      JSON.stringify({ ...result, rows, one, all, flows }, null, 2),
+      JSON.stringify({ ...result, rows, one, all, withL7, flows }, null, 2),
     );
     if (argv.includes("--write")) {
       const section = `\n### ${result.date.slice(0, 16).replace("T", " ")} UTC — ${result.host}: ${result.cpu}, ${ncpu} cores, ${result.memGb} GB, Node ${process.version}\n\n${table}\n`;
