@@ -257,6 +257,40 @@ describe("health history", () => {
   });
 });
 
+describe("overload on the agent detail", () => {
+  it("returns the governor's step and reason from the last heartbeat, null when the agent does not say", async () => {
+    const agentId = ids.agentsA[1] as string;
+    const overload = {
+      step: "protective",
+      reason: "CPU 63% of host above maxCpuPct 50",
+      elapsedS: 120,
+      offeredPackets: 1000,
+      processedPackets: 700,
+      shedPackets: 300,
+      shedBytes: 30_000,
+      stoppedPackets: 0,
+      keepRatio: 0.5,
+      sentRows: 50,
+      heldRows: 7,
+      cpuHostPct: 63,
+      escalations: 2,
+    };
+    await t.db.unsafe.agent.update({
+      where: { id: agentId },
+      data: { protectiveMode: true, stats: { cpuPct: 120, memBytes: 1, packetsPerS: 5, overload } },
+    });
+    const api = await as(ids.viewerA);
+    expect((await api.agents.get({ orgSlug: ids.slugA, agentId })).overload).toEqual({
+      step: "protective",
+      reason: "CPU 63% of host above maxCpuPct 50",
+      shedPackets: 300,
+      heldRows: 7,
+    });
+    const plain = await api.agents.get({ orgSlug: ids.slugA, agentId: ids.agentsA[2] as string });
+    expect(plain.overload).toBeNull();
+  });
+});
+
 describe("silent and archived agents", () => {
   it("hides long-silent agents by default, shows them on request, archived ones under their filter", async () => {
     const [, , , silent, archived] = ids.agentsA as [string, string, string, string, string];

@@ -1,9 +1,16 @@
+import { ZAgentOverload } from "@flowplane/protocol";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { orgProcedure } from "../../trpc/procedures.ts";
 import { agentRow, statsOf } from "./list.ts";
 
-/** One agent with what the detail page explains: config revision, last apply outcome, data node. */
+/** What the detail page says about the agent's overload governor (docs/overload-limits.md). */
+const ZOverloadSummary = ZAgentOverload.pick({ step: true, reason: true, shedPackets: true, heldRows: true });
+
+/**
+ * One agent with what the detail page explains: config revision, last apply outcome, data node,
+ * and where its overload governor stood at the last heartbeat (null from agents that do not say).
+ */
 export const get = orgProcedure("agents.read")
   .input(z.object({ agentId: z.uuid() }))
   .output(
@@ -16,6 +23,7 @@ export const get = orgProcedure("agents.read")
       lastConfigOk: z.boolean().nullable(),
       lastConfigError: z.string().nullable(),
       stats: z.record(z.string(), z.unknown()),
+      overload: ZOverloadSummary.nullable(),
     }),
   )
   .query(async ({ ctx, input }) => {
@@ -28,6 +36,10 @@ export const get = orgProcedure("agents.read")
     });
     if (!a) throw new TRPCError({ code: "NOT_FOUND", message: "No such agent." });
     const iso = (d: Date | null) => (d ? d.toISOString() : null);
+    const stats =
+      a.stats && typeof a.stats === "object" && !Array.isArray(a.stats)
+        ? (a.stats as Record<string, unknown>)
+        : {};
     return {
       id: a.id,
       name: a.name,
@@ -50,9 +62,7 @@ export const get = orgProcedure("agents.read")
       lastConfigError: a.lastConfigError,
       dataNode: a.dataNode?.name ?? null,
       archivedAt: iso(a.archivedAt),
-      stats:
-        a.stats && typeof a.stats === "object" && !Array.isArray(a.stats)
-          ? (a.stats as Record<string, unknown>)
-          : {},
+      stats,
+      overload: ZOverloadSummary.safeParse(stats.overload).data ?? null,
     };
   });

@@ -9,6 +9,13 @@ import { HealthHistory } from "./HealthHistory.tsx";
 
 export const metadata: Metadata = { title: "Agent" };
 
+const STEP_LABELS = {
+  normal: "normal",
+  shedding: "shedding load (degraded)",
+  protective: "protective (L7 parsing off)",
+  capture_stopped: "capture stopped",
+} as const;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Why an agent may be sending nothing, from what the controller knows (first match wins). */
@@ -18,14 +25,20 @@ function diagnosis(a: {
   lastConfigOk: boolean | null;
   protectiveMode: boolean;
   packetsPerS: number | null;
+  overload: { step: string; reason: string } | null;
 }) {
   if (a.state === "disabled") return "It is disabled: the controller refuses its data.";
   if (!a.lastSeenAt) return "It has never checked in: check that it runs and can reach the controller.";
   if (Date.now() - new Date(a.lastSeenAt).getTime() > 5 * 60_000)
     return "No heartbeat for over 5 minutes: the host, the process or the network is down.";
   if (a.lastConfigOk === false) return "Its last configuration failed to apply (see the error below).";
-  if (a.protectiveMode)
-    return "It is in protective mode: it sheds load because a limit of its group was reached.";
+  const why = a.overload?.reason ? `: ${a.overload.reason}` : "";
+  if (a.overload?.step === "capture_stopped")
+    return `Capture is stopped to protect the host${why}. It still syncs and reports, and resumes by itself once its load is back under the group's limits.`;
+  if (a.overload?.step === "protective" || a.protectiveMode)
+    return `It is in protective mode${why}. L7 parsing is off and packets are sampled (flows are still counted); it recovers by itself.`;
+  if (a.overload?.step === "shedding")
+    return `It is shedding load${why}. Packets are sampled and rows held in its spool; it recovers by itself.`;
   if (a.packetsPerS === 0)
     return "It is up but sees no packets: check the capture interface and BPF filter of its group.";
   return "It is checking in and capturing.";
@@ -63,6 +76,14 @@ export default async function AgentPage({
     ["Packets/s", agent.packetsPerS === null ? "—" : String(Math.round(agent.packetsPerS))],
     ["Protective mode", agent.protectiveMode ? "on" : "off"],
   ];
+  if (agent.overload && agent.overload.step !== "normal")
+    rows.push(
+      ["Overload", `${STEP_LABELS[agent.overload.step]}: ${agent.overload.reason || "no reason given"}`],
+      [
+        "Shed so far",
+        `${agent.overload.shedPackets.toLocaleString("en-US")} packets, ${agent.overload.heldRows.toLocaleString("en-US")} rows held`,
+      ],
+    );
   return (
     <>
       <div className="fp-page-head">
