@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { can, generateToken, ROLES, type TPermission, type TRole } from "@flowplane/db";
 import { seedAgent, seedAgentGroup, seedMembership, seedOrg, seedUser } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
@@ -135,6 +136,28 @@ const CASES: Case[] = [
     call: (c, f) =>
       c.groups.setRollout({ orgSlug: f.slug, groupId: f.groupId, canaryPercent: 20, canaryHoldS: 60 }),
   },
+  {
+    path: "npb.save",
+    call: (c, f) =>
+      c.npb.save({
+        orgSlug: f.slug,
+        name: "to ids",
+        priority: 10,
+        enabled: true,
+        groupIds: [f.groupId],
+        match: { serverPorts: [443] },
+        action: { destinations: [{ address: "192.0.2.10" }], encap: { type: "vxlan", vni: 100 } },
+      }),
+  },
+  {
+    path: "npb.remove",
+    call: async (c, f) => {
+      const p = await t.db.unsafe.packetBrokerPolicy.create({
+        data: { orgId: f.orgId, name: `p-${randomUUID()}`, match: {}, action: {} },
+      });
+      return c.npb.remove({ orgSlug: f.slug, id: p.id });
+    },
+  },
   // Queries: the same matrix for reading.
   { path: "org.overview", call: (c, f) => c.org.overview({ orgSlug: f.slug }) },
   { path: "org.export", call: (c, f) => c.org.export({ orgSlug: f.slug }) },
@@ -153,6 +176,8 @@ const CASES: Case[] = [
   { path: "enrollment.list", call: (c, f) => c.enrollment.list({ orgSlug: f.slug }) },
   { path: "groups.rollout", call: (c, f) => c.groups.rollout({ orgSlug: f.slug, groupId: f.groupId }) },
   { path: "dataNodes.list", call: (c, f) => c.dataNodes.list({ orgSlug: f.slug }) },
+  { path: "npb.list", call: (c, f) => c.npb.list({ orgSlug: f.slug }) },
+  { path: "npb.counters", call: (c, f) => c.npb.counters({ orgSlug: f.slug, ...TELEMETRY_RANGE }) },
   {
     path: "agents.health",
     call: (c, f) => c.agents.health({ orgSlug: f.slug, agentId: f.agentId, ...TELEMETRY_RANGE }),
