@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ZNpbAgentConfig } from "./npb.ts";
 
 /** L7 protocols the agent can parse; port hints tell it where to look first. */
 export const L7_PROTOCOLS = [
@@ -76,6 +77,8 @@ export const ZAgentConfig = z.object({
   l7: ZL7Config.default(ZL7Config.parse({})),
   tracing: ZTracingConfig.default(ZTracingConfig.parse({})),
   limits: ZLimitsConfig.default(ZLimitsConfig.parse({})),
+  /** Packet broker switches (policies themselves are distributed separately, see npb.ts). */
+  npb: ZNpbAgentConfig.default(ZNpbAgentConfig.parse({})),
   /** Overrides the group's sync interval when set. */
   syncIntervalS: z.number().int().min(1).max(3600).optional(),
 });

@@ -316,3 +316,17 @@ export const ZSyncNpb = z.object({
   designatedMap: z.unknown().optional(),
 });
 export type TSyncNpb = z.infer<typeof ZSyncNpb>;
+
+/**
+ * The packet broker's part of an agent group's configuration (`ZAgentConfig.npb`). `dedup`
+ * switches both deduplication rules (designated capture points across agents, the window
+ * within one agent) for the group's agents; on by default. Turn it off for a group whose
+ * agents see disjoint traffic, or whose tools must see every copy (e.g. to measure loss between
+ * capture points). An agent started with `run --no-npb-dedup` keeps it off whatever the group says.
+ */
+export const ZNpbAgentConfig = z
+  .object({
+    dedup: z.boolean().default(true),
+  })
+  .strict();
+export type TNpbAgentConfig = z.infer<typeof ZNpbAgentConfig>;

@@ -44,8 +44,22 @@ export class NpbRuntime {
   /** What the controller has accepted so far, per policy id. */
   private readonly acked = new Map<string, Totals>();
   private failedRevision = "";
+  private dedup: boolean;
 
-  constructor(private readonly o: NpbRuntimeOptions) {}
+  constructor(private readonly o: NpbRuntimeOptions) {
+    this.dedup = o.dedup;
+  }
+
+  /**
+   * The group configuration's `npb.dedup` (the caller folds in `run --no-npb-dedup`). A change
+   * rebuilds the broker (counters carry over, like a new revision); the same value is a no-op.
+   */
+  setDedup(on: boolean): void {
+    if (on === this.dedup) return;
+    this.dedup = on;
+    this.swap(this.build(this.policies, this.designatedMap, this.linkType));
+    this.o.log(`packet broker: deduplication ${on ? "on" : "off"} (group configuration)`);
+  }
 
   /** A sync answer's `npb`: builds the new broker first, so an invalid one keeps the old running. */
   apply(npb: TSyncNpb): void {
@@ -153,8 +167,8 @@ export class NpbRuntime {
       interfaces: this.o.interfaces,
       linkType,
       ...(this.o.sourceAddress ? { sourceAddress: this.o.sourceAddress } : {}),
-      dedup: this.o.dedup,
-      designated: this.o.dedup,
+      dedup: this.dedup,
+      designated: this.dedup,
       send: this.sender.send,
     });
     return b.compiled.policies.length > 0 ? b : null;

@@ -150,6 +150,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           },
           setL7Enabled: (on) => pipelineRef?.setL7Enabled(on && !a.noL7),
           setLimits: (limits) => governor?.setLimits(limits),
+          setNpbDedup: (on) => npb?.setDedup(on && !a.noNpbDedup),
         },
         ...(governor ? { governor } : {}),
         ...(npb ? { npb } : {}),

@@ -32,6 +32,8 @@ export interface ConfigTarget {
   setL7Enabled?(on: boolean): void;
   /** The group's overload limits, applied at once (docs/overload-limits.md). */
   setLimits?(limits: TLimits): void;
+  /** The group's `npb.dedup`: both packet-broker deduplication rules on/off. */
+  setNpbDedup?(on: boolean): void;
 }
 
 /** Maps a group configuration onto the engine. Throws (the revision is reported failed) when it cannot. */
@@ -45,6 +47,7 @@ export function applyAgentConfig(config: TAgentConfig, target: ConfigTarget): vo
   target.setTimeouts(configTimeouts(config));
   target.setL7Enabled?.(config.l7.protocols.length > 0);
   target.setLimits?.(config.limits);
+  target.setNpbDedup?.(config.npb.dedup);
 }
 
 export function configTimeouts(config: TAgentConfig): Partial<FlowTimeouts> {
