@@ -38,6 +38,7 @@ export const AGENT_CONFIG_HELP: Record<string, string> = {
     "resident memory in bytes (default 536870912 = 512 MiB, at least 32 MiB); over it for 3 s: one step up",
   "limits.maxSendRowsPerS":
     "telemetry rows sent per second (default 50000); rows above it wait in the disk spool, none sampled",
+  npb: "packet broker: dedup (default true) switches both deduplication rules for the group (docs/packet-broker.md)",
   syncIntervalS: "optional: how often agents poll the controller, overriding the group's interval",
 };
 
