@@ -1,4 +1,5 @@
 import { envFields } from "@flowplane/core/env";
+import { DATA_NODE_HEARTBEAT_S } from "@flowplane/db";
 import { z } from "zod";
 
 /** Configuration of an ingest ("data node") process; validated once at start. */
@@ -14,7 +15,7 @@ export const ZDataNodeEnv = z.object({
   DATA_NODE_PUBLIC_URL: z.url().optional(),
   DATA_NODE_CAPACITY: z.coerce.number().int().min(1).default(100),
   /** Three missed heartbeats mark the node down (DEFAULT_REBALANCE in jobs/scheduler.ts). */
-  DATA_NODE_HEARTBEAT_S: z.coerce.number().positive().default(2),
+  DATA_NODE_HEARTBEAT_S: z.coerce.number().positive().default(DATA_NODE_HEARTBEAT_S),
   /** PEM files: when both are set the node serves HTTPS (agents then need the CA). */
   DATA_NODE_TLS_CERT_FILE: z.string().optional(),
   DATA_NODE_TLS_KEY_FILE: z.string().optional(),

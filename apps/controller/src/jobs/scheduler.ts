@@ -1,4 +1,5 @@
 import type { Logger } from "@flowplane/core/log";
+import { DATA_NODE_MISS_AFTER_S } from "@flowplane/db";
 import type { Db } from "@flowplane/db/client";
 import type { ClickHouseClient } from "@flowplane/query/client";
 import { Queue, Worker } from "bullmq";
@@ -24,7 +25,7 @@ export type TFleetJobs = { queue: Queue; worker: Worker; close(): Promise<void> 
  * interval, under the 3 intervals (30 s at the default 10 s) the product aims for. The job is a few
  * indexed Postgres reads when nothing moves.
  */
-export const DEFAULT_REBALANCE = { everyMs: 2_000, nodeMissAfterS: 6 } as const;
+export const DEFAULT_REBALANCE = { everyMs: 2_000, nodeMissAfterS: DATA_NODE_MISS_AFTER_S } as const;
 
 /**
  * The controller's periodic fleet jobs on BullMQ. Every controller process calls this: the job

@@ -1,8 +1,9 @@
+import { DATA_NODE_MISS_AFTER_S } from "@flowplane/db";
 import { z } from "zod";
 import { orgProcedure } from "../../trpc/procedures.ts";
 
-/** The controller's default `nodeMissAfterS`: a node silent longer is (about to be) marked down. */
-export const NODE_MISS_AFTER_S = 30;
+/** The controller's `nodeMissAfterS`: a node silent longer is (about to be) marked down. */
+export const NODE_MISS_AFTER_S = DATA_NODE_MISS_AFTER_S;
 
 const agentRef = z.object({ id: z.string(), name: z.string(), state: z.string() });
 
