@@ -46,6 +46,14 @@ export function orgSections(orgSlug: string) {
       blurb: "Forward packets to your tools",
     },
     {
+      href: `${base}/clouds`,
+      label: "Cloud accounts",
+      ready: true,
+      exact: false,
+      permission: "cloud.read",
+      blurb: "Clouds and clusters that tag your flows",
+    },
+    {
       href: `${base}/enrollment`,
       label: "Enrolment",
       ready: true,

@@ -4,6 +4,7 @@ import { agentsRouter } from "./agents/index.ts";
 import { analysisRouter } from "./analysis/index.ts";
 import { apiKeysRouter } from "./apikeys/index.ts";
 import { auditRouter } from "./audit/index.ts";
+import { cloudsRouter } from "./clouds/index.ts";
 import { dataNodesRouter } from "./datanodes/index.ts";
 import { enrollmentRouter } from "./enrollment/index.ts";
 import { groupsRouter } from "./groups/index.ts";
@@ -26,6 +27,7 @@ export const appRouter = router({
   enrollment: enrollmentRouter,
   analysis: analysisRouter,
   npb: npbRouter,
+  clouds: cloudsRouter,
 });
 
 export type AppRouter = typeof appRouter;

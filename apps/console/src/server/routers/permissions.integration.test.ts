@@ -177,6 +177,8 @@ const CASES: Case[] = [
   { path: "groups.rollout", call: (c, f) => c.groups.rollout({ orgSlug: f.slug, groupId: f.groupId }) },
   { path: "dataNodes.list", call: (c, f) => c.dataNodes.list({ orgSlug: f.slug }) },
   { path: "npb.list", call: (c, f) => c.npb.list({ orgSlug: f.slug }) },
+  { path: "clouds.list", call: (c, f) => c.clouds.list({ orgSlug: f.slug }) },
+  { path: "clouds.history", call: (c, f) => c.clouds.history({ orgSlug: f.slug }) },
   { path: "npb.counters", call: (c, f) => c.npb.counters({ orgSlug: f.slug, ...TELEMETRY_RANGE }) },
   {
     path: "agents.health",
