@@ -49,6 +49,8 @@ const f = {} as {
   silent: string;
   archived: string;
   foreignAgent: string;
+  /** A live agent whose last heartbeat says it sheds load. */
+  shedding: string;
 };
 
 beforeAll(async () => {
@@ -120,6 +122,34 @@ beforeAll(async () => {
     where: { id: { in: [live[0] as string, live[1] as string, foreign.id] } },
     data: { dataNodeId: node.id },
   });
+  // One live agent (not the failed canary, whose apply error the page explains first) sheds load.
+  const shedding = live.find((id) => id !== failedCanary && id !== live[0]) as string;
+  await t.db.unsafe.agent.update({
+    where: { id: shedding },
+    data: {
+      state: "degraded",
+      stats: {
+        cpuPct: 12,
+        memBytes: 90_000_000,
+        packetsPerS: 200_000,
+        overload: {
+          step: "shedding",
+          reason: "512000 packets/s above maxPps 200000",
+          elapsedS: 60,
+          offeredPackets: 30_000_000,
+          processedPackets: 12_000_000,
+          shedPackets: 18_000_000,
+          shedBytes: 9_000_000_000,
+          stoppedPackets: 0,
+          keepRatio: 0.47,
+          sentRows: 9000,
+          heldRows: 0,
+          cpuHostPct: 6,
+          escalations: 1,
+        },
+      },
+    },
+  });
   // Twenty minutes of heartbeats for the first agent, the last five degraded.
   const now = Date.now();
   await recordAgentHealth(
@@ -144,6 +174,7 @@ beforeAll(async () => {
     groupId: demo.groupId,
     agents: agents.map((a) => ({ id: a.id, name: a.name })),
     failedCanary,
+    shedding,
     counts,
     silent,
     archived,
@@ -216,12 +247,30 @@ describe("fleet pages", () => {
     // A never-reporting agent: the empty state, not a blank chart.
     await page.goto(`${server.url}/o/demo/agents/${f.agents[2]?.id}`);
     await expect.poll(() => text("main")).toContain("No heartbeats in this range");
+    // An agent shedding load: the governor's reason, and that it recovers by itself.
+    await page.goto(`${server.url}/o/demo/agents/${f.shedding}`);
+    await expect
+      .poll(() => text("main"))
+      .toContain("It is shedding load: 512000 packets/s above maxPps 200000");
+    expect(await text("main")).toContain("shedding load (degraded)");
+    await shot("agent-shedding");
   });
 
   it("agent list: long-silent agents hidden by default, shown on request; archived under their filter", async () => {
     await page.goto(`${server.url}/o/demo/agents`);
     await expect.poll(() => text("main")).toContain(f.agents[0]?.name as string);
     expect(await text("main")).not.toContain(f.agents[4]?.name);
+    // At 1280 px the wide table scrolls inside its frame, not the page, and the keyboard reaches it.
+    const frame = page.getByRole("region", { name: "Agents" });
+    expect(await frame.getAttribute("tabindex")).toBe("0");
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    const wide = await frame.evaluate((el) => el.scrollWidth > el.clientWidth);
+    if (wide) {
+      await frame.focus();
+      await page.keyboard.press("ArrowRight");
+      await page.keyboard.press("ArrowRight");
+      await expect.poll(() => frame.evaluate((el) => el.scrollLeft)).toBeGreaterThan(0);
+    }
     expect(await text("main")).toContain("dn-e2e-1");
     await page.getByLabel("With long-silent").check();
     await expect.poll(() => text("main")).toContain(f.agents[4]?.name as string);
@@ -229,6 +278,9 @@ describe("fleet pages", () => {
     await expect.poll(() => text("main")).toContain(f.agents[5]?.name as string);
     expect(await text("main")).not.toContain(f.agents[0]?.name);
     await shot("agents-archived");
+    // The overview counts the archived agent apart from the fleet.
+    await page.goto(`${server.url}/o/demo`);
+    await expect.poll(() => text("main")).toContain("1 archived");
   });
 
   it("data nodes page: health, load and only this org's agents", async () => {
