@@ -1,0 +1,119 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { seedDemo } from "@flowplane/db/seed";
+import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
+import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ensureBuild,
+  freePort,
+  launchBrowser,
+  type RunningBrowser,
+  type RunningConsole,
+  startConsole,
+} from "./server.ts";
+
+// The Cloud accounts page end to end: a synced AWS account with resources and history, and a
+// Kubernetes cluster whose last sync failed. The sealed bytes hold a marker the page must not show.
+const PASSWORD = "e2e-password-1";
+const SECRET = "AKIA-E2E-MARKER";
+const SCREENSHOTS = mkdtempSync(join(tmpdir(), "flowplane-clouds-e2e-"));
+
+let t: TestDatabase;
+// The console needs a ClickHouse to start (telemetry pages); this page never reads it.
+let ch: TestClickhouse;
+let server: RunningConsole;
+let browser: BrowserContext;
+let page: Page;
+let browserRun: RunningBrowser | undefined;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  [t, ch] = await Promise.all([createTestDatabase("console_clouds_e2e"), createTestClickhouse("clouds_e2e")]);
+  const demo = await seedDemo(t.db, { password: PASSWORD });
+  const db = t.db.unsafe;
+  const sealed = Buffer.from(SECRET);
+  const aws = await db.cloudAccount.create({
+    data: {
+      orgId: demo.orgId,
+      kind: "aws",
+      name: "prod-aws",
+      encryptedCredentials: sealed,
+      lastSyncAt: new Date(),
+    },
+  });
+  await db.cloudAccount.create({
+    data: {
+      orgId: demo.orgId,
+      kind: "kubernetes",
+      name: "edge-cluster",
+      encryptedCredentials: sealed,
+      lastError: "kubernetes: list nodes: 401 Unauthorized",
+    },
+  });
+  let tagId = 0;
+  for (const [kind, externalId, name] of [
+    ["vpc", "vpc-1", "main vpc"],
+    ["subnet", "subnet-1", "public a"],
+    ["subnet", "subnet-2", "public b"],
+  ] as const) {
+    const r = await db.cloudResource.create({
+      data: { orgId: demo.orgId, accountId: aws.id, kind, externalId, name, tagId: ++tagId },
+    });
+    await db.cloudResourceChange.create({
+      data: { orgId: demo.orgId, resourceId: r.id, action: "created", after: { name } },
+    });
+  }
+
+  const buildMs = await ensureBuild();
+  if (buildMs > 0) console.info(`clouds e2e: next build took ${(buildMs / 1000).toFixed(1)} s`);
+  const port = await freePort();
+  server = await startConsole(port, {
+    DATABASE_URL: t.url,
+    CLICKHOUSE_URL: ch.url,
+    CLICKHOUSE_DATABASE: ch.database,
+    NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
+    NEXTAUTH_URL: `http://127.0.0.1:${port}`,
+  });
+  browserRun = await launchBrowser({ width: 1280, height: 900 });
+  browser = browserRun.context;
+  page = await browser.newPage();
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.on("response", (res) => {
+    if (res.status() >= 500) pageErrors.push(`${res.status()} ${res.url()}`);
+  });
+  await page.goto(`${server.url}/o/demo/clouds`);
+  await page.waitForURL(/\/signin/);
+  await page.fill("#email", "demo@flowplane.local");
+  await page.fill("#password", PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForURL(/\/o\/demo\/clouds/);
+}, 300_000);
+
+afterAll(async () => {
+  await browserRun?.close();
+  await server?.stop();
+  await Promise.all([t?.drop(), ch?.drop()]);
+  console.info(`clouds e2e: screenshots in ${SCREENSHOTS}`);
+});
+
+const text = async (sel: string) => (await page.textContent(sel).catch(() => "")) ?? "";
+
+describe("cloud accounts page", () => {
+  it("shows each account's status, last error, resources and the history; never credentials", async () => {
+    await expect.poll(() => text("main")).toContain("Recent changes");
+    await expect.poll(() => text("main")).toContain("public b");
+    const main = await text("main");
+    expect(main).toContain("prod-aws");
+    expect(main).toContain("last sync failed");
+    expect(main).toContain("kubernetes: list nodes: 401 Unauthorized");
+    expect(main).toContain("2 subnet");
+    expect(main).not.toContain(SECRET);
+    expect(await text("nav")).toContain("Cloud accounts");
+    await page.screenshot({ path: join(SCREENSHOTS, "accounts.png"), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+});
