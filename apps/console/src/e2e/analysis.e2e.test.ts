@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,16 +5,9 @@ import { seedDemo, seedOrg } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { analysisFixture, FIXTURE_AGENT_A2, recordRows, upsertTags } from "@flowplane/query";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ensureBuild,
-  freePort,
-  launchBrowser,
-  type RunningBrowser,
-  type RunningConsole,
-  startConsole,
-} from "./server.ts";
+import { type ConsoleSession, openConsoleSession, type RunningConsole, signInAt } from "./server.ts";
 
 // The analysis pages end to end: the small fixed fixture of @flowplane/query (two orgs) in a
 // fresh ClickHouse database, the production build, Chromium. Screenshots go to SCREENSHOTS.
@@ -25,9 +17,8 @@ export const SCREENSHOTS = mkdtempSync(join(tmpdir(), "flowplane-analysis-e2e-")
 let t: TestDatabase;
 let ch: TestClickhouse;
 let server: RunningConsole;
-let browser: BrowserContext;
 let page: Page;
-let browserRun: RunningBrowser | undefined;
+let session: ConsoleSession | undefined;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
@@ -84,34 +75,17 @@ beforeAll(async () => {
     await recordRows(ch.client, "network_metrics", org, set.network);
     await recordRows(ch.client, "application_metrics", org, set.app);
   }
-  const buildMs = await ensureBuild();
-  if (buildMs > 0) console.info(`analysis e2e: next build took ${(buildMs / 1000).toFixed(1)} s`);
-  const port = await freePort();
-  server = await startConsole(port, {
-    DATABASE_URL: t.url,
-    CLICKHOUSE_URL: ch.url,
-    CLICKHOUSE_DATABASE: ch.database,
-    NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
-    NEXTAUTH_URL: `http://127.0.0.1:${port}`,
-  });
-  browserRun = await launchBrowser({ width: 1440, height: 900 });
-  browser = browserRun.context;
-  page = await browser.newPage();
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-  page.on("response", (res) => {
-    if (res.status() >= 500) pageErrors.push(`${res.status()} ${res.url()}`);
-  });
-  await page.goto(`${server.url}/o/demo/flows`);
-  await page.waitForURL(/\/signin/);
-  await page.fill("#email", "demo@flowplane.local");
-  await page.fill("#password", PASSWORD);
-  await page.click("button[type=submit]");
-  await page.waitForURL(/\/o\/demo\/flows/);
+  session = await openConsoleSession(
+    "analysis e2e",
+    { databaseUrl: t.url, clickhouseUrl: ch.url, clickhouseDatabase: ch.database },
+    { pageErrors, viewport: { width: 1440, height: 900 } },
+  );
+  ({ server, page } = session);
+  await signInAt(page, server.url, "/o/demo/flows", "demo@flowplane.local", PASSWORD);
 }, 300_000);
 
 afterAll(async () => {
-  await browserRun?.close();
-  await server?.stop();
+  await session?.close();
   await Promise.all([t?.drop(), ch?.drop()]);
   console.info(`analysis e2e: screenshots in ${SCREENSHOTS}`);
 });

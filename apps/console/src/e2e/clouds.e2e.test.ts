@@ -1,20 +1,12 @@
-import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seedDemo } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ensureBuild,
-  freePort,
-  launchBrowser,
-  type RunningBrowser,
-  type RunningConsole,
-  startConsole,
-} from "./server.ts";
+import { type ConsoleSession, openConsoleSession, type RunningConsole, signInAt } from "./server.ts";
 
 // The Cloud accounts page end to end: a synced AWS account with resources and history, and a
 // Kubernetes cluster whose last sync failed. The sealed bytes hold a marker the page must not show.
@@ -26,9 +18,8 @@ let t: TestDatabase;
 // The console needs a ClickHouse to start (telemetry pages); this page never reads it.
 let ch: TestClickhouse;
 let server: RunningConsole;
-let browser: BrowserContext;
 let page: Page;
-let browserRun: RunningBrowser | undefined;
+let session: ConsoleSession | undefined;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
@@ -68,34 +59,17 @@ beforeAll(async () => {
     });
   }
 
-  const buildMs = await ensureBuild();
-  if (buildMs > 0) console.info(`clouds e2e: next build took ${(buildMs / 1000).toFixed(1)} s`);
-  const port = await freePort();
-  server = await startConsole(port, {
-    DATABASE_URL: t.url,
-    CLICKHOUSE_URL: ch.url,
-    CLICKHOUSE_DATABASE: ch.database,
-    NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
-    NEXTAUTH_URL: `http://127.0.0.1:${port}`,
-  });
-  browserRun = await launchBrowser({ width: 1280, height: 900 });
-  browser = browserRun.context;
-  page = await browser.newPage();
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-  page.on("response", (res) => {
-    if (res.status() >= 500) pageErrors.push(`${res.status()} ${res.url()}`);
-  });
-  await page.goto(`${server.url}/o/demo/clouds`);
-  await page.waitForURL(/\/signin/);
-  await page.fill("#email", "demo@flowplane.local");
-  await page.fill("#password", PASSWORD);
-  await page.click("button[type=submit]");
-  await page.waitForURL(/\/o\/demo\/clouds/);
+  session = await openConsoleSession(
+    "clouds e2e",
+    { databaseUrl: t.url, clickhouseUrl: ch.url, clickhouseDatabase: ch.database },
+    { pageErrors },
+  );
+  ({ server, page } = session);
+  await signInAt(page, server.url, "/o/demo/clouds", "demo@flowplane.local", PASSWORD);
 }, 300_000);
 
 afterAll(async () => {
-  await browserRun?.close();
-  await server?.stop();
+  await session?.close();
   await Promise.all([t?.drop(), ch?.drop()]);
   console.info(`clouds e2e: screenshots in ${SCREENSHOTS}`);
 });

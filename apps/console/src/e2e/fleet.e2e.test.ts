@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,14 +15,7 @@ import { recordAgentHealth } from "@flowplane/query";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ensureBuild,
-  freePort,
-  launchBrowser,
-  type RunningBrowser,
-  type RunningConsole,
-  startConsole,
-} from "./server.ts";
+import { type ConsoleSession, openConsoleSession, type RunningConsole, signInAt } from "./server.ts";
 
 // The fleet pages end to end (group rollout progress, agent health history, hidden and archived
 // agents, data nodes) on fixed fixtures in fresh Postgres and ClickHouse databases, the production
@@ -38,7 +30,7 @@ let ch: TestClickhouse;
 let server: RunningConsole;
 let browser: BrowserContext;
 let page: Page;
-let browserRun: RunningBrowser | undefined;
+let session: ConsoleSession | undefined;
 const pageErrors: string[] = [];
 const f = {} as {
   groupId: string;
@@ -181,41 +173,23 @@ beforeAll(async () => {
     foreignAgent: foreign.name,
   });
 
-  const buildMs = await ensureBuild();
-  if (buildMs > 0) console.info(`fleet e2e: next build took ${(buildMs / 1000).toFixed(1)} s`);
-  const port = await freePort();
-  server = await startConsole(port, {
-    DATABASE_URL: t.url,
-    CLICKHOUSE_URL: ch.url,
-    CLICKHOUSE_DATABASE: ch.database,
-    NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
-    NEXTAUTH_URL: `http://127.0.0.1:${port}`,
-  });
-  browserRun = await launchBrowser({ width: 1280, height: 900 });
-  browser = browserRun.context;
-  page = await browser.newPage();
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-  page.on("response", (res) => {
-    if (res.status() >= 500) pageErrors.push(`${res.status()} ${res.url()}`);
-  });
+  session = await openConsoleSession(
+    "fleet e2e",
+    { databaseUrl: t.url, clickhouseUrl: ch.url, clickhouseDatabase: ch.database },
+    { pageErrors },
+  );
+  ({ server, page } = session);
+  browser = session.browser.context;
   await signIn("demo@flowplane.local", "/o/demo/agents");
 }, 600_000);
 
 afterAll(async () => {
-  await browserRun?.close();
-  await server?.stop();
+  await session?.close();
   await Promise.all([t?.drop(), ch?.drop()]);
   console.info(`fleet e2e: screenshots in ${SCREENSHOTS}`);
 });
 
-async function signIn(email: string, path: string) {
-  await page.goto(`${server.url}${path}`);
-  await page.waitForURL(/\/signin/);
-  await page.fill("#email", email);
-  await page.fill("#password", PASSWORD);
-  await page.click("button[type=submit]");
-  await page.waitForURL(new RegExp(path.replaceAll("/", "\\/")));
-}
+const signIn = (email: string, path: string) => signInAt(page, server.url, path, email, PASSWORD);
 const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 const text = async (sel: string) => (await page.textContent(sel).catch(() => "")) ?? "";
 

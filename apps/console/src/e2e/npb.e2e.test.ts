@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,16 +6,9 @@ import { seedDemo } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { recordNpbCounters } from "@flowplane/query";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ensureBuild,
-  freePort,
-  launchBrowser,
-  type RunningBrowser,
-  type RunningConsole,
-  startConsole,
-} from "./server.ts";
+import { type ConsoleSession, openConsoleSession, type RunningConsole, signInAt } from "./server.ts";
 
 // The packet-broker page end to end: a seeded policy with counters from two agents, then a
 // policy created through the form, first refused with the field named, then accepted.
@@ -25,9 +18,8 @@ const SCREENSHOTS = mkdtempSync(join(tmpdir(), "flowplane-npb-e2e-"));
 let t: TestDatabase;
 let ch: TestClickhouse;
 let server: RunningConsole;
-let browser: BrowserContext;
 let page: Page;
-let browserRun: RunningBrowser | undefined;
+let session: ConsoleSession | undefined;
 const pageErrors: string[] = [];
 const agents = [randomUUID(), randomUUID()];
 const recordedAt = new Date();
@@ -52,34 +44,17 @@ beforeAll(async () => {
     { policyId: policy.id, matched: 234, sent: 200, bytes: 30_000, ...zero, notDesignated: 34 },
   ]);
 
-  const buildMs = await ensureBuild();
-  if (buildMs > 0) console.info(`npb e2e: next build took ${(buildMs / 1000).toFixed(1)} s`);
-  const port = await freePort();
-  server = await startConsole(port, {
-    DATABASE_URL: t.url,
-    CLICKHOUSE_URL: ch.url,
-    CLICKHOUSE_DATABASE: ch.database,
-    NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
-    NEXTAUTH_URL: `http://127.0.0.1:${port}`,
-  });
-  browserRun = await launchBrowser({ width: 1280, height: 900 });
-  browser = browserRun.context;
-  page = await browser.newPage();
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-  page.on("response", (res) => {
-    if (res.status() >= 500) pageErrors.push(`${res.status()} ${res.url()}`);
-  });
-  await page.goto(`${server.url}/o/demo/packet-broker`);
-  await page.waitForURL(/\/signin/);
-  await page.fill("#email", "demo@flowplane.local");
-  await page.fill("#password", PASSWORD);
-  await page.click("button[type=submit]");
-  await page.waitForURL(/\/o\/demo\/packet-broker/);
+  session = await openConsoleSession(
+    "npb e2e",
+    { databaseUrl: t.url, clickhouseUrl: ch.url, clickhouseDatabase: ch.database },
+    { pageErrors },
+  );
+  ({ server, page } = session);
+  await signInAt(page, server.url, "/o/demo/packet-broker", "demo@flowplane.local", PASSWORD);
 }, 300_000);
 
 afterAll(async () => {
-  await browserRun?.close();
-  await server?.stop();
+  await session?.close();
   await Promise.all([t?.drop(), ch?.drop()]);
   console.info(`npb e2e: screenshots in ${SCREENSHOTS}`);
 });

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 
 /** apps/console */
 export const CONSOLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -163,4 +163,60 @@ export async function launchBrowser(viewport: { width: number; height: number })
       rmSync(profileDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The databases an e2e test made for its console: Postgres by URL, ClickHouse by URL and name. */
+export type TestStores = { databaseUrl: string; clickhouseUrl: string; clickhouseDatabase: string };
+
+export type ConsoleSession = {
+  server: RunningConsole;
+  browser: RunningBrowser;
+  page: Page;
+  close: () => Promise<void>;
+};
+
+/**
+ * A fresh build served on a free port over the test's stores, and one Chromium page whose
+ * uncaught errors and 5xx answers land in `pageErrors` (a test expects it empty at the end).
+ */
+export async function openConsoleSession(
+  label: string,
+  stores: TestStores,
+  opts: { pageErrors: string[]; viewport?: { width: number; height: number } },
+): Promise<ConsoleSession> {
+  const buildMs = await ensureBuild();
+  if (buildMs > 0) console.info(`${label}: next build took ${(buildMs / 1000).toFixed(1)} s`);
+  const port = await freePort();
+  const server = await startConsole(port, {
+    DATABASE_URL: stores.databaseUrl,
+    CLICKHOUSE_URL: stores.clickhouseUrl,
+    CLICKHOUSE_DATABASE: stores.clickhouseDatabase,
+    NEXTAUTH_SECRET: randomBytes(32).toString("hex"),
+    NEXTAUTH_URL: `http://127.0.0.1:${port}`,
+  });
+  const browser = await launchBrowser(opts.viewport ?? { width: 1280, height: 900 });
+  const page = await browser.context.newPage();
+  page.on("pageerror", (e) => opts.pageErrors.push(e.message));
+  page.on("response", (res) => {
+    if (res.status() >= 500) opts.pageErrors.push(`${res.status()} ${res.url()}`);
+  });
+  return {
+    server,
+    browser,
+    page,
+    close: async () => {
+      await browser.close();
+      await server.stop();
+    },
+  };
+}
+
+/** Opens `path` signed out, signs in on /signin with the password form, and waits to be back. */
+export async function signInAt(page: Page, baseUrl: string, path: string, email: string, password: string) {
+  await page.goto(`${baseUrl}${path}`);
+  await page.waitForURL(/\/signin/);
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  await page.click("button[type=submit]");
+  await page.waitForURL((url) => url.pathname === path.split("?")[0]);
 }
