@@ -1,10 +1,10 @@
 import type { Logger } from "@flowplane/core/log";
 import { getDb } from "@flowplane/db/client";
+import type { SecretsKey } from "@flowplane/db/clouds";
 import { recordNpbCounters } from "@flowplane/query";
 import type { ClickHouseClient } from "@flowplane/query/client";
 import { Redis } from "ioredis";
 import { startAutoTagging } from "../clouds/runtime.ts";
-import type { SecretsKey } from "../clouds/secrets.ts";
 import { BatchLedger } from "../ingest/batch-ledger.ts";
 import { DEFAULT_COALESCER_OPTIONS, IngestCoalescer } from "../ingest/coalescer.ts";
 import { startFleetJobs, type TFleetJobs } from "../jobs/scheduler.ts";

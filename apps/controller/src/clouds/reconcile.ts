@@ -1,5 +1,5 @@
 import type { Db } from "@flowplane/db/client";
-import type { TSourceResource } from "./resources.ts";
+import type { TSourceResource } from "@flowplane/db/clouds";
 
 type TSnapshot = Pick<TSourceResource, "name" | "refs" | "cidr" | "ips" | "labels" | "attrs">;
 

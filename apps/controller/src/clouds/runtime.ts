@@ -1,11 +1,12 @@
 import type { Logger } from "@flowplane/core/log";
 import type { Db } from "@flowplane/db/client";
+import type { SecretsKey } from "@flowplane/db/clouds";
 import type { ClickHouseClient } from "@flowplane/query/client";
 import type { Redis } from "ioredis";
 import type { TRowWriter, TTaggingRowWriter } from "../ingest/ingest.ts";
-import { ResourceTagger, withTagging } from "../tagging/tagger.ts";
+import { ResourceTagger, versionKey, withTagging } from "../tagging/tagger.ts";
 import { startCloudJobs, type TCloudJobs } from "./jobs.ts";
-import type { SecretsKey } from "./secrets.ts";
+import { publishResourceTags } from "./publish.ts";
 
 export type TAutoTagging = {
   tagger: ResourceTagger;
@@ -16,15 +17,62 @@ export type TAutoTagging = {
   close(): Promise<void>;
 };
 
-/** Every account of every org gets its sync schedule (platform-wide, hence `unsafe`). */
-export async function unsafeScheduleAllCloudAccounts(
-  db: Db,
-  jobs: TCloudJobs,
-  everyMs?: number,
-): Promise<number> {
-  const accounts = await db.unsafe.cloudAccount.findMany({ select: { id: true, orgId: true } });
-  for (const a of accounts) await jobs.schedule(a.orgId, a.id, everyMs);
-  return accounts.length;
+/**
+ * One pass over every org's accounts (platform-wide, hence `unsafe`), so accounts the console
+ * adds or removes take effect without a restart and without the console knowing BullMQ or Redis:
+ * a live account not yet scheduled by this process is scheduled (`upsertJobScheduler` under a
+ * fixed id, so several controllers make one schedule); a deleted one is unscheduled once; an org
+ * whose dictionary version in Postgres is ahead of Redis (the console's removal bumps it) gets
+ * its names and levels published and the version pushed, so taggers drop the removed resources.
+ */
+export async function unsafeScanCloudAccounts(opts: {
+  db: Db;
+  jobs: TCloudJobs;
+  redis?: Redis;
+  clickhouse?: ClickHouseClient;
+  /** Account ids this process has scheduled or unscheduled: kept across passes. */
+  seen: Set<string>;
+  everyMs?: number;
+}): Promise<{ scheduled: number; unscheduled: number; published: number }> {
+  const accounts = await opts.db.unsafe.cloudAccount.findMany({
+    select: { id: true, orgId: true, deletedAt: true },
+  });
+  let scheduled = 0;
+  let unscheduled = 0;
+  for (const a of accounts) {
+    if (opts.seen.has(`${a.id}:${a.deletedAt ? "gone" : "live"}`)) continue;
+    if (a.deletedAt) {
+      await opts.jobs.unschedule(a.orgId, a.id);
+      unscheduled++;
+    } else {
+      await opts.jobs.schedule(a.orgId, a.id, opts.everyMs);
+      scheduled++;
+    }
+    opts.seen.add(`${a.id}:${a.deletedAt ? "gone" : "live"}`);
+  }
+  let published = 0;
+  if (opts.redis) {
+    const inventories = await opts.db.unsafe.cloudInventory.findMany({
+      select: { orgId: true, version: true },
+    });
+    if (inventories.length > 0) {
+      const pushed = await opts.redis.mget(inventories.map((i) => versionKey(i.orgId)));
+      for (const [i, inv] of inventories.entries()) {
+        const v = pushed[i];
+        // No key: taggers read Postgres already. Behind: a change (a removal) nobody pushed yet.
+        if (v === null || v === undefined || Number(v) >= inv.version) continue;
+        await publishResourceTags({
+          db: opts.db,
+          orgId: inv.orgId,
+          version: inv.version,
+          redis: opts.redis,
+          ...(opts.clickhouse ? { clickhouse: opts.clickhouse } : {}),
+        });
+        published++;
+      }
+    }
+  }
+  return { scheduled, unscheduled, published };
 }
 
 /**
@@ -40,6 +88,8 @@ export async function startAutoTagging(opts: {
   secretsKey?: SecretsKey;
   jobs?: boolean;
   syncEveryMs?: number;
+  /** How often accounts added or removed in the console are picked up (default 10 s). */
+  scanEveryMs?: number;
   /** How often each org's version is checked besides pushes (default 1 s). */
   checkEveryMs?: number;
   prefix?: string;
@@ -54,6 +104,7 @@ export async function startAutoTagging(opts: {
   subscriber.on("error", (err) => opts.log.warn({ err: err.message }, "tag dictionary subscriber error"));
   const stopListening = await tagger.listen(subscriber);
   let jobs: TCloudJobs | undefined;
+  let scanTimer: NodeJS.Timeout | undefined;
   if (opts.secretsKey && opts.jobs !== false) {
     jobs = await startCloudJobs({
       db: opts.db,
@@ -64,14 +115,40 @@ export async function startAutoTagging(opts: {
       log: opts.log,
       ...(opts.prefix ? { prefix: opts.prefix } : {}),
     });
-    const n = await unsafeScheduleAllCloudAccounts(opts.db, jobs, opts.syncEveryMs);
-    opts.log.info({ accounts: n }, "cloud sync scheduled");
+    const cloudJobs = jobs;
+    const seen = new Set<string>();
+    const scan = () =>
+      unsafeScanCloudAccounts({
+        db: opts.db,
+        jobs: cloudJobs,
+        redis: opts.redis,
+        clickhouse: opts.clickhouse,
+        seen,
+        ...(opts.syncEveryMs !== undefined ? { everyMs: opts.syncEveryMs } : {}),
+      });
+    const first = await scan();
+    opts.log.info({ accounts: first.scheduled }, "cloud sync scheduled");
+    let scanning = false;
+    scanTimer = setInterval(() => {
+      if (scanning) return;
+      scanning = true;
+      scan()
+        .then((r) => {
+          if (r.scheduled + r.unscheduled + r.published > 0) opts.log.info(r, "cloud accounts changed");
+        })
+        .catch((err: Error) => opts.log.warn({ error: err.message }, "cloud account scan failed"))
+        .finally(() => {
+          scanning = false;
+        });
+    }, opts.scanEveryMs ?? 10_000);
+    scanTimer.unref();
   }
   return {
     tagger,
     wrap: (write) => withTagging(tagger, write, opts.log),
     ...(jobs ? { jobs } : {}),
     close: async () => {
+      clearInterval(scanTimer);
       await stopListening();
       await subscriber.quit().catch(() => {});
       await jobs?.close();

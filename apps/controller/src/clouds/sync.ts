@@ -1,15 +1,13 @@
 import type { Logger } from "@flowplane/core/log";
 import type { Db } from "@flowplane/db/client";
+import { openSecret, parseManual, type SecretsKey, type TSourceResource } from "@flowplane/db/clouds";
 import type { ClickHouseClient } from "@flowplane/query/client";
 import type { Redis } from "ioredis";
 import { publishResourceTags } from "./publish.ts";
 import { reconcileResources, type TReconcileResult } from "./reconcile.ts";
-import type { TSourceResource } from "./resources.ts";
-import { openSecret, type SecretsKey } from "./secrets.ts";
 import { syncAgentHosts } from "./sources/agents.ts";
 import { syncAws } from "./sources/aws.ts";
 import { syncKubernetes } from "./sources/kubernetes.ts";
-import { syncManual } from "./sources/manual.ts";
 
 export type TCloudSyncDeps = {
   db: Db;
@@ -48,6 +46,8 @@ export async function syncCloudAccount(
 ): Promise<TReconcileResult> {
   const scoped = deps.db.forOrg(orgId);
   const account = await scoped.cloudAccount.findUniqueOrThrow({ where: { id: accountId } });
+  // Removed from the console after this job was queued: nothing to sync; the scan unschedules it.
+  if (account.deletedAt) return { created: 0, updated: 0, deleted: 0, version: -1 };
   try {
     let resources: TSourceResource[];
     if (account.kind === "agents") resources = await syncAgentHosts(deps.db, orgId);
@@ -55,7 +55,7 @@ export async function syncCloudAccount(
       const credentials = openSecret(deps.key, orgId, account.encryptedCredentials);
       if (account.kind === "aws") resources = await syncAws(credentials);
       else if (account.kind === "kubernetes") resources = await syncKubernetes(credentials, account.name);
-      else resources = await syncManual(credentials);
+      else resources = parseManual(credentials);
     }
     const result = await reconcileResources(deps.db, orgId, accountId, resources);
     await scoped.cloudAccount.update({

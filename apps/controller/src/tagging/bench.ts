@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@flowplane/core/log";
+import { createCloudAccount, SecretsKey } from "@flowplane/db/clouds";
 import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
 import type { ClickHouseClient } from "@flowplane/query/client";
 import {
@@ -10,8 +11,6 @@ import {
   makeBatch,
 } from "../../../agent/src/controller-link/index.ts";
 import type { TAgentApiDeps } from "../agents/api.ts";
-import { createCloudAccount } from "../clouds/accounts.ts";
-import { SecretsKey } from "../clouds/secrets.ts";
 import { syncCloudAccount } from "../clouds/sync.ts";
 import { buildControllerServer } from "../http/server.ts";
 import { ResourceTagger, withTagging } from "./tagger.ts";

@@ -1,12 +1,11 @@
 import { randomBytes } from "node:crypto";
+import { createCloudAccount, SecretsKey } from "@flowplane/db/clouds";
 import { seedEnrollmentToken } from "@flowplane/db/seed";
 import type { TEnrollResponse, TIngestTable } from "@flowplane/protocol";
 import { tagNames } from "@flowplane/query";
 import { recordRows } from "@flowplane/query/client";
 import { createTestClickhouse } from "@flowplane/query/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCloudAccount } from "../../src/clouds/accounts.ts";
-import { SecretsKey } from "../../src/clouds/secrets.ts";
 import { syncCloudAccount } from "../../src/clouds/sync.ts";
 import type { TTaggingRowWriter, TTagRows, TWriteOptions } from "../../src/ingest/ingest.ts";
 import { ResourceTagger, withTagging } from "../../src/tagging/tagger.ts";

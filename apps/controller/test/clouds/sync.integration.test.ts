@@ -1,18 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
-import { seedAgent, seedOrg } from "@flowplane/db/seed";
-import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
-import { Redis } from "ioredis";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createCloudAccount,
   listCloudAccounts,
   replaceManualDocument,
   resourceHistory,
-} from "../../src/clouds/accounts.ts";
+  SecretsKey,
+} from "@flowplane/db/clouds";
+import { seedAgent, seedOrg } from "@flowplane/db/seed";
+import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
+import { Redis } from "ioredis";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCloudJobs } from "../../src/clouds/jobs.ts";
-import { SecretsKey } from "../../src/clouds/secrets.ts";
 import { syncCloudAccount } from "../../src/clouds/sync.ts";
 import { ResourceTagger, versionKey } from "../../src/tagging/tagger.ts";
 import { startFakeEc2, type TFakeEc2, twoVpcRegion } from "./fake-ec2.ts";

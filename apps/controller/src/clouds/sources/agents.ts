@@ -1,5 +1,5 @@
 import type { Db } from "@flowplane/db/client";
-import { resource, type TSourceResource } from "../resources.ts";
+import { resource, type TSourceResource } from "@flowplane/db/clouds";
 
 /** Hosts the organization's own agents report (hostname and IPs, from the Agent rows). */
 export async function syncAgentHosts(db: Db, orgId: string): Promise<TSourceResource[]> {

@@ -8,23 +8,8 @@ import {
   paginateDescribeVpcs,
   type Tag,
 } from "@aws-sdk/client-ec2";
-import { z } from "zod";
-import { resource, type TSourceResource } from "../resources.ts";
-
-/** What an AWS account's sealed credentials hold. `endpoint` points at a fake or a private endpoint. */
-export const ZAwsCredentials = z.object({
-  accessKeyId: z.string().min(1),
-  secretAccessKey: z.string().min(1),
-  sessionToken: z.string().optional(),
-  /** Region used to list the others. */
-  homeRegion: z.string().default("us-east-1"),
-  /** Only these regions (default: every region the account has enabled). */
-  regions: z.array(z.string()).optional(),
-  endpoint: z.url().optional(),
-  /** VXLAN/Geneve ids of VPCs whose traffic agents see tunnelled (tells overlapping ranges apart). */
-  tunnelIds: z.record(z.string(), z.number().int().nonnegative()).default({}),
-});
-export type TAwsCredentials = z.input<typeof ZAwsCredentials>;
+import { resource, type TSourceResource, ZAwsCredentials } from "@flowplane/db/clouds";
+import type { z } from "zod";
 
 function nameTag(tags: Tag[] | undefined, fallback: string): string {
   return tags?.find((t) => t.Key === "Name")?.Value || fallback;

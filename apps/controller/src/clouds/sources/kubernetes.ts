@@ -1,21 +1,6 @@
+import { resource, type TSourceResource, ZKubernetesCredentials } from "@flowplane/db/clouds";
 import { AppsV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { z } from "zod";
-import { resource, type TSourceResource } from "../resources.ts";
-
-/** What a Kubernetes account's sealed credentials hold: a kubeconfig, or a server and a token. */
-export const ZKubernetesCredentials = z
-  .object({
-    kubeconfig: z.string().optional(),
-    server: z.url().optional(),
-    token: z.string().optional(),
-    caData: z.string().optional(),
-    skipTLSVerify: z.boolean().default(false),
-    /** External id of the VPC the cluster's nodes and pods live in (any account of the org). */
-    vpc: z.string().optional(),
-    pageSize: z.number().int().min(1).max(5000).default(500),
-  })
-  .refine((c) => c.kubeconfig || c.server, "either kubeconfig or server is required");
-export type TKubernetesCredentials = z.input<typeof ZKubernetesCredentials>;
+import type { z } from "zod";
 
 const CLUSTER = "cluster";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { RESOURCE_KINDS, type TSourceResource, ZSourceResource } from "../resources.ts";
+import { RESOURCE_KINDS, type TSourceResource, ZSourceResource } from "./resources.ts";
 
 /**
  * Manual import for what no API describes (on-premise subnets, appliances): JSON
@@ -88,8 +88,4 @@ export function parseManual(doc: unknown): TSourceResource[] {
     }
     return r.data;
   });
-}
-
-export async function syncManual(credentials: unknown): Promise<TSourceResource[]> {
-  return parseManual(credentials);
 }

@@ -2,13 +2,7 @@ import { randomBytes } from "node:crypto";
 import { inspect } from "node:util";
 import { EnvError } from "@flowplane/core/env";
 import { describe, expect, it } from "vitest";
-import {
-  openSecret,
-  SecretOpenError,
-  SecretsKey,
-  sealSecret,
-  secretsKeyFromEnv,
-} from "../../src/clouds/secrets.ts";
+import { openSecret, SecretOpenError, SecretsKey, sealSecret, secretsKeyFromEnv } from "./secrets.ts";
 
 const ORG = "11111111-1111-4111-8111-111111111111";
 const OTHER = "22222222-2222-4222-8222-222222222222";

@@ -1,0 +1,41 @@
+// @flowplane/db/clouds: what both the console and the controller need of cloud accounts (issue 9,
+// docs/autotagging.md): credential schemas, the sealing cipher, the manual-import parser and the
+// account functions that only need Postgres. No cloud SDK, BullMQ or Redis here.
+
+export {
+  CloudAccountNotFoundError,
+  createCloudAccount,
+  listCloudAccounts,
+  removeCloudAccount,
+  replaceManualDocument,
+  resourceHistory,
+  type TCloudAccountView,
+  type TCloudDb,
+  type TCreateCloudAccount,
+  ZCreateCloudAccount,
+} from "./accounts.ts";
+export {
+  type TAwsCredentials,
+  type TKubernetesCredentials,
+  ZAwsCredentials,
+  ZKubernetesCredentials,
+} from "./credentials.ts";
+export { ManualImportError, parseManual, type TManualDocument, ZManualDocument } from "./manual.ts";
+export {
+  RESOURCE_KINDS,
+  resource,
+  type TResourceKind,
+  type TSourceResource,
+  type TSourceResourceInput,
+  ZResourceKind,
+  ZSourceResource,
+} from "./resources.ts";
+export {
+  openSecret,
+  optionalSecretsKeyFromEnv,
+  SecretOpenError,
+  SecretsKey,
+  sealSecret,
+  secretsKeyFromEnv,
+  ZSecretsEnv,
+} from "./secrets.ts";
