@@ -8,6 +8,7 @@ import { createLogger } from "@flowplane/core/log";
 import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
+import { agentL4Row } from "@flowplane/query/testing-fixtures";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -36,44 +37,9 @@ const stats = {
   version: "t",
 };
 
-function flowRow(flowId: number) {
-  const now = Date.now() * 1000;
-  return {
-    flow_id: String(flowId),
-    start_time: now - 1000,
-    end_time: now,
-    client_ip: "198.51.100.1",
-    client_port: 1024 + (flowId % 60_000),
-    server_ip: "198.51.100.2",
-    server_port: 443,
-    ip_protocol: 6,
-    vlan: 0,
-    tunnel_type: "",
-    tunnel_id: 0,
-    tunnel_outer_src: "",
-    tunnel_outer_dst: "",
-    packets_c2s: 3,
-    packets_s2c: 3,
-    bytes_c2s: 300,
-    bytes_s2c: 900,
-    close_type: "fin",
-    tcp_flags_c2s: 27,
-    tcp_flags_s2c: 27,
-    rtt_us: 100,
-    rtt_client_us: 50,
-    rtt_server_us: 50,
-    srt_us: 200,
-    syn_count: 1,
-    synack_count: 1,
-    retrans_c2s: 0,
-    retrans_s2c: 0,
-    zero_win_c2s: 0,
-    zero_win_s2c: 0,
-    out_of_order_c2s: 0,
-    out_of_order_s2c: 0,
-    l7_protocol: "tls",
-  };
-}
+/** A distinct agent-side L4 row per flow id (the failover checks count rows, not their values). */
+const flowRow = (flowId: number) =>
+  agentL4Row({ flow_id: String(flowId), client_port: 1024 + (flowId % 60_000) });
 
 describe("data-node failover", () => {
   let tdb: TestDatabase;
