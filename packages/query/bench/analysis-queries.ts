@@ -164,7 +164,7 @@ await load(ORG, N);
 for (const o of OTHERS) await load(o, Math.ceil(N / 2));
 await c.command({ query: "OPTIMIZE TABLE application_metrics_1m FINAL" }).catch(() => {});
 await c.command({ query: "OPTIMIZE TABLE network_metrics_1m FINAL" }).catch(() => {});
-for (const t of ["application_metrics_1h", "network_metrics_1h", "l4_edge_1h", "l7_edge_1h"])
+for (const t of ["application_metrics_1h", "network_metrics_1h", "l4_edge_1h", "l7_edge_lat_1h"])
   await c.command({ query: `OPTIMIZE TABLE ${t} FINAL` }).catch(() => {});
 const loadS = (performance.now() - started) / 1000;
 const [counts] = await orgQuery<Record<string, string>>(
@@ -177,7 +177,7 @@ const [counts] = await orgQuery<Record<string, string>>(
           (SELECT count() FROM network_metrics_1m WHERE org_id = {org_id:UUID}) AS net_1m,
           (SELECT count() FROM network_metrics_1h WHERE org_id = {org_id:UUID}) AS net_1h,
           (SELECT count() FROM l4_edge_1h WHERE org_id = {org_id:UUID}) AS l4_1h,
-          (SELECT count() FROM l7_edge_1h WHERE org_id = {org_id:UUID}) AS l7_1h`,
+          (SELECT count() FROM l7_edge_lat_1h WHERE org_id = {org_id:UUID}) AS l7_1h`,
 );
 console.log(
   `loaded in ${loadS.toFixed(1)} s: org ${counts?.l4} L4 + ${counts?.l7} L7 rows (all orgs ${counts?.l4_all} L4), app metrics ${counts?.app} per-second / ${counts?.app_1m} per-minute rows, network ${counts?.net_1m} per-minute / ${counts?.net_1h} per-hour, edges per hour ${counts?.l4_1h} L4 / ${counts?.l7_1h} L7`,

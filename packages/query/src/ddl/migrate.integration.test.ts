@@ -144,9 +144,10 @@ describe("ClickHouse DDL", () => {
       const sums = async () => {
         const rs = await old.query({
           query: `SELECT (SELECT sum(bytes) FROM l4_edge_1h) AS bytes, (SELECT sum(flows) FROM l4_edge_1h) AS flows,
-                    (SELECT sum(reports) FROM l4_edge_1h) AS reports, (SELECT sum(requests) FROM l7_edge_1h) AS requests,
-                    (SELECT sum(errors) FROM l7_edge_1h) AS errors,
-                    (SELECT sumForEachMerge(latency_buckets) FROM l7_edge_1h) AS buckets`,
+                    (SELECT sum(reports) FROM l4_edge_1h) AS reports, (SELECT sum(requests) FROM l7_edge_lat_1h) AS requests,
+                    (SELECT sum(errors) FROM l7_edge_lat_1h) AS errors,
+                    (SELECT [${Array.from({ length: 14 }, (_, i) => `sum(lat_b${i})`).join(", ")}] FROM l7_edge_lat_1h) AS buckets,
+                    (SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE 'l7_edge_1h%') AS replaced`,
           format: "JSONEachRow",
         });
         return (await rs.json<Record<string, unknown>>())[0];
@@ -165,16 +166,18 @@ describe("ClickHouse DDL", () => {
         requests: "2",
         errors: "1",
         buckets,
+        replaced: "0",
       });
       // Rows written after the migration reach the rollup through its view.
       await recordRows(old, "l7_flow_log", ORG_A, [l7Row({ response_duration_us: 20_000_000 })]);
       expect((await sums())?.requests).toBe("3");
-      // A re-run migration (half-applied before) refills instead of adding: simulate by forgetting it.
+      // A re-run migration (half-applied before) refills instead of adding: simulate by forgetting it
+      // (0009 too: it replaces 0006's l7_edge_1h by l7_edge_lat_1h, and must survive a re-run).
       await old.command({
-        query: "ALTER TABLE _flowplane_migrations DELETE WHERE version = 6 SETTINGS mutations_sync = 1",
+        query: "ALTER TABLE _flowplane_migrations DELETE WHERE version IN (6, 9) SETTINGS mutations_sync = 1",
       });
       await migrateClickhouse({ url: ch.url, database: db, ttl: "off" });
-      expect(await sums()).toMatchObject({ requests: "3", flows: "2" });
+      expect(await sums()).toMatchObject({ requests: "3", flows: "2", replaced: "0" });
     } finally {
       await old.command({ query: `DROP DATABASE IF EXISTS ${db}` });
       await old.close();

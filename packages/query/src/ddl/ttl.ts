@@ -11,7 +11,7 @@ export const TTL_TABLES = {
   network_metrics_1h: "time",
   application_metrics_1h: "time",
   l4_edge_1h: "time",
-  l7_edge_1h: "time",
+  l7_edge_lat_1h: "time",
 } as const;
 export type TTtlTable = keyof typeof TTL_TABLES;
 
@@ -26,7 +26,7 @@ export const DEFAULT_TTL_DAYS: Record<TTtlTable, number> = {
   network_metrics_1h: 90,
   application_metrics_1h: 90,
   l4_edge_1h: 90,
-  l7_edge_1h: 90,
+  l7_edge_lat_1h: 90,
 };
 
 export const ZTtlDays = z.number().int().min(0).max(36_500);

@@ -257,6 +257,28 @@ describe("topology", () => {
     expect(filtered.edges).toHaveLength(1);
   });
 
+  it("keeps the busiest edges by key before naming nodes, with the figures of the whole answer", async () => {
+    // ip/service/port/agent/group name nodes one-to-one: each side picks its top `limit` edges
+    // by key and formats only those; the top edge is the unlimited answer's, named the same.
+    for (const groupBy of ["ip", "service", "port", "agent", "group", "l7_protocol"] as const) {
+      for (const source of ["raw", "rollup"] as const) {
+        const day = { orgId: ORG_A, from: T0 - 20 * 3_600_000_000, to: T0 + 3_600_000_000, groupBy, source };
+        const all = await topologyEdges(ch.client, day);
+        const top = await topologyEdges(ch.client, { ...day, limit: 1 });
+        expect(all.edges.length).toBeGreaterThan(1);
+        const [first] = top.edges;
+        expect(first?.requests).toBe(all.edges[0]?.requests);
+        const same = all.edges.find((e) => e.client === first?.client && e.server === first?.server);
+        expect(same && { ...same, bytes: 0, retrans: 0, flows: 0 }).toEqual({
+          ...first,
+          bytes: 0,
+          retrans: 0,
+          flows: 0,
+        });
+      }
+    }
+  });
+
   it("reads the hourly edge rollups for long ranges, with the raw figures for the same hours", async () => {
     const day = { orgId: ORG_A, from: T0 - 20 * 3_600_000_000, to: T0 + 3_600_000_000 };
     const { edges, source, from, to } = await topologyEdges(ch.client, { ...day, groupBy: "service" });
@@ -295,8 +317,8 @@ describe("topology", () => {
   });
 
   it("keeps the edge rollups' latency buckets as the rows' bucket bounds", () => {
-    const ddl = readFileSync(new URL("../../ddl/0006_hourly_rollups.sql", import.meta.url), "utf8");
-    const mv = ddl.slice(ddl.indexOf("CREATE MATERIALIZED VIEW IF NOT EXISTS l7_edge_1h_mv"));
+    const ddl = readFileSync(new URL("../../ddl/0009_l7_edge_latency_columns.sql", import.meta.url), "utf8");
+    const mv = ddl.slice(ddl.indexOf("CREATE MATERIALIZED VIEW IF NOT EXISTS l7_edge_lat_1h_mv"));
     const bounds = [...mv.matchAll(/response_duration_us <= (\d+)/g)].map((m) => Number(m[1]));
     expect(bounds).toEqual([...LATENCY_BUCKET_BOUNDS_US]);
     expect(latencyBucketsSql("d")).toContain(`countIf(d > ${LATENCY_BUCKET_BOUNDS_US.at(-1)})`);

@@ -11,7 +11,7 @@ import { TAG_LEVEL_NAMES, type TTagLevel, tagGroupKeys } from "./resource-tags.t
 /**
  * Service map edges: client node → server node, grouped by a chosen dimension. Request rate,
  * error % and p95 latency come from L7 rows; bytes, retransmissions and flows from L4 flows.
- * Ranges longer than ROLLUP_AFTER_US read the hourly edge rollups (l7_edge_1h, l4_edge_1h: the
+ * Ranges longer than ROLLUP_AFTER_US read the hourly edge rollups (l7_edge_lat_1h, l4_edge_1h: the
  * same rows summed per hour and edge, no client ports) over whole hours: the answer is the raw
  * one for the hour-aligned range it reports. p95 is the upper bound of the latency bucket holding
  * it on both paths, so raw and rollup agree exactly.
@@ -73,11 +73,17 @@ export type TTopologyEdge = z.infer<typeof ZTopologyEdge>;
 
 /**
  * Node keys: the inner query groups by raw columns (`cols`, aliased k1.. in `g`), the middle one
- * turns them into text (`c`, `s`; tag levels through `joins`), formatting once per group.
+ * turns them into text (`c`, `s`; tag levels through `joins`). `distinct`: different keys always
+ * give different texts (addresses, ports, agent and group ids), so the top edges can be chosen
+ * by key and only those formatted; otherwise (tag names shared by several ids, '' and 'unknown'
+ * protocols) node pairs are merged by text after formatting once per group.
  */
-function keys(groupBy: TTopologyGroup, p: string): { cols: string[]; c: string; s: string; joins: string } {
+function keys(
+  groupBy: TTopologyGroup,
+  p: string,
+): { cols: string[]; c: string; s: string; joins: string; distinct: boolean } {
   const svc = `concat(${ipTextSql("g.k2")}, ':', toString(g.k3))`;
-  const plain = (cols: string[], c: string, s: string) => ({ cols, c, s, joins: "" });
+  const plain = (cols: string[], c: string, s: string) => ({ cols, c, s, joins: "", distinct: true });
   switch (groupBy) {
     case "ip":
       return plain([`${p}.client_ip`, `${p}.server_ip`], ipTextSql("g.k1"), ipTextSql("g.k2"));
@@ -96,11 +102,10 @@ function keys(groupBy: TTopologyGroup, p: string): { cols: string[]; c: string; 
         svc,
       );
     case "l7_protocol":
-      return plain(
-        [`${p}.client_ip`, `${p}.l7_protocol`],
-        ipTextSql("g.k1"),
-        "if(g.k2 = '', 'unknown', g.k2)",
-      );
+      return {
+        ...plain([`${p}.client_ip`, `${p}.l7_protocol`], ipTextSql("g.k1"), "if(g.k2 = '', 'unknown', g.k2)"),
+        distinct: false,
+      };
     case "group":
       return plain(
         [`${p}.group_id`, `${p}.server_ip`, `${p}.server_port`],
@@ -115,12 +120,13 @@ function keys(groupBy: TTopologyGroup, p: string): { cols: string[]; c: string; 
         c: c.text,
         s: s.text,
         joins: `${c.joins} ${s.joins}`,
+        distinct: false,
       };
     }
   }
 }
 
-/** Latency histogram of raw rows, bucket for bucket as l7_edge_1h and application_metrics keep it. */
+/** Latency histogram of raw rows, bucket for bucket as l7_edge_lat_1h and application_metrics keep it. */
 export function latencyBucketsSql(d: string): string {
   const b = LATENCY_BUCKET_BOUNDS_US;
   const parts = b.map((hi, i) =>
@@ -136,7 +142,7 @@ interface Side {
   time: string;
   /** Aggregates of the inner query, each named as the middle/outer queries read it. */
   inner: string;
-  /** The outer query merging node pairs that share a text (tag levels). */
+  /** The outer query merging node pairs that share a text (tag levels, protocols). */
   outer: string;
   order: string;
   allow: Readonly<Record<string, ColumnSpec>>;
@@ -153,11 +159,13 @@ const L7_RAW: Side = {
   order: "requests",
   allow: L7_FILTER_COLUMNS,
 };
+/** The rollup's histogram columns lat_b0..lat_b13 (DDL 0009), summed as plain columns. */
+const ROLLUP_BUCKETS = `[${Array.from({ length: LATENCY_BUCKETS }, (_, i) => `sum(l.lat_b${i})`).join(", ")}]`;
 const L7_ROLLUP: Side = {
   ...L7_RAW,
-  table: "l7_edge_1h",
+  table: "l7_edge_lat_1h",
   time: "time",
-  inner: `sum(l.requests) AS requests, sum(l.errors) AS errors, sumForEachMerge(l.latency_buckets) AS buckets,
+  inner: `sum(l.requests) AS requests, sum(l.errors) AS errors, ${ROLLUP_BUCKETS} AS buckets,
     max(l.duration_max_us) AS max_us`,
 };
 const L4_RAW: Side = {
@@ -217,16 +225,16 @@ export async function topologyEdges(
     );
     const inner = k.cols.map((col, i) => `${col} AS k${i + 1}`).join(", ");
     const groupKeys = k.cols.map((_, i) => `k${i + 1}`).join(", ");
-    return orgQuery(
-      client,
-      p.orgId,
-      `SELECT c, s, ${s.outer} FROM (
-         SELECT ${k.c} AS c, ${k.s} AS s, g.* FROM (
-           SELECT ${inner}, ${s.inner}
-           FROM ${s.table} AS ${s.alias} WHERE ${c.where()} GROUP BY ${groupKeys}) AS g ${k.joins})
-       GROUP BY c, s ORDER BY ${s.order} DESC LIMIT {limit:UInt32}`,
-      { ...params, ...c.params },
-    );
+    const grouped = `SELECT ${inner}, ${s.inner}
+      FROM ${s.table} AS ${s.alias} WHERE ${c.where()} GROUP BY ${groupKeys}`;
+    // Formatting and re-grouping every edge by text cost as much as the grouping itself (24 h).
+    const sql = k.distinct
+      ? `SELECT ${k.c} AS c, ${k.s} AS s, g.* FROM (
+           ${grouped} ORDER BY ${s.order} DESC LIMIT {limit:UInt32}) AS g`
+      : `SELECT c, s, ${s.outer} FROM (
+           SELECT ${k.c} AS c, ${k.s} AS s, g.* FROM (${grouped}) AS g ${k.joins})
+         GROUP BY c, s ORDER BY ${s.order} DESC LIMIT {limit:UInt32}`;
+    return orgQuery(client, p.orgId, sql, { ...params, ...c.params });
   };
   const [r7, r4] = await Promise.all([
     side(useRollup ? L7_ROLLUP : L7_RAW),
