@@ -1,4 +1,5 @@
 import { envFields, loadEnvOrExit, parseEnv } from "@flowplane/core/env";
+import { SecretsKey, ZSecretsEnv } from "@flowplane/db/clouds";
 import { z } from "zod";
 
 /**
@@ -20,6 +21,9 @@ export const consoleEnvSchema = z.object({
     .optional(),
   // Log one-time links (password reset) through the logger; on by default outside production.
   FLOWPLANE_LOG_LINKS: z.enum(["0", "1"]).optional(),
+  // The controller's key: seals cloud-account credentials added here. Optional: only adding an
+  // account with credentials needs it (checked then, see secretsKeySetting).
+  FLOWPLANE_SECRETS_KEY: ZSecretsEnv.shape.FLOWPLANE_SECRETS_KEY.optional(),
 });
 
 export type ConsoleEnv = z.infer<typeof consoleEnvSchema>;
@@ -42,6 +46,18 @@ export function logLinks(): boolean {
 export function controllerUrlSetting(): string | undefined {
   return parseEnv(consoleEnvSchema.pick({ FLOWPLANE_CONTROLLER_URL: true }), process.env)
     .FLOWPLANE_CONTROLLER_URL;
+}
+
+/**
+ * The key that seals cloud credentials, or undefined when FLOWPLANE_SECRETS_KEY is unset (only
+ * adding an account with credentials needs it; a malformed one is an error naming the variable).
+ */
+export function secretsKeySetting(): SecretsKey | undefined {
+  const b64 = parseEnv(
+    consoleEnvSchema.pick({ FLOWPLANE_SECRETS_KEY: true }),
+    process.env,
+  ).FLOWPLANE_SECRETS_KEY;
+  return b64 === undefined ? undefined : SecretsKey.fromBase64(b64);
 }
 
 /** Only the auth secret: the proxy needs it without requiring the database settings. */

@@ -42,22 +42,35 @@ export const ZCreateCloudAccount = z.discriminatedUnion("kind", [
 ]);
 export type TCreateCloudAccount = z.input<typeof ZCreateCloudAccount>;
 
+export class SecretsKeyMissingError extends Error {
+  override name = "SecretsKeyMissingError";
+}
+
 /**
  * Adds a source to an org. Credentials are validated, sealed (AES-256-GCM) and dropped: the
  * answer is the view, which has no credential field. A manual document is checked at once so a
- * broken import fails here, not in the job.
+ * broken import fails here, not in the job. An `agents` account has nothing to seal (its sync
+ * reads the org's agents), so it needs no key: an empty blob is stored.
  */
 export async function createCloudAccount(
   db: TCloudDb,
-  key: SecretsKey,
+  key: SecretsKey | undefined,
   orgId: string,
   input: TCreateCloudAccount,
 ): Promise<TCloudAccountView> {
   const p = ZCreateCloudAccount.parse(input);
   if (p.kind === "manual") parseManual(p.credentials);
-  const credentials = p.kind === "agents" ? {} : p.credentials;
+  let sealed = new Uint8Array(0);
+  if (p.kind !== "agents") {
+    if (!key) {
+      throw new SecretsKeyMissingError(
+        "FLOWPLANE_SECRETS_KEY is not set: it is needed to encrypt the credentials (the controller's key)",
+      );
+    }
+    sealed = sealSecret(key, orgId, p.credentials);
+  }
   return scoped(db, orgId).cloudAccount.create({
-    data: { orgId, kind: p.kind, name: p.name, encryptedCredentials: sealSecret(key, orgId, credentials) },
+    data: { orgId, kind: p.kind, name: p.name, encryptedCredentials: sealed },
     select: VIEW,
   });
 }

@@ -9,6 +9,7 @@ export {
   removeCloudAccount,
   replaceManualDocument,
   resourceHistory,
+  SecretsKeyMissingError,
   type TCloudAccountView,
   type TCloudDb,
   type TCreateCloudAccount,

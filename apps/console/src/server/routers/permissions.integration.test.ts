@@ -179,6 +179,19 @@ const CASES: Case[] = [
   { path: "npb.list", call: (c, f) => c.npb.list({ orgSlug: f.slug }) },
   { path: "clouds.list", call: (c, f) => c.clouds.list({ orgSlug: f.slug }) },
   { path: "clouds.history", call: (c, f) => c.clouds.history({ orgSlug: f.slug }) },
+  {
+    path: "clouds.create",
+    call: (c, f) => c.clouds.create({ orgSlug: f.slug, account: { kind: "agents", name: randomUUID() } }),
+  },
+  {
+    path: "clouds.remove",
+    call: async (c, f) => {
+      const account = await t.db.unsafe.cloudAccount.create({
+        data: { orgId: f.orgId, kind: "agents", name: randomUUID(), encryptedCredentials: new Uint8Array(0) },
+      });
+      return c.clouds.remove({ orgSlug: f.slug, accountId: account.id });
+    },
+  },
   { path: "npb.counters", call: (c, f) => c.npb.counters({ orgSlug: f.slug, ...TELEMETRY_RANGE }) },
   {
     path: "agents.health",

@@ -26,6 +26,7 @@ export const list = orgProcedure("cloud.read")
   .query(async ({ ctx }) => {
     const [accounts, live, deleted] = await Promise.all([
       ctx.db.cloudAccount.findMany({
+        where: { deletedAt: null },
         select: { id: true, kind: true, name: true, lastSyncAt: true, lastError: true, createdAt: true },
         orderBy: [{ name: "asc" }, { id: "asc" }],
       }),
