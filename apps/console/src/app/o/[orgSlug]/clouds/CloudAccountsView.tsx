@@ -1,7 +1,7 @@
 "use client";
 
 import { Badge, type BadgeTone, Button, Card, EmptyState } from "@flowplane/ui";
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ErrorAlert } from "../../../../components/ErrorAlert.tsx";
 import { TableScroll } from "../../../../components/TableScroll.tsx";
@@ -39,8 +39,14 @@ function resourceSummary(resources: Record<string, number>): string {
 }
 
 /** Accounts with sync status and resource counts, then the model's recent changes; polled. */
-export function CloudAccountsView({ orgSlug }: { orgSlug: string }) {
+export function CloudAccountsView({ orgSlug, canWrite = false }: { orgSlug: string; canWrite?: boolean }) {
   const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const remove = useMutation(
+    trpc.clouds.remove.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries(trpc.clouds.pathFilter()),
+    }),
+  );
   const [accountId, setAccountId] = useState<string | undefined>(undefined);
   const accounts = useQuery({ ...trpc.clouds.list.queryOptions({ orgSlug }), refetchInterval: 30_000 });
   const history = useQuery({
@@ -58,16 +64,15 @@ export function CloudAccountsView({ orgSlug }: { orgSlug: string }) {
   if (list.length === 0)
     return (
       <EmptyState title="No cloud accounts yet">
-        Add one with the controller's <code>createCloudAccount</code> (
-        <code>apps/controller/src/clouds/accounts.ts</code>, see <code>docs/autotagging.md</code>); adding
-        accounts from the console is not available yet. An account of kind <code>agents</code> needs no
-        credentials and tags flows with your agents' hosts.
+        {canWrite ? "Add one below. " : "An admin of this organization can add them. "}An account of kind{" "}
+        <code>agents</code> needs no credentials and tags flows with your agents' hosts.
       </EmptyState>
     );
   const names = new Map(list.map((a) => [a.id, a.name]));
   return (
     <div className="fp-stack">
       {accounts.isError && <ErrorAlert error={accounts.error} />}
+      <ErrorAlert error={remove.error} />
       <TableScroll label="Cloud accounts">
         <table className="fp-table">
           <caption className="fp-sr-only">Cloud accounts</caption>
@@ -79,6 +84,11 @@ export function CloudAccountsView({ orgSlug }: { orgSlug: string }) {
               <th scope="col">Last successful sync</th>
               <th scope="col">Resources</th>
               <th scope="col">History</th>
+              {canWrite && (
+                <th scope="col">
+                  <span className="fp-sr-only">Remove</span>
+                </th>
+              )}
             </tr>
           </thead>
           <tbody>
@@ -112,6 +122,25 @@ export function CloudAccountsView({ orgSlug }: { orgSlug: string }) {
                     {accountId === a.id ? "All accounts" : "Only this one"}
                   </Button>
                 </td>
+                {canWrite && (
+                  <td>
+                    <Button
+                      variant="secondary"
+                      disabled={remove.isPending}
+                      aria-label={`Remove ${a.name}`}
+                      onClick={() => {
+                        if (
+                          window.confirm(
+                            `Remove ${a.name}? Its sync stops and its resources are marked deleted; older flows keep their names.`,
+                          )
+                        )
+                          remove.mutate({ orgSlug, accountId: a.id });
+                      }}
+                    >
+                      Remove
+                    </Button>
+                  </td>
+                )}
               </tr>
             ))}
           </tbody>

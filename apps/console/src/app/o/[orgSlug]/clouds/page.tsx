@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import { pageAccess } from "../../../../server/page-access.ts";
+import { AddCloudAccountForm } from "./AddCloudAccountForm.tsx";
 import { CloudAccountsView } from "./CloudAccountsView.tsx";
 
 export const metadata: Metadata = { title: "Cloud accounts" };
@@ -20,7 +21,10 @@ export default async function CloudAccountsPage({ params }: { params: Promise<{ 
         </div>
       </div>
       {access.can("cloud.read") ? (
-        <CloudAccountsView orgSlug={orgSlug} />
+        <div className="fp-stack">
+          <CloudAccountsView orgSlug={orgSlug} canWrite={access.can("cloud.write")} />
+          {access.can("cloud.write") && <AddCloudAccountForm orgSlug={orgSlug} />}
+        </div>
       ) : (
         <div className="fp-alert fp-alert-info" role="status">
           Cloud accounts are not available to your role.
