@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,6 +60,8 @@ beforeAll(async () => {
     });
   }
 
+  // The console seals what the add form sends with this key (the controller's, in production).
+  process.env.FLOWPLANE_SECRETS_KEY = randomBytes(32).toString("base64");
   session = await openConsoleSession(
     "clouds e2e",
     { databaseUrl: t.url, clickhouseUrl: ch.url, clickhouseDatabase: ch.database },
@@ -88,6 +91,30 @@ describe("cloud accounts page", () => {
     expect(main).not.toContain(SECRET);
     expect(await text("nav")).toContain("Cloud accounts");
     await page.screenshot({ path: join(SCREENSHOTS, "accounts.png"), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("adds an AWS account through the form, never shows its secret again, and removes it", async () => {
+    const added = "AWS-SECRET-E2E-typed-once";
+    await page.selectOption("#cloud-kind", "aws");
+    await page.fill("#cloud-name", "staging-aws");
+    await page.fill(
+      "#cloud-credentials",
+      JSON.stringify({ accessKeyId: "AKIAE2EADDED", secretAccessKey: added, homeRegion: "eu-west-1" }),
+    );
+    await page.click("button:has-text('Add account')");
+    await expect.poll(() => text("main")).toContain("Added staging-aws");
+    await expect.poll(() => text("table")).toContain("staging-aws");
+    expect(await page.inputValue("#cloud-credentials")).toBe("");
+    const main = await text("main");
+    expect(main).not.toContain(added);
+    expect(main).not.toContain("AKIAE2EADDED");
+    await page.screenshot({ path: join(SCREENSHOTS, "added.png"), fullPage: true });
+
+    page.once("dialog", (d) => void d.accept());
+    await page.click("button[aria-label='Remove staging-aws']");
+    await expect.poll(() => text("table")).not.toContain("staging-aws");
+    expect(await text("table")).toContain("prod-aws");
     expect(pageErrors).toEqual([]);
   });
 });
