@@ -1,6 +1,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -24,16 +33,30 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Whether `.next` holds a production build newer than the console's, the UI's and the queries' sources. */
+/** Source folders whose code ends up in the console build: its own and its workspace packages'. */
+const BUILD_SOURCES = [
+  "src",
+  "../../packages/ui/src",
+  "../../packages/query/src",
+  "../../packages/db/src",
+  "../../packages/protocol/src",
+  "../../packages/core/src",
+];
+/** Written after a build: the newest source time that build started from. */
+const BUILT_FROM = join(CONSOLE_DIR, ".next/flowplane-built-from");
+
+function newestSource(): number {
+  return Math.max(...BUILD_SOURCES.map((d) => newestMtime(join(CONSOLE_DIR, d))));
+}
+
+/**
+ * Whether `.next` holds a production build of the current sources. Compared with the sources as
+ * they were when that build started (not with when it ended), so an edit made while another
+ * process was building forces a new build.
+ */
 export function buildIsFresh(): boolean {
-  const buildId = join(CONSOLE_DIR, ".next/BUILD_ID");
-  if (!existsSync(buildId)) return false;
-  const sources = Math.max(
-    newestMtime(join(CONSOLE_DIR, "src")),
-    newestMtime(join(CONSOLE_DIR, "../../packages/ui/src")),
-    newestMtime(join(CONSOLE_DIR, "../../packages/query/src")),
-  );
-  return statSync(buildId).mtimeMs > sources;
+  if (!existsSync(join(CONSOLE_DIR, ".next/BUILD_ID")) || !existsSync(BUILT_FROM)) return false;
+  return Number(readFileSync(BUILT_FROM, "utf8")) >= newestSource();
 }
 
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -73,7 +96,9 @@ export async function ensureBuild(): Promise<number> {
   try {
     if (buildIsFresh()) return 0;
     const started = Date.now();
+    const from = newestSource();
     await run(["build"], { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" });
+    writeFileSync(BUILT_FROM, String(from));
     return Date.now() - started;
   } finally {
     rmSync(lock, { recursive: true, force: true });
