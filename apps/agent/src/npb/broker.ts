@@ -3,6 +3,7 @@
  * per policy: pick a destination by symmetric flow hash, bandwidth cap, build the copy, send.
  * See index.ts for the wiring.
  */
+import { NPB_COUNTERS } from "@flowplane/protocol";
 import { DecodeError, type PacketMeta } from "../decode/packet-meta.ts";
 import {
   DedupWindow,
@@ -52,16 +53,8 @@ export interface BrokerOptions {
   send: SendFn;
 }
 
-export const COUNTERS = [
-  "matched",
-  "sent",
-  "bytes",
-  "truncated",
-  "deduplicated",
-  "notDesignated",
-  "droppedByCap",
-  "encapErrors",
-] as const;
+/** The counter names of the wire (one list, owned by the protocol); C_* index them. */
+export const COUNTERS = NPB_COUNTERS;
 const NC = COUNTERS.length;
 const C_MATCHED = 0;
 const C_SENT = 1;

@@ -3,10 +3,10 @@
  * → exporter. A one-second wall-clock ticker drives flow expiry and per-second metrics when
  * packets are scarce (a quiet interface still closes its flows on time).
  */
-import type { PacketMeta } from "../decode/packet-meta.ts";
 import { createEngine, type EngineStats, type FlowTimeouts } from "../flow/flow-engine.ts";
 import { flowHash } from "../flow/flow-table.ts";
 import { createL7Processor, type L7Processor } from "../l7/index.ts";
+import type { NpbRuntime } from "../npb/runtime.ts";
 import type { BatchingExporter } from "./exporter.ts";
 
 export interface PipelineOptions {
@@ -23,17 +23,7 @@ export interface PipelineOptions {
    * Packet broker: sees every frame right after the engine decoded it (`engine.meta`), and may
    * ask `l7Of()` for the L7 protocol the engine detected on that frame's flow ("" while unknown).
    */
-  npb?: {
-    onPacket(
-      meta: PacketMeta,
-      linkType: number,
-      buf: Uint8Array,
-      off: number,
-      capLen: number,
-      ts: number,
-      l7Of?: () => string,
-    ): void;
-  };
+  npb?: Pick<NpbRuntime, "onPacket">;
 }
 
 export interface Pipeline {
