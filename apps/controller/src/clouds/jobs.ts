@@ -1,6 +1,7 @@
 import type { Logger } from "@flowplane/core/log";
-import { type Job, Queue, Worker } from "bullmq";
+import { type Job, type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { openBullQueue } from "../jobs/bull-queue.ts";
 import { syncCloudAccount, type TCloudSyncDeps } from "./sync.ts";
 
 export const CLOUD_QUEUE = "cloud-sync";
@@ -34,11 +35,11 @@ export async function startCloudJobs(
     backoffMs?: number;
   },
 ): Promise<TCloudJobs> {
-  const prefix = deps.prefix ?? "fp:bull";
-  const queue = new Queue<TJobData>(CLOUD_QUEUE, {
-    connection: deps.connection.duplicate({ maxRetriesPerRequest: null }),
-    prefix,
-  });
+  const { queue, workerConnection, prefix, close } = openBullQueue<TJobData>(
+    CLOUD_QUEUE,
+    deps.connection,
+    deps.prefix,
+  );
   const jobOpts = {
     attempts: deps.attempts ?? 3,
     backoff: { type: "exponential" as const, delay: deps.backoffMs ?? 5_000 },
@@ -51,7 +52,7 @@ export async function startCloudJobs(
       const r = await syncCloudAccount(deps, job.data.orgId, job.data.accountId);
       return r;
     },
-    { connection: deps.connection.duplicate({ maxRetriesPerRequest: null }), prefix, concurrency: 2 },
+    { connection: workerConnection, prefix, concurrency: 2 },
   );
   worker.on("failed", (job, err) =>
     deps.log.warn({ job: job?.id, attempts: job?.attemptsMade, error: err.message }, "cloud sync job failed"),
@@ -70,9 +71,6 @@ export async function startCloudJobs(
       await queue.removeJobScheduler(schedulerId(orgId, accountId));
     },
     syncNow: async (orgId, accountId) => queue.add("sync-now", { orgId, accountId }, jobOpts),
-    close: async () => {
-      await worker.close();
-      await queue.close();
-    },
+    close: () => close(worker),
   };
 }

@@ -1,8 +1,9 @@
 import type { Logger } from "@flowplane/core/log";
 import type { Db } from "@flowplane/db/client";
 import type { ClickHouseClient } from "@flowplane/query/client";
-import { type Job, Queue, Worker } from "bullmq";
+import { type Job, type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { openBullQueue } from "./bull-queue.ts";
 import { type TPurgeResult, unsafePurgeDeletedOrganizations } from "./purge-organizations.ts";
 
 export const ORG_PURGE_QUEUE = "org-purge";
@@ -32,10 +33,11 @@ export async function startOrgPurgeJobs(opts: {
   prefix?: string;
   clickhouseTables?: string[];
 }): Promise<TOrgPurgeJobs> {
-  const prefix = opts.prefix ?? "fp:bull";
-  const connection = opts.connection.duplicate({ maxRetriesPerRequest: null });
-  const workerConnection = opts.connection.duplicate({ maxRetriesPerRequest: null });
-  const queue = new Queue(ORG_PURGE_QUEUE, { connection, prefix });
+  const { queue, workerConnection, prefix, close } = openBullQueue(
+    ORG_PURGE_QUEUE,
+    opts.connection,
+    opts.prefix,
+  );
   await queue.upsertJobScheduler(
     PURGE,
     { every: opts.everyMs ?? 15 * 60_000 },
@@ -63,10 +65,6 @@ export async function startOrgPurgeJobs(opts: {
   return {
     queue,
     worker,
-    close: async () => {
-      await worker.close();
-      await queue.close();
-      await Promise.allSettled([connection.quit(), workerConnection.quit()]);
-    },
+    close: () => close(worker),
   };
 }

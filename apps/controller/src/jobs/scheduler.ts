@@ -2,10 +2,11 @@ import type { Logger } from "@flowplane/core/log";
 import { DATA_NODE_MISS_AFTER_S } from "@flowplane/db";
 import type { Db } from "@flowplane/db/client";
 import type { ClickHouseClient } from "@flowplane/query/client";
-import { Queue, Worker } from "bullmq";
+import { type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { unsafeAdvanceRollouts } from "./advance-rollouts.ts";
 import { DEFAULT_ARCHIVE_AFTER_S, unsafeArchiveSilentAgents } from "./archive-agents.ts";
+import { openBullQueue } from "./bull-queue.ts";
 import { unsafeMarkSilentAgentsOffline } from "./mark-silent-agents.ts";
 import { unsafeRebalanceDataNodes } from "./rebalance.ts";
 import { unsafeRecordAgentHealth } from "./record-agent-health.ts";
@@ -46,10 +47,7 @@ export async function startFleetJobs(opts: {
   /** Redis key prefix; tests use their own. */
   prefix?: string;
 }): Promise<TFleetJobs> {
-  const prefix = opts.prefix ?? "fp:bull";
-  const connection = opts.connection.duplicate({ maxRetriesPerRequest: null });
-  const workerConnection = opts.connection.duplicate({ maxRetriesPerRequest: null });
-  const queue = new Queue(FLEET_QUEUE, { connection, prefix });
+  const { queue, workerConnection, prefix, close } = openBullQueue(FLEET_QUEUE, opts.connection, opts.prefix);
   await queue.upsertJobScheduler(
     MARK_OFFLINE,
     { every: opts.everyMs ?? 10_000 },
@@ -121,10 +119,6 @@ export async function startFleetJobs(opts: {
   return {
     queue,
     worker,
-    close: async () => {
-      await worker.close();
-      await queue.close();
-      await Promise.allSettled([connection.quit(), workerConnection.quit()]);
-    },
+    close: () => close(worker),
   };
 }
