@@ -23,19 +23,27 @@ import {
 import { createAgentRuntime } from "../src/agents/wiring.ts";
 import { buildControllerServer } from "../src/http/server.ts";
 import { unsafeRebalanceDataNodes } from "../src/jobs/rebalance.ts";
-import { redisUrl } from "./harness.ts";
+import { redisUrl, STATS } from "./harness.ts";
 
 const DATA_NODE_MAIN = fileURLToPath(new URL("../src/ingest/data-node-main.ts", import.meta.url));
-const stats = {
-  cpuPct: 1,
-  memBytes: 5e7,
-  packetsPerS: 10,
-  bytesPerS: 1e3,
-  drops: 0,
-  flows: 1,
-  spoolBytes: 0,
-  version: "t",
-};
+/**
+ * Enrols one agent with the org's token and links it the way `run` does: a sync loop that learns
+ * its data node, and an exporter that sends to whatever node the loop was last given.
+ */
+async function enrolLinkedAgent(url: string, enrollmentToken: string, hostname: string, deadlineMs: number) {
+  const e = await enroll(url, { enrollmentToken, hostname, ips: [], agentVersion: "t", os: "linux" });
+  const credential = new CredentialHolder(e.credential);
+  const loop = new SyncLoop({
+    controllerUrl: url,
+    agentId: e.agentId,
+    credential,
+    stats: () => STATS,
+    runState: () => "running",
+    applyConfig: async () => {},
+  });
+  const exporter = new HttpExporter({ endpoint: () => loop.ingestUrl, credential, deadlineMs });
+  return { agentId: e.agentId, loop, exporter };
+}
 
 /** A distinct agent-side L4 row per flow id (the failover checks count rows, not their values). */
 const flowRow = (flowId: number) =>
@@ -118,27 +126,11 @@ describe("data-node failover", () => {
 
     const agents: { i: number; agentId: string; loop: SyncLoop; sender: SpoolingSender; seq: number }[] = [];
     for (let i = 0; i < 4; i++) {
-      const e = await enroll(url, {
-        enrollmentToken: token.token,
-        hostname: `h${i}`,
-        ips: [],
-        agentVersion: "t",
-        os: "linux",
-      });
-      const credential = new CredentialHolder(e.credential);
-      const loop = new SyncLoop({
-        controllerUrl: url,
-        agentId: e.agentId,
-        credential,
-        stats: () => stats,
-        runState: () => "running",
-        applyConfig: async () => {},
-      });
-      const exporter = new HttpExporter({ endpoint: () => loop.ingestUrl, credential, deadlineMs: 300 });
+      const { agentId, loop, exporter } = await enrolLinkedAgent(url, token.token, `h${i}`, 300);
       const sender = new SpoolingSender(exporter, await DiskSpool.open(join(dir, `spool-${i}`), 16 << 20), {
         deadlineMs: 300,
       });
-      agents.push({ i, agentId: e.agentId, loop, sender, seq: 0 });
+      agents.push({ i, agentId, loop, sender, seq: 0 });
     }
     const produced = { rows: 0 };
     const sendRound = async () => {
@@ -198,29 +190,13 @@ describe("data-node failover", () => {
     const token = await seedEnrollmentToken(tdb.db, org.id, group.id);
     const agents: { loop: SyncLoop; sender: SpoolingSender; spool: DiskSpool; agentId: string }[] = [];
     for (let i = 0; i < 4; i++) {
-      const e = await enroll(url, {
-        enrollmentToken: token.token,
-        hostname: `r${i}`,
-        ips: [],
-        agentVersion: "t",
-        os: "linux",
-      });
-      const credential = new CredentialHolder(e.credential);
-      const loop = new SyncLoop({
-        controllerUrl: url,
-        agentId: e.agentId,
-        credential,
-        stats: () => stats,
-        runState: () => "running",
-        applyConfig: async () => {},
-      });
-      const exporter = new HttpExporter({ endpoint: () => loop.ingestUrl, credential, deadlineMs: 10_000 });
+      const { agentId, loop, exporter } = await enrolLinkedAgent(url, token.token, `r${i}`, 10_000);
       const spool = await DiskSpool.open(join(dir, `replay-spool-${i}`), 64 << 20);
       agents.push({
         loop,
         sender: new SpoolingSender(exporter, spool, { deadlineMs: 10_000 }),
         spool,
-        agentId: e.agentId,
+        agentId,
       });
     }
     await unsafeRebalanceDataNodes(tdb.db, redis, { nodeMissAfterS: 2 });
