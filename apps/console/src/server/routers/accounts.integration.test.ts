@@ -1,7 +1,6 @@
 import { generateToken } from "@flowplane/db";
 import { seedAgentGroup, seedMembership, seedOrg, seedUser } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
-import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ACCOUNT_LOCKED,
@@ -14,6 +13,7 @@ import { createPasswordResetToken } from "../auth/password-reset.ts";
 import { totp } from "../auth/totp.ts";
 import { createContext } from "../trpc/context.ts";
 import { createCaller } from "./_app.ts";
+import { codeOf } from "./test-callers.ts";
 
 // Accounts, organizations, invitations, API keys, audit and group configs, end to end through
 // the real router on a fresh database.
@@ -22,14 +22,6 @@ let t: TestDatabase;
 process.env.NEXTAUTH_SECRET ??= "integration-test-secret-0123456789";
 const ORIGIN = "http://console.test";
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "OK";
-  } catch (err) {
-    return err instanceof TRPCError ? err.code : `not a TRPCError: ${String(err)}`;
-  }
-}
 /** A request with these exact claims (an old JWT keeps its old session version). */
 async function withClaims(userId: string, sessionVersion: number) {
   return createCaller(await createContext({ db: t.db, claims: { userId, sessionVersion }, origin: ORIGIN }));

@@ -3,11 +3,11 @@ import { can, generateToken, ROLES, type TPermission, type TRole } from "@flowpl
 import { seedAgent, seedAgentGroup, seedMembership, seedOrg, seedUser } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
-import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createContext } from "../trpc/context.ts";
 import { appRouter, createCaller } from "./_app.ts";
 import { setAnalysisClickhouse } from "./analysis/shared.ts";
+import { codeOf } from "./test-callers.ts";
 
 // Every org mutation, tried by each role, by a member of another org and by API keys, against
 // the real router and a fresh database. Each attempt gets its own org and fixtures, so a
@@ -227,14 +227,6 @@ const permissionOf = (path: string): TPermission => {
   return p;
 };
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "OK";
-  } catch (err) {
-    return err instanceof TRPCError ? err.code : `not a TRPCError: ${String(err)}`;
-  }
-}
 const asUser = async (userId: string) =>
   createCaller(await createContext({ db: t.db, claims: { userId, sessionVersion: 0 } }));
 async function asKey(orgId: string, role: TRole) {

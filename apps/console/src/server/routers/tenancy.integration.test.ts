@@ -1,7 +1,6 @@
 import { FlowplaneError } from "@flowplane/core/errors";
 import { seedAgent, seedAgentGroup, seedMembership, seedOrg, seedUser } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
-import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACCOUNT_LOCKED, authorizeCredentials } from "../auth/credentials.ts";
 import type { SessionClaims } from "../auth/principal.ts";
@@ -9,6 +8,7 @@ import { createContext } from "../trpc/context.ts";
 import { createCallerFactory, router } from "../trpc/init.ts";
 import { orgProcedure } from "../trpc/procedures.ts";
 import { createCaller } from "./_app.ts";
+import { codeOf } from "./test-callers.ts";
 
 // Real Postgres (a fresh migrated database), the real router, a context built from session
 // claims exactly as the HTTP handler builds it.
@@ -34,14 +34,6 @@ const createProbeCaller = createCallerFactory(probeRouter);
 
 async function callerFor(claims: SessionClaims | null) {
   return createCaller(await createContext({ db: t.db, claims }));
-}
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "OK";
-  } catch (err) {
-    return err instanceof TRPCError ? err.code : `not a TRPCError: ${String(err)}`;
-  }
 }
 
 beforeAll(async () => {

@@ -7,9 +7,8 @@ import { createClickhouse } from "@flowplane/query/client";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createContext } from "../../trpc/context.ts";
-import { createCaller } from "../_app.ts";
 import { setAnalysisClickhouse } from "../analysis/shared.ts";
+import { callerAs, codeOf } from "../test-callers.ts";
 
 // The fleet views (rollout progress, health history, hidden/archived agents, data nodes) against
 // real Postgres and ClickHouse, through the real router, as members of two orgs.
@@ -29,16 +28,7 @@ const ids = {} as {
   node1: string;
 };
 
-const as = async (userId: string) =>
-  createCaller(await createContext({ db: t.db, claims: { userId, sessionVersion: 0 } }));
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "OK";
-  } catch (err) {
-    return err instanceof TRPCError ? err.code : `not a TRPCError: ${String(err)}`;
-  }
-}
+const as = (userId: string) => callerAs(t.db, userId);
 
 beforeAll(async () => {
   t = await createTestDatabase("console_fleet");

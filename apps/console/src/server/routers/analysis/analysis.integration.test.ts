@@ -8,10 +8,10 @@ import {
   recordRows,
 } from "@flowplane/query";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
-import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createContext } from "../../trpc/context.ts";
 import { createCaller } from "../_app.ts";
+import { codeOf } from "../test-callers.ts";
 import { setAnalysisClickhouse } from "./shared.ts";
 
 // Real Postgres (orgs, members) and ClickHouse (telemetry of two orgs), the real router.
@@ -21,14 +21,6 @@ const T0 = 1_764_150_000_000_000;
 const RANGE = { from: T0 - 60_000_000, to: T0 + 1_800_000_000 };
 let memberA: string;
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "OK";
-  } catch (err) {
-    return err instanceof TRPCError ? err.code : `not a TRPCError: ${String(err)}`;
-  }
-}
 const asUser = async (userId: string) =>
   createCaller(await createContext({ db: t.db, claims: { userId, sessionVersion: 0 } }));
 

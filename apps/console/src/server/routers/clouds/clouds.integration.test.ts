@@ -3,8 +3,7 @@ import { openSecret, SecretsKey } from "@flowplane/db/clouds";
 import { seedMembership, seedOrg, seedUser } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createContext } from "../../trpc/context.ts";
-import { createCaller } from "../_app.ts";
+import { callerAs } from "../test-callers.ts";
 
 // Cloud accounts through the real router and a real Postgres, as members of two orgs. The sealed
 // credentials are a marker string, so any leak into an answer is visible in its JSON.
@@ -18,8 +17,7 @@ const ids = {} as {
   awsA: string;
   k8sA: string;
 };
-const as = async (userId: string) =>
-  createCaller(await createContext({ db: t.db, claims: { userId, sessionVersion: 0 } }));
+const as = (userId: string) => callerAs(t.db, userId);
 
 beforeAll(async () => {
   t = await createTestDatabase("console_clouds");

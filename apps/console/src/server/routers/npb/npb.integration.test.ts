@@ -5,9 +5,8 @@ import { recordNpbCounters } from "@flowplane/query";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createContext } from "../../trpc/context.ts";
-import { createCaller } from "../_app.ts";
 import { setAnalysisClickhouse } from "../analysis/shared.ts";
+import { callerAs } from "../test-callers.ts";
 
 // Packet-broker policies through the real router, real Postgres and ClickHouse, as members of two orgs.
 let t: TestDatabase;
@@ -21,8 +20,7 @@ const ids = {} as {
   orgA: string;
   groupA: string;
 };
-const as = async (userId: string) =>
-  createCaller(await createContext({ db: t.db, claims: { userId, sessionVersion: 0 } }));
+const as = (userId: string) => callerAs(t.db, userId);
 async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {
     await promise;
