@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClickhouse, recordRows } from "../client.ts";
 import { columnDefinitions, ROW_TABLES } from "../rows/index.ts";
 import { createTestClickhouse, type TestClickhouse } from "../testing.ts";
-import { l4Row, l7Row, ORG_A } from "../testing-fixtures.ts";
+import { appRow, l4Row, l7Row, networkRow, ORG_A } from "../testing-fixtures.ts";
 import { loadMigrations, migrateClickhouse } from "./migrate.ts";
 import { ttlDaysOf } from "./ttl.ts";
 
@@ -152,10 +152,12 @@ describe("ClickHouse DDL", () => {
         });
         return (await rs.json<Record<string, unknown>>())[0];
       };
-      const up = await migrateClickhouse({ url: ch.url, database: db, ttl: "off" });
+      // Up to 0009 first: 0006's backfill inserts by position into the rollups as 0006 made them,
+      // so its re-run below is only meaningful before 0010 adds the tag columns.
+      const up = await migrateClickhouse({ url: ch.url, database: db, ttl: "off", upTo: 9 });
       expect(up.applied).toEqual(
         loadMigrations()
-          .filter((m) => m.version > 5)
+          .filter((m) => m.version > 5 && m.version <= 9)
           .map((m) => `${m.version}_${m.name}`),
       );
       const buckets = ["0", "1", "0", "0", "0", "1", "0", "0", "0", "0", "0", "0", "0", "0"];
@@ -176,8 +178,85 @@ describe("ClickHouse DDL", () => {
       await old.command({
         query: "ALTER TABLE _flowplane_migrations DELETE WHERE version IN (6, 9) SETTINGS mutations_sync = 1",
       });
-      await migrateClickhouse({ url: ch.url, database: db, ttl: "off" });
+      await migrateClickhouse({ url: ch.url, database: db, ttl: "off", upTo: 9 });
       expect(await sums()).toMatchObject({ requests: "3", flows: "2", replaced: "0" });
+    } finally {
+      await old.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+      await old.close();
+    }
+  });
+
+  it("adds the metrics tag columns to an existing database: old rows read 0, new ones keep their ids in every rollup", async () => {
+    const db = `${ch.database}_pre10`;
+    await migrateClickhouse({ url: ch.url, database: db, ttl: "off", upTo: 9 });
+    const old = createClickhouse({ url: ch.url, database: db });
+    try {
+      const t = 1_764_150_000_000_000;
+      // Written as a release before 0010 wrote them (recordRows now names the new columns).
+      const { time: _n, ...net } = networkRow();
+      const { time: _a, ...app } = appRow();
+      const at = "2025-11-26 09:40:00.000000";
+      await old.insert({ table: "network_metrics", values: [{ ...net, time: at }], format: "JSONEachRow" });
+      await old.insert({
+        table: "application_metrics",
+        values: [{ ...app, time: at }],
+        format: "JSONEachRow",
+      });
+      const up = await migrateClickhouse({ url: ch.url, database: db, ttl: "off" });
+      expect(up.applied[0]).toMatch(/^10_/);
+      // Same ids as the new row below, but tagged: a rollup row of its own per id (ids are keys).
+      await recordRows(old, "network_metrics", ORG_A, [
+        networkRow({ time: t + 1_000_000, client_resource_id: 7, server_resource_id: 9 }),
+      ]);
+      await recordRows(old, "application_metrics", ORG_A, [
+        appRow({ time: t + 1_000_000, server_resource_id: 9 }),
+      ]);
+      const keyed = async () => {
+        const out: Record<string, unknown> = {};
+        for (const tier of ["", "_1m", "_1h"]) {
+          const rs = await old.query({
+            query: `SELECT (SELECT groupArray((client_resource_id, server_resource_id, b)) FROM
+                      (SELECT client_resource_id, server_resource_id, sum(bytes_c2s) AS b FROM network_metrics${tier}
+                       GROUP BY client_resource_id, server_resource_id ORDER BY server_resource_id)) AS net,
+                    (SELECT groupArray((server_resource_id, r)) FROM
+                      (SELECT server_resource_id, sum(requests) AS r FROM application_metrics${tier}
+                       GROUP BY server_resource_id ORDER BY server_resource_id)) AS app`,
+            format: "JSONEachRow",
+          });
+          out[tier || "raw"] = (await rs.json<Record<string, unknown>>())[0];
+        }
+        return out;
+      };
+      const expected = {
+        net: [
+          [0, 0, "1000"],
+          [7, 9, "1000"],
+        ],
+        app: [
+          [0, "4"],
+          [9, "4"],
+        ],
+      };
+      expect(await keyed()).toEqual({ raw: expected, _1m: expected, _1h: expected });
+      const sortingKey = async (name: string) => {
+        const rs = await old.query({
+          query:
+            "SELECT sorting_key FROM system.tables WHERE database = currentDatabase() AND name = {n:String}",
+          query_params: { n: name },
+          format: "JSONEachRow",
+        });
+        return (await rs.json<{ sorting_key: string }>())[0]?.sorting_key;
+      };
+      expect(await sortingKey("network_metrics_1h")).toMatch(
+        /group_id, client_resource_id, server_resource_id$/,
+      );
+      expect(await sortingKey("application_metrics_1m")).toMatch(/group_id, server_resource_id$/);
+      // A half-applied 0010 re-runs whole without error or change.
+      await old.command({
+        query: "ALTER TABLE _flowplane_migrations DELETE WHERE version = 10 SETTINGS mutations_sync = 1",
+      });
+      expect((await migrateClickhouse({ url: ch.url, database: db, ttl: "off" })).applied[0]).toMatch(/^10_/);
+      expect(await keyed()).toEqual({ raw: expected, _1m: expected, _1h: expected });
     } finally {
       await old.command({ query: `DROP DATABASE IF EXISTS ${db}` });
       await old.close();

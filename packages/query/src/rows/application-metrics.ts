@@ -40,6 +40,8 @@ export const ApplicationMetrics = defineRow("application_metrics", "time", {
   duration_max_us: u32(),
   latency_buckets: u32Array(LATENCY_BUCKETS),
   group_id: optional(u32(), "0"),
+  // AutoTagging (DDL 0010): set at ingest from server_ip (these rows are summed over clients).
+  server_resource_id: optional(u32(), "0"),
 });
 
 export const ZApplicationMetricsRow = ApplicationMetrics.schema;

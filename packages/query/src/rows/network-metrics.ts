@@ -31,6 +31,9 @@ export const NetworkMetrics = defineRow("network_metrics", "time", {
   server_rst: u32(),
   timeouts: optional(u32(), "0"),
   group_id: optional(u32(), "0"),
+  // AutoTagging (DDL 0010): set at ingest from client_ip / server_ip, like the flow logs.
+  client_resource_id: optional(u32(), "0"),
+  server_resource_id: optional(u32(), "0"),
 });
 
 export const ZNetworkMetricsRow = NetworkMetrics.schema;
