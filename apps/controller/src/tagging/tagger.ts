@@ -9,8 +9,16 @@ import { dictionaryVersion, loadDictionary } from "./load.ts";
 export const versionKey = (orgId: string) => `fp:tagdict:v:${orgId}`;
 export const VERSION_CHANNEL = "fp:tagdict:changed";
 
-/** Tables whose rows carry client_ip/server_ip and client/server_resource_id. */
-const TAGGED_TABLES = new Set(["l4_flow_log", "l7_flow_log"]);
+/**
+ * Tables whose rows carry client_ip/server_ip and client/server_resource_id. application_metrics
+ * rows are summed over clients (no client_ip): only their server side is tagged (DDL 0010).
+ */
+export const TAGGED_TABLES: ReadonlySet<string> = new Set([
+  "l4_flow_log",
+  "l7_flow_log",
+  "network_metrics",
+  "application_metrics",
+]);
 
 type TOrgEntry = { dict?: TagDictionary; checkedAt: number; loading?: Promise<TagDictionary> };
 

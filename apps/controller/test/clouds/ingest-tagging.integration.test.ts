@@ -104,7 +104,8 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
     return res.json();
   }
 
-  it("resolves overlapping 10.0.0.0/16 by the agent's VPC and tunnel id, and a rename shows on old rows", async () => {
+  /** An org with two agents (one per VPC, both on 10.0.0.0/16), AWS, agent hosts and K8s synced. */
+  async function twoVpcOrg() {
     const { org, group, token } = await seedTenant(h);
     const agentA = await enrollWith(token.token, ["10.0.1.5"]);
     const agentB = await enrollWith((await seedEnrollmentToken(h.tdb.db, org.id, group.id)).token, [
@@ -137,16 +138,22 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
         r.tagId,
       ]),
     );
+    return { org, agentA, agentB, deps, aws, tags };
+  }
 
-    const send = async (agent: TEnrollResponse, rows: object[]) => {
-      const res = await h.app.inject({
-        method: "POST",
-        url: "/v1/ingest",
-        headers: bearer(agent.credential),
-        payload: { batchId: crypto.randomUUID(), agentId: agent.agentId, table: "l4_flow_log", rows },
-      });
-      expect(res.json()).toMatchObject({ rejected: [] });
-    };
+  const send = async (agent: TEnrollResponse, rows: object[], table: TIngestTable = "l4_flow_log") => {
+    const res = await h.app.inject({
+      method: "POST",
+      url: "/v1/ingest",
+      headers: bearer(agent.credential),
+      payload: { batchId: crypto.randomUUID(), agentId: agent.agentId, table, rows },
+    });
+    expect(res.json()).toMatchObject({ rejected: [] });
+  };
+
+  it("resolves overlapping 10.0.0.0/16 by the agent's VPC and tunnel id, and a rename shows on old rows", async () => {
+    const { org, agentA, agentB, deps, aws, tags } = await twoVpcOrg();
+    const calls = ingestTagCalls;
     await send(agentA, [
       l4Row("10.0.1.5", "10.0.1.10", { server_port: 1001 }),
       l4Row("10.0.1.5", "10.0.1.10", { server_port: 1003, tunnel_type: "vxlan", tunnel_id: 4242 }),
@@ -204,7 +211,7 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
       .cloudResource.findFirstOrThrow({ where: { kind: "namespace", externalId: "shop" } });
     expect(await labels.json()).toEqual([{ app: "web", ns: shop.tagId }]);
     expect(tags.get("i-a1")).not.toBe(tags.get("i-b1"));
-    expect(ingestTagCalls).toBe(2); // ingestBatch tagged the parsed rows of both batches
+    expect(ingestTagCalls - calls).toBe(2); // ingestBatch tagged the parsed rows of both batches
 
     const before = await tagNames(ch.client, { orgId: org.id, kind: "resource" });
     expect(before.get(tags.get("i-a1") ?? -1)).toBe("prod-web");
@@ -216,5 +223,76 @@ describe("ingest tags rows with resource ids (controller ingest, Postgres, Redis
     const after = await tagNames(ch.client, { orgId: org.id, kind: "resource" });
     const oldRowServer = rows[0]?.server_resource_id ?? -1;
     expect(after.get(oldRowServer)).toBe("prod-web-v2");
+  });
+  it("tags metrics rows like flow rows: network_metrics both sides, application_metrics the server", async () => {
+    const { org, agentA, agentB, tags } = await twoVpcOrg();
+    const now = Date.now() * 1000;
+    const net = (client_ip: string, server_ip: string, server_port: number) => ({
+      time: now,
+      client_ip,
+      server_ip,
+      server_port,
+      ip_protocol: 6,
+      packets_c2s: 1,
+      packets_s2c: 1,
+      bytes_c2s: 100,
+      bytes_s2c: 200,
+      new_flows: 1,
+      closed_flows: 0,
+      rtt_sum_us: 10,
+      rtt_count: 1,
+      retrans_c2s: 0,
+      retrans_s2c: 0,
+      zero_win_c2s: 0,
+      zero_win_s2c: 0,
+      client_rst: 0,
+      server_rst: 0,
+    });
+    const app = (server_ip: string, server_port: number) => ({
+      time: now,
+      server_ip,
+      server_port,
+      l7_protocol: "http",
+      endpoint: "/",
+      requests: 1,
+      errors_client: 0,
+      errors_server: 0,
+      timeouts: 0,
+      duration_sum_us: 900,
+      duration_max_us: 900,
+      latency_buckets: [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    });
+    // The same addresses seen by an agent in each VPC resolve to each VPC's own instances.
+    await send(agentA, [net("10.0.1.5", "10.0.1.10", 1001)], "network_metrics");
+    await send(
+      agentB,
+      [net("10.0.1.6", "10.0.1.10", 1002), net("10.0.1.6", "172.31.0.1", 1004)],
+      "network_metrics",
+    );
+    await send(agentA, [app("10.0.1.10", 1001)], "application_metrics");
+    await send(agentB, [app("10.0.1.10", 1002)], "application_metrics");
+    const read = async (query: string) =>
+      (await ch.client.query({ query, query_params: { org: org.id }, format: "JSONEachRow" })).json();
+    const expectedNet = [
+      { server_port: 1001, client_resource_id: tags.get("i-a2"), server_resource_id: tags.get("i-a1") },
+      { server_port: 1002, client_resource_id: tags.get("i-b2"), server_resource_id: tags.get("i-b1") },
+      { server_port: 1004, client_resource_id: tags.get("i-b2"), server_resource_id: 0 },
+    ];
+    const expectedApp = [
+      { server_port: 1001, server_resource_id: tags.get("i-a1") },
+      { server_port: 1002, server_resource_id: tags.get("i-b1") },
+    ];
+    for (const tier of ["", "_1m", "_1h"]) {
+      expect(
+        await read(`SELECT server_port, client_resource_id, server_resource_id FROM network_metrics${tier}
+                    WHERE org_id = {org:UUID} ORDER BY server_port`),
+        `network_metrics${tier}`,
+      ).toEqual(expectedNet);
+      expect(
+        await read(`SELECT server_port, server_resource_id FROM application_metrics${tier}
+                    WHERE org_id = {org:UUID} ORDER BY server_port`),
+        `application_metrics${tier}`,
+      ).toEqual(expectedApp);
+    }
   });
 });
