@@ -2,6 +2,8 @@ import { z } from "zod";
 import type { ClickHouseClient } from "../client.ts";
 import { orgQuery } from "../client.ts";
 import { LATENCY_BUCKET_BOUNDS_US, zUuid } from "../rows/index.ts";
+import { APP_METRICS_FILTER_COLUMNS } from "./analysis/columns.ts";
+import { applyFilters, ZFilters } from "./analysis/filters.ts";
 import { Conditions, rangeIsOrdered, timeRangeShape, ZIpText, ZPort } from "./common.ts";
 
 export const ZApplicationMetricsSeriesParams = z
@@ -19,6 +21,8 @@ export const ZApplicationMetricsSeriesParams = z
         endpoint: z.string().max(1024).optional(),
       })
       .default({}),
+    /** The analysis filter builder's filters (APP_METRICS_FILTER_COLUMNS: tags included). */
+    pageFilters: ZFilters,
   })
   .refine(...rangeIsOrdered);
 export type TApplicationMetricsSeriesParams = z.input<typeof ZApplicationMetricsSeriesParams>;
@@ -89,6 +93,7 @@ export async function applicationMetricsSeries(
   if (f.l7Protocol !== undefined)
     c.add("m.l7_protocol = {l7_protocol:String}", { l7_protocol: f.l7Protocol });
   if (f.endpoint !== undefined) c.add("m.endpoint = {endpoint:String}", { endpoint: f.endpoint });
+  applyFilters(c, APP_METRICS_FILTER_COLUMNS, p.pageFilters);
   const sql = perMinute
     ? `SELECT toUnixTimestamp(m.time) * 1000000 AS time,
          sum(m.requests) AS requests, sum(m.errors_client) AS errors_client,

@@ -2,6 +2,8 @@ import { z } from "zod";
 import type { ClickHouseClient } from "../client.ts";
 import { orgQuery } from "../client.ts";
 import { zUuid } from "../rows/index.ts";
+import { NET_METRICS_FILTER_COLUMNS } from "./analysis/columns.ts";
+import { applyFilters, ZFilters } from "./analysis/filters.ts";
 import { Conditions, rangeIsOrdered, timeRangeShape, ZIpText, ZPort } from "./common.ts";
 
 export const ZNetworkMetricsSeriesParams = z
@@ -19,6 +21,8 @@ export const ZNetworkMetricsSeriesParams = z
         ipProtocol: z.number().int().min(0).max(255).optional(),
       })
       .default({}),
+    /** The analysis filter builder's filters (NET_METRICS_FILTER_COLUMNS: tags included). */
+    pageFilters: ZFilters,
   })
   .refine(...rangeIsOrdered);
 export type TNetworkMetricsSeriesParams = z.input<typeof ZNetworkMetricsSeriesParams>;
@@ -66,6 +70,7 @@ export async function networkMetricsSeries(
   if (f.serverPort !== undefined)
     c.add("m.server_port = {server_port:UInt16}", { server_port: f.serverPort });
   if (f.ipProtocol !== undefined) c.add("m.ip_protocol = {ip_protocol:UInt8}", { ip_protocol: f.ipProtocol });
+  applyFilters(c, NET_METRICS_FILTER_COLUMNS, p.pageFilters);
   const bucket = perMinute
     ? "toUnixTimestamp(time) * 1000000"
     : "toUnixTimestamp64Micro(toStartOfSecond(time))";

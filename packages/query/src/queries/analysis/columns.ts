@@ -46,6 +46,40 @@ export const L7_FILTER_COLUMNS: Readonly<Record<string, ColumnSpec>> = {
   ...tagFilterColumns("l"),
 };
 
+/**
+ * The metrics tables (alias `m`), raw and rolled up: every column here is a key of the 1m and 1h
+ * rollups too (DDL 0010), so a filter never forces the raw rows. application_metrics rows are
+ * summed over clients, so it has no client columns.
+ */
+export const NET_METRICS_FILTER_COLUMNS: Readonly<Record<string, ColumnSpec>> = {
+  client_ip: { sql: "m.client_ip", type: "IPv6", label: "Client IP" },
+  server_ip: { sql: "m.server_ip", type: "IPv6", label: "Server IP" },
+  server_port: { sql: "m.server_port", type: "UInt16", label: "Server port" },
+  ip_protocol: { sql: "m.ip_protocol", type: "UInt8", label: "IP protocol" },
+  agent_id: { sql: "m.agent_id", type: "UUID", label: "Agent" },
+  group_id: { sql: "m.group_id", type: "UInt32", label: "Agent group id" },
+  client_resource_id: { sql: "m.client_resource_id", type: "UInt32", label: "Client resource id" },
+  server_resource_id: { sql: "m.server_resource_id", type: "UInt32", label: "Server resource id" },
+  ...tagFilterColumns("m"),
+};
+
+export const APP_METRICS_FILTER_COLUMNS: Readonly<Record<string, ColumnSpec>> = {
+  server_ip: { sql: "m.server_ip", type: "IPv6", label: "Server IP" },
+  server_port: { sql: "m.server_port", type: "UInt16", label: "Server port" },
+  l7_protocol: { sql: "m.l7_protocol", type: "String", label: "L7 protocol" },
+  endpoint: { sql: "m.endpoint", type: "String", label: "Endpoint" },
+  agent_id: { sql: "m.agent_id", type: "UUID", label: "Agent" },
+  group_id: { sql: "m.group_id", type: "UInt32", label: "Agent group id" },
+  server_resource_id: { sql: "m.server_resource_id", type: "UInt32", label: "Server resource id" },
+  ...tagFilterColumns("m", ["server"]),
+};
+
+/** The metrics page's builder: both tables' columns (each filter applies to the tables holding it). */
+export const METRICS_FILTER_COLUMNS: Readonly<Record<string, ColumnSpec>> = {
+  ...NET_METRICS_FILTER_COLUMNS,
+  ...APP_METRICS_FILTER_COLUMNS,
+};
+
 /** Sortable columns: a numeric SQL key (times as µs) per name. */
 export const L4_SORT_COLUMNS = {
   end_time: "toUnixTimestamp64Micro(f.end_time)",

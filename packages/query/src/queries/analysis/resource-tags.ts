@@ -55,13 +55,15 @@ export const CURRENT_NAMES_SQL = `(SELECT id, argMax(name, updated_at) AS name F
 /**
  * Filter columns for the client and server side of a table whose rows carry
  * `<alias>.client_resource_id` / `<alias>.server_resource_id`: `server_vpc`, `client_pod`,
- * `server_label` (value `key=value`), … Typed String: the builder offers name operators.
+ * `server_label` (value `key=value`), … Typed String: the builder offers name operators. `sides`:
+ * the sides the table has (application_metrics rows are summed over clients: server only).
  */
 export function tagFilterColumns(
   alias: string,
+  sides: readonly ("client" | "server")[] = ["client", "server"],
 ): Record<string, { sql: string; type: "String"; label: string; tag: TTagRef }> {
   const out: Record<string, { sql: string; type: "String"; label: string; tag: TTagRef }> = {};
-  for (const side of ["client", "server"] as const) {
+  for (const side of sides) {
     const sql = `${alias}.${side}_resource_id`;
     const Side = side === "client" ? "Client" : "Server";
     for (const level of TAG_LEVEL_NAMES) {
