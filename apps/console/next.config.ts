@@ -11,7 +11,7 @@ const config: NextConfig = {
   ],
   // Native or driver packages stay plain Node requires at run time (pg, argon2, pino and
   // @prisma/client are already on Next's built-in list).
-  serverExternalPackages: ["@prisma/adapter-pg", "@clickhouse/client"],
+  serverExternalPackages: ["@prisma/adapter-pg", "@clickhouse/client", "bullmq", "ioredis"],
   poweredByHeader: false,
   reactStrictMode: true,
   // The console type-checks through `npm run typecheck`; the build should not need a second pass.

@@ -21,6 +21,18 @@ export {
   ZAwsCredentials,
   ZKubernetesCredentials,
 } from "./credentials.ts";
+export {
+  CloudAccountEditError,
+  editCloudAccount,
+  getCloudAccountDetail,
+  SECRET_FIELDS,
+  type TCloudAccountDetail,
+  type TCloudAccountEdit,
+  type TCloudAccountSettings,
+  type TEditCloudAccount,
+  type TSecretField,
+  ZEditCloudAccount,
+} from "./edit.ts";
 export { ManualImportError, parseManual, type TManualDocument, ZManualDocument } from "./manual.ts";
 export {
   RESOURCE_KINDS,

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createContext } from "../trpc/context.ts";
 import { appRouter, createCaller } from "./_app.ts";
 import { setAnalysisClickhouse } from "./analysis/shared.ts";
+import { setCloudSyncQueueForTests } from "./clouds/sync-queue.ts";
 import { codeOf } from "./test-callers.ts";
 
 // Every org mutation, tried by each role, by a member of another org and by API keys, against
@@ -190,6 +191,42 @@ const CASES: Case[] = [
         data: { orgId: f.orgId, kind: "agents", name: randomUUID(), encryptedCredentials: new Uint8Array(0) },
       });
       return c.clouds.remove({ orgSlug: f.slug, accountId: account.id });
+    },
+  },
+  {
+    path: "clouds.detail",
+    call: async (c, f) => {
+      const account = await t.db.unsafe.cloudAccount.create({
+        data: { orgId: f.orgId, kind: "agents", name: randomUUID(), encryptedCredentials: new Uint8Array(0) },
+      });
+      return c.clouds.detail({ orgSlug: f.slug, accountId: account.id });
+    },
+  },
+  {
+    path: "clouds.update",
+    call: async (c, f) => {
+      const account = await t.db.unsafe.cloudAccount.create({
+        data: { orgId: f.orgId, kind: "agents", name: randomUUID(), encryptedCredentials: new Uint8Array(0) },
+      });
+      return c.clouds.update({ orgSlug: f.slug, accountId: account.id, kind: "agents", name: randomUUID() });
+    },
+  },
+  {
+    path: "clouds.syncNow",
+    call: async (c, f) => {
+      const account = await t.db.unsafe.cloudAccount.create({
+        data: { orgId: f.orgId, kind: "agents", name: randomUUID(), encryptedCredentials: new Uint8Array(0) },
+      });
+      // A BullMQ prefix of tests, never the controller's queue; closed after each call.
+      await setCloudSyncQueueForTests({
+        redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+        prefix: "fp:test:console-perms",
+      });
+      try {
+        return await c.clouds.syncNow({ orgSlug: f.slug, accountId: account.id });
+      } finally {
+        await setCloudSyncQueueForTests(undefined);
+      }
     },
   },
   { path: "npb.counters", call: (c, f) => c.npb.counters({ orgSlug: f.slug, ...TELEMETRY_RANGE }) },
