@@ -1,50 +1,86 @@
 "use client";
 
-import { EmptyState, TimeSeriesChart } from "@flowplane/ui";
+import { type BuilderColumn, EmptyState, TimeSeriesChart } from "@flowplane/ui";
 import { useQuery } from "@tanstack/react-query";
 import { ErrorAlert } from "../components/ErrorAlert.tsx";
 import { useTRPC } from "../trpc/react.tsx";
 import "./analysis.css";
 import { fmtBytes, fmtPct, fmtRate, fmtUs } from "./format.ts";
+import { LabelKeyForm } from "./LabelKeyForm.tsx";
 import { Loading, Toolbar } from "./Toolbar.tsx";
+import { readLabelKey, TAG_GROUPS } from "./topology-groups.ts";
 import { useUrlState } from "./use-url-state.ts";
 
 const APDEX_CHOICES = [5, 10, 20, 50, 100, 200, 500, 1000];
+type MetricsBy = "service" | "endpoint" | "label" | (typeof TAG_GROUPS)[number][0];
+const BY: readonly string[] = ["service", "endpoint", "label", ...TAG_GROUPS.map((t) => t[0])];
+const TIER_TEXT = { raw: "per-second metrics", "1m": "per-minute rollups", "1h": "hourly rollups" };
 
-/** RED per service or endpoint, Apdex, TCP health, and their series. */
+/** RED per service, endpoint or server tag, Apdex, TCP health, and their series. */
 export function MetricsView({
   orgSlug,
   groups,
+  filterColumns,
 }: {
   orgSlug: string;
   groups: { id: number; name: string }[];
+  /** Both metrics tables' columns (a filter applies to the tables holding its column). */
+  filterColumns: BuilderColumn[];
 }) {
   const trpc = useTRPC();
   const state = useUrlState("1h");
-  const by = state.get("by") === "endpoint" ? "endpoint" : "service";
+  const byParam = state.get("by");
+  const by = (byParam && BY.includes(byParam) ? byParam : "service") as MetricsBy;
+  const labelKey = readLabelKey(state.get("labelKey"));
+  const needsKey = by === "label" && !labelKey;
   const apdexParam = Number(state.get("apdex") ?? 100);
   const apdexMs = APDEX_CHOICES.includes(apdexParam) ? apdexParam : 100;
   const g = state.get("group");
   const groupId = g && /^\d+$/.test(g) ? Number(g) : undefined;
-  const query = useQuery(
-    trpc.analysis.metrics.queryOptions({ orgSlug, ...state.micros, by, apdexMs, groupId }),
-  );
+  const query = useQuery({
+    ...trpc.analysis.metrics.queryOptions({
+      orgSlug,
+      ...state.micros,
+      by,
+      labelKey: by === "label" ? labelKey : undefined,
+      apdexMs,
+      groupId,
+      filters: state.filters,
+    }),
+    enabled: !needsKey,
+  });
   const d = query.data;
+  const byText =
+    by === "label" ? `label ${labelKey ?? ""}` : (TAG_GROUPS.find((t) => t[0] === by)?.[1] ?? by);
+  const firstHeader = by === "service" || by === "endpoint" ? "Service" : `Server ${byText}`;
+  const columnLabel = (id: string) => filterColumns.find((c) => c.id === id)?.label ?? id;
   return (
     <>
-      <Toolbar state={state}>
+      <Toolbar state={state} columns={filterColumns}>
         <label style={{ fontSize: 13 }}>
           Per{" "}
           <select
             className="fp-input"
             style={{ width: "auto" }}
             value={by}
+            aria-label="Per"
             onChange={(e) => state.set({ by: e.target.value })}
           >
             <option value="service">service</option>
             <option value="endpoint">endpoint</option>
+            <optgroup label="Server resource tags">
+              {TAG_GROUPS.map(([k, l]) => (
+                <option key={k} value={k}>
+                  {l}
+                </option>
+              ))}
+              <option value="label">K8s label…</option>
+            </optgroup>
           </select>
         </label>
+        {by === "label" ? (
+          <LabelKeyForm labelKey={labelKey} onChange={(k) => state.set({ labelKey: k })} />
+        ) : null}
         <label style={{ fontSize: 13 }}>
           Apdex T{" "}
           <select
@@ -78,16 +114,26 @@ export function MetricsView({
         </label>
         {d ? (
           <span className="fp-muted" style={{ fontSize: 12 }}>
-            from {d.source === "rollup" ? "per-minute rollups" : "per-second metrics"}
+            from {TIER_TEXT[d.tier]}
           </span>
         ) : null}
       </Toolbar>
       <ErrorAlert error={query.error} />
-      {query.isPending ? (
+      {d && (d.redSkips.length > 0 || d.tcpSkips.length > 0) ? (
+        <p className="fp-muted" style={{ fontSize: 12 }} data-testid="metrics-skips">
+          {d.redSkips.length > 0
+            ? `RED ignores ${d.redSkips.map(columnLabel).join(", ")} (its rows are per server, summed over clients). `
+            : ""}
+          {d.tcpSkips.length > 0 ? `TCP ignores ${d.tcpSkips.map(columnLabel).join(", ")}.` : ""}
+        </p>
+      ) : null}
+      {needsKey ? (
+        <EmptyState title="Which label?">Enter the K8s label key to group by, e.g. app.</EmptyState>
+      ) : query.isPending ? (
         <Loading what="metrics" />
       ) : !d || (d.red.length === 0 && d.tcp.length === 0) ? (
         <EmptyState title="No metrics in this range">
-          Widen the time range or pick another agent group.
+          Widen the time range, pick another agent group or remove a filter.
         </EmptyState>
       ) : (
         <div className="fp-an-split">
@@ -131,12 +177,13 @@ export function MetricsView({
           </div>
           <section className="fp-an-panel">
             <h2>
-              RED per {by} (Apdex T = {fmtUs(d.apdexThresholdUs)})
+              RED per {by === "service" || by === "endpoint" ? by : `server ${byText}`} (Apdex T ={" "}
+              {fmtUs(d.apdexThresholdUs)})
             </h2>
             <table className="fp-an-table" data-testid="red-table">
               <thead>
                 <tr>
-                  <th>Service</th>
+                  <th>{firstHeader}</th>
                   {by === "endpoint" ? <th>Endpoint</th> : null}
                   <th>Protocol</th>
                   <th className="num">Requests</th>
@@ -167,11 +214,11 @@ export function MetricsView({
             </table>
           </section>
           <section className="fp-an-panel">
-            <h2>TCP per server</h2>
+            <h2>TCP per {by === "service" || by === "endpoint" ? "server" : `server ${byText}`}</h2>
             <table className="fp-an-table" data-testid="tcp-table">
               <thead>
                 <tr>
-                  <th>Server</th>
+                  <th>{by === "service" || by === "endpoint" ? "Server" : `Server ${byText}`}</th>
                   <th className="num">Bytes</th>
                   <th className="num">New flows</th>
                   <th className="num">RTT</th>

@@ -8,6 +8,7 @@ import { ErrorAlert } from "../components/ErrorAlert.tsx";
 import { useTRPC } from "../trpc/react.tsx";
 import "./analysis.css";
 import { fmtBytes, fmtPct, fmtRangeUtc, fmtRate, fmtUs } from "./format.ts";
+import { LabelKeyForm } from "./LabelKeyForm.tsx";
 import { Loading, Toolbar } from "./Toolbar.tsx";
 import {
   BASE_GROUPS,
@@ -108,27 +109,7 @@ export function TopologyView({
           </select>
         </label>
         {groupBy === "label" ? (
-          <form
-            className="fp-fb-add"
-            aria-label="Label key"
-            onSubmit={(e) => {
-              e.preventDefault();
-              const k = readLabelKey(String(new FormData(e.currentTarget).get("labelKey") ?? ""));
-              state.set({ labelKey: k });
-            }}
-          >
-            <input
-              name="labelKey"
-              className="fp-input"
-              aria-label="Label key"
-              placeholder="label key, e.g. app"
-              defaultValue={labelKey ?? ""}
-              key={labelKey ?? ""}
-            />
-            <button type="submit" className="fp-trp-btn">
-              Group
-            </button>
-          </form>
+          <LabelKeyForm labelKey={labelKey} onChange={(k) => state.set({ labelKey: k })} />
         ) : null}
         {answered ? (
           <span className="fp-muted" style={{ fontSize: 12 }} data-testid="topology-range">

@@ -123,5 +123,38 @@ describe("analysis procedures", () => {
       expect(await codeOf(c.analysis.flows({ orgSlug: "alpha", ...RANGE, filters: [f] }))).toBe(
         "BAD_REQUEST",
       );
+    for (const f of bad)
+      expect(await codeOf(c.analysis.metrics({ orgSlug: "alpha", ...RANGE, filters: [f] }))).toBe(
+        "BAD_REQUEST",
+      );
+    expect(await codeOf(c.analysis.metrics({ orgSlug: "alpha", ...RANGE, by: "label" }))).toBe("BAD_REQUEST");
+  });
+
+  it("metrics take tag filters and group by server tag; each filter goes to the tables holding its column", async () => {
+    const c = await asUser(memberA);
+    const eq = (column: string, value: string) => ({ column, op: "eq" as const, value });
+    // The fixture's rows are untagged: a tag name matches nothing, grouping gives one untagged row.
+    const none = await c.analysis.metrics({
+      orgSlug: "alpha",
+      ...RANGE,
+      filters: [eq("server_vpc", "vpc-x")],
+    });
+    expect([none.red, none.tcp, none.appSeries, none.netSeries]).toEqual([[], [], [], []]);
+    const client = await c.analysis.metrics({
+      orgSlug: "alpha",
+      ...RANGE,
+      filters: [eq("client_vpc", "vpc-x")],
+    });
+    expect([client.red.length, client.tcp.length, client.redSkips, client.tcpSkips]).toEqual([
+      1,
+      0,
+      ["client_vpc"],
+      [],
+    ]);
+    const byVpc = await c.analysis.metrics({ orgSlug: "alpha", ...RANGE, by: "vpc" });
+    expect(byVpc.red.map((r) => [r.service, r.requests])).toEqual([["untagged", 100]]);
+    expect(byVpc.tcp.map((r) => r.service)).toEqual(["untagged"]);
+    const byLabel = await c.analysis.metrics({ orgSlug: "alpha", ...RANGE, by: "label", labelKey: "app" });
+    expect(byLabel.red.map((r) => r.service)).toEqual(["no app"]);
   });
 });

@@ -1,7 +1,14 @@
-import { applicationMetricsSeries, networkMetricsSeries, redMetrics, tcpMetrics } from "@flowplane/query";
+import {
+  applicationMetricsSeries,
+  networkMetricsSeries,
+  RED_GROUPS,
+  redMetrics,
+  splitMetricsFilters,
+  tcpMetrics,
+} from "@flowplane/query";
 import { z } from "zod";
 import { orgProcedure } from "../../trpc/procedures.ts";
-import { analysisClickhouse, asBadRequest, rangeInput } from "./shared.ts";
+import { analysisClickhouse, asBadRequest, filtersInput, rangeInput } from "./shared.ts";
 
 const redRow = z.object({
   service: z.string(),
@@ -29,21 +36,31 @@ const tcpRow = z.object({
 });
 const point = z.object({ time: z.number(), values: z.record(z.string(), z.number()) });
 
-/** RED per service or endpoint, Apdex, TCP health per server and the series behind the charts. */
+/**
+ * RED per service, endpoint or server tag, Apdex, TCP health per server or server tag, and the
+ * series behind the charts. One filter list: each filter goes to the tables holding its column
+ * (client-side ones to TCP only: RED rows are summed over clients); `redSkips`/`tcpSkips` say which.
+ */
 export const metrics = orgProcedure("telemetry.read")
   .input(
     z.object({
       ...rangeInput,
-      by: z.enum(["service", "endpoint"]).default("service"),
+      by: z.enum(RED_GROUPS).default("service"),
+      /** The K8s label key when `by` is "label". */
+      labelKey: z.string().min(1).max(253).optional(),
       apdexMs: z.number().positive().max(10_000).default(100),
       groupId: z.number().int().min(0).optional(),
+      filters: filtersInput,
     }),
   )
   .output(
     z.object({
       red: z.array(redRow),
       tcp: z.array(tcpRow),
+      redSkips: z.array(z.string()),
+      tcpSkips: z.array(z.string()),
       source: z.enum(["raw", "rollup"]),
+      tier: z.enum(["raw", "1m", "1h"]),
       apdexThresholdUs: z.number(),
       appSeries: z.array(point),
       netSeries: z.array(point),
@@ -52,18 +69,30 @@ export const metrics = orgProcedure("telemetry.read")
   .query(({ ctx, input }) =>
     asBadRequest(async () => {
       const ch = analysisClickhouse();
+      const split = splitMetricsFilters(input.filters);
       const base = { orgId: ctx.org.id, from: input.from, to: input.to, groupId: input.groupId };
+      const labelKey = input.by === "label" ? input.labelKey : undefined;
       const step = input.to - input.from > 3_600_000_000 ? "minute" : "second";
+      const range = { orgId: ctx.org.id, from: input.from, to: input.to, step } as const;
       const [red, tcp, app, net] = await Promise.all([
-        redMetrics(ch, { ...base, by: input.by, apdexMs: input.apdexMs }),
-        tcpMetrics(ch, base),
-        applicationMetricsSeries(ch, { orgId: ctx.org.id, from: input.from, to: input.to, step }),
-        networkMetricsSeries(ch, { orgId: ctx.org.id, from: input.from, to: input.to, step }),
+        redMetrics(ch, { ...base, by: input.by, labelKey, apdexMs: input.apdexMs, filters: split.red }),
+        // TCP rows have no endpoint: per endpoint, TCP stays per server.
+        tcpMetrics(ch, {
+          ...base,
+          by: input.by === "endpoint" ? "service" : input.by,
+          labelKey,
+          filters: split.tcp,
+        }),
+        applicationMetricsSeries(ch, { ...range, pageFilters: split.red }),
+        networkMetricsSeries(ch, { ...range, pageFilters: split.tcp }),
       ]);
       return {
         red: red.rows,
         tcp: tcp.rows,
+        redSkips: split.redSkips,
+        tcpSkips: split.tcpSkips,
         source: red.source,
+        tier: red.tier,
         apdexThresholdUs: red.apdexThresholdUs,
         appSeries: app.map((p) => ({
           time: p.time,

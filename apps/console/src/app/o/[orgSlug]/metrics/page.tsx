@@ -1,7 +1,7 @@
-import { tagNames } from "@flowplane/query";
+import { METRICS_FILTER_COLUMNS, tagNames } from "@flowplane/query";
 import type { Metadata } from "next";
 import { MetricsView } from "../../../../analysis/MetricsView.tsx";
-import { TelemetryPage } from "../../../../analysis/TelemetryPage.tsx";
+import { builderColumns, TelemetryPage } from "../../../../analysis/TelemetryPage.tsx";
 import { pageAccess } from "../../../../server/page-access.ts";
 import { analysisClickhouse } from "../../../../server/routers/analysis/shared.ts";
 
@@ -20,9 +20,9 @@ export default async function Page({ params }: { params: Promise<{ orgSlug: stri
     <TelemetryPage
       orgSlug={orgSlug}
       title="Metrics"
-      sub="RED per service and endpoint, Apdex, and TCP health (RTT, retransmissions, zero windows, resets)."
+      sub="RED per service, endpoint or resource tag, Apdex, and TCP health (RTT, retransmissions, zero windows, resets)."
     >
-      <MetricsView orgSlug={orgSlug} groups={groups} />
+      <MetricsView orgSlug={orgSlug} groups={groups} filterColumns={builderColumns(METRICS_FILTER_COLUMNS)} />
     </TelemetryPage>
   );
 }
