@@ -40,10 +40,11 @@ beforeAll(async () => {
     "10.2.0.1": 202,
     "10.3.0.1": 201,
   };
-  for (const r of [...a.l4, ...a.l7]) {
+  for (const r of [...a.l4, ...a.l7, ...a.network]) {
     r.client_resource_id = POD_OF[r.client_ip as string] ?? 0;
     r.server_resource_id = POD_OF[r.server_ip as string] ?? 0;
   }
+  for (const r of a.app) r.server_resource_id = POD_OF[r.server_ip as string] ?? 0;
   await upsertTags(ch.client, {
     orgId: demo.orgId,
     kind: "resource",
@@ -201,6 +202,17 @@ describe("analysis pages", () => {
     expect(red).toContain("0.90");
     expect(await text("[data-testid=tcp-table]")).toContain("200.0 KB");
     await shot("metrics");
+    // Per server namespace (tags resolved at query time), then per app label within shop.
+    await page.goto(`${server.url}/o/demo/metrics?range=1h&by=namespace`);
+    await expect.poll(() => text("[data-testid=red-table]"), { timeout: 20_000 }).toContain("shop");
+    expect(await text("[data-testid=tcp-table]")).toContain("shop");
+    await page.goto(
+      `${server.url}/o/demo/metrics?range=1h&by=label&labelKey=app&f=server_namespace~eq~shop&f=client_pod~eq~web-1`,
+    );
+    await expect.poll(() => text("[data-testid=red-table]"), { timeout: 20_000 }).toContain("app=api");
+    expect(await text("[data-testid=tcp-table]")).toContain("200.0 KB");
+    expect(await text("[data-testid=metrics-skips]")).toContain("RED ignores Client pod");
+    await shot("metrics-by-label");
     expect(pageErrors).toEqual([]);
   });
 });
