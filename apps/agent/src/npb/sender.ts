@@ -12,12 +12,26 @@
  * and, as root, a raw GRE socket of its own; without it through Node's dgram (and raw-socket),
  * one call per copy from setImmediate. When the ring is full of unsent copies they are dropped
  * and counted.
+ *
+ * As root (`packetSocket: "auto"`), copies to a destination whose egress interface and next-hop
+ * MAC are known go instead as complete Ethernet frames through an AF_PACKET TX ring
+ * (packet-ring.ts): written straight into the kernel's ring, one send(2) per batch, no UDP
+ * socket. Copies bigger than a ring slot, and destinations without a route or neighbour entry,
+ * keep the socket path; switching paths flushes the other first, so copies stay in order.
  */
 import { createSocket, type Socket } from "node:dgram";
 import { createRequire } from "node:module";
 import type { Destination } from "./broker.ts";
 import { EncapKind, OUTER_IPV4, UDP_HEADER } from "./encap.ts";
 import { loadSendmmsg, type SendmmsgAddon } from "./fast-send.ts";
+import {
+  type FlushResult,
+  loadPacketRing,
+  PacketRing,
+  type Route,
+  resolveRoute,
+  resolveRouteLater,
+} from "./packet-ring.ts";
 
 export interface SenderOptions {
   /** "auto": raw socket when available, else GRE-in-UDP; "raw": fail if unavailable; "udp": always GRE-in-UDP. */
@@ -28,6 +42,20 @@ export interface SenderOptions {
   batch?: number;
   /** "auto": sendmmsg addon when it builds, else dgram; "sendmmsg": fail if unavailable. */
   syscall?: "auto" | "sendmmsg" | "dgram";
+  /**
+   * "auto": as root, complete frames through an AF_PACKET TX ring for destinations with a known
+   * route and neighbour (else the sockets); "off": sockets only; "require": fail when the
+   * packet socket cannot be opened (the per-destination fallback still applies).
+   */
+  packetSocket?: "auto" | "off" | "require";
+}
+
+/** Per destination address: the packet-socket route, or why it uses the sockets. */
+interface RouteEntry {
+  address: string;
+  route: Route | null;
+  ring: PacketRing | null;
+  reason: string | null;
 }
 
 export interface SenderStats {
@@ -40,6 +68,10 @@ export interface SenderStats {
   syscall: "sendmmsg" | "dgram";
   /** Batches handed to sendmmsg (sent / batches = mean batch size). */
   batches: number;
+  /** Of `sent`, copies that left through the packet socket's TX ring. */
+  packetRing: number;
+  /** send(2) calls that flushed the TX rings (packetRing / ringFlushes = mean batch). */
+  ringFlushes: number;
 }
 
 interface RawSocket {
@@ -62,6 +94,8 @@ export function openRawGreSocket(): RawSocket | string {
   }
 }
 
+const ROUTE_REFRESH_MS = 5000;
+
 export class PacketSender {
   private readonly udp: Socket;
   private readonly raw: RawSocket | null;
@@ -80,6 +114,16 @@ export class PacketSender {
   private mmUdp = -1;
   private mmRaw = -1;
   readonly sendmmsgUnavailableReason: string | null = null;
+  /** Why no copy goes through the packet socket (null when it is in use or was not asked for). */
+  packetSocketUnavailableReason: string | null = null;
+  private ringAddon: ReturnType<typeof loadPacketRing> | null = null;
+  private readonly routes = new Map<number, RouteEntry>();
+  private readonly rings = new Map<number, PacketRing>();
+  private lastDest: Destination | null = null;
+  private lastEntry: RouteEntry | null = null;
+  private ringsUnflushed = false;
+  private refreshAt = 0;
+  private readonly flushed: FlushResult = { sent: 0, bytes: 0, failed: 0, errno: 0 };
   private qHead = 0;
   private qCount = 0;
   private scheduled = false;
@@ -133,6 +177,8 @@ export class PacketSender {
       }
     }
     this.raw = raw;
+    const ps = o.packetSocket ?? "auto";
+    if (ps !== "off") this.openPacketSocket(ps === "require");
     this.counts = {
       queued: 0,
       sent: 0,
@@ -142,11 +188,127 @@ export class PacketSender {
       greTransport: raw !== null || this.mmRaw >= 0 ? "raw" : "udp",
       syscall: this.mm ? "sendmmsg" : "dgram",
       batches: 0,
+      packetRing: 0,
+      ringFlushes: 0,
     };
+  }
+
+  /** Loads the ring addon and checks a packet socket can be opened (CAP_NET_RAW) on lo. */
+  private openPacketSocket(require: boolean): void {
+    let why: string | null = null;
+    if (process.getuid?.() !== 0 && !require) why = "packet socket: not root";
+    else {
+      const addon = loadPacketRing();
+      if (typeof addon === "string") why = addon;
+      else {
+        const probe = PacketRing.open(addon, 1, 65536, 2);
+        if (typeof probe === "number") why = `packet socket: errno ${-probe}`;
+        else {
+          probe.close();
+          this.ringAddon = addon;
+        }
+      }
+    }
+    if (why !== null && require) throw new Error(why);
+    this.packetSocketUnavailableReason = why;
+  }
+
+  private routeEntry(dest: Destination): RouteEntry {
+    let e = this.routes.get(dest.addr);
+    if (e === undefined) {
+      e = { address: dest.address, route: null, ring: null, reason: null };
+      this.setRoute(e, resolveRoute(dest.address));
+      this.routes.set(dest.addr, e);
+      if (this.refreshAt === 0) this.refreshAt = performance.now() + ROUTE_REFRESH_MS;
+    }
+    this.lastDest = dest;
+    this.lastEntry = e;
+    return e;
+  }
+
+  private setRoute(e: RouteEntry, r: Route | string): void {
+    if (typeof r === "string" || this.ringAddon === null || typeof this.ringAddon === "string") {
+      e.route = null;
+      e.ring = null;
+      e.reason = typeof r === "string" ? r : "packet socket unavailable";
+      return;
+    }
+    let ring = this.rings.get(r.ifindex);
+    if (ring === undefined) {
+      const opened = PacketRing.open(this.ringAddon, r.ifindex, r.mtu);
+      if (typeof opened === "number") {
+        e.route = null;
+        e.ring = null;
+        e.reason = `packet socket on ${r.dev}: errno ${-opened}`;
+        return;
+      }
+      ring = opened;
+      this.rings.set(r.ifindex, ring);
+    }
+    e.route = r;
+    e.ring = ring;
+    e.reason = null;
+  }
+
+  /** Every few seconds, in the background: a changed route or next-hop MAC, a new neighbour. */
+  private refreshRoutes(): void {
+    this.refreshAt = performance.now() + ROUTE_REFRESH_MS;
+    for (const e of this.routes.values()) {
+      resolveRouteLater(e.address, (r) => {
+        if (this.ringAddon !== null) this.setRoute(e, r);
+      });
+    }
+  }
+
+  /** Where each destination's copies go: "packet socket on <dev>" or why the sockets. */
+  routeReasons(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const e of this.routes.values())
+      out[e.address] = e.route ? `packet socket on ${e.route.dev}` : e.reason!;
+    return out;
+  }
+
+  private flushRings(): void {
+    this.ringsUnflushed = false;
+    const f = this.flushed;
+    for (const ring of this.rings.values()) {
+      if (ring.outstanding === 0) continue;
+      ring.flush(f);
+      this.counts.ringFlushes++;
+      this.counts.sent += f.sent;
+      this.counts.packetRing += f.sent;
+      this.counts.bytes += f.bytes;
+      this.counts.errors += f.failed;
+      if (ring.outstanding > 0) this.ringsUnflushed = true; // ENOBUFS/EAGAIN: next turn
+    }
   }
 
   /** The SendFn for createPacketBroker: copies the datagram into the ring and queues it. */
   readonly send = (dest: Destination, packet: Uint8Array, len: number): void => {
+    if (this.ringAddon !== null) {
+      const e = dest === this.lastDest ? this.lastEntry! : this.routeEntry(dest);
+      const ring = e.ring;
+      if (ring !== null && len + 14 <= ring.maxFrame) {
+        if (this.qCount > 0 && this.mm !== null) this.pumpBatched(); // keep copies in order
+        const route = e.route!;
+        if (!ring.write(route.eth, packet, len, route.src)) {
+          this.flushRings();
+          if (!ring.write(route.eth, packet, len, route.src)) {
+            this.counts.dropped++;
+            return;
+          }
+        }
+        this.counts.queued++;
+        if (ring.unflushed >= this.batch) this.flushRings();
+        else this.ringsUnflushed = true;
+        if (!this.scheduled) {
+          this.scheduled = true;
+          setImmediate(this.pump);
+        }
+        return;
+      }
+      if (this.ringsUnflushed) this.flushRings();
+    }
     // What goes on the wire after the headers the kernel writes.
     const skip = dest.kind === EncapKind.vxlan ? OUTER_IPV4 + UDP_HEADER : OUTER_IPV4;
     const n = len - skip;
@@ -221,9 +383,11 @@ export class PacketSender {
 
   private readonly pump = (): void => {
     this.scheduled = false;
+    if (this.ringsUnflushed) this.flushRings();
+    if (this.routes.size > 0 && performance.now() >= this.refreshAt) this.refreshRoutes();
     if (this.mm !== null) {
       this.pumpBatched();
-      if (this.qCount > 0) {
+      if (this.qCount > 0 || this.ringsUnflushed) {
         this.scheduled = true;
         setImmediate(this.pump);
       } else this.wake();
@@ -249,7 +413,7 @@ export class PacketSender {
           this.counts.sent++;
           this.counts.bytes += len;
         }
-        if (this.inFlight === 0 && this.qCount === 0) this.wake();
+        if (this.inFlight === 0 && this.qCount === 0 && !this.ringsUnflushed) this.wake();
       };
       if (dest.kind !== EncapKind.vxlan && this.raw !== null) {
         this.raw.send(this.ring, off, len, dest.address, null, done);
@@ -258,7 +422,7 @@ export class PacketSender {
       }
       k++;
     }
-    if (this.qCount > 0) {
+    if (this.qCount > 0 || this.ringsUnflushed) {
       this.scheduled = true;
       setImmediate(this.pump);
     } else if (this.inFlight === 0) this.wake();
@@ -272,7 +436,7 @@ export class PacketSender {
 
   /** Resolves when every queued copy has been handed to the kernel. */
   flush(): Promise<void> {
-    if (this.qCount === 0 && this.inFlight === 0) return Promise.resolve();
+    if (this.qCount === 0 && this.inFlight === 0 && !this.ringsUnflushed) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -282,6 +446,11 @@ export class PacketSender {
 
   async close(): Promise<void> {
     await this.flush();
+    for (const ring of this.rings.values()) ring.close();
+    this.rings.clear();
+    this.routes.clear();
+    this.lastDest = this.lastEntry = null;
+    this.ringAddon = null;
     this.raw?.close();
     if (this.mm !== null) {
       this.mm.close(this.mmUdp);

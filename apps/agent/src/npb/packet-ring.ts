@@ -1,0 +1,243 @@
+/**
+ * Delivery through a packet socket (AF_PACKET TX ring, native/packet-ring.c): the broker's copy
+ * already is a complete IPv4 datagram (outer header, checksum computed), so with an Ethernet
+ * header in front it can go straight to the egress driver, skipping the UDP socket's per-datagram
+ * route lookup, IP output and socket accounting, and one send(2) flushes every frame queued in
+ * the ring. Needs CAP_NET_RAW, the egress interface and the next hop's MAC: resolved per
+ * destination with `ip -j route get` and /proc/net/arp (refreshed every few seconds by the
+ * sender); a destination without them uses the UDP/raw sockets (sender.ts).
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { buildAddon } from "../native/build-addon.ts";
+import { ipChecksum, ipv4ToInt } from "./encap.ts";
+
+interface RingAddon {
+  open(
+    ifindex: number,
+    frameSize: number,
+    frameCount: number,
+  ): { fd: number; ring: ArrayBuffer; frames: number } | number;
+  flush(fd: number): number;
+  close(fd: number): number;
+}
+
+let cached: RingAddon | string | undefined;
+
+/** The addon, or why it is unavailable. */
+export function loadPacketRing(): RingAddon | string {
+  cached ??= buildAddon<RingAddon>({
+    name: "packet-ring",
+    source: new URL("./native/packet-ring.c", import.meta.url),
+  });
+  return cached;
+}
+
+/** Where a copy to one destination leaves: interface, Ethernet header, outer source address. */
+export interface Route {
+  dev: string;
+  ifindex: number;
+  /** Destination MAC (next hop), source MAC (the interface's), EtherType IPv4. */
+  eth: Uint8Array;
+  /** The route's preferred source (int32): written into the copy's outer IPv4 header. */
+  src: number;
+  mtu: number;
+}
+
+const sys = (dev: string, f: string) => readFileSync(`/sys/class/net/${dev}/${f}`, "utf8").trim();
+
+function macBytes(mac: string, into: Uint8Array, at: number): void {
+  const p = mac.split(":");
+  for (let i = 0; i < 6; i++) into[at + i] = Number.parseInt(p[i] ?? "0", 16);
+}
+
+/** IPv4 neighbour table (/proc/net/arp): "ip dev" → MAC, complete entries only. */
+export function readArp(): Map<string, string> {
+  const out = new Map<string, string>();
+  let text = "";
+  try {
+    text = readFileSync("/proc/net/arp", "utf8");
+  } catch {
+    return out;
+  }
+  for (const line of text.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 6) continue;
+    // Flags: 0x2 complete (ATF_COM); incomplete entries have a zero MAC.
+    if ((Number.parseInt(f[2]!, 16) & 2) === 0) continue;
+    out.set(`${f[0]} ${f[5]}`, f[3]!);
+  }
+  return out;
+}
+
+/** `ip -j route get` output → Route, or why this destination cannot use the packet socket. */
+export function routeFromIp(json: string, arp: Map<string, string>): Route | string {
+  const r = (
+    JSON.parse(json) as { dst: string; gateway?: string; dev: string; prefsrc?: string; type?: string }[]
+  )[0];
+  if (!r?.dev || !r.prefsrc) return "no route with a source address";
+  // The kernel takes an injected frame from a local source to a local address for a martian
+  // (and 127/8 needs route_localnet): local tools get their copies through the socket.
+  if (r.type === "local") return "local destination: sockets (loopback)";
+  const type = Number(sys(r.dev, "type"));
+  const eth = new Uint8Array(14);
+  if (type === 772) {
+    // Loopback: frames carry an all-zero Ethernet header (lo's own address).
+  } else if (type === 1) {
+    const hop = r.gateway ?? r.dst;
+    const mac = arp.get(`${hop} ${r.dev}`);
+    if (!mac) return `no neighbour entry for ${hop} on ${r.dev} yet`;
+    macBytes(mac, eth, 0);
+    macBytes(sys(r.dev, "address"), eth, 6);
+  } else return `${r.dev} is not Ethernet (ARPHRD ${type})`;
+  eth[12] = 0x08;
+  return {
+    dev: r.dev,
+    ifindex: Number(sys(r.dev, "ifindex")),
+    eth,
+    src: ipv4ToInt(r.prefsrc),
+    mtu: Number(sys(r.dev, "mtu")),
+  };
+}
+
+/** Resolves now (first copy to a destination). */
+export function resolveRoute(address: string): Route | string {
+  try {
+    const json = execFileSync("ip", ["-j", "route", "get", address], { encoding: "utf8", stdio: "pipe" });
+    return routeFromIp(json, readArp());
+  } catch (e) {
+    return `route to ${address}: ${(e as Error).message.split("\n")[0]}`;
+  }
+}
+
+/** Resolves in the background (periodic refresh: a changed route or next-hop MAC). */
+export function resolveRouteLater(address: string, done: (r: Route | string) => void): void {
+  execFile("ip", ["-j", "route", "get", address], { encoding: "utf8" }, (err, out) => {
+    if (err) return done(`route to ${address}: ${err.message.split("\n")[0]}`);
+    try {
+      done(routeFromIp(out, readArp()));
+    } catch (e) {
+      done((e as Error).message);
+    }
+  });
+}
+
+/** What one flush did: copies sent, their bytes (IPv4 datagrams), one failed frame, errno. */
+export interface FlushResult {
+  sent: number;
+  bytes: number;
+  failed: number;
+  errno: number;
+}
+
+const FRAME = 2048;
+const DATA = 32; // TPACKET2_HDRLEN - sizeof(struct sockaddr_ll): where a TX frame's bytes start
+const SEND_REQUEST = 1;
+const bufferCopy = Buffer.prototype.copy;
+
+/** One TX ring on one interface. Frames are written in slot order, which is the kernel's order. */
+export class PacketRing {
+  readonly frames: number;
+  /** Largest Ethernet frame a slot (and the interface MTU) takes. */
+  readonly maxFrame: number;
+  private readonly bytes: Uint8Array;
+  private readonly words: Uint32Array;
+  private head = 0; // next slot to write
+  private tail = 0; // oldest slot written and not yet seen leave SEND_REQUEST
+  /** Frames written and not yet confirmed handled by the kernel. */
+  outstanding = 0;
+  /** Frames written since the last flush. */
+  unflushed = 0;
+
+  constructor(
+    private readonly addon: RingAddon,
+    readonly fd: number,
+    ring: ArrayBuffer,
+    frames: number,
+    mtu: number,
+  ) {
+    this.frames = frames;
+    this.bytes = new Uint8Array(ring);
+    this.words = new Uint32Array(ring);
+    this.maxFrame = Math.min(FRAME - DATA, mtu + 14);
+  }
+
+  static open(addon: RingAddon, ifindex: number, mtu: number, frames = 4096): PacketRing | number {
+    const r = addon.open(ifindex, FRAME, frames);
+    if (typeof r === "number") return r;
+    return new PacketRing(addon, r.fd, r.ring, r.frames, mtu);
+  }
+
+  /**
+   * Writes Ethernet header + the IPv4 datagram packet[0, len) into the next slot, with the
+   * outer source rewritten to `src` when it differs. False when the slot is still in use.
+   */
+  write(eth: Uint8Array, packet: Uint8Array, len: number, src: number): boolean {
+    const slot = this.head;
+    if (this.words[(slot * FRAME) >>> 2] !== 0) return false; // TP_STATUS_AVAILABLE is 0
+    const b = this.bytes;
+    const at = slot * FRAME + DATA;
+    for (let i = 0; i < 14; i++) b[at + i] = eth[i]!;
+    const ip = at + 14;
+    if (len < 128) for (let i = 0; i < len; i++) b[ip + i] = packet[i]!;
+    else bufferCopy.call(packet, b, ip, 0, len);
+    const s0 = src >>> 24;
+    const s1 = (src >>> 16) & 255;
+    const s2 = (src >>> 8) & 255;
+    const s3 = src & 255;
+    if (b[ip + 12] !== s0 || b[ip + 13] !== s1 || b[ip + 14] !== s2 || b[ip + 15] !== s3) {
+      b[ip + 12] = s0;
+      b[ip + 13] = s1;
+      b[ip + 14] = s2;
+      b[ip + 15] = s3;
+      b[ip + 10] = 0;
+      b[ip + 11] = 0;
+      const c = ipChecksum(b, ip, 20);
+      b[ip + 10] = c >>> 8;
+      b[ip + 11] = c & 255;
+    }
+    const w = (slot * FRAME) >>> 2;
+    this.words[w + 1] = len + 14; // tp_len
+    this.words[w] = SEND_REQUEST; // last: the kernel takes the frame from here on
+    this.head = slot + 1 === this.frames ? 0 : slot + 1;
+    this.outstanding++;
+    this.unflushed++;
+    return true;
+  }
+
+  /**
+   * One send(2) for every frame queued. Returns frames handled (sent, or on a real NIC handed to
+   * the driver) and dropped (the send failed on one frame: queue stopped, ENOBUFS); frames left
+   * in SEND_REQUEST go with the next flush.
+   */
+  flush(out: FlushResult): void {
+    out.sent = out.bytes = out.failed = out.errno = 0;
+    if (this.outstanding === 0) return;
+    const r = this.addon.flush(this.fd);
+    this.unflushed = 0;
+    let done = 0;
+    let bytes = 0;
+    let last = 0;
+    const w = this.words;
+    while (this.outstanding > 0 && w[(this.tail * FRAME) >>> 2] !== SEND_REQUEST) {
+      last = w[((this.tail * FRAME) >>> 2) + 1]! - 14;
+      bytes += last;
+      this.tail = this.tail + 1 === this.frames ? 0 : this.tail + 1;
+      this.outstanding--;
+      done++;
+    }
+    if (r < 0) out.errno = -r;
+    if (r < 0 && done > 0) {
+      // The kernel stops at the frame it could not send (dropped); the rest stay queued.
+      out.failed = 1;
+      done--;
+      bytes -= last;
+    }
+    out.sent = done;
+    out.bytes = bytes;
+  }
+
+  close(): void {
+    this.addon.close(this.fd);
+  }
+}
