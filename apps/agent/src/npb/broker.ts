@@ -5,13 +5,7 @@
  */
 import { NPB_COUNTERS } from "@flowplane/protocol";
 import { DecodeError, type PacketMeta } from "../decode/packet-meta.ts";
-import {
-  DedupWindow,
-  type DesignatedMap,
-  DesignatedMapSchema,
-  DesignatedPoints,
-  Designation,
-} from "./dedup.ts";
+import { DedupWindow, DesignatedMapSchema, DesignatedPoints, Designation } from "./dedup.ts";
 import { type CopyOptions, EncapKind, type EncapParams, Encapsulator, ipv4ToInt } from "./encap.ts";
 import { symmetricFlowHash } from "./flow-hash.ts";
 import { FrameLayout, locateFrame } from "./frame-layout.ts";
@@ -37,6 +31,12 @@ export interface BrokerOptions {
   policies: unknown;
   /** The controller's designated-capture-point map; absent = forward everything seen. */
   designatedMap?: unknown;
+  /**
+   * The same map already built for this agent (`designatedPointsFor`): a caller that rebuilds
+   * brokers for the same NPB revision (link type or dedup setting changed) reuses it instead of
+   * validating and indexing the map again. Wins over `designatedMap`.
+   */
+  designatedPoints?: DesignatedPoints;
   agentId: string;
   agentGroups?: readonly string[];
   /** Capture interface names by the ifIndex passed to onPacket. */
@@ -156,17 +156,10 @@ export class PacketBroker {
     this.counters = new Float64Array(Math.max(1, this.runtime.length) * NC);
     this.matches = new Int32Array(Math.max(1, this.runtime.length));
     this.encap = new Encapsulator(ipv4ToInt(o.sourceAddress ?? "127.0.0.1"));
-    let map: DesignatedMap | undefined;
-    if (o.designatedMap !== undefined) {
-      const r = DesignatedMapSchema.safeParse(o.designatedMap);
-      if (!r.success) {
-        throw new Error(
-          `invalid designated map: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
-        );
-      }
-      map = r.data;
-    }
-    this.designated = map && o.designated !== false ? new DesignatedPoints(map, o.agentId) : null;
+    const points =
+      o.designatedPoints ??
+      (o.designatedMap !== undefined ? designatedPointsFor(o.designatedMap, o.agentId) : undefined);
+    this.designated = points && o.designated !== false ? points : null;
     this.window = o.dedup === false ? null : new DedupWindow(o.dedupWindowMicros ?? 2000);
     this.linkType = o.linkType ?? 1;
     this.send = o.send;
@@ -257,6 +250,17 @@ export class PacketBroker {
       }),
     };
   }
+}
+
+/** Validates the controller's map and indexes it for `agentId`; throws naming the bad field. */
+export function designatedPointsFor(designatedMap: unknown, agentId: string): DesignatedPoints {
+  const r = DesignatedMapSchema.safeParse(designatedMap);
+  if (!r.success) {
+    throw new Error(
+      `invalid designated map: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  }
+  return new DesignatedPoints(r.data, agentId);
 }
 
 export function createPacketBroker(o: BrokerOptions): PacketBroker {

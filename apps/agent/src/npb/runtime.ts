@@ -11,7 +11,8 @@ import {
   type TSyncNpb,
 } from "@flowplane/protocol";
 import type { PacketMeta } from "../decode/packet-meta.ts";
-import { PacketBroker } from "./broker.ts";
+import { designatedPointsFor, PacketBroker } from "./broker.ts";
+import type { DesignatedPoints } from "./dedup.ts";
 import { createSender, type PacketSender } from "./sender.ts";
 
 type Totals = Record<TNpbCounterName, number>;
@@ -44,6 +45,8 @@ export class NpbRuntime {
   /** What the controller has accepted so far, per policy id. */
   private readonly acked = new Map<string, Totals>();
   private failedRevision = "";
+  /** The designated map indexed for this agent, kept while the map object (revision) and agent id stay. */
+  private points: { map: unknown; agentId: string; points: DesignatedPoints } | null = null;
   private dedup: boolean;
 
   constructor(private readonly o: NpbRuntimeOptions) {
@@ -160,10 +163,20 @@ export class NpbRuntime {
   private build(policies: unknown[], designatedMap: unknown, linkType: number): PacketBroker | null {
     if (policies.length === 0) return null;
     this.sender ??= this.o.sender ? this.o.sender() : createSender();
+    const agentId = this.o.agentId();
+    let designatedPoints: DesignatedPoints | undefined;
+    if (designatedMap !== undefined) {
+      const c = this.points;
+      if (c !== null && c.map === designatedMap && c.agentId === agentId) designatedPoints = c.points;
+      else {
+        designatedPoints = designatedPointsFor(designatedMap, agentId);
+        this.points = { map: designatedMap, agentId, points: designatedPoints };
+      }
+    }
     const b = new PacketBroker({
       policies,
-      ...(designatedMap !== undefined ? { designatedMap } : {}),
-      agentId: this.o.agentId(),
+      ...(designatedPoints !== undefined ? { designatedPoints } : {}),
+      agentId,
       interfaces: this.o.interfaces,
       linkType,
       ...(this.o.sourceAddress ? { sourceAddress: this.o.sourceAddress } : {}),

@@ -78,4 +78,24 @@ describe("npb.dedup in the group configuration", () => {
     npb.setDedup(true);
     expect(logs.length).toBe(n);
   });
+
+  it("rebuilding for the same revision (dedup switch, new link type) reuses the indexed map; a new revision rebuilds it", () => {
+    const { npb, replay } = runtime(true);
+    const points = () => (npb as unknown as { points: { points: object } | null }).points?.points;
+    const first = points();
+    expect(first).toBeDefined();
+    npb.setDedup(false);
+    npb.setDedup(true);
+    const f = tcpFrame("10.0.0.2", "10.0.0.1", 80, 40000);
+    npb.onPacket(decoded(f), 1, f, 0, f.length, 1); // link type unchanged
+    expect(points()).toBe(first);
+    expect(replay(5_000_000)).toBe(1); // and it still designates as before
+    npb.apply({
+      revision: "r2",
+      policies: [policy({ id: "all" })],
+      designatedMap: { version: 2, agents: [{ agentId: "A", addresses: ["10.0.0.1", "10.0.0.2"] }] },
+    });
+    expect(points()).not.toBe(first);
+    expect(replay(6_000_000)).toBe(2); // A now holds both hosts: both directions, once each
+  });
 });
