@@ -41,3 +41,28 @@ export const ZIngestResponse = z.object({
   duplicate: z.literal(true).optional(),
 });
 export type TIngestResponse = z.infer<typeof ZIngestResponse>;
+
+/**
+ * The compact ingest encoding (docs/agent-protocol.md, "Ingest wire format"): a JSON header line
+ * (`ZIngestTsvHeader`), then one TabSeparated line per row with the header's columns in its order.
+ * The controller validates and re-encodes each field straight into its insert without building row
+ * objects. The version is part of the content type: a controller refuses a version it does not
+ * know with 400 naming the ones it reads, and still takes `application/json` batches.
+ */
+export const INGEST_TSV_MEDIA_TYPE = "application/vnd.flowplane.ingest+tsv";
+export const INGEST_TSV_VERSION = 1;
+export const INGEST_TSV_CONTENT_TYPE = `${INGEST_TSV_MEDIA_TYPE}; version=${INGEST_TSV_VERSION}`;
+
+export const ZIngestTsvHeader = z.object({
+  batchId: z.uuid(),
+  agentId: z.uuid(),
+  table: ZIngestTable,
+  /** Lines that follow the header: a body cut short is refused instead of half written. */
+  rows: z.number().int().min(1).max(DEFAULT_MAX_BATCH_ROWS),
+  /** Column names of each line, in order; never org_id / agent_id (the credential decides them). */
+  columns: z
+    .array(z.string().regex(/^[a-z_][a-z0-9_]*$/, "expected a column name"))
+    .min(1)
+    .max(256),
+});
+export type TIngestTsvHeader = z.infer<typeof ZIngestTsvHeader>;

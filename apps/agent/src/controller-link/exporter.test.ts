@@ -1,5 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { INGEST_TSV_CONTENT_TYPE } from "@flowplane/protocol";
+import { agentL4Row } from "@flowplane/query/testing-fixtures";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CredentialHolder } from "./credential.ts";
 import { HttpExporter, makeBatch } from "./exporter.ts";
@@ -11,7 +13,7 @@ describe("HttpExporter", () => {
   let server: Server;
   let url: string;
   let script: TScripted[] = [];
-  let seen: { batchId: string; auth: string | undefined }[] = [];
+  let seen: { batchId: string; auth: string | undefined; type: string | undefined; raw: string }[] = [];
   let credential: CredentialHolder;
 
   beforeAll(async () => {
@@ -21,7 +23,10 @@ describe("HttpExporter", () => {
         raw += c;
       });
       req.on("end", async () => {
-        seen.push({ batchId: JSON.parse(raw).batchId, auth: req.headers.authorization });
+        // JSON batches, or the compact encoding's JSON header line.
+        const type = req.headers["content-type"];
+        const head = type === "application/json" ? raw : raw.slice(0, raw.indexOf("\n"));
+        seen.push({ batchId: JSON.parse(head).batchId, auth: req.headers.authorization, type, raw });
         const next = script.shift() ?? {
           status: 500,
           body: { error: { code: "INTERNAL", message: "unscripted" } },
@@ -126,5 +131,37 @@ describe("HttpExporter", () => {
     // Without a rotation a 401 is final.
     script = [{ status: 401, body: { error: { code: "UNAUTHORIZED", message: "revoked" } } }];
     expect((await exporter([]).export(batch)).code).toBe("failure");
+  });
+
+  it("sends the compact encoding by default: a JSON header line, then one TSV line per row", async () => {
+    const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [agentL4Row(), agentL4Row()]);
+    script = [ok(batch.batchId)];
+    const r = await exporter([]).export(batch);
+    expect(r.code).toBe("success");
+    expect(seen[0]?.type).toBe(INGEST_TSV_CONTENT_TYPE);
+    const [header, ...lines] = (seen[0]?.raw ?? "").split("\n");
+    expect(JSON.parse(header ?? "")).toMatchObject({ batchId: batch.batchId, table: "l4_flow_log", rows: 2 });
+    expect(lines).toHaveLength(3); // two rows and the last newline
+    expect(lines[0]?.split("\t")).toHaveLength(JSON.parse(header ?? "").columns.length);
+  });
+
+  it("falls back to JSON, for this batch and the next ones, when the controller does not read it", async () => {
+    const old = {
+      status: 400,
+      body: { error: { code: "BAD_REQUEST", message: "send the body as application/json" } },
+    };
+    const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [agentL4Row()]);
+    const next = makeBatch(batch.agentId, "l4_flow_log", [agentL4Row()]);
+    script = [old, ok(batch.batchId), ok(next.batchId)];
+    const e = exporter([]);
+    expect((await e.export(batch)).code).toBe("success");
+    expect((await e.export(next)).code).toBe("success");
+    expect(seen.map((s) => s.type)).toEqual([
+      INGEST_TSV_CONTENT_TYPE,
+      "application/json",
+      "application/json",
+    ]);
+    expect(e.encoding).toBe("json");
+    expect(e.counters.encodingFallbacks).toBe(1);
   });
 });

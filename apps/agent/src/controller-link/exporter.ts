@@ -1,13 +1,16 @@
 import { randomUUID } from "node:crypto";
 import {
+  INGEST_TSV_CONTENT_TYPE,
   type TIngestBatch,
   type TIngestResponse,
   type TIngestTable,
+  type TIngestTsvHeader,
   ZIngestResponse,
 } from "@flowplane/protocol";
+import { encodeTsvLines, ROW_TABLES, wireColumns } from "@flowplane/query/rows";
 import type { CredentialHolder } from "./credential.ts";
 import { ControllerError } from "./errors.ts";
-import { joinUrl, postJson } from "./http.ts";
+import { joinUrl, postBody } from "./http.ts";
 
 /**
  * The outcome of one export, as in OpenTelemetry's exporter contract:
@@ -31,6 +34,33 @@ export function makeBatch(
   return { batchId: randomUUID(), agentId, table, rows };
 }
 
+/**
+ * How batches go on the wire: `tsv`, the compact encoding (docs/agent-protocol.md, "Ingest wire
+ * format": a quarter of JSON's bytes, and the controller writes it without building row objects),
+ * or `json`, what every controller reads.
+ */
+export type TIngestEncoding = "tsv" | "json";
+
+/** A batch in the compact encoding: its JSON header line, then one TSV line per row. */
+export function encodeTsvBatch(batch: TIngestBatch): Buffer {
+  const columns = wireColumns(ROW_TABLES[batch.table]);
+  const header: TIngestTsvHeader = {
+    batchId: batch.batchId,
+    agentId: batch.agentId,
+    table: batch.table,
+    rows: batch.rows.length,
+    columns,
+  };
+  return Buffer.from(
+    `${JSON.stringify(header)}\n${encodeTsvLines(ROW_TABLES[batch.table], columns, batch.rows as Record<string, unknown>[])}`,
+  );
+}
+
+/** The controller does not read the encoding sent (an older one: it names application/json). */
+function refusesEncoding(e: ControllerError): boolean {
+  return e.status === 415 || (e.status === 400 && /application\/json/.test(e.message) && !e.details.issues);
+}
+
 export type THttpExporterOptions = {
   /** Where to send: the assigned data node from sync, or the controller. Read at every attempt. */
   endpoint: () => string;
@@ -43,6 +73,8 @@ export type THttpExporterOptions = {
   maxDelayMs?: number;
   /** PEM of a private CA for an https endpoint. */
   ca?: string | Buffer;
+  /** Default `tsv`; a controller that refuses it is sent `json` from then on. */
+  encoding?: TIngestEncoding;
   /** For tests: [0,1) source of jitter and the sleeper. */
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -51,8 +83,9 @@ export type THttpExporterOptions = {
 const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class HttpExporter {
-  private readonly o: Required<Omit<THttpExporterOptions, "endpoint" | "credential" | "ca">> &
+  private readonly o: Required<Omit<THttpExporterOptions, "endpoint" | "credential" | "ca" | "encoding">> &
     Pick<THttpExporterOptions, "endpoint" | "credential" | "ca">;
+  #encoding: TIngestEncoding;
   readonly counters = {
     batches: 0,
     rows: 0,
@@ -61,6 +94,8 @@ export class HttpExporter {
     retries: 0,
     failures: 0,
     deferred: 0,
+    /** Times a controller refused the compact encoding and JSON was sent instead. */
+    encodingFallbacks: 0,
   };
 
   constructor(opts: THttpExporterOptions) {
@@ -73,17 +108,44 @@ export class HttpExporter {
       sleep: sleepMs,
       ...opts,
     };
+    this.#encoding = opts.encoding ?? "tsv";
   }
 
-  /** One attempt, classified. */
+  /** The encoding batches are sent in now. */
+  get encoding(): TIngestEncoding {
+    return this.#encoding;
+  }
+
+  /**
+   * One attempt, classified. A controller that does not read the compact encoding (older than it)
+   * is sent the same batch as JSON at once, and every later one too.
+   */
   async exportOnce(batch: TIngestBatch): Promise<TExportResult> {
+    const r = await this.#attempt(batch, this.#encoding);
+    if (r.code === "failure" && this.#encoding === "tsv" && refusesEncoding(r.error)) {
+      this.#encoding = "json";
+      this.counters.encodingFallbacks += 1;
+      return this.#attempt(batch, "json");
+    }
+    return r;
+  }
+
+  async #attempt(batch: TIngestBatch, encoding: TIngestEncoding): Promise<TExportResult> {
     const sentWith = this.o.credential.get();
     try {
-      const response = await postJson(joinUrl(this.o.endpoint(), "/v1/ingest"), batch, ZIngestResponse, {
-        headers: { authorization: `Bearer ${sentWith.credential}` },
-        timeoutMs: this.o.timeoutMs,
-        ...(this.o.ca ? { ca: this.o.ca } : {}),
-      });
+      // Rows that are not objects cannot be TSV lines: JSON lets the controller reject them by index.
+      const tsv = encoding === "tsv" && batch.rows.every((r) => r !== null && typeof r === "object");
+      const response = await postBody(
+        joinUrl(this.o.endpoint(), "/v1/ingest"),
+        tsv ? encodeTsvBatch(batch) : JSON.stringify(batch),
+        tsv ? INGEST_TSV_CONTENT_TYPE : "application/json",
+        ZIngestResponse,
+        {
+          headers: { authorization: `Bearer ${sentWith.credential}` },
+          timeoutMs: this.o.timeoutMs,
+          ...(this.o.ca ? { ca: this.o.ca } : {}),
+        },
+      );
       return { code: "success", response, attempts: 1 };
     } catch (err) {
       const e =

@@ -13,7 +13,7 @@ export type TPostOptions = {
 /** HTTPS with a private CA: Node's fetch takes no CA per request, node:https does. */
 function postWithCa(
   url: string,
-  body: string,
+  body: string | Buffer,
   headers: Record<string, string>,
   ca: string | Buffer,
   signal: AbortSignal,
@@ -39,9 +39,20 @@ function postWithCa(
  * a non-2xx answer carries the controller's code, no answer is NETWORK (status 0, retryable), an
  * answer this agent cannot read is BAD_RESPONSE.
  */
-export async function postJson<S extends z.ZodType>(
+export function postJson<S extends z.ZodType>(
   url: string,
   body: unknown,
+  schema: S,
+  opts: TPostOptions = {},
+): Promise<z.infer<S>> {
+  return postBody(url, JSON.stringify(body), "application/json", schema, opts);
+}
+
+/** `postJson` with a body already encoded (the compact ingest encoding) and its content type. */
+export async function postBody<S extends z.ZodType>(
+  url: string,
+  body: string | Buffer,
+  contentType: string,
   schema: S,
   opts: TPostOptions = {},
 ): Promise<z.infer<S>> {
@@ -49,11 +60,11 @@ export async function postJson<S extends z.ZodType>(
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   let res: Response;
   try {
-    const headers = { "content-type": "application/json", ...opts.headers };
+    const headers = { "content-type": contentType, ...opts.headers };
     res =
       opts.ca && url.startsWith("https:")
-        ? await postWithCa(url, JSON.stringify(body), headers, opts.ca, signal)
-        : await fetch(url, { method: "POST", headers, body: JSON.stringify(body), signal });
+        ? await postWithCa(url, body, headers, opts.ca, signal)
+        : await fetch(url, { method: "POST", headers, body, signal });
   } catch (err) {
     throw new ControllerError(0, "NETWORK", `controller unreachable at ${url}: ${(err as Error).message}`);
   }

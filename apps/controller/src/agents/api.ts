@@ -1,12 +1,13 @@
 import type { Logger } from "@flowplane/core/log";
 import type { Db } from "@flowplane/db/client";
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_ROWS } from "@flowplane/protocol";
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import { registerAgentAuth, requireAgent } from "../auth/agent-auth.ts";
 import { BatchLedger } from "../ingest/batch-ledger.ts";
 import { InFlightLimiter } from "../ingest/in-flight.ts";
 import { ingestBatch, type TRowWriter } from "../ingest/ingest.ts";
+import { ingestTsvBatch, isTsvBatch, unsupportedEncoding } from "../ingest/ingest-tsv.ts";
 import { OrgRowQuota } from "../ingest/quota.ts";
 import type { TNpbCounterWriter } from "../npb/counters.ts";
 import { syncAgent } from "../sync/sync.ts";
@@ -46,7 +47,7 @@ export type TAgentApiDeps = {
 };
 
 /** Fastify's own request errors (body too large, bad JSON, ...) in the protocol's envelope. */
-function toApiError(err: FastifyError, opts: TAgentApiOptions): AgentApiError {
+function toApiError(err: FastifyError, opts: TAgentApiOptions, req: FastifyRequest): AgentApiError {
   if (err instanceof AgentApiError) return err;
   if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
     return new AgentApiError(
@@ -55,7 +56,10 @@ function toApiError(err: FastifyError, opts: TAgentApiOptions): AgentApiError {
     );
   }
   const status = err.statusCode ?? 500;
-  if (status === 415) return new AgentApiError("BAD_REQUEST", "send the body as application/json");
+  if (status === 415) {
+    if (req.routeOptions.url === "/v1/ingest") return unsupportedEncoding(req.headers["content-type"]);
+    return new AgentApiError("BAD_REQUEST", "send the body as application/json");
+  }
   if (status >= 400 && status < 500) return new AgentApiError("BAD_REQUEST", err.message);
   return new AgentApiError("INTERNAL", "internal error: the controller logged it");
 }
@@ -73,7 +77,7 @@ export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log:
 
   app.register(async (api) => {
     api.setErrorHandler((err: FastifyError, req, reply) => {
-      const apiErr = toApiError(err, opts);
+      const apiErr = toApiError(err, opts, req);
       // AgentApiErrors were logged with context where they were raised.
       if (apiErr.status >= 500 && !(err instanceof AgentApiError)) {
         log.error({ err, route: req.routeOptions.url }, "agent api error");
@@ -121,21 +125,30 @@ export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log:
         ingest.addHook("onResponse", releaseOnce);
         ingest.addHook("onRequestAbort", releaseOnce);
 
+        // The compact encoding (and any other vnd.flowplane type, to answer it clearly) as raw bytes:
+        // no JSON parse, no row objects (ingest/ingest-tsv.ts).
+        ingest.addContentTypeParser(
+          /^application\/vnd\.flowplane\./,
+          { parseAs: "buffer", bodyLimit: opts.maxBatchBytes },
+          (_req, body, done) => done(null, body),
+        );
         ingest.post("/v1/ingest", { bodyLimit: opts.maxBatchBytes }, async (req) => {
           const { agent } = requireAgent(req);
-          return ingestBatch(
-            {
-              ledger,
-              write: deps.writeRows,
-              log,
-              options: { maxBatchRows: opts.maxBatchRows },
-              quota,
-              redis: deps.redis,
-              bodyBytes: Number(req.headers["content-length"] ?? 0),
-            },
-            agent,
-            req.body,
-          );
+          const ingestDeps = {
+            ledger,
+            write: deps.writeRows,
+            log,
+            options: { maxBatchRows: opts.maxBatchRows },
+            quota,
+            redis: deps.redis,
+            bodyBytes: Number(req.headers["content-length"] ?? 0),
+          };
+          if (Buffer.isBuffer(req.body)) {
+            const type = req.headers["content-type"];
+            if (!isTsvBatch(type)) throw unsupportedEncoding(type);
+            return ingestTsvBatch(ingestDeps, agent, req.body);
+          }
+          return ingestBatch(ingestDeps, agent, req.body);
         });
       });
     });

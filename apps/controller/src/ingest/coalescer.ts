@@ -3,7 +3,7 @@ import type { Logger } from "@flowplane/core/log";
 import type { TIngestTable } from "@flowplane/protocol";
 import { type ClickHouseClient, encodeRows, insertEncoded } from "@flowplane/query/client";
 import type { BatchLedger, TFlushMember, TFlushRecord } from "./batch-ledger.ts";
-import type { TRowWriter } from "./ingest.ts";
+import type { TEncodedWriter, TRowWriter } from "./ingest.ts";
 
 export type TCoalescerOptions = {
   /** Most rows in one insert. */
@@ -82,14 +82,8 @@ export class IngestCoalescer {
     this.#sweep.unref();
   }
 
-  /** The ingest writer: a batch with an id joins its table's next insert; others insert alone. */
-  readonly write: TRowWriter = async (table, orgId, rows, opts = {}) => {
-    const encoded = encodeRows(
-      table,
-      orgId,
-      rows,
-      opts.agentId !== undefined ? { agentId: opts.agentId } : {},
-    );
+  /** Rows validated and encoded already (compact batches, ingest-tsv.ts) into the next insert. */
+  readonly writeEncoded: TEncodedWriter = async (table, orgId, encoded, opts = {}) => {
     const outcome = { accepted: encoded.rows, rejected: encoded.rejected };
     if (encoded.rows > 0) {
       if (opts.batchId === undefined || this.#closed) {
@@ -108,8 +102,25 @@ export class IngestCoalescer {
         });
       }
     }
-    return { inserted: encoded.rows, rejected: encoded.rejected };
+    // The encoded rows' rejections are the caller's already: nothing is refused here.
+    return { inserted: encoded.rows, rejected: [] };
   };
+
+  /** The ingest writer: a batch with an id joins its table's next insert; others insert alone. */
+  readonly write: TRowWriter & { writeEncoded: TEncodedWriter } = Object.assign(
+    async (...[table, orgId, rows, opts = {}]: Parameters<TRowWriter>) => {
+      const encoded = encodeRows(
+        table,
+        orgId,
+        rows,
+        opts.agentId !== undefined ? { agentId: opts.agentId } : {},
+      );
+      const { inserted } = await this.writeEncoded(table, orgId, encoded, opts);
+      return { inserted, rejected: encoded.rejected };
+    },
+    // Carried by the writer so ingest finds it behind wrappers (withTagging passes it through).
+    { writeEncoded: this.writeEncoded },
+  );
 
   #queue(table: string): TQueue {
     let q = this.#queues.get(table);

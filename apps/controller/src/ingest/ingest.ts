@@ -1,5 +1,6 @@
 import type { Logger } from "@flowplane/core/log";
 import { type TIngestResponse, type TIngestTable, ZIngestBatch } from "@flowplane/protocol";
+import type { EncodedRows } from "@flowplane/query/client";
 import type { Redis } from "ioredis";
 import { AgentApiError, invalidBody } from "../agents/api-error.ts";
 import type { TAuthenticatedAgent } from "../auth/agent-auth.ts";
@@ -40,8 +41,18 @@ export type TTagRows = (
   agentId: string | undefined,
   rows: Record<string, unknown>[],
 ) => Promise<void>;
-/** A writer made by `withTagging` carries its tagger. */
-export type TTaggingRowWriter = TRowWriter & { tagRows?: TTagRows };
+/**
+ * Writes rows validated and encoded already (the compact path, ingest-tsv.ts), tagged before; the
+ * coalescer's `writeEncoded`. `rejected` of the answer adds to the encoded rows' own.
+ */
+export type TEncodedWriter = (
+  table: TIngestTable,
+  orgId: string,
+  encoded: EncodedRows,
+  opts?: TWriteOptions,
+) => Promise<{ inserted: number; rejected: { index: number; error: string }[] }>;
+/** A writer made by `withTagging` carries its tagger; one that can take encoded rows says so. */
+export type TTaggingRowWriter = TRowWriter & { tagRows?: TTagRows; writeEncoded?: TEncodedWriter };
 // ── end AutoTagging ──
 
 /** Per-request extras: the quota, usage metering and the body size for it. */
@@ -89,35 +100,110 @@ export function splitForeignRows(
   return { own, rejected };
 }
 
+export type TIngestDeps = {
+  ledger: BatchLedger;
+  write: TRowWriter;
+  log: Logger;
+  options: TIngestOptions;
+} & TIngestExtras;
+type TOutcome = { accepted: number; rejected: { index: number; error: string }[] };
+
 /**
  * One ingest batch: envelope checks, foreign rows out, the rest to ClickHouse through `write`,
  * exactly once per (org, batchId) thanks to the ledger.
  */
 export async function ingestBatch(
-  deps: { ledger: BatchLedger; write: TRowWriter; log: Logger; options: TIngestOptions } & TIngestExtras,
+  deps: TIngestDeps,
   agent: TAuthenticatedAgent,
   body: unknown,
 ): Promise<TIngestResponse> {
   const rowsField = (body as { rows?: unknown } | null)?.rows;
-  if (Array.isArray(rowsField) && rowsField.length > deps.options.maxBatchRows) {
-    throw new AgentApiError(
-      "PAYLOAD_TOO_LARGE",
-      `batch has ${rowsField.length} rows; the limit is ${deps.options.maxBatchRows} rows per batch: split it`,
-    );
-  }
+  if (Array.isArray(rowsField)) checkRowLimit(rowsField.length, deps.options);
   const parsed = ZIngestBatch.safeParse(body);
   if (!parsed.success) throw invalidBody("ingest batch", parsed.error);
   const batch = parsed.data;
-  if (batch.agentId !== agent.agentId) {
+  checkAgent(batch.agentId, agent);
+  return storeOnce(deps, agent, batch.batchId, batch.table, async () => {
+    const { own, rejected } = splitForeignRows(batch.rows, agent);
+    await takeQuota(deps, agent, own.length);
+    let accepted = 0;
+    if (own.length > 0) {
+      const rows = own.map((o) => o.row);
+      // ── AutoTagging: tag the parsed rows in place, once. ──
+      const tagRows = (deps.write as TTaggingRowWriter).tagRows;
+      if (tagRows) await tagRows(batch.table, agent.orgId, agent.agentId, rows);
+      // The rows as parsed, not copies: owner columns come from the credential (the writer writes
+      // `orgId`, and fills the agent where a row names none; splitForeignRows refused the rest).
+      const result = await deps.write(batch.table, agent.orgId, rows, {
+        ...writeOptions(agent, batch.batchId),
+        tagged: tagRows !== undefined,
+      });
+      accepted = result.inserted;
+      for (const r of result.rejected) {
+        const original = own[r.index];
+        rejected.push({ index: original ? original.index : r.index, error: r.error });
+      }
+    }
+    return { accepted, rejected };
+  });
+}
+
+export function checkRowLimit(rows: number, options: TIngestOptions): void {
+  if (rows > options.maxBatchRows) {
+    throw new AgentApiError(
+      "PAYLOAD_TOO_LARGE",
+      `batch has ${rows} rows; the limit is ${options.maxBatchRows} rows per batch: split it`,
+    );
+  }
+}
+
+export function checkAgent(agentId: string, agent: TAuthenticatedAgent): void {
+  if (agentId !== agent.agentId) {
     throw new AgentApiError(
       "FORBIDDEN",
       "agentId does not match the credential: an agent sends only its own batches",
     );
   }
+}
 
-  const claim = await deps.ledger.claim(agent.orgId, batch.batchId).catch((err: unknown) => {
+export async function takeQuota(deps: TIngestDeps, agent: TAuthenticatedAgent, rows: number): Promise<void> {
+  const allowed = deps.quota ? await deps.quota.take(agent.orgId, rows) : { ok: true as const };
+  if (!allowed.ok) {
+    throw new AgentApiError(
+      "TOO_MANY_REQUESTS",
+      `the organization is over its ingest quota of ${deps.quota?.rowsPerS} rows/s: retry after the delay`,
+      {},
+      allowed.retryAfterS,
+    );
+  }
+}
+
+/** What every write of a batch carries: the agent, the batch's dedup token and its ledger id. */
+export function writeOptions(agent: TAuthenticatedAgent, batchId: string): TWriteOptions {
+  return {
+    agentId: agent.agentId,
+    // A node that died mid-insert leaves the ledger claim pending and the outcome unknown; the
+    // retry carries the same token, so ClickHouse drops it if the first insert landed.
+    dedupToken: batchDedupToken(agent.orgId, batchId),
+    batchId,
+  };
+}
+
+/**
+ * The ledger around one batch's write, whatever its encoding: a replay is answered with the first
+ * outcome, a batch being written elsewhere gets 429, and `write` (quota, tagging, the insert) runs
+ * at most once per (org, batchId) while the claim is kept alive.
+ */
+export async function storeOnce(
+  deps: TIngestDeps,
+  agent: TAuthenticatedAgent,
+  batchId: string,
+  table: TIngestTable,
+  write: () => Promise<TOutcome>,
+): Promise<TIngestResponse> {
+  const claim = await deps.ledger.claim(agent.orgId, batchId).catch((err: unknown) => {
     // Without the ledger a replay cannot be recognised: refuse rather than risk writing twice.
-    deps.log.error({ err, orgId: agent.orgId, batchId: batch.batchId }, "ingest batch ledger unavailable");
+    deps.log.error({ err, orgId: agent.orgId, batchId }, "ingest batch ledger unavailable");
     throw new AgentApiError(
       "UNAVAILABLE",
       "ingest cannot check batch ids right now: retry the same batch later",
@@ -126,7 +212,7 @@ export async function ingestBatch(
     );
   });
   if (claim.kind === "done") {
-    return { batchId: batch.batchId, ...claim.outcome, duplicate: true };
+    return { batchId, ...claim.outcome, duplicate: true };
   }
   if (claim.kind === "in-progress") {
     throw new AgentApiError(
@@ -137,62 +223,30 @@ export async function ingestBatch(
     );
   }
 
-  const stopKeepAlive = deps.ledger.keepAlive(agent.orgId, batch.batchId);
+  const stopKeepAlive = deps.ledger.keepAlive(agent.orgId, batchId);
   let written = false;
   try {
-    const { own, rejected } = splitForeignRows(batch.rows, agent);
-    const allowed = deps.quota ? await deps.quota.take(agent.orgId, own.length) : { ok: true as const };
-    if (!allowed.ok) {
-      throw new AgentApiError(
-        "TOO_MANY_REQUESTS",
-        `the organization is over its ingest quota of ${deps.quota?.rowsPerS} rows/s: retry after the delay`,
-        {},
-        allowed.retryAfterS,
-      );
-    }
-    let accepted = 0;
-    if (own.length > 0) {
-      const rows = own.map((o) => o.row);
-      // ── AutoTagging: tag the parsed rows in place, once. ──
-      const tagRows = (deps.write as TTaggingRowWriter).tagRows;
-      if (tagRows) await tagRows(batch.table, agent.orgId, agent.agentId, rows);
-      // The rows as parsed, not copies: owner columns come from the credential (the writer writes
-      // `orgId`, and fills the agent where a row names none; splitForeignRows refused the rest).
-      const result = await deps.write(batch.table, agent.orgId, rows, {
-        agentId: agent.agentId,
-        // A node that died mid-insert leaves the ledger claim pending and the outcome unknown; the
-        // retry carries the same token, so ClickHouse drops it if the first insert landed.
-        dedupToken: batchDedupToken(agent.orgId, batch.batchId),
-        batchId: batch.batchId,
-        tagged: tagRows !== undefined,
-      });
-      written = true;
-      accepted = result.inserted;
-      for (const r of result.rejected) {
-        const original = own[r.index];
-        rejected.push({ index: original ? original.index : r.index, error: r.error });
-      }
-    }
-    rejected.sort((a, b) => a.index - b.index);
-    const outcome = { accepted, rejected };
+    const outcome = await write();
+    written = true;
+    outcome.rejected.sort((a, b) => a.index - b.index);
     // Stopped before `done`: a late refresh must not shorten the done record's TTL. (Same Redis
     // connection, so a refresh already sent is applied before the SET that follows.)
     stopKeepAlive();
-    await deps.ledger.done(agent.orgId, batch.batchId, outcome);
-    await deps.ledger.countStored(agent.agentId, accepted).catch(() => {}); // balancing input only
+    await deps.ledger.done(agent.orgId, batchId, outcome);
+    await deps.ledger.countStored(agent.agentId, outcome.accepted).catch(() => {}); // balancing input only
     if (deps.redis) {
-      await meterUsage(deps.redis, agent.orgId, { rows: accepted, bytes: deps.bodyBytes ?? 0 }).catch((err) =>
-        deps.log.warn({ err, orgId: agent.orgId }, "usage metering failed"),
+      await meterUsage(deps.redis, agent.orgId, { rows: outcome.accepted, bytes: deps.bodyBytes ?? 0 }).catch(
+        (err) => deps.log.warn({ err, orgId: agent.orgId }, "usage metering failed"),
       );
     }
-    return { batchId: batch.batchId, ...outcome };
+    return { batchId, ...outcome };
   } catch (err) {
     // Stored but not recorded (Redis failed): keep the claim, so the replay after its TTL is written
     // with the same dedup token and dropped by ClickHouse, rather than freed and written again.
-    if (!written) await deps.ledger.release(agent.orgId, batch.batchId).catch(() => {});
+    if (!written) await deps.ledger.release(agent.orgId, batchId).catch(() => {});
     if (err instanceof AgentApiError) throw err;
     deps.log.error(
-      { err, orgId: agent.orgId, agentId: agent.agentId, batchId: batch.batchId, table: batch.table },
+      { err, orgId: agent.orgId, agentId: agent.agentId, batchId, table },
       "ingest write failed",
     );
     throw new AgentApiError(

@@ -130,7 +130,8 @@ export class ResourceTagger {
  * The ingest writer with tagging in front: wire as `writeRows: withTagging(tagger, write)`. It
  * carries `tagRows`, which `ingestBatch` calls on the parsed rows before writing them `tagged` (see
  * ingest.ts); rows reaching the writer any other way are tagged here. A tagging failure (Postgres
- * down while a reload is due) writes the rows untagged rather than losing them.
+ * down while a reload is due) writes the rows untagged rather than losing them. The inner writer's
+ * `writeEncoded` (compact batches, tagged by ingest before encoding) is passed through.
  */
 export function withTagging(tagger: ResourceTagger, write: TRowWriter, log?: Logger): TTaggingRowWriter {
   const tagRows: TTagRows = async (table, orgId, agentId, rows) => {
@@ -144,5 +145,6 @@ export function withTagging(tagger: ResourceTagger, write: TRowWriter, log?: Log
     if (!opts?.tagged) await tagRows(table, orgId, opts?.agentId, rows);
     return write(table, orgId, rows, opts);
   };
-  return Object.assign(writer, { tagRows });
+  const writeEncoded = (write as TTaggingRowWriter).writeEncoded;
+  return Object.assign(writer, { tagRows, ...(writeEncoded ? { writeEncoded } : {}) });
 }

@@ -24,3 +24,11 @@ export const ROW_TABLES = {
 } as const;
 export type TRowTableName = keyof typeof ROW_TABLES;
 export const ROW_TABLE_NAMES = Object.keys(ROW_TABLES) as TRowTableName[];
+export {
+  encodeTsvLines,
+  fieldText,
+  fieldValue,
+  OWNER_COLUMNS,
+  unescapeTsv,
+  wireColumns,
+} from "./wire-tsv.ts";

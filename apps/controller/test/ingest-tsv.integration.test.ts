@@ -1,0 +1,165 @@
+import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
+import { INGEST_TSV_CONTENT_TYPE, type TIngestBatch } from "@flowplane/protocol";
+import { encodeTsvLines, ROW_TABLES, wireColumns } from "@flowplane/query/rows";
+import { agentL4Row } from "@flowplane/query/testing-fixtures";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeTsvBatch } from "../../agent/src/controller-link/exporter.ts";
+import { CredentialHolder, enroll, HttpExporter, makeBatch } from "../../agent/src/controller-link/index.ts";
+import { startListeningController, type TListeningController } from "./harness.ts";
+
+/**
+ * The compact ingest encoding end to end: the agent's exporter → a listening controller (the real
+ * runtime: ledger, tagging, coalescer) → ClickHouse. Same rows as JSON batches, row-level
+ * rejections naming row and column, owner columns from the credential only, replays harmless.
+ */
+describe("POST /v1/ingest, compact TSV encoding", () => {
+  let controller: TListeningController;
+
+  beforeAll(async () => {
+    controller = await startListeningController("ctl_ingest_tsv");
+  });
+  afterAll(() => controller?.close());
+
+  async function agentOf(orgId?: string) {
+    const org = orgId ? { id: orgId } : await seedOrg(controller.tdb.db);
+    const group = await seedAgentGroup(controller.tdb.db, org.id);
+    const token = await seedEnrollmentToken(controller.tdb.db, org.id, group.id);
+    const a = await enroll(controller.url, {
+      enrollmentToken: token.token,
+      hostname: "tsv",
+      ips: [],
+      agentVersion: "0.1.0",
+      os: "linux",
+    });
+    return { orgId: org.id, agentId: a.agentId, credential: a.credential };
+  }
+  const exporterOf = (credential: string, encoding: "tsv" | "json") =>
+    new HttpExporter({
+      endpoint: () => controller.url,
+      credential: new CredentialHolder(credential),
+      encoding,
+    });
+  const post = (credential: string, body: Buffer | string, contentType = INGEST_TSV_CONTENT_TYPE) =>
+    fetch(`${controller.url}/v1/ingest`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${credential}`, "content-type": contentType },
+      body,
+    });
+
+  /** Every column but agent_id, in a stable order: what the two paths must store alike. */
+  async function stored(orgId: string, agentId: string) {
+    const columns = Object.keys(ROW_TABLES.l4_flow_log.columns).filter((c) => c !== "agent_id");
+    const rs = await controller.ch.client.query({
+      query: `SELECT ${columns.join(", ")} FROM l4_flow_log WHERE org_id = {org:UUID} AND agent_id = {agent:UUID} ORDER BY flow_id, end_time`,
+      query_params: { org: orgId, agent: agentId },
+      format: "JSONEachRow",
+    });
+    return rs.json<Record<string, unknown>>();
+  }
+
+  it("stores exactly what the same rows sent as JSON store", async () => {
+    const json = await agentOf();
+    const tsv = await agentOf(json.orgId);
+    const rows = [
+      agentL4Row(),
+      agentL4Row({ report_seq: 3, is_final: false, close_type: "forced_report" }),
+      agentL4Row({ client_ip: "2001:db8::7", server_ip: "::ffff:10.1.2.3", tunnel_outer_src: "192.0.2.9" }),
+      agentL4Row({ flow_id: "18446744073709551615", group_id: 5 }),
+    ];
+    const viaJson = await exporterOf(json.credential, "json").export(
+      makeBatch(json.agentId, "l4_flow_log", rows),
+    );
+    const exporter = exporterOf(tsv.credential, "tsv");
+    const viaTsv = await exporter.export(makeBatch(tsv.agentId, "l4_flow_log", rows));
+    expect(viaJson).toMatchObject({ code: "success", response: { accepted: 4, rejected: [] } });
+    expect(viaTsv).toMatchObject({ code: "success", response: { accepted: 4, rejected: [] } });
+    expect(exporter.encoding).toBe("tsv");
+    const a = await stored(json.orgId, json.agentId);
+    expect(a).toHaveLength(4);
+    expect(await stored(tsv.orgId, tsv.agentId)).toEqual(a);
+  });
+
+  it("rejects bad values by row and column and keeps the valid rows", async () => {
+    const a = await agentOf();
+    const batch = makeBatch(a.agentId, "l4_flow_log", [
+      agentL4Row(),
+      agentL4Row({ rtt_us: -5 }),
+      agentL4Row({ client_ip: "999.1.1.1" }),
+      agentL4Row({ close_type: "FIN" }),
+      agentL4Row({ flow_id: "12x" }),
+      agentL4Row(),
+    ]);
+    const r = await exporterOf(a.credential, "tsv").export(batch);
+    if (r.code !== "success") throw new Error(`export: ${r.code}`);
+    expect(r.response.accepted).toBe(2);
+    expect(r.response.rejected.map((x) => x.index)).toEqual([1, 2, 3, 4]);
+    expect(r.response.rejected[0]?.error).toMatch(/^row 1, column rtt_us: /);
+    expect(r.response.rejected[1]?.error).toMatch(/^row 2, column client_ip: .*999\.1\.1\.1/);
+    expect(r.response.rejected[2]?.error).toMatch(/^row 3, column close_type: /);
+    expect(r.response.rejected[3]?.error).toMatch(/^row 4, column flow_id: /);
+    expect(await stored(a.orgId, a.agentId)).toHaveLength(2);
+  });
+
+  it("stamps the credential's org and agent; a header naming them or another agent is refused", async () => {
+    const a = await agentOf();
+    const b = await agentOf();
+    const columns = ["org_id", ...wireColumns(ROW_TABLES.l4_flow_log)];
+    const header = {
+      batchId: crypto.randomUUID(),
+      agentId: a.agentId,
+      table: "l4_flow_log",
+      rows: 1,
+      columns,
+    };
+    const lines = encodeTsvLines(ROW_TABLES.l4_flow_log, columns, [agentL4Row({ org_id: b.orgId })]);
+    const withOrg = await post(a.credential, `${JSON.stringify(header)}\n${lines}`);
+    expect(withOrg.status).toBe(400);
+    expect(((await withOrg.json()) as { error: { message: string } }).error.message).toMatch(
+      /credential decides/,
+    );
+
+    const foreign = makeBatch(b.agentId, "l4_flow_log", [agentL4Row()]);
+    const asOther = await post(a.credential, encodeTsvBatch(foreign));
+    expect(asOther.status).toBe(403);
+
+    const own = await post(a.credential, encodeTsvBatch(makeBatch(a.agentId, "l4_flow_log", [agentL4Row()])));
+    expect(own.status).toBe(200);
+    const rs = await controller.ch.client.query({
+      query: "SELECT org_id, agent_id FROM l4_flow_log WHERE org_id IN ({a:UUID}, {b:UUID})",
+      query_params: { a: a.orgId, b: b.orgId },
+      format: "JSONEachRow",
+    });
+    expect(await rs.json()).toEqual([{ org_id: a.orgId, agent_id: a.agentId }]);
+  });
+
+  it("a replayed batch is answered duplicate and writes nothing, in either encoding", async () => {
+    const a = await agentOf();
+    const batch: TIngestBatch = makeBatch(a.agentId, "l4_flow_log", [agentL4Row(), agentL4Row()]);
+    const first = await post(a.credential, encodeTsvBatch(batch));
+    expect(await first.json()).toMatchObject({ accepted: 2 });
+    const again = await post(a.credential, encodeTsvBatch(batch));
+    expect(await again.json()).toMatchObject({ accepted: 2, duplicate: true });
+    const asJson = await post(a.credential, JSON.stringify(batch), "application/json");
+    expect(await asJson.json()).toMatchObject({ accepted: 2, duplicate: true });
+    expect(await stored(a.orgId, a.agentId)).toHaveLength(2);
+  });
+
+  it("answers an unknown encoding or version with 400 naming what it reads; a cut body with 400", async () => {
+    const a = await agentOf();
+    const body = encodeTsvBatch(makeBatch(a.agentId, "l4_flow_log", [agentL4Row()]));
+    for (const type of ["application/vnd.flowplane.ingest+tsv; version=9", "text/csv"]) {
+      const res = await post(a.credential, body, type);
+      expect(res.status).toBe(400);
+      const msg = ((await res.json()) as { error: { message: string } }).error.message;
+      expect(msg).toContain("unsupported ingest encoding");
+      expect(msg).toContain(INGEST_TSV_CONTENT_TYPE);
+    }
+    const cut = await post(a.credential, body.subarray(0, body.length - 40));
+    expect(cut.status).toBe(200); // the last line lost fields: that row is rejected by index
+    expect(await cut.json()).toMatchObject({ accepted: 0, rejected: [{ index: 0 }] });
+    const header = body.subarray(0, body.indexOf(10) + 1);
+    const noRows = await post(a.credential, header);
+    expect(noRows.status).toBe(400);
+    expect(((await noRows.json()) as { error: { message: string } }).error.message).toMatch(/0 lines/);
+  });
+});

@@ -1,0 +1,528 @@
+import { OrgScopeError } from "./org-scope.ts";
+import type { EncodedRows, RecordResult } from "./record-rows.ts";
+import { type Column, ROW_TABLES, type RowTable, type TRowTableName, zUuid } from "./rows/index.ts";
+import { fieldKind, fieldValue, OWNER_COLUMNS, type TFieldKind } from "./rows/wire-tsv.ts";
+
+/**
+ * The controller's side of the compact ingest encoding (rows/wire-tsv.ts): an agent's TSV lines
+ * checked field by field and re-encoded straight into the insert payload, bytes to bytes, with no
+ * row objects. Each column has a byte-level writer for its common normal form (digits in range, a
+ * lower-case UUID, dotted IPv4, a token, ...); any other text goes through the column's own
+ * `tsv` and zod schema (the JSON path's checks), which normalise it or give the reason.
+ */
+
+/** The batch as a whole cannot be read (400): a column it must have, lines cut short, ... */
+export class TsvBatchError extends Error {
+  override name = "TsvBatchError";
+}
+
+type TWriter = (src: Buffer, s: number, e: number, out: Buffer, o: number) => number;
+type TSlot = {
+  name: string;
+  column: Column;
+  /** Index of the field in each line, or -1 when the header does not name the column. */
+  field: number;
+  optional: boolean;
+  fast: TWriter | undefined;
+  slow: TWriter;
+};
+type TLine = (
+  src: Buffer,
+  pos: Int32Array,
+  b: number,
+  r: number,
+  out: Buffer,
+  o: number,
+  org: Buffer,
+  agent: Buffer,
+  ov: readonly (Uint32Array | undefined)[],
+) => number;
+type TPlan = { slots: TSlot[]; line: TLine; overrides: string[]; error: { message: string } };
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const plans = new Map<string, TPlan>();
+
+function copy(src: Buffer, s: number, e: number, out: Buffer, o: number): number {
+  for (let i = s; i < e; i++) out[o++] = src[i] as number;
+  return o;
+}
+
+/** Decimal digits, no sign, no leading zero, at most `max`. */
+function uintWriter(max: number): TWriter {
+  return (src, s, e, out, o) => {
+    const len = e - s;
+    if (len <= 0 || len > 16 || (len > 1 && src[s] === 48)) return -1;
+    let v = 0;
+    for (let i = s; i < e; i++) {
+      const d = (src[i] as number) - 48;
+      if (d < 0 || d > 9) return -1;
+      v = v * 10 + d;
+    }
+    return v > max ? -1 : copy(src, s, e, out, o);
+  };
+}
+
+/** A UInt64 id below 10^19 (longer ones are compared with the maximum by the slow path). */
+const u64idWriter: TWriter = (src, s, e, out, o) => {
+  if (e <= s || e - s > 19) return -1;
+  for (let i = s; i < e; i++) {
+    const d = (src[i] as number) - 48;
+    if (d < 0 || d > 9) return -1;
+  }
+  return copy(src, s, e, out, o);
+};
+
+function hex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+const uuidWriter: TWriter = (src, s, e, out, o) => {
+  if (e - s !== 36) return -1;
+  for (let i = 0; i < 36; i++) {
+    const c = src[s + i] as number;
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return -1;
+    } else if (!hex(c)) return -1;
+    out[o + i] = c >= 65 && c <= 70 ? c + 32 : c;
+  }
+  return o + 36;
+};
+
+/** Microseconds → "YYYY-MM-DD hh:mm:ss.ffffff" (the one unambiguous DateTime64 text, see columns.ts). */
+function timeWriter(): TWriter {
+  let lastSecond = -1;
+  const second = Buffer.alloc(19);
+  return (src, s, e, out, o) => {
+    const len = e - s;
+    if (len <= 0 || len > 16 || (len > 1 && src[s] === 48)) return -1;
+    let v = 0;
+    for (let i = s; i < e; i++) {
+      const d = (src[i] as number) - 48;
+      if (d < 0 || d > 9) return -1;
+      v = v * 10 + d;
+    }
+    if (v > MAX_SAFE) return -1;
+    let micros = v % 1_000_000;
+    const sec = (v - micros) / 1_000_000;
+    if (sec !== lastSecond) {
+      const iso = new Date(sec * 1000).toISOString();
+      if (iso.length !== 24) return -1; // years past 9999: the slow path says what it does
+      second.write(`${iso.slice(0, 10)} ${iso.slice(11, 19)}`, 0, "latin1");
+      lastSecond = sec;
+    }
+    o = copy(second, 0, 19, out, o);
+    out[o] = 46; // "."
+    for (let i = 6; i > 0; i--) {
+      out[o + i] = 48 + (micros % 10);
+      micros = (micros - (micros % 10)) / 10;
+    }
+    return o + 7;
+  };
+}
+
+/** Dotted IPv4 in the schema's normal form (no leading zeros); anything else: the slow path. */
+const ipv4Writer: TWriter = (src, s, e, out, o) => {
+  if (e - s < 7 || e - s > 15) return -1;
+  let octets = 0;
+  let i = s;
+  while (i < e) {
+    const start = i;
+    let v = 0;
+    while (i < e && src[i] !== 46) {
+      const d = (src[i] as number) - 48;
+      if (d < 0 || d > 9) return -1;
+      v = v * 10 + d;
+      i++;
+    }
+    const len = i - start;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && src[start] === 48)) return -1;
+    octets++;
+    if (i < e) {
+      i++; // the dot
+      if (i === e) return -1;
+    }
+  }
+  return octets === 4 ? copy(src, s, e, out, o) : -1;
+};
+const optionalIpWriter: TWriter = (src, s, e, out, o) => {
+  if (s !== e) return ipv4Writer(src, s, e, out, o);
+  out[o] = 58;
+  out[o + 1] = 58; // "::"
+  return o + 2;
+};
+
+/** [a-z0-9_.-]{0,32}: needs no escaping. */
+const tokenWriter: TWriter = (src, s, e, out, o) => {
+  if (e - s > 32) return -1;
+  for (let i = s; i < e; i++) {
+    const c = src[i] as number;
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45)) return -1;
+  }
+  return copy(src, s, e, out, o);
+};
+
+const boolWriter: TWriter = (src, s, e, out, o) => {
+  const len = e - s;
+  if (len === 4 && src[s] === 116 && src[s + 1] === 114 && src[s + 2] === 117 && src[s + 3] === 101)
+    return copy(src, s, e, out, o);
+  if (len === 5 && src[s] === 102 && src[s + 1] === 97 && src[s + 2] === 108 && src[s + 3] === 115)
+    return src[s + 4] === 101 ? copy(src, s, e, out, o) : -1;
+  return -1;
+};
+
+function nullableWriter(inner: TWriter): TWriter {
+  return (src, s, e, out, o) =>
+    e - s === 2 && src[s] === 92 && src[s + 1] === 78 ? copy(src, s, e, out, o) : inner(src, s, e, out, o);
+}
+
+/** The byte-level writer for a column's type, when its checks are fully known from the type. */
+function fastWriterOf(c: Column): TWriter | undefined {
+  const t = c.type;
+  if (t === "UInt8") return uintWriter(255);
+  if (t === "UInt16") return uintWriter(65_535);
+  if (t === "UInt32") return uintWriter(4_294_967_295);
+  if (t === "UInt64") return fieldKind(c) === "string" ? u64idWriter : uintWriter(MAX_SAFE);
+  if (t === "UUID") return uuidWriter;
+  if (t === "DateTime64(6, 'UTC')") return timeWriter();
+  if (t === "IPv6") return c.tsv("") === "::" ? optionalIpWriter : ipv4Writer;
+  if (t === "LowCardinality(String)") return tokenWriter;
+  if (t === "Bool") return boolWriter;
+  if (t === "Nullable(Int32)") return nullableWriter(uintWriter(2_147_483_647));
+  return undefined;
+}
+
+/** Texts every fast writer is checked against its column's own checks with, once per plan. */
+const SAMPLES = [
+  "",
+  "0",
+  "1",
+  "007",
+  "255",
+  "256",
+  "65535",
+  "65536",
+  "2147483647",
+  "2147483648",
+  "4294967295",
+  "4294967296",
+  "9007199254740991",
+  "9007199254740993",
+  "1764164565123456",
+  "1000000",
+  "18446744073709551615",
+  "-1",
+  "1.5",
+  "\\N",
+  "true",
+  "false",
+  "tls",
+  "TLS",
+  "a".repeat(32),
+  "a".repeat(33),
+  "http-2_x.y",
+  "10.0.0.1",
+  "255.255.255.255",
+  "256.1.1.1",
+  "01.2.3.4",
+  "1.2.3",
+  "1.2.3.4.",
+  "::",
+  "2001:db8::1",
+  "550e8400-e29b-41d4-a716-446655440000",
+  "550E8400-E29B-41D4-A716-446655440000",
+  "550e8400e29b-41d4-a716-4466554400000",
+];
+
+const IDENT = /^[a-z_][a-z0-9_]*$/;
+
+/** Header column name → field index; throws TsvBatchError for a header no line can be read with. */
+function checkHeader(def: RowTable, columns: readonly string[]): Map<string, number> {
+  const fieldOf = new Map<string, number>();
+  columns.forEach((name, i) => {
+    if (fieldOf.has(name)) throw new TsvBatchError(`header names column ${name} twice`);
+    if (OWNER_COLUMNS.includes(name)) {
+      throw new TsvBatchError(
+        `header names ${name}: this encoding does not carry org_id or agent_id, the credential decides them`,
+      );
+    }
+    fieldOf.set(name, i); // names the controller does not know (a newer agent's) are skipped
+  });
+  for (const [name, column] of Object.entries(def.columns)) {
+    if (!fieldOf.has(name) && column.ddlDefault === undefined && !OWNER_COLUMNS.includes(name)) {
+      throw new TsvBatchError(`header does not name column ${name}, which ${def.name} rows must have`);
+    }
+  }
+  return fieldOf;
+}
+
+function planOf(def: RowTable, columns: readonly string[], overrides: readonly string[]): TPlan {
+  const key = `${def.name}|${columns.join(",")}|${overrides.join(",")}`;
+  const cached = plans.get(key);
+  if (cached) return cached;
+  const error = { message: "" };
+  const fieldOf = checkHeader(def, columns);
+  const slots: TSlot[] = [];
+  for (const [name, column] of Object.entries(def.columns)) {
+    if (!IDENT.test(name)) throw new Error(`column name '${name}' is not a plain identifier`);
+    const optional = column.ddlDefault !== undefined;
+    const field = fieldOf.get(name) ?? -1;
+    const slow = slowWriter(name, column, optional, error);
+    let fast = fastWriterOf(column);
+    if (fast && optional) {
+      const inner = fast;
+      fast = (src, s, e, out, o) => (s === e ? o : inner(src, s, e, out, o));
+    }
+    if (fast && !agreesWithColumn(fast, slow)) fast = undefined;
+    slots.push({ name, column, field, optional, fast, slow });
+  }
+  // One call site per column (see record-rows.ts compileLine): fast writer, else the slow one, else
+  // the row is rejected with the column's index (~k).
+  const args: unknown[] = [];
+  const arg = (v: unknown) => {
+    args.push(v);
+    return `a${args.length - 1}`;
+  };
+  const steps = slots.map((slot, k) => {
+    const sep = k === 0 ? "" : "out[o++] = 9; ";
+    if (slot.name === "org_id") return `${sep}o = copy(org, 0, 36, out, o);`;
+    if (slot.name === "agent_id") return `${sep}o = copy(agent, 0, 36, out, o);`;
+    const ovIndex = overrides.indexOf(slot.name);
+    const ov =
+      ovIndex >= 0
+        ? `t = ov[${ovIndex}]; if (t !== undefined && t[r] > 0) { o = num(t[r], out, o); } else `
+        : "";
+    if (slot.field < 0) return `${sep}${ov}{}`;
+    const f = slot.field;
+    const fast = slot.fast ? `x = ${arg(slot.fast)}(src, s, e, out, o); if (x < 0) ` : "";
+    return `${sep}${ov}{ s = pos[b + ${f}]; e = pos[b + ${f + 1}] - 1; ${fast}{ x = ${arg(slot.slow)}(src, s, e, out, o); if (x < 0) return ${~k}; } o = x; }`;
+  });
+  const body = `return function line(src, pos, b, r, out, o, org, agent, ov) { let s, e, x, t; ${steps.join(" ")} out[o++] = 10; return o; };`;
+  const line = new Function("copy", "num", ...args.map((_, i) => `a${i}`), body)(
+    copy,
+    writeNumber,
+    ...args,
+  ) as TLine;
+  const plan = { slots, line, overrides: [...overrides], error };
+  plans.set(key, plan);
+  return plan;
+}
+
+function writeNumber(v: number, out: Buffer, o: number): number {
+  return o + out.write(String(v), o, "latin1");
+}
+
+/** Through the column's own checks (the JSON path's): normal form, normalised, or the reason. */
+function slowWriter(name: string, c: Column, optional: boolean, error: { message: string }): TWriter {
+  const kind: TFieldKind = fieldKind(c);
+  return (src, s, e, out, o) => {
+    const text = src.toString("utf8", s, e);
+    const value = fieldValue(kind, text, optional);
+    let t = value === undefined ? "" : c.tsv(value);
+    if (t === undefined) {
+      const parsed = c.schema.safeParse(value);
+      if (!parsed.success) {
+        const got = text.length > 64 ? `${text.slice(0, 64)}...` : text;
+        error.message = `column ${name}: ${parsed.error.issues[0]?.message ?? "invalid"} (got ${JSON.stringify(got)})`;
+        return -1;
+      }
+      t = parsed.data === undefined ? "" : c.tsv(parsed.data);
+      if (t === undefined) {
+        error.message = `column ${name}: valid, but its normalised form has no TSV encoding (a bug: report it)`;
+        return -1;
+      }
+    }
+    if (Buffer.byteLength(t) > out.length - o) throw new Error("record-tsv: output bound exceeded (a bug)");
+    return o + out.write(t, o, "utf8");
+  };
+}
+
+/** A fast writer must give exactly what the column's checks give for every sample it accepts. */
+function agreesWithColumn(fast: TWriter, slow: TWriter): boolean {
+  const out = Buffer.alloc(256);
+  const ref = Buffer.alloc(256);
+  for (const sample of SAMPLES) {
+    const src = Buffer.from(sample, "latin1");
+    const n = fast(src, 0, src.length, out, 0);
+    if (n < 0) continue;
+    const m = slow(src, 0, src.length, ref, 0);
+    if (m !== n || out.compare(ref, 0, m, 0, n) !== 0) return false;
+  }
+  return true;
+}
+
+/**
+ * One compact batch's lines, split once: `pos` holds, per line, where each field starts and (at the
+ * end) one past the line's last byte. A line with the wrong number of fields is kept (its row is
+ * rejected by index) with `-fields - 1` in place of its first position.
+ */
+export class TsvRows {
+  readonly def: RowTable;
+  readonly count: number;
+  readonly #src: Buffer;
+  readonly #columns: readonly string[];
+  readonly #pos: Int32Array;
+  readonly #width: number;
+
+  /**
+   * `body` from `dataStart` holds exactly `rows` lines of `columns` (the header's). Throws
+   * TsvBatchError when the lines are not `rows` lines.
+   */
+  constructor(
+    table: TRowTableName,
+    columns: readonly string[],
+    body: Buffer,
+    dataStart: number,
+    rows: number,
+  ) {
+    const def = ROW_TABLES[table] as RowTable | undefined;
+    if (!def) throw new TsvBatchError(`unknown telemetry table '${table}'`);
+    checkHeader(def, columns);
+    this.def = def;
+    this.#src = body;
+    this.#columns = columns;
+    const n = columns.length;
+    const width = n + 1;
+    const pos = new Int32Array(rows * width);
+    const len = body.length;
+    let p = dataStart;
+    let r = 0;
+    while (p < len && r < rows) {
+      const b = r * width;
+      pos[b] = p;
+      let k = 0;
+      let i = p;
+      for (; i < len; i++) {
+        const c = body[i];
+        if (c === 9) {
+          k++;
+          if (k < n) pos[b + k] = i + 1;
+        } else if (c === 10) break;
+      }
+      if (k + 1 === n) pos[b + n] = i + 1;
+      else pos[b] = -(k + 1) - 1;
+      r++;
+      p = i + 1;
+    }
+    if (r !== rows || p < len) {
+      throw new TsvBatchError(
+        r < rows
+          ? `body has ${r} lines of rows; the header says ${rows}`
+          : `body has more than the ${rows} lines of rows the header says`,
+      );
+    }
+    this.count = rows;
+    this.#pos = pos;
+    this.#width = width;
+  }
+
+  /** Which header field holds `name`, or -1. */
+  fieldIndex(name: string): number {
+    return this.#columns.indexOf(name);
+  }
+
+  /** Field `field` of each line as text (undefined for a malformed line): tagging's inputs. */
+  fieldTexts(field: number): (string | undefined)[] {
+    const out: (string | undefined)[] = new Array(this.count);
+    for (let r = 0; r < this.count; r++) {
+      const b = r * this.#width;
+      const start = this.#pos[b] as number;
+      if (start < 0) continue;
+      out[r] = this.#src.toString(
+        "latin1",
+        this.#pos[b + field] as number,
+        (this.#pos[b + field + 1] as number) - 1,
+      );
+    }
+    return out;
+  }
+
+  #shapeError(r: number): string {
+    const fields = -(this.#pos[r * this.#width] as number) - 1;
+    return `row ${r}: ${fields} fields, the header names ${this.#columns.length} columns`;
+  }
+
+  /**
+   * Checks every field and writes the valid rows for `orgId` / `agentId` (from the credential) as
+   * TabSeparated in the table's DDL column order, the payload `insertEncoded` takes. `overrides`
+   * (e.g. resource tag ids from AutoTagging) replace a column's value where non-zero. Bad rows are
+   * reported by index with the column and the reason; the others are kept.
+   */
+  encode(
+    orgId: string,
+    agentId: string,
+    overrides: ReadonlyMap<string, Uint32Array> = new Map(),
+  ): EncodedRows {
+    const org = zUuid.safeParse(orgId);
+    const agent = zUuid.safeParse(agentId);
+    if (!org.success || !agent.success) {
+      throw new OrgScopeError("the compact ingest path needs the credential's org and agent ids (UUIDs)");
+    }
+    const names = [...overrides.keys()].filter((n) => n in this.def.columns).sort();
+    const plan = planOf(this.def, this.#columns, names);
+    const ov = names.map((n) => overrides.get(n));
+    const orgBytes = Buffer.from(org.data, "latin1");
+    const agentBytes = Buffer.from(agent.data, "latin1");
+    const src = this.#src;
+    const pos = this.#pos;
+    const width = this.#width;
+    const fixed = plan.slots.length * 64 + 128;
+    let out = Buffer.allocUnsafe(Math.ceil(src.length * 1.5) + this.count * 96 + fixed);
+    let o = 0;
+    let written = 0;
+    const rejected: RecordResult["rejected"] = [];
+    for (let r = 0; r < this.count; r++) {
+      const b = r * width;
+      const start = pos[b] as number;
+      if (start < 0) {
+        rejected.push({ index: r, error: this.#shapeError(r) });
+        continue;
+      }
+      const bound = ((pos[b + width - 1] as number) - start) * 4 + fixed;
+      if (out.length - o < bound) {
+        const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, o + bound));
+        out.copy(bigger, 0, 0, o);
+        out = bigger;
+      }
+      const next = plan.line(src, pos, b, r, out, o, orgBytes, agentBytes, ov);
+      if (next >= 0) {
+        o = next;
+        written++;
+      } else {
+        rejected.push({ index: r, error: `row ${r}, ${plan.error.message}` });
+      }
+    }
+    return { table: this.def.name as TRowTableName, payload: out.subarray(0, o), rows: written, rejected };
+  }
+
+  /**
+   * The lines as wire row objects (the JSON path's input), for a writer without an encoded path;
+   * malformed lines are rejected here by index. Unknown columns are left out, as zod strips them.
+   */
+  toRows(): { own: { index: number; row: Record<string, unknown> }[]; rejected: RecordResult["rejected"] } {
+    const own: { index: number; row: Record<string, unknown> }[] = [];
+    const rejected: RecordResult["rejected"] = [];
+    const known = this.#columns.map((name) => {
+      const c = this.def.columns[name];
+      return c ? { name, kind: fieldKind(c), optional: c.ddlDefault !== undefined } : undefined;
+    });
+    for (let r = 0; r < this.count; r++) {
+      const b = r * this.#width;
+      if ((this.#pos[b] as number) < 0) {
+        rejected.push({ index: r, error: this.#shapeError(r) });
+        continue;
+      }
+      const row: Record<string, unknown> = {};
+      known.forEach((k, f) => {
+        if (!k) return;
+        const text = this.#src.toString(
+          "utf8",
+          this.#pos[b + f] as number,
+          (this.#pos[b + f + 1] as number) - 1,
+        );
+        const v = fieldValue(k.kind, text, k.optional);
+        if (v !== undefined) row[k.name] = v;
+      });
+      own.push({ index: r, row });
+    }
+    return { own, rejected };
+  }
+}
