@@ -6,6 +6,7 @@ import { useState } from "react";
 import { ErrorAlert } from "../../../../components/ErrorAlert.tsx";
 import { TableScroll } from "../../../../components/TableScroll.tsx";
 import { useTRPC } from "../../../../trpc/react.tsx";
+import { EditCloudAccountForm } from "./EditCloudAccountForm.tsx";
 
 const KIND: Record<string, string> = {
   aws: "AWS",
@@ -47,7 +48,14 @@ export function CloudAccountsView({ orgSlug, canWrite = false }: { orgSlug: stri
       onSuccess: () => queryClient.invalidateQueries(trpc.clouds.pathFilter()),
     }),
   );
+  const syncNow = useMutation(
+    trpc.clouds.syncNow.mutationOptions({
+      // The job usually ends within seconds: look again then rather than at the next 30 s poll.
+      onSuccess: () => setTimeout(() => void queryClient.invalidateQueries(trpc.clouds.pathFilter()), 5_000),
+    }),
+  );
   const [accountId, setAccountId] = useState<string | undefined>(undefined);
+  const [editing, setEditing] = useState<string | undefined>(undefined);
   const accounts = useQuery({ ...trpc.clouds.list.queryOptions({ orgSlug }), refetchInterval: 30_000 });
   const history = useQuery({
     ...trpc.clouds.history.queryOptions({ orgSlug, limit: 100, ...(accountId ? { accountId } : {}) }),
@@ -73,6 +81,12 @@ export function CloudAccountsView({ orgSlug, canWrite = false }: { orgSlug: stri
     <div className="fp-stack">
       {accounts.isError && <ErrorAlert error={accounts.error} />}
       <ErrorAlert error={remove.error} />
+      <ErrorAlert error={syncNow.error} />
+      {syncNow.data && !syncNow.isPending && !syncNow.error && (
+        <div className="fp-alert fp-alert-info" role="status">
+          Sync of {names.get(syncNow.data.id) ?? "the account"} queued: its status updates here when it ends.
+        </div>
+      )}
       <TableScroll label="Cloud accounts">
         <table className="fp-table">
           <caption className="fp-sr-only">Cloud accounts</caption>
@@ -86,7 +100,7 @@ export function CloudAccountsView({ orgSlug, canWrite = false }: { orgSlug: stri
               <th scope="col">History</th>
               {canWrite && (
                 <th scope="col">
-                  <span className="fp-sr-only">Remove</span>
+                  <span className="fp-sr-only">Actions</span>
                 </th>
               )}
             </tr>
@@ -124,21 +138,39 @@ export function CloudAccountsView({ orgSlug, canWrite = false }: { orgSlug: stri
                 </td>
                 {canWrite && (
                   <td>
-                    <Button
-                      variant="secondary"
-                      disabled={remove.isPending}
-                      aria-label={`Remove ${a.name}`}
-                      onClick={() => {
-                        if (
-                          window.confirm(
-                            `Remove ${a.name}? Its sync stops and its resources are marked deleted; older flows keep their names.`,
+                    <div className="fp-form-inline">
+                      <Button
+                        variant="secondary"
+                        aria-label={`Edit ${a.name}`}
+                        aria-pressed={editing === a.id}
+                        onClick={() => setEditing(editing === a.id ? undefined : a.id)}
+                      >
+                        Edit
+                      </Button>
+                      <Button
+                        variant="secondary"
+                        disabled={syncNow.isPending}
+                        aria-label={`Sync ${a.name} now`}
+                        onClick={() => syncNow.mutate({ orgSlug, accountId: a.id })}
+                      >
+                        Sync now
+                      </Button>
+                      <Button
+                        variant="secondary"
+                        disabled={remove.isPending}
+                        aria-label={`Remove ${a.name}`}
+                        onClick={() => {
+                          if (
+                            window.confirm(
+                              `Remove ${a.name}? Its sync stops and its resources are marked deleted; older flows keep their names.`,
+                            )
                           )
-                        )
-                          remove.mutate({ orgSlug, accountId: a.id });
-                      }}
-                    >
-                      Remove
-                    </Button>
+                            remove.mutate({ orgSlug, accountId: a.id });
+                        }}
+                      >
+                        Remove
+                      </Button>
+                    </div>
                   </td>
                 )}
               </tr>
@@ -146,6 +178,14 @@ export function CloudAccountsView({ orgSlug, canWrite = false }: { orgSlug: stri
           </tbody>
         </table>
       </TableScroll>
+      {canWrite && editing && names.has(editing) && (
+        <EditCloudAccountForm
+          key={editing}
+          orgSlug={orgSlug}
+          accountId={editing}
+          onClose={() => setEditing(undefined)}
+        />
+      )}
       <p className="fp-hint">
         Each account is synced on a schedule by the controller (3 attempts with backoff); a failed attempt
         keeps the last good resources and shows its error here until a sync succeeds. Deleted resources keep
