@@ -126,11 +126,12 @@ export async function benchAgentIr(argv = []) {
       logLevel: "warning",
     });
     const one = join(dir, "one.pcap");
-    execFileSync("editcap", ["-r", real.path, one, "1-1"]);
+    // -F pcap: editcap writes pcapng by default, whose reader is not the one the bench measures.
+    execFileSync("editcap", ["-F", "pcap", "-r", real.path, one, "1-1"]);
     let file = real.path;
     if (n < real.packets) {
       file = join(dir, "part.pcap");
-      execFileSync("editcap", ["-r", real.path, file, `1-${n}`]);
+      execFileSync("editcap", ["-F", "pcap", "-r", real.path, file, `1-${n}`]);
     }
     process.stderr.write(`bench agent-ir: callgrind on 1 packet, then ${n} packets${l7 ? " (L7 on)" : ""}\n`);
     const base = callgrind(dir, bundle, one, l7, "one");
