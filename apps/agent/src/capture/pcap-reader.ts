@@ -32,6 +32,13 @@ export function readPcap(src: ChunkedSource, onPacket: PacketHandler, onError: R
 /**
  * The records after the file header (16-byte header + bytes each), until the source ends. Live
  * capture (../live/) hands its batches, written by libpcap in this layout, through here too.
+ *
+ * Two loops: `blockRecords` walks the complete records in the block and stops at the first it
+ * cannot take; this function refills the block and reports errors. The per-packet loop thus
+ * never meets the refill and error paths, which V8 would otherwise reach first long after it
+ * optimized the loop (no type feedback there: a deoptimization at the first block boundary,
+ * then a stretch in slower code). The first call stops after a few records for the same reason:
+ * its loop exit has then run before V8 compiles the loop.
  */
 export function readPcapRecords(
   src: ChunkedSource,
@@ -42,13 +49,46 @@ export function readPcapRecords(
   onError: ReadErrorHandler,
 ): number {
   let count = 0;
+  let limit = 64;
   for (;;) {
+    count += blockRecords(src, le, nanos, linkType, onPacket, limit);
+    limit = 0x7fffffff;
     if (src.len - src.pos < 16 && !src.ensure(16)) {
       if (src.len - src.pos > 0) onError("truncated_record_header", src.offset);
       break;
     }
-    const buf = src.buf;
-    const p = src.pos;
+    const b = src.buf;
+    const p = src.pos + 8;
+    const caplen = le
+      ? b[p]! + (b[p + 1]! << 8) + (b[p + 2]! << 16) + b[p + 3]! * 16777216
+      : b[p + 3]! + (b[p + 2]! << 8) + (b[p + 1]! << 16) + b[p]! * 16777216;
+    if (caplen > MAX_PACKET) {
+      onError("bogus_record_length", src.offset);
+      break;
+    }
+    if (!src.ensure(16 + caplen)) {
+      onError("truncated_record", src.offset);
+      break;
+    }
+  }
+  return count;
+}
+
+/** The complete records of the block from src.pos on, at most `limit`; src.pos ends after them. */
+function blockRecords(
+  src: ChunkedSource,
+  le: boolean,
+  nanos: boolean,
+  linkType: number,
+  onPacket: PacketHandler,
+  limit: number,
+): number {
+  const buf = src.buf;
+  const len = src.len;
+  const base = src.base;
+  let p = src.pos;
+  let count = 0;
+  while (len - p >= 16 && count < limit) {
     let sec: number;
     let frac: number;
     let caplen: number;
@@ -65,19 +105,12 @@ export function readPcapRecords(
       caplen = buf[p + 11]! + (buf[p + 10]! << 8) + (buf[p + 9]! << 16) + buf[p + 8]! * 16777216;
       wirelen = buf[p + 15]! + (buf[p + 14]! << 8) + (buf[p + 13]! << 16) + buf[p + 12]! * 16777216;
     }
-    if (caplen > MAX_PACKET) {
-      onError("bogus_record_length", src.offset);
-      break;
-    }
-    if (src.len - src.pos < 16 + caplen && !src.ensure(16 + caplen)) {
-      onError("truncated_record", src.offset);
-      break;
-    }
-    const at = src.offset;
+    if (caplen > MAX_PACKET || len - p < 16 + caplen) break;
     const ts = sec * 1_000_000 + (nanos ? Math.floor(frac / 1000) : frac);
-    onPacket(linkType, src.buf, src.pos + 16, caplen, wirelen, ts, at);
-    src.pos += 16 + caplen;
+    onPacket(linkType, buf, p + 16, caplen, wirelen, ts, base + p);
+    p += 16 + caplen;
     count++;
   }
+  src.pos = p;
   return count;
 }
