@@ -41,6 +41,7 @@ import { M, METRIC_FIELDS, type MetricKeyView, NetworkMetricsTable, NF } from ".
 import { FlowTable, flowHash } from "./flow-table.ts";
 import { ipText } from "./ip-text.ts";
 import { SeqVerdict, TcpState, TcpTracker } from "./tcp-state.ts";
+import { warmUpOnce } from "./warm-up.ts";
 
 export const NIL_UUID = "00000000-0000-0000-0000-000000000000";
 
@@ -208,6 +209,8 @@ export interface EngineStats {
 export type Engine = ReturnType<typeof createEngine>;
 
 export function createEngine(opts: EngineOptions = {}) {
+  // Once per process: every hot path meets a packet before V8 optimizes it (see warm-up.ts).
+  warmUpOnce(() => new FlowEngine({ maxFlows: 64, startSeconds: 1 }));
   return new FlowEngine(opts);
 }
 

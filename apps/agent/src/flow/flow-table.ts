@@ -150,9 +150,12 @@ export class FlowTable {
     const mask = this.mask;
     const index = this.index;
     const keys = this.keys;
-    let i = h & mask;
+    // One step back, so that the step below runs on every lookup: a probe path first taken
+    // after V8 optimized this function would deoptimize it (no type feedback).
+    let i = (h - 1) & mask;
     const vp = (m.ipVersion << 8) | m.proto;
     for (;;) {
+      i = (i + 1) & mask;
       const e = index[i * 2 + 1]!;
       if (e === 0) return -1;
       if (index[i * 2] === h) {
@@ -190,7 +193,6 @@ export class FlowTable {
           }
         }
       }
-      i = (i + 1) & mask;
     }
   }
 
