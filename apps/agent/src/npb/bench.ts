@@ -71,6 +71,7 @@ function pass(
   onPacket: ((m: PacketMeta, b: Buffer, off: number, len: number, ts: number) => void) | null,
 ) {
   const m = new PacketMeta();
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const n = cap.offs.length;
   for (let i = 0; i < n; i++) {
@@ -81,7 +82,16 @@ function pass(
     if (onPacket) onPacket(m, chunk, off, cap.lens[i]!, cap.ts[i]!);
   }
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { pass: name, packets: n, seconds: +s.toFixed(3), packetsPerSecond: Math.round(n / s) };
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  return {
+    pass: name,
+    packets: n,
+    seconds: +s.toFixed(3),
+    cpuSeconds: +cpuS.toFixed(3),
+    packetsPerSecond: Math.round(n / s),
+    packetsPerCpuSecond: Math.round(n / cpuS),
+  };
 }
 
 async function main() {

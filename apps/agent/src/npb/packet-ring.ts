@@ -17,6 +17,7 @@ interface RingAddon {
     ifindex: number,
     frameSize: number,
     frameCount: number,
+    vnet: number,
   ): { fd: number; ring: ArrayBuffer; frames: number } | number;
   flush(fd: number): number;
   close(fd: number): number;
@@ -133,6 +134,9 @@ export interface FlushResult {
 const FRAME = 2048;
 const DATA = 32; // TPACKET2_HDRLEN - sizeof(struct sockaddr_ll): where a TX frame's bytes start
 const SEND_REQUEST = 1;
+const VNET_HDR = 10;
+/** FLOWPLANE_NPB_RING_VNET=0 attaches ring pages instead of copying (for A/B runs). */
+const RING_VNET = process.env.FLOWPLANE_NPB_RING_VNET !== "0";
 const bufferCopy = Buffer.prototype.copy;
 
 /** One TX ring on one interface. Frames are written in slot order, which is the kernel's order. */
@@ -148,6 +152,8 @@ export class PacketRing {
   outstanding = 0;
   /** Frames written since the last flush. */
   unflushed = 0;
+  /** Bytes before the Ethernet header in a slot's data: 10 with a virtio_net_hdr. */
+  private readonly pre: number;
 
   constructor(
     private readonly addon: RingAddon,
@@ -155,17 +161,33 @@ export class PacketRing {
     ring: ArrayBuffer,
     frames: number,
     mtu: number,
+    vnet: boolean,
   ) {
     this.frames = frames;
     this.bytes = new Uint8Array(ring);
     this.words = new Uint32Array(ring);
-    this.maxFrame = Math.min(FRAME - DATA, mtu + 14);
+    this.pre = vnet ? VNET_HDR : 0;
+    this.maxFrame = Math.min(FRAME - DATA - this.pre, mtu + 14);
   }
 
-  static open(addon: RingAddon, ifindex: number, mtu: number, frames = 4096): PacketRing | number {
-    const r = addon.open(ifindex, FRAME, frames);
+  /**
+   * `vnet` (default on): each frame carries a virtio_net_hdr asking the kernel to copy the whole
+   * frame into the skb instead of attaching the ring's page (see native/packet-ring.c).
+   */
+  static open(
+    addon: RingAddon,
+    ifindex: number,
+    mtu: number,
+    frames = 4096,
+    vnet = RING_VNET,
+  ): PacketRing | number {
+    let r = addon.open(ifindex, FRAME, frames, vnet ? 1 : 0);
+    if (typeof r === "number" && vnet) {
+      vnet = false; // a kernel without PACKET_VNET_HDR on TX rings
+      r = addon.open(ifindex, FRAME, frames, 0);
+    }
     if (typeof r === "number") return r;
-    return new PacketRing(addon, r.fd, r.ring, r.frames, mtu);
+    return new PacketRing(addon, r.fd, r.ring, r.frames, mtu, vnet);
   }
 
   /**
@@ -176,7 +198,15 @@ export class PacketRing {
     const slot = this.head;
     if (this.words[(slot * FRAME) >>> 2] !== 0) return false; // TP_STATUS_AVAILABLE is 0
     const b = this.bytes;
-    const at = slot * FRAME + DATA;
+    let at = slot * FRAME + DATA;
+    if (this.pre !== 0) {
+      // virtio_net_hdr: flags 0, gso_type NONE, hdr_len = the whole frame (little-endian), rest 0.
+      const n = len + 14;
+      b.fill(0, at, at + VNET_HDR);
+      b[at + 2] = n & 255;
+      b[at + 3] = n >>> 8;
+      at += VNET_HDR;
+    }
     for (let i = 0; i < 14; i++) b[at + i] = eth[i]!;
     const ip = at + 14;
     if (len < 128) for (let i = 0; i < len; i++) b[ip + i] = packet[i]!;
@@ -197,7 +227,7 @@ export class PacketRing {
       b[ip + 11] = c & 255;
     }
     const w = (slot * FRAME) >>> 2;
-    this.words[w + 1] = len + 14; // tp_len
+    this.words[w + 1] = this.pre + 14 + len; // tp_len
     this.words[w] = SEND_REQUEST; // last: the kernel takes the frame from here on
     this.head = slot + 1 === this.frames ? 0 : slot + 1;
     this.outstanding++;
@@ -220,7 +250,7 @@ export class PacketRing {
     let last = 0;
     const w = this.words;
     while (this.outstanding > 0 && w[(this.tail * FRAME) >>> 2] !== SEND_REQUEST) {
-      last = w[((this.tail * FRAME) >>> 2) + 1]! - 14;
+      last = w[((this.tail * FRAME) >>> 2) + 1]! - 14 - this.pre;
       bytes += last;
       this.tail = this.tail + 1 === this.frames ? 0 : this.tail + 1;
       this.outstanding--;

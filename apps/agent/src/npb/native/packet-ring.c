@@ -3,12 +3,16 @@
  * with one send(2) flushing every frame queued in the ring instead of one syscall per frame.
  * Compiled lazily by ../packet-ring.ts; plain N-API.
  *
- *   open(ifindex, frameSize, frameCount) -> { fd, ring: ArrayBuffer } or -errno
+ *   open(ifindex, frameSize, frameCount, vnet) -> { fd, ring: ArrayBuffer, frames } or -errno
  *       SOCK_RAW packet socket bound to the interface with protocol 0 (it never receives),
  *       TPACKET_V2, PACKET_QDISC_BYPASS (straight to the driver, as tcpreplay's frames are not
  *       queued either), PACKET_LOSS (a malformed frame is skipped, not stuck at the head), and
  *       the TX ring mmap'ed and handed to JS as an external ArrayBuffer: JS writes each frame at
  *       slot * frameSize + 32, its length at +4 and TP_STATUS_SEND_REQUEST (1) at +0.
+ *       vnet = 1: PACKET_VNET_HDR, each frame preceded by a 10-byte virtio_net_hdr whose hdr_len
+ *       tells the kernel how many bytes to copy into the skb; the rest would be attached as
+ *       pages of the ring (zero copy), which a veth or loopback hop then copies into a freshly
+ *       allocated page per frame (skb_copy_ubufs) and a NIC maps for DMA one by one.
  *   flush(fd) -> bytes the kernel took, or -errno (EAGAIN and ENOBUFS included)
  *   close(fd)  the mapping stays valid until the ArrayBuffer is collected (then munmap)
  */
@@ -40,13 +44,14 @@ static void unmap(napi_env env, void *data, void *hint) {
 }
 
 static napi_value Open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 3) return num(env, -EINVAL);
   int ifindex = arg_i32(env, argv[0]);
   int frame = arg_i32(env, argv[1]);
   int count = arg_i32(env, argv[2]);
+  int vnet = argc > 3 ? arg_i32(env, argv[3]) : 0;
   if (frame < 64 || frame % TPACKET_ALIGNMENT || 4096 % frame || count < 1) return num(env, -EINVAL);
 
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -64,6 +69,7 @@ static napi_value Open(napi_env env, napi_callback_info info) {
   sll.sll_ifindex = ifindex;
   sll.sll_protocol = 0;
   if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v2, sizeof v2) < 0 ||
+      (vnet && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) ||
       setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0 ||
       setsockopt(fd, SOL_PACKET, PACKET_LOSS, &one, sizeof one) < 0 ||
       setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof req) < 0 ||
