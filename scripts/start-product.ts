@@ -43,8 +43,14 @@ const fail = (msg: string): never => {
 function localSecrets(): Record<string, string> {
   const file = join(dataDir, "local.env.json");
   const secrets = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
-  if (!secrets.NEXTAUTH_SECRET) {
-    secrets.NEXTAUTH_SECRET = randomBytes(32).toString("base64url");
+  const missing = { NEXTAUTH_SECRET: "base64url", FLOWPLANE_SECRETS_KEY: "base64" } as const;
+  let changed = false;
+  for (const [name, encoding] of Object.entries(missing)) {
+    if (secrets[name]) continue;
+    secrets[name] = randomBytes(32).toString(encoding);
+    changed = true;
+  }
+  if (changed) {
     writeFileSync(file, JSON.stringify(secrets, null, 2));
     chmodSync(file, 0o600);
   }
@@ -273,6 +279,9 @@ const common = {
   REDIS_URL: env.REDIS_URL,
   CLICKHOUSE_URL: chUrl,
   CLICKHOUSE_DATABASE: env.CLICKHOUSE_DATABASE,
+  // One key for both: the console seals cloud credentials the controller's syncs open. An
+  // operator's own key in the environment wins over the generated one.
+  FLOWPLANE_SECRETS_KEY: process.env.FLOWPLANE_SECRETS_KEY ?? (secrets.FLOWPLANE_SECRETS_KEY as string),
 };
 startChild(
   "controller",

@@ -15,7 +15,7 @@ export type TCloudJobs = {
   /** Schedules (or reschedules) one source's sync every `everyMs`, with retries. */
   schedule(orgId: string, accountId: string, everyMs?: number): Promise<void>;
   unschedule(orgId: string, accountId: string): Promise<void>;
-  /** Runs one sync now through the queue (same retries) and waits for its outcome. */
+  /** Queues one sync of the account at once (same retries as the schedule); does not wait for it. */
   syncNow(orgId: string, accountId: string): Promise<Job<TJobData>>;
   close(): Promise<void>;
 };
