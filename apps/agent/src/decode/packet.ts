@@ -99,7 +99,10 @@ function decodeRawIp(m: PacketMeta, b: Uint8Array, o: number, end: number): numb
 
 export function decodeEthernet(m: PacketMeta, b: Uint8Array, o: number, end: number): number {
   if (o + 14 > end) return DecodeError.truncated;
-  return decodeEtherType(m, u16(b, o + 12), b, o + 14, end);
+  const type = u16(b, o + 12);
+  // Untagged IPv4 first: one call less on the common path.
+  if (type === 0x0800) return decodeIpv4(m, b, o + 14, end);
+  return decodeEtherType(m, type, b, o + 14, end);
 }
 
 function decodeEtherType(m: PacketMeta, type: number, b: Uint8Array, o: number, end: number): number {
@@ -189,6 +192,7 @@ export function decodeIpv4(m: PacketMeta, b: Uint8Array, o: number, end: number)
     m.payloadOffset = o + hl;
     return DecodeError.ok;
   }
+  if (proto === 6) return decodeTcp(m, b, o + hl, l4len, end);
   return decodeL4(m, proto, b, o + hl, l4len, end);
 }
 
@@ -259,26 +263,8 @@ function decodeL4(
 ): number {
   m.proto = proto;
   switch (proto) {
-    case 6: {
-      if (p + 20 > end) return DecodeError.truncated;
-      m.srcPort = u16(b, p);
-      m.dstPort = u16(b, p + 2);
-      m.seq = u32(b, p + 4);
-      m.ack = u32(b, p + 8);
-      const doff = (b[p + 12]! >> 4) * 4;
-      if (doff < 20 || doff > l4len) return DecodeError.badL4Header;
-      m.tcpFlags = b[p + 13]!;
-      m.window = u16(b, p + 14);
-      m.payloadLen = l4len - doff;
-      m.payloadOffset = p + doff;
-      // Options are only located here: the flow engine never reads them, and parsing the
-      // timestamps every Linux segment carries cost ~10 % of the per-packet time.
-      if (doff > 20) {
-        m.tcpOptOffset = p + 20;
-        m.tcpOptEnd = Math.min(p + doff, end);
-      }
-      return DecodeError.ok;
-    }
+    case 6:
+      return decodeTcp(m, b, p, l4len, end);
     case 17: {
       if (p + 8 > end) return DecodeError.truncated;
       const sp = u16(b, p);
@@ -330,6 +316,28 @@ function decodeL4(
       m.payloadOffset = p;
       return DecodeError.ok;
   }
+}
+
+/** The TCP header at p (m.proto is 6 already). Small, so V8 inlines it into decodeIpv4. */
+function decodeTcp(m: PacketMeta, b: Uint8Array, p: number, l4len: number, end: number): number {
+  if (p + 20 > end) return DecodeError.truncated;
+  m.srcPort = u16(b, p);
+  m.dstPort = u16(b, p + 2);
+  m.seq = u32(b, p + 4);
+  m.ack = u32(b, p + 8);
+  const doff = (b[p + 12]! >> 4) * 4;
+  if (doff < 20 || doff > l4len) return DecodeError.badL4Header;
+  m.tcpFlags = b[p + 13]!;
+  m.window = u16(b, p + 14);
+  m.payloadLen = l4len - doff;
+  m.payloadOffset = p + doff;
+  // Options are only located here: the flow engine never reads them, and parsing the
+  // timestamps every Linux segment carries cost ~10 % of the per-packet time.
+  if (doff > 20) {
+    m.tcpOptOffset = p + 20;
+    m.tcpOptEnd = Math.min(p + doff, end);
+  }
+  return DecodeError.ok;
 }
 
 /**

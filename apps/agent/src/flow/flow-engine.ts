@@ -441,15 +441,14 @@ export class FlowEngine {
     if (s.firstTs === 0) s.firstTs = ts;
     if (ts > this.now) {
       this.now = ts;
+      this.table.now = ts;
+      this.tcp.now = ts;
       if (ts >= this.nextTick) this.tick(ts);
     }
     s.lastTs = this.now;
   }
 
   private afterDecode(m: PacketMeta, wireLen: number): void {
-    const t = this.now;
-    this.table.now = t;
-    this.tcp.now = t;
     if (m.fragment === 0) {
       this.update(m, wireLen);
     } else if (m.laterFragment === 1) {
@@ -568,18 +567,7 @@ export class FlowEngine {
     const proto = m.proto;
     const isTcp = proto === 6 && m.laterFragment === 0;
     const fl = isTcp ? m.tcpFlags : 0;
-    if (f >= 0 && isTcp && (fl & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) {
-      // A new SYN on a closed connection, or with another ISN than the SYN we saw: port reuse.
-      const st = this.tcp.state[f]!;
-      const d = f * 2 + dir;
-      if (st === TcpState.closedFin || st === TcpState.closedRst) {
-        this.close(f, st === TcpState.closedFin ? CT_FIN : this.rstType(f));
-        f = -1;
-      } else if (this.tcp.synSeen[d] && this.tcp.synIsn[d] !== m.seq) {
-        this.close(f, CT_REUSE);
-        f = -1;
-      }
-    }
+    if (f >= 0 && isTcp && (fl & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) f = this.reusedPort(f, dir, m);
     if (f < 0) {
       f = this.newFlow(m, h);
       dir = 0;
@@ -591,27 +579,44 @@ export class FlowEngine {
     if (isTcp) cls = this.tcpPacket(f, dir, m, mb);
     else if (proto === 17) cls = CLASS_UDP;
     table.touch(f, cls);
-    const l7 = this.l7;
-    if (
-      l7 !== null &&
-      m.payloadLen > 0 &&
-      m.laterFragment === 0 &&
-      (proto === 6 || proto === 17) &&
-      this.l7On
-    ) {
-      const avail = this.frameEnd - m.payloadOffset;
-      l7.onPayload(
-        f,
-        dir === this.cdir[f] ? 0 : 1,
-        this.frameBuf,
-        m.payloadOffset,
-        avail <= 0 ? 0 : avail < m.payloadLen ? avail : m.payloadLen,
-        m.payloadLen,
-        proto === 6 ? m.seq : 0,
-        this.now,
-      );
+    if (this.l7 !== null) this.toL7(f, dir, m);
+    return f;
+  }
+
+  /**
+   * A SYN (no ACK) on flow `f`: on a closed connection, or with another ISN than the SYN seen,
+   * the port is reused and `f` is closed (-1 returned: a new flow), else `f`. Out of `update`
+   * to keep it small (V8 compiles small functions better and inlines them).
+   */
+  private reusedPort(f: number, dir: number, m: PacketMeta): number {
+    const st = this.tcp.state[f]!;
+    const d = f * 2 + dir;
+    if (st === TcpState.closedFin || st === TcpState.closedRst) {
+      this.close(f, st === TcpState.closedFin ? CT_FIN : this.rstType(f));
+      return -1;
+    }
+    if (this.tcp.synSeen[d] && this.tcp.synIsn[d] !== m.seq) {
+      this.close(f, CT_REUSE);
+      return -1;
     }
     return f;
+  }
+
+  /** The payload of the packet in `m` (flow `f`, direction `dir`) to the L7 processor. */
+  private toL7(f: number, dir: number, m: PacketMeta): void {
+    const proto = m.proto;
+    if (!(m.payloadLen > 0 && m.laterFragment === 0 && (proto === 6 || proto === 17) && this.l7On)) return;
+    const avail = this.frameEnd - m.payloadOffset;
+    this.l7!.onPayload(
+      f,
+      dir === this.cdir[f] ? 0 : 1,
+      this.frameBuf,
+      m.payloadOffset,
+      avail <= 0 ? 0 : avail < m.payloadLen ? avail : m.payloadLen,
+      m.payloadLen,
+      proto === 6 ? m.seq : 0,
+      this.now,
+    );
   }
 
   private tcpPacket(f: number, dir: number, m: PacketMeta, mb: number): number {
@@ -910,7 +915,12 @@ export class FlowEngine {
 
   /** Advances the clock: metrics for finished seconds, expiry, minute reports. */
   tick(now: number): void {
-    if (now > this.now) this.now = now;
+    if (now > this.now) {
+      this.now = now;
+      // The table's and tracker's copies (unboxed double fields) follow the clock.
+      this.table.now = now;
+      this.tcp.now = now;
+    }
     const sec = Math.floor(now / 1e6) * 1e6;
     if (this.currentSecond === 0) {
       this.currentSecond = sec;
