@@ -86,25 +86,15 @@ function blockRecords(
   const buf = src.buf;
   const len = src.len;
   const base = src.base;
+  // One DataView per block: a 32-bit field is one bounds-checked load instead of four.
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let p = src.pos;
   let count = 0;
   while (len - p >= 16 && count < limit) {
-    let sec: number;
-    let frac: number;
-    let caplen: number;
-    let wirelen: number;
-    if (le) {
-      // Plain byte arithmetic: Buffer#readUInt32LE's argument checks cost more than the read.
-      sec = buf[p]! + (buf[p + 1]! << 8) + (buf[p + 2]! << 16) + buf[p + 3]! * 16777216;
-      frac = buf[p + 4]! + (buf[p + 5]! << 8) + (buf[p + 6]! << 16) + buf[p + 7]! * 16777216;
-      caplen = buf[p + 8]! + (buf[p + 9]! << 8) + (buf[p + 10]! << 16) + buf[p + 11]! * 16777216;
-      wirelen = buf[p + 12]! + (buf[p + 13]! << 8) + (buf[p + 14]! << 16) + buf[p + 15]! * 16777216;
-    } else {
-      sec = buf[p + 3]! + (buf[p + 2]! << 8) + (buf[p + 1]! << 16) + buf[p]! * 16777216;
-      frac = buf[p + 7]! + (buf[p + 6]! << 8) + (buf[p + 5]! << 16) + buf[p + 4]! * 16777216;
-      caplen = buf[p + 11]! + (buf[p + 10]! << 8) + (buf[p + 9]! << 16) + buf[p + 8]! * 16777216;
-      wirelen = buf[p + 15]! + (buf[p + 14]! << 8) + (buf[p + 13]! << 16) + buf[p + 12]! * 16777216;
-    }
+    const sec = dv.getUint32(p, le);
+    const frac = dv.getUint32(p + 4, le);
+    const caplen = dv.getUint32(p + 8, le);
+    const wirelen = dv.getUint32(p + 12, le);
     if (caplen > MAX_PACKET || len - p < 16 + caplen) break;
     const ts = sec * 1_000_000 + (nanos ? Math.floor(frac / 1000) : frac);
     onPacket(linkType, buf, p + 16, caplen, wirelen, ts, base + p);

@@ -33,6 +33,16 @@ function u32(b: Uint8Array, o: number): number {
   return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
 }
 
+/**
+ * The decoders read through a DataView of the frame's buffer: a 16- or 32-bit field is one
+ * bounds-checked load (V8 compiles DataView reads inline) instead of two or four byte loads,
+ * each with its own bounds and overflow checks. Readers hand frames from one block buffer for a
+ * long time, so the view is made again only when the buffer changes. 32-bit reads are signed
+ * (getInt32), like u32.
+ */
+let viewOf: Uint8Array | null = null;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
 /** Decode one frame into `m`. `end` bounds the captured bytes. Returns a DecodeError code. */
 export function decodeFrame(
   m: PacketMeta,
@@ -42,30 +52,37 @@ export function decodeFrame(
   capLen: number,
 ): number {
   m.reset();
-  const end = off + capLen;
+  if (b !== viewOf) {
+    view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    viewOf = b;
+  }
+  const d = view;
+  // A DataView read past the buffer throws (an index past a Uint8Array read undefined): a
+  // length past the buffer is cut to it, so such a frame is truncated, never an exception.
+  const end = Math.min(off + capLen, b.length);
   let r: number;
   switch (linkType) {
     case 1:
-      r = decodeEthernet(m, b, off, end);
+      r = decodeEthernet(m, d, off, end);
       break;
     case 101:
     case 12:
     case 14:
-      r = decodeRawIp(m, b, off, end);
+      r = decodeRawIp(m, d, off, end);
       break;
     case 228:
-      r = decodeIpv4(m, b, off, end);
+      r = decodeIpv4(m, d, off, end);
       break;
     case 229:
-      r = decodeIpv6(m, b, off, end);
+      r = decodeIpv6(m, d, off, end);
       break;
     case 113:
       if (off + 16 > end) r = DecodeError.truncated;
-      else r = decodeEtherType(m, u16(b, off + 14), b, off + 16, end);
+      else r = decodeEtherType(m, d.getUint16(off + 14), d, off + 16, end);
       break;
     case 276:
       if (off + 20 > end) r = DecodeError.truncated;
-      else r = decodeEtherType(m, u16(b, off), b, off + 20, end);
+      else r = decodeEtherType(m, d.getUint16(off), d, off + 20, end);
       break;
     case 0:
     case 108: {
@@ -75,10 +92,10 @@ export function decodeFrame(
       }
       // NULL carries the family in the capturing host's byte order, LOOP in network order;
       // either way the value is small, so whichever reading fits in 16 bits is the right one.
-      let fam = b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24);
-      if (fam >>> 16 !== 0) fam = u32(b, off) >>> 0;
-      if (fam === 2) r = decodeIpv4(m, b, off + 4, end);
-      else if (fam === 24 || fam === 28 || fam === 30 || fam === 10) r = decodeIpv6(m, b, off + 4, end);
+      let fam = d.getUint32(off, true);
+      if (fam >>> 16 !== 0) fam = d.getUint32(off);
+      if (fam === 2) r = decodeIpv4(m, d, off + 4, end);
+      else if (fam === 24 || fam === 28 || fam === 30 || fam === 10) r = decodeIpv6(m, d, off + 4, end);
       else r = DecodeError.notIp;
       break;
     }
@@ -89,48 +106,48 @@ export function decodeFrame(
   return r;
 }
 
-function decodeRawIp(m: PacketMeta, b: Uint8Array, o: number, end: number): number {
+function decodeRawIp(m: PacketMeta, d: DataView, o: number, end: number): number {
   if (o >= end) return DecodeError.truncated;
-  const v = b[o]! >> 4;
-  if (v === 4) return decodeIpv4(m, b, o, end);
-  if (v === 6) return decodeIpv6(m, b, o, end);
+  const v = d.getUint8(o) >> 4;
+  if (v === 4) return decodeIpv4(m, d, o, end);
+  if (v === 6) return decodeIpv6(m, d, o, end);
   return DecodeError.notIp;
 }
 
-export function decodeEthernet(m: PacketMeta, b: Uint8Array, o: number, end: number): number {
+export function decodeEthernet(m: PacketMeta, d: DataView, o: number, end: number): number {
   if (o + 14 > end) return DecodeError.truncated;
-  const type = u16(b, o + 12);
+  const type = d.getUint16(o + 12);
   // Untagged IPv4 first: one call less on the common path.
-  if (type === 0x0800) return decodeIpv4(m, b, o + 14, end);
-  return decodeEtherType(m, type, b, o + 14, end);
+  if (type === 0x0800) return decodeIpv4(m, d, o + 14, end);
+  return decodeEtherType(m, type, d, o + 14, end);
 }
 
-function decodeEtherType(m: PacketMeta, type: number, b: Uint8Array, o: number, end: number): number {
+function decodeEtherType(m: PacketMeta, type: number, d: DataView, o: number, end: number): number {
   // VLAN tags (802.1Q, 802.1ad, old QinQ 0x9100) stack; the innermost tag wins.
   while (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
     if (o + 4 > end) return DecodeError.truncated;
-    m.vlan = u16(b, o) & 0x0fff;
-    type = u16(b, o + 2);
+    m.vlan = d.getUint16(o) & 0x0fff;
+    type = d.getUint16(o + 2);
     o += 4;
   }
-  if (type === 0x0800) return decodeIpv4(m, b, o, end);
-  if (type === 0x86dd) return decodeIpv6(m, b, o, end);
+  if (type === 0x0800) return decodeIpv4(m, d, o, end);
+  if (type === 0x86dd) return decodeIpv6(m, d, o, end);
   if (type === 0x8847 || type === 0x8848) {
     // MPLS label stack: 4 bytes per label until the bottom-of-stack bit.
     for (;;) {
       if (o + 4 > end) return DecodeError.truncated;
       m.mplsLabels++;
-      const bos = b[o + 2]! & 1;
+      const bos = d.getUint8(o + 2) & 1;
       o += 4;
       if (bos) break;
       if (m.mplsLabels > 16) return DecodeError.tooDeep;
     }
     if (o >= end) return DecodeError.truncated;
-    const nib = b[o]! >> 4;
-    if (nib === 4) return decodeIpv4(m, b, o, end);
-    if (nib === 6) return decodeIpv6(m, b, o, end);
+    const nib = d.getUint8(o) >> 4;
+    if (nib === 4) return decodeIpv4(m, d, o, end);
+    if (nib === 6) return decodeIpv6(m, d, o, end);
     // Ethernet pseudowire with a zero control word.
-    if (nib === 0) return decodeEthernet(m, b, o + 4, end);
+    if (nib === 0) return decodeEthernet(m, d, o + 4, end);
     return DecodeError.notIp;
   }
   return DecodeError.notIp;
@@ -158,24 +175,24 @@ function enterTunnel(m: PacketMeta, type: number, id: number): number {
   return 0;
 }
 
-export function decodeIpv4(m: PacketMeta, b: Uint8Array, o: number, end: number): number {
+export function decodeIpv4(m: PacketMeta, d: DataView, o: number, end: number): number {
   if (o + 20 > end) return DecodeError.truncated;
-  const vihl = b[o]!;
+  const vihl = d.getUint8(o);
   if (vihl >> 4 !== 4) return DecodeError.badIpHeader;
   const hl = (vihl & 15) * 4;
   if (hl < 20) return DecodeError.badIpHeader;
-  let total = u16(b, o + 2);
+  let total = d.getUint16(o + 2);
   // TSO-offloaded frames captured on the sending host carry total length 0.
   if (total === 0) total = end - o;
   if (total < hl) return DecodeError.badIpHeader;
   m.ipVersion = 4;
-  m.src0 = u32(b, o + 12);
-  m.dst0 = u32(b, o + 16);
+  m.src0 = d.getInt32(o + 12);
+  m.dst0 = d.getInt32(o + 16);
   m.src1 = m.src2 = m.src3 = m.dst1 = m.dst2 = m.dst3 = 0;
-  const proto = b[o + 9]!;
+  const proto = d.getUint8(o + 9);
   m.proto = proto;
-  m.ipId = u16(b, o + 4);
-  const ff = u16(b, o + 6);
+  m.ipId = d.getUint16(o + 4);
+  const ff = d.getUint16(o + 6);
   const fragOff = ff & 0x1fff;
   m.moreFragments = (ff >> 13) & 1;
   const l4len = total - hl;
@@ -192,51 +209,51 @@ export function decodeIpv4(m: PacketMeta, b: Uint8Array, o: number, end: number)
     m.payloadOffset = o + hl;
     return DecodeError.ok;
   }
-  if (proto === 6) return decodeTcp(m, b, o + hl, l4len, end);
-  return decodeL4(m, proto, b, o + hl, l4len, end);
+  if (proto === 6) return decodeTcp(m, d, o + hl, l4len, end);
+  return decodeL4(m, proto, d, o + hl, l4len, end);
 }
 
-export function decodeIpv6(m: PacketMeta, b: Uint8Array, o: number, end: number): number {
+export function decodeIpv6(m: PacketMeta, d: DataView, o: number, end: number): number {
   if (o + 40 > end) return DecodeError.truncated;
-  if (b[o]! >> 4 !== 6) return DecodeError.badIpHeader;
-  let plen = u16(b, o + 4);
+  if (d.getUint8(o) >> 4 !== 6) return DecodeError.badIpHeader;
+  let plen = d.getUint16(o + 4);
   if (plen === 0) plen = end - o - 40; // jumbogram or TSO
   m.ipVersion = 6;
-  m.src0 = u32(b, o + 8);
-  m.src1 = u32(b, o + 12);
-  m.src2 = u32(b, o + 16);
-  m.src3 = u32(b, o + 20);
-  m.dst0 = u32(b, o + 24);
-  m.dst1 = u32(b, o + 28);
-  m.dst2 = u32(b, o + 32);
-  m.dst3 = u32(b, o + 36);
-  let next = b[o + 6]!;
+  m.src0 = d.getInt32(o + 8);
+  m.src1 = d.getInt32(o + 12);
+  m.src2 = d.getInt32(o + 16);
+  m.src3 = d.getInt32(o + 20);
+  m.dst0 = d.getInt32(o + 24);
+  m.dst1 = d.getInt32(o + 28);
+  m.dst2 = d.getInt32(o + 32);
+  m.dst3 = d.getInt32(o + 36);
+  let next = d.getUint8(o + 6);
   let p = o + 40;
   let remaining = plen;
   for (let i = 0; i < 16; i++) {
     if (next === 0 || next === 43 || next === 60) {
       if (p + 2 > end) return DecodeError.truncated;
-      const len = (b[p + 1]! + 1) * 8;
-      next = b[p]!;
+      const len = (d.getUint8(p + 1) + 1) * 8;
+      next = d.getUint8(p);
       p += len;
       remaining -= len;
     } else if (next === 51) {
       if (p + 2 > end) return DecodeError.truncated;
-      const len = (b[p + 1]! + 2) * 4;
-      next = b[p]!;
+      const len = (d.getUint8(p + 1) + 2) * 4;
+      next = d.getUint8(p);
       p += len;
       remaining -= len;
     } else if (next === 44) {
       if (p + 8 > end) return DecodeError.truncated;
-      const fo = u16(b, p + 2);
-      m.ipId = u32(b, p + 4);
+      const fo = d.getUint16(p + 2);
+      m.ipId = d.getInt32(p + 4);
       m.moreFragments = fo & 1;
       m.fragment = 1;
       m.fragSrc = m.src0 ^ m.src1 ^ m.src2 ^ m.src3;
       m.fragDst = m.dst0 ^ m.dst1 ^ m.dst2 ^ m.dst3;
-      m.fragProto = b[p]! | 0x600;
+      m.fragProto = d.getUint8(p) | 0x600;
       m.fragId = m.ipId;
-      next = b[p]!;
+      next = d.getUint8(p);
       p += 8;
       remaining -= 8;
       if (fo >> 3 !== 0) {
@@ -250,66 +267,67 @@ export function decodeIpv6(m: PacketMeta, b: Uint8Array, o: number, end: number)
     if (remaining < 0) return DecodeError.badIpHeader;
   }
   m.proto = next;
-  return decodeL4(m, next, b, p, remaining, end);
+  return decodeL4(m, next, d, p, remaining, end);
 }
 
-function decodeL4(
-  m: PacketMeta,
-  proto: number,
-  b: Uint8Array,
-  p: number,
-  l4len: number,
-  end: number,
-): number {
+function decodeL4(m: PacketMeta, proto: number, d: DataView, p: number, l4len: number, end: number): number {
   m.proto = proto;
   switch (proto) {
     case 6:
-      return decodeTcp(m, b, p, l4len, end);
+      return decodeTcp(m, d, p, l4len, end);
     case 17: {
       if (p + 8 > end) return DecodeError.truncated;
-      const sp = u16(b, p);
-      const dp = u16(b, p + 2);
+      const sp = d.getUint16(p);
+      const dp = d.getUint16(p + 2);
       m.srcPort = sp;
       m.dstPort = dp;
       m.payloadLen = l4len - 8;
       m.payloadOffset = p + 8;
       if (m.payloadLen < 0) return DecodeError.badL4Header;
       const q = p + 8;
-      if (dp === m.vxlanPort && q + 8 <= end && (b[q]! & 0x08) !== 0) {
-        const r = enterTunnel(m, TunnelType.vxlan, (b[q + 4]! << 16) | (b[q + 5]! << 8) | b[q + 6]!);
+      if (dp === m.vxlanPort && q + 8 <= end && (d.getUint8(q) & 0x08) !== 0) {
+        const r = enterTunnel(
+          m,
+          TunnelType.vxlan,
+          (d.getUint8(q + 4) << 16) | (d.getUint8(q + 5) << 8) | d.getUint8(q + 6),
+        );
         if (r !== 0) return r;
-        return decodeEthernet(m, b, q + 8, end);
+        return decodeEthernet(m, d, q + 8, end);
       }
-      if (dp === m.genevePort && q + 8 <= end && b[q]! >> 6 === 0) {
-        const optLen = (b[q]! & 0x3f) * 4;
-        const type = u16(b, q + 2);
-        const r = enterTunnel(m, TunnelType.geneve, (b[q + 4]! << 16) | (b[q + 5]! << 8) | b[q + 6]!);
+      if (dp === m.genevePort && q + 8 <= end && d.getUint8(q) >> 6 === 0) {
+        const optLen = (d.getUint8(q) & 0x3f) * 4;
+        const type = d.getUint16(q + 2);
+        const r = enterTunnel(
+          m,
+          TunnelType.geneve,
+          (d.getUint8(q + 4) << 16) | (d.getUint8(q + 5) << 8) | d.getUint8(q + 6),
+        );
         if (r !== 0) return r;
         const inner = q + 8 + optLen;
-        if (type === 0x6558) return decodeEthernet(m, b, inner, end);
-        return decodeEtherType(m, type, b, inner, end);
+        if (type === 0x6558) return decodeEthernet(m, d, inner, end);
+        return decodeEtherType(m, type, d, inner, end);
       }
       return DecodeError.ok;
     }
     case 1:
     case 58:
       if (p + 4 > end) return DecodeError.truncated;
-      m.icmpType = b[p]!;
-      m.icmpCode = b[p + 1]!;
+      m.icmpType = d.getUint8(p);
+      m.icmpCode = d.getUint8(p + 1);
       m.payloadLen = l4len;
       m.payloadOffset = p;
       return DecodeError.ok;
     case 47:
-      return decodeGre(m, b, p, l4len, end);
+      return decodeGre(m, d, p, l4len, end);
     case 4: {
       const r = enterTunnel(m, TunnelType.ipip, 0);
       if (r !== 0) return r;
-      return decodeIpv4(m, b, p, end);
+      return decodeIpv4(m, d, p, end);
     }
     case 41: {
       const r = enterTunnel(m, TunnelType.ipip, 0);
       if (r !== 0) return r;
-      return decodeIpv6(m, b, p, end);
+      return decodeIpv6(m, d, p, end);
     }
     default:
       m.payloadLen = l4len;
@@ -319,16 +337,16 @@ function decodeL4(
 }
 
 /** The TCP header at p (m.proto is 6 already). Small, so V8 inlines it into decodeIpv4. */
-function decodeTcp(m: PacketMeta, b: Uint8Array, p: number, l4len: number, end: number): number {
+function decodeTcp(m: PacketMeta, d: DataView, p: number, l4len: number, end: number): number {
   if (p + 20 > end) return DecodeError.truncated;
-  m.srcPort = u16(b, p);
-  m.dstPort = u16(b, p + 2);
-  m.seq = u32(b, p + 4);
-  m.ack = u32(b, p + 8);
-  const doff = (b[p + 12]! >> 4) * 4;
+  m.srcPort = d.getUint16(p);
+  m.dstPort = d.getUint16(p + 2);
+  m.seq = d.getInt32(p + 4);
+  m.ack = d.getInt32(p + 8);
+  const doff = (d.getUint8(p + 12) >> 4) * 4;
   if (doff < 20 || doff > l4len) return DecodeError.badL4Header;
-  m.tcpFlags = b[p + 13]!;
-  m.window = u16(b, p + 14);
+  m.tcpFlags = d.getUint8(p + 13);
+  m.window = d.getUint16(p + 14);
   m.payloadLen = l4len - doff;
   m.payloadOffset = p + doff;
   // Options are only located here: the flow engine never reads them, and parsing the
@@ -375,10 +393,10 @@ export function decodeTcpOptions(m: PacketMeta, b: Uint8Array): void {
   }
 }
 
-function decodeGre(m: PacketMeta, b: Uint8Array, p: number, l4len: number, end: number): number {
+function decodeGre(m: PacketMeta, d: DataView, p: number, l4len: number, end: number): number {
   if (p + 4 > end) return DecodeError.truncated;
-  const flags = u16(b, p);
-  const type = u16(b, p + 2);
+  const flags = d.getUint16(p);
+  const type = d.getUint16(p + 2);
   m.payloadLen = l4len;
   m.payloadOffset = p;
   // Version 1 is PPTP's enhanced GRE (PPP inside): not a tunnel we descend, a GRE flow.
@@ -388,7 +406,7 @@ function decodeGre(m: PacketMeta, b: Uint8Array, p: number, l4len: number, end: 
   let key = 0;
   if (flags & 0x2000) {
     if (h + 4 > end) return DecodeError.truncated;
-    key = u32(b, h);
+    key = d.getInt32(h);
     h += 4;
   }
   const hasSeq = (flags & 0x1000) !== 0;
@@ -396,33 +414,33 @@ function decodeGre(m: PacketMeta, b: Uint8Array, p: number, l4len: number, end: 
   switch (type) {
     case 0x0800: {
       const r = enterTunnel(m, TunnelType.gre, key);
-      return r !== 0 ? r : decodeIpv4(m, b, h, end);
+      return r !== 0 ? r : decodeIpv4(m, d, h, end);
     }
     case 0x86dd: {
       const r = enterTunnel(m, TunnelType.gre, key);
-      return r !== 0 ? r : decodeIpv6(m, b, h, end);
+      return r !== 0 ? r : decodeIpv6(m, d, h, end);
     }
     case 0x6558: {
       const r = enterTunnel(m, TunnelType.gre, key);
-      return r !== 0 ? r : decodeEthernet(m, b, h, end);
+      return r !== 0 ? r : decodeEthernet(m, d, h, end);
     }
     case 0x88be: {
       // ERSPAN type I has no header and no sequence number; type II has both.
       if (!hasSeq) {
         const r = enterTunnel(m, TunnelType.erspan2, 0);
-        return r !== 0 ? r : decodeEthernet(m, b, h, end);
+        return r !== 0 ? r : decodeEthernet(m, d, h, end);
       }
       if (h + 8 > end) return DecodeError.truncated;
-      const r = enterTunnel(m, TunnelType.erspan2, u16(b, h + 2) & 0x03ff);
-      return r !== 0 ? r : decodeEthernet(m, b, h + 8, end);
+      const r = enterTunnel(m, TunnelType.erspan2, d.getUint16(h + 2) & 0x03ff);
+      return r !== 0 ? r : decodeEthernet(m, d, h + 8, end);
     }
     case 0x22eb: {
       if (h + 12 > end) return DecodeError.truncated;
-      const r = enterTunnel(m, TunnelType.erspan3, u16(b, h + 2) & 0x03ff);
+      const r = enterTunnel(m, TunnelType.erspan3, d.getUint16(h + 2) & 0x03ff);
       if (r !== 0) return r;
       // O flag: an 8-byte platform-specific subheader follows.
-      const sub = (b[h + 11]! & 1) !== 0 ? 8 : 0;
-      return decodeEthernet(m, b, h + 12 + sub, end);
+      const sub = (d.getUint8(h + 11) & 1) !== 0 ? 8 : 0;
+      return decodeEthernet(m, d, h + 12 + sub, end);
     }
     default:
       return DecodeError.ok;
