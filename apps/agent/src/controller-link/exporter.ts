@@ -6,8 +6,9 @@ import {
   type TIngestTable,
   type TIngestTsvHeader,
   ZIngestResponse,
+  ZIngestTsvHeader,
 } from "@flowplane/protocol";
-import { encodeTsvLines, ROW_TABLES, wireColumns } from "@flowplane/query/rows";
+import { decodeTsvLines, encodeTsvLines, ROW_TABLES, wireColumns } from "@flowplane/query/rows";
 import type { CredentialHolder } from "./credential.ts";
 import { ControllerError } from "./errors.ts";
 import { joinUrl, postBody } from "./http.ts";
@@ -54,6 +55,22 @@ export function encodeTsvBatch(batch: TIngestBatch): Buffer {
   return Buffer.from(
     `${JSON.stringify(header)}\n${encodeTsvLines(ROW_TABLES[batch.table], columns, batch.rows as Record<string, unknown>[])}`,
   );
+}
+
+/** Whether a batch can go in the compact encoding: rows that are not objects cannot be TSV lines. */
+export function tsvEncodable(batch: TIngestBatch): boolean {
+  return batch.rows.every((r) => r !== null && typeof r === "object" && !Array.isArray(r));
+}
+
+/** `encodeTsvBatch` undone (spool replays): throws when the body is not a whole compact batch. */
+export function decodeTsvBatch(body: Buffer): TIngestBatch {
+  const nl = body.indexOf(10);
+  if (nl < 0) throw new Error("compact batch without a header line");
+  const h = ZIngestTsvHeader.parse(JSON.parse(body.toString("utf8", 0, nl)));
+  const rows = decodeTsvLines(ROW_TABLES[h.table], h.columns, body.toString("utf8", nl + 1));
+  if (rows.length !== h.rows)
+    throw new Error(`compact batch has ${rows.length} rows; its header says ${h.rows}`);
+  return { batchId: h.batchId, agentId: h.agentId, table: h.table, rows };
 }
 
 /** The controller does not read the encoding sent (an older one: it names application/json). */
@@ -134,7 +151,7 @@ export class HttpExporter {
     const sentWith = this.o.credential.get();
     try {
       // Rows that are not objects cannot be TSV lines: JSON lets the controller reject them by index.
-      const tsv = encoding === "tsv" && batch.rows.every((r) => r !== null && typeof r === "object");
+      const tsv = encoding === "tsv" && tsvEncodable(batch);
       const response = await postBody(
         joinUrl(this.o.endpoint(), "/v1/ingest"),
         tsv ? encodeTsvBatch(batch) : JSON.stringify(batch),

@@ -1,9 +1,16 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type TIngestBatch, ZIngestBatch } from "@flowplane/protocol";
-import type { HttpExporter, TExportResult } from "./exporter.ts";
+import {
+  decodeTsvBatch,
+  encodeTsvBatch,
+  type HttpExporter,
+  type TExportResult,
+  tsvEncodable,
+} from "./exporter.ts";
 
-const FILE_RE = /^(\d{16})-([0-9a-f-]{36})\.json$/;
+/** `.tsv`: the compact encoding (a quarter of JSON's bytes); `.json`: older spools, odd rows. */
+const FILE_RE = /^(\d{16})-([0-9a-f-]{36})\.(json|tsv)$/;
 
 type TEntry = { file: string; seq: number; batchId: string; bytes: number };
 
@@ -13,6 +20,9 @@ type TEntry = { file: string; seq: number; batchId: string; bytes: number };
  * leaves whole batches or nothing. Past `maxBytes` the oldest batches are dropped (fresh telemetry
  * is worth more than old) and counted. Replays resend a batch with its original batchId: a batch
  * that was stored before the crash is answered `duplicate` by the controller, never counted twice.
+ * Batches are kept in the compact encoding (so the bound holds about four times the rows of JSON)
+ * and replayed through the exporter in whichever encoding the controller reads; `.json` files (an
+ * older agent's spool) replay the same way.
  */
 export class DiskSpool {
   private entries: TEntry[] = [];
@@ -60,7 +70,8 @@ export class DiskSpool {
 
   async put(batch: TIngestBatch): Promise<void> {
     if (this.entries.some((e) => e.batchId === batch.batchId)) return;
-    const body = JSON.stringify(batch);
+    const tsv = tsvEncodable(batch);
+    const body = tsv ? encodeTsvBatch(batch) : JSON.stringify(batch);
     const bytes = Buffer.byteLength(body);
     if (bytes > this.maxBytes) {
       this.counters.droppedBatches += 1;
@@ -69,7 +80,7 @@ export class DiskSpool {
     }
     while (this.totalBytes + bytes > this.maxBytes && this.entries.length > 0) await this.dropOldest();
     this.seq += 1;
-    const file = `${String(this.seq).padStart(16, "0")}-${batch.batchId}.json`;
+    const file = `${String(this.seq).padStart(16, "0")}-${batch.batchId}.${tsv ? "tsv" : "json"}`;
     const tmp = join(this.dir, `${file}.tmp`);
     const fh = await open(tmp, "w");
     try {
@@ -113,7 +124,10 @@ export class DiskSpool {
       const entry = this.entries[0] as TEntry;
       let batch: TIngestBatch;
       try {
-        batch = ZIngestBatch.parse(JSON.parse(await readFile(join(this.dir, entry.file), "utf8")));
+        const body = await readFile(join(this.dir, entry.file));
+        batch = entry.file.endsWith(".tsv")
+          ? decodeTsvBatch(body)
+          : ZIngestBatch.parse(JSON.parse(body.toString("utf8")));
       } catch {
         this.counters.failedBatches += 1;
         await this.remove(entry);

@@ -8,7 +8,10 @@
  * failover time: two data node processes, agents syncing at the default interval, one node
  * SIGKILLed; seconds until every agent it had is sending elsewhere, and as sync intervals.
  *
- *   node --import tsx apps/controller/src/ingest/bench-ingest.ts [--rows 200000] [--batch 5000] [--concurrency 4] [--tagging] [--no-failover]
+ *   node --import tsx apps/controller/src/ingest/bench-ingest.ts [--rows 200000] [--batch 5000] [--concurrency 4] [--encoding tsv|json] [--tagging] [--no-failover]
+ *
+ * `--encoding` is the agents' wire encoding: `tsv` (the compact one, the exporter's default) or
+ * `json` (what agents before it send).
  *
  * `--tagging` adds a run of the same rows through a second controller whose writer tags them
  * (AutoTagging, apps/controller/src/tagging) for an org with a resource model, and prints it
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     rows: { type: "string", default: "200000" },
     batch: { type: "string", default: "5000" },
     concurrency: { type: "string", default: "4" },
+    encoding: { type: "string", default: "tsv" },
     tagging: { type: "boolean", default: false },
     "no-failover": { type: "boolean", default: false },
   },
@@ -48,6 +52,7 @@ const { values } = parseArgs({
 const ROWS = Number(values.rows);
 const BATCH = Number(values.batch);
 const CONCURRENCY = Number(values.concurrency);
+const ENCODING = values.encoding === "json" ? "json" : "tsv";
 const redisUrl = "redis://127.0.0.1:6379";
 
 const log = createLogger("bench-ingest");
@@ -97,6 +102,7 @@ try {
     batch: BATCH,
     concurrency: CONCURRENCY,
     nowUs,
+    encoding: ENCODING,
   });
   const ingestCpuS = cpuS(process.cpuUsage(c0)); // includes the sender's start-up wait: idle
   const storeCpuS = processCpuS(store.child.pid) - st0;
@@ -164,7 +170,7 @@ try {
   const per100k = (sec: number) => ((sec * 100_000) / accepted).toFixed(2);
   console.log(
     [
-      `ingest bench: ${ROWS} L4 rows in batches of ${BATCH}, ${CONCURRENCY} in flight (load average ${loadavg()})`,
+      `ingest bench: ${ROWS} L4 rows in batches of ${BATCH}, ${CONCURRENCY} in flight, ${ENCODING} encoding (load average ${loadavg()})`,
       `  agent batches -> controller -> store: ${Math.round(ingestRate).toLocaleString("en")} rows/s (${accepted} rows, ${ingestS.toFixed(2)} s; ${inserts} inserts, ${(batches / Math.max(1, inserts)).toFixed(1)} batches each)`,
       `  direct chDB insert, engine TSV, same tables (l4_flow_log + its rollup view): ${Math.round(ceiling.rate).toLocaleString("en")} rows/s`,
       `  direct chDB insert, engine TSV, bare l4_flow_log copy (no view)          : ${Math.round(bare.rate).toLocaleString("en")} rows/s`,

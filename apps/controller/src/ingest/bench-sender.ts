@@ -14,11 +14,14 @@ const a = JSON.parse(process.env.BENCH_SENDER ?? "{}") as {
   batch: number;
   concurrency: number;
   nowUs: number;
+  /** The agent's wire encoding (default: the exporter's, the compact one). */
+  encoding?: "tsv" | "json";
 };
 const exporter = new HttpExporter({
   endpoint: () => a.url,
   credential: new CredentialHolder(a.credential),
   deadlineMs: 120_000,
+  ...(a.encoding ? { encoding: a.encoding } : {}),
 });
 const batches: ReturnType<typeof makeBatch>[] = [];
 for (let start = 0; start < a.rows; start += a.batch) {

@@ -25,6 +25,7 @@ export const ROW_TABLES = {
 export type TRowTableName = keyof typeof ROW_TABLES;
 export const ROW_TABLE_NAMES = Object.keys(ROW_TABLES) as TRowTableName[];
 export {
+  decodeTsvLines,
   encodeTsvLines,
   fieldText,
   fieldValue,

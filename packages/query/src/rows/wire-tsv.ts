@@ -130,3 +130,31 @@ export function fieldValue(kind: TFieldKind, text: string, optional: boolean): u
     }
   }
 }
+
+/**
+ * TSV lines back to wire row objects (the agent's spool keeps batches in this encoding): each known
+ * column's field as `fieldValue` reads it; omitted optionals stay out, unknown columns are dropped.
+ */
+export function decodeTsvLines(
+  table: RowTable,
+  columns: readonly string[],
+  text: string,
+): Record<string, unknown>[] {
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  const known = columns.map((name) => {
+    const c = table.columns[name];
+    return c ? { name, kind: fieldKind(c), optional: c.ddlDefault !== undefined } : undefined;
+  });
+  return lines.map((line) => {
+    const fields = line.split("\t");
+    const row: Record<string, unknown> = {};
+    known.forEach((k, i) => {
+      const f = fields[i];
+      if (!k || f === undefined) return;
+      const v = fieldValue(k.kind, f, k.optional);
+      if (v !== undefined) row[k.name] = v;
+    });
+    return row;
+  });
+}
