@@ -13,7 +13,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readCaptureFile } from "../capture/capture-file.ts";
 import { decodeFrame } from "../decode/packet.ts";
@@ -95,7 +95,7 @@ function pass(
 }
 
 async function main() {
-  const arg = process.argv[2];
+  const arg = process.argv.slice(2).find((a) => !a.startsWith("--"));
   let path = arg ? resolve(arg) : resolve(import.meta.dirname, "../../../../bench/out/real-1m.pcap");
   if (!existsSync(path)) {
     path = join(tmpdir(), "npb-bench-synthetic.pcap");
@@ -148,7 +148,9 @@ function childCpuSeconds(): number {
  * 127.0.0.1; then tcpreplay --topspeed sending the same packets out of the same interface.
  */
 async function delivery(cap: ReturnType<typeof load>, path: string, base: BenchPolicy) {
-  const lab = process.env.FLOWPLANE_NPB_LAB ? (JSON.parse(process.env.FLOWPLANE_NPB_LAB) as VethLab) : null;
+  const lab = process.env.FLOWPLANE_NPB_LAB
+    ? (JSON.parse(process.env.FLOWPLANE_NPB_LAB) as VethLab & { split: boolean })
+    : null;
   const to = lab ? lab.rxIp : "127.0.0.1";
   const dev = lab ? lab.txDev : "lo";
   const port = 4789;
@@ -158,7 +160,11 @@ async function delivery(cap: ReturnType<typeof load>, path: string, base: BenchP
   console.log(
     JSON.stringify({
       delivery: lab
-        ? `veth ${lab.txDev} (ns ${lab.tx}) -> ${lab.rxIp} (ns ${lab.rx}); receiver counters are the rx namespace's`
+        ? `veth ${lab.txDev} (ns ${lab.tx}) -> ${lab.rxIp} (ns ${lab.rx}); receiver counters are the rx namespace's; ${
+            lab.split
+              ? "senders pinned to CPU 0, the receiving kernel's work on the other CPUs (RPS)"
+              : "sender and receiving kernel work share CPUs (--same-cpu)"
+          }`
         : "127.0.0.1 on lo (not root: no veth lab; receiver counters include the host's other UDP traffic)",
       loadavg: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
     }),
@@ -211,6 +217,8 @@ async function delivery(cap: ReturnType<typeof load>, path: string, base: BenchP
           receiverRead: got.read,
           droppedAtReceiverBuffer: got.rcvbufErrors,
           packetRing: st.packetRing,
+          ringStalls: st.ringStalls,
+          ...(st.ringStalls ? { ringLastErrno: st.ringLastErrno } : {}),
           meanBatch: st.packetRing
             ? Math.round(st.packetRing / st.ringFlushes)
             : Math.round(st.sent / st.batches),
@@ -325,7 +333,12 @@ async function tcpreplay(
  */
 function inLab(): boolean {
   if (process.env.FLOWPLANE_NPB_LAB || vethLabUnavailable() !== undefined) return false;
-  const lab = createVethLab();
+  // Senders (this process, tcpreplay) on CPU 0, the receiving side's kernel work on the others
+  // (RPS), as if the tool were another host; `--same-cpu` leaves both wherever they fall.
+  const split = availableParallelism() > 1 && !process.argv.includes("--same-cpu");
+  const lab = createVethLab(
+    split ? { rxCpus: ((2 ** Math.min(availableParallelism(), 31) - 1) & ~1).toString(16) } : {},
+  );
   try {
     const r = spawnSync(
       "ip",
@@ -333,12 +346,16 @@ function inLab(): boolean {
         "netns",
         "exec",
         lab.tx,
+        ...(split ? ["taskset", "-c", "0"] : []),
         process.execPath,
         ...process.execArgv,
         process.argv[1]!,
         ...process.argv.slice(2),
       ],
-      { stdio: "inherit", env: { ...process.env, FLOWPLANE_NPB_LAB: JSON.stringify(lab) } },
+      {
+        stdio: "inherit",
+        env: { ...process.env, FLOWPLANE_NPB_LAB: JSON.stringify({ ...lab, split }) },
+      },
     );
     if (r.status !== 0) process.exitCode = r.status ?? 1;
   } finally {

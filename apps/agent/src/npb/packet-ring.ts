@@ -123,7 +123,7 @@ export function resolveRouteLater(address: string, done: (r: Route | string) => 
   });
 }
 
-/** What one flush did: copies sent, their bytes (IPv4 datagrams), one failed frame, errno. */
+/** What one flush did: copies sent, their bytes (IPv4 datagrams), whether send(2) failed and why. */
 export interface FlushResult {
   sent: number;
   bytes: number;
@@ -236,9 +236,10 @@ export class PacketRing {
   }
 
   /**
-   * One send(2) for every frame queued. Returns frames handled (sent, or on a real NIC handed to
-   * the driver) and dropped (the send failed on one frame: queue stopped, ENOBUFS); frames left
-   * in SEND_REQUEST go with the next flush.
+   * One send(2) for every frame queued. `sent`: frames the kernel took off the ring (handed to
+   * the driver; a frame the driver then drops, like a datagram lost on the wire, is not seen
+   * here: the receiver's counters tell). A send that fails (EAGAIN: send buffer full of frames
+   * in flight) leaves the remaining frames queued for the next flush; `errno` says why.
    */
   flush(out: FlushResult): void {
     out.sent = out.bytes = out.failed = out.errno = 0;
@@ -247,21 +248,16 @@ export class PacketRing {
     this.unflushed = 0;
     let done = 0;
     let bytes = 0;
-    let last = 0;
     const w = this.words;
     while (this.outstanding > 0 && w[(this.tail * FRAME) >>> 2] !== SEND_REQUEST) {
-      last = w[((this.tail * FRAME) >>> 2) + 1]! - 14 - this.pre;
-      bytes += last;
+      bytes += w[((this.tail * FRAME) >>> 2) + 1]! - 14 - this.pre;
       this.tail = this.tail + 1 === this.frames ? 0 : this.tail + 1;
       this.outstanding--;
       done++;
     }
-    if (r < 0) out.errno = -r;
-    if (r < 0 && done > 0) {
-      // The kernel stops at the frame it could not send (dropped); the rest stay queued.
+    if (r < 0) {
+      out.errno = -r;
       out.failed = 1;
-      done--;
-      bytes -= last;
     }
     out.sent = done;
     out.bytes = bytes;

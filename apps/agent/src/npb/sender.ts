@@ -72,6 +72,10 @@ export interface SenderStats {
   packetRing: number;
   /** send(2) calls that flushed the TX rings (packetRing / ringFlushes = mean batch). */
   ringFlushes: number;
+  /** Flushes the kernel cut short (EAGAIN: its send buffer full of frames in flight); retried. */
+  ringStalls: number;
+  /** errno of the last stall (11 EAGAIN, 105 ENOBUFS). */
+  ringLastErrno: number;
 }
 
 interface RawSocket {
@@ -190,6 +194,8 @@ export class PacketSender {
       batches: 0,
       packetRing: 0,
       ringFlushes: 0,
+      ringStalls: 0,
+      ringLastErrno: 0,
     };
   }
 
@@ -278,7 +284,8 @@ export class PacketSender {
       this.counts.sent += f.sent;
       this.counts.packetRing += f.sent;
       this.counts.bytes += f.bytes;
-      this.counts.errors += f.failed;
+      this.counts.ringStalls += f.failed;
+      if (f.failed) this.counts.ringLastErrno = f.errno;
       if (ring.outstanding > 0) this.ringsUnflushed = true; // ENOBUFS/EAGAIN: next turn
     }
   }

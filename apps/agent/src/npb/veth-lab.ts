@@ -36,8 +36,10 @@ export function vethLabUnavailable(): string | undefined {
  * `neighbour: false` leaves the tx side without an entry for rxIp (the first copies then take
  * the socket path, whose ARP fills it in). `mtu` (default 1500) for both ends: a copy is its
  * frame plus 40-50 bytes of headers, so full-size frames need a larger MTU to go out whole.
+ * `rxCpus` (hex CPU mask): RPS on the rx end, so the receiving side's kernel work runs on those
+ * CPUs, as on the tool's own host, instead of in the sender's softirq (veth delivers inline).
  */
-export function createVethLab(o: { neighbour?: boolean; mtu?: number } = {}): VethLab {
+export function createVethLab(o: { neighbour?: boolean; mtu?: number; rxCpus?: string } = {}): VethLab {
   const tag = `${process.pid.toString(36)}${randomBytes(2).toString("hex")}`;
   const lab: VethLab = {
     tx: `fpnpb-${tag}-tx`,
@@ -75,6 +77,11 @@ export function createVethLab(o: { neighbour?: boolean; mtu?: number } = {}): Ve
       ip(["-n", ns, "addr", "add", `${addr}/24`, "dev", dev]);
       ip(["-n", ns, "link", "set", "lo", "up"]);
       ip(["-n", ns, "link", "set", dev, "mtu", String(o.mtu ?? 1500), "up"]);
+    }
+    if (o.rxCpus) {
+      const f = `/sys/class/net/${lab.rxDev}/queues/rx-0/rps_cpus`;
+      const r = spawnSync("ip", ["netns", "exec", lab.rx, "sh", "-c", `echo ${o.rxCpus} > ${f}`]);
+      if (r.status !== 0) throw new Error(`RPS on ${lab.rxDev}: ${r.stderr.toString().trim()}`);
     }
     if (o.neighbour !== false) {
       const mac = (

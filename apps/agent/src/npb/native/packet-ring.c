@@ -78,6 +78,12 @@ static napi_value Open(napi_env env, napi_callback_info info) {
     close(fd);
     return num(env, -e);
   }
+  /* Every frame in flight (queued behind a busy queue, or on a NIC until TX completion) holds
+   * its skb against the socket's send buffer; the default (~200 KiB) stalls the ring at a
+   * couple of hundred frames with EAGAIN. Room for the whole ring: */
+  int sndbuf = (int)(req.tp_frame_nr * (unsigned)(frame + 1024));
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   size_t len = (size_t)req.tp_block_size * req.tp_block_nr;
   void *ring = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (ring == MAP_FAILED) {
