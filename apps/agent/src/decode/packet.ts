@@ -22,6 +22,31 @@ export const LinkType = {
   linuxSll2: 276,
 } as const;
 
+/**
+ * DecodeError as a same-file enum: esbuild writes its members as literals, while V8 loads a
+ * module-level or imported constant at run time even in optimized code (every return here).
+ */
+enum Err {
+  OK = 0,
+  TRUNCATED = 1,
+  UNKNOWN_LINK_TYPE = 2,
+  NOT_IP = 3,
+  BAD_IP_HEADER = 4,
+  BAD_L4_HEADER = 5,
+  TOO_DEEP = 6,
+}
+if (
+  Err.OK !== DecodeError.ok ||
+  Err.TRUNCATED !== DecodeError.truncated ||
+  Err.UNKNOWN_LINK_TYPE !== DecodeError.unknownLinkType ||
+  Err.NOT_IP !== DecodeError.notIp ||
+  Err.BAD_IP_HEADER !== DecodeError.badIpHeader ||
+  Err.BAD_L4_HEADER !== DecodeError.badL4Header ||
+  Err.TOO_DEEP !== DecodeError.tooDeep
+) {
+  throw new Error("packet.ts: enum Err out of step with DecodeError");
+}
+
 const MAX_DEPTH = 8;
 
 function u16(b: Uint8Array, o: number): number {
@@ -77,17 +102,17 @@ export function decodeFrame(
       r = decodeIpv6(m, d, off, end);
       break;
     case 113:
-      if (off + 16 > end) r = DecodeError.truncated;
+      if (off + 16 > end) r = Err.TRUNCATED;
       else r = decodeEtherType(m, d.getUint16(off + 14), d, off + 16, end);
       break;
     case 276:
-      if (off + 20 > end) r = DecodeError.truncated;
+      if (off + 20 > end) r = Err.TRUNCATED;
       else r = decodeEtherType(m, d.getUint16(off), d, off + 20, end);
       break;
     case 0:
     case 108: {
       if (off + 4 > end) {
-        r = DecodeError.truncated;
+        r = Err.TRUNCATED;
         break;
       }
       // NULL carries the family in the capturing host's byte order, LOOP in network order;
@@ -96,26 +121,26 @@ export function decodeFrame(
       if (fam >>> 16 !== 0) fam = d.getUint32(off);
       if (fam === 2) r = decodeIpv4(m, d, off + 4, end);
       else if (fam === 24 || fam === 28 || fam === 30 || fam === 10) r = decodeIpv6(m, d, off + 4, end);
-      else r = DecodeError.notIp;
+      else r = Err.NOT_IP;
       break;
     }
     default:
-      r = DecodeError.unknownLinkType;
+      r = Err.UNKNOWN_LINK_TYPE;
   }
   m.error = r;
   return r;
 }
 
 function decodeRawIp(m: PacketMeta, d: DataView, o: number, end: number): number {
-  if (o >= end) return DecodeError.truncated;
+  if (o >= end) return Err.TRUNCATED;
   const v = d.getUint8(o) >> 4;
   if (v === 4) return decodeIpv4(m, d, o, end);
   if (v === 6) return decodeIpv6(m, d, o, end);
-  return DecodeError.notIp;
+  return Err.NOT_IP;
 }
 
 export function decodeEthernet(m: PacketMeta, d: DataView, o: number, end: number): number {
-  if (o + 14 > end) return DecodeError.truncated;
+  if (o + 14 > end) return Err.TRUNCATED;
   const type = d.getUint16(o + 12);
   // Untagged IPv4 first: one call less on the common path.
   if (type === 0x0800) return decodeIpv4(m, d, o + 14, end);
@@ -125,7 +150,7 @@ export function decodeEthernet(m: PacketMeta, d: DataView, o: number, end: numbe
 function decodeEtherType(m: PacketMeta, type: number, d: DataView, o: number, end: number): number {
   // VLAN tags (802.1Q, 802.1ad, old QinQ 0x9100) stack; the innermost tag wins.
   while (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
-    if (o + 4 > end) return DecodeError.truncated;
+    if (o + 4 > end) return Err.TRUNCATED;
     m.vlan = d.getUint16(o) & 0x0fff;
     type = d.getUint16(o + 2);
     o += 4;
@@ -135,27 +160,27 @@ function decodeEtherType(m: PacketMeta, type: number, d: DataView, o: number, en
   if (type === 0x8847 || type === 0x8848) {
     // MPLS label stack: 4 bytes per label until the bottom-of-stack bit.
     for (;;) {
-      if (o + 4 > end) return DecodeError.truncated;
+      if (o + 4 > end) return Err.TRUNCATED;
       m.mplsLabels++;
       const bos = d.getUint8(o + 2) & 1;
       o += 4;
       if (bos) break;
-      if (m.mplsLabels > 16) return DecodeError.tooDeep;
+      if (m.mplsLabels > 16) return Err.TOO_DEEP;
     }
-    if (o >= end) return DecodeError.truncated;
+    if (o >= end) return Err.TRUNCATED;
     const nib = d.getUint8(o) >> 4;
     if (nib === 4) return decodeIpv4(m, d, o, end);
     if (nib === 6) return decodeIpv6(m, d, o, end);
     // Ethernet pseudowire with a zero control word.
     if (nib === 0) return decodeEthernet(m, d, o + 4, end);
-    return DecodeError.notIp;
+    return Err.NOT_IP;
   }
-  return DecodeError.notIp;
+  return Err.NOT_IP;
 }
 
 /** Moves the current addresses to the outer tags the first time a tunnel is entered. */
 function enterTunnel(m: PacketMeta, type: number, id: number): number {
-  if (++m.depth > MAX_DEPTH) return DecodeError.tooDeep;
+  if (++m.depth > MAX_DEPTH) return Err.TOO_DEEP;
   if (m.tunnelType === 0) {
     m.tunnelType = type;
     m.tunnelId = id;
@@ -176,15 +201,15 @@ function enterTunnel(m: PacketMeta, type: number, id: number): number {
 }
 
 export function decodeIpv4(m: PacketMeta, d: DataView, o: number, end: number): number {
-  if (o + 20 > end) return DecodeError.truncated;
+  if (o + 20 > end) return Err.TRUNCATED;
   const vihl = d.getUint8(o);
-  if (vihl >> 4 !== 4) return DecodeError.badIpHeader;
+  if (vihl >> 4 !== 4) return Err.BAD_IP_HEADER;
   const hl = (vihl & 15) * 4;
-  if (hl < 20) return DecodeError.badIpHeader;
+  if (hl < 20) return Err.BAD_IP_HEADER;
   let total = d.getUint16(o + 2);
   // TSO-offloaded frames captured on the sending host carry total length 0.
   if (total === 0) total = end - o;
-  if (total < hl) return DecodeError.badIpHeader;
+  if (total < hl) return Err.BAD_IP_HEADER;
   m.ipVersion = 4;
   m.src0 = d.getInt32(o + 12);
   m.dst0 = d.getInt32(o + 16);
@@ -207,15 +232,15 @@ export function decodeIpv4(m: PacketMeta, d: DataView, o: number, end: number): 
     m.laterFragment = 1;
     m.payloadLen = l4len;
     m.payloadOffset = o + hl;
-    return DecodeError.ok;
+    return Err.OK;
   }
   if (proto === 6) return decodeTcp(m, d, o + hl, l4len, end);
   return decodeL4(m, proto, d, o + hl, l4len, end);
 }
 
 export function decodeIpv6(m: PacketMeta, d: DataView, o: number, end: number): number {
-  if (o + 40 > end) return DecodeError.truncated;
-  if (d.getUint8(o) >> 4 !== 6) return DecodeError.badIpHeader;
+  if (o + 40 > end) return Err.TRUNCATED;
+  if (d.getUint8(o) >> 4 !== 6) return Err.BAD_IP_HEADER;
   let plen = d.getUint16(o + 4);
   if (plen === 0) plen = end - o - 40; // jumbogram or TSO
   m.ipVersion = 6;
@@ -232,19 +257,19 @@ export function decodeIpv6(m: PacketMeta, d: DataView, o: number, end: number): 
   let remaining = plen;
   for (let i = 0; i < 16; i++) {
     if (next === 0 || next === 43 || next === 60) {
-      if (p + 2 > end) return DecodeError.truncated;
+      if (p + 2 > end) return Err.TRUNCATED;
       const len = (d.getUint8(p + 1) + 1) * 8;
       next = d.getUint8(p);
       p += len;
       remaining -= len;
     } else if (next === 51) {
-      if (p + 2 > end) return DecodeError.truncated;
+      if (p + 2 > end) return Err.TRUNCATED;
       const len = (d.getUint8(p + 1) + 2) * 4;
       next = d.getUint8(p);
       p += len;
       remaining -= len;
     } else if (next === 44) {
-      if (p + 8 > end) return DecodeError.truncated;
+      if (p + 8 > end) return Err.TRUNCATED;
       const fo = d.getUint16(p + 2);
       m.ipId = d.getInt32(p + 4);
       m.moreFragments = fo & 1;
@@ -261,10 +286,10 @@ export function decodeIpv6(m: PacketMeta, d: DataView, o: number, end: number): 
         m.proto = next;
         m.payloadLen = remaining;
         m.payloadOffset = p;
-        return DecodeError.ok;
+        return Err.OK;
       }
     } else break;
-    if (remaining < 0) return DecodeError.badIpHeader;
+    if (remaining < 0) return Err.BAD_IP_HEADER;
   }
   m.proto = next;
   return decodeL4(m, next, d, p, remaining, end);
@@ -276,14 +301,14 @@ function decodeL4(m: PacketMeta, proto: number, d: DataView, p: number, l4len: n
     case 6:
       return decodeTcp(m, d, p, l4len, end);
     case 17: {
-      if (p + 8 > end) return DecodeError.truncated;
+      if (p + 8 > end) return Err.TRUNCATED;
       const sp = d.getUint16(p);
       const dp = d.getUint16(p + 2);
       m.srcPort = sp;
       m.dstPort = dp;
       m.payloadLen = l4len - 8;
       m.payloadOffset = p + 8;
-      if (m.payloadLen < 0) return DecodeError.badL4Header;
+      if (m.payloadLen < 0) return Err.BAD_L4_HEADER;
       const q = p + 8;
       if (dp === m.vxlanPort && q + 8 <= end && (d.getUint8(q) & 0x08) !== 0) {
         const r = enterTunnel(
@@ -307,16 +332,16 @@ function decodeL4(m: PacketMeta, proto: number, d: DataView, p: number, l4len: n
         if (type === 0x6558) return decodeEthernet(m, d, inner, end);
         return decodeEtherType(m, type, d, inner, end);
       }
-      return DecodeError.ok;
+      return Err.OK;
     }
     case 1:
     case 58:
-      if (p + 4 > end) return DecodeError.truncated;
+      if (p + 4 > end) return Err.TRUNCATED;
       m.icmpType = d.getUint8(p);
       m.icmpCode = d.getUint8(p + 1);
       m.payloadLen = l4len;
       m.payloadOffset = p;
-      return DecodeError.ok;
+      return Err.OK;
     case 47:
       return decodeGre(m, d, p, l4len, end);
     case 4: {
@@ -332,19 +357,19 @@ function decodeL4(m: PacketMeta, proto: number, d: DataView, p: number, l4len: n
     default:
       m.payloadLen = l4len;
       m.payloadOffset = p;
-      return DecodeError.ok;
+      return Err.OK;
   }
 }
 
 /** The TCP header at p (m.proto is 6 already). Small, so V8 inlines it into decodeIpv4. */
 function decodeTcp(m: PacketMeta, d: DataView, p: number, l4len: number, end: number): number {
-  if (p + 20 > end) return DecodeError.truncated;
+  if (p + 20 > end) return Err.TRUNCATED;
   m.srcPort = d.getUint16(p);
   m.dstPort = d.getUint16(p + 2);
   m.seq = d.getInt32(p + 4);
   m.ack = d.getInt32(p + 8);
   const doff = (d.getUint8(p + 12) >> 4) * 4;
-  if (doff < 20 || doff > l4len) return DecodeError.badL4Header;
+  if (doff < 20 || doff > l4len) return Err.BAD_L4_HEADER;
   m.tcpFlags = d.getUint8(p + 13);
   m.window = d.getUint16(p + 14);
   m.payloadLen = l4len - doff;
@@ -355,7 +380,7 @@ function decodeTcp(m: PacketMeta, d: DataView, p: number, l4len: number, end: nu
     m.tcpOptOffset = p + 20;
     m.tcpOptEnd = Math.min(p + doff, end);
   }
-  return DecodeError.ok;
+  return Err.OK;
 }
 
 /**
@@ -394,18 +419,18 @@ export function decodeTcpOptions(m: PacketMeta, b: Uint8Array): void {
 }
 
 function decodeGre(m: PacketMeta, d: DataView, p: number, l4len: number, end: number): number {
-  if (p + 4 > end) return DecodeError.truncated;
+  if (p + 4 > end) return Err.TRUNCATED;
   const flags = d.getUint16(p);
   const type = d.getUint16(p + 2);
   m.payloadLen = l4len;
   m.payloadOffset = p;
   // Version 1 is PPTP's enhanced GRE (PPP inside): not a tunnel we descend, a GRE flow.
-  if ((flags & 7) !== 0) return DecodeError.ok;
+  if ((flags & 7) !== 0) return Err.OK;
   let h = p + 4;
   if (flags & 0x8000) h += 4; // checksum + reserved
   let key = 0;
   if (flags & 0x2000) {
-    if (h + 4 > end) return DecodeError.truncated;
+    if (h + 4 > end) return Err.TRUNCATED;
     key = d.getInt32(h);
     h += 4;
   }
@@ -430,12 +455,12 @@ function decodeGre(m: PacketMeta, d: DataView, p: number, l4len: number, end: nu
         const r = enterTunnel(m, TunnelType.erspan2, 0);
         return r !== 0 ? r : decodeEthernet(m, d, h, end);
       }
-      if (h + 8 > end) return DecodeError.truncated;
+      if (h + 8 > end) return Err.TRUNCATED;
       const r = enterTunnel(m, TunnelType.erspan2, d.getUint16(h + 2) & 0x03ff);
       return r !== 0 ? r : decodeEthernet(m, d, h + 8, end);
     }
     case 0x22eb: {
-      if (h + 12 > end) return DecodeError.truncated;
+      if (h + 12 > end) return Err.TRUNCATED;
       const r = enterTunnel(m, TunnelType.erspan3, d.getUint16(h + 2) & 0x03ff);
       if (r !== 0) return r;
       // O flag: an 8-byte platform-specific subheader follows.
@@ -443,6 +468,6 @@ function decodeGre(m: PacketMeta, d: DataView, p: number, l4len: number, end: nu
       return decodeEthernet(m, d, h + 12 + sub, end);
     }
     default:
-      return DecodeError.ok;
+      return Err.OK;
   }
 }

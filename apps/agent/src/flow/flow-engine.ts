@@ -30,6 +30,7 @@ import {
   DecodeError,
   PacketMeta,
   TCP_ACK,
+  TCP_FIN,
   TCP_RST,
   TCP_SYN,
   TUNNEL_NAMES,
@@ -144,6 +145,101 @@ const CLASS_CLOSED = 3;
 const CLASS_UDP = 4;
 const CLASS_OTHER = 5;
 const CLASSES = 6;
+
+/**
+ * Literal copies of the constants the per-packet methods use. esbuild (tsx, and the bench
+ * bundle) writes the members of enums declared in the same file as literals, while a
+ * module-level or imported constant is loaded at run time even in V8's optimized code (a
+ * context or import-cell load and a check per use, a few hundred instructions a packet in all).
+ * Checked against their sources when the module loads.
+ */
+enum Flag {
+  FIN = 0x01,
+  SYN = 0x02,
+  RST = 0x04,
+  ACK = 0x10,
+}
+
+enum Mo {
+  NF = 15,
+  PKT_C2S = 0,
+  PKT_S2C = 1,
+  BYTES_C2S = 2,
+  BYTES_S2C = 3,
+  RTT_SUM = 6,
+  RTT_COUNT = 7,
+  RETRANS_C2S = 8,
+  RETRANS_S2C = 9,
+  ZW_C2S = 10,
+  ZW_S2C = 11,
+  CLIENT_RST = 12,
+  SERVER_RST = 13,
+}
+
+enum St {
+  SYN_SENT = 1,
+  SYN_RECEIVED = 2,
+  ESTABLISHED = 3,
+  CLOSING = 4,
+  CLOSED_FIN = 5,
+  CLOSED_RST = 6,
+}
+
+enum Verdict {
+  RETRANSMISSION = 1,
+  OUT_OF_ORDER = 2,
+}
+
+enum Cls {
+  C_OPENING = 0,
+  C_ESTABLISHED = 1,
+  C_CLOSING = 2,
+  C_CLOSED = 3,
+  C_UDP = 4,
+  C_OTHER = 5,
+}
+
+enum Dec {
+  DECODE_OK = 0,
+  NOT_IP = 3,
+}
+if (
+  Flag.FIN !== TCP_FIN ||
+  Flag.SYN !== TCP_SYN ||
+  Flag.RST !== TCP_RST ||
+  Flag.ACK !== TCP_ACK ||
+  Mo.NF !== NF ||
+  Mo.PKT_C2S !== M.packetsC2s ||
+  Mo.PKT_S2C !== M.packetsS2c ||
+  Mo.BYTES_C2S !== M.bytesC2s ||
+  Mo.BYTES_S2C !== M.bytesS2c ||
+  Mo.RTT_SUM !== M.rttSum ||
+  Mo.RTT_COUNT !== M.rttCount ||
+  Mo.RETRANS_C2S !== M.retransC2s ||
+  Mo.RETRANS_S2C !== M.retransS2c ||
+  Mo.ZW_C2S !== M.zeroWinC2s ||
+  Mo.ZW_S2C !== M.zeroWinS2c ||
+  Mo.CLIENT_RST !== M.clientRst ||
+  Mo.SERVER_RST !== M.serverRst ||
+  St.SYN_SENT !== TcpState.synSent ||
+  St.SYN_RECEIVED !== TcpState.synReceived ||
+  St.ESTABLISHED !== TcpState.established ||
+  St.CLOSING !== TcpState.closing ||
+  St.CLOSED_FIN !== TcpState.closedFin ||
+  St.CLOSED_RST !== TcpState.closedRst ||
+  Verdict.RETRANSMISSION !== SeqVerdict.retransmission ||
+  Verdict.OUT_OF_ORDER !== SeqVerdict.outOfOrder ||
+  Cls.C_OPENING !== CLASS_OPENING ||
+  Cls.C_ESTABLISHED !== CLASS_ESTABLISHED ||
+  Cls.C_CLOSING !== CLASS_CLOSING ||
+  Cls.C_CLOSED !== CLASS_CLOSED ||
+  Cls.C_UDP !== CLASS_UDP ||
+  Cls.C_OTHER !== CLASS_OTHER ||
+  Dec.DECODE_OK !== DecodeError.ok ||
+  Dec.NOT_IP !== DecodeError.notIp
+) {
+  throw new Error("flow-engine: literal constants (the enums above) out of step with their sources");
+}
 
 const CLOSE_NAMES = [
   "",
@@ -410,8 +506,8 @@ export class FlowEngine {
     if (this.frameBuf !== buf) this.frameBuf = buf;
     this.frameEnd = off + capLen;
     const err = decodeFrame(m, linkType, buf, off, capLen);
-    if (err !== DecodeError.ok) {
-      if (err === DecodeError.notIp) this.s.nonIp++;
+    if (err !== Dec.DECODE_OK) {
+      if (err === Dec.NOT_IP) this.s.nonIp++;
       else this.decodeError(DECODE_ERROR_NAMES[err] ?? "unknown", fileOffset);
       return;
     }
@@ -543,14 +639,14 @@ export class FlowEngine {
       this.mSlot[f] = mt.slot(this.keyOf(f));
       this.mEpoch[f] = mt.epoch;
     }
-    const mb = this.mSlot[f]! * NF;
+    const mb = this.mSlot[f]! * Mo.NF;
     const mc = mt.counters;
     if (dir === this.cdir[f]) {
-      mc[mb + M.packetsC2s] = mc[mb + M.packetsC2s]! + 1;
-      mc[mb + M.bytesC2s] = mc[mb + M.bytesC2s]! + wireLen;
+      mc[mb + Mo.PKT_C2S] = mc[mb + Mo.PKT_C2S]! + 1;
+      mc[mb + Mo.BYTES_C2S] = mc[mb + Mo.BYTES_C2S]! + wireLen;
     } else {
-      mc[mb + M.packetsS2c] = mc[mb + M.packetsS2c]! + 1;
-      mc[mb + M.bytesS2c] = mc[mb + M.bytesS2c]! + wireLen;
+      mc[mb + Mo.PKT_S2C] = mc[mb + Mo.PKT_S2C]! + 1;
+      mc[mb + Mo.BYTES_S2C] = mc[mb + Mo.BYTES_S2C]! + wireLen;
     }
     return mb;
   }
@@ -567,7 +663,8 @@ export class FlowEngine {
     const proto = m.proto;
     const isTcp = proto === 6 && m.laterFragment === 0;
     const fl = isTcp ? m.tcpFlags : 0;
-    if (f >= 0 && isTcp && (fl & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) f = this.reusedPort(f, dir, m);
+    if (f >= 0 && isTcp && (fl & (Flag.SYN | Flag.ACK | Flag.RST)) === Flag.SYN)
+      f = this.reusedPort(f, dir, m);
     if (f < 0) {
       f = this.newFlow(m, h);
       dir = 0;
@@ -575,9 +672,9 @@ export class FlowEngine {
     const mb = this.account(f, dir, wireLen);
     this.lastDir = dir;
 
-    let cls = CLASS_OTHER;
+    let cls = Cls.C_OTHER;
     if (isTcp) cls = this.tcpPacket(f, dir, m, mb);
-    else if (proto === 17) cls = CLASS_UDP;
+    else if (proto === 17) cls = Cls.C_UDP;
     table.touch(f, cls);
     if (this.l7 !== null) this.toL7(f, dir, m);
     return f;
@@ -591,8 +688,8 @@ export class FlowEngine {
   private reusedPort(f: number, dir: number, m: PacketMeta): number {
     const st = this.tcp.state[f]!;
     const d = f * 2 + dir;
-    if (st === TcpState.closedFin || st === TcpState.closedRst) {
-      this.close(f, st === TcpState.closedFin ? CT_FIN : this.rstType(f));
+    if (st === St.CLOSED_FIN || st === St.CLOSED_RST) {
+      this.close(f, st === St.CLOSED_FIN ? CT_FIN : this.rstType(f));
       return -1;
     }
     if (this.tcp.synSeen[d] && this.tcp.synIsn[d] !== m.seq) {
@@ -626,8 +723,8 @@ export class FlowEngine {
     const tcp = this.tcp;
     this.flags[fd] = this.flags[fd]! | fl;
     const mc = this.metrics.counters;
-    if (fl & TCP_SYN) {
-      if (fl & TCP_ACK) {
+    if (fl & Flag.SYN) {
+      if (fl & Flag.ACK) {
         this.synackCount[f] = this.synackCount[f]! + 1;
         this.synackTime[f] = ts;
         if (!this.decided[f]) this.setClient(f, dir ^ 1);
@@ -639,7 +736,7 @@ export class FlowEngine {
         if (!this.decided[f]) this.setClient(f, dir);
       }
     } else if (
-      fl & TCP_ACK &&
+      fl & Flag.ACK &&
       !this.rttDone[f] &&
       this.synackTime[f]! > 0 &&
       this.synTime[f]! > 0 &&
@@ -649,21 +746,22 @@ export class FlowEngine {
       this.rttClient[f] = ts - this.synackTime[f]!;
       this.rttServer[f] = Math.max(0, this.synackTime[f]! - this.synTime[f]!);
       tcp.firstRtt[f] = ts - this.synTime[f]!;
-      mc[mb + M.rttSum] = mc[mb + M.rttSum]! + this.rttClient[f]! + this.rttServer[f]!;
-      mc[mb + M.rttCount] = mc[mb + M.rttCount]! + 1;
+      mc[mb + Mo.RTT_SUM] = mc[mb + Mo.RTT_SUM]! + this.rttClient[f]! + this.rttServer[f]!;
+      mc[mb + Mo.RTT_COUNT] = mc[mb + Mo.RTT_COUNT]! + 1;
     }
     const c2s = dir === this.cdir[f];
     if (m.window === 0 && (fl & 0x07) === 0) {
       this.zeroWin[fd] = this.zeroWin[fd]! + 1;
-      mc[mb + (c2s ? M.zeroWinC2s : M.zeroWinS2c)] = mc[mb + (c2s ? M.zeroWinC2s : M.zeroWinS2c)]! + 1;
+      mc[mb + (c2s ? Mo.ZW_C2S : Mo.ZW_S2C)] = mc[mb + (c2s ? Mo.ZW_C2S : Mo.ZW_S2C)]! + 1;
     }
     const v = tcp.analyze(f, dir, fl, m.seq, m.ack, m.window, m.payloadLen);
-    if (v === SeqVerdict.retransmission) {
+    if (v === Verdict.RETRANSMISSION) {
       this.retrans[fd] = this.retrans[fd]! + 1;
-      mc[mb + (c2s ? M.retransC2s : M.retransS2c)] = mc[mb + (c2s ? M.retransC2s : M.retransS2c)]! + 1;
-    } else if (v === SeqVerdict.outOfOrder) this.ooo[fd] = this.ooo[fd]! + 1;
+      mc[mb + (c2s ? Mo.RETRANS_C2S : Mo.RETRANS_S2C)] =
+        mc[mb + (c2s ? Mo.RETRANS_C2S : Mo.RETRANS_S2C)]! + 1;
+    } else if (v === Verdict.OUT_OF_ORDER) this.ooo[fd] = this.ooo[fd]! + 1;
     // Server response time: first server payload after client payload.
-    if (m.payloadLen > 0 && v !== SeqVerdict.retransmission) {
+    if (m.payloadLen > 0 && v !== Verdict.RETRANSMISSION) {
       if (c2s) {
         if (!this.reqPending[f]) {
           this.reqPending[f] = 1;
@@ -677,14 +775,14 @@ export class FlowEngine {
     }
     const before = tcp.state[f]!;
     const st = tcp.transition(f, dir, fl);
-    if (st === TcpState.closedRst && before !== TcpState.closedRst) {
+    if (st === St.CLOSED_RST && before !== St.CLOSED_RST) {
       this.rstDir[f] = dir;
-      mc[mb + (c2s ? M.clientRst : M.serverRst)] = mc[mb + (c2s ? M.clientRst : M.serverRst)]! + 1;
+      mc[mb + (c2s ? Mo.CLIENT_RST : Mo.SERVER_RST)] = mc[mb + (c2s ? Mo.CLIENT_RST : Mo.SERVER_RST)]! + 1;
     }
-    if (st === TcpState.synSent || st === TcpState.synReceived) return CLASS_OPENING;
-    if (st === TcpState.established) return CLASS_ESTABLISHED;
-    if (st === TcpState.closing) return CLASS_CLOSING;
-    return CLASS_CLOSED;
+    if (st === St.SYN_SENT || st === St.SYN_RECEIVED) return Cls.C_OPENING;
+    if (st === St.ESTABLISHED) return Cls.C_ESTABLISHED;
+    if (st === St.CLOSING) return Cls.C_CLOSING;
+    return Cls.C_CLOSED;
   }
 
   private setClient(f: number, clientDir: number): void {

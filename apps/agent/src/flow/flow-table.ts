@@ -36,6 +36,11 @@ export function flowHash(m: PacketMeta): number {
 
 /** Int32 words per flow key: hash, ver<<8|proto, pa<<16|pb, a0..a3, b0..b3, spare. */
 const KS = 12;
+/** KS as a same-file enum member, which esbuild writes as a literal (a module constant is loaded at run time). */
+enum Key {
+  STRIDE = 12,
+}
+if (Key.STRIDE !== KS) throw new Error("flow-table: Key.STRIDE !== KS");
 
 /** Slots allocated at first; the arrays double as flows arrive, up to the capacity. */
 const INITIAL_SLOTS = 1 << 15;
@@ -156,7 +161,7 @@ export class FlowTable {
       if (e === 0) return -1;
       if (index[i * 2] === h) {
         const f = e - 1;
-        const k = f * KS;
+        const k = f * Key.STRIDE;
         if (keys[k + 1] === vp) {
           // IPv4 keys and packets both hold zeros in words 1-3: only IPv6 compares them.
           const v6 = vp >= 0x600;

@@ -34,6 +34,50 @@ function seqGt(a: number, b: number): boolean {
 
 export const SeqVerdict = { none: 0, retransmission: 1, outOfOrder: 2 } as const;
 
+/**
+ * Literal copies of the TCP flags and of TcpState / SeqVerdict for analyze and transition (per
+ * packet): esbuild writes same-file enum members as literals, while V8 loads a module-level or
+ * imported constant at run time even in optimized code. Checked against them at load.
+ */
+enum Flag {
+  FIN = 0x01,
+  SYN = 0x02,
+  RST = 0x04,
+  ACK = 0x10,
+}
+enum St {
+  NONE = 0,
+  SYN_SENT = 1,
+  SYN_RECEIVED = 2,
+  ESTABLISHED = 3,
+  CLOSING = 4,
+  CLOSED_FIN = 5,
+  CLOSED_RST = 6,
+}
+enum Verdict {
+  NONE = 0,
+  RETRANSMISSION = 1,
+  OUT_OF_ORDER = 2,
+}
+if (
+  Flag.FIN !== TCP_FIN ||
+  Flag.SYN !== TCP_SYN ||
+  Flag.RST !== TCP_RST ||
+  Flag.ACK !== TCP_ACK ||
+  St.NONE !== TcpState.none ||
+  St.SYN_SENT !== TcpState.synSent ||
+  St.SYN_RECEIVED !== TcpState.synReceived ||
+  St.ESTABLISHED !== TcpState.established ||
+  St.CLOSING !== TcpState.closing ||
+  St.CLOSED_FIN !== TcpState.closedFin ||
+  St.CLOSED_RST !== TcpState.closedRst ||
+  Verdict.NONE !== SeqVerdict.none ||
+  Verdict.RETRANSMISSION !== SeqVerdict.retransmission ||
+  Verdict.OUT_OF_ORDER !== SeqVerdict.outOfOrder
+) {
+  throw new Error("tcp-state: literal constants out of step with their sources");
+}
+
 type TcpArray = Uint8Array | Int32Array | Uint32Array | Float64Array;
 
 function grown<T extends TcpArray>(old: T, fresh: T): T {
@@ -115,7 +159,7 @@ export class TcpTracker {
     let keepalive = false;
     let dupack = false;
     if (seglen === 1 && nsSet && seq === ns && this.window[rev] === 0) zwp = true;
-    const ctl = flags & (TCP_SYN | TCP_FIN | TCP_RST);
+    const ctl = flags & (Flag.SYN | Flag.FIN | Flag.RST);
     if (!zwp) {
       if (seglen <= 1 && nsSet && seq === ((ns - 1) | 0) && ctl === 0) keepalive = true;
       if (
@@ -134,8 +178,8 @@ export class TcpTracker {
     }
     if (!dupack) this.dupacks[fwd] = 0;
 
-    let verdict: number = SeqVerdict.none;
-    if ((seglen > 0 || (flags & (TCP_SYN | TCP_FIN)) !== 0) && !keepalive) {
+    let verdict: number = Verdict.NONE;
+    if ((seglen > 0 || (flags & (Flag.SYN | Flag.FIN)) !== 0) && !keepalive) {
       const end = (seq + seglen) | 0;
       const notAdvanced = nsSet === 1 && seqLt(seq, ns);
       const rtt = this.firstRtt[f]!;
@@ -146,23 +190,23 @@ export class TcpTracker {
         this.lastack[rev] === seq &&
         ts - this.lastackTime[rev]! < 20_000
       ) {
-        verdict = SeqVerdict.retransmission;
+        verdict = Verdict.RETRANSMISSION;
       } else if (
         notAdvanced &&
         ts - this.nextseqTime[fwd]! < (rtt > 0 ? rtt : 3000) &&
-        ns !== ((end + ((flags & (TCP_SYN | TCP_FIN)) !== 0 ? 1 : 0)) | 0)
+        ns !== ((end + ((flags & (Flag.SYN | Flag.FIN)) !== 0 ? 1 : 0)) | 0)
       ) {
         // An exact copy of the highest segment (SYN/FIN counted) is a retransmission, not OOO.
-        verdict = SeqVerdict.outOfOrder;
+        verdict = Verdict.OUT_OF_ORDER;
       } else if (seglen > 0 && this.laSet[rev] && !seqGt(end, this.lastack[rev]!)) {
-        verdict = SeqVerdict.retransmission;
+        verdict = Verdict.RETRANSMISSION;
       } else if (notAdvanced) {
-        verdict = SeqVerdict.retransmission;
+        verdict = Verdict.RETRANSMISSION;
       }
     }
 
     let nxt = (seq + seglen) | 0;
-    if (flags & (TCP_SYN | TCP_FIN)) nxt = (nxt + 1) | 0;
+    if (flags & (Flag.SYN | Flag.FIN)) nxt = (nxt + 1) | 0;
     if ((!nsSet || seqGt(nxt, ns)) && !zwp) {
       this.nextseq[fwd] = nxt;
       this.nsSet[fwd] = 1;
@@ -170,7 +214,7 @@ export class TcpTracker {
     }
     this.window[fwd] = win;
     this.lastack[fwd] = ack;
-    this.laSet[fwd] = (flags & TCP_ACK) !== 0 ? 1 : 0;
+    this.laSet[fwd] = (flags & Flag.ACK) !== 0 ? 1 : 0;
     this.lastackTime[fwd] = ts;
     return verdict;
   }
@@ -178,22 +222,18 @@ export class TcpTracker {
   /** Advances the connection state; returns the new state. */
   transition(f: number, dir: number, flags: number): number {
     let st = this.state[f]!;
-    if (flags & TCP_RST) st = TcpState.closedRst;
-    else if (st === TcpState.closedRst) {
+    if (flags & Flag.RST) st = St.CLOSED_RST;
+    else if (st === St.CLOSED_RST) {
       // stays closed until a new SYN opens a new flow
-    } else if (flags & TCP_FIN) {
+    } else if (flags & Flag.FIN) {
       this.finSeen[f * 2 + dir] = 1;
-      st = this.finSeen[f * 2 + (dir ^ 1)] ? TcpState.closedFin : TcpState.closing;
-    } else if (flags & TCP_SYN) {
-      if (flags & TCP_ACK) {
-        if (st < TcpState.synReceived) st = TcpState.synReceived;
-      } else if (st === TcpState.none) st = TcpState.synSent;
-    } else if (
-      st === TcpState.none ||
-      st === TcpState.synReceived ||
-      (st === TcpState.synSent && flags & TCP_ACK)
-    ) {
-      st = TcpState.established;
+      st = this.finSeen[f * 2 + (dir ^ 1)] ? St.CLOSED_FIN : St.CLOSING;
+    } else if (flags & Flag.SYN) {
+      if (flags & Flag.ACK) {
+        if (st < St.SYN_RECEIVED) st = St.SYN_RECEIVED;
+      } else if (st === St.NONE) st = St.SYN_SENT;
+    } else if (st === St.NONE || st === St.SYN_RECEIVED || (st === St.SYN_SENT && flags & Flag.ACK)) {
+      st = St.ESTABLISHED;
     }
     this.state[f] = st;
     return st;
