@@ -1,9 +1,13 @@
 /**
- * Decode-once multi-worker analysis. This thread reads the capture and decodes every packet
- * once, picks the shard by the symmetric 5-tuple hash (later IP fragments follow the shard of
- * their first fragment), and appends a fixed-size record (meta-record.ts) to that shard's
- * ring of batches in shared memory; each worker runs a flow engine over its records. Rings are
- * bounded (Atomics.wait when a worker falls behind), so memory stays flat.
+ * Decode-once multi-worker analysis with N shards on N threads. This thread reads the capture
+ * and decodes every packet once, picks the shard from a table of 256 buckets of the symmetric
+ * 5-tuple hash (later IP fragments follow the shard of their first fragment), runs shard 0's
+ * flow engine itself, and appends a record (meta-record.ts) for every other shard's packet to
+ * that shard's ring of batches in shared memory; worker threads 1..N-1 each run a flow engine
+ * over their records. Shard 0 gets the share of buckets that evens out the threads' work
+ * (`ownShare`): none L4-only, where decoding costs as much as the engine. Before, every shard
+ * had a worker: workers = cores meant cores + 1 busy threads (2 workers ran at 0.4-0.7× of one
+ * on 2 cores). Rings are bounded (Atomics.wait when a worker falls behind): memory stays flat.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -12,21 +16,24 @@ import type { AnalyzeOptions, AnalyzeResult } from "../analyze.ts";
 import { readCaptureFile } from "../capture/capture-file.ts";
 import { decodeFrame } from "../decode/packet.ts";
 import { DECODE_ERROR_NAMES, DecodeError, PacketMeta } from "../decode/packet-meta.ts";
-import type { EngineStats } from "./flow-engine.ts";
+import { JsonlWriter } from "../output/jsonl-writer.ts";
+import { createEngine, type EngineStats } from "./flow-engine.ts";
 import { flowHash } from "./flow-table.ts";
-import { REC, writeRecord } from "./meta-record.ts";
+import { REC_BASE, REC_MAX, writeClock, writeRecord } from "./meta-record.ts";
 import { ShardRows, type ShardRowsMsg } from "./shard-rows.ts";
-import { workerBundle } from "./worker-bundle.ts";
+import { bundleExecArgv, workerBundle } from "./worker-bundle.ts";
 
-// 32 × 4096 records (20 MiB a lane): the dispatcher runs ~130 k packets ahead while a worker
-// starts (≈60-100 ms) instead of stalling after 32 k (8 slots: 160-390 ms of waits per run).
+// 32 slots of 128 Ki words (16 MiB a lane, ~350 k IPv4 records): the dispatcher runs that far
+// ahead while a worker starts (~35 ms of CPU, 100-300 ms of wall clock measured at load 9)
+// instead of stalling on a full ring.
 const SLOTS = 32;
-const BATCH = 4096;
+const SLOT_WORDS = 1 << 17;
 /** Payload bytes per batch slot when L7 is on: a batch is published early when they run out. */
 const PAYLOAD_BYTES = 1 << 20;
 const FRAG_SLOTS = 4096;
 
-type Msg = ShardRowsMsg | { type: "done"; stats: EngineStats };
+type WorkerStats = EngineStats & { l7Rows?: number };
+type Msg = ShardRowsMsg | { type: "done"; stats: WorkerStats };
 
 interface Lane {
   ctl: Int32Array;
@@ -34,38 +41,33 @@ interface Lane {
   times: Float64Array;
   payload: Uint8Array | null;
   head: number;
+  /** First word of the slot being filled, and words filled in it. */
+  base: number;
   fill: number;
   pfill: number;
 }
 
-export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions): Promise<AnalyzeResult> {
+/** Knobs for tests and measurements. */
+export interface DispatchTuning {
+  /** Share of the flow hash buckets run by this thread (default `ownShare(count, l7)`). */
+  ownShare?: number;
+}
+
+export async function analyzeFileDispatched(
+  path: string,
+  opts: AnalyzeOptions,
+  tuning: DispatchTuning = {},
+): Promise<AnalyzeResult> {
   const started = performance.now();
   const count = Math.max(1, Math.min(32, opts.workers ?? 2));
   const startSeconds = opts.startSeconds ?? Math.floor(Date.now() / 1000);
   const wantRows = opts.onL4 !== undefined;
   if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
-  const script = await workerBundle(new URL("./dispatch-worker.ts", import.meta.url));
-  const l7Bundle = opts.l7 ? await workerBundle(new URL("../l7/index.ts", import.meta.url)) : undefined;
-  const slotWords = BATCH * REC + 2;
-  const lanes: Lane[] = [];
-  const shardRows = new ShardRows(opts);
   const l7On = opts.l7 !== undefined;
   const wantL7Rows = opts.onL7 !== undefined;
-  const stats: EngineStats[] = [];
-  const exits: Promise<void>[] = [];
-  for (let index = 0; index < count; index++) {
-    const control = new SharedArrayBuffer(4 * (3 + SLOTS));
-    const ring = new SharedArrayBuffer(4 * slotWords * SLOTS);
-    const payloadRing = l7On ? new SharedArrayBuffer(PAYLOAD_BYTES * SLOTS) : undefined;
-    lanes.push({
-      ctl: new Int32Array(control),
-      words: new Int32Array(ring),
-      times: new Float64Array(ring),
-      payload: payloadRing ? new Uint8Array(payloadRing) : null,
-      head: 0,
-      fill: 0,
-      pfill: 0,
-    });
+  const part = (name: string, index: number) =>
+    opts.outDir ? join(opts.outDir, `${name}.part${index}`) : undefined;
+  const engineOpts = (index: number) => {
     const engine: Record<string, unknown> = {
       orgId: opts.orgId,
       agentId: opts.agentId,
@@ -78,36 +80,98 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
       l7: opts.l7 ? { ...opts.l7, onL7: undefined, onAppMetrics: undefined } : undefined,
     };
     for (const k of Object.keys(engine)) if (engine[k] === undefined) delete engine[k];
-    const w = new Worker(script, {
-      workerData: {
-        index,
-        slots: SLOTS,
-        batch: BATCH,
-        control,
-        ring,
-        payloadRing,
-        payloadBytes: PAYLOAD_BYTES,
-        l4File: opts.outDir ? join(opts.outDir, `l4_flow_log.jsonl.part${index}`) : undefined,
-        l7File: opts.outDir && l7On ? join(opts.outDir, `l7_flow_log.jsonl.part${index}`) : undefined,
-        wantL7Rows,
-        l7Bundle,
-        wantRows,
-        engine,
-      },
-    });
-    exits.push(
-      new Promise<void>((resolve, reject) => {
-        w.on("message", (msg: Msg) => {
-          if (msg.type === "done") stats[index] = msg.stats;
-          else shardRows.add(msg);
-        });
-        w.on("error", reject);
-        w.on("exit", (code) =>
-          code === 0 ? resolve() : reject(new Error(`dispatch worker ${index} exited with ${code}`)),
-        );
-      }),
-    );
+    return engine;
+  };
+  // Record words 12-13 give a packet's offset and length in its slot's payload bytes (L7 on).
+  const extra = l7On ? 2 : 0;
+  const shardRows = new ShardRows(opts);
+  const stats: EngineStats[] = [];
+  const exits: Promise<void>[] = [];
+  // Lane i - 1 feeds worker i; shard 0 is this thread's. Workers are started before anything
+  // else here, so their start-up (thread, bundle, warm-up: 60-100 ms of CPU each, far more wall
+  // clock on a busy machine) overlaps with this thread's own warm-up and reading.
+  const lanes: Lane[] = [];
+  if (count > 1) {
+    const script = await workerBundle(new URL("./dispatch-worker.ts", import.meta.url));
+    const l7Bundle = l7On ? await workerBundle(new URL("../l7/index.ts", import.meta.url)) : undefined;
+    for (let index = 1; index < count; index++) {
+      const control = new SharedArrayBuffer(4 * (3 + SLOTS));
+      const ring = new SharedArrayBuffer(4 * SLOT_WORDS * SLOTS);
+      const payloadRing = l7On ? new SharedArrayBuffer(PAYLOAD_BYTES * SLOTS) : undefined;
+      lanes.push({
+        ctl: new Int32Array(control),
+        words: new Int32Array(ring),
+        times: new Float64Array(ring),
+        payload: payloadRing ? new Uint8Array(payloadRing) : null,
+        head: 0,
+        base: 0,
+        fill: 0,
+        pfill: 0,
+      });
+      const w = new Worker(script, {
+        execArgv: bundleExecArgv(),
+        workerData: {
+          index,
+          slots: SLOTS,
+          slotWords: SLOT_WORDS,
+          extra,
+          control,
+          ring,
+          payloadRing,
+          payloadBytes: PAYLOAD_BYTES,
+          l4File: part("l4_flow_log.jsonl", index),
+          l7File: l7On ? part("l7_flow_log.jsonl", index) : undefined,
+          wantL7Rows,
+          l7Bundle,
+          wantRows,
+          engine: engineOpts(index),
+        },
+      });
+      exits.push(
+        new Promise<void>((resolve, reject) => {
+          w.on("message", (msg: Msg) => {
+            if (msg.type === "done") stats[index] = msg.stats;
+            else shardRows.add(msg);
+          });
+          w.on("error", reject);
+          w.on("exit", (code) =>
+            code === 0 ? resolve() : reject(new Error(`dispatch worker ${index} exited with ${code}`)),
+          );
+        }),
+      );
+    }
   }
+
+  // Shard 0: an engine in this thread, fed the packets it decodes (no record, no copy); none
+  // when it gets no flows (its part files stay empty).
+  const shardOf = shardTable(count, tuning.ownShare ?? ownShare(count, l7On));
+  const l4File = opts.outDir ? new JsonlWriter(part("l4_flow_log.jsonl", 0) as string) : undefined;
+  const l7File = opts.outDir && l7On ? new JsonlWriter(part("l7_flow_log.jsonl", 0) as string) : undefined;
+  let ownL7Rows = 0;
+  const engine = !shardOf.includes(0)
+    ? null
+    : createEngine({
+        ...engineOpts(0),
+        vxlanPort: opts.vxlanPort,
+        genevePort: opts.genevePort,
+        createL7: l7On ? (await import("../l7/index.ts")).createL7Processor : undefined,
+        l7: opts.l7
+          ? {
+              ...opts.l7,
+              onL7: (r) => {
+                ownL7Rows++;
+                l7File?.write(r);
+                opts.onL7?.(r);
+              },
+              onAppMetrics: (r) => shardRows.appMetric(r),
+            }
+          : undefined,
+        onL4: (r) => {
+          l4File?.write(r);
+          opts.onL4?.(r);
+        },
+        onNetworkMetrics: (r) => shardRows.metric(r),
+      });
 
   const publish = (lane: Lane) => {
     const slot = lane.head % SLOTS;
@@ -115,6 +179,7 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
     lane.head++;
     Atomics.store(lane.ctl, 0, lane.head);
     Atomics.notify(lane.ctl, 0);
+    lane.base = (lane.head % SLOTS) * SLOT_WORDS;
     lane.fill = 0;
     lane.pfill = 0;
     // Wait for a free slot before the next batch is written.
@@ -141,7 +206,8 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
     own.byKind[kind] = (own.byKind[kind] ?? 0) + 1;
     if (own.first.length < 10) own.first.push({ kind, offset });
   };
-  const m = new PacketMeta();
+  // Decoded straight into shard 0's record: its packets need no copy.
+  const m = engine?.meta ?? new PacketMeta();
   if (opts.vxlanPort !== undefined) m.vxlanPort = opts.vxlanPort;
   if (opts.genevePort !== undefined) m.genevePort = opts.genevePort;
   const fragKey = new Int32Array(FRAG_SLOTS * 4);
@@ -160,11 +226,11 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
         now = ts;
         if (now >= nextSecond) {
           nextSecond = Math.floor(now / 1e6) * 1e6 + 1e6;
+          // Every shard ticks at every second of packet time, as one engine would.
+          engine?.tick(now);
           for (const lane of lanes) {
-            const o = (lane.head % SLOTS) * slotWords + lane.fill * REC;
-            lane.words[o] = 0;
-            lane.times[(o + 38) >> 1] = now;
-            if (++lane.fill === BATCH) publish(lane);
+            if (lane.fill > SLOT_WORDS - REC_MAX) publish(lane);
+            lane.fill += writeClock(lane.words, lane.times, lane.base + lane.fill, now, extra);
           }
         }
       }
@@ -179,7 +245,7 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
         else countError(DECODE_ERROR_NAMES[err] ?? "unknown", fo);
         return;
       }
-      let shard = (flowHash(m) >>> 0) % count;
+      let shard = shardOf[(flowHash(m) >>> 0) & (BUCKETS - 1)]!;
       if (m.fragment === 1) {
         let h = Math.imul(m.fragSrc ^ Math.imul(m.fragDst, 31) ^ m.fragId, 0x9e3779b1) ^ m.fragProto;
         h = (h ^ (h >>> 16)) & (FRAG_SLOTS - 1);
@@ -200,32 +266,29 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
           shard = fragShard[h]!;
         }
       }
-      const lane = lanes[shard] as Lane;
+      const withPayload =
+        l7On && m.payloadLen > 0 && m.laterFragment === 0 && (m.proto === 6 || m.proto === 17);
       let plen = 0;
-      if (
-        lane.payload !== null &&
-        m.payloadLen > 0 &&
-        m.laterFragment === 0 &&
-        (m.proto === 6 || m.proto === 17)
-      ) {
-        const end = off + cap;
-        plen = Math.max(0, Math.min(m.payloadLen, end - m.payloadOffset, PAYLOAD_BYTES));
-        if (lane.pfill + plen > PAYLOAD_BYTES) publish(lane);
+      if (withPayload) plen = Math.max(0, Math.min(m.payloadLen, off + cap - m.payloadOffset, PAYLOAD_BYTES));
+      if (engine !== null && shard === 0) {
+        if (l7On) engine.decoded(wire, now, buf, m.payloadOffset, plen);
+        else engine.decoded(wire, now);
+        return;
       }
-      const slot = lane.head % SLOTS;
-      const o = slot * slotWords + lane.fill * REC;
-      writeRecord(m, lane.words, lane.times, o, wire, now);
+      const lane = lanes[shard - 1] as Lane;
+      if (lane.fill > SLOT_WORDS - REC_MAX || (plen > 0 && lane.pfill + plen > PAYLOAD_BYTES)) publish(lane);
+      const o = lane.base + lane.fill;
+      lane.fill += writeRecord(m, lane.words, lane.times, o, wire, now, extra);
       if (lane.payload !== null) {
         if (plen > 0)
           lane.payload.set(
             buf.subarray(m.payloadOffset, m.payloadOffset + plen),
-            slot * PAYLOAD_BYTES + lane.pfill,
+            (lane.head % SLOTS) * PAYLOAD_BYTES + lane.pfill,
           );
-        lane.words[o + 32] = lane.pfill;
-        lane.words[o + 33] = plen;
+        lane.words[o + REC_BASE] = lane.pfill;
+        lane.words[o + REC_BASE + 1] = plen;
         lane.pfill += plen;
       }
-      if (++lane.fill === BATCH) publish(lane);
     },
     countError,
   );
@@ -234,12 +297,15 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
     Atomics.store(lane.ctl, 2, 1);
     Atomics.notify(lane.ctl, 0);
   }
+  engine?.flush();
+  l4File?.close();
+  l7File?.close();
+  if (engine) stats[0] = engine.stats();
   await Promise.all(exits);
 
   const { metricRows, appMetricRows } = shardRows.finish(count, l7On);
-  let l4Rows = 0;
   const sum = (k: keyof EngineStats) => stats.reduce((s, x) => s + (x[k] as number), 0);
-  l4Rows = sum("flowsReported");
+  const l4Rows = sum("flowsReported");
   const merged: EngineStats = {
     packets: own.packets,
     bytes: own.bytes,
@@ -263,12 +329,41 @@ export async function analyzeFileDispatched(path: string, opts: AnalyzeOptions):
     stats: merged,
     l4Rows,
     metricRows,
-    l7Rows:
-      shardRows.l7RowsPosted ||
-      stats.reduce((s, x) => s + ((x as EngineStats & { l7Rows?: number }).l7Rows ?? 0), 0),
+    l7Rows: ownL7Rows + stats.reduce((s, x, i) => s + (i === 0 ? 0 : ((x as WorkerStats).l7Rows ?? 0)), 0),
     appMetricRows,
     elapsedMs,
     packetsPerSecond: own.packets / Math.max(elapsedMs / 1000, 1e-9),
     workers: count,
   };
+}
+
+/**
+ * Decoding and hand-off cost in this thread relative to the flow engine's cost, per packet
+ * (measured with per-thread CPU on bench/out/real-1m.pcap, 2026-11-26): L4 only the two are
+ * about equal; with L7 the engine's side is 3-5 times heavier.
+ */
+const DECODE_PER_ENGINE = { l4: 1, l7: 0.4 };
+
+/**
+ * This thread's share of the flows so that it and each worker get the same work: it decodes
+ * every packet (d per unit of engine work) and runs share s of the engine, a worker runs
+ * (1 - s) / (count - 1): d + s = (1 - s) / (count - 1). L4 only this is 0 (this thread only
+ * decodes); with L7 and 2 shards about 0.3.
+ */
+export function ownShare(count: number, l7: boolean): number {
+  if (count <= 1) return 1;
+  const w = 1 / (count - 1);
+  const d = l7 ? DECODE_PER_ENGINE.l7 : DECODE_PER_ENGINE.l4;
+  return Math.max(0, (w - d) / (1 + w));
+}
+
+const BUCKETS = 256;
+
+/** Shard of each hash bucket: `ownShare` of them for shard 0 (this thread), the rest dealt round. */
+function shardTable(count: number, ownShare: number): Uint8Array {
+  const t = new Uint8Array(BUCKETS);
+  if (count === 1) return t;
+  const own = Math.round(BUCKETS * ownShare);
+  for (let b = 0; b < BUCKETS; b++) t[b] = b < own ? 0 : 1 + ((b - own) % (count - 1));
+  return t;
 }

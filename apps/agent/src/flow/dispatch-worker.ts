@@ -8,16 +8,19 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { AppMetricsRow, L7Row } from "../l7/index.ts";
 import { JsonlWriter } from "../output/jsonl-writer.ts";
 import { createEngine, type EngineOptions, type L4FlowRow, type NetworkMetricsRow } from "./flow-engine.ts";
-import { REC, readRecord } from "./meta-record.ts";
+import { REC_BASE, REC_TS, readRecord, recordWords } from "./meta-record.ts";
 
 export interface DispatchWorkerData {
   index: number;
   slots: number;
-  batch: number;
-  /** Control words: [head, tail, done]. */
+  /** Words of a slot; control word 3 + slot says how many of them hold records. */
+  slotWords: number;
+  /** Words after each record's base: the payload offset and length when L7 is on. */
+  extra: number;
+  /** Control words: [head, tail, done, words filled per slot...]. */
   control: SharedArrayBuffer;
   ring: SharedArrayBuffer;
-  /** Captured payload bytes per batch slot (L7 on), addressed by record words 32-33. */
+  /** Captured payload bytes per batch slot (L7 on), addressed by record words 12-13. */
   payloadRing?: SharedArrayBuffer;
   payloadBytes: number;
   l4File?: string;
@@ -100,34 +103,35 @@ const engine = createEngine({
   },
 });
 const m = engine.meta;
-// Same layout as the dispatcher: an even word count keeps each record's float64 aligned.
-const slotWords = d.batch * REC + 2;
+const extra = d.extra;
 let tail = 0;
 try {
   for (;;) {
     const head = Atomics.load(ctl, HEAD);
     if (tail < head) {
       const slot = tail % d.slots;
-      const n = Atomics.load(ctl, 3 + slot);
-      const base = slot * slotWords;
-      for (let i = 0; i < n; i++) {
-        const o = base + i * REC;
+      const base = slot * d.slotWords;
+      const end = base + Atomics.load(ctl, 3 + slot);
+      for (let o = base; o < end; ) {
+        const a = words[o]!;
         // Word 0 = 0 (no IP version): a clock record, so every shard ticks at every second of
         // packet time like a single engine does, not only when one of its own packets arrives.
-        if (words[o] === 0) {
-          engine.tick(times[(o + 38) >> 1]!);
+        if (a === 0) {
+          engine.tick(times[(o + REC_TS) >> 1]!);
+          o += REC_BASE + extra;
           continue;
         }
-        const wire = readRecord(m, words, o);
+        const wire = readRecord(m, words, o, extra);
         if (payload !== undefined) {
           engine.decoded(
             wire,
-            times[(o + 38) >> 1]!,
+            times[(o + REC_TS) >> 1]!,
             payload,
-            slot * d.payloadBytes + words[o + 32]!,
-            words[o + 33]!,
+            slot * d.payloadBytes + words[o + REC_BASE]!,
+            words[o + REC_BASE + 1]!,
           );
-        } else engine.decoded(wire, times[(o + 38) >> 1]!);
+        } else engine.decoded(wire, times[(o + REC_TS) >> 1]!);
+        o += recordWords(a, extra);
       }
       tail++;
       Atomics.store(ctl, TAIL, tail);

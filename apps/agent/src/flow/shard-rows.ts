@@ -22,32 +22,34 @@ export type ShardRowsMsg =
 export class ShardRows {
   private readonly metrics = new Map<string, NetworkMetricsRow>();
   private readonly appMetrics = new Map<string, AppMetricsRow>();
-  /** L7 rows posted back (only when the caller wants them: otherwise they stay in part files). */
-  l7RowsPosted = 0;
 
   constructor(private readonly opts: AnalyzeOptions) {}
 
   add(msg: ShardRowsMsg): void {
     if (msg.type === "l4") for (const r of msg.rows) this.opts.onL4?.(r);
-    else if (msg.type === "nm") {
-      for (const r of msg.rows) {
-        const key = `${r.time}|${r.client_ip}|${r.server_ip}|${r.server_port}|${r.ip_protocol}`;
-        const prev = this.metrics.get(key);
-        if (!prev) this.metrics.set(key, r);
-        else for (const f of METRIC_FIELDS) prev[f] += r[f];
-      }
-    } else if (msg.type === "l7") {
-      this.l7RowsPosted += msg.rows.length;
-      for (const r of msg.rows) this.opts.onL7?.(r);
-    } else {
-      for (const r of msg.rows) {
-        // One (second, server, protocol, endpoint) can be served to clients on several shards.
-        const key = `${r.time}|${r.server_ip}|${r.server_port}|${r.l7_protocol}|${r.endpoint}`;
-        const prev = this.appMetrics.get(key);
-        if (!prev) this.appMetrics.set(key, r);
-        else mergeAppMetrics(prev, r);
-      }
-    }
+    else if (msg.type === "nm") for (const r of msg.rows) this.metric(r);
+    else if (msg.type === "l7") for (const r of msg.rows) this.opts.onL7?.(r);
+    else for (const r of msg.rows) this.appMetric(r);
+  }
+
+  /** One shard's metrics row (kept, and summed into when another shard has the same key). */
+  metric(r: NetworkMetricsRow): void {
+    const key = `${r.time}|${r.client_ip}|${r.server_ip}|${r.server_port}|${r.ip_protocol}`;
+    const prev = this.metrics.get(key);
+    if (!prev) this.metrics.set(key, r);
+    else for (const f of METRIC_FIELDS) prev[f] += r[f];
+  }
+
+  /**
+   * One shard's application-metrics row. Copied: a row of a shard in this thread is the L7
+   * module's own object, which it may update and emit again (a late correction).
+   */
+  appMetric(r: AppMetricsRow): void {
+    // One (second, server, protocol, endpoint) can be served to clients on several shards.
+    const key = `${r.time}|${r.server_ip}|${r.server_port}|${r.l7_protocol}|${r.endpoint}`;
+    const prev = this.appMetrics.get(key);
+    if (!prev) this.appMetrics.set(key, { ...r, latency_buckets: [...r.latency_buckets] });
+    else mergeAppMetrics(prev, r);
   }
 
   /**

@@ -14,7 +14,7 @@ import { Worker } from "node:worker_threads";
 import type { AnalyzeOptions, AnalyzeResult } from "../analyze.ts";
 import type { EngineStats } from "./flow-engine.ts";
 import { ShardRows, type ShardRowsMsg } from "./shard-rows.ts";
-import { workerBundle } from "./worker-bundle.ts";
+import { bundleExecArgv, workerBundle } from "./worker-bundle.ts";
 
 type Msg = ShardRowsMsg | { type: "done"; result: AnalyzeResult };
 
@@ -47,6 +47,7 @@ export async function analyzeFileSharded(path: string, opts: AnalyzeOptions): Pr
       (_, index) =>
         new Promise<void>((resolve, reject) => {
           const w = new Worker(script, {
+            execArgv: bundleExecArgv(),
             workerData: { path, index, count, outDir: opts.outDir, wantRows, wantL7Rows, l7Bundle, engine },
           });
           w.on("message", (msg: Msg) => {
