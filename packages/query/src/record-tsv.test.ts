@@ -125,6 +125,7 @@ describe("TsvRows (compact ingest, byte path)", () => {
       unknown
     >[]);
     expect(() => new TsvRows("l4_flow_log", columns, Buffer.from(two), 0, 3)).toThrow(/2 lines.*says 3/);
+    expect(() => new TsvRows("l4_flow_log", columns, Buffer.from(two), 0, 50_000)).toThrow(/too short/);
     const noIp = columns.filter((c) => c !== "client_ip");
     const body = Buffer.from(
       encodeTsvLines(ROW_TABLES.l4_flow_log, noIp, [l4Row()] as Record<string, unknown>[]),

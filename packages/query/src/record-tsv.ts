@@ -381,6 +381,11 @@ export class TsvRows {
     this.#columns = columns;
     const n = columns.length;
     const width = n + 1;
+    // Each line holds at least n - 1 tabs and a newline: a header claiming more lines than the body
+    // can hold is refused before the positions (4 bytes a field) are allocated for them.
+    if (body.length - dataStart < rows * n - 1) {
+      throw new TsvBatchError(`body is too short for the ${rows} lines of ${n} fields the header says`);
+    }
     const pos = new Int32Array(rows * width);
     const len = body.length;
     let p = dataStart;
