@@ -74,6 +74,12 @@ export function readPcapRecords(
   return count;
 }
 
+/** MAX_PACKET as a same-file enum member, a literal once compiled (an import is loaded per use). */
+enum Limit {
+  MAX_PACKET = 256 * 1024,
+}
+if (Limit.MAX_PACKET !== MAX_PACKET) throw new Error("pcap-reader: Limit.MAX_PACKET !== MAX_PACKET");
+
 /** The complete records of the block from src.pos on, at most `limit`; src.pos ends after them. */
 function blockRecords(
   src: ChunkedSource,
@@ -95,7 +101,7 @@ function blockRecords(
     const frac = dv.getUint32(p + 4, le);
     const caplen = dv.getUint32(p + 8, le);
     const wirelen = dv.getUint32(p + 12, le);
-    if (caplen > MAX_PACKET || len - p < 16 + caplen) break;
+    if (caplen > Limit.MAX_PACKET || len - p < 16 + caplen) break;
     const ts = sec * 1_000_000 + (nanos ? Math.floor(frac / 1000) : frac);
     onPacket(linkType, buf, p + 16, caplen, wirelen, ts, base + p);
     p += 16 + caplen;

@@ -24,14 +24,6 @@ export const TcpState = {
   closedRst: 6,
 } as const;
 
-/** a < b in sequence space. */
-function seqLt(a: number, b: number): boolean {
-  return ((a - b) | 0) < 0;
-}
-function seqGt(a: number, b: number): boolean {
-  return ((a - b) | 0) > 0;
-}
-
 export const SeqVerdict = { none: 0, retransmission: 1, outOfOrder: 2 } as const;
 
 /**
@@ -139,7 +131,9 @@ export class TcpTracker {
 
   /**
    * Sequence analysis of one segment from direction `dir` of flow `f`; returns a SeqVerdict.
-   * Updates next-seq, last ACK, window and dup-ACK counters as tshark does.
+   * Updates next-seq, last ACK, window and dup-ACK counters as tshark does. Sequence numbers
+   * compare as `((a - b) | 0) < 0` (a before b), written out: a module-level helper is
+   * loaded and checked at run time per call even in optimized code.
    */
   analyze(
     f: number,
@@ -181,7 +175,7 @@ export class TcpTracker {
     let verdict: number = Verdict.NONE;
     if ((seglen > 0 || (flags & (Flag.SYN | Flag.FIN)) !== 0) && !keepalive) {
       const end = (seq + seglen) | 0;
-      const notAdvanced = nsSet === 1 && seqLt(seq, ns);
+      const notAdvanced = nsSet === 1 && ((seq - ns) | 0) < 0;
       const rtt = this.firstRtt[f]!;
       if (
         notAdvanced &&
@@ -198,7 +192,7 @@ export class TcpTracker {
       ) {
         // An exact copy of the highest segment (SYN/FIN counted) is a retransmission, not OOO.
         verdict = Verdict.OUT_OF_ORDER;
-      } else if (seglen > 0 && this.laSet[rev] && !seqGt(end, this.lastack[rev]!)) {
+      } else if (seglen > 0 && this.laSet[rev] && ((end - this.lastack[rev]!) | 0) <= 0) {
         verdict = Verdict.RETRANSMISSION;
       } else if (notAdvanced) {
         verdict = Verdict.RETRANSMISSION;
@@ -207,7 +201,7 @@ export class TcpTracker {
 
     let nxt = (seq + seglen) | 0;
     if (flags & (Flag.SYN | Flag.FIN)) nxt = (nxt + 1) | 0;
-    if ((!nsSet || seqGt(nxt, ns)) && !zwp) {
+    if ((!nsSet || ((nxt - ns) | 0) > 0) && !zwp) {
       this.nextseq[fwd] = nxt;
       this.nsSet[fwd] = 1;
       this.nextseqTime[fwd] = ts;
