@@ -1,11 +1,22 @@
 import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
 import { INGEST_TSV_CONTENT_TYPE, type TIngestBatch } from "@flowplane/protocol";
+import { insertEncoded, recordRows } from "@flowplane/query/client";
 import { encodeTsvLines, ROW_TABLES, wireColumns } from "@flowplane/query/rows";
+import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
 import { agentL4Row } from "@flowplane/query/testing-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeTsvBatch } from "../../agent/src/controller-link/exporter.ts";
 import { CredentialHolder, enroll, HttpExporter, makeBatch } from "../../agent/src/controller-link/index.ts";
-import { startListeningController, type TListeningController } from "./harness.ts";
+import type { TTaggingRowWriter, TTagRows } from "../src/ingest/ingest.ts";
+import {
+  bearer,
+  enroll as enrollIn,
+  seedTenant,
+  startHarness,
+  startListeningController,
+  type THarness,
+  type TListeningController,
+} from "./harness.ts";
 
 /**
  * The compact ingest encoding end to end: the agent's exporter → a listening controller (the real
@@ -161,5 +172,94 @@ describe("POST /v1/ingest, compact TSV encoding", () => {
     const noRows = await post(a.credential, header);
     expect(noRows.status).toBe(400);
     expect(((await noRows.json()) as { error: { message: string } }).error.message).toMatch(/too short/);
+  });
+});
+
+/**
+ * Tagging on the compact path: the tagger sees each row's addresses, tunnel id and the sending
+ * agent, and the ids it sets land in ClickHouse exactly as on the JSON path (a stand-in tagger,
+ * the real one is tested in clouds/ingest-tagging).
+ */
+describe("POST /v1/ingest, compact TSV encoding, tagging", () => {
+  let h: THarness;
+  let ch: TestClickhouse;
+  const seen: { agentId: string | undefined; row: Record<string, unknown> }[] = [];
+
+  beforeAll(async () => {
+    ch = await createTestClickhouse("ctl_ingest_tsv_tag");
+    // Ids from the addresses' last octet, +1000 inside tunnel 7: what the agent's context decides.
+    const tagRows: TTagRows = async (_table, _orgId, agentId, rows) => {
+      for (const row of rows) {
+        seen.push({ agentId, row: { ...row } });
+        const bump = row.tunnel_id === 7 ? 1000 : 0;
+        for (const side of ["client", "server"] as const) {
+          const ip = row[`${side}_ip`];
+          if (typeof ip === "string" && ip.startsWith("10.")) {
+            row[`${side}_resource_id`] = Number(ip.split(".").pop()) + bump;
+          }
+        }
+      }
+    };
+    const write: TTaggingRowWriter = Object.assign(
+      ((table, orgId, rows, opts) => recordRows(ch.client, table, orgId, rows, opts)) as TTaggingRowWriter,
+      {
+        tagRows,
+        writeEncoded: (async (table, _orgId, encoded, opts) => {
+          await insertEncoded(ch.client, table, encoded.payload, opts?.dedupToken);
+          return { inserted: encoded.rows, rejected: [] };
+        }) satisfies TTaggingRowWriter["writeEncoded"],
+      },
+    );
+    h = await startHarness("ctl_ingest_tsv_tag", { writeRows: write });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await ch?.drop();
+  });
+
+  it("tags from each row's addresses and tunnel in the agent's context, as the JSON path does", async () => {
+    const { token } = await seedTenant(h);
+    const a = await enrollIn(h, token.token);
+    const rows = [
+      agentL4Row({ client_ip: "10.0.0.11", server_ip: "10.0.0.22" }),
+      agentL4Row({ client_ip: "10.0.0.11", server_ip: "10.0.0.22", tunnel_id: 7 }),
+      agentL4Row({ client_ip: "192.0.2.1", server_ip: "10.0.0.33", server_resource_id: 5 }),
+      agentL4Row({ client_ip: "192.0.2.1", server_ip: "192.0.2.2", client_resource_id: 9 }),
+    ];
+    const send = (body: Buffer | string, type: string) =>
+      h.app.inject({
+        method: "POST",
+        url: "/v1/ingest",
+        headers: { ...bearer(a.credential), "content-type": type },
+        payload: body,
+      });
+    const tsv = await send(
+      encodeTsvBatch(makeBatch(a.agentId, "l4_flow_log", rows)),
+      INGEST_TSV_CONTENT_TYPE,
+    );
+    expect(tsv.json()).toMatchObject({ accepted: 4, rejected: [] });
+    expect(seen.map((s) => s.agentId)).toEqual(Array(4).fill(a.agentId));
+    expect(seen[1]?.row).toEqual({ client_ip: "10.0.0.11", server_ip: "10.0.0.22", tunnel_id: 7 });
+    const json = await send(JSON.stringify(makeBatch(a.agentId, "l4_flow_log", rows)), "application/json");
+    expect(json.json()).toMatchObject({ accepted: 4, rejected: [] });
+    const rs = await ch.client.query({
+      query:
+        "SELECT flow_id, client_resource_id AS c, server_resource_id AS s, count() AS n FROM l4_flow_log WHERE agent_id = {agent:UUID} GROUP BY flow_id, c, s ORDER BY flow_id",
+      query_params: { agent: a.agentId },
+      format: "JSONEachRow",
+    });
+    // Each row twice (JSON and TSV) with the same ids.
+    expect(
+      (await rs.json()).map((r) => [
+        (r as { c: number }).c,
+        (r as { s: number }).s,
+        Number((r as { n: string }).n),
+      ]),
+    ).toEqual([
+      [11, 22, 2],
+      [1011, 1022, 2],
+      [0, 33, 2],
+      [9, 0, 2],
+    ]);
   });
 });
