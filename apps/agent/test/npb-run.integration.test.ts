@@ -18,6 +18,7 @@ import { npbCounters } from "@flowplane/query";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startListeningController, type TListeningController } from "../../controller/test/harness.ts";
 import { readCaptureFile } from "../src/capture/capture-file.ts";
+import { tsharkFields } from "./npb/pcap-out.ts";
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), "../bin/flowplane-agent.js");
 // 49 packets of one HTTP conversation between 192.168.1.104 (client) and 63.245.209.11 (server).
@@ -249,5 +250,102 @@ describe("packet broker: agents forward per synced policies", () => {
     for (const h of hosts) expect((await run(h, ["--no-npb-dedup"])).code).toBe(0);
     await settle();
     expect(hex(tool.msgs.map((m) => inner(m, 7)))).toEqual(hex([...frames, ...frames]));
+  });
+
+  it("delivers ERSPAN III copies over IP protocol 47 that tshark decodes, inner frames identical, in order", {
+    timeout: 120_000,
+  }, async () => {
+    // As root the agent sends GRE itself (a raw socket; a local tool keeps the sockets), and
+    // tcpdump on lo stands in for the tool: a raw GRE listener would get every test's GRE.
+    if (process.getuid?.() !== 0) throw new Error("the GRE case needs root (raw socket, tcpdump on lo)");
+    const db = controller.tdb.db;
+    const org = await seedOrg(db);
+    const group = await seedAgentGroup(db, org.id);
+    const token = await seedEnrollmentToken(db, org.id, group.id);
+    const session = 100 + Math.floor(Math.random() * 900); // tells our copies from other tests' GRE
+    await db.forOrg(org.id).packetBrokerPolicy.create({
+      data: {
+        orgId: org.id,
+        name: "all to the capture appliance",
+        priority: 10,
+        match: { protocols: ["tcp"] },
+        action: { destinations: [{ address: "127.0.0.1" }], encap: { type: "erspan3", sessionId: session } },
+      },
+    });
+    const file = join(stateDir(), "erspan.pcap");
+    const tap = spawn(
+      "tcpdump",
+      // -Q in: lo shows each frame leaving and arriving; -B: the 49 copies come in one burst.
+      [
+        "-n",
+        "-i",
+        "lo",
+        "-Q",
+        "in",
+        "-B",
+        "16384",
+        "--immediate-mode",
+        "-U",
+        "-Z",
+        "root",
+        "-w",
+        file,
+        "ip proto 47",
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let err = "";
+      tap.stderr.on("data", (d: Buffer) => {
+        err += d.toString();
+        if (err.includes("listening on")) resolve();
+      });
+      tap.once("exit", (c) => reject(new Error(`tcpdump exited ${c}: ${err}`)));
+    });
+    const r = await runAgent([
+      "--pcap",
+      PCAP,
+      "--speed",
+      "max",
+      "--no-l7",
+      "--controller",
+      controller.url,
+      "--token",
+      token.token,
+      "--state-dir",
+      stateDir(),
+    ]);
+    await settle();
+    const stopped = new Promise((res) => tap.once("exit", res));
+    tap.kill("SIGINT");
+    await stopped;
+    expect(r.code, r.stderr).toBe(0);
+
+    // Ethernet (lo) + IPv4 (20, the kernel's) + GRE with sequence (8) + ERSPAN III (12) + frame.
+    const ours: Buffer[] = [];
+    readCaptureFile(
+      file,
+      (_lt, buf, off, capLen) => {
+        const f = Buffer.from(buf.subarray(off, off + capLen));
+        if (f.readUInt16BE(36) === 0x22eb && (f.readUInt16BE(44) & 0x3ff) === session) ours.push(f);
+      },
+      () => {},
+    );
+    const frames = captureFrames();
+    expect(ours).toHaveLength(frames.length);
+    ours.forEach((f, i) => {
+      expect(f.readUInt32BE(38), `GRE sequence of copy ${i + 1}`).toBe(i);
+      expect(f.subarray(54).equals(frames[i]!), `packet ${i + 1}`).toBe(true);
+    });
+    const rows = tsharkFields(
+      file,
+      ["frame.protocols", "erspan.spanid", "erspan.version"],
+      ["-Y", `erspan.spanid == ${session}`],
+    );
+    expect(rows).toHaveLength(frames.length);
+    for (const row of rows) {
+      expect(row[0]).toMatch(/^eth:ethertype:ip:gre:erspan:eth:ethertype:ip:tcp/);
+      expect(row.slice(1)).toEqual([String(session), "2"]);
+    }
   });
 });

@@ -60,7 +60,7 @@ async function capture(lab: VethLab, file: string): Promise<{ stop(): Promise<vo
     "ip",
     // --immediate-mode and -U: nothing left in a libpcap block at SIGINT; -Z root: write where root can.
     [
-      ...["netns", "exec", lab.rx, "tcpdump", "-n", "--immediate-mode", "-U", "-Z", "root"],
+      ...["netns", "exec", lab.rx, "tcpdump", "-n", "-B", "16384", "--immediate-mode", "-U", "-Z", "root"],
       ...["-i", lab.rxDev, "-w", file, `ip and src ${lab.txIp}`],
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
