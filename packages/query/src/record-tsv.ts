@@ -87,35 +87,40 @@ const uuidWriter: TWriter = (src, s, e, out, o) => {
   return o + 36;
 };
 
-/** Microseconds → "YYYY-MM-DD hh:mm:ss.ffffff" (the one unambiguous DateTime64 text, see columns.ts). */
+/**
+ * Microseconds → "YYYY-MM-DD hh:mm:ss.ffffff" (the one unambiguous DateTime64 text, see columns.ts).
+ * The seconds digits and the last six (the fraction, copied as they are) are read apart, so all the
+ * arithmetic stays on small integers (a double's `%` costs several times the whole field); rows of
+ * a batch share seconds, so each writer reuses its last second's text. Times before 1970-01-12
+ * (fewer than seven digits) and past 2255 are left to the slow path.
+ */
 function timeWriter(): TWriter {
   let lastSecond = -1;
   const second = Buffer.alloc(19);
   return (src, s, e, out, o) => {
     const len = e - s;
-    if (len <= 0 || len > 16 || (len > 1 && src[s] === 48)) return -1;
-    let v = 0;
-    for (let i = s; i < e; i++) {
+    if (len <= 6 || len > 16 || src[s] === 48) return -1;
+    const f = e - 6;
+    let sec = 0;
+    for (let i = s; i < f; i++) {
       const d = (src[i] as number) - 48;
       if (d < 0 || d > 9) return -1;
-      v = v * 10 + d;
+      sec = sec * 10 + d;
     }
-    if (v > MAX_SAFE) return -1;
-    let micros = v % 1_000_000;
-    const sec = (v - micros) / 1_000_000;
+    for (let i = f; i < e; i++) {
+      const d = (src[i] as number) - 48;
+      if (d < 0 || d > 9) return -1;
+    }
+    if (sec >= 9_007_199_254) return -1; // near MAX_SAFE_INTEGER µs: the slow path checks exactly
     if (sec !== lastSecond) {
       const iso = new Date(sec * 1000).toISOString();
-      if (iso.length !== 24) return -1; // years past 9999: the slow path says what it does
       second.write(`${iso.slice(0, 10)} ${iso.slice(11, 19)}`, 0, "latin1");
       lastSecond = sec;
     }
-    o = copy(second, 0, 19, out, o);
-    out[o] = 46; // "."
-    for (let i = 6; i > 0; i--) {
-      out[o + i] = 48 + (micros % 10);
-      micros = (micros - (micros % 10)) / 10;
-    }
-    return o + 7;
+    for (let i = 0; i < 19; i++) out[o + i] = second[i] as number;
+    out[o + 19] = 46; // "."
+    for (let i = 0; i < 6; i++) out[o + 20 + i] = src[f + i] as number;
+    return o + 26;
   };
 }
 
