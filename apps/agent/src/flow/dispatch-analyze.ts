@@ -280,11 +280,8 @@ export async function analyzeFileDispatched(
       const o = lane.base + lane.fill;
       lane.fill += writeRecord(m, lane.words, lane.times, o, wire, now, extra);
       if (lane.payload !== null) {
-        if (plen > 0)
-          lane.payload.set(
-            buf.subarray(m.payloadOffset, m.payloadOffset + plen),
-            (lane.head % SLOTS) * PAYLOAD_BYTES + lane.pfill,
-          );
+        const at = (lane.head % SLOTS) * PAYLOAD_BYTES + lane.pfill;
+        if (plen > 0) copyBytes(buf, m.payloadOffset, plen, lane.payload, at);
         lane.words[o + REC_BASE] = lane.pfill;
         lane.words[o + REC_BASE + 1] = plen;
         lane.pfill += plen;
@@ -358,6 +355,18 @@ export function ownShare(count: number, l7: boolean): number {
 }
 
 const BUCKETS = 256;
+
+/**
+ * Copies `n` bytes: small payloads (most: Redis commands, DNS, ACK-sized segments) in a loop,
+ * since `set(subarray())` allocated a view per packet, large ones with one native copy.
+ */
+function copyBytes(src: Uint8Array, from: number, n: number, dst: Uint8Array, to: number): void {
+  if (n > 64) {
+    dst.set(src.subarray(from, from + n), to);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
+}
 
 /** Shard of each hash bucket: `ownShare` of them for shard 0 (this thread), the rest dealt round. */
 function shardTable(count: number, ownShare: number): Uint8Array {
