@@ -754,7 +754,7 @@ export class FlowEngine {
       this.zeroWin[fd] = this.zeroWin[fd]! + 1;
       mc[mb + (c2s ? Mo.ZW_C2S : Mo.ZW_S2C)] = mc[mb + (c2s ? Mo.ZW_C2S : Mo.ZW_S2C)]! + 1;
     }
-    const v = tcp.analyze(f, dir, fl, m.seq, m.ack, m.window, m.payloadLen);
+    const v = tcp.analyze(f, dir, m);
     if (v === Verdict.RETRANSMISSION) {
       this.retrans[fd] = this.retrans[fd]! + 1;
       mc[mb + (c2s ? Mo.RETRANS_C2S : Mo.RETRANS_S2C)] =

@@ -12,7 +12,7 @@
  * - tshark counts fast and spurious retransmissions under `tcp.analysis.retransmission` too.
  * Per-direction arrays are indexed `flow * 2 + dir` (dir 0 = from endpoint A).
  */
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../decode/packet-meta.ts";
+import { type PacketMeta, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../decode/packet-meta.ts";
 
 export const TcpState = {
   none: 0,
@@ -130,20 +130,19 @@ export class TcpTracker {
   }
 
   /**
-   * Sequence analysis of one segment from direction `dir` of flow `f`; returns a SeqVerdict.
+   * Sequence analysis of the segment in `m` (flags, seq, ack, window, payload length), from
+   * direction `dir` of flow `f`; returns a SeqVerdict.
    * Updates next-seq, last ACK, window and dup-ACK counters as tshark does. Sequence numbers
    * compare as `((a - b) | 0) < 0` (a before b), written out: a module-level helper is
    * loaded and checked at run time per call even in optimized code.
    */
-  analyze(
-    f: number,
-    dir: number,
-    flags: number,
-    seq: number,
-    ack: number,
-    win: number,
-    seglen: number,
-  ): number {
+  analyze(f: number, dir: number, m: PacketMeta): number {
+    // Read from the packet record rather than passed: 4 arguments fewer to pass and check.
+    const flags = m.tcpFlags;
+    const seq = m.seq;
+    const ack = m.ack;
+    const win = m.window;
+    const seglen = m.payloadLen;
     const ts = this.now;
     const fwd = f * 2 + dir;
     const rev = f * 2 + (dir ^ 1);
