@@ -4,12 +4,13 @@
  * Wiring into a capture loop (~10 lines; the decoder must have filled `meta` for this frame):
  *
  *   import { createPacketBroker, createSender } from "./npb/index.ts";
- *   const sender = createSender();   // sendmmsg batches (addon built on first use) or dgram; GRE raw as root, else GRE-in-UDP
+ *   const sender = createSender();   // as root: complete frames through an AF_PACKET TX ring to remote tools
+ *                                    // (packet-ring.ts); else sendmmsg batches or dgram, GRE raw as root, else GRE-in-UDP
  *   const broker = createPacketBroker({
  *     policies, designatedMap, agentId,                   // as synced from the controller (validated here)
  *     agentGroups, interfaces: ["eth0", "eth1"],          // ifIndex passed below indexes this list
  *     linkType,                                           // the capture's LINKTYPE_*
- *     sourceAddress: "10.0.0.5",                          // outer IPv4 source of the copies
+ *     sourceAddress: "10.0.0.5",                          // outer IPv4 source (delivery uses the route's)
  *     send: sender.send,
  *   });
  *   // per packet, right after decodeFrame(meta, linkType, buf, off, capLen):
@@ -30,6 +31,7 @@ export { DedupWindow, DesignatedMapSchema, DesignatedPoints, invariantHash } fro
 export { EncapKind, Encapsulator } from "./encap.ts";
 export { loadSendmmsg } from "./fast-send.ts";
 export { symmetricFlowHash } from "./flow-hash.ts";
+export { loadPacketRing, PacketRing, resolveRoute } from "./packet-ring.ts";
 export type { Policy, PolicyInput } from "./policy.ts";
 export { compilePolicies, formatIssues, PolicyListSchema, PolicySchema, parsePolicies } from "./policy.ts";
 export type { SenderOptions, SenderStats } from "./sender.ts";

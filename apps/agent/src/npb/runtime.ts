@@ -25,7 +25,11 @@ export interface NpbRuntimeOptions {
   interfaces: readonly string[];
   /** Both deduplication rules (designated points across agents, the window within this one). */
   dedup: boolean;
-  /** Outer IPv4 source of GRE copies sent on a raw socket (UDP copies get the kernel's). */
+  /**
+   * Outer IPv4 source written by the broker. Every delivery path replaces it with the route's
+   * (the kernel for UDP and raw GRE sockets, the packet socket with the route's preferred
+   * source); it shows only where the copy itself is kept (tests writing pcaps).
+   */
   sourceAddress?: string;
   log: (line: string) => void;
   /** Test seam: where copies go (default: a sendmmsg/dgram sender opened on first use). */
