@@ -92,7 +92,7 @@ export async function analyzeFileDispatched(
   // clock on a busy machine) overlaps with this thread's own warm-up and reading.
   const lanes: Lane[] = [];
   if (count > 1) {
-    const script = await workerBundle(new URL("./dispatch-worker.ts", import.meta.url));
+    const script = await workerBundle(new URL("./dispatch-worker.ts", import.meta.url), "cjs");
     const l7Bundle = l7On ? await workerBundle(new URL("../l7/index.ts", import.meta.url)) : undefined;
     for (let index = 1; index < count; index++) {
       const control = new SharedArrayBuffer(4 * (3 + SLOTS));

@@ -37,8 +37,8 @@ const TAIL = 1;
 const DONE = 2;
 
 const d = workerData as DispatchWorkerData;
+if (!parentPort) throw new Error("dispatch-worker must run in a worker thread");
 const port = parentPort;
-if (!port) throw new Error("dispatch-worker must run in a worker thread");
 
 const ctl = new Int32Array(d.control);
 const words = new Int32Array(d.ring);
@@ -52,106 +52,112 @@ let am: AppMetricsRow[] = [];
 let l7Count = 0;
 const l7File = d.l7File ? new JsonlWriter(d.l7File) : undefined;
 const BATCH_ROWS = 2000;
-// The L7 code is a bundle of its own (built by the parent only when L7 is on): an L4-only
-// worker never parses it.
-const createL7 = d.l7Bundle
-  ? ((await import(d.l7Bundle)) as typeof import("../l7/index.ts")).createL7Processor
-  : undefined;
-const engine = createEngine({
-  ...d.engine,
-  createL7,
-  l7: d.engine.l7
-    ? {
-        ...d.engine.l7,
-        onL7: (r) => {
-          l7Count++;
-          l7File?.write(r);
-          if (d.wantL7Rows) {
-            l7.push(r);
-            if (l7.length >= BATCH_ROWS) {
-              port.postMessage({ type: "l7", rows: l7 });
-              l7 = [];
+type CreateL7 = typeof import("../l7/index.ts").createL7Processor;
+
+// A CommonJS bundle (no ESM loader to start: ~5-10 ms of CPU less a worker), so no top-level
+// await: the L7 code, a bundle of its own built by the parent only when L7 is on (an L4-only
+// worker never parses it), is imported before the run starts.
+if (d.l7Bundle) {
+  void import(d.l7Bundle).then((l7: typeof import("../l7/index.ts")) => run(l7.createL7Processor));
+} else run(undefined);
+
+function run(createL7: CreateL7 | undefined): void {
+  const engine = createEngine({
+    ...d.engine,
+    createL7,
+    l7: d.engine.l7
+      ? {
+          ...d.engine.l7,
+          onL7: (r) => {
+            l7Count++;
+            l7File?.write(r);
+            if (d.wantL7Rows) {
+              l7.push(r);
+              if (l7.length >= BATCH_ROWS) {
+                port.postMessage({ type: "l7", rows: l7 });
+                l7 = [];
+              }
             }
-          }
-        },
-        // Always to the parent: one key can be served on several shards and is summed there.
-        onAppMetrics: (r) => {
-          am.push(r);
-          if (am.length >= BATCH_ROWS) {
-            port.postMessage({ type: "am", rows: am });
-            am = [];
-          }
-        },
-      }
-    : undefined,
-  onL4: (r) => {
-    file?.write(r);
-    if (d.wantRows) {
-      l4.push(r);
-      if (l4.length >= BATCH_ROWS) {
-        port.postMessage({ type: "l4", rows: l4 });
-        l4 = [];
-      }
-    }
-  },
-  onNetworkMetrics: (r) => {
-    nm.push(r);
-    if (nm.length >= BATCH_ROWS) {
-      port.postMessage({ type: "nm", rows: nm });
-      nm = [];
-    }
-  },
-});
-const m = engine.meta;
-const extra = d.extra;
-let tail = 0;
-try {
-  for (;;) {
-    const head = Atomics.load(ctl, HEAD);
-    if (tail < head) {
-      const slot = tail % d.slots;
-      const base = slot * d.slotWords;
-      const end = base + Atomics.load(ctl, 3 + slot);
-      for (let o = base; o < end; ) {
-        const a = words[o]!;
-        // Word 0 = 0 (no IP version): a clock record, so every shard ticks at every second of
-        // packet time like a single engine does, not only when one of its own packets arrives.
-        if (a === 0) {
-          engine.tick(times[(o + REC_TS) >> 1]!);
-          o += REC_BASE + extra;
-          continue;
+          },
+          // Always to the parent: one key can be served on several shards and is summed there.
+          onAppMetrics: (r) => {
+            am.push(r);
+            if (am.length >= BATCH_ROWS) {
+              port.postMessage({ type: "am", rows: am });
+              am = [];
+            }
+          },
         }
-        const wire = readRecord(m, words, o, extra);
-        if (payload !== undefined) {
-          engine.decoded(
-            wire,
-            times[(o + REC_TS) >> 1]!,
-            payload,
-            slot * d.payloadBytes + words[o + REC_BASE]!,
-            words[o + REC_BASE + 1]!,
-          );
-        } else engine.decoded(wire, times[(o + REC_TS) >> 1]!);
-        o += recordWords(a, extra);
+      : undefined,
+    onL4: (r) => {
+      file?.write(r);
+      if (d.wantRows) {
+        l4.push(r);
+        if (l4.length >= BATCH_ROWS) {
+          port.postMessage({ type: "l4", rows: l4 });
+          l4 = [];
+        }
       }
-      tail++;
-      Atomics.store(ctl, TAIL, tail);
-      Atomics.notify(ctl, TAIL);
-      continue;
+    },
+    onNetworkMetrics: (r) => {
+      nm.push(r);
+      if (nm.length >= BATCH_ROWS) {
+        port.postMessage({ type: "nm", rows: nm });
+        nm = [];
+      }
+    },
+  });
+  const m = engine.meta;
+  const extra = d.extra;
+  let tail = 0;
+  try {
+    for (;;) {
+      const head = Atomics.load(ctl, HEAD);
+      if (tail < head) {
+        const slot = tail % d.slots;
+        const base = slot * d.slotWords;
+        const end = base + Atomics.load(ctl, 3 + slot);
+        for (let o = base; o < end; ) {
+          const a = words[o]!;
+          // Word 0 = 0 (no IP version): a clock record, so every shard ticks at every second of
+          // packet time like a single engine does, not only when one of its own packets arrives.
+          if (a === 0) {
+            engine.tick(times[(o + REC_TS) >> 1]!);
+            o += REC_BASE + extra;
+            continue;
+          }
+          const wire = readRecord(m, words, o, extra);
+          if (payload !== undefined) {
+            engine.decoded(
+              wire,
+              times[(o + REC_TS) >> 1]!,
+              payload,
+              slot * d.payloadBytes + words[o + REC_BASE]!,
+              words[o + REC_BASE + 1]!,
+            );
+          } else engine.decoded(wire, times[(o + REC_TS) >> 1]!);
+          o += recordWords(a, extra);
+        }
+        tail++;
+        Atomics.store(ctl, TAIL, tail);
+        Atomics.notify(ctl, TAIL);
+        continue;
+      }
+      if (Atomics.load(ctl, DONE) === 1 && Atomics.load(ctl, HEAD) === tail) break;
+      Atomics.wait(ctl, HEAD, head, 50);
     }
-    if (Atomics.load(ctl, DONE) === 1 && Atomics.load(ctl, HEAD) === tail) break;
-    Atomics.wait(ctl, HEAD, head, 50);
+  } catch (err) {
+    // Unblock the dispatcher (it waits on TAIL while this ring is full), then fail the run.
+    Atomics.store(ctl, TAIL, 0x3fffffff);
+    Atomics.notify(ctl, TAIL);
+    throw err;
   }
-} catch (err) {
-  // Unblock the dispatcher (it waits on TAIL while this ring is full), then fail the run.
-  Atomics.store(ctl, TAIL, 0x3fffffff);
-  Atomics.notify(ctl, TAIL);
-  throw err;
+  engine.flush();
+  file?.close();
+  l7File?.close();
+  if (l7.length) port.postMessage({ type: "l7", rows: l7 });
+  if (am.length) port.postMessage({ type: "am", rows: am });
+  if (l4.length) port.postMessage({ type: "l4", rows: l4 });
+  if (nm.length) port.postMessage({ type: "nm", rows: nm });
+  port.postMessage({ type: "done", stats: { ...engine.stats(), l7Rows: l7Count } });
 }
-engine.flush();
-file?.close();
-l7File?.close();
-if (l7.length) port.postMessage({ type: "l7", rows: l7 });
-if (am.length) port.postMessage({ type: "am", rows: am });
-if (l4.length) port.postMessage({ type: "l4", rows: l4 });
-if (nm.length) port.postMessage({ type: "nm", rows: nm });
-port.postMessage({ type: "done", stats: { ...engine.stats(), l7Rows: l7Count } });

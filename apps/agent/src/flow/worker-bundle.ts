@@ -57,14 +57,15 @@ function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-export async function workerBundle(entry: URL): Promise<string> {
-  const key = entry.href;
+/** `format` "cjs" starts faster in a worker (no ESM loader) but allows no top-level await. */
+export async function workerBundle(entry: URL, format: "esm" | "cjs" = "esm"): Promise<string> {
+  const key = `${format}:${entry.href}`;
   const cached = built.get(key);
   if (cached) return cached;
   const entryPath = fileURLToPath(entry);
   const dir = join(tmpdir(), "flowplane-agent");
   mkdirSync(dir, { recursive: true });
-  const name = entry.pathname.split("/").pop()?.replace(/\.ts$/, "") ?? "worker";
+  const name = `${entry.pathname.split("/").pop()?.replace(/\.ts$/, "") ?? "worker"}-${format}`;
   const manifestFile = join(
     dir,
     `${name}-${createHash("sha256").update(entryPath).digest("hex").slice(0, 12)}.manifest.json`,
@@ -78,7 +79,7 @@ export async function workerBundle(entry: URL): Promise<string> {
   const r = buildSync({
     entryPoints: [entryPath],
     bundle: true,
-    format: "esm",
+    format,
     platform: "node",
     target: "node20",
     write: false,
@@ -86,7 +87,8 @@ export async function workerBundle(entry: URL): Promise<string> {
     logLevel: "silent",
   });
   const text = r.outputFiles[0]?.text ?? "";
-  const out = join(dir, `${name}-${createHash("sha256").update(text).digest("hex").slice(0, 16)}.mjs`);
+  const ext = format === "cjs" ? "cjs" : "mjs";
+  const out = join(dir, `${name}-${createHash("sha256").update(text).digest("hex").slice(0, 16)}.${ext}`);
   if (!existsSync(out)) writeAtomic(out, text);
   const cwd = process.cwd();
   const inputs: Manifest["inputs"] = [];
