@@ -6,14 +6,15 @@
  *
  * Why: V8 optimizes the hot functions after a few thousand packets with the type feedback seen
  * so far. On a real capture the first FIN, RST, UDP packet or hash collision comes later, meets
- * an operation without feedback and deoptimizes the function (11 deopts on the bench capture,
- * each followed by a stretch in the interpreter or baseline code and a recompile). Seeing every
+ * an operation without feedback and deoptimizes the function (9 engine deopts on the bench
+ * capture, each followed by a stretch in the interpreter or baseline code and a recompile). Seeing every
  * path first gives the optimizing compiler complete feedback, so the first optimized code is
  * the last. V8 collects feedback for a function only once it has run a little (lazy feedback
  * allocation): with one pass 3 deopts were left, with two none on the engine. The packets stay
  * interpreted (too few to trigger optimization of the engine); the engine and its rows are
- * dropped, so no row or counter of a real engine changes. Cost: ~70 M instructions once
- * (~20 ms), against ~800 a packet saved on the bench capture.
+ * dropped, so no row or counter of a real engine changes. Cost: ~53 M instructions once
+ * (~6 ms); with the record loop's fix it took 310 instructions a packet off the bench capture
+ * (docs/benchmarks.md, "Hot path work, session 3").
  *
  * Not warmed: the pcap reader (its handler call would see two handlers and stop being
  * inlined, see pcap-reader.ts for how it avoids the deopts instead) and the JSONL writer (its
