@@ -206,6 +206,7 @@ async function delivery(cap: ReturnType<typeof load>, path: string, base: BenchP
         agentId: "bench",
         linkType: cap.linkType,
         send: sender.send,
+        direct: sender,
       });
       const m = new PacketMeta();
       const cpu0 = process.cpuUsage();

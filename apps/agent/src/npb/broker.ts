@@ -26,6 +26,16 @@ export interface Destination {
 
 export type SendFn = (dest: Destination, packet: Uint8Array, len: number) => void;
 
+/**
+ * A sender that lets the copy be built in place (the packet socket's ring slot): `slot` returns
+ * where the outer IPv4 header goes (its length is the room), or null to use `send`; `commit`
+ * sends what was built there. A slot not committed (cap, error) is simply reused.
+ */
+export interface DirectSend {
+  slot(dest: Destination): Uint8Array | null;
+  commit(dest: Destination, len: number): void;
+}
+
 export interface BrokerOptions {
   /** Policies as distributed (validated here; invalid ones throw with field paths). */
   policies: unknown;
@@ -48,6 +58,8 @@ export interface BrokerOptions {
   /** Local (same agent, several interfaces) dedup; on by default. */
   dedup?: boolean;
   dedupWindowMicros?: number;
+  /** Build copies straight into the sender's buffer where it offers one (PacketSender). */
+  direct?: DirectSend;
   /** Cross-agent designated-point rule; on by default when a map is given. */
   designated?: boolean;
   send: SendFn;
@@ -116,6 +128,7 @@ export class PacketBroker {
   private readonly window: DedupWindow | null;
   private readonly linkType: number;
   private readonly send: SendFn;
+  private readonly direct: DirectSend | null;
   private packets = 0;
   private notIp = 0;
 
@@ -163,6 +176,7 @@ export class PacketBroker {
     this.window = o.dedup === false ? null : new DedupWindow(o.dedupWindowMicros ?? 2000);
     this.linkType = o.linkType ?? 1;
     this.send = o.send;
+    this.direct = o.direct ?? null;
   }
 
   /** Some policy matches on l7Protocols: only then is the caller asked for the flow's protocol. */
@@ -216,7 +230,13 @@ export class PacketBroker {
       const r = this.runtime[pi]!;
       const d = r.dests[r.dests.length === 1 ? 0 : hash % r.dests.length]!;
       const seq = r.seq;
-      const len = this.encap.build(r.encap, d.addr, r.copy, meta, L, buf, off, capLen, tsMicros, hash, seq);
+      const slot = this.direct !== null ? this.direct.slot(d) : null;
+      let len = 0;
+      if (slot !== null)
+        len = this.encap.build(r.encap, d.addr, r.copy, meta, L, buf, off, capLen, tsMicros, hash, seq, slot);
+      const inSlot = len > 0;
+      if (!inSlot)
+        len = this.encap.build(r.encap, d.addr, r.copy, meta, L, buf, off, capLen, tsMicros, hash, seq);
       const k = pi * NC;
       if (len === 0) {
         c[k + C_ERR]!++;
@@ -228,7 +248,8 @@ export class PacketBroker {
       }
       r.seq = (seq + 1) | 0;
       if (this.encap.truncated) c[k + C_TRUNC]!++;
-      this.send(d, this.encap.out, len);
+      if (inSlot) (this.direct as DirectSend).commit(d, len);
+      else this.send(d, this.encap.out, len);
       c[k + C_SENT]!++;
       c[k + C_BYTES]! += len;
       sent++;

@@ -104,7 +104,9 @@ export class Encapsulator {
   /**
    * Writes the encapsulated copy of b[off, off+capLen) into `out` and returns its length
    * (0 when the frame cannot be copied). `flowHash` feeds the VXLAN UDP source port (entropy
-   * for ECMP, constant per flow); `seq` is the GRE sequence number for ERSPAN.
+   * for ECMP, constant per flow); `seq` is the GRE sequence number for ERSPAN. `out` may be
+   * another buffer (a sender's ring slot, so the copy is built where it is sent from): a copy
+   * that does not fit returns 0.
    */
   build(
     e: EncapParams,
@@ -118,8 +120,8 @@ export class Encapsulator {
     tsMicros: number,
     flowHash: number,
     seq: number,
+    out: Uint8Array = this.out,
   ): number {
-    const out = this.out;
     let end = off + capLen;
     this.truncated = false;
     if (o.truncatePayload >= 0 && m.payloadOffset > 0) {
@@ -194,7 +196,7 @@ export class Encapsulator {
         p += end - src;
       }
     }
-    if (o.markDscp >= 0) this.remark(o.markDscp, L, src, shift, p);
+    if (o.markDscp >= 0) this.remark(out, o.markDscp, L, src, shift, p);
     const len = p;
 
     // Outer IPv4.
@@ -260,11 +262,17 @@ export class Encapsulator {
   }
 
   /** Rewrites DSCP of the innermost IP header in the copy (and the IPv4 header checksum). */
-  private remark(dscp: number, L: FrameLayout, src: number, shift: number, end: number): void {
+  private remark(
+    out: Uint8Array,
+    dscp: number,
+    L: FrameLayout,
+    src: number,
+    shift: number,
+    end: number,
+  ): void {
     const ipAt = L.innerL3;
     if (ipAt < src) return; // the IP header was stripped away (cannot happen) or absent
     const p = ipAt + shift;
-    const out = this.out;
     if (L.innerL3Version === 4) {
       const hl = (out[p]! & 15) * 4;
       if (p + hl > end) return;

@@ -10,7 +10,7 @@
 import { execFile, execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { buildAddon } from "../native/build-addon.ts";
-import { ipChecksum, ipv4ToInt } from "./encap.ts";
+import { ipv4ToInt } from "./encap.ts";
 
 interface RingAddon {
   open(
@@ -154,6 +154,8 @@ export class PacketRing {
   unflushed = 0;
   /** Bytes before the Ethernet header in a slot's data: 10 with a virtio_net_hdr. */
   private readonly pre: number;
+  /** Per slot, a view where its IPv4 datagram goes (copies are built there: `slot`/`commit`). */
+  private readonly views: Uint8Array[];
 
   constructor(
     private readonly addon: RingAddon,
@@ -168,6 +170,19 @@ export class PacketRing {
     this.words = new Uint32Array(ring);
     this.pre = vnet ? VNET_HDR : 0;
     this.maxFrame = Math.min(FRAME - DATA - this.pre, mtu + 14);
+    this.views = [];
+    for (let i = 0; i < frames; i++)
+      this.views.push(new Uint8Array(ring, i * FRAME + DATA + this.pre + 14, this.maxFrame - 14));
+  }
+
+  /** Where the next frame's IPv4 datagram goes, or null while that slot is still in use. */
+  slot(): Uint8Array | null {
+    return this.words[(this.head * FRAME) >>> 2] === 0 ? this.views[this.head]! : null;
+  }
+
+  /** Sends the datagram of `len` bytes built in `slot()`'s view. */
+  commit(eth: Uint8Array, len: number, src: number): void {
+    this.finish(eth, len, src);
   }
 
   /**
@@ -198,6 +213,17 @@ export class PacketRing {
     const slot = this.head;
     if (this.words[(slot * FRAME) >>> 2] !== 0) return false; // TP_STATUS_AVAILABLE is 0
     const b = this.bytes;
+    const ip = slot * FRAME + DATA + this.pre + 14;
+    if (len < 128) for (let i = 0; i < len; i++) b[ip + i] = packet[i]!;
+    else bufferCopy.call(packet, b, ip, 0, len);
+    this.finish(eth, len, src);
+    return true;
+  }
+
+  /** Virtio header, Ethernet header, source rewrite, length and status of the head slot. */
+  private finish(eth: Uint8Array, len: number, src: number): void {
+    const slot = this.head;
+    const b = this.bytes;
     let at = slot * FRAME + DATA;
     if (this.pre !== 0) {
       // virtio_net_hdr: flags 0, gso_type NONE, hdr_len = the whole frame (little-endian), rest 0.
@@ -209,22 +235,24 @@ export class PacketRing {
     }
     for (let i = 0; i < 14; i++) b[at + i] = eth[i]!;
     const ip = at + 14;
-    if (len < 128) for (let i = 0; i < len; i++) b[ip + i] = packet[i]!;
-    else bufferCopy.call(packet, b, ip, 0, len);
     const s0 = src >>> 24;
     const s1 = (src >>> 16) & 255;
     const s2 = (src >>> 8) & 255;
     const s3 = src & 255;
     if (b[ip + 12] !== s0 || b[ip + 13] !== s1 || b[ip + 14] !== s2 || b[ip + 15] !== s3) {
+      // Incremental update (RFC 1624, eqn. 3): HC' = ~(~HC + ~m + m') over the two changed words.
+      let sum = ~((b[ip + 10]! << 8) | b[ip + 11]!) & 0xffff;
+      sum += (~((b[ip + 12]! << 8) | b[ip + 13]!) & 0xffff) + ((s0 << 8) | s1);
+      sum += (~((b[ip + 14]! << 8) | b[ip + 15]!) & 0xffff) + ((s2 << 8) | s3);
+      sum = (sum & 0xffff) + (sum >>> 16);
+      sum = (sum & 0xffff) + (sum >>> 16);
+      const c = ~sum & 0xffff;
+      b[ip + 10] = c >>> 8;
+      b[ip + 11] = c & 255;
       b[ip + 12] = s0;
       b[ip + 13] = s1;
       b[ip + 14] = s2;
       b[ip + 15] = s3;
-      b[ip + 10] = 0;
-      b[ip + 11] = 0;
-      const c = ipChecksum(b, ip, 20);
-      b[ip + 10] = c >>> 8;
-      b[ip + 11] = c & 255;
     }
     const w = (slot * FRAME) >>> 2;
     this.words[w + 1] = this.pre + 14 + len; // tp_len
@@ -232,7 +260,6 @@ export class PacketRing {
     this.head = slot + 1 === this.frames ? 0 : slot + 1;
     this.outstanding++;
     this.unflushed++;
-    return true;
   }
 
   /**

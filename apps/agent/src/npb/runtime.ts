@@ -187,6 +187,8 @@ export class NpbRuntime {
       dedup: this.dedup,
       designated: this.dedup,
       send: this.sender.send,
+      // Copies built straight into the packet socket's ring (test doubles have no slot()).
+      ...(typeof this.sender.slot === "function" ? { direct: this.sender } : {}),
     });
     return b.compiled.policies.length > 0 ? b : null;
   }

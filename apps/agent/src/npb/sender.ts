@@ -290,6 +290,39 @@ export class PacketSender {
     }
   }
 
+  /**
+   * DirectSend for createPacketBroker: where the copy for `dest` can be built in place (the
+   * packet socket's next ring slot), or null (the broker then builds it and calls `send`).
+   */
+  readonly slot = (dest: Destination): Uint8Array | null => {
+    if (this.ringAddon === null) return null;
+    const e = dest === this.lastDest ? this.lastEntry! : this.routeEntry(dest);
+    const ring = e.ring;
+    if (ring === null) return null;
+    if (this.qCount > 0 && this.mm !== null) this.pumpBatched(); // keep copies in order
+    let v = ring.slot();
+    if (v === null) {
+      this.flushRings();
+      v = ring.slot();
+    }
+    return v;
+  };
+
+  /** Sends the copy of `len` bytes the broker built in `slot(dest)`. */
+  readonly commit = (dest: Destination, len: number): void => {
+    const e = dest === this.lastDest ? this.lastEntry! : this.routeEntry(dest);
+    const ring = e.ring!;
+    const route = e.route!;
+    ring.commit(route.eth, len, route.src);
+    this.counts.queued++;
+    if (ring.unflushed >= this.batch) this.flushRings();
+    else this.ringsUnflushed = true;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.pump);
+    }
+  };
+
   /** The SendFn for createPacketBroker: copies the datagram into the ring and queues it. */
   readonly send = (dest: Destination, packet: Uint8Array, len: number): void => {
     if (this.ringAddon !== null) {

@@ -105,70 +105,77 @@ const rxMac = (lab: VethLab) =>
   )[0]!.address;
 
 describe("packet broker delivery through the packet socket (veth lab)", () => {
-  it("VXLAN: every copy reaches the tool's socket; inner frames byte-identical, outer headers valid", async () => {
-    const lab = createVethLab({ mtu: 9000 }); // full-size frames + VXLAN/ERSPAN headers go out whole
-    labs.push(lab);
-    const pcaps = ["http1-get.pcap", "vlan-http.pcap"];
-    const originals = pcaps.flatMap((p) => frames(join(sharedPcapsDir(), p)));
-    const file = join(dir, "vxlan.pcap");
-    const tap = await capture(lab, file);
-    const rx = await startReceiver([
-      "ip",
-      "netns",
-      "exec",
-      lab.rx,
-      "python3",
-      "-c",
-      RECEIVER,
-      lab.rxIp,
-      "4789",
-    ]);
-    const run = runSender(lab, {
-      pcaps,
-      packetSocket: "require",
-      policy: policy({
-        action: { destinations: [{ address: lab.rxIp }], encap: { type: "vxlan", vni: 4242 } },
-      }),
-    });
-    await tap.stop();
-    const got = await rx.stop();
-    expect(run.routes[lab.rxIp]).toBe(`packet socket on ${lab.txDev}`);
-    expect(run.stats).toMatchObject({
-      sent: originals.length,
-      packetRing: originals.length,
-      dropped: 0,
-      errors: 0,
-    });
-    expect(got).toEqual({ read: originals.length, inDatagrams: originals.length, rcvbufErrors: 0 });
+  it.each([
+    ["built in the ring's slot", true],
+    ["handed to send()", false],
+  ])(
+    "VXLAN (%s): every copy reaches the tool's socket; inner frames byte-identical, outer headers valid",
+    async (_how, direct) => {
+      const lab = createVethLab({ mtu: 9000 }); // full-size frames + VXLAN/ERSPAN headers go out whole
+      labs.push(lab);
+      const pcaps = ["http1-get.pcap", "vlan-http.pcap"];
+      const originals = pcaps.flatMap((p) => frames(join(sharedPcapsDir(), p)));
+      const file = join(dir, "vxlan.pcap");
+      const tap = await capture(lab, file);
+      const rx = await startReceiver([
+        "ip",
+        "netns",
+        "exec",
+        lab.rx,
+        "python3",
+        "-c",
+        RECEIVER,
+        lab.rxIp,
+        "4789",
+      ]);
+      const run = runSender(lab, {
+        pcaps,
+        direct,
+        packetSocket: "require",
+        policy: policy({
+          action: { destinations: [{ address: lab.rxIp }], encap: { type: "vxlan", vni: 4242 } },
+        }),
+      });
+      await tap.stop();
+      const got = await rx.stop();
+      expect(run.routes[lab.rxIp]).toBe(`packet socket on ${lab.txDev}`);
+      expect(run.stats).toMatchObject({
+        sent: originals.length,
+        packetRing: originals.length,
+        dropped: 0,
+        errors: 0,
+      });
+      expect(got).toEqual({ read: originals.length, inDatagrams: originals.length, rcvbufErrors: 0 });
 
-    const wire = frames(file);
-    expect(wire).toHaveLength(originals.length);
-    const mac = Buffer.from(
-      rxMac(lab)
-        .split(":")
-        .map((h) => Number.parseInt(h, 16)),
-    );
-    wire.forEach((f, i) => {
-      expect(f.subarray(0, 6).equals(mac)).toBe(true); // next hop's MAC from the neighbour table
-      expect(ipChecksum(f, 14, 20)).toBe(0); // a valid header sums to zero
-      expect(f.subarray(26, 30).join(".")).toBe(lab.txIp); // outer source: the route's
-      expect(f.readUInt16BE(36)).toBe(4789);
-      expect(f.readUInt16BE(40)).toBe(0); // UDP checksum 0 (allowed over IPv4, RFC 7348)
-      expect(f.readUIntBE(46, 3)).toBe(4242);
-      expect(f.subarray(50).equals(originals[i]!)).toBe(true);
-    });
-    const rows = tsharkFields(
-      file,
-      ["frame.protocols", "vxlan.vni", "ip.checksum.status"],
-      ["-o", "ip.check_checksum:TRUE"],
-    );
-    expect(rows).toHaveLength(originals.length);
-    for (const r of rows) {
-      expect(r[0]).toMatch(/^eth:ethertype:ip:udp:vxlan:eth:ethertype:(vlan:ethertype:)?ip:tcp/);
-      expect(r[1]).toBe("4242");
-      expect(r[2]!.split(",")[0]).toBe("1"); // outer header checksum: 1 = Good (0 Bad, 2 Unverified)
-    }
-  });
+      const wire = frames(file);
+      expect(wire).toHaveLength(originals.length);
+      const mac = Buffer.from(
+        rxMac(lab)
+          .split(":")
+          .map((h) => Number.parseInt(h, 16)),
+      );
+      wire.forEach((f, i) => {
+        expect(f.subarray(0, 6).equals(mac)).toBe(true); // next hop's MAC from the neighbour table
+        expect(ipChecksum(f, 14, 20)).toBe(0); // a valid header sums to zero
+        expect(f.subarray(26, 30).join(".")).toBe(lab.txIp); // outer source: the route's
+        expect(f.readUInt16BE(36)).toBe(4789);
+        expect(f.readUInt16BE(40)).toBe(0); // UDP checksum 0 (allowed over IPv4, RFC 7348)
+        expect(f.readUIntBE(46, 3)).toBe(4242);
+        expect(f.subarray(50).equals(originals[i]!)).toBe(true);
+      });
+      const rows = tsharkFields(
+        file,
+        ["frame.protocols", "vxlan.vni", "ip.checksum.status"],
+        ["-o", "ip.check_checksum:TRUE"],
+      );
+      expect(rows).toHaveLength(originals.length);
+      for (const r of rows) {
+        expect(r[0]).toMatch(/^eth:ethertype:ip:udp:vxlan:eth:ethertype:(vlan:ethertype:)?ip:tcp/);
+        expect(r[1]).toBe("4242");
+        expect(r[2]!.split(",")[0]).toBe("1"); // outer header checksum: 1 = Good (0 Bad, 2 Unverified)
+      }
+    },
+  );
 
   it("ERSPAN III (IP protocol 47) needs no raw-socket package: GRE sequence and inner frames intact", async () => {
     const lab = createVethLab({ mtu: 9000 }); // full-size frames + VXLAN/ERSPAN headers go out whole
@@ -178,6 +185,7 @@ describe("packet broker delivery through the packet socket (veth lab)", () => {
     const tap = await capture(lab, file);
     const run = runSender(lab, {
       pcaps: ["http1-get.pcap"],
+      direct: true,
       packetSocket: "require",
       policy: policy({
         action: { destinations: [{ address: lab.rxIp }], encap: { type: "erspan3", sessionId: 517 } },

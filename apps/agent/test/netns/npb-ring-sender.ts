@@ -1,6 +1,6 @@
 /**
  * Child process of npb-packet-ring.test.ts, run inside the veth lab's tx namespace:
- * `node --import tsx npb-ring-sender.ts '<json>'` with { pcaps, policy, packetSocket } replays
+ * `node --import tsx npb-ring-sender.ts '<json>'` with { pcaps, policy, packetSocket, direct } replays
  * the shared captures through the broker and the real sender, then prints the sender's stats
  * and where each destination's copies went as one JSON line.
  */
@@ -16,6 +16,8 @@ const arg = JSON.parse(process.argv[2]!) as {
   pcaps: string[];
   policy: unknown;
   packetSocket: "require" | "auto" | "off";
+  /** Build copies in the ring's slots (DirectSend) rather than hand them to send(). */
+  direct?: boolean;
 };
 const sender = createSender({ packetSocket: arg.packetSocket });
 const m = new PacketMeta();
@@ -24,7 +26,13 @@ for (const name of arg.pcaps) {
   readCaptureFile(
     join(sharedPcapsDir(), name),
     (linkType, buf, off, capLen, _w, ts) => {
-      broker ??= createPacketBroker({ policies: [arg.policy], agentId: "a", linkType, send: sender.send });
+      broker ??= createPacketBroker({
+        policies: [arg.policy],
+        agentId: "a",
+        linkType,
+        send: sender.send,
+        ...(arg.direct ? { direct: sender } : {}),
+      });
       decodeFrame(m, linkType, buf, off, capLen);
       broker.onPacket(m, buf, off, capLen, ts);
     },
