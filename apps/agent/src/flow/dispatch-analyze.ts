@@ -369,7 +369,7 @@ function copyBytes(src: Uint8Array, from: number, n: number, dst: Uint8Array, to
 }
 
 /** Shard of each hash bucket: `ownShare` of them for shard 0 (this thread), the rest dealt round. */
-function shardTable(count: number, ownShare: number): Uint8Array {
+export function shardTable(count: number, ownShare: number): Uint8Array {
   const t = new Uint8Array(BUCKETS);
   if (count === 1) return t;
   const own = Math.round(BUCKETS * ownShare);

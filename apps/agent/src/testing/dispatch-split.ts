@@ -9,12 +9,15 @@
 import { analyzeFileSync } from "../analyze.ts";
 import { readCaptureFile } from "../capture/capture-file.ts";
 import { decodeFrame } from "../decode/packet.ts";
+import { ownShare, shardTable } from "../flow/dispatch-analyze.ts";
 import { createEngine } from "../flow/flow-engine.ts";
 import { flowHash } from "../flow/flow-table.ts";
 import { REC_MAX, REC_TS, readRecord, recordWords, writeRecord } from "../flow/meta-record.ts";
 
 const path = process.argv[2] as string;
 const n = Number(process.argv[3] ?? 2);
+// The pipeline's own split (256 hash buckets, `ownShare` of them run by the dispatching thread).
+const table = shardTable(n, ownShare(n, false));
 const repeats = Number(process.argv[4] ?? 3);
 const best = (f: () => number) => Math.min(...Array.from({ length: repeats }, f));
 
@@ -47,7 +50,7 @@ const dispatch = best(() => {
     path,
     (lt, b, off, cap, wire, ts) => {
       if (decodeFrame(m, lt, b, off, cap) !== 0) return;
-      const s = (flowHash(m) >>> 0) % n;
+      const s = table[(flowHash(m) >>> 0) & 255] as number;
       const l = lanes[s] as (typeof lanes)[number];
       l.packets++;
       if (s === 0) return own.decoded(wire, ts);
