@@ -41,6 +41,7 @@ type TPlan = { slots: TSlot[]; line: TLine; overrides: string[]; error: { messag
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const plans = new Map<string, TPlan>();
+const MAX_PLANS = 256;
 
 function copy(src: Buffer, s: number, e: number, out: Buffer, o: number): number {
   for (let i = s; i < e; i++) out[o++] = src[i] as number;
@@ -307,6 +308,8 @@ function planOf(def: RowTable, columns: readonly string[], overrides: readonly s
     ...args,
   ) as TLine;
   const plan = { slots, line, overrides: [...overrides], error };
+  // Agents choose the header: an endless variety of column lists must not grow the cache forever.
+  if (plans.size >= MAX_PLANS) plans.clear();
   plans.set(key, plan);
   return plan;
 }
