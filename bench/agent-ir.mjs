@@ -1,4 +1,4 @@
-// `npm run bench -- agent-ir [--l7] [--packets N]`: instructions per packet of `analyzeFile` on
+// `npm run bench -- agent-ir [--l7] [--packets N] [--capture web]`: instructions per packet of `analyzeFile` on
 // the bench capture, counted by valgrind's callgrind. Unlike packets/s, the count barely moves
 // with the load of a shared machine, so it can judge an optimisation of a few percent.
 //
@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureRealCapture } from "./make-capture.mjs";
+import { ensureHttpCapture, ensureRealCapture } from "./make-capture.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..");
@@ -109,7 +109,9 @@ export async function benchAgentIr(argv = []) {
   }
   const l7 = argv.includes("--l7");
   const pi = argv.indexOf("--packets");
-  const real = await ensureRealCapture();
+  // --capture web: the HTTP-heavy capture (web-1m.pcap) instead of real-1m.pcap.
+  const ci = argv.indexOf("--capture");
+  const real = ci >= 0 && argv[ci + 1] === "web" ? await ensureHttpCapture() : await ensureRealCapture();
   const n = pi >= 0 ? Number(argv[pi + 1]) : real.packets;
   const dir = mkdtempSync(join(tmpdir(), "flowplane-ir-"));
   try {

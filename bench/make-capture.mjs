@@ -3,6 +3,10 @@
 //   clients hammer local servers: redis-benchmark (private redis-server), pgbench (the local
 //   Postgres), mysqlslap (the local MariaDB), and a node HTTP + DNS client/server pair.
 //   Recording stops at the packet count or after MAX_SECONDS, whichever comes first.
+// - web-1m.pcap: the HTTP-heavy one (issue 4's L7 line): at least 1 M packets of real web
+//   traffic on lo against one local web server (bench/traffic-web.mjs): wrk as browsers
+//   (keep-alive, bench/wrk-browse.lua), node service clients (keep-alive and new connections,
+//   trace headers, uploads), ab and curl (new connections), plus paced DNS.
 // - syn-1m-flows.pcap: 1 M synthetic SYN packets with distinct 5-tuples, written as pcap
 //   directly, all within a few seconds (no flow times out): the peak-RSS line.
 // Usage: node bench/make-capture.mjs [--force]
@@ -10,9 +14,11 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   closeSync,
   existsSync,
+  fstatSync,
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
   renameSync,
   writeFileSync,
   writeSync,
@@ -28,6 +34,8 @@ const REDIS_PORT = 16380;
 const HTTP_PORT = 18081;
 const DNS_PORT = 15354;
 const PG_DB = "flowplane_bench";
+const WEB_PORT = 18090;
+const WEB_DNS_PORT = 15355;
 
 const log = (msg) => process.stderr.write(`make-capture: ${msg}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -39,18 +47,27 @@ function need(tool) {
 
 /** Packet count of a pcap (classic format, any endianness) without tshark: walk the records. */
 export function countPcapPackets(path) {
-  const buf = readFileSync(path);
-  const magic = buf.readUInt32LE(0);
-  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  let off = 24;
-  let n = 0;
-  while (off + 16 <= buf.length) {
-    const cap = le ? buf.readUInt32LE(off + 8) : buf.readUInt32BE(off + 8);
-    off += 16 + cap;
-    if (off > buf.length) break;
-    n++;
+  // Read in blocks: the web capture is several GB (more than one Buffer holds).
+  const fd = openSync(path, "r");
+  try {
+    const hdr = Buffer.alloc(16);
+    readSync(fd, hdr, 0, 4, 0);
+    const magic = hdr.readUInt32LE(0);
+    const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
+    const size = fstatSync(fd).size;
+    let off = 24;
+    let n = 0;
+    while (off + 16 <= size) {
+      readSync(fd, hdr, 0, 16, off);
+      const cap = le ? hdr.readUInt32LE(8) : hdr.readUInt32BE(8);
+      off += 16 + cap;
+      if (off > size) break;
+      n++;
+    }
+    return n;
+  } finally {
+    closeSync(fd);
   }
-  return n;
 }
 
 function start(cmd, args, opts = {}) {
@@ -201,6 +218,116 @@ export async function ensureRealCapture({ force = false } = {}) {
   return info;
 }
 
+/**
+ * The HTTP-heavy capture: real clients against a local web server on lo, recorded by tcpdump.
+ * Built under `flock /tmp/capture.lock` (the caller's) so two recordings do not share the CPU.
+ */
+export async function ensureHttpCapture({ force = false } = {}) {
+  const path = join(OUT_DIR, "web-1m.pcap");
+  const meta = join(OUT_DIR, "web-1m.json");
+  if (!force && existsSync(path) && existsSync(meta)) return JSON.parse(readFileSync(meta, "utf8"));
+  if (!process.env.FLOWPLANE_CAPTURE_LOCKED) {
+    // One recording at a time on this machine (other benches record real-1m.pcap): again in a
+    // child holding /tmp/capture.lock, which finds the file if the lock's holder just made it.
+    need("flock");
+    const args = ["/tmp/capture.lock", process.execPath, fileURLToPath(import.meta.url), "--web"];
+    if (force) args.push("--force");
+    const r = spawnSync("flock", args, {
+      stdio: "inherit",
+      env: { ...process.env, FLOWPLANE_CAPTURE_LOCKED: "1" },
+    });
+    if (r.status !== 0) throw new Error(`recording ${path} failed (exit ${r.status})`);
+    return JSON.parse(readFileSync(meta, "utf8"));
+  }
+  for (const t of ["tcpdump", "wrk", "ab", "curl"]) need(t);
+  if (process.getuid?.() !== 0) throw new Error("recording the benchmark capture needs root (tcpdump on lo)");
+  mkdirSync(OUT_DIR, { recursive: true });
+  const tmp = `${path}.tmp`;
+  const url = `http://127.0.0.1:${WEB_PORT}`;
+  const web = join(HERE, "traffic-web.mjs");
+  const servers = [start(process.execPath, [web, String(WEB_PORT), String(WEB_DNS_PORT), "server"])];
+  const clients = [];
+  const tcpdump = start("tcpdump", [
+    "-i",
+    "lo",
+    "-s",
+    "0",
+    "-Z",
+    "root",
+    "-B",
+    "65536",
+    "-c",
+    String(TARGET_PACKETS),
+    "-w",
+    tmp,
+    `port ${WEB_PORT} or port ${WEB_DNS_PORT}`,
+  ]);
+  try {
+    await waitPort(WEB_PORT);
+    for (let i = 0; i < 100 && !tcpdump.lastStderr().includes("listening on"); i++) await sleep(50);
+    log(`recording web traffic: up to ${TARGET_PACKETS} packets (at most ${MAX_SECONDS} s)`);
+    // The shell loops pace ab and curl (each run is a burst of new connections, then a pause):
+    // monitoring probes and scripts, not a flood.
+    const ab = [`${url}/healthz`, `${url}/api/products/42`, `${url}/page/7`, `${url}/static/main.3f9a1c.css`];
+    const abLoop = `while :; do for u in ${ab.join(" ")}; do ab -q -n 100 -c 2 "$u" >/dev/null 2>&1; done; sleep 0.2; done`;
+    const curlLoop = [
+      "i=0; while :; do i=$((i+1));",
+      `curl -s -o /dev/null -A 'deploy-check/1.0' ${url}/healthz ${url}/api/inventory/$i ${url}/page/$((i % 200));`,
+      `curl -s -o /dev/null -H 'content-type: application/json' -d '{"sku":"SKU-'$i'","qty":2,"note":"restock"}' ${url}/api/orders;`,
+      `curl -s -o /dev/null -H 'content-type: text/csv' --data-binary @${web} ${url}/api/imports;`,
+      `curl -s -o /dev/null ${url}/reports/$i.pdf;`,
+      "done",
+    ].join(" ");
+    clients.push(
+      start("wrk", [
+        "-t",
+        "1",
+        "-c",
+        "8",
+        "-d",
+        `${MAX_SECONDS}s`,
+        "-s",
+        join(HERE, "wrk-browse.lua"),
+        `${url}/`,
+      ]),
+      start(process.execPath, [web, String(WEB_PORT), String(WEB_DNS_PORT), "clients"]),
+      start("sh", ["-c", abLoop], { detached: true }),
+      start("sh", ["-c", curlLoop], { detached: true }),
+    );
+    const deadline = Date.now() + MAX_SECONDS * 1000;
+    while (tcpdump.exitCode === null && Date.now() < deadline) await sleep(250);
+  } finally {
+    for (const c of clients) {
+      // The shell loops run in their own process group: end the loop and its ab/curl together.
+      if (c.spawnargs[0] === "sh" && c.exitCode === null) {
+        try {
+          process.kill(-c.pid, "SIGTERM");
+        } catch {}
+      } else stop(c);
+    }
+    stop(tcpdump);
+    await sleep(500);
+    for (const s of servers) stop(s);
+  }
+  const packets = countPcapPackets(tmp);
+  if (packets < 1_000_000) {
+    throw new Error(
+      `only ${packets} packets recorded in ${MAX_SECONDS} s (target 1 M): machine too busy? tcpdump said: ${tcpdump.lastStderr().trim()}`,
+    );
+  }
+  renameSync(tmp, path);
+  const info = {
+    path,
+    packets,
+    recorded: new Date().toISOString(),
+    traffic:
+      "wrk browsers (keep-alive: pages, assets, 304s, XHR, POSTs), node service clients (keep-alive and new connections, trace headers, chunked and 100-continue uploads), ab and curl (new connections), DNS over UDP; one node web server; all on lo",
+  };
+  writeFileSync(meta, JSON.stringify(info, null, 2));
+  log(`wrote ${path}: ${packets} packets`);
+  return info;
+}
+
 /** 1 M TCP SYNs from distinct 5-tuples, 1 µs apart: every flow open at once. */
 export function ensureFlowsCapture({ flows = 1_000_000, force = false } = {}) {
   const path = join(OUT_DIR, `syn-${flows}-flows.pcap`);
@@ -257,10 +384,15 @@ export function ensureFlowsCapture({ flows = 1_000_000, force = false } = {}) {
   return { path, packets: flows };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes("--web")) {
+  const web = await ensureHttpCapture({ force: process.argv.includes("--force") });
+  log(`web capture: ${web.path} (${web.packets} packets)`);
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   const force = process.argv.includes("--force");
   const real = await ensureRealCapture({ force });
   log(`real capture: ${real.path} (${real.packets} packets)`);
+  const web = await ensureHttpCapture({ force });
+  log(`web capture: ${web.path} (${web.packets} packets)`);
   const syn = ensureFlowsCapture({ force });
   log(`flows capture: ${syn.path} (${syn.packets} packets)`);
 }

@@ -38,6 +38,7 @@ const BENCHES = {
       import("./make-capture.mjs").then((m) => async (argv) => {
         const force = argv.includes("--force");
         await m.ensureRealCapture({ force });
+        await m.ensureHttpCapture({ force });
         m.ensureFlowsCapture({ force });
       }),
   },

@@ -4,10 +4,11 @@
 # Prints one line per package installed; exits non-zero with one clear line if apt fails.
 set -uo pipefail
 
+# wrk and apache2-utils (ab): clients of the HTTP-heavy benchmark capture (bench/make-capture.mjs).
 PACKAGES=(
   tshark tcpdump libpcap-dev softflowd tcpreplay chromium
   dnsutils curl redis-tools postgresql-client mariadb-client
-  iptables
+  iptables wrk apache2-utils
 )
 # `--runtime` (npm start): only what the running product needs (the live-capture binding's libpcap).
 if [ "${1:-}" = "--runtime" ]; then
