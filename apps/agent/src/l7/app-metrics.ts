@@ -20,15 +20,30 @@ export const APP_LATENCY_BUCKETS_US = LATENCY_BUCKET_BOUNDS_US;
 /** One row of `application_metrics`, exactly as packages/query defines it. */
 export type AppMetricsRow = TApplicationMetricsRow;
 
+/** Server and endpoint ids are dropped (at a second boundary) once this many are known. */
+const MAX_IDS = 100_000;
+
+/**
+ * Keys are small integers, not strings: a server (ip, port, protocol) gets an id once per flow
+ * (`serverId`, cached by the processor) and an endpoint string gets one the first time it is
+ * seen (`endpointId`); the per-second tables are Maps keyed by those ids, so a row costs integer
+ * hashing instead of hashing and comparing server and endpoint strings (an endpoint of a new
+ * flow is an equal string but not the same object). Iteration order, and so the output, is the
+ * same as with string keys: servers in first-seen order within a second, endpoints likewise.
+ */
 export class AppMetrics {
-  /** server ip|port|protocol → endpoint → row, for the current second. */
-  private readonly cur = new Map<string, Map<string, AppMetricsRow>>();
+  /** server id → endpoint id → row, for the current second. */
+  private readonly cur = new Map<number, Map<number, AppMetricsRow>>();
   /**
    * Rows completing in a second that was already flushed (a timeout found late, a worker
-   * behind another): second → server key → endpoint → row. They go out with the next flush as
-   * correction rows for their own second (rows are summed by key downstream).
+   * behind another): second → server id → endpoint id → row. They go out with the next flush
+   * as correction rows for their own second (rows are summed by key downstream).
    */
-  private readonly late = new Map<number, Map<string, Map<string, AppMetricsRow>>>();
+  private readonly late = new Map<number, Map<number, Map<number, AppMetricsRow>>>();
+  private readonly serverIds = new Map<string, number>();
+  private readonly endpointIds = new Map<string, number>();
+  /** Bumped when the ids are dropped: ids cached by callers in an older epoch are stale. */
+  epoch = 0;
   private keys = 0;
   private second = -1;
   folded = 0;
@@ -40,18 +55,50 @@ export class AppMetrics {
     private readonly agentId: string,
     private readonly emit: (r: AppMetricsRow) => void,
     private readonly maxKeys = 10_000,
-  ) {}
+  ) {
+    this.endpointIds.set("", 0);
+  }
+
+  /** Id of a row's server (ip|port|protocol), valid while `epoch` is unchanged. */
+  serverId(r: L7Row): number {
+    const key = `${r.server_ip}|${r.server_port}|${r.l7_protocol}`;
+    let id = this.serverIds.get(key);
+    if (id === undefined) {
+      id = this.serverIds.size;
+      this.serverIds.set(key, id);
+    }
+    return id;
+  }
+
+  /** Id of an endpoint string (valid while `epoch` is unchanged; "" is always 0). */
+  endpointId(endpoint: string): number {
+    let id = this.endpointIds.get(endpoint);
+    if (id === undefined) {
+      id = this.endpointIds.size;
+      this.endpointIds.set(endpoint, id);
+    }
+    return id;
+  }
 
   /**
-   * `serverKey` identifies server ip, port and protocol (the caller caches it per flow). A row
-   * counts in the second of its own end time, whatever second the processor is at.
+   * `srv` and `ep` are the ids of the row's server and endpoint (`serverId`, `endpointId`). A row counts in the second
+   * of its own end time, whatever second the processor is at.
    */
-  add(r: L7Row, serverKey: string = `${r.server_ip}|${r.server_port}|${r.l7_protocol}`): void {
+  add(r: L7Row, srv: number, ep: number): void {
     const sec = Math.floor(r.end_time / 1e6) * 1e6;
     let bySrv = this.cur;
     if (sec > this.second) {
       this.flush();
       this.second = sec;
+      // Between seconds no table holds an id (all flushed): they can be dropped here.
+      if (this.endpointIds.size > MAX_IDS || this.serverIds.size > MAX_IDS) {
+        this.serverIds.clear();
+        this.endpointIds.clear();
+        this.endpointIds.set("", 0);
+        this.epoch++;
+        srv = this.serverId(r);
+        ep = this.endpointId(r.endpoint);
+      }
     } else if (sec < this.second) {
       this.lateRows++;
       let l = this.late.get(sec);
@@ -62,17 +109,17 @@ export class AppMetrics {
       bySrv = l;
     }
     let endpoint = r.endpoint;
-    const sk = serverKey;
-    let inner = bySrv.get(sk);
+    let inner = bySrv.get(srv);
     if (inner === undefined) {
       inner = new Map();
-      bySrv.set(sk, inner);
+      bySrv.set(srv, inner);
     }
-    let m = inner.get(endpoint);
+    let m = inner.get(ep);
     if (m === undefined && this.keys >= this.maxKeys) {
       this.folded++;
       endpoint = "";
-      m = inner.get(endpoint);
+      ep = 0;
+      m = inner.get(ep);
     }
     if (m === undefined) {
       m = {
@@ -91,7 +138,7 @@ export class AppMetrics {
         duration_max_us: 0,
         latency_buckets: new Array(LATENCY_BUCKETS).fill(0),
       } as AppMetricsRow;
-      inner.set(endpoint, m);
+      inner.set(ep, m);
       this.keys++;
     }
     const hasReq = r.request_type !== "" || r.request_resource !== "" || r.request_length > 0;

@@ -94,9 +94,16 @@ class FlowL7 {
   readonly skip = [0, 0];
   readonly resync = [false, false];
   pending: Pending[] = [];
-  /** Application-metrics key (server ip|port|protocol) for `mKeyProto`, made once per flow. */
-  mKey = "";
+  /**
+   * Application-metrics ids, valid for the metrics' `epoch`: the server (ip|port|protocol) of
+   * `mKeyProto`, found once per flow, and the flow's last endpoint (endpoints repeat: Redis
+   * commands, a service's polled path, DNS names), so most rows skip the endpoint lookup.
+   */
+  mEpoch = -1;
+  mSrv = 0;
   mKeyProto = "";
+  lastEp = "";
+  lastEpId = 0;
   /** Out-of-order segments per direction, waiting for the hole before them. */
   held: Held[][] | null = null;
   lastTs = 0;
@@ -554,11 +561,23 @@ export class L7Processor {
     }
     this.s.rows++;
     if (status === "timeout") this.s.timeouts++;
+    const metrics = this.metrics;
+    if (f.mEpoch !== metrics.epoch) {
+      f.mEpoch = metrics.epoch;
+      f.mKeyProto = "";
+      f.lastEp = "";
+      f.lastEpId = 0;
+    }
     if (f.mKeyProto !== row.l7_protocol) {
       f.mKeyProto = row.l7_protocol;
-      f.mKey = `${row.server_ip}|${row.server_port}|${row.l7_protocol}`;
+      f.mSrv = metrics.serverId(row);
     }
-    this.metrics.add(row, f.mKey);
+    const ep = row.endpoint;
+    if (ep !== f.lastEp) {
+      f.lastEp = ep;
+      f.lastEpId = metrics.endpointId(ep);
+    }
+    metrics.add(row, f.mSrv, f.lastEpId);
     this.onL7(row);
   }
 

@@ -48,6 +48,8 @@ function nameIs(b: Uint8Array, o: number, lc: string): boolean {
   return true;
 }
 
+const indexOf = Uint8Array.prototype.indexOf;
+
 const METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
 /** Header block bigger than this is not HTTP we can use. */
 const MAX_HEADER = 32 * 1024;
@@ -151,8 +153,10 @@ class Http1Parser implements L7Parser {
         if (c === 10) break;
         if (c === 58) {
           colon = i;
-          i++;
-          while (i < e && b[i] !== 10) i++;
+          // The value: a native search for the line feed (values are long: user agents,
+          // cookies, accept lists), bounded by the window after the fact.
+          i = indexOf.call(b, 10, i + 1);
+          if (i < 0 || i > e) i = e;
           break;
         }
         i++;
