@@ -246,6 +246,7 @@ async function delivery(cap: ReturnType<typeof load>, path: string, base: BenchP
             : {}),
           packetRing: st.packetRing,
           ringStalls: st.ringStalls,
+          ringOverflows: st.ringOverflows,
           ...(st.ringStalls ? { ringLastErrno: st.ringLastErrno } : {}),
           meanBatch: st.packetRing
             ? Math.round(st.packetRing / st.ringFlushes)

@@ -76,6 +76,8 @@ export interface SenderStats {
   ringStalls: number;
   /** errno of the last stall (11 EAGAIN, 105 ENOBUFS). */
   ringLastErrno: number;
+  /** Copies that found every ring slot in flight and went through the sockets instead. */
+  ringOverflows: number;
 }
 
 interface RawSocket {
@@ -196,6 +198,7 @@ export class PacketSender {
       ringFlushes: 0,
       ringStalls: 0,
       ringLastErrno: 0,
+      ringOverflows: 0,
     };
   }
 
@@ -331,21 +334,24 @@ export class PacketSender {
       if (ring !== null && len + 14 <= ring.maxFrame) {
         if (this.qCount > 0 && this.mm !== null) this.pumpBatched(); // keep copies in order
         const route = e.route!;
-        if (!ring.write(route.eth, packet, len, route.src)) {
+        let ok = ring.write(route.eth, packet, len, route.src);
+        if (!ok) {
           this.flushRings();
-          if (!ring.write(route.eth, packet, len, route.src)) {
-            this.counts.dropped++;
-            return;
+          ok = ring.write(route.eth, packet, len, route.src);
+        }
+        if (ok) {
+          this.counts.queued++;
+          if (ring.unflushed >= this.batch) this.flushRings();
+          else this.ringsUnflushed = true;
+          if (!this.scheduled) {
+            this.scheduled = true;
+            setImmediate(this.pump);
           }
+          return;
         }
-        this.counts.queued++;
-        if (ring.unflushed >= this.batch) this.flushRings();
-        else this.ringsUnflushed = true;
-        if (!this.scheduled) {
-          this.scheduled = true;
-          setImmediate(this.pump);
-        }
-        return;
+        // Every slot still in flight (the driver or the next hop is behind): the sockets take
+        // this copy rather than lose it (ringOverflows).
+        this.counts.ringOverflows++;
       }
       if (this.ringsUnflushed) this.flushRings();
     }
