@@ -23,6 +23,10 @@ describe("JsonlWriter", () => {
       fc.constant(null),
       fc.constant(undefined),
       fc.array(fc.integer(), { maxLength: 4 }),
+      // Arrays of numbers are written element by element; one holding anything else is not.
+      fc.array(fc.oneof(fc.double(), fc.constant(-0), fc.maxSafeInteger(), fc.constant(null)), {
+        maxLength: 14,
+      }),
       fc.record({ n: fc.integer() }),
     );
     // Plain keys, a key that needs escaping, and the same keys in another order.

@@ -6,7 +6,8 @@
  * Rows of one file share a shape (the table's columns): the first row's keys give pre-encoded
  * `,"key":` prefixes, copied 4 bytes at a time. Integers are written digit by digit, printable
  * ASCII strings byte by byte (and a column's last string is kept as bytes: org, agent, IPs and
- * protocol names repeat row after row), booleans and null as literals. A string that needs
+ * protocol names repeat row after row), booleans and null as literals, arrays of numbers (the
+ * latency buckets of application metrics) element by element. A string that needs
  * escaping or is not ASCII is written as JSON.stringify(s) in UTF-8, a fraction or a huge number
  * as String(v); a row with other keys, an undefined or nested value goes through JSON.stringify
  * whole. Every line is byte-identical to JSON.stringify(row).
@@ -99,6 +100,19 @@ function writeNum(b: Buffer, o: number, v: number): number {
   return writeAscii(b, o, Number.isFinite(v) ? String(v) : "null");
 }
 
+/** `[n,n,...]` at b[o..] (room reserved), or -1 when an element is not a number. */
+function writeNumbers(b: Buffer, o: number, a: unknown[]): number {
+  b[o++] = 91;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    if (typeof x !== "number") return -1;
+    if (i > 0) b[o++] = 44;
+    o = writeNum(b, o, x);
+  }
+  b[o] = 93;
+  return o + 1;
+}
+
 /** The `{"key":` / `,"key":` prefixes of one shape, as bytes. */
 interface Shape {
   keys: string[];
@@ -186,7 +200,15 @@ export class JsonlWriter {
       if (k !== keys[i]) return false;
       const v = r[k];
       const plen = preLen[i]!;
-      const o0 = this.reserve(plen + (typeof v === "string" ? v.length * 6 + 2 : NUM_MAX) + 4);
+      const o0 = this.reserve(
+        plen +
+          (typeof v === "string"
+            ? v.length * 6 + 2
+            : Array.isArray(v)
+              ? v.length * (NUM_MAX + 1) + 2
+              : NUM_MAX) +
+          4,
+      );
       const dv = this.view;
       const b = this.buf;
       let o: number;
@@ -216,7 +238,11 @@ export class JsonlWriter {
       else if (v === true) o = writeAscii(b, o, "true");
       else if (v === false) o = writeAscii(b, o, "false");
       else if (v === null) o = writeAscii(b, o, "null");
-      else return false;
+      else if (Array.isArray(v)) {
+        // Arrays of numbers (application metrics' latency buckets); anything else: JSON.stringify.
+        o = writeNumbers(b, o, v);
+        if (o < 0) return false;
+      } else return false;
       this.pos = o;
       i++;
     }
