@@ -18,7 +18,9 @@
  * beside the untagged run.
  *
  * The controller runs in this process (one ingest process), the store and the agents' sender
- * (bench-sender.ts) each in their own process, as in production.
+ * (bench-sender.ts) each in their own process, as in production. The sender builds and encodes
+ * every batch body before the timed window (agents do that on their own hosts); the window holds
+ * the exporter's sends, retries and answers.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -176,6 +178,7 @@ try {
       `  direct chDB insert, engine TSV, bare l4_flow_log copy (no view)          : ${Math.round(bare.rate).toLocaleString("en")} rows/s`,
       `  ratio: ${((100 * ingestRate) / ceiling.rate).toFixed(1)} % of the same-tables ceiling, ${((100 * ingestRate) / bare.rate).toFixed(1)} % of the bare one (target >= 70 %)`,
       `  CPU s per 100 k rows: ingest (controller) process ${per100k(ingestCpuS)}, store process ${per100k(storeCpuS)}, agents' sender process ${per100k(senderCpuS)}; ceiling ${per100k(ceiling.cpuS)} (same tables), ${per100k(bare.cpuS)} (bare)`,
+      "  (the agents' batches are built and encoded before the timed window, as agents on other hosts do on their own CPU; the sender's figure is the exporter's HTTP sends and answers)",
       ...(tagged
         ? [
             `  tagging on vs off (same rows, an org with ${tagged.resources} resources, ${tagged.taggedShare.toFixed(0)} % of IPs resolved; medians of ${tagged.rounds} alternating runs): on ${Math.round(tagged.rowsPerS).toLocaleString("en")} rows/s, off ${Math.round(tagged.offRowsPerS).toLocaleString("en")} rows/s; cost ${((100 * (tagged.offRowsPerS - tagged.rowsPerS)) / tagged.offRowsPerS).toFixed(1)} % (target < 15 %)`,

@@ -1,9 +1,26 @@
 /**
- * The agents' side of the ingest bench (bench-ingest.ts), in its own process: builds the batches,
- * then sends them with the agent's HttpExporter, `concurrency` at a time. Prints one JSON line:
- * rows accepted, seconds from the first send to the last answer, and this process's CPU seconds.
+ * The agents' side of the ingest bench (bench-ingest.ts), in its own process: builds and encodes
+ * the batches, then sends them with the agent's HttpExporter, `concurrency` at a time. Prints one
+ * JSON line: rows accepted, seconds from the first send to the last answer, and this process's CPU
+ * seconds in that window.
+ *
+ * The sender stands for agents on other hosts: building and encoding their rows is their CPU, not
+ * the ingest node's. So every batch body is encoded before the timed window (the exporter's own
+ * encoder, `encodeTsvBatch`, or `JSON.stringify` for `json`), and the window holds what remains
+ * of an export: the exporter's retry loop and backoff, its HTTP send and the answer's checks, the
+ * batch ids fixed at `makeBatch`.
  */
-import { CredentialHolder, HttpExporter, makeBatch } from "../../../agent/src/controller-link/index.ts";
+import { INGEST_TSV_CONTENT_TYPE, type TIngestBatch, ZIngestResponse } from "@flowplane/protocol";
+import { encodeTsvBatch } from "../../../agent/src/controller-link/exporter.ts";
+import { joinUrl, postBody } from "../../../agent/src/controller-link/http.ts";
+import {
+  ControllerError,
+  CredentialHolder,
+  HttpExporter,
+  makeBatch,
+  type TExportResult,
+  type THttpExporterOptions,
+} from "../../../agent/src/controller-link/index.ts";
 import { l4Row } from "./bench-rows.ts";
 
 const a = JSON.parse(process.env.BENCH_SENDER ?? "{}") as {
@@ -17,19 +34,78 @@ const a = JSON.parse(process.env.BENCH_SENDER ?? "{}") as {
   /** The agent's wire encoding (default: the exporter's, the compact one). */
   encoding?: "tsv" | "json";
 };
-const exporter = new HttpExporter({
-  endpoint: () => a.url,
-  credential: new CredentialHolder(a.credential),
-  deadlineMs: 120_000,
-  ...(a.encoding ? { encoding: a.encoding } : {}),
-});
-const batches: ReturnType<typeof makeBatch>[] = [];
+
+type TBody = { body: Buffer | string; contentType: string };
+
+/**
+ * The exporter with one attempt's body taken from `bodies` when the batch has one there: its
+ * `export()` (retries, backoff, deadline, counters) is the agent's own; an attempt is the same
+ * POST and the same classification as the exporter's. Batches without a body go the usual way.
+ */
+class PreEncodedExporter extends HttpExporter {
+  constructor(
+    opts: THttpExporterOptions,
+    private readonly bodies: WeakMap<TIngestBatch, TBody>,
+  ) {
+    super(opts);
+  }
+
+  override async exportOnce(batch: TIngestBatch): Promise<TExportResult> {
+    const pre = this.bodies.get(batch);
+    if (!pre) return super.exportOnce(batch);
+    const sentWith = credential.get();
+    try {
+      const response = await postBody(
+        joinUrl(a.url, "/v1/ingest"),
+        pre.body,
+        pre.contentType,
+        ZIngestResponse,
+        { headers: { authorization: `Bearer ${sentWith.credential}` }, timeoutMs: 10_000 },
+      );
+      return { code: "success", response, attempts: 1 };
+    } catch (err) {
+      const e =
+        err instanceof ControllerError
+          ? err
+          : new ControllerError(0, "NETWORK", (err as Error).message ?? String(err));
+      if (e.status === 401 && credential.get().generation !== sentWith.generation)
+        return { code: "retryable", error: e, attempts: 1, retryAfterS: 0 };
+      if (!e.retryable) return { code: "failure", error: e, attempts: 1 };
+      return {
+        code: "retryable",
+        error: e,
+        attempts: 1,
+        ...(e.details.retryAfterS !== undefined ? { retryAfterS: e.details.retryAfterS } : {}),
+      };
+    }
+  }
+}
+
+const credential = new CredentialHolder(a.credential);
+const bodies = new WeakMap<TIngestBatch, TBody>();
+const exporter = new PreEncodedExporter(
+  {
+    endpoint: () => a.url,
+    credential,
+    deadlineMs: 120_000,
+    ...(a.encoding ? { encoding: a.encoding } : {}),
+  },
+  bodies,
+);
+const batches: TIngestBatch[] = [];
 for (let start = 0; start < a.rows; start += a.batch) {
   const rows: ReturnType<typeof l4Row>[] = [];
   for (let i = start; i < Math.min(a.rows, start + a.batch); i++) rows.push(l4Row(i, a.nowUs));
-  batches.push(makeBatch(a.agentId, "l4_flow_log", rows));
+  const batch = makeBatch(a.agentId, "l4_flow_log", rows);
+  bodies.set(
+    batch,
+    a.encoding === "json"
+      ? { body: JSON.stringify(batch), contentType: "application/json" }
+      : { body: encodeTsvBatch(batch), contentType: INGEST_TSV_CONTENT_TYPE },
+  );
+  batches.push(batch);
 }
-// Warm-up (JIT, connections, first parts) on a separate batch, not counted.
+// Warm-up (JIT, connections, first parts) on a separate batch, not counted: the exporter's own path.
 await exporter.export(makeBatch(a.agentId, "l4_flow_log", [l4Row(a.rows + 1, a.nowUs)]));
 
 let next = 0;
