@@ -5,7 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import { registerAgentAuth, requireAgent } from "../auth/agent-auth.ts";
 import { BatchLedger } from "../ingest/batch-ledger.ts";
-import { InFlightLimiter } from "../ingest/in-flight.ts";
+import { InFlightLimiter, type TIngestTicket } from "../ingest/in-flight.ts";
 import { ingestBatch, type TRowWriter } from "../ingest/ingest.ts";
 import { ingestTsvBatch, isTsvBatch, unsupportedEncoding } from "../ingest/ingest-tsv.ts";
 import { OrgRowQuota } from "../ingest/quota.ts";
@@ -105,7 +105,8 @@ export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log:
       authed.register(async (ingest) => {
         // Counted before the body is read, so a flood is refused before it is buffered.
         ingest.addHook("onRequest", async (req) => {
-          if (!inFlight.tryAcquire()) {
+          const ticket = inFlight.admit();
+          if (!ticket) {
             throw new AgentApiError(
               "TOO_MANY_REQUESTS",
               `ingest is at its limit of ${inFlight.max} batches in flight: retry after the delay`,
@@ -113,14 +114,10 @@ export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log:
               1,
             );
           }
-          (req as { inFlightHeld?: boolean }).inFlightHeld = true;
+          (req as { inFlightTicket?: TIngestTicket }).inFlightTicket = ticket;
         });
         const releaseOnce = async (req: object) => {
-          const r = req as { inFlightHeld?: boolean };
-          if (r.inFlightHeld) {
-            r.inFlightHeld = false;
-            inFlight.release();
-          }
+          (req as { inFlightTicket?: TIngestTicket }).inFlightTicket?.release();
         };
         ingest.addHook("onResponse", releaseOnce);
         ingest.addHook("onRequestAbort", releaseOnce);
@@ -142,6 +139,7 @@ export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log:
             quota,
             redis: deps.redis,
             bodyBytes: Number(req.headers["content-length"] ?? 0),
+            arrived: (req as { inFlightTicket?: TIngestTicket }).inFlightTicket?.arrived,
           };
           if (Buffer.isBuffer(req.body)) {
             const type = req.headers["content-type"];

@@ -3,6 +3,7 @@ import type { Logger } from "@flowplane/core/log";
 import type { TIngestTable } from "@flowplane/protocol";
 import { type ClickHouseClient, encodeRows, insertEncoded } from "@flowplane/query/client";
 import type { BatchLedger, TFlushMember, TFlushRecord } from "./batch-ledger.ts";
+import { batchesArriving, onAllArrived } from "./in-flight.ts";
 import type { TEncodedWriter, TRowWriter } from "./ingest.ts";
 
 export type TCoalescerOptions = {
@@ -10,7 +11,11 @@ export type TCoalescerOptions = {
   maxRows: number;
   /** Most payload bytes in one insert. */
   maxBytes: number;
-  /** An insert waits up to `lingerMs` for this many rows (an agent batch is often 1 000 rows). */
+  /**
+   * An insert waits up to `lingerMs` for this many rows (an agent batch is often 1 000 rows), but
+   * no longer than until every batch admitted by this process has reached a writer
+   * (`batchesArriving`, in-flight.ts): past that, waiting adds latency and no rows.
+   */
   minRows: number;
   lingerMs: number;
   /** A writer's lease on its journaled insert; another process redoes it once the lease lapses. */
@@ -28,7 +33,7 @@ export type TCoalescerOptions = {
 export const DEFAULT_COALESCER_OPTIONS: TCoalescerOptions = {
   maxRows: 100_000,
   maxBytes: 32 << 20,
-  minRows: 20_000,
+  minRows: 50_000,
   lingerMs: 50,
   leaseTtlS: 5,
   sweepEveryMs: 1_000,
@@ -40,15 +45,23 @@ type TWaiting = {
   rows: number;
   done: (err?: unknown) => void;
 };
-type TQueue = { waiting: TWaiting[]; running: boolean };
+type TQueue = {
+  waiting: TWaiting[];
+  /** Rows in `waiting`. */
+  rows: number;
+  running: boolean;
+  /** Ends the drain's wait early (a batch joined the queue). */
+  wake?: (() => void) | undefined;
+};
 
 /**
  * Batches of many agents into few big inserts, per table: ClickHouse (and chDB most of all) pays
  * per insert (a part to write and later merge, views to run), so 1 000-row agent batches one insert
  * each cost about twice the engine time of the same rows in 20 000-row inserts. While one insert
  * of a table runs, batches arriving for it wait and go together in the next, and an insert waits
- * up to `lingerMs` (50 ms) for `minRows` rows. Each agent is answered only after the insert
- * holding its rows landed.
+ * up to `lingerMs` (50 ms) for `minRows` rows, or less: only while a batch admitted by this
+ * process is still on its way (being read, checked, encoded). Each agent is answered only after
+ * the insert holding its rows landed.
  *
  * Exactly once: a coalesced insert is journaled in Redis (member batches, outcomes, the TSV
  * payload) before it runs and carries `insert_deduplication_token` = a hash of its members. If
@@ -98,7 +111,9 @@ export class IngestCoalescer {
             rows: encoded.rows,
             done: (err) => (err === undefined ? resolve() : reject(err)),
           });
+          q.rows += encoded.rows;
           if (!q.running) void this.#drain(table, q);
+          else q.wake?.();
         });
       }
     }
@@ -125,7 +140,7 @@ export class IngestCoalescer {
   #queue(table: string): TQueue {
     let q = this.#queues.get(table);
     if (!q) {
-      q = { waiting: [], running: false };
+      q = { waiting: [], rows: 0, running: false };
       this.#queues.set(table, q);
     }
     return q;
@@ -139,12 +154,7 @@ export class IngestCoalescer {
         // writes one part instead of several.
         const since = Date.now();
         await new Promise((r) => setImmediate(r));
-        while (
-          !this.#closed &&
-          q.waiting.reduce((n, w) => n + w.rows, 0) < this.opts.minRows &&
-          Date.now() - since < this.opts.lingerMs
-        )
-          await new Promise((r) => setTimeout(r, 5));
+        await this.#awaitMore(q, since);
         const take: TWaiting[] = [];
         let rows = 0;
         let bytes = 0;
@@ -159,10 +169,34 @@ export class IngestCoalescer {
           bytes += w.payload.length;
         }
         q.waiting.splice(0, take.length);
+        q.rows -= rows;
         await this.#flush(table, take);
       }
     } finally {
       q.running = false;
+    }
+  }
+
+  /**
+   * Until `minRows` rows wait, `lingerMs` passed since `since`, or no batch admitted by this process
+   * is still on its way to a writer (then nothing more can join: flush at once). Woken by a batch
+   * joining the queue and by the last arrival, not by polling.
+   */
+  async #awaitMore(q: TQueue, since: number): Promise<void> {
+    for (;;) {
+      const left = this.opts.lingerMs - (Date.now() - since);
+      if (this.#closed || left <= 0 || q.rows >= this.opts.minRows || batchesArriving() === 0) return;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          off();
+          q.wake = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, left);
+        const off = onAllArrived(done);
+        q.wake = done;
+      });
     }
   }
 

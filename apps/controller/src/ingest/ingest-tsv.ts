@@ -83,6 +83,7 @@ export async function ingestTsvBatch(
       const { own, rejected } = rows.toRows();
       const list = own.map((o) => o.row);
       if (writer.tagRows) await writer.tagRows(header.table, agent.orgId, agent.agentId, list);
+      deps.arrived?.();
       const result =
         list.length > 0
           ? await deps.write(header.table, agent.orgId, list, {
@@ -98,6 +99,7 @@ export async function ingestTsvBatch(
       ? await tagOverrides(writer.tagRows, header.table, agent, rows)
       : undefined;
     const encoded = rows.encode(agent.orgId, agent.agentId, overrides);
+    deps.arrived?.();
     const result =
       encoded.rows > 0 ? await writer.writeEncoded(header.table, agent.orgId, encoded, opts) : undefined;
     return {

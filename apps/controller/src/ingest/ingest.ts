@@ -55,8 +55,17 @@ export type TEncodedWriter = (
 export type TTaggingRowWriter = TRowWriter & { tagRows?: TTagRows; writeEncoded?: TEncodedWriter };
 // ── end AutoTagging ──
 
-/** Per-request extras: the quota, usage metering and the body size for it. */
-export type TIngestExtras = { quota?: OrgRowQuota; redis?: Redis; bodyBytes?: number };
+/**
+ * Per-request extras: the quota, usage metering and the body size for it; `arrived`, called once
+ * the batch's rows are handed to the writer (or it ends without), lets the coalescer flush without
+ * lingering when no batch of this process is still on its way (in-flight.ts).
+ */
+export type TIngestExtras = {
+  quota?: OrgRowQuota;
+  redis?: Redis;
+  bodyBytes?: number;
+  arrived?: (() => void) | undefined;
+};
 
 /** Per org: another org's agent choosing the same batch id must not make ClickHouse drop ours. */
 export function batchDedupToken(orgId: string, batchId: string): string {
@@ -134,6 +143,7 @@ export async function ingestBatch(
       if (tagRows) await tagRows(batch.table, agent.orgId, agent.agentId, rows);
       // The rows as parsed, not copies: owner columns come from the credential (the writer writes
       // `orgId`, and fills the agent where a row names none; splitForeignRows refused the rest).
+      deps.arrived?.();
       const result = await deps.write(batch.table, agent.orgId, rows, {
         ...writeOptions(agent, batch.batchId),
         tagged: tagRows !== undefined,
@@ -211,6 +221,7 @@ export async function storeOnce(
       2,
     );
   });
+  if (claim.kind !== "claimed") deps.arrived?.(); // nothing of it goes to the writer
   if (claim.kind === "done") {
     return { batchId, ...claim.outcome, duplicate: true };
   }
@@ -256,6 +267,7 @@ export async function storeOnce(
       2,
     );
   } finally {
+    deps.arrived?.();
     stopKeepAlive();
   }
 }
