@@ -6,7 +6,7 @@ const BENCHES = {
   },
   "agent-ir": {
     summary:
-      "agent instructions per packet under callgrind (repeatable on a busy machine) [--l7] [--packets N]",
+      "agent instructions per packet under callgrind (repeatable on a busy machine) [--l7] [--packets N] [--capture web]",
     load: () => import("./agent-ir.mjs").then((m) => m.benchAgentIr),
   },
   ingest: {
