@@ -432,6 +432,29 @@ export class TsvRows {
     return this.#columns.indexOf(name);
   }
 
+  /** The body the lines are in (read with `fieldSpans`). */
+  get source(): Buffer {
+    return this.#src;
+  }
+
+  /**
+   * Where field `field` of each line is in `source`: start and end (exclusive) per line, start -1
+   * for a malformed line. Tagging reads the addresses from these bytes, without a string per row.
+   */
+  fieldSpans(field: number): Int32Array {
+    const out = new Int32Array(this.count * 2);
+    for (let r = 0; r < this.count; r++) {
+      const b = r * this.#width;
+      if ((this.#pos[b] as number) < 0) {
+        out[2 * r] = -1;
+        continue;
+      }
+      out[2 * r] = this.#pos[b + field] as number;
+      out[2 * r + 1] = (this.#pos[b + field + 1] as number) - 1;
+    }
+    return out;
+  }
+
   /** Field `field` of each line as text (undefined for a malformed line): tagging's inputs. */
   fieldTexts(field: number): (string | undefined)[] {
     const out: (string | undefined)[] = new Array(this.count);

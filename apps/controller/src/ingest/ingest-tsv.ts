@@ -15,6 +15,7 @@ import {
   checkRowLimit,
   storeOnce,
   type TIngestDeps,
+  type TTagFieldInput,
   type TTaggingRowWriter,
   type TTagRows,
   takeQuota,
@@ -95,9 +96,11 @@ export async function ingestTsvBatch(
         rejected.push({ index: own[r.index]?.index ?? r.index, error: r.error });
       return { accepted: result.inserted, rejected };
     }
-    const overrides = writer.tagRows
-      ? await tagOverrides(writer.tagRows, header.table, agent, rows)
-      : undefined;
+    const overrides = writer.tagFields
+      ? await writer.tagFields(header.table, agent.orgId, agent.agentId, tagInput(rows))
+      : writer.tagRows
+        ? await tagOverrides(writer.tagRows, header.table, agent, rows)
+        : undefined;
     const encoded = rows.encode(agent.orgId, agent.agentId, overrides);
     deps.arrived?.();
     const result =
@@ -109,8 +112,18 @@ export async function ingestTsvBatch(
   });
 }
 
+/** The tagger's inputs as byte spans of the body (`TTagFields`). */
+function tagInput(rows: TsvRows): TTagFieldInput {
+  const spans: TTagFieldInput["spans"] = {};
+  for (const name of TAG_INPUTS) {
+    const field = rows.fieldIndex(name);
+    if (field >= 0) spans[name] = rows.fieldSpans(field);
+  }
+  return { count: rows.count, src: rows.source, spans };
+}
+
 /**
- * AutoTagging without row objects: the tagger gets one small object per row holding only what it
+ * AutoTagging for a writer whose tagger takes rows only: the tagger gets one small object per row holding only what it
  * reads (addresses, tunnel id), and the tag columns it sets come back as per-row ids (0: none)
  * that the encoder writes in place of the agent's value.
  */

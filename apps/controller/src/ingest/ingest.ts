@@ -51,8 +51,31 @@ export type TEncodedWriter = (
   encoded: EncodedRows,
   opts?: TWriteOptions,
 ) => Promise<{ inserted: number; rejected: { index: number; error: string }[] }>;
+/**
+ * A compact batch's tagging inputs as bytes: per input column, start/end pairs per row in `src`
+ * (start -1: no value), from `TsvRows.fieldSpans`.
+ */
+export type TTagFieldInput = {
+  count: number;
+  src: Buffer;
+  spans: Partial<Record<"client_ip" | "server_ip" | "tunnel_id", Int32Array>>;
+};
+/**
+ * AutoTagging of a compact batch without row objects: the ids of each tag column it sets, per row
+ * (0: none), or undefined when no row resolves. Same results as `TTagRows` on the rows.
+ */
+export type TTagFields = (
+  table: TIngestTable | string,
+  orgId: string,
+  agentId: string,
+  input: TTagFieldInput,
+) => Promise<Map<string, Uint32Array> | undefined>;
 /** A writer made by `withTagging` carries its tagger; one that can take encoded rows says so. */
-export type TTaggingRowWriter = TRowWriter & { tagRows?: TTagRows; writeEncoded?: TEncodedWriter };
+export type TTaggingRowWriter = TRowWriter & {
+  tagRows?: TTagRows;
+  tagFields?: TTagFields;
+  writeEncoded?: TEncodedWriter;
+};
 // ── end AutoTagging ──
 
 /**

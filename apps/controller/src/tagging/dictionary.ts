@@ -185,6 +185,11 @@ export class TagDictionary {
     return 0;
   }
 
+  /** Whether no address can resolve (no resource with an IP or a range): taggers skip the rows. */
+  get empty(): boolean {
+    return this.#exact.size === 0 && this.#prefixes.size === 0 && this.#prefixes6.size === 0;
+  }
+
   /** The VPC context of a row: its tunnel's VPC, else its agent's VPC, else none (0). */
   contextFor(agentId: string | undefined, tunnelId: number | undefined): number {
     if (tunnelId) {

@@ -1,9 +1,16 @@
 import type { Logger } from "@flowplane/core/log";
 import type { Db } from "@flowplane/db/client";
 import type { Redis } from "ioredis";
-import type { TRowWriter, TTaggingRowWriter, TTagRows } from "../ingest/ingest.ts";
+import type {
+  TRowWriter,
+  TTagFieldInput,
+  TTagFields,
+  TTaggingRowWriter,
+  TTagRows,
+} from "../ingest/ingest.ts";
 import type { TagDictionary } from "./dictionary.ts";
 import { dictionaryVersion, loadDictionary } from "./load.ts";
+import { tagFieldIds } from "./tag-fields.ts";
 
 /** Redis key holding an org's dictionary version; syncs set it (and publish on the channel). */
 export const versionKey = (orgId: string) => `fp:tagdict:v:${orgId}`;
@@ -112,6 +119,21 @@ export class ResourceTagger {
   }
 
   /**
+   * `tagRows` for a compact batch, reading the address fields as bytes (tagging/tag-fields.ts):
+   * the tag columns' ids per row, or undefined when nothing resolves.
+   */
+  async tagFields(
+    table: string,
+    orgId: string,
+    agentId: string,
+    input: TTagFieldInput,
+  ): Promise<Map<string, Uint32Array> | undefined> {
+    if (!TAGGED_TABLES.has(table) || input.count === 0) return undefined;
+    const dict = await this.dictionaryFor(orgId);
+    return tagFieldIds(dict, agentId, input);
+  }
+
+  /**
    * Subscribes to version pushes so a change is seen at once rather than at the next check; the
    * periodic check stays as the fallback when a message is missed.
    */
@@ -145,6 +167,14 @@ export function withTagging(tagger: ResourceTagger, write: TRowWriter, log?: Log
     if (!opts?.tagged) await tagRows(table, orgId, opts?.agentId, rows);
     return write(table, orgId, rows, opts);
   };
+  const tagFields: TTagFields = async (table, orgId, agentId, input) => {
+    try {
+      return await tagger.tagFields(table, orgId, agentId, input);
+    } catch (err) {
+      log?.warn({ err, orgId }, "tagging failed: rows written untagged");
+      return undefined;
+    }
+  };
   const writeEncoded = (write as TTaggingRowWriter).writeEncoded;
-  return Object.assign(writer, { tagRows, ...(writeEncoded ? { writeEncoded } : {}) });
+  return Object.assign(writer, { tagRows, tagFields, ...(writeEncoded ? { writeEncoded } : {}) });
 }
