@@ -42,6 +42,8 @@ function callgrind(dir, bundle, file, l7, label) {
       process.execPath,
       "--single-threaded",
       "--perf-basic-prof",
+      // Extra V8 flags to try (space-separated), e.g. AGENT_IR_NODE_FLAGS=--max-inlined-bytecode-size=600
+      ...(process.env.AGENT_IR_NODE_FLAGS ?? "").split(" ").filter(Boolean),
       bundle,
       file,
       join(dir, `out-${label}`),
@@ -56,7 +58,7 @@ function callgrind(dir, bundle, file, l7, label) {
 }
 
 /** JIT functions by instructions, from callgrind's unnamed addresses and node's perf map. */
-function jitTop(cg, mapPath, packets, n = 12) {
+export function jitTop(cg, mapPath, packets, n = 12) {
   let map;
   try {
     map = readFileSync(mapPath, "utf8")

@@ -94,15 +94,19 @@ function blockRecords(
   const base = src.base;
   // One DataView per block: a 32-bit field is one bounds-checked load instead of four.
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  // Known booleans: a parameter used as a condition costs the full truthiness test (false,
+  // empty string, heap number, BigInt...) at every packet in optimized code.
+  const little = le === true;
+  const ns = nanos === true;
   let p = src.pos;
   let count = 0;
   while (len - p >= 16 && count < limit) {
-    const sec = dv.getUint32(p, le);
-    const frac = dv.getUint32(p + 4, le);
-    const caplen = dv.getUint32(p + 8, le);
-    const wirelen = dv.getUint32(p + 12, le);
+    const sec = dv.getUint32(p, little);
+    const frac = dv.getUint32(p + 4, little);
+    const caplen = dv.getUint32(p + 8, little);
+    const wirelen = dv.getUint32(p + 12, little);
     if (caplen > Limit.MAX_PACKET || len - p < 16 + caplen) break;
-    const ts = sec * 1_000_000 + (nanos ? Math.floor(frac / 1000) : frac);
+    const ts = sec * 1_000_000 + (ns ? Math.floor(frac / 1000) : frac);
     onPacket(linkType, buf, p + 16, caplen, wirelen, ts, base + p);
     p += 16 + caplen;
     count++;

@@ -324,7 +324,9 @@ export class FlowEngine {
   private readonly agentId: string;
   private readonly reportUs: number;
   private readonly idHigh: bigint;
-  private readonly shardFilter: { index: number; count: number } | undefined;
+  /** Multi-worker shard filter: count 0 = none (numbers: an object tested per packet costs a truthiness check). */
+  private readonly shardCount: number;
+  private readonly shardIndex: number;
 
   // per flow
   private seqNo!: Uint32Array;
@@ -423,7 +425,8 @@ export class FlowEngine {
     this.reportUs = (opts.reportIntervalS ?? 60) * 1e6;
     const startSec = opts.startSeconds ?? Math.floor(Date.now() / 1000);
     this.idHigh = (BigInt(startSec >>> 0) << 32n) | (BigInt((opts.shard ?? 0) & 31) << 27n);
-    this.shardFilter = opts.shardFilter;
+    this.shardCount = opts.shardFilter?.count ?? 0;
+    this.shardIndex = opts.shardFilter?.index ?? 0;
     if (opts.l7 && !opts.createL7)
       throw new Error("engine option l7 needs createL7 (createL7Processor from src/l7)");
     this.l7 =
@@ -631,8 +634,10 @@ export class FlowEngine {
   /** Packet and byte counters of flow `f`, direction `dir`, and its metrics slot. */
   private account(f: number, dir: number, wireLen: number): number {
     const fd = f * 2 + dir;
-    this.pkts[fd] = this.pkts[fd]! + 1;
-    this.bytes[fd] = this.bytes[fd]! + wireLen;
+    const pkts = this.pkts;
+    const bytes = this.bytes;
+    pkts[fd] = pkts[fd]! + 1;
+    bytes[fd] = bytes[fd]! + wireLen;
     this.s.flowPackets++;
     const mt = this.metrics;
     if (this.mEpoch[f] !== mt.epoch) {
@@ -654,7 +659,7 @@ export class FlowEngine {
   private update(m: PacketMeta, wireLen: number): number {
     const table = this.table;
     const h = flowHash(m);
-    if (this.shardFilter && (h >>> 0) % this.shardFilter.count !== this.shardFilter.index) {
+    if (this.shardCount !== 0 && (h >>> 0) % this.shardCount !== this.shardIndex) {
       this.s.skippedOtherShards++;
       return -1;
     }
