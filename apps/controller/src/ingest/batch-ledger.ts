@@ -89,11 +89,19 @@ export class BatchLedger {
    * writer's lease (kept alive by `keepFlushLease`), in one transaction. Until `endFlush`, a replay
    * of a member is answered 429; if the writer dies, `takeOrphanFlush` hands the flush to another.
    */
-  async beginFlush(flush: TFlushRecord, payload: Buffer, leaseTtlS: number): Promise<void> {
+  async beginFlush(
+    flush: TFlushRecord,
+    payload: Buffer | readonly Buffer[],
+    leaseTtlS: number,
+  ): Promise<void> {
     const m = this.redis.multi();
     m.set(this.flushLockKey(flush.id), "1", "EX", leaseTtlS);
     m.set(this.flushKey(flush.id), JSON.stringify(flush), "EX", this.opts.doneTtlS);
-    m.set(this.flushDataKey(flush.id), payload, "EX", this.opts.doneTtlS);
+    // The members' payloads one after the other (APPEND in the same transaction): one value, as a
+    // single payload would be, without concatenating them here first.
+    const parts = Buffer.isBuffer(payload) ? [payload] : payload;
+    m.set(this.flushDataKey(flush.id), parts[0] ?? Buffer.alloc(0), "EX", this.opts.doneTtlS);
+    for (let i = 1; i < parts.length; i++) m.append(this.flushDataKey(flush.id), parts[i] as Buffer);
     for (const b of flush.members)
       m.set(this.key(b.orgId, b.batchId), `${FLUSHING}${flush.id}`, "EX", this.opts.doneTtlS);
     m.sadd(BatchLedger.FLUSHES, flush.id);

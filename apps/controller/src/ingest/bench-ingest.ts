@@ -95,6 +95,7 @@ try {
   const nowUs = Date.now() * 1000;
   const c0 = process.cpuUsage();
   const st0 = processCpuS(store.child.pid);
+  const stMain0 = processCpuS(store.child.pid, store.child.pid);
   const statsBefore = { ...runtime.coalescer.stats };
   const sent = await runSender({
     url,
@@ -108,6 +109,8 @@ try {
   });
   const ingestCpuS = cpuS(process.cpuUsage(c0)); // includes the sender's start-up wait: idle
   const storeCpuS = processCpuS(store.child.pid) - st0;
+  // Its main thread is the JS side (HTTP, body, the engine call); the rest is chDB's threads.
+  const storeMainCpuS = processCpuS(store.child.pid, store.child.pid) - stMain0;
   const inserts = runtime.coalescer.stats.inserts - statsBefore.inserts;
   const batches = Math.ceil(ROWS / BATCH);
   const { accepted, seconds: ingestS, cpuS: senderCpuS } = sent;
@@ -177,7 +180,7 @@ try {
       `  direct chDB insert, engine TSV, same tables (l4_flow_log + its rollup view): ${Math.round(ceiling.rate).toLocaleString("en")} rows/s`,
       `  direct chDB insert, engine TSV, bare l4_flow_log copy (no view)          : ${Math.round(bare.rate).toLocaleString("en")} rows/s`,
       `  ratio: ${((100 * ingestRate) / ceiling.rate).toFixed(1)} % of the same-tables ceiling, ${((100 * ingestRate) / bare.rate).toFixed(1)} % of the bare one (target >= 70 %)`,
-      `  CPU s per 100 k rows: ingest (controller) process ${per100k(ingestCpuS)}, store process ${per100k(storeCpuS)}, agents' sender process ${per100k(senderCpuS)}; ceiling ${per100k(ceiling.cpuS)} (same tables), ${per100k(bare.cpuS)} (bare)`,
+      `  CPU s per 100 k rows: ingest (controller) process ${per100k(ingestCpuS)}, store process ${per100k(storeCpuS)} (its JS thread ${per100k(storeMainCpuS)}), agents' sender process ${per100k(senderCpuS)}; ceiling ${per100k(ceiling.cpuS)} (same tables), ${per100k(bare.cpuS)} (bare)`,
       "  (the agents' batches are built and encoded before the timed window, as agents on other hosts do on their own CPU; the sender's figure is the exporter's HTTP sends and answers)",
       ...(tagged
         ? [
@@ -223,10 +226,13 @@ function cpuS(u: NodeJS.CpuUsage): number {
   return (u.user + u.system) / 1e6;
 }
 
-/** User + system CPU seconds of a process so far, threads included (Linux /proc). */
-function processCpuS(pid: number | undefined): number {
+/** User + system CPU seconds of a process so far, threads included, or of its thread `tid` (Linux /proc). */
+function processCpuS(pid: number | undefined, tid?: number): number {
   if (pid === undefined) return Number.NaN;
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const stat = readFileSync(
+    tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`,
+    "utf8",
+  );
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100)
 }

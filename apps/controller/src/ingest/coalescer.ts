@@ -213,8 +213,8 @@ export class IngestCoalescer {
       .digest("hex")
       .slice(0, 32);
     const flush: TFlushRecord = { id, table, token: `flush:${id}`, members };
-    const payload =
-      take.length === 1 ? (take[0] as TWaiting).payload : Buffer.concat(take.map((t) => t.payload));
+    // The members' payloads as they are: the journal and the insert both take them in order.
+    const payload = take.map((t) => t.payload);
     const settle = (err?: unknown) => {
       for (const t of take) t.done(err);
     };
