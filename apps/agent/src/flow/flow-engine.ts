@@ -367,6 +367,8 @@ export class FlowEngine {
   private readonly fragDir: Uint8Array = new Uint8Array(FRAG_SLOTS);
   private readonly fragSeq: Uint32Array = new Uint32Array(FRAG_SLOTS);
   private lastDir = 0;
+  /** Flow slot of the packet just handled, -1 when none (see `packetL7Protocol`). */
+  private lastFlow = -1;
   private readonly l7: L7Processor | null;
   /** Switched by the controller's configuration; the processor stays, so re-enabling is cheap. */
   private l7On = true;
@@ -510,6 +512,7 @@ export class FlowEngine {
     this.frameEnd = off + capLen;
     const err = decodeFrame(m, linkType, buf, off, capLen);
     if (err !== Dec.DECODE_OK) {
+      this.lastFlow = -1;
       if (err === Dec.NOT_IP) this.s.nonIp++;
       else this.decodeError(DECODE_ERROR_NAMES[err] ?? "unknown", fileOffset);
       return;
@@ -551,6 +554,7 @@ export class FlowEngine {
     if (m.fragment === 0) {
       this.update(m, wireLen);
     } else if (m.laterFragment === 1) {
+      this.lastFlow = -1;
       if (!this.laterFragment(m, wireLen)) this.update(m, wireLen);
     } else {
       // Remembered even when another shard owns the flow (f = -1), so this shard then drops
@@ -661,6 +665,7 @@ export class FlowEngine {
     const h = flowHash(m);
     if (this.shardCount !== 0 && (h >>> 0) % this.shardCount !== this.shardIndex) {
       this.s.skippedOtherShards++;
+      this.lastFlow = -1;
       return -1;
     }
     let f = table.lookup(m, h);
@@ -676,6 +681,7 @@ export class FlowEngine {
     }
     const mb = this.account(f, dir, wireLen);
     this.lastDir = dir;
+    this.lastFlow = f;
 
     let cls = Cls.C_OTHER;
     if (isTcp) cls = this.tcpPacket(f, dir, m, mb);
@@ -726,7 +732,8 @@ export class FlowEngine {
     const fd = f * 2 + dir;
     const fl = m.tcpFlags;
     const tcp = this.tcp;
-    this.flags[fd] = this.flags[fd]! | fl;
+    const flags = this.flags;
+    flags[fd] = flags[fd]! | fl;
     const mc = this.metrics.counters;
     if (fl & Flag.SYN) {
       if (fl & Flag.ACK) {
@@ -1114,6 +1121,18 @@ export class FlowEngine {
       serverPort: c === 0 ? t.pb(f) : t.pa(f),
       ipProtocol: t.proto(f),
     };
+  }
+
+  /**
+   * The L7 protocol detected on the flow of the packet just handled by `packet` / `decoded`
+   * ("" while unknown, without L7, or for a packet in no flow: not IP, another shard's, a later
+   * fragment). For the packet broker's l7Protocols policies: the slot the engine just used,
+   * instead of a second hash and lookup.
+   */
+  packetL7Protocol(): string {
+    const f = this.lastFlow;
+    if (f < 0 || this.l7 === null || this.meta.laterFragment !== 0) return "";
+    return this.l7.protocolOf(f);
   }
 
   /** Turns L7 parsing on or off (configuration); off keeps L4 exactly as before. */

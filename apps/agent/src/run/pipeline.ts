@@ -4,8 +4,7 @@
  * packets are scarce (a quiet interface still closes its flows on time).
  */
 import { createEngine, type EngineStats, type FlowTimeouts } from "../flow/flow-engine.ts";
-import { flowHash } from "../flow/flow-table.ts";
-import { createL7Processor, type L7Processor } from "../l7/index.ts";
+import { createL7Processor } from "../l7/index.ts";
 import type { NpbRuntime } from "../npb/runtime.ts";
 import type { BatchingExporter } from "./exporter.ts";
 
@@ -50,9 +49,6 @@ export interface Pipeline {
 }
 
 export function createPipeline(o: PipelineOptions): Pipeline {
-  // The engine keeps its L7 processor private; the pipeline injects the factory, so it keeps a
-  // handle to ask which protocol a flow carries (read-only) for the broker's l7Protocols match.
-  let l7: L7Processor | null = null;
   const engine = createEngine({
     orgId: o.orgId,
     agentId: o.agentId,
@@ -61,10 +57,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     onL4: (row) => o.exporter.push({ table: "l4_flow_log", row: row as unknown as Record<string, unknown> }),
     onNetworkMetrics: (row) =>
       o.exporter.push({ table: "network_metrics", row: row as unknown as Record<string, unknown> }),
-    createL7: (opts) => {
-      l7 = createL7Processor(opts);
-      return l7;
-    },
+    createL7: createL7Processor,
     l7:
       o.l7 === false
         ? undefined
@@ -83,15 +76,10 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     ticker = setInterval(() => engine.tick(Date.now() * 1000), 1000);
     ticker.unref();
   }
-  // The packet's flow slot, looked up again (the engine does not expose the last one): a hash
-  // and a probe, paid only for packets a policy with l7Protocols asks about. Later fragments
-  // carry no ports and find no flow, like ports never match them.
-  const l7Of = (): string => {
-    if (l7 === null) return "";
-    const m = engine.meta;
-    const f = engine.table.lookup(m, flowHash(m));
-    return f < 0 ? "" : l7.protocolOf(f);
-  };
+  // The L7 protocol of the flow slot the engine just used for the packet (no second lookup),
+  // asked only for packets a policy with l7Protocols looks at. Later fragments carry no ports
+  // and get "", like ports never match them.
+  const l7Of = (): string => engine.packetL7Protocol();
   let stopped: Promise<EngineStats> | undefined;
   return {
     packet: (lt, buf, off, cap, wire, ts) => {
