@@ -129,8 +129,9 @@ export async function benchFailover(opts: {
     });
 
     await new Promise((r) => setTimeout(r, 2_000));
-    const [victim] = nodes;
-    if (!victim) throw new Error("no data node");
+    // The node holding agents (placement may have put them all on one): killing an empty one measures nothing.
+    const victim = nodes.find((n) => agents.some((a) => a.loop.ingestUrl === n.url));
+    if (!victim) throw new Error("no data node holds an agent");
     victimUrl = victim.url;
     const onVictim = agents.filter((a) => a.loop.ingestUrl === victim.url);
     for (const a of agents) if (!onVictim.includes(a)) a.movedAt = 0; // not affected
