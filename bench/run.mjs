@@ -10,7 +10,8 @@ const BENCHES = {
     load: () => import("./agent-ir.mjs").then((m) => m.benchAgentIr),
   },
   ingest: {
-    summary: "controller ingest rows/s from agent batches vs a direct chDB insert (the ceiling) [--rows N]",
+    summary:
+      "controller ingest rows/s from agent batches vs a direct chDB insert (the ceiling), tagging on vs off, tag column bytes, failover [--rows N] [--no-tagging] [--no-failover]",
     load: () => async (argv) => {
       const { spawnSync } = await import("node:child_process");
       const script = new URL("../apps/controller/src/ingest/bench-ingest.ts", import.meta.url).pathname;
