@@ -138,78 +138,95 @@ export class TcpTracker {
    */
   analyze(f: number, dir: number, m: PacketMeta): number {
     // Read from the packet record rather than passed: 4 arguments fewer to pass and check.
+    // Arrays used more than once are read into locals, and the rare classification is in
+    // `verdictOf`: this keeps analyze under V8's inlining limit (460 bytecode bytes), so it is
+    // inlined into the engine's tcpPacket instead of called for every TCP segment.
     const flags = m.tcpFlags;
     const seq = m.seq;
-    const ack = m.ack;
+    const seglen = m.payloadLen;
+    const fwd = f * 2 + dir;
+    const rev = f * 2 + (dir ^ 1);
+    const dupacks = this.dupacks;
+    const ns = this.nextseq[fwd]!;
+    const nsSet = this.nsSet[fwd]!;
+    const ctl = flags & (Flag.SYN | Flag.FIN | Flag.RST);
+    const zwp = seglen === 1 && nsSet !== 0 && seq === ns && this.window[rev] === 0;
+    const keepalive = !zwp && seglen <= 1 && nsSet !== 0 && seq === ((ns - 1) | 0) && ctl === 0;
+    const dupack = !zwp && seglen === 0 && ctl === 0 && nsSet !== 0 && seq === ns && this.sameAck(fwd, m);
+    dupacks[fwd] = dupack ? dupacks[fwd]! + 1 : 0;
+
+    const synFin = (flags & (Flag.SYN | Flag.FIN)) !== 0;
+    const end = (seq + seglen) | 0;
+    let verdict: number = Verdict.NONE;
+    // Only a segment below next-seq, or one the other side already ACKed, can be anything but
+    // in order.
+    if (
+      (seglen > 0 || synFin) &&
+      !keepalive &&
+      ((nsSet === 1 && ((seq - ns) | 0) < 0) ||
+        (seglen > 0 && this.laSet[rev] !== 0 && ((end - this.lastack[rev]!) | 0) <= 0))
+    ) {
+      verdict = this.verdictOf(f, dir, m, ns, nsSet);
+    }
+
+    const nxt = synFin ? (end + 1) | 0 : end;
+    if ((nsSet === 0 || ((nxt - ns) | 0) > 0) && !zwp) this.advance(fwd, nxt);
+    this.acked(fwd, m);
+    return verdict;
+  }
+
+  /** Direction `fwd`'s last window and ACK are the segment's. */
+  private acked(fwd: number, m: PacketMeta): void {
+    this.window[fwd] = m.window;
+    this.lastack[fwd] = m.ack;
+    this.laSet[fwd] = (m.tcpFlags & Flag.ACK) !== 0 ? 1 : 0;
+    this.lastackTime[fwd] = this.now;
+  }
+
+  /** The segment in `m` repeats direction `fwd`'s last ACK and non-zero window. */
+  private sameAck(fwd: number, m: PacketMeta): boolean {
     const win = m.window;
+    return win !== 0 && win === this.window[fwd] && this.laSet[fwd] !== 0 && m.ack === this.lastack[fwd];
+  }
+
+  /** Direction `fwd` (flow * 2 + dir) sent up to `nxt`. */
+  private advance(fwd: number, nxt: number): void {
+    this.nextseq[fwd] = nxt;
+    this.nsSet[fwd] = 1;
+    this.nextseqTime[fwd] = this.now;
+  }
+
+  /** Retransmission or out-of-order, for a segment `analyze` found not simply in order. */
+  private verdictOf(f: number, dir: number, m: PacketMeta, ns: number, nsSet: number): number {
+    const flags = m.tcpFlags;
+    const seq = m.seq;
     const seglen = m.payloadLen;
     const ts = this.now;
     const fwd = f * 2 + dir;
     const rev = f * 2 + (dir ^ 1);
-    const ns = this.nextseq[fwd]!;
-    const nsSet = this.nsSet[fwd]!;
-    let zwp = false;
-    let keepalive = false;
-    let dupack = false;
-    if (seglen === 1 && nsSet && seq === ns && this.window[rev] === 0) zwp = true;
-    const ctl = flags & (Flag.SYN | Flag.FIN | Flag.RST);
-    if (!zwp) {
-      if (seglen <= 1 && nsSet && seq === ((ns - 1) | 0) && ctl === 0) keepalive = true;
-      if (
-        seglen === 0 &&
-        win !== 0 &&
-        win === this.window[fwd] &&
-        nsSet &&
-        seq === ns &&
-        this.laSet[fwd] &&
-        ack === this.lastack[fwd] &&
-        ctl === 0
-      ) {
-        dupack = true;
-        this.dupacks[fwd] = this.dupacks[fwd]! + 1;
-      }
+    const end = (seq + seglen) | 0;
+    const notAdvanced = nsSet === 1 && ((seq - ns) | 0) < 0;
+    const rtt = this.firstRtt[f]!;
+    if (
+      notAdvanced &&
+      this.dupacks[rev]! >= 2 &&
+      this.laSet[rev] &&
+      this.lastack[rev] === seq &&
+      ts - this.lastackTime[rev]! < 20_000
+    ) {
+      return Verdict.RETRANSMISSION;
     }
-    if (!dupack) this.dupacks[fwd] = 0;
-
-    let verdict: number = Verdict.NONE;
-    if ((seglen > 0 || (flags & (Flag.SYN | Flag.FIN)) !== 0) && !keepalive) {
-      const end = (seq + seglen) | 0;
-      const notAdvanced = nsSet === 1 && ((seq - ns) | 0) < 0;
-      const rtt = this.firstRtt[f]!;
-      if (
-        notAdvanced &&
-        this.dupacks[rev]! >= 2 &&
-        this.laSet[rev] &&
-        this.lastack[rev] === seq &&
-        ts - this.lastackTime[rev]! < 20_000
-      ) {
-        verdict = Verdict.RETRANSMISSION;
-      } else if (
-        notAdvanced &&
-        ts - this.nextseqTime[fwd]! < (rtt > 0 ? rtt : 3000) &&
-        ns !== ((end + ((flags & (Flag.SYN | Flag.FIN)) !== 0 ? 1 : 0)) | 0)
-      ) {
-        // An exact copy of the highest segment (SYN/FIN counted) is a retransmission, not OOO.
-        verdict = Verdict.OUT_OF_ORDER;
-      } else if (seglen > 0 && this.laSet[rev] && ((end - this.lastack[rev]!) | 0) <= 0) {
-        verdict = Verdict.RETRANSMISSION;
-      } else if (notAdvanced) {
-        verdict = Verdict.RETRANSMISSION;
-      }
+    if (
+      notAdvanced &&
+      ts - this.nextseqTime[fwd]! < (rtt > 0 ? rtt : 3000) &&
+      ns !== ((end + ((flags & (Flag.SYN | Flag.FIN)) !== 0 ? 1 : 0)) | 0)
+    ) {
+      // An exact copy of the highest segment (SYN/FIN counted) is a retransmission, not OOO.
+      return Verdict.OUT_OF_ORDER;
     }
-
-    let nxt = (seq + seglen) | 0;
-    if (flags & (Flag.SYN | Flag.FIN)) nxt = (nxt + 1) | 0;
-    if ((!nsSet || ((nxt - ns) | 0) > 0) && !zwp) {
-      this.nextseq[fwd] = nxt;
-      this.nsSet[fwd] = 1;
-      this.nextseqTime[fwd] = ts;
-    }
-    this.window[fwd] = win;
-    this.lastack[fwd] = ack;
-    this.laSet[fwd] = (flags & Flag.ACK) !== 0 ? 1 : 0;
-    this.lastackTime[fwd] = ts;
-    return verdict;
+    if (seglen > 0 && this.laSet[rev] && ((end - this.lastack[rev]!) | 0) <= 0) return Verdict.RETRANSMISSION;
+    if (notAdvanced) return Verdict.RETRANSMISSION;
+    return Verdict.NONE;
   }
 
   /** Advances the connection state; returns the new state. */
