@@ -101,6 +101,43 @@ async function waitPort(port) {
   throw new Error(`nothing listening on 127.0.0.1:${port}`);
 }
 
+/** tcpdump on lo writing every byte of up to TARGET_PACKETS packets that match `filter` to `tmp`. */
+function startTcpdump(tmp, filter) {
+  return start("tcpdump", [
+    "-i",
+    "lo",
+    "-s",
+    "0",
+    "-Z",
+    "root",
+    "-B",
+    "65536",
+    "-c",
+    String(TARGET_PACKETS),
+    "-w",
+    tmp,
+    filter,
+  ]);
+}
+
+/**
+ * The stopped recording `tmp` becomes `path` (with its description in `meta`) when it holds the
+ * 1 M packets a benchmark capture needs; the description is returned.
+ */
+function keepRecording(tmp, path, meta, tcpdump, traffic) {
+  const packets = countPcapPackets(tmp);
+  if (packets < 1_000_000) {
+    throw new Error(
+      `only ${packets} packets recorded in ${MAX_SECONDS} s (target 1 M): machine too busy? tcpdump said: ${tcpdump.lastStderr().trim()}`,
+    );
+  }
+  renameSync(tmp, path);
+  const info = { path, packets, recorded: new Date().toISOString(), traffic };
+  writeFileSync(meta, JSON.stringify(info, null, 2));
+  log(`wrote ${path}: ${packets} packets`);
+  return info;
+}
+
 export async function ensureRealCapture({ force = false } = {}) {
   const path = join(OUT_DIR, "real-1m.pcap");
   const meta = join(OUT_DIR, "real-1m.json");
@@ -139,21 +176,7 @@ export async function ensureRealCapture({ force = false } = {}) {
   ];
   const clients = [];
   const filter = `port ${REDIS_PORT} or port ${HTTP_PORT} or port ${DNS_PORT} or tcp port 5432 or tcp port 3306`;
-  const tcpdump = start("tcpdump", [
-    "-i",
-    "lo",
-    "-s",
-    "0",
-    "-Z",
-    "root",
-    "-B",
-    "65536",
-    "-c",
-    String(TARGET_PACKETS),
-    "-w",
-    tmp,
-    filter,
-  ]);
+  const tcpdump = startTcpdump(tmp, filter);
   try {
     await waitPort(REDIS_PORT);
     for (let i = 0; i < 100 && !tcpdump.lastStderr().includes("listening on"); i++) await sleep(50);
@@ -199,23 +222,13 @@ export async function ensureRealCapture({ force = false } = {}) {
     await sleep(500);
     for (const s of servers) stop(s);
   }
-  const packets = countPcapPackets(tmp);
-  if (packets < 1_000_000) {
-    throw new Error(
-      `only ${packets} packets recorded in ${MAX_SECONDS} s (target 1 M): machine too busy? tcpdump said: ${tcpdump.lastStderr().trim()}`,
-    );
-  }
-  renameSync(tmp, path);
-  const info = {
+  return keepRecording(
+    tmp,
     path,
-    packets,
-    recorded: new Date().toISOString(),
-    traffic:
-      "redis-benchmark, pgbench -S (with and without -C), mysqlslap read load, node HTTP (new + keep-alive connections), DNS over UDP; all on lo",
-  };
-  writeFileSync(meta, JSON.stringify(info, null, 2));
-  log(`wrote ${path}: ${packets} packets`);
-  return info;
+    meta,
+    tcpdump,
+    "redis-benchmark, pgbench -S (with and without -C), mysqlslap read load, node HTTP (new + keep-alive connections), DNS over UDP; all on lo",
+  );
 }
 
 /**
@@ -247,21 +260,7 @@ export async function ensureHttpCapture({ force = false } = {}) {
   const web = join(HERE, "traffic-web.mjs");
   const servers = [start(process.execPath, [web, String(WEB_PORT), String(WEB_DNS_PORT), "server"])];
   const clients = [];
-  const tcpdump = start("tcpdump", [
-    "-i",
-    "lo",
-    "-s",
-    "0",
-    "-Z",
-    "root",
-    "-B",
-    "65536",
-    "-c",
-    String(TARGET_PACKETS),
-    "-w",
-    tmp,
-    `port ${WEB_PORT} or port ${WEB_DNS_PORT}`,
-  ]);
+  const tcpdump = startTcpdump(tmp, `port ${WEB_PORT} or port ${WEB_DNS_PORT}`);
   try {
     await waitPort(WEB_PORT);
     for (let i = 0; i < 100 && !tcpdump.lastStderr().includes("listening on"); i++) await sleep(50);
@@ -309,23 +308,13 @@ export async function ensureHttpCapture({ force = false } = {}) {
     await sleep(500);
     for (const s of servers) stop(s);
   }
-  const packets = countPcapPackets(tmp);
-  if (packets < 1_000_000) {
-    throw new Error(
-      `only ${packets} packets recorded in ${MAX_SECONDS} s (target 1 M): machine too busy? tcpdump said: ${tcpdump.lastStderr().trim()}`,
-    );
-  }
-  renameSync(tmp, path);
-  const info = {
+  return keepRecording(
+    tmp,
     path,
-    packets,
-    recorded: new Date().toISOString(),
-    traffic:
-      "wrk browsers (keep-alive: pages, assets, 304s, XHR, POSTs), node service clients (keep-alive and new connections, trace headers, chunked and 100-continue uploads), ab and curl (new connections), DNS over UDP; one node web server; all on lo",
-  };
-  writeFileSync(meta, JSON.stringify(info, null, 2));
-  log(`wrote ${path}: ${packets} packets`);
-  return info;
+    meta,
+    tcpdump,
+    "wrk browsers (keep-alive: pages, assets, 304s, XHR, POSTs), node service clients (keep-alive and new connections, trace headers, chunked and 100-continue uploads), ab and curl (new connections), DNS over UDP; one node web server; all on lo",
+  );
 }
 
 /** 1 M TCP SYNs from distinct 5-tuples, 1 µs apart: every flow open at once. */
