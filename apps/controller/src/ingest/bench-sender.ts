@@ -10,11 +10,9 @@
  * of an export: the exporter's retry loop and backoff, its HTTP send and the answer's checks, the
  * batch ids fixed at `makeBatch`.
  */
-import { INGEST_TSV_CONTENT_TYPE, type TIngestBatch, ZIngestResponse } from "@flowplane/protocol";
-import { encodeTsvBatch } from "../../../agent/src/controller-link/exporter.ts";
-import { joinUrl, postBody } from "../../../agent/src/controller-link/http.ts";
+import { INGEST_TSV_CONTENT_TYPE, type TIngestBatch } from "@flowplane/protocol";
+import { encodeTsvBatch, type TEncodedBatch } from "../../../agent/src/controller-link/exporter.ts";
 import {
-  ControllerError,
   CredentialHolder,
   HttpExporter,
   makeBatch,
@@ -35,17 +33,15 @@ const a = JSON.parse(process.env.BENCH_SENDER ?? "{}") as {
   encoding?: "tsv" | "json";
 };
 
-type TBody = { body: Buffer | string; contentType: string };
-
 /**
  * The exporter with one attempt's body taken from `bodies` when the batch has one there: its
- * `export()` (retries, backoff, deadline, counters) is the agent's own; an attempt is the same
- * POST and the same classification as the exporter's. Batches without a body go the usual way.
+ * `export()` (retries, backoff, deadline, counters) is the agent's own, and so is an attempt's POST
+ * and classification (`postOnce`). Batches without a body go the usual way.
  */
 class PreEncodedExporter extends HttpExporter {
   constructor(
     opts: THttpExporterOptions,
-    private readonly bodies: WeakMap<TIngestBatch, TBody>,
+    private readonly bodies: WeakMap<TIngestBatch, TEncodedBatch>,
   ) {
     super(opts);
   }
@@ -53,36 +49,12 @@ class PreEncodedExporter extends HttpExporter {
   override async exportOnce(batch: TIngestBatch): Promise<TExportResult> {
     const pre = this.bodies.get(batch);
     if (!pre) return super.exportOnce(batch);
-    const sentWith = credential.get();
-    try {
-      const response = await postBody(
-        joinUrl(a.url, "/v1/ingest"),
-        pre.body,
-        pre.contentType,
-        ZIngestResponse,
-        { headers: { authorization: `Bearer ${sentWith.credential}` }, timeoutMs: 10_000 },
-      );
-      return { code: "success", response, attempts: 1 };
-    } catch (err) {
-      const e =
-        err instanceof ControllerError
-          ? err
-          : new ControllerError(0, "NETWORK", (err as Error).message ?? String(err));
-      if (e.status === 401 && credential.get().generation !== sentWith.generation)
-        return { code: "retryable", error: e, attempts: 1, retryAfterS: 0 };
-      if (!e.retryable) return { code: "failure", error: e, attempts: 1 };
-      return {
-        code: "retryable",
-        error: e,
-        attempts: 1,
-        ...(e.details.retryAfterS !== undefined ? { retryAfterS: e.details.retryAfterS } : {}),
-      };
-    }
+    return this.postOnce(() => pre);
   }
 }
 
 const credential = new CredentialHolder(a.credential);
-const bodies = new WeakMap<TIngestBatch, TBody>();
+const bodies = new WeakMap<TIngestBatch, TEncodedBatch>();
 const exporter = new PreEncodedExporter(
   {
     endpoint: () => a.url,
