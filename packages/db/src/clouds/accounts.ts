@@ -9,7 +9,9 @@ import { type SecretsKey, sealSecret } from "./secrets.ts";
  * query below goes through `forOrg`, the tenancy choke point.
  */
 export type TCloudDb = Db | ScopedClient;
-const scoped = (db: TCloudDb, orgId: string): ScopedClient => ("forOrg" in db ? db.forOrg(orgId) : db);
+/** `db` narrowed to `orgId` (the scoped client as it is). */
+export const orgScoped = (db: TCloudDb, orgId: string): ScopedClient =>
+  "forOrg" in db ? db.forOrg(orgId) : db;
 
 /** What any API may show of a cloud account: never the credentials, sealed or not. */
 export type TCloudAccountView = {
@@ -21,7 +23,8 @@ export type TCloudAccountView = {
   createdAt: Date;
 };
 
-const VIEW = {
+/** The columns of a TCloudAccountView (a Prisma select), for every query that returns one. */
+export const CLOUD_ACCOUNT_VIEW = {
   id: true,
   kind: true,
   name: true,
@@ -69,9 +72,9 @@ export async function createCloudAccount(
     }
     sealed = sealSecret(key, orgId, p.credentials);
   }
-  return scoped(db, orgId).cloudAccount.create({
+  return orgScoped(db, orgId).cloudAccount.create({
     data: { orgId, kind: p.kind, name: p.name, encryptedCredentials: sealed },
-    select: VIEW,
+    select: CLOUD_ACCOUNT_VIEW,
   });
 }
 
@@ -84,7 +87,7 @@ export async function replaceManualDocument(
   doc: z.input<typeof ZManualDocument>,
 ): Promise<void> {
   parseManual(doc);
-  const r = await scoped(db, orgId).cloudAccount.updateMany({
+  const r = await orgScoped(db, orgId).cloudAccount.updateMany({
     where: { id: accountId, kind: "manual", deletedAt: null },
     data: { encryptedCredentials: sealSecret(key, orgId, ZManualDocument.parse(doc)) },
   });
@@ -93,9 +96,9 @@ export async function replaceManualDocument(
 
 /** Accounts with their sync status (last sync, last error): what the console lists. */
 export function listCloudAccounts(db: TCloudDb, orgId: string): Promise<TCloudAccountView[]> {
-  return scoped(db, orgId).cloudAccount.findMany({
+  return orgScoped(db, orgId).cloudAccount.findMany({
     where: { deletedAt: null },
-    select: VIEW,
+    select: CLOUD_ACCOUNT_VIEW,
     orderBy: { name: "asc" },
   });
 }
@@ -106,7 +109,7 @@ export function resourceHistory(
   orgId: string,
   opts: { resourceId?: string; limit?: number } = {},
 ) {
-  return scoped(db, orgId).cloudResourceChange.findMany({
+  return orgScoped(db, orgId).cloudResourceChange.findMany({
     where: opts.resourceId ? { resourceId: opts.resourceId } : {},
     orderBy: { at: "desc" },
     take: Math.min(opts.limit ?? 100, 1000),
@@ -131,10 +134,10 @@ export async function removeCloudAccount(
   orgId: string,
   accountId: string,
 ): Promise<TCloudAccountView & { deletedResources: number; version: number }> {
-  return scoped(db, orgId).$transaction(async (tx) => {
+  return orgScoped(db, orgId).$transaction(async (tx) => {
     const account = await tx.cloudAccount.findFirst({
       where: { id: accountId, deletedAt: null },
-      select: VIEW,
+      select: CLOUD_ACCOUNT_VIEW,
     });
     if (!account) throw new CloudAccountNotFoundError("cloud account not found");
     const now = new Date();

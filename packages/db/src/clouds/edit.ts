@@ -1,6 +1,8 @@
 import { z } from "zod";
 import {
+  CLOUD_ACCOUNT_VIEW,
   CloudAccountNotFoundError,
+  orgScoped,
   SecretsKeyMissingError,
   type TCloudAccountView,
   type TCloudDb,
@@ -123,16 +125,6 @@ export class CloudAccountEditError extends Error {
   }
 }
 
-const VIEW = {
-  id: true,
-  kind: true,
-  name: true,
-  lastSyncAt: true,
-  lastError: true,
-  createdAt: true,
-} as const;
-
-const scoped = (db: TCloudDb, orgId: string) => ("forOrg" in db ? db.forOrg(orgId) : db);
 type TKind = TCloudAccountView["kind"];
 type TStored = Record<string, unknown>;
 
@@ -196,9 +188,9 @@ export async function getCloudAccountDetail(
   orgId: string,
   accountId: string,
 ): Promise<TCloudAccountDetail> {
-  const row = await scoped(db, orgId).cloudAccount.findFirst({
+  const row = await orgScoped(db, orgId).cloudAccount.findFirst({
     where: { id: accountId, deletedAt: null },
-    select: { ...VIEW, encryptedCredentials: true },
+    select: { ...CLOUD_ACCOUNT_VIEW, encryptedCredentials: true },
   });
   if (!row) throw new CloudAccountNotFoundError("cloud account not found");
   const { encryptedCredentials, ...view } = row;
@@ -272,7 +264,7 @@ export async function editCloudAccount(
   input: TEditCloudAccount,
 ): Promise<TCloudAccountEdit> {
   const edit = ZEditCloudAccount.parse(input);
-  const client = scoped(db, orgId);
+  const client = orgScoped(db, orgId);
   const before = await getCloudAccountDetail(db, key, orgId, accountId);
   if (before.kind !== edit.kind) {
     throw new CloudAccountEditError("kind", `this account is of kind ${before.kind}`);
