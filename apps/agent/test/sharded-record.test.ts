@@ -16,6 +16,7 @@ import { DecodeError, PacketMeta } from "../src/decode/packet-meta.ts";
 import { analyzeFileDispatched, ownShare } from "../src/flow/dispatch-analyze.ts";
 import type { L4FlowRow, NetworkMetricsRow } from "../src/flow/flow-engine.ts";
 import { REC_MAX, readRecord, recordWords, writeRecord } from "../src/flow/meta-record.ts";
+import { pcapFileHeader } from "../src/testing/pcap-header.ts";
 import * as F from "./helpers/frames.ts";
 
 const ALWAYS = [
@@ -124,13 +125,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** A little-endian pcap (Ethernet) of `frames` at their times (µs). */
 function writePcap(path: string, frames: [number, Uint8Array][]): void {
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(65535, 16);
-  head.writeUInt32LE(1, 20);
-  const parts: Uint8Array[] = [head];
+  const parts: Uint8Array[] = [pcapFileHeader(65535)];
   for (const [ts, b] of frames) {
     const r = Buffer.alloc(16);
     r.writeUInt32LE(Math.floor(ts / 1e6), 0);

@@ -18,6 +18,7 @@ import { join, resolve } from "node:path";
 import { readCaptureFile } from "../capture/capture-file.ts";
 import { decodeFrame } from "../decode/packet.ts";
 import { PacketMeta } from "../decode/packet-meta.ts";
+import { pcapFileHeader } from "../testing/pcap-header.ts";
 import { writeSyntheticPcap } from "../testing/synthetic-pcap.ts";
 import { createPacketBroker, type SendFn } from "./broker.ts";
 import { ipChecksum } from "./encap.ts";
@@ -275,13 +276,7 @@ function writeCopies(
   const route = resolveRoute(to);
   if (typeof route === "string") return null;
   const parts: Buffer[] = [];
-  const h = Buffer.alloc(24);
-  h.writeUInt32LE(0xa1b2c3d4, 0);
-  h.writeUInt16LE(2, 4);
-  h.writeUInt16LE(4, 6);
-  h.writeUInt32LE(262144, 16);
-  h.writeUInt32LE(1, 20);
-  parts.push(h);
+  parts.push(pcapFileHeader(262144));
   const send: SendFn = (_d, packet, len) => {
     const r = Buffer.alloc(16 + 14 + len);
     r.writeUInt32LE(1_700_000_000, 0);

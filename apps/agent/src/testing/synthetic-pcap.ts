@@ -5,6 +5,7 @@
  * alternating client/server, then FIN, FIN, ACK (when `close`). Packets are 1 µs apart.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
+import { pcapFileHeader } from "./pcap-header.ts";
 
 export interface SyntheticOptions {
   flows: number;
@@ -22,13 +23,7 @@ export function writeSyntheticPcap(path: string, o: SyntheticOptions): number {
   const payload = o.payload ?? 64;
   const rounds = 3 + o.dataRounds + (o.close === false ? 0 : 3);
   const fd = openSync(path, "w");
-  const hdr = Buffer.alloc(24);
-  hdr.writeUInt32LE(0xa1b2c3d4, 0);
-  hdr.writeUInt16LE(2, 4);
-  hdr.writeUInt16LE(4, 6);
-  hdr.writeUInt32LE(65535, 16);
-  hdr.writeUInt32LE(1, 20);
-  writeSync(fd, hdr);
+  writeSync(fd, pcapFileHeader(65535));
   const chunk = Buffer.alloc(4 * 1024 * 1024);
   let used = 0;
   let ts = o.startMicros ?? 1_700_000_000_000_000;

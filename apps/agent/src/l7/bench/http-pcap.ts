@@ -5,6 +5,7 @@
  * at once. Requests carry a traceparent and an Authorization header, like real service traffic.
  */
 import { writeFileSync } from "node:fs";
+import { pcapFileHeader } from "../../testing/pcap-header.ts";
 
 /**
  * `api`: small JSON answers (512 B, every 8th 4 KiB), the densest L7 case.
@@ -91,13 +92,7 @@ export function buildHttpPcap(
   for (let f = 0; f < flows; f++) frame(f, true, 0x11, null);
   for (let f = 0; f < flows; f++) frame(f, false, 0x11, null);
   for (let f = 0; f < flows; f++) frame(f, true, 0x10, null);
-  const hdr = Buffer.alloc(24);
-  hdr.writeUInt32LE(0xa1b2c3d4, 0);
-  hdr.writeUInt16LE(2, 4);
-  hdr.writeUInt16LE(4, 6);
-  hdr.writeUInt32LE(262144, 16);
-  hdr.writeUInt32LE(1, 20);
-  return { pcap: Buffer.concat([hdr, ...frames]), packets: frames.length / 2 };
+  return { pcap: Buffer.concat([pcapFileHeader(262144), ...frames]), packets: frames.length / 2 };
 }
 
 if (process.argv[1]?.endsWith("http-pcap.ts") && process.argv[2]) {
