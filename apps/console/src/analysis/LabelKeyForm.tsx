@@ -1,6 +1,6 @@
 "use client";
 
-import { readLabelKey } from "./topology-groups.ts";
+import { readLabelKey, TAG_GROUPS } from "./topology-groups.ts";
 
 /** The K8s label key a view groups by (topology nodes, metrics rows), kept in the URL by the caller. */
 export function LabelKeyForm({
@@ -31,5 +31,19 @@ export function LabelKeyForm({
         Group
       </button>
     </form>
+  );
+}
+
+/** The group-by choices of resource tags, K8s label last (its key from LabelKeyForm), under `label`. */
+export function TagGroupOptions({ label }: { label: string }) {
+  return (
+    <optgroup label={label}>
+      {TAG_GROUPS.map(([k, l]) => (
+        <option key={k} value={k}>
+          {l}
+        </option>
+      ))}
+      <option value="label">K8s label…</option>
+    </optgroup>
   );
 }

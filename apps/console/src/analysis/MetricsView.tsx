@@ -6,7 +6,7 @@ import { ErrorAlert } from "../components/ErrorAlert.tsx";
 import { useTRPC } from "../trpc/react.tsx";
 import "./analysis.css";
 import { fmtBytes, fmtPct, fmtRate, fmtUs } from "./format.ts";
-import { LabelKeyForm } from "./LabelKeyForm.tsx";
+import { LabelKeyForm, TagGroupOptions } from "./LabelKeyForm.tsx";
 import { Loading, Toolbar } from "./Toolbar.tsx";
 import { readLabelKey, TAG_GROUPS } from "./topology-groups.ts";
 import { useUrlState } from "./use-url-state.ts";
@@ -68,14 +68,7 @@ export function MetricsView({
           >
             <option value="service">service</option>
             <option value="endpoint">endpoint</option>
-            <optgroup label="Server resource tags">
-              {TAG_GROUPS.map(([k, l]) => (
-                <option key={k} value={k}>
-                  {l}
-                </option>
-              ))}
-              <option value="label">K8s label…</option>
-            </optgroup>
+            <TagGroupOptions label="Server resource tags" />
           </select>
         </label>
         {by === "label" ? (

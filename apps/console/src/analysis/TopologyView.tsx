@@ -8,7 +8,7 @@ import { ErrorAlert } from "../components/ErrorAlert.tsx";
 import { useTRPC } from "../trpc/react.tsx";
 import "./analysis.css";
 import { fmtBytes, fmtPct, fmtRangeUtc, fmtRate, fmtUs } from "./format.ts";
-import { LabelKeyForm } from "./LabelKeyForm.tsx";
+import { LabelKeyForm, TagGroupOptions } from "./LabelKeyForm.tsx";
 import { Loading, Toolbar } from "./Toolbar.tsx";
 import {
   BASE_GROUPS,
@@ -16,7 +16,6 @@ import {
   nodeFilters,
   readGroup,
   readLabelKey,
-  TAG_GROUPS,
 } from "./topology-groups.ts";
 import { filterToParam, rangeParams, withParams } from "./url-state.ts";
 import { useUrlState } from "./use-url-state.ts";
@@ -98,14 +97,7 @@ export function TopologyView({
                 {l}
               </option>
             ))}
-            <optgroup label="Resource tags (both sides)">
-              {TAG_GROUPS.map(([k, l]) => (
-                <option key={k} value={k}>
-                  {l}
-                </option>
-              ))}
-              <option value="label">K8s label…</option>
-            </optgroup>
+            <TagGroupOptions label="Resource tags (both sides)" />
           </select>
         </label>
         {groupBy === "label" ? (
