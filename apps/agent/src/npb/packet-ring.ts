@@ -123,13 +123,21 @@ export function resolveRouteLater(address: string, done: (r: Route | string) => 
   });
 }
 
-/** What one flush did: copies sent, their bytes (IPv4 datagrams), whether send(2) failed and why. */
+/**
+ * What one flush did: copies sent, their bytes (IPv4 datagrams), whether send(2) failed and why,
+ * and copies given up (`dropped`) because the error does not pass (interface gone or down).
+ */
 export interface FlushResult {
   sent: number;
   bytes: number;
   failed: number;
   errno: number;
+  dropped: number;
 }
+
+/** send(2) errors after which the queued frames go out on a later flush: the rest never do. */
+const EAGAIN = 11;
+const ENOBUFS = 105;
 
 const FRAME = 2048;
 const DATA = 32; // TPACKET2_HDRLEN - sizeof(struct sockaddr_ll): where a TX frame's bytes start
@@ -265,11 +273,12 @@ export class PacketRing {
   /**
    * One send(2) for every frame queued. `sent`: frames the kernel took off the ring (handed to
    * the driver; a frame the driver then drops, like a datagram lost on the wire, is not seen
-   * here: the receiver's counters tell). A send that fails (EAGAIN: send buffer full of frames
-   * in flight) leaves the remaining frames queued for the next flush; `errno` says why.
+   * here: the receiver's counters tell). A send that fails with EAGAIN or ENOBUFS (send buffer
+   * full of frames in flight) leaves the remaining frames queued for the next flush; any other
+   * error gives them up (`dropped`); `errno` says why.
    */
   flush(out: FlushResult): void {
-    out.sent = out.bytes = out.failed = out.errno = 0;
+    out.sent = out.bytes = out.failed = out.errno = out.dropped = 0;
     if (this.outstanding === 0) return;
     const r = this.addon.flush(this.fd);
     this.unflushed = 0;
@@ -285,6 +294,17 @@ export class PacketRing {
     if (r < 0) {
       out.errno = -r;
       out.failed = 1;
+      // The kernel refused before taking a frame (ENXIO: interface gone, ENETDOWN: down): left
+      // queued they would be retried on every turn for ever, the sender never idle. Only this
+      // thread and a send(2) read SEND_REQUEST frames, so they can be taken back here.
+      if (r !== -EAGAIN && r !== -ENOBUFS) {
+        while (this.outstanding > 0 && w[(this.tail * FRAME) >>> 2] === SEND_REQUEST) {
+          w[(this.tail * FRAME) >>> 2] = 0;
+          this.tail = this.tail + 1 === this.frames ? 0 : this.tail + 1;
+          this.outstanding--;
+          out.dropped++;
+        }
+      }
     }
     out.sent = done;
     out.bytes = bytes;

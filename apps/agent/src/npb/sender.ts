@@ -129,7 +129,7 @@ export class PacketSender {
   private lastEntry: RouteEntry | null = null;
   private ringsUnflushed = false;
   private refreshAt = 0;
-  private readonly flushed: FlushResult = { sent: 0, bytes: 0, failed: 0, errno: 0 };
+  private readonly flushed: FlushResult = { sent: 0, bytes: 0, failed: 0, errno: 0, dropped: 0 };
   private qHead = 0;
   private qCount = 0;
   private scheduled = false;
@@ -288,6 +288,7 @@ export class PacketSender {
       this.counts.packetRing += f.sent;
       this.counts.bytes += f.bytes;
       this.counts.ringStalls += f.failed;
+      this.counts.dropped += f.dropped; // the interface went away or down
       if (f.failed) this.counts.ringLastErrno = f.errno;
       if (ring.outstanding > 0) this.ringsUnflushed = true; // ENOBUFS/EAGAIN: next turn
     }
