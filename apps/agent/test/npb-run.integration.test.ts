@@ -94,6 +94,23 @@ describe("packet broker: agents forward per synced policies", () => {
     return d;
   };
 
+  /** `run` on the capture at full speed, L4 only, enrolled with `token`. */
+  const replay = (token: string, dir = stateDir(), extra: string[] = []) =>
+    runAgent([
+      "--pcap",
+      PCAP,
+      "--speed",
+      "max",
+      "--no-l7",
+      "--controller",
+      controller.url,
+      "--token",
+      token,
+      "--state-dir",
+      dir,
+      ...extra,
+    ]);
+
   beforeAll(async () => {
     controller = await startListeningController("npb_run");
   });
@@ -140,19 +157,7 @@ describe("packet broker: agents forward per synced policies", () => {
       },
     });
 
-    const r = await runAgent([
-      "--pcap",
-      PCAP,
-      "--speed",
-      "max",
-      "--no-l7",
-      "--controller",
-      controller.url,
-      "--token",
-      tokenA.token,
-      "--state-dir",
-      stateDir(),
-    ]);
+    const r = await replay(tokenA.token);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/packet broker: revision \w+, 1 policy/);
     await settle();
@@ -200,22 +205,7 @@ describe("packet broker: agents forward per synced policies", () => {
       { hostIp: SERVER, dir: stateDir() },
     ];
     const run = (h: (typeof hosts)[number], extra: string[] = []) =>
-      runAgent([
-        "--pcap",
-        PCAP,
-        "--speed",
-        "max",
-        "--no-l7",
-        "--controller",
-        controller.url,
-        "--token",
-        token.token,
-        "--state-dir",
-        h.dir,
-        "--host-ip",
-        h.hostIp,
-        ...extra,
-      ]);
+      replay(token.token, h.dir, ["--host-ip", h.hostIp, ...extra]);
     // First runs: both agents enrol and report their host address; no policy yet, nothing sent.
     for (const h of hosts) expect((await run(h)).code).toBe(0);
     expect(tool.msgs).toHaveLength(0);
@@ -302,19 +292,7 @@ describe("packet broker: agents forward per synced policies", () => {
       });
       tap.once("exit", (c) => reject(new Error(`tcpdump exited ${c}: ${err}`)));
     });
-    const r = await runAgent([
-      "--pcap",
-      PCAP,
-      "--speed",
-      "max",
-      "--no-l7",
-      "--controller",
-      controller.url,
-      "--token",
-      token.token,
-      "--state-dir",
-      stateDir(),
-    ]);
+    const r = await replay(token.token);
     await settle();
     const stopped = new Promise((res) => tap.once("exit", res));
     tap.kill("SIGINT");
