@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { encodeRows } from "./record-rows.ts";
-import { TsvBatchError, TsvRows } from "./record-tsv.ts";
+import { TsvBatchError, TsvRows, tsvPlanCache } from "./record-tsv.ts";
 import { ROW_TABLES, type TRowTableName } from "./rows/index.ts";
 import { encodeTsvLines, wireColumns } from "./rows/wire-tsv.ts";
 import { AGENT, appRow, l4Row, l7Row, networkRow, ORG_A, ORG_B } from "./testing-fixtures.ts";
@@ -162,6 +162,20 @@ describe("TsvRows (compact ingest, byte path)", () => {
       { agentId: AGENT },
     );
     expect(out.payload.toString()).toBe(json.payload.toString());
+  });
+
+  it("keeps its plan cache small whatever column names agents make up", () => {
+    const table = ROW_TABLES.network_metrics;
+    const rows = [networkRow()] as Record<string, unknown>[];
+    const lines = encodeTsvLines(table, wireColumns(table), rows).replace("\n", "\t\n");
+    const json = encodeRows("network_metrics", ORG_A, rows, { agentId: AGENT });
+    for (let i = 0; i < 300; i++) {
+      // An unknown column (skipped) with a long name of its own each time.
+      const columns = [...wireColumns(table), `x${"a".repeat(100_000)}${i}`];
+      const t = new TsvRows("network_metrics", columns, Buffer.from(lines), 0, 1);
+      expect(t.encode(ORG_A, AGENT).payload.toString()).toBe(json.payload.toString());
+    }
+    expect(tsvPlanCache().keyChars).toBeLessThan(100_000);
   });
 
   it("toRows gives the JSON path's row objects", () => {

@@ -261,11 +261,14 @@ function checkHeader(def: RowTable, columns: readonly string[]): Map<string, num
 }
 
 function planOf(def: RowTable, columns: readonly string[], overrides: readonly string[]): TPlan {
-  const key = `${def.name}|${columns.join(",")}|${overrides.join(",")}`;
+  const fieldOf = checkHeader(def, columns);
+  // Keyed by where each of the table's columns is, not by the header's names: an agent may name
+  // columns this controller does not know, as long as it likes (the cache's bound counts plans).
+  const at = Object.keys(def.columns).map((name) => fieldOf.get(name) ?? -1);
+  const key = `${def.name}|${at.join(",")}|${overrides.join(",")}`;
   const cached = plans.get(key);
   if (cached) return cached;
   const error = { message: "" };
-  const fieldOf = checkHeader(def, columns);
   const slots: TSlot[] = [];
   for (const [name, column] of Object.entries(def.columns)) {
     if (!IDENT.test(name)) throw new Error(`column name '${name}' is not a plain identifier`);
@@ -312,6 +315,13 @@ function planOf(def: RowTable, columns: readonly string[], overrides: readonly s
   if (plans.size >= MAX_PLANS) plans.clear();
   plans.set(key, plan);
   return plan;
+}
+
+/** The plan cache (tests): plans held and the characters of their keys. */
+export function tsvPlanCache(): { plans: number; keyChars: number } {
+  let keyChars = 0;
+  for (const k of plans.keys()) keyChars += k.length;
+  return { plans: plans.size, keyChars };
 }
 
 function writeNumber(v: number, out: Buffer, o: number): number {
