@@ -83,6 +83,10 @@ async function capture(lab: VethLab, file: string): Promise<{ stop(): Promise<vo
   };
 }
 
+/** The tool in the lab's receiving namespace, reading the VXLAN port. */
+const vxlanReceiver = (lab: VethLab) =>
+  startReceiver(["ip", "netns", "exec", lab.rx, "python3", "-c", RECEIVER, lab.rxIp, "4789"]);
+
 interface SenderRun {
   stats: { sent: number; packetRing: number; dropped: number; errors: number };
   routes: Record<string, string>;
@@ -117,17 +121,7 @@ describe("packet broker delivery through the packet socket (veth lab)", () => {
       const originals = pcaps.flatMap((p) => frames(join(sharedPcapsDir(), p)));
       const file = join(dir, "vxlan.pcap");
       const tap = await capture(lab, file);
-      const rx = await startReceiver([
-        "ip",
-        "netns",
-        "exec",
-        lab.rx,
-        "python3",
-        "-c",
-        RECEIVER,
-        lab.rxIp,
-        "4789",
-      ]);
+      const rx = await vxlanReceiver(lab);
       const run = runSender(lab, {
         pcaps,
         direct,
@@ -213,17 +207,7 @@ describe("packet broker delivery through the packet socket (veth lab)", () => {
     const lab = createVethLab({ neighbour: false });
     labs.push(lab);
     const n = frames(join(sharedPcapsDir(), "http1-get.pcap")).length;
-    const rx = await startReceiver([
-      "ip",
-      "netns",
-      "exec",
-      lab.rx,
-      "python3",
-      "-c",
-      RECEIVER,
-      lab.rxIp,
-      "4789",
-    ]);
+    const rx = await vxlanReceiver(lab);
     const run = runSender(lab, {
       pcaps: ["http1-get.pcap"],
       packetSocket: "auto",
