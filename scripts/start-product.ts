@@ -51,7 +51,8 @@ function localSecrets(): Record<string, string> {
     changed = true;
   }
   if (changed) {
-    writeFileSync(file, JSON.stringify(secrets, null, 2));
+    // Created owner-only (chmod for a file an older version created with the umask's mode).
+    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
     chmodSync(file, 0o600);
   }
   return secrets;
