@@ -9,6 +9,7 @@ import type { AppMetricsRow, L7Row } from "../l7/index.ts";
 import { JsonlWriter } from "../output/jsonl-writer.ts";
 import { createEngine, type EngineOptions, type L4FlowRow, type NetworkMetricsRow } from "./flow-engine.ts";
 import { REC_BASE, REC_TS, readRecord, recordWords } from "./meta-record.ts";
+import { RowBatches } from "./row-batches.ts";
 
 export interface DispatchWorkerData {
   index: number;
@@ -45,13 +46,12 @@ const words = new Int32Array(d.ring);
 const times = new Float64Array(d.ring);
 const payload = d.payloadRing ? new Uint8Array(d.payloadRing) : undefined;
 const file = d.l4File ? new JsonlWriter(d.l4File) : undefined;
-let l4: L4FlowRow[] = [];
-let nm: NetworkMetricsRow[] = [];
-let l7: L7Row[] = [];
-let am: AppMetricsRow[] = [];
+const l4 = new RowBatches<L4FlowRow>(port, "l4");
+const nm = new RowBatches<NetworkMetricsRow>(port, "nm");
+const l7 = new RowBatches<L7Row>(port, "l7");
+const am = new RowBatches<AppMetricsRow>(port, "am");
 let l7Count = 0;
 const l7File = d.l7File ? new JsonlWriter(d.l7File) : undefined;
-const BATCH_ROWS = 2000;
 type CreateL7 = typeof import("../l7/index.ts").createL7Processor;
 
 // A CommonJS bundle (no ESM loader to start: ~5-10 ms of CPU less a worker), so no top-level
@@ -71,41 +71,17 @@ function run(createL7: CreateL7 | undefined): void {
           onL7: (r) => {
             l7Count++;
             l7File?.write(r);
-            if (d.wantL7Rows) {
-              l7.push(r);
-              if (l7.length >= BATCH_ROWS) {
-                port.postMessage({ type: "l7", rows: l7 });
-                l7 = [];
-              }
-            }
+            if (d.wantL7Rows) l7.push(r);
           },
           // Always to the parent: one key can be served on several shards and is summed there.
-          onAppMetrics: (r) => {
-            am.push(r);
-            if (am.length >= BATCH_ROWS) {
-              port.postMessage({ type: "am", rows: am });
-              am = [];
-            }
-          },
+          onAppMetrics: am.push,
         }
       : undefined,
     onL4: (r) => {
       file?.write(r);
-      if (d.wantRows) {
-        l4.push(r);
-        if (l4.length >= BATCH_ROWS) {
-          port.postMessage({ type: "l4", rows: l4 });
-          l4 = [];
-        }
-      }
+      if (d.wantRows) l4.push(r);
     },
-    onNetworkMetrics: (r) => {
-      nm.push(r);
-      if (nm.length >= BATCH_ROWS) {
-        port.postMessage({ type: "nm", rows: nm });
-        nm = [];
-      }
-    },
+    onNetworkMetrics: nm.push,
   });
   const m = engine.meta;
   const extra = d.extra;
@@ -155,9 +131,9 @@ function run(createL7: CreateL7 | undefined): void {
   engine.flush();
   file?.close();
   l7File?.close();
-  if (l7.length) port.postMessage({ type: "l7", rows: l7 });
-  if (am.length) port.postMessage({ type: "am", rows: am });
-  if (l4.length) port.postMessage({ type: "l4", rows: l4 });
-  if (nm.length) port.postMessage({ type: "nm", rows: nm });
+  l7.flush();
+  am.flush();
+  l4.flush();
+  nm.flush();
   port.postMessage({ type: "done", stats: { ...engine.stats(), l7Rows: l7Count } });
 }

@@ -8,6 +8,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { analyzeFileSync } from "../analyze.ts";
 import type { AppMetricsRow, L7Row } from "../l7/index.ts";
 import type { L4FlowRow, NetworkMetricsRow } from "./flow-engine.ts";
+import { RowBatches } from "./row-batches.ts";
 
 export interface ShardWorkerData {
   path: string;
@@ -26,11 +27,10 @@ const data = workerData as ShardWorkerData;
 const port = parentPort;
 if (!port) throw new Error("shard-worker must run in a worker thread");
 
-let l4: L4FlowRow[] = [];
-let nm: NetworkMetricsRow[] = [];
-let l7: L7Row[] = [];
-let am: AppMetricsRow[] = [];
-const BATCH = 2000;
+const l4 = new RowBatches<L4FlowRow>(port, "l4");
+const nm = new RowBatches<NetworkMetricsRow>(port, "nm");
+const l7 = new RowBatches<L7Row>(port, "l7");
+const am = new RowBatches<AppMetricsRow>(port, "am");
 const createL7 = data.l7Bundle
   ? ((await import(data.l7Bundle)) as typeof import("../l7/index.ts")).createL7Processor
   : undefined;
@@ -42,42 +42,14 @@ const result = analyzeFileSync(data.path, {
   l4Only: true,
   shard: data.index,
   shardFilter: { index: data.index, count: data.count },
-  onL4: data.wantRows
-    ? (r) => {
-        l4.push(r);
-        if (l4.length >= BATCH) {
-          port.postMessage({ type: "l4", rows: l4 });
-          l4 = [];
-        }
-      }
-    : undefined,
-  onL7: data.wantL7Rows
-    ? (r) => {
-        l7.push(r);
-        if (l7.length >= BATCH) {
-          port.postMessage({ type: "l7", rows: l7 });
-          l7 = [];
-        }
-      }
-    : undefined,
+  onL4: data.wantRows ? l4.push : undefined,
+  onL7: data.wantL7Rows ? l7.push : undefined,
   // l4Only keeps application metrics out of the part files: the parent sums them per key.
-  onAppMetrics: (r) => {
-    am.push(r);
-    if (am.length >= BATCH) {
-      port.postMessage({ type: "am", rows: am });
-      am = [];
-    }
-  },
-  onNetworkMetrics: (r) => {
-    nm.push(r);
-    if (nm.length >= BATCH) {
-      port.postMessage({ type: "nm", rows: nm });
-      nm = [];
-    }
-  },
+  onAppMetrics: am.push,
+  onNetworkMetrics: nm.push,
 });
-if (l4.length) port.postMessage({ type: "l4", rows: l4 });
-if (nm.length) port.postMessage({ type: "nm", rows: nm });
-if (l7.length) port.postMessage({ type: "l7", rows: l7 });
-if (am.length) port.postMessage({ type: "am", rows: am });
+l4.flush();
+nm.flush();
+l7.flush();
+am.flush();
 port.postMessage({ type: "done", result });
