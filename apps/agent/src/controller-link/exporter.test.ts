@@ -164,4 +164,36 @@ describe("HttpExporter", () => {
     expect(e.encoding).toBe("json");
     expect(e.counters.encodingFallbacks).toBe(1);
   });
+
+  it("tries the compact encoding again on a new endpoint or after encodingRetryMs", async () => {
+    const old = {
+      status: 415,
+      body: { error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "send the body as application/json" } },
+    };
+    let now = 0;
+    let endpoint = url;
+    const e = new HttpExporter({
+      endpoint: () => endpoint,
+      credential,
+      random: () => 0.5,
+      sleep: async () => {},
+      encodingRetryMs: 60_000,
+      now: () => now,
+    });
+    const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [agentL4Row()]);
+    script = [old, ok(batch.batchId)];
+    expect((await e.export(batch)).code).toBe("success");
+    expect(e.encoding).toBe("json");
+    now = 59_999;
+    expect(e.encoding).toBe("json");
+    now = 60_000;
+    expect(e.encoding).toBe("tsv");
+    script = [old, ok(batch.batchId)];
+    expect((await e.export(batch)).code).toBe("success");
+    expect(e.encoding).toBe("json");
+    // Moved to another (upgraded) data node: the compact encoding at once.
+    endpoint = `${url}/`;
+    expect(e.encoding).toBe("tsv");
+    expect(e.counters.encodingFallbacks).toBe(2);
+  });
 });

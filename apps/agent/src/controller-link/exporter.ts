@@ -90,8 +90,14 @@ export type THttpExporterOptions = {
   maxDelayMs?: number;
   /** PEM of a private CA for an https endpoint. */
   ca?: string | Buffer;
-  /** Default `tsv`; a controller that refuses it is sent `json` from then on. */
+  /**
+   * Default `tsv`; a controller that refuses it is sent `json` until the endpoint changes or
+   * `encodingRetryMs` (default 10 min) has passed, so a rolling upgrade does not pin agents to JSON.
+   */
   encoding?: TIngestEncoding;
+  encodingRetryMs?: number;
+  /** For tests: the clock of the encoding retry. */
+  now?: () => number;
   /** For tests: [0,1) source of jitter and the sleeper. */
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -105,7 +111,9 @@ const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export class HttpExporter {
   private readonly o: Required<Omit<THttpExporterOptions, "endpoint" | "credential" | "ca" | "encoding">> &
     Pick<THttpExporterOptions, "endpoint" | "credential" | "ca">;
-  #encoding: TIngestEncoding;
+  readonly #preferred: TIngestEncoding;
+  /** While set, the endpoint that refused the compact encoding and until when JSON goes to it. */
+  #jsonFallback: { endpoint: string; until: number } | undefined;
   readonly counters = {
     batches: 0,
     rows: 0,
@@ -126,24 +134,30 @@ export class HttpExporter {
       maxDelayMs: 10_000,
       random: Math.random,
       sleep: sleepMs,
+      encodingRetryMs: 600_000,
+      now: Date.now,
       ...opts,
     };
-    this.#encoding = opts.encoding ?? "tsv";
+    this.#preferred = opts.encoding ?? "tsv";
   }
 
-  /** The encoding batches are sent in now. */
+  /** The encoding batches are sent in now (to the current endpoint). */
   get encoding(): TIngestEncoding {
-    return this.#encoding;
+    const f = this.#jsonFallback;
+    if (f && (f.endpoint !== this.o.endpoint() || this.o.now() >= f.until)) this.#jsonFallback = undefined;
+    return this.#jsonFallback ? "json" : this.#preferred;
   }
 
   /**
    * One attempt, classified. A controller that does not read the compact encoding (older than it)
-   * is sent the same batch as JSON at once, and every later one too.
+   * is sent the same batch as JSON at once, and later ones too while it stays the endpoint (for
+   * `encodingRetryMs`).
    */
   async exportOnce(batch: TIngestBatch): Promise<TExportResult> {
-    const r = await this.#attempt(batch, this.#encoding);
-    if (r.code === "failure" && this.#encoding === "tsv" && refusesEncoding(r.error)) {
-      this.#encoding = "json";
+    const encoding = this.encoding;
+    const r = await this.#attempt(batch, encoding);
+    if (r.code === "failure" && encoding === "tsv" && refusesEncoding(r.error)) {
+      this.#jsonFallback = { endpoint: this.o.endpoint(), until: this.o.now() + this.o.encodingRetryMs };
       this.counters.encodingFallbacks += 1;
       return this.#attempt(batch, "json");
     }
