@@ -294,6 +294,17 @@ export class PacketSender {
     }
   }
 
+  /** A copy is in `ring`: counted, the rings flushed when a batch is there, a pump scheduled. */
+  private ringQueued(ring: PacketRing): void {
+    this.counts.queued++;
+    if (ring.unflushed >= this.batch) this.flushRings();
+    else this.ringsUnflushed = true;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.pump);
+    }
+  }
+
   /**
    * DirectSend for createPacketBroker: where the copy for `dest` can be built in place (the
    * packet socket's next ring slot), or null (the broker then builds it and calls `send`).
@@ -318,13 +329,7 @@ export class PacketSender {
     const ring = e.ring!;
     const route = e.route!;
     ring.commit(route.eth, len, route.src);
-    this.counts.queued++;
-    if (ring.unflushed >= this.batch) this.flushRings();
-    else this.ringsUnflushed = true;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.pump);
-    }
+    this.ringQueued(ring);
   };
 
   /** The SendFn for createPacketBroker: copies the datagram into the ring and queues it. */
@@ -341,13 +346,7 @@ export class PacketSender {
           ok = ring.write(route.eth, packet, len, route.src);
         }
         if (ok) {
-          this.counts.queued++;
-          if (ring.unflushed >= this.batch) this.flushRings();
-          else this.ringsUnflushed = true;
-          if (!this.scheduled) {
-            this.scheduled = true;
-            setImmediate(this.pump);
-          }
+          this.ringQueued(ring);
           return;
         }
         // Every slot still in flight (the driver or the next hop is behind): the sockets take
