@@ -57,6 +57,8 @@ export class HeaderPolicyImpl implements HeaderPolicy {
   private readonly masked: Set<string>;
   /** Names worth a string, by length: HTTP/1 matches raw bytes against these first. */
   private readonly byLen: string[][] = [];
+  /** 1 at each byte (either case) that starts one of those names: HTTP/1 skips other lines. */
+  readonly nameStarts = new Uint8Array(256);
 
   constructor(o: HeaderPolicyOptions = {}) {
     const lc = (a: readonly string[] | undefined) => (a ?? []).map((x) => x.toLowerCase());
@@ -71,6 +73,11 @@ export class HeaderPolicyImpl implements HeaderPolicy {
       const list = this.byLen[n.length] ?? [];
       list.push(n);
       this.byLen[n.length] = list;
+      // offerBytes folds A-Z only, so a name starting with a-z matches its capital too.
+      // An empty name matches a line starting with its colon.
+      const c = n.length === 0 ? 58 : n.charCodeAt(0);
+      if (c < 256) this.nameStarts[c] = 1;
+      if (c >= 97 && c <= 122) this.nameStarts[c - 32] = 1;
     }
   }
 

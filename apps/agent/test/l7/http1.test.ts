@@ -1,4 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { http1 } from "../../src/l7/protocols/http1.ts";
+import { HeaderPolicyImpl } from "../../src/l7/trace-context.ts";
+import type { HeaderPolicy, ParseContext } from "../../src/l7/types.ts";
 import { harness } from "./harness.ts";
 
 describe("HTTP/1 parser", () => {
@@ -102,7 +106,8 @@ describe("HTTP/1 parser", () => {
     const put = (dir: 0 | 1, text: string, seq: number) => {
       shared.fill(0x58);
       shared.write(text, 16, "latin1");
-      h.l7.onPayload(0, dir, shared, 16, text.length, text.length, seq, (h.now += 1000));
+      h.now += 1000;
+      h.l7.onPayload(0, dir, shared, 16, text.length, text.length, seq, h.now);
     };
     const a = "GET /reuse HTTP/1.1\r\nHo";
     const b = "st: x\r\n\r\n";
@@ -117,5 +122,96 @@ describe("HTTP/1 parser", () => {
       ["/warm", "x", 200],
       ["/reuse", "x", 200],
     ]);
+  });
+});
+
+/** Parses one window with `policy` and records what the parser reported. */
+function parseWith(policy: HeaderPolicy, text: string): unknown[] {
+  const got: unknown[] = [];
+  const ctx: ParseContext = {
+    ts: 0,
+    seq: 0,
+    request: (r) => got.push(["req", r]),
+    response: (r) => got.push(["res", r]),
+    oldestPendingType: () => "GET",
+    headers: policy,
+  };
+  const b = new Uint8Array(Buffer.from(text, "latin1"));
+  const p = http1.create(false);
+  got.push(p.parse(ctx, 0, b, 0, b.length), p.parse(ctx, 1, b, 0, b.length));
+  return got;
+}
+
+describe("HTTP/1 header lines skipped by their first byte", () => {
+  const options = {
+    traceHeaders: ["Req-Trace", "9id", "-odd", "", "authorization"],
+    requestIdHeaders: ["K-Id", "cookie"],
+  };
+  const names = [
+    "Host",
+    "HOST",
+    "hxyz",
+    "Content-Length",
+    "content-length",
+    "Connection",
+    "Transfer-Encoding",
+    "traceparent",
+    "TraceParent",
+    "b3",
+    "X-B3-TraceId",
+    "x-b3-spanid",
+    "sw8",
+    "UBER-TRACE-ID",
+    "X-Request-ID",
+    "req-trace",
+    "REQ-TRACE",
+    "9id",
+    "-odd",
+    "",
+    "k-id",
+    "K-ID",
+    "Authorization",
+    "Cookie",
+    "User-Agent",
+    "Accept",
+    "rX",
+    "Kx",
+  ];
+  const line = fc.oneof(
+    fc
+      .tuple(fc.constantFrom(...names), fc.constantFrom("v", " 1-2-3-4", " 7", "chunked", "close"))
+      .map(([n, v]) => `${n}:${v}\r\n`),
+    fc.constantFrom("no colon\r\n", "bare: lf\n", " lead: space\r\n", "\tx: y\r\n"),
+  );
+
+  it("reports what scanning every line reports, for default and configured names", () => {
+    for (const opts of [{}, options]) {
+      const policy = new HeaderPolicyImpl(opts);
+      // The same policy without `nameStarts`: the parser looks at every line.
+      const every: HeaderPolicy = {
+        offer: (t, n, v) => policy.offer(t, n, v),
+        offerBytes: (t, b, ns, ne, vs, ve) => policy.offerBytes(t, b, ns, ne, vs, ve),
+      };
+      fc.assert(
+        fc.property(fc.array(line, { maxLength: 12 }), fc.boolean(), (lines, cut) => {
+          let text = `GET /p HTTP/1.1\r\n${lines.join("")}\r\n`;
+          if (cut) text = text.slice(0, -3);
+          expect(parseWith(policy, text)).toEqual(parseWith(every, text));
+          const res = `HTTP/1.1 200 OK\r\n${lines.join("")}\r\n`;
+          expect(parseWith(policy, res)).toEqual(parseWith(every, res));
+        }),
+        { numRuns: 400 },
+      );
+    }
+  });
+
+  it("finds configured names whatever their first byte and case, and still never reads masked ones", () => {
+    const policy = new HeaderPolicyImpl(options);
+    const got = parseWith(
+      policy,
+      "GET / HTTP/1.1\r\nUser-Agent: u\r\nREQ-TRACE: t-9\r\nAuthorization: secret\r\nk-id: r-1\r\n\r\n",
+    );
+    expect(got[0]).toMatchObject(["req", { trace: { traceId: "t-9", xRequestId: "r-1" } }]);
+    expect(JSON.stringify(got)).not.toMatch(/secret/);
   });
 });
