@@ -59,6 +59,8 @@ export class HeaderPolicyImpl implements HeaderPolicy {
   private readonly byLen: string[][] = [];
   /** 1 at each byte (either case) that starts one of those names: HTTP/1 skips other lines. */
   readonly nameStarts = new Uint8Array(256);
+  /** The same names by first byte (either case), for `offerLine`. */
+  private readonly byFirst: string[][] = [];
 
   constructor(o: HeaderPolicyOptions = {}) {
     const lc = (a: readonly string[] | undefined) => (a ?? []).map((x) => x.toLowerCase());
@@ -73,11 +75,17 @@ export class HeaderPolicyImpl implements HeaderPolicy {
       const list = this.byLen[n.length] ?? [];
       list.push(n);
       this.byLen[n.length] = list;
+      // A header's name ends at its line's first colon: a name holding one never matches.
+      if (n.includes(":")) continue;
       // offerBytes folds A-Z only, so a name starting with a-z matches its capital too.
       // An empty name matches a line starting with its colon.
       const c = n.length === 0 ? 58 : n.charCodeAt(0);
-      if (c < 256) this.nameStarts[c] = 1;
-      if (c >= 97 && c <= 122) this.nameStarts[c - 32] = 1;
+      for (const f of c >= 97 && c <= 122 ? [c, c - 32] : c < 256 ? [c] : []) {
+        this.nameStarts[f] = 1;
+        const group = this.byFirst[f] ?? [];
+        group.push(n);
+        this.byFirst[f] = group;
+      }
     }
   }
 
@@ -100,6 +108,37 @@ export class HeaderPolicyImpl implements HeaderPolicy {
       if (i === n.length) {
         if (ve - vs > 256) ve = vs + 256;
         return this.offer(t, n, Buffer.prototype.latin1Slice.call(b, vs, ve) as string);
+      }
+    }
+    return false;
+  }
+
+  /**
+   * One HTTP/1 header line [p, eol) whose first byte `nameStarts` marks: each candidate name is
+   * tried where it would end, so the line's colon is never searched for. The same as
+   * `offerBytes` with the line's first colon (no candidate holds a colon).
+   */
+  offerLine(t: TraceContext, b: Uint8Array, p: number, eol: number): boolean {
+    const cands = this.byFirst[b[p]!];
+    if (cands === undefined) return false;
+    for (let c = 0; c < cands.length; c++) {
+      const n = cands[c]!;
+      const colon = p + n.length;
+      if (colon >= eol || b[colon] !== 58) continue;
+      let i = 0;
+      for (; i < n.length; i++) {
+        let ch = b[p + i]!;
+        if (ch >= 65 && ch <= 90) ch |= 32;
+        if (ch !== n.charCodeAt(i)) break;
+      }
+      if (i === n.length) {
+        let vs = colon + 1;
+        while (vs < eol && (b[vs] === 32 || b[vs] === 9)) vs++;
+        return this.offer(
+          t,
+          n,
+          Buffer.prototype.latin1Slice.call(b, vs, eol - vs > 256 ? vs + 256 : eol) as string,
+        );
       }
     }
     return false;

@@ -115,8 +115,10 @@ export interface HeaderPolicy {
   offer(trace: TraceContext, name: string, value: string): boolean;
   /** The same from raw bytes (name [ns, ne), value [vs, ve)); allocates only on a match. */
   offerBytes(trace: TraceContext, b: Uint8Array, ns: number, ne: number, vs: number, ve: number): boolean;
-  /** 1 at each first byte a name `offerBytes` can match may have (absent: any byte). */
-  readonly nameStarts?: Uint8Array;
+  /** 1 at each first byte a name `offerBytes` can match may have. */
+  readonly nameStarts: Uint8Array;
+  /** One HTTP/1 header line [p, eol) (name, colon, value) whose first byte `nameStarts` marks. */
+  offerLine(trace: TraceContext, b: Uint8Array, p: number, eol: number): boolean;
 }
 
 /**

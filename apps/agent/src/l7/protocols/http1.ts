@@ -4,7 +4,7 @@
  * pipelining (responses pair FIFO), 1xx interim responses (100-continue) not counted as the
  * answer, HEAD/204/304 without body, and close-delimited bodies.
  */
-import { latin1 } from "../bytes.ts";
+import { latin1, MAX_FIELD } from "../bytes.ts";
 import { statusOfCode } from "../status.ts";
 import { emptyTrace } from "../trace-context.ts";
 import type { L7Parser, ParseContext, ProtocolSpec, TraceContext } from "../types.ts";
@@ -60,14 +60,25 @@ function nameIs(b: Uint8Array, o: number, lc: string): boolean {
 
 /**
  * First bytes of the header names this parser reads itself (Host, Content-Length, Connection,
- * Transfer-Encoding, either case) and of the block's end (CR, LF): the other lines are skipped
- * unless the header policy wants their first byte (trace, request-id and configured names).
+ * Transfer-Encoding, either case): the other lines are skipped unless the header policy wants
+ * their first byte (trace, request-id and configured names).
  */
 const OWN_STARTS = new Uint8Array(256);
-for (const ch of "hHcCtT\r\n") OWN_STARTS[ch.charCodeAt(0)] = 1;
-/** Responses offer no header to the policy; a policy without `nameStarts` sees every line. */
+for (const ch of "hHcCtT") OWN_STARTS[ch.charCodeAt(0)] = 1;
+/** Responses offer no header to the policy. */
 const NONE = new Uint8Array(256);
-const ALL = new Uint8Array(256).fill(1);
+
+/**
+ * Whether the value at [s, e), cut to MAX_FIELD bytes as a string of it would be, holds the
+ * lower-case token `lc` in any case: `latin1(...).toLowerCase().includes(lc)` without the two strings
+ * (every response and keep-alive request has a Connection header). Latin-1 lower-casing makes
+ * no ASCII letter from a non-ASCII byte, so folding A-Z alone is the same test.
+ */
+function hasFolded(b: Uint8Array, s: number, e: number, lc: string): boolean {
+  if (e - s > MAX_FIELD) e = s + MAX_FIELD;
+  for (let o = s; o + lc.length <= e; o++) if (nameIs(b, o, lc)) return true;
+  return false;
+}
 
 const METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
 /** Header block bigger than this is not HTTP we can use. */
@@ -87,10 +98,6 @@ function methodAt(b: Uint8Array, o: number, e: number): number {
 
 function isResponseStart(b: Uint8Array, o: number, e: number): boolean {
   return startsWith(b, o, e, "HTTP/1.") && (e - o < 9 || b[o + 8] === 32);
-}
-
-function lower(s: string): string {
-  return s.toLowerCase();
 }
 
 /** Shared scratch trace: most requests carry none, so no object is made for them. */
@@ -147,6 +154,11 @@ class Http1Parser implements L7Parser {
   /**
    * One pass over the header lines from `s`: returns the index after the blank line, -1 when
    * the block is not complete yet, -2 when it is not a header block we accept.
+   *
+   * Each line's end is one native search; no name is scanned for its colon. A line is looked
+   * at only when its first byte can start a wanted name, and then each wanted name is tried
+   * where it would end (a colon right after it): the same header as the first colon of the
+   * line would give, since a wanted name holds no colon.
    */
   private headers(
     ctx: ParseContext,
@@ -160,61 +172,52 @@ class Http1Parser implements L7Parser {
     out.cl = -1;
     out.chunked = false;
     out.close = false;
-    // Lines whose first byte cannot start a wanted name are skipped with a native search for
-    // their line feed: most of a block (User-Agent, Accept*, Cookie, ...) is never looked at.
-    const starts = trace === null ? NONE : (ctx.headers.nameStarts ?? ALL);
+    const starts = trace === null ? NONE : ctx.headers.nameStarts;
     let p = s;
     let count = 0;
     for (;;) {
-      let colon = -1;
-      let i = p;
-      const first = b[p]!;
-      if (OWN_STARTS[first] === 0 && starts[first] === 0) {
-        i = indexOf.call(b, 10, p);
-        if (i < 0 || i > e) i = e;
-      } else {
-        // One scan per line finds both the colon and the line end.
-        // Name up to the colon, then a native search of the value for the line feed (values
-        // are long: user agents, cookies, accept lists), bounded by the window after the fact.
-        while (i < e) {
-          const c = b[i]!;
-          if (c === 10) break;
-          if (c === 58) {
-            colon = i;
-            i = indexOf.call(b, 10, i + 1);
-            if (i < 0 || i > e) i = e;
-            break;
-          }
-          i++;
-        }
-      }
-      if (i >= e) return e - s > MAX_HEADER ? -2 : -1;
+      // Bounded by the window after the fact.
+      const i = indexOf.call(b, 10, p);
+      if (i < 0 || i >= e) return e - s > MAX_HEADER ? -2 : -1;
       const eol = i > p && b[i - 1] === 13 ? i - 1 : i;
       if (eol === p) return i + 1;
       if (++count > MAX_HEADERS) return -2;
-      if (colon >= 0 && colon < eol) {
-        const nl = colon - p;
-        let vs = colon + 1;
-        while (vs < eol && (b[vs] === 32 || b[vs] === 9)) vs++;
-        const c0 = b[p]! | 32;
-        // Only a few headers matter: look at the name's length and first byte before any string.
-        if (nl === 4 && c0 === 104) {
-          // Keep-alive connections repeat their Host: reuse the string when the bytes match.
-          const last = this.lastHost;
-          if (last.length === eol - vs && sameAscii(b, vs, last)) out.host = last;
-          else out.host = this.lastHost = latin1(b, vs, eol, 256);
-        } else if (nl === 14 && c0 === 99 && nameIs(b, p, "content-length")) {
-          out.cl = parseDec(b, vs, eol);
-        } else if (nl === 17 && c0 === 116 && nameIs(b, p, "transfer-encoding")) {
-          out.chunked = lower(latin1(b, vs, eol)).includes("chunked");
-        } else if (nl === 10 && c0 === 99 && nameIs(b, p, "connection")) {
-          out.close = lower(latin1(b, vs, eol)).includes("close");
-        } else if (trace !== null && nl <= 64) {
-          if (ctx.headers.offerBytes(trace, b, p, colon, vs, eol)) this.traced = true;
-        }
+      const first = b[p]!;
+      if ((OWN_STARTS[first] === 0 || !this.own(b, p, eol)) && starts[first] !== 0) {
+        if (ctx.headers.offerLine(trace!, b, p, eol)) this.traced = true;
       }
       p = i + 1;
     }
+  }
+
+  /** Host (any 4-byte name starting with h), Content-Length, Transfer-Encoding, Connection. */
+  private own(b: Uint8Array, p: number, eol: number): boolean {
+    const out = this.h;
+    const c0 = b[p]! | 32;
+    let colon: number;
+    if (c0 === 104) {
+      colon = p + 4;
+      if (colon >= eol || b[colon] !== 58 || b[p + 1] === 58 || b[p + 2] === 58 || b[p + 3] === 58)
+        return false;
+    } else if (c0 === 99) {
+      if (p + 14 < eol && b[p + 14] === 58 && nameIs(b, p, "content-length")) colon = p + 14;
+      else if (p + 10 < eol && b[p + 10] === 58 && nameIs(b, p, "connection")) colon = p + 10;
+      else return false;
+    } else if (c0 === 116) {
+      if (p + 17 < eol && b[p + 17] === 58 && nameIs(b, p, "transfer-encoding")) colon = p + 17;
+      else return false;
+    } else return false;
+    let vs = colon + 1;
+    while (vs < eol && (b[vs] === 32 || b[vs] === 9)) vs++;
+    if (c0 === 104) {
+      // Keep-alive connections repeat their Host: reuse the string when the bytes match.
+      const last = this.lastHost;
+      if (last.length === eol - vs && sameAscii(b, vs, last)) out.host = last;
+      else out.host = this.lastHost = latin1(b, vs, eol, 256);
+    } else if (colon - p === 14) out.cl = parseDec(b, vs, eol);
+    else if (colon - p === 17) out.chunked = hasFolded(b, vs, eol, "chunked");
+    else out.close = hasFolded(b, vs, eol, "close");
+    return true;
   }
 
   private request(ctx: ParseContext, b: Uint8Array, off: number, end: number): number {

@@ -1,0 +1,286 @@
+/**
+ * Test oracle: src/l7/protocols/http1.ts as of commit 855def1 (before header lines were skipped
+ * by their first byte), which scanned every header name for its colon. http1.test.ts checks
+ * that the parser reports what this one reports. Not used by the agent.
+ *
+ * HTTP/1.0 and 1.1: request line, headers (Host, Content-Length, Transfer-Encoding, Expect,
+ * trace headers), bodies skipped without buffering (content-length and chunked), keep-alive and
+ * pipelining (responses pair FIFO), 1xx interim responses (100-continue) not counted as the
+ * answer, HEAD/204/304 without body, and close-delimited bodies.
+ */
+import { latin1 } from "../../src/l7/bytes.ts";
+import { statusOfCode } from "../../src/l7/status.ts";
+import { emptyTrace } from "../../src/l7/trace-context.ts";
+import type { L7Parser, ParseContext, ProtocolSpec, TraceContext } from "../../src/l7/types.ts";
+
+// Hot byte helpers kept module-local: calls across modules go through export bindings that
+// V8 inlines less reliably, and these run for every header line.
+function findCrlf(b: Uint8Array, s: number, e: number): number {
+  for (let i = s; i + 1 < e; i++) if (b[i] === 13 && b[i + 1] === 10) return i;
+  return -1;
+}
+
+function parseDec(b: Uint8Array, s: number, e: number): number {
+  if (e <= s || e - s > 15) return -1;
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    const c = b[i]! - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+function startsWith(b: Uint8Array, o: number, e: number, ascii: string): boolean {
+  if (o + ascii.length > e) return false;
+  for (let i = 0; i < ascii.length; i++) if (b[o + i] !== ascii.charCodeAt(i)) return false;
+  return true;
+}
+
+function sameAscii(b: Uint8Array, o: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (b[o + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Case-insensitive compare of a header name at o with a lower-case name (length checked by the caller). */
+function nameIs(b: Uint8Array, o: number, lc: string): boolean {
+  for (let i = 0; i < lc.length; i++) {
+    let c = b[o + i]!;
+    if (c >= 65 && c <= 90) c |= 32;
+    if (c !== lc.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+const indexOf = Uint8Array.prototype.indexOf;
+
+const METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
+/** Header block bigger than this is not HTTP we can use. */
+const MAX_HEADER = 32 * 1024;
+const MAX_HEADERS = 128;
+
+function methodAt(b: Uint8Array, o: number, e: number): number {
+  const c = b[o];
+  // Every method starts with one of these capitals: most payloads are rejected on one byte.
+  if (c !== 71 && c !== 80 && c !== 68 && c !== 72 && c !== 79 && c !== 67 && c !== 84) return -1;
+  for (let i = 0; i < METHODS.length; i++) {
+    const m = METHODS[i]!;
+    if (startsWith(b, o, e, m) && b[o + m.length] === 32) return i;
+  }
+  return -1;
+}
+
+function isResponseStart(b: Uint8Array, o: number, e: number): boolean {
+  return startsWith(b, o, e, "HTTP/1.") && (e - o < 9 || b[o + 8] === 32);
+}
+
+function lower(s: string): string {
+  return s.toLowerCase();
+}
+
+/** Shared scratch trace: most requests carry none, so no object is made for them. */
+const scratch = emptyTrace();
+
+class Http1Parser implements L7Parser {
+  private traced = false;
+  /** Per direction: inside a chunked body (0 no, 1 expecting size line, 2 trailers). */
+  private chunk = [0, 0];
+  /** Per direction: the rest of the stream is a close-delimited body. */
+  private toClose = [false, false];
+
+  parse(ctx: ParseContext, dir: 0 | 1, b: Uint8Array, off: number, end: number): number {
+    if (this.toClose[dir]) return end - off + 1_000_000_000;
+    if (this.chunk[dir] !== 0) return this.chunked(dir, b, off, end);
+    if (dir === 0) return this.request(ctx, b, off, end);
+    return this.response(ctx, b, off, end);
+  }
+
+  onGap(dir: 0 | 1): void {
+    this.chunk[dir] = 0;
+    this.toClose[dir] = false;
+  }
+
+  private chunked(dir: 0 | 1, b: Uint8Array, off: number, end: number): number {
+    const eol = findCrlf(b, off, end);
+    if (eol < 0) return end - off > 1024 ? -1 : 0;
+    if (this.chunk[dir] === 2) {
+      // Trailer lines until the empty one.
+      if (eol === off) this.chunk[dir] = 0;
+      return eol + 2 - off;
+    }
+    let n = 0;
+    let i = off;
+    for (; i < eol; i++) {
+      const c = b[i]!;
+      const v = c >= 48 && c <= 57 ? c - 48 : (c | 32) >= 97 && (c | 32) <= 102 ? (c | 32) - 87 : -1;
+      if (v < 0) break;
+      n = n * 16 + v;
+      if (n > 2 ** 40) return -1;
+    }
+    if (i === off) return -1;
+    if (n === 0) {
+      this.chunk[dir] = 2;
+      return eol + 2 - off;
+    }
+    return eol + 2 - off + n + 2;
+  }
+
+  /** Scratch header facts of the message being parsed (one parse at a time per parser). */
+  private readonly h = { host: "", cl: -1, chunked: false, close: false };
+  private lastHost = "";
+
+  /**
+   * One pass over the header lines from `s`: returns the index after the blank line, -1 when
+   * the block is not complete yet, -2 when it is not a header block we accept.
+   */
+  private headers(
+    ctx: ParseContext,
+    b: Uint8Array,
+    s: number,
+    e: number,
+    trace: TraceContext | null,
+  ): number {
+    const out = this.h;
+    out.host = "";
+    out.cl = -1;
+    out.chunked = false;
+    out.close = false;
+    let p = s;
+    let count = 0;
+    for (;;) {
+      // One scan per line finds both the colon and the line end.
+      let colon = -1;
+      let i = p;
+      // Name up to the colon, then a tight scan of the value for the line feed.
+      while (i < e) {
+        const c = b[i]!;
+        if (c === 10) break;
+        if (c === 58) {
+          colon = i;
+          // The value: a native search for the line feed (values are long: user agents,
+          // cookies, accept lists), bounded by the window after the fact.
+          i = indexOf.call(b, 10, i + 1);
+          if (i < 0 || i > e) i = e;
+          break;
+        }
+        i++;
+      }
+      if (i >= e) return e - s > MAX_HEADER ? -2 : -1;
+      const eol = i > p && b[i - 1] === 13 ? i - 1 : i;
+      if (eol === p) return i + 1;
+      if (++count > MAX_HEADERS) return -2;
+      if (colon >= 0 && colon < eol) {
+        const nl = colon - p;
+        let vs = colon + 1;
+        while (vs < eol && (b[vs] === 32 || b[vs] === 9)) vs++;
+        const c0 = b[p]! | 32;
+        // Only a few headers matter: look at the name's length and first byte before any string.
+        if (nl === 4 && c0 === 104) {
+          // Keep-alive connections repeat their Host: reuse the string when the bytes match.
+          const last = this.lastHost;
+          if (last.length === eol - vs && sameAscii(b, vs, last)) out.host = last;
+          else out.host = this.lastHost = latin1(b, vs, eol, 256);
+        } else if (nl === 14 && c0 === 99 && nameIs(b, p, "content-length")) {
+          out.cl = parseDec(b, vs, eol);
+        } else if (nl === 17 && c0 === 116 && nameIs(b, p, "transfer-encoding")) {
+          out.chunked = lower(latin1(b, vs, eol)).includes("chunked");
+        } else if (nl === 10 && c0 === 99 && nameIs(b, p, "connection")) {
+          out.close = lower(latin1(b, vs, eol)).includes("close");
+        } else if (trace !== null && nl <= 64) {
+          if (ctx.headers.offerBytes(trace, b, p, colon, vs, eol)) this.traced = true;
+        }
+      }
+      p = i + 1;
+    }
+  }
+
+  private request(ctx: ParseContext, b: Uint8Array, off: number, end: number): number {
+    const m = methodAt(b, off, end);
+    if (m < 0) return end - off >= 8 ? -1 : 0;
+    const line = findCrlf(b, off, end);
+    if (line < 0) return end - off > MAX_HEADER ? -1 : 0;
+    this.traced = false;
+    scratch.traceId = scratch.spanId = scratch.parentSpanId = scratch.xRequestId = "";
+    const he = this.headers(ctx, b, line + 2, end, scratch);
+    if (he === -1) return 0;
+    if (he < 0) return -1;
+    const sp1 = off + METHODS[m]!.length;
+    let sp2 = sp1 + 1;
+    while (sp2 < line && b[sp2] !== 32) sp2++;
+    const path = latin1(b, sp1 + 1, sp2, 1024);
+    const version = versionAt(b, sp2 + 1, line);
+    const h = this.h;
+    const trace = this.traced ? { ...scratch } : undefined;
+    const q = path.indexOf("?");
+    const endpoint = q >= 0 ? path.slice(0, q) : path;
+    let bodyLen = 0;
+    if (h.chunked) this.chunk[0] = 1;
+    else if (h.cl > 0) bodyLen = h.cl;
+    ctx.request({
+      version,
+      type: METHODS[m],
+      domain: h.host,
+      resource: path,
+      endpoint,
+      length: he - off + bodyLen,
+      trace,
+    });
+    return he - off + bodyLen;
+  }
+
+  private response(ctx: ParseContext, b: Uint8Array, off: number, end: number): number {
+    if (!isResponseStart(b, off, end)) return end - off >= 9 ? -1 : 0;
+    const line = findCrlf(b, off, end);
+    if (line < 0) return end - off > MAX_HEADER ? -1 : 0;
+    const code = parseDec(b, off + 9, off + 12);
+    if (code < 100 || code > 999) return -1;
+    const he = this.headers(ctx, b, line + 2, end, null);
+    if (he === -1) return 0;
+    if (he < 0) return -1;
+    // Interim answers (100 Continue, 103 Early Hints) are not the response.
+    if (code < 200 && code !== 101) return he - off;
+    const version = versionAt(b, off, off + 8);
+    const h = this.h;
+    const reqType = ctx.oldestPendingType();
+    let bodyLen = 0;
+    if (reqType === "HEAD" || code === 204 || code === 304) bodyLen = 0;
+    else if (h.chunked) this.chunk[1] = 1;
+    else if (h.cl >= 0) bodyLen = h.cl;
+    else if (code !== 101) this.toClose[1] = true;
+    ctx.response({
+      version,
+      status: statusOfCode(code),
+      code,
+      exception: code >= 400 ? latin1(b, off + 13, line, 128) : "",
+      length: he - off + bodyLen,
+    });
+    if (code === 101) this.toClose[0] = this.toClose[1] = true;
+    return he - off + bodyLen;
+  }
+}
+
+/** "HTTP/1.x" at [s, e) → "1.x" without allocating for the two real versions. */
+function versionAt(b: Uint8Array, s: number, e: number): string {
+  if (e - s === 8 && startsWith(b, s, e, "HTTP/1.")) {
+    const minor = b[s + 7];
+    if (minor === 49) return "1.1";
+    if (minor === 48) return "1.0";
+  }
+  return e - s > 5 && startsWith(b, s, e, "HTTP/") ? latin1(b, s + 5, e, 8) : "1.0";
+}
+
+export const http1Reference: ProtocolSpec = {
+  name: "http",
+  ports: [80, 8080, 8000, 8008, 8081, 8888, 3000, 5000, 9000],
+  transport: "tcp",
+  detect(b, off, end) {
+    if (methodAt(b, off, end) >= 0) {
+      // Method, space, then a path or absolute URI on a line ending in HTTP/1.x.
+      const eol = findCrlf(b, off, Math.min(end, off + 8192));
+      if (eol < 0) return end - off > 8192 ? 0 : 1;
+      return startsWith(b, eol - 8, eol, "HTTP/1.") ? 1 : 0;
+    }
+    return isResponseStart(b, off, end) && end - off >= 12 ? 2 : 0;
+  },
+  create: () => new Http1Parser(),
+};
