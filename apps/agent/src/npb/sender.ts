@@ -314,6 +314,9 @@ export class PacketSender {
     const e = dest === this.lastDest ? this.lastEntry! : this.routeEntry(dest);
     const ring = e.ring;
     if (ring === null) return null;
+    // The interface MTU fell since the ring was opened (routes are re-read every few seconds):
+    // a slot could hold a frame the kernel would drop, so the copy goes through `send`'s check.
+    if (e.route!.mtu + 14 < ring.maxFrame) return null;
     if (this.qCount > 0 && this.mm !== null) this.pumpBatched(); // keep copies in order
     let v = ring.slot();
     if (v === null) {
@@ -337,7 +340,7 @@ export class PacketSender {
     if (this.ringAddon !== null) {
       const e = dest === this.lastDest ? this.lastEntry! : this.routeEntry(dest);
       const ring = e.ring;
-      if (ring !== null && len + 14 <= ring.maxFrame) {
+      if (ring !== null && len + 14 <= ring.maxFrame && len <= e.route!.mtu) {
         if (this.qCount > 0 && this.mm !== null) this.pumpBatched(); // keep copies in order
         const route = e.route!;
         let ok = ring.write(route.eth, packet, len, route.src);
