@@ -1,13 +1,18 @@
 import type { Logger } from "@flowplane/core/log";
+import {
+  CLOUD_SYNC_NOW_JOB,
+  CLOUD_SYNC_QUEUE,
+  cloudSyncJobOptions,
+  type TCloudSyncJobData,
+} from "@flowplane/db/clouds";
 import { type Job, type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { openBullQueue } from "../jobs/bull-queue.ts";
 import { syncCloudAccount, type TCloudSyncDeps } from "./sync.ts";
 
-export const CLOUD_QUEUE = "cloud-sync";
 export const schedulerId = (orgId: string, accountId: string) => `cloud-sync:${orgId}:${accountId}`;
 
-type TJobData = { orgId: string; accountId: string };
+type TJobData = TCloudSyncJobData;
 
 export type TCloudJobs = {
   queue: Queue<TJobData>;
@@ -36,18 +41,13 @@ export async function startCloudJobs(
   },
 ): Promise<TCloudJobs> {
   const { queue, workerConnection, prefix, close } = openBullQueue<TJobData>(
-    CLOUD_QUEUE,
+    CLOUD_SYNC_QUEUE,
     deps.connection,
     deps.prefix,
   );
-  const jobOpts = {
-    attempts: deps.attempts ?? 3,
-    backoff: { type: "exponential" as const, delay: deps.backoffMs ?? 5_000 },
-    removeOnComplete: 100,
-    removeOnFail: 100,
-  };
+  const jobOpts = cloudSyncJobOptions({ attempts: deps.attempts, backoffMs: deps.backoffMs });
   const worker = new Worker<TJobData>(
-    CLOUD_QUEUE,
+    CLOUD_SYNC_QUEUE,
     async (job) => {
       const r = await syncCloudAccount(deps, job.data.orgId, job.data.accountId);
       return r;
@@ -70,7 +70,7 @@ export async function startCloudJobs(
     unschedule: async (orgId, accountId) => {
       await queue.removeJobScheduler(schedulerId(orgId, accountId));
     },
-    syncNow: async (orgId, accountId) => queue.add("sync-now", { orgId, accountId }, jobOpts),
+    syncNow: async (orgId, accountId) => queue.add(CLOUD_SYNC_NOW_JOB, { orgId, accountId }, jobOpts),
     close: () => close(worker),
   };
 }

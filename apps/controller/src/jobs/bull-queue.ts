@@ -1,8 +1,9 @@
+import { BULL_PREFIX } from "@flowplane/db/clouds";
 import { Queue, type Worker } from "bullmq";
 import type { Redis } from "ioredis";
 
-/** Redis key prefix of the controller's BullMQ queues; tests pass their own. */
-export const DEFAULT_BULL_PREFIX = "fp:bull";
+/** Redis key prefix of the controller's BullMQ queues (shared with the console); tests pass their own. */
+export const DEFAULT_BULL_PREFIX = BULL_PREFIX;
 
 /**
  * A BullMQ queue on its own connection, and the second connection its worker must use (a worker

@@ -1,6 +1,7 @@
 // @flowplane/db/clouds: what both the console and the controller need of cloud accounts (issue 9,
 // docs/autotagging.md): credential schemas, the sealing cipher, the manual-import parser and the
-// account functions that only need Postgres. No cloud SDK, BullMQ or Redis here.
+// account functions that only need Postgres, and the cloud-sync queue's names. No cloud SDK, BullMQ or
+// Redis here.
 
 export {
   CloudAccountNotFoundError,
@@ -52,3 +53,10 @@ export {
   secretsKeyFromEnv,
   ZSecretsEnv,
 } from "./secrets.ts";
+export {
+  BULL_PREFIX,
+  CLOUD_SYNC_NOW_JOB,
+  CLOUD_SYNC_QUEUE,
+  cloudSyncJobOptions,
+  type TCloudSyncJobData,
+} from "./sync-jobs.ts";

@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { openSecret, SecretsKey } from "@flowplane/db/clouds";
+import { CLOUD_SYNC_QUEUE, openSecret, SecretsKey } from "@flowplane/db/clouds";
 import { seedMembership, seedOrg, seedUser } from "@flowplane/db/seed";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callerAs, codeOf } from "../test-callers.ts";
-import { CLOUD_SYNC_QUEUE, setCloudSyncQueueForTests } from "./sync-queue.ts";
+import { setCloudSyncQueueForTests } from "./sync-queue.ts";
 
 // Editing accounts and "sync now" through the real router, a real Postgres and a real Redis (a
 // BullMQ prefix of this run), as members of two orgs. Secrets are markers, so any leak into an

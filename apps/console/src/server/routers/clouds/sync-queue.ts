@@ -1,42 +1,39 @@
 import { envFields, parseEnv } from "@flowplane/core/env";
+import {
+  BULL_PREFIX,
+  CLOUD_SYNC_NOW_JOB,
+  CLOUD_SYNC_QUEUE,
+  cloudSyncJobOptions,
+  type TCloudSyncJobData,
+} from "@flowplane/db/clouds";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { z } from "zod";
 
 // "Sync now" puts a job on the controller's cloud-sync queue, exactly as the controller's own
-// `syncNow` does (apps/controller/src/clouds/jobs.ts): same queue, prefix, job name, data and
-// options. Its worker runs every job of that queue whatever the name, with the same retries and
-// the outcome recorded on the account (lastSyncAt / lastError), which the page polls.
-export const CLOUD_SYNC_QUEUE = "cloud-sync";
-/** The controller's DEFAULT_BULL_PREFIX (apps/controller/src/jobs/bull-queue.ts). */
-export const CLOUD_SYNC_PREFIX = "fp:bull";
-export const SYNC_NOW_JOB = "sync-now";
-export const SYNC_NOW_OPTS = {
-  attempts: 3,
-  backoff: { type: "exponential" as const, delay: 5_000 },
-  removeOnComplete: 100,
-  removeOnFail: 100,
-};
+// `syncNow` does (apps/controller/src/clouds/jobs.ts): the queue, prefix, job name, data and
+// options both take from `@flowplane/db/clouds`. Its worker runs every job of that queue whatever
+// the name, with the same retries and the outcome recorded on the account (lastSyncAt /
+// lastError), which the page polls.
+
 /** How long "sync now" waits for Redis before answering that it is unreachable. */
 const REDIS_WAIT_MS = 5_000;
 
-export type TSyncJobData = { orgId: string; accountId: string };
-
-type THeld = { queue: Queue<TSyncJobData>; connection: Redis };
+type THeld = { queue: Queue<TCloudSyncJobData>; connection: Redis };
 const holder = globalThis as unknown as { __flowplaneCloudSyncQueue?: THeld };
 
 function open(redisUrl: string, prefix: string): THeld {
   // Not `maxRetriesPerRequest: null` (a worker's setting): a request should fail, not wait forever.
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   connection.on("error", () => {}); // reported by the add that fails; ioredis reconnects by itself
-  return { queue: new Queue<TSyncJobData>(CLOUD_SYNC_QUEUE, { connection, prefix }), connection };
+  return { queue: new Queue<TCloudSyncJobData>(CLOUD_SYNC_QUEUE, { connection, prefix }), connection };
 }
 
 /** The process-wide queue, opened on first use from REDIS_URL (the controller's Redis). */
-function queue(): Queue<TSyncJobData> {
+function queue(): Queue<TCloudSyncJobData> {
   if (!holder.__flowplaneCloudSyncQueue) {
     const { REDIS_URL } = parseEnv(z.object({ REDIS_URL: envFields.redisUrl() }), process.env);
-    holder.__flowplaneCloudSyncQueue = open(REDIS_URL, CLOUD_SYNC_PREFIX);
+    holder.__flowplaneCloudSyncQueue = open(REDIS_URL, BULL_PREFIX);
   }
   return holder.__flowplaneCloudSyncQueue.queue;
 }
@@ -68,9 +65,9 @@ export async function enqueueSyncNow(orgId: string, accountId: string): Promise<
   try {
     const job = await Promise.race([
       q.add(
-        SYNC_NOW_JOB,
+        CLOUD_SYNC_NOW_JOB,
         { orgId, accountId },
-        { ...SYNC_NOW_OPTS, deduplication: { id: `sync-now:${orgId}:${accountId}` } },
+        { ...cloudSyncJobOptions(), deduplication: { id: `sync-now:${orgId}:${accountId}` } },
       ),
       timeout,
     ]);
