@@ -222,6 +222,11 @@ export class PacketSender {
     this.packetSocketUnavailableReason = why;
   }
 
+  /** The route entry of `dest`, the last one's without a map lookup (copies come in runs). */
+  private entryOf(dest: Destination): RouteEntry {
+    return dest === this.lastDest ? this.lastEntry! : this.routeEntry(dest);
+  }
+
   private routeEntry(dest: Destination): RouteEntry {
     let e = this.routes.get(dest.addr);
     if (e === undefined) {
@@ -311,7 +316,7 @@ export class PacketSender {
    */
   readonly slot = (dest: Destination): Uint8Array | null => {
     if (this.ringAddon === null) return null;
-    const e = dest === this.lastDest ? this.lastEntry! : this.routeEntry(dest);
+    const e = this.entryOf(dest);
     const ring = e.ring;
     if (ring === null) return null;
     // The interface MTU fell since the ring was opened (routes are re-read every few seconds):
@@ -328,7 +333,7 @@ export class PacketSender {
 
   /** Sends the copy of `len` bytes the broker built in `slot(dest)`. */
   readonly commit = (dest: Destination, len: number): void => {
-    const e = dest === this.lastDest ? this.lastEntry! : this.routeEntry(dest);
+    const e = this.entryOf(dest);
     const ring = e.ring!;
     const route = e.route!;
     ring.commit(route.eth, len, route.src);
@@ -338,7 +343,7 @@ export class PacketSender {
   /** The SendFn for createPacketBroker: copies the datagram into the ring and queues it. */
   readonly send = (dest: Destination, packet: Uint8Array, len: number): void => {
     if (this.ringAddon !== null) {
-      const e = dest === this.lastDest ? this.lastEntry! : this.routeEntry(dest);
+      const e = this.entryOf(dest);
       const ring = e.ring;
       if (ring !== null && len + 14 <= ring.maxFrame && len <= e.route!.mtu) {
         if (this.qCount > 0 && this.mm !== null) this.pumpBatched(); // keep copies in order
