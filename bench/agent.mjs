@@ -76,6 +76,23 @@ function agent(file, workers, outDir, l7 = false) {
   return { ...probe, processWallS: t.wallS, processRss: t.rssBytes };
 }
 
+/** A table row of an agent run (`agent()`): its in-process rate and time, the process's wall and RSS. */
+function agentRow(name, r, note) {
+  return {
+    name,
+    pps: r.packetsPerSecond,
+    wallS: r.elapsedMs / 1000,
+    processWallS: r.processWallS,
+    rss: r.processRss,
+    note,
+  };
+}
+
+/** A table row of a reference tool run by `timed()`: its process wall clock is its time. */
+function toolRow(name, packets, t, note = "") {
+  return { name, pps: packets / t.wallS, wallS: t.wallS, processWallS: t.wallS, rss: t.rssBytes, note };
+}
+
 /** Reads a file once so the first contender does not pay for the disk (in blocks: it may be GBs). */
 function warm(path) {
   const fd = openSync(path, "r");
@@ -112,45 +129,17 @@ export async function benchAgent(argv = []) {
     warm(file);
 
     const one = agent(file, 1, join(tmp, "w1"));
-    rows.push({
-      name: "flowplane agent, 1 worker",
-      pps: one.packetsPerSecond,
-      wallS: one.elapsedMs / 1000,
-      processWallS: one.processWallS,
-      rss: one.processRss,
-      note: `${one.flows} flows`,
-    });
+    rows.push(agentRow("flowplane agent, 1 worker", one, `${one.flows} flows`));
     const all = agent(file, ncpu, join(tmp, `w${ncpu}`));
-    rows.push({
-      name: `flowplane agent, ${ncpu} workers`,
-      pps: all.packetsPerSecond,
-      wallS: all.elapsedMs / 1000,
-      processWallS: all.processWallS,
-      rss: all.processRss,
-      note: `${all.flows} flows`,
-    });
+    rows.push(agentRow(`flowplane agent, ${ncpu} workers`, all, `${all.flows} flows`));
 
     // Issue 4: the same single-worker run with every L7 parser on, beside tshark's HTTP tree.
     const withL7 = agent(file, 1, join(tmp, "l7"), true);
-    rows.push({
-      name: "flowplane agent L4+L7, 1 worker",
-      pps: withL7.packetsPerSecond,
-      wallS: withL7.elapsedMs / 1000,
-      processWallS: withL7.processWallS,
-      rss: withL7.processRss,
-      note: `${withL7.l7Rows} L7 rows`,
-    });
+    rows.push(agentRow("flowplane agent L4+L7, 1 worker", withL7, `${withL7.l7Rows} L7 rows`));
 
     process.stderr.write("bench agent: tshark -z conv,tcp\n");
     const ts = timed("tshark", ["-n", "-q", "-z", "conv,tcp", "-r", file]);
-    rows.push({
-      name: "tshark -q -z conv,tcp",
-      pps: packets / ts.wallS,
-      wallS: ts.wallS,
-      processWallS: ts.wallS,
-      rss: ts.rssBytes,
-      note: "",
-    });
+    rows.push(toolRow("tshark -q -z conv,tcp", packets, ts));
 
     // -c none: with a control socket softflowd 1.1.0 sometimes blocks in accept() before reading
     // the file (seen here, timing-dependent); -d keeps it in the foreground, it exits at EOF.
@@ -166,25 +155,11 @@ export async function benchAgent(argv = []) {
       "-c",
       "none",
     ]);
-    rows.push({
-      name: "softflowd -r",
-      pps: packets / sf.wallS,
-      wallS: sf.wallS,
-      processWallS: sf.wallS,
-      rss: sf.rssBytes,
-      note: "",
-    });
+    rows.push(toolRow("softflowd -r", packets, sf));
 
     process.stderr.write("bench agent: tshark -z http,tree\n");
     const th = timed("tshark", ["-n", "-q", "-z", "http,tree", "-r", file]);
-    rows.push({
-      name: "tshark -q -z http,tree",
-      pps: packets / th.wallS,
-      wallS: th.wallS,
-      processWallS: th.wallS,
-      rss: th.rssBytes,
-      note: "",
-    });
+    rows.push(toolRow("tshark -q -z http,tree", packets, th));
 
     const flows = agent(syn.path, 1, undefined);
 
@@ -197,24 +172,10 @@ export async function benchAgent(argv = []) {
     process.stderr.write("bench agent: tshark -z http,tree on the web capture\n");
     const webTs = timed("tshark", ["-n", "-q", "-z", "http,tree", "-r", web.path]);
     const webRows = [
-      { name: "flowplane agent, 1 worker", r: webL4, note: `${webL4.flows} flows` },
-      { name: "flowplane agent L4+L7, 1 worker", r: webL7, note: `${webL7.l7Rows} L7 rows` },
-    ].map(({ name, r, note }) => ({
-      name,
-      pps: r.packetsPerSecond,
-      wallS: r.elapsedMs / 1000,
-      processWallS: r.processWallS,
-      rss: r.processRss,
-      note,
-    }));
-    webRows.push({
-      name: "tshark -q -z http,tree",
-      pps: web.packets / webTs.wallS,
-      wallS: webTs.wallS,
-      processWallS: webTs.wallS,
-      rss: webTs.rssBytes,
-      note: `${httpRequests(webTs.stdout)} HTTP requests`,
-    });
+      agentRow("flowplane agent, 1 worker", webL4, `${webL4.flows} flows`),
+      agentRow("flowplane agent L4+L7, 1 worker", webL7, `${webL7.l7Rows} L7 rows`),
+      toolRow("tshark -q -z http,tree", web.packets, webTs, `${httpRequests(webTs.stdout)} HTTP requests`),
+    ];
 
     const byName = (n) => rows.find((r) => r.name === n);
     const sfPps = byName("softflowd -r").pps;
