@@ -68,7 +68,10 @@ function corpus(): Flow[] {
         }
         const n = Math.min(m.payloadLen, off + cap - m.payloadOffset, 4096);
         if (f.segs.length < 60 && n > 0)
-          f.segs.push({ dir: m.srcPort === lo ? 1 : 0, data: Uint8Array.prototype.slice.call(b, m.payloadOffset, m.payloadOffset + n) });
+          f.segs.push({
+            dir: m.srcPort === lo ? 1 : 0,
+            data: Uint8Array.prototype.slice.call(b, m.payloadOffset, m.payloadOffset + n),
+          });
       },
       () => {},
     );

@@ -10,13 +10,7 @@ import "./analysis.css";
 import { fmtBytes, fmtPct, fmtRangeUtc, fmtRate, fmtUs } from "./format.ts";
 import { LabelKeyForm, TagGroupOptions } from "./LabelKeyForm.tsx";
 import { Loading, Toolbar } from "./Toolbar.tsx";
-import {
-  BASE_GROUPS,
-  type DrillFilter,
-  nodeFilters,
-  readGroup,
-  readLabelKey,
-} from "./topology-groups.ts";
+import { BASE_GROUPS, type DrillFilter, nodeFilters, readGroup, readLabelKey } from "./topology-groups.ts";
 import { filterToParam, rangeParams, withParams } from "./url-state.ts";
 import { useUrlState } from "./use-url-state.ts";
 
