@@ -11,6 +11,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { buildAddon } from "../native/build-addon.ts";
 import { ipv4ToInt } from "./encap.ts";
+import { fragmentCount, writeFragment } from "./fragment.ts";
 
 interface RingAddon {
   open(
@@ -124,11 +125,14 @@ export function resolveRouteLater(address: string, done: (r: Route | string) => 
 }
 
 /**
- * What one flush did: copies sent, their bytes (IPv4 datagrams), whether send(2) failed and why,
- * and copies given up (`dropped`) because the error does not pass (interface gone or down).
+ * What one flush did: copies sent (a fragmented copy counts once, when its first fragment
+ * leaves), frames sent (fragments each), their bytes (IPv4 datagrams), whether send(2) failed
+ * and why, and copies given up (`dropped`) because the error does not pass (interface gone or
+ * down).
  */
 export interface FlushResult {
   sent: number;
+  frames: number;
   bytes: number;
   failed: number;
   errno: number;
@@ -164,6 +168,8 @@ export class PacketRing {
   private readonly pre: number;
   /** Per slot, a view where its IPv4 datagram goes (copies are built there: `slot`/`commit`). */
   private readonly views: Uint8Array[];
+  /** Per slot, 1 when it holds a fragment after a copy's first (not a copy of its own). */
+  private readonly cont: Uint8Array;
 
   constructor(
     private readonly addon: RingAddon,
@@ -178,6 +184,7 @@ export class PacketRing {
     this.words = new Uint32Array(ring);
     this.pre = vnet ? VNET_HDR : 0;
     this.maxFrame = Math.min(FRAME - DATA - this.pre, mtu + 14);
+    this.cont = new Uint8Array(frames);
     this.views = [];
     for (let i = 0; i < frames; i++)
       this.views.push(new Uint8Array(ring, i * FRAME + DATA + this.pre + 14, this.maxFrame - 14));
@@ -190,6 +197,7 @@ export class PacketRing {
 
   /** Sends the datagram of `len` bytes built in `slot()`'s view. */
   commit(eth: Uint8Array, len: number, src: number): void {
+    this.cont[this.head] = 0;
     this.finish(eth, len, src);
   }
 
@@ -224,8 +232,31 @@ export class PacketRing {
     const ip = slot * FRAME + DATA + this.pre + 14;
     if (len < 128) for (let i = 0; i < len; i++) b[ip + i] = packet[i]!;
     else bufferCopy.call(packet, b, ip, 0, len);
+    this.cont[slot] = 0;
     this.finish(eth, len, src);
     return true;
+  }
+
+  /**
+   * Writes the datagram packet[0, len), bigger than `mtu`, as IPv4 fragments of at most `mtu`
+   * bytes (fragment.ts) into consecutive slots. Returns the fragments written, 0 when there are
+   * not enough free slots for all of them (nothing written) or the datagram cannot be cut.
+   */
+  writeFragments(eth: Uint8Array, packet: Uint8Array, len: number, src: number, mtu: number): number {
+    const m = Math.min(mtu, this.maxFrame - 14);
+    const k = fragmentCount(packet, len, m);
+    if (k === 0 || k > this.frames) return 0;
+    const w = this.words;
+    for (let i = 0, s = this.head; i < k; i++, s = s + 1 === this.frames ? 0 : s + 1)
+      if (w[(s * FRAME) >>> 2] !== 0) return 0;
+    const b = this.bytes;
+    for (let i = 0; i < k; i++) {
+      const slot = this.head;
+      const n = writeFragment(packet, len, m, i, b, slot * FRAME + DATA + this.pre + 14);
+      this.cont[slot] = i === 0 ? 0 : 1;
+      this.finish(eth, n, src);
+    }
+    return k;
   }
 
   /** Virtio header, Ethernet header, source rewrite, length and status of the head slot. */
@@ -271,22 +302,24 @@ export class PacketRing {
   }
 
   /**
-   * One send(2) for every frame queued. `sent`: frames the kernel took off the ring (handed to
+   * One send(2) for every frame queued. `frames`: frames the kernel took off the ring (handed to
    * the driver; a frame the driver then drops, like a datagram lost on the wire, is not seen
    * here: the receiver's counters tell). A send that fails with EAGAIN or ENOBUFS (send buffer
    * full of frames in flight) leaves the remaining frames queued for the next flush; any other
    * error gives them up (`dropped`); `errno` says why.
    */
   flush(out: FlushResult): void {
-    out.sent = out.bytes = out.failed = out.errno = out.dropped = 0;
+    out.sent = out.frames = out.bytes = out.failed = out.errno = out.dropped = 0;
     if (this.outstanding === 0) return;
     const r = this.addon.flush(this.fd);
     this.unflushed = 0;
     let done = 0;
+    let copies = 0;
     let bytes = 0;
     const w = this.words;
     while (this.outstanding > 0 && w[(this.tail * FRAME) >>> 2] !== SEND_REQUEST) {
       bytes += w[((this.tail * FRAME) >>> 2) + 1]! - 14 - this.pre;
+      copies += 1 - this.cont[this.tail]!;
       this.tail = this.tail + 1 === this.frames ? 0 : this.tail + 1;
       this.outstanding--;
       done++;
@@ -300,13 +333,14 @@ export class PacketRing {
       if (r !== -EAGAIN && r !== -ENOBUFS) {
         while (this.outstanding > 0 && w[(this.tail * FRAME) >>> 2] === SEND_REQUEST) {
           w[(this.tail * FRAME) >>> 2] = 0;
+          out.dropped += 1 - this.cont[this.tail]!;
           this.tail = this.tail + 1 === this.frames ? 0 : this.tail + 1;
           this.outstanding--;
-          out.dropped++;
         }
       }
     }
-    out.sent = done;
+    out.sent = copies;
+    out.frames = done;
     out.bytes = bytes;
   }
 

@@ -16,8 +16,9 @@
  * As root (`packetSocket: "auto"`), copies to a destination whose egress interface and next-hop
  * MAC are known go instead as complete Ethernet frames through an AF_PACKET TX ring
  * (packet-ring.ts): written straight into the kernel's ring, one send(2) per batch, no UDP
- * socket. Copies bigger than a ring slot, and destinations without a route or neighbour entry,
- * keep the socket path; switching paths flushes the other first, so copies stay in order.
+ * socket. Copies bigger than the egress MTU (or a ring slot) are cut into IPv4 fragments there
+ * (fragment.ts); destinations without a route or neighbour entry keep the socket path;
+ * switching paths flushes the other first, so copies stay in order.
  */
 import { createSocket, type Socket } from "node:dgram";
 import { createRequire } from "node:module";
@@ -70,6 +71,10 @@ export interface SenderStats {
   batches: number;
   /** Of `sent`, copies that left through the packet socket's TX ring. */
   packetRing: number;
+  /** Frames the TX ring sent: its copies, plus the further fragments of copies over the MTU. */
+  ringFrames: number;
+  /** Of `packetRing`, copies bigger than the egress MTU, sent as IPv4 fragments from the ring. */
+  ringFragmented: number;
   /** send(2) calls that flushed the TX rings (packetRing / ringFlushes = mean batch). */
   ringFlushes: number;
   /** Flushes the kernel cut short (EAGAIN: its send buffer full of frames in flight); retried. */
@@ -129,7 +134,7 @@ export class PacketSender {
   private lastEntry: RouteEntry | null = null;
   private ringsUnflushed = false;
   private refreshAt = 0;
-  private readonly flushed: FlushResult = { sent: 0, bytes: 0, failed: 0, errno: 0, dropped: 0 };
+  private readonly flushed: FlushResult = { sent: 0, frames: 0, bytes: 0, failed: 0, errno: 0, dropped: 0 };
   private qHead = 0;
   private qCount = 0;
   private scheduled = false;
@@ -195,6 +200,8 @@ export class PacketSender {
       syscall: this.mm ? "sendmmsg" : "dgram",
       batches: 0,
       packetRing: 0,
+      ringFrames: 0,
+      ringFragmented: 0,
       ringFlushes: 0,
       ringStalls: 0,
       ringLastErrno: 0,
@@ -291,6 +298,7 @@ export class PacketSender {
       this.counts.ringFlushes++;
       this.counts.sent += f.sent;
       this.counts.packetRing += f.sent;
+      this.counts.ringFrames += f.frames;
       this.counts.bytes += f.bytes;
       this.counts.ringStalls += f.failed;
       this.counts.dropped += f.dropped; // the interface went away or down
@@ -345,15 +353,25 @@ export class PacketSender {
     if (this.ringAddon !== null) {
       const e = this.entryOf(dest);
       const ring = e.ring;
-      if (ring !== null && len + 14 <= ring.maxFrame && len <= e.route!.mtu) {
+      const route = e.route;
+      // A copy over the MTU (of a GRO-merged or jumbo frame) goes out of the ring as IPv4
+      // fragments, as the UDP socket would cut it, without the socket's route lookup and IP
+      // output; one under a jumbo MTU but over a 2 KiB slot takes the socket whole.
+      const whole = ring !== null && len + 14 <= ring.maxFrame && len <= route!.mtu;
+      if (ring !== null && (whole || len > route!.mtu)) {
         if (this.qCount > 0 && this.mm !== null) this.pumpBatched(); // keep copies in order
-        const route = e.route!;
-        let ok = ring.write(route.eth, packet, len, route.src);
+        const { eth, src, mtu } = route!;
+        let ok = whole
+          ? ring.write(eth, packet, len, src)
+          : ring.writeFragments(eth, packet, len, src, mtu) > 0;
         if (!ok) {
           this.flushRings();
-          ok = ring.write(route.eth, packet, len, route.src);
+          ok = whole
+            ? ring.write(eth, packet, len, src)
+            : ring.writeFragments(eth, packet, len, src, mtu) > 0;
         }
         if (ok) {
+          if (!whole) this.counts.ringFragmented++;
           this.ringQueued(ring);
           return;
         }

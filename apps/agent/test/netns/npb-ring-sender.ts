@@ -1,10 +1,10 @@
 /**
  * Child process of npb-packet-ring.test.ts, run inside the veth lab's tx namespace:
  * `node --import tsx npb-ring-sender.ts '<json>'` with { pcaps, policy, packetSocket, direct } replays
- * the shared captures through the broker and the real sender, then prints the sender's stats
+ * the captures (shared ones by name, others by absolute path) through the broker and the real sender, then prints the sender's stats
  * and where each destination's copies went as one JSON line.
  */
-import { join } from "node:path";
+import { resolve } from "node:path";
 import { sharedPcapsDir } from "@flowplane/core/shared-dir";
 import { readCaptureFile } from "../../src/capture/capture-file.ts";
 import { decodeFrame } from "../../src/decode/packet.ts";
@@ -24,7 +24,7 @@ const m = new PacketMeta();
 for (const name of arg.pcaps) {
   let broker: ReturnType<typeof createPacketBroker> | null = null;
   readCaptureFile(
-    join(sharedPcapsDir(), name),
+    resolve(sharedPcapsDir(), name), // a shared capture by name, or an absolute path
     (linkType, buf, off, capLen, _w, ts) => {
       broker ??= createPacketBroker({
         policies: [arg.policy],
