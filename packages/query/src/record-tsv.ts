@@ -23,7 +23,7 @@ type TSlot = {
   /** Index of the field in each line, or -1 when the header does not name the column. */
   field: number;
   optional: boolean;
-  fast: TWriter | undefined;
+  fast: TFast | undefined;
   slow: TWriter;
 };
 type TLine = (
@@ -40,6 +40,15 @@ type TLine = (
 type TPlan = { slots: TSlot[]; line: TLine; overrides: string[]; error: { message: string } };
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+let writers: "inline" | "closures" = "inline";
+
+/**
+ * Which form the fast checks take in a plan's line function: inlined (the default), or a call to
+ * each column's writer function, the reference form the inlined code is tested against.
+ */
+export function setTsvWriters(form: "inline" | "closures"): void {
+  writers = form;
+}
 const plans = new Map<string, TPlan>();
 const MAX_PLANS = 256;
 
@@ -180,20 +189,71 @@ function nullableWriter(inner: TWriter): TWriter {
     e - s === 2 && src[s] === 92 && src[s + 1] === 78 ? copy(src, s, e, out, o) : inner(src, s, e, out, o);
 }
 
-/** The byte-level writer for a column's type, when its checks are fully known from the type. */
-function fastWriterOf(c: Column): TWriter | undefined {
+/** A column's byte-level check, when it is fully known from the type: the writer and its kind. */
+type TFast = { kind: string; max: number; writer: TWriter };
+
+function fastOf(c: Column): TFast | undefined {
   const t = c.type;
-  if (t === "UInt8") return uintWriter(255);
-  if (t === "UInt16") return uintWriter(65_535);
-  if (t === "UInt32") return uintWriter(4_294_967_295);
-  if (t === "UInt64") return fieldKind(c) === "string" ? u64idWriter : uintWriter(MAX_SAFE);
-  if (t === "UUID") return uuidWriter;
-  if (t === "DateTime64(6, 'UTC')") return timeWriter();
-  if (t === "IPv6") return c.tsv("") === "::" ? optionalIpWriter : ipv4Writer;
-  if (t === "LowCardinality(String)") return tokenWriter;
-  if (t === "Bool") return boolWriter;
-  if (t === "Nullable(Int32)") return nullableWriter(uintWriter(2_147_483_647));
+  const uint = (max: number): TFast => ({ kind: "uint", max, writer: uintWriter(max) });
+  if (t === "UInt8") return uint(255);
+  if (t === "UInt16") return uint(65_535);
+  if (t === "UInt32") return uint(4_294_967_295);
+  if (t === "UInt64")
+    return fieldKind(c) === "string" ? { kind: "u64id", max: 0, writer: u64idWriter } : uint(MAX_SAFE);
+  if (t === "UUID") return { kind: "uuid", max: 0, writer: uuidWriter };
+  if (t === "DateTime64(6, 'UTC')") return { kind: "time", max: 0, writer: timeWriter() };
+  if (t === "IPv6")
+    return c.tsv("") === "::"
+      ? { kind: "ipOrNone", max: 0, writer: optionalIpWriter }
+      : { kind: "ipv4", max: 0, writer: ipv4Writer };
+  if (t === "LowCardinality(String)") return { kind: "token", max: 0, writer: tokenWriter };
+  if (t === "Bool") return { kind: "bool", max: 0, writer: boolWriter };
+  if (t === "Nullable(Int32)")
+    return { kind: "nullUint", max: 2_147_483_647, writer: nullableWriter(uintWriter(2_147_483_647)) };
   return undefined;
+}
+
+/**
+ * The same checks as the writers above, as code inlined into a plan's line function (one call per
+ * row instead of one per field): each either writes the field and leaves block `ok` with `o` past
+ * it, or falls through to the column's slow writer having changed nothing but bytes past `o`.
+ * Locals: s, e (the field), i, j, c, d, v, n.
+ */
+function inlineFast(kind: string, max: number, k: number): string {
+  const digits = (limit: string) =>
+    `n = e - s; if (n > 0 && n <= 16 && (n === 1 || src[s] !== 48)) { v = 0; j = o; for (i = s; i < e; i++) { c = src[i]; d = c - 48; if (d < 0 || d > 9) break; v = v * 10 + d; out[j++] = c; } if (i === e && v <= ${limit}) { o = j; break ok; } }`;
+  switch (kind) {
+    case "uint":
+      return digits(String(max));
+    case "nullUint":
+      return `if (e - s === 2 && src[s] === 92 && src[s + 1] === 78) { out[o++] = 92; out[o++] = 78; break ok; } ${digits(String(max))}`;
+    case "u64id":
+      return `n = e - s; if (n > 0 && n <= 19) { j = o; for (i = s; i < e; i++) { c = src[i]; if (c < 48 || c > 57) break; out[j++] = c; } if (i === e) { o = j; break ok; } }`;
+    case "uuid":
+      return `if (e - s === 36) { for (i = 0; i < 36; i++) { c = src[s + i]; if (i === 8 || i === 13 || i === 18 || i === 23) { if (c !== 45) break; } else if (c >= 97 ? c > 102 : c >= 65 ? c > 70 : c < 48 || c > 57) break; out[o + i] = c >= 65 && c <= 70 ? c + 32 : c; } if (i === 36) { o += 36; break ok; } }`;
+    case "time":
+      // Seconds and the fraction's six digits read apart (see timeWriter); the second's text is
+      // kept per column while rows repeat it.
+      return `n = e - s; if (n > 6 && n <= 16 && src[s] !== 48) { v = 0; j = e - 6; for (i = s; i < j; i++) { d = src[i] - 48; if (d < 0 || d > 9) break; v = v * 10 + d; } if (i === j) { for (; i < e; i++) { d = src[i] - 48; if (d < 0 || d > 9) break; } } if (i === e && v < 9007199254) { if (v !== sec${k}) { secondText(v, text${k}); sec${k} = v; } for (i = 0; i < 19; i++) out[o + i] = text${k}[i]; out[o + 19] = 46; j = e - 6; for (i = 0; i < 6; i++) out[o + 20 + i] = src[j + i]; o += 26; break ok; } }`;
+    case "ipv4":
+    case "ipOrNone": {
+      const none = kind === "ipOrNone" ? "if (s === e) { out[o++] = 58; out[o++] = 58; break ok; } " : "";
+      // Four parts of 1-3 digits, 0-255, no leading zero, three dots.
+      return `${none}n = e - s; if (n >= 7 && n <= 15) { d = 0; v = 0; c = 0; j = o; for (i = s; i < e; i++) { q = src[i]; out[j++] = q; if (q === 46) { if (c === 0 || d === 3) break; d++; c = 0; v = 0; } else if (q >= 48 && q <= 57) { if (c > 0 && v === 0) break; v = v * 10 + q - 48; if (v > 255) break; c++; } else break; } if (i === e && d === 3 && c > 0) { o = j; break ok; } }`;
+    }
+    case "token":
+      return `if (e - s <= 32) { j = o; for (i = s; i < e; i++) { c = src[i]; if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45)) break; out[j++] = c; } if (i === e) { o = j; break ok; } }`;
+    case "bool":
+      return `n = e - s; if (n === 4 && src[s] === 116 && src[s + 1] === 114 && src[s + 2] === 117 && src[s + 3] === 101) { out[o++] = 116; out[o++] = 114; out[o++] = 117; out[o++] = 101; break ok; } if (n === 5 && src[s] === 102 && src[s + 1] === 97 && src[s + 2] === 108 && src[s + 3] === 115 && src[s + 4] === 101) { out[o++] = 102; out[o++] = 97; out[o++] = 108; out[o++] = 115; out[o++] = 101; break ok; }`;
+    default:
+      throw new Error(`record-tsv: no inline check for '${kind}' (a bug)`);
+  }
+}
+
+/** Seconds since 1970 as "YYYY-MM-DD hh:mm:ss" into `to` (19 bytes). */
+function secondText(sec: number, to: Buffer): void {
+  const iso = new Date(sec * 1000).toISOString();
+  to.write(`${iso.slice(0, 10)} ${iso.slice(11, 19)}`, 0, "latin1");
 }
 
 /** Texts every fast writer is checked against its column's own checks with, once per plan. */
@@ -260,12 +320,17 @@ function checkHeader(def: RowTable, columns: readonly string[]): Map<string, num
   return fieldOf;
 }
 
-function planOf(def: RowTable, columns: readonly string[], overrides: readonly string[]): TPlan {
+function planOf(
+  def: RowTable,
+  columns: readonly string[],
+  overrides: readonly string[],
+  closures: boolean,
+): TPlan {
   const fieldOf = checkHeader(def, columns);
   // Keyed by where each of the table's columns is, not by the header's names: an agent may name
   // columns this controller does not know, as long as it likes (the cache's bound counts plans).
   const at = Object.keys(def.columns).map((name) => fieldOf.get(name) ?? -1);
-  const key = `${def.name}|${at.join(",")}|${overrides.join(",")}`;
+  const key = `${def.name}|${at.join(",")}|${overrides.join(",")}|${closures}`;
   const cached = plans.get(key);
   if (cached) return cached;
   const error = { message: "" };
@@ -275,25 +340,27 @@ function planOf(def: RowTable, columns: readonly string[], overrides: readonly s
     const optional = column.ddlDefault !== undefined;
     const field = fieldOf.get(name) ?? -1;
     const slow = slowWriter(name, column, optional, error);
-    let fast = fastWriterOf(column);
+    let fast = fastOf(column);
     if (fast && optional) {
-      const inner = fast;
-      fast = (src, s, e, out, o) => (s === e ? o : inner(src, s, e, out, o));
+      const inner = fast.writer;
+      fast = { ...fast, writer: (src, s, e, out, o) => (s === e ? o : inner(src, s, e, out, o)) };
     }
-    if (fast && !agreesWithColumn(fast, slow)) fast = undefined;
+    if (fast && !agreesWithColumn(fast.writer, slow)) fast = undefined;
     slots.push({ name, column, field, optional, fast, slow });
   }
-  // One call site per column (see record-rows.ts compileLine): fast writer, else the slow one, else
-  // the row is rejected with the column's index (~k).
+  // One function per plan writing a whole line: each column's fast check inlined (or, with
+  // `closures`, called as its writer), else its slow writer, else the row is rejected with the
+  // column's index (~k).
   const args: unknown[] = [];
   const arg = (v: unknown) => {
     args.push(v);
     return `a${args.length - 1}`;
   };
+  const state: string[] = [];
   const steps = slots.map((slot, k) => {
     const sep = k === 0 ? "" : "out[o++] = 9; ";
-    if (slot.name === "org_id") return `${sep}o = copy(org, 0, 36, out, o);`;
-    if (slot.name === "agent_id") return `${sep}o = copy(agent, 0, 36, out, o);`;
+    if (slot.name === "org_id") return `${sep}for (i = 0; i < 36; i++) out[o++] = org[i];`;
+    if (slot.name === "agent_id") return `${sep}for (i = 0; i < 36; i++) out[o++] = agent[i];`;
     const ovIndex = overrides.indexOf(slot.name);
     const ov =
       ovIndex >= 0
@@ -301,12 +368,19 @@ function planOf(def: RowTable, columns: readonly string[], overrides: readonly s
         : "";
     if (slot.field < 0) return `${sep}${ov}{}`;
     const f = slot.field;
-    const fast = slot.fast ? `x = ${arg(slot.fast)}(src, s, e, out, o); if (x < 0) ` : "";
-    return `${sep}${ov}{ s = pos[b + ${f}]; e = pos[b + ${f + 1}] - 1; ${fast}{ x = ${arg(slot.slow)}(src, s, e, out, o); if (x < 0) return ${~k}; } o = x; }`;
+    let fast = "";
+    if (slot.fast && closures) {
+      fast = `x = ${arg(slot.fast.writer)}(src, s, e, out, o); if (x >= 0) { o = x; break ok; }`;
+    } else if (slot.fast) {
+      if (slot.fast.kind === "time") state.push(`let sec${k} = -1; const text${k} = alloc(19);`);
+      fast = `${slot.optional ? "if (s === e) break ok; " : ""}${inlineFast(slot.fast.kind, slot.fast.max, k)}`;
+    }
+    return `${sep}${ov}{ s = pos[b + ${f}]; e = pos[b + ${f + 1}] - 1; ok: { ${fast} x = ${arg(slot.slow)}(src, s, e, out, o); if (x < 0) return ${~k}; o = x; } }`;
   });
-  const body = `return function line(src, pos, b, r, out, o, org, agent, ov) { let s, e, x, t; ${steps.join(" ")} out[o++] = 10; return o; };`;
-  const line = new Function("copy", "num", ...args.map((_, i) => `a${i}`), body)(
-    copy,
+  const body = `${state.join(" ")} return function line(src, pos, b, r, out, o, org, agent, ov) { let s, e, x, t, i, j, c, d, v, n, q; ${steps.join(" ")} out[o++] = 10; return o; };`;
+  const line = new Function("alloc", "secondText", "num", ...args.map((_, i) => `a${i}`), body)(
+    Buffer.alloc,
+    secondText,
     writeNumber,
     ...args,
   ) as TLine;
@@ -367,6 +441,28 @@ function agreesWithColumn(fast: TWriter, slow: TWriter): boolean {
   return true;
 }
 
+/** Field positions of released batches, reused (TsvRows.release). */
+const positionPool: Int32Array[] = [];
+const POOL_ARRAYS = 16;
+const POOL_MAX_LENGTH = 4 << 20; // 16 MiB: a 100 000-row batch of 40 columns
+const RELEASED = new Int32Array(0);
+
+function takePositions(length: number): Int32Array {
+  if (length === 0) return RELEASED;
+  for (let i = positionPool.length - 1; i >= 0; i--) {
+    const pos = positionPool[i] as Int32Array;
+    if (pos.length >= length) {
+      positionPool.splice(i, 1);
+      return pos;
+    }
+  }
+  return new Int32Array(length);
+}
+
+/** The encoder's scratch output, kept between batches up to SCRATCH_MAX bytes. */
+let scratch = Buffer.allocUnsafeSlow(0);
+const SCRATCH_MAX = 64 << 20;
+
 /**
  * One compact batch's lines, split once: `pos` holds, per line, where each field starts and (at the
  * end) one past the line's last byte. A line with the wrong number of fields is kept (its row is
@@ -377,7 +473,7 @@ export class TsvRows {
   readonly count: number;
   readonly #src: Buffer;
   readonly #columns: readonly string[];
-  readonly #pos: Int32Array;
+  #pos: Int32Array;
   readonly #width: number;
 
   /**
@@ -404,7 +500,7 @@ export class TsvRows {
     if (body.length - dataStart < rows * n - 1) {
       throw new TsvBatchError(`body is too short for the ${rows} lines of ${n} fields the header says`);
     }
-    const pos = new Int32Array(rows * width);
+    const pos = takePositions(rows * width);
     const len = body.length;
     let p = dataStart;
     let r = 0;
@@ -412,13 +508,14 @@ export class TsvRows {
       const b = r * width;
       pos[b] = p;
       let k = 0;
-      let i = p;
-      for (; i < len; i++) {
-        const c = body[i];
-        if (c === 9) {
+      // The line's end by memchr (indexOf), then only tabs to look for in it.
+      let i = body.indexOf(10, p);
+      if (i < 0) i = len;
+      for (let j = p; j < i; j++) {
+        if (body[j] === 9) {
           k++;
-          if (k < n) pos[b + k] = i + 1;
-        } else if (c === 10) break;
+          if (k < n) pos[b + k] = j + 1;
+        }
       }
       if (k + 1 === n) pos[b + n] = i + 1;
       else pos[b] = -(k + 1) - 1;
@@ -437,6 +534,23 @@ export class TsvRows {
     this.#width = width;
   }
 
+  /**
+   * Gives the field positions back to the pool for the next batch; this TsvRows cannot be read
+   * after. (A batch's positions are ~200 KiB per 1 000 rows: allocating them anew for every batch
+   * made the collector run for the external memory alone.) Calling it twice is harmless.
+   */
+  release(): void {
+    if (this.#pos.length === 0) return;
+    const pos = this.#pos;
+    this.#pos = RELEASED;
+    if (positionPool.length < POOL_ARRAYS && pos.length <= POOL_MAX_LENGTH) positionPool.push(pos);
+  }
+
+  #positions(): Int32Array {
+    if (this.#pos === RELEASED && this.count > 0) throw new Error("TsvRows read after release() (a bug)");
+    return this.#pos;
+  }
+
   /** Which header field holds `name`, or -1. */
   fieldIndex(name: string): number {
     return this.#columns.indexOf(name);
@@ -452,37 +566,35 @@ export class TsvRows {
    * for a malformed line. Tagging reads the addresses from these bytes, without a string per row.
    */
   fieldSpans(field: number): Int32Array {
+    const pos = this.#positions();
     const out = new Int32Array(this.count * 2);
     for (let r = 0; r < this.count; r++) {
       const b = r * this.#width;
-      if ((this.#pos[b] as number) < 0) {
+      if ((pos[b] as number) < 0) {
         out[2 * r] = -1;
         continue;
       }
-      out[2 * r] = this.#pos[b + field] as number;
-      out[2 * r + 1] = (this.#pos[b + field + 1] as number) - 1;
+      out[2 * r] = pos[b + field] as number;
+      out[2 * r + 1] = (pos[b + field + 1] as number) - 1;
     }
     return out;
   }
 
   /** Field `field` of each line as text (undefined for a malformed line): tagging's inputs. */
   fieldTexts(field: number): (string | undefined)[] {
+    const pos = this.#positions();
     const out: (string | undefined)[] = new Array(this.count);
     for (let r = 0; r < this.count; r++) {
       const b = r * this.#width;
-      const start = this.#pos[b] as number;
+      const start = pos[b] as number;
       if (start < 0) continue;
-      out[r] = this.#src.toString(
-        "latin1",
-        this.#pos[b + field] as number,
-        (this.#pos[b + field + 1] as number) - 1,
-      );
+      out[r] = this.#src.toString("latin1", pos[b + field] as number, (pos[b + field + 1] as number) - 1);
     }
     return out;
   }
 
   #shapeError(r: number): string {
-    const fields = -(this.#pos[r * this.#width] as number) - 1;
+    const fields = -(this.#positions()[r * this.#width] as number) - 1;
     return `row ${r}: ${fields} fields, the header names ${this.#columns.length} columns`;
   }
 
@@ -503,15 +615,19 @@ export class TsvRows {
       throw new OrgScopeError("the compact ingest path needs the credential's org and agent ids (UUIDs)");
     }
     const names = [...overrides.keys()].filter((n) => n in this.def.columns).sort();
-    const plan = planOf(this.def, this.#columns, names);
+    const plan = planOf(this.def, this.#columns, names, writers === "closures");
     const ov = names.map((n) => overrides.get(n));
     const orgBytes = Buffer.from(org.data, "latin1");
     const agentBytes = Buffer.from(agent.data, "latin1");
     const src = this.#src;
-    const pos = this.#pos;
+    const pos = this.#positions();
     const width = this.#width;
     const fixed = plan.slots.length * 64 + 128;
-    let out = Buffer.allocUnsafe(Math.ceil(src.length * 1.5) + this.count * 96 + fixed);
+    // Lines are written into one scratch buffer reused by every batch (encode is synchronous),
+    // then copied into a payload of their exact size: one large allocation per batch, not two.
+    let out = scratch;
+    const first = Math.ceil(src.length * 1.5) + this.count * 96 + fixed;
+    if (out.length < first) out = Buffer.allocUnsafeSlow(first);
     let o = 0;
     let written = 0;
     const rejected: RecordResult["rejected"] = [];
@@ -524,7 +640,7 @@ export class TsvRows {
       }
       const bound = ((pos[b + width - 1] as number) - start) * 4 + fixed;
       if (out.length - o < bound) {
-        const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, o + bound));
+        const bigger = Buffer.allocUnsafeSlow(Math.max(out.length * 2, o + bound));
         out.copy(bigger, 0, 0, o);
         out = bigger;
       }
@@ -536,7 +652,10 @@ export class TsvRows {
         rejected.push({ index: r, error: `row ${r}, ${plan.error.message}` });
       }
     }
-    return { table: this.def.name as TRowTableName, payload: out.subarray(0, o), rows: written, rejected };
+    if (out.length <= SCRATCH_MAX) scratch = out;
+    const payload = Buffer.allocUnsafeSlow(o);
+    out.copy(payload, 0, 0, o);
+    return { table: this.def.name as TRowTableName, payload, rows: written, rejected };
   }
 
   /**
@@ -546,24 +665,21 @@ export class TsvRows {
   toRows(): { own: { index: number; row: Record<string, unknown> }[]; rejected: RecordResult["rejected"] } {
     const own: { index: number; row: Record<string, unknown> }[] = [];
     const rejected: RecordResult["rejected"] = [];
+    const pos = this.#positions();
     const known = this.#columns.map((name) => {
       const c = this.def.columns[name];
       return c ? { name, kind: fieldKind(c), optional: c.ddlDefault !== undefined } : undefined;
     });
     for (let r = 0; r < this.count; r++) {
       const b = r * this.#width;
-      if ((this.#pos[b] as number) < 0) {
+      if ((pos[b] as number) < 0) {
         rejected.push({ index: r, error: this.#shapeError(r) });
         continue;
       }
       const row: Record<string, unknown> = {};
       known.forEach((k, f) => {
         if (!k) return;
-        const text = this.#src.toString(
-          "utf8",
-          this.#pos[b + f] as number,
-          (this.#pos[b + f + 1] as number) - 1,
-        );
+        const text = this.#src.toString("utf8", pos[b + f] as number, (pos[b + f + 1] as number) - 1);
         const v = fieldValue(k.kind, text, k.optional);
         if (v !== undefined) row[k.name] = v;
       });

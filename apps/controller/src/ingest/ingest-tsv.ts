@@ -75,41 +75,57 @@ export async function ingestTsvBatch(
       throw new AgentApiError("BAD_REQUEST", `compact ingest batch: ${err.message}`);
     throw err;
   }
-  return storeOnce(deps, agent, header.batchId, header.table, async () => {
-    await takeQuota(deps, agent, rows.count);
-    const writer = deps.write as TTaggingRowWriter;
-    const opts = { ...writeOptions(agent, header.batchId), tagged: true };
-    if (!writer.writeEncoded) {
-      // A writer without an encoded path (tests, benches): the lines as row objects, as JSON sends.
-      const { own, rejected } = rows.toRows();
-      const list = own.map((o) => o.row);
-      if (writer.tagRows) await writer.tagRows(header.table, agent.orgId, agent.agentId, list);
-      deps.arrived?.();
-      const result =
-        list.length > 0
-          ? await deps.write(header.table, agent.orgId, list, {
-              ...opts,
-              tagged: writer.tagRows !== undefined,
-            })
-          : { inserted: 0, rejected: [] };
-      for (const r of result.rejected)
-        rejected.push({ index: own[r.index]?.index ?? r.index, error: r.error });
-      return { accepted: result.inserted, rejected };
-    }
-    const overrides = writer.tagFields
-      ? await writer.tagFields(header.table, agent.orgId, agent.agentId, tagInput(rows))
-      : writer.tagRows
-        ? await tagOverrides(writer.tagRows, header.table, agent, rows)
-        : undefined;
-    const encoded = rows.encode(agent.orgId, agent.agentId, overrides);
+  // The rows' field positions go back to their pool as soon as the payload is encoded (or the
+  // batch turns out to be a replay): the next batch reuses them instead of allocating its own.
+  try {
+    return await storeOnce(deps, agent, header.batchId, header.table, () =>
+      writeRows(deps, agent, header, rows),
+    );
+  } finally {
+    rows.release();
+  }
+}
+
+async function writeRows(
+  deps: TIngestDeps,
+  agent: TAuthenticatedAgent,
+  header: { batchId: string; table: TIngestTable },
+  rows: TsvRows,
+): Promise<{ accepted: number; rejected: { index: number; error: string }[] }> {
+  await takeQuota(deps, agent, rows.count);
+  const writer = deps.write as TTaggingRowWriter;
+  const opts = { ...writeOptions(agent, header.batchId), tagged: true };
+  if (!writer.writeEncoded) {
+    // A writer without an encoded path (tests, benches): the lines as row objects, as JSON sends.
+    const { own, rejected } = rows.toRows();
+    rows.release();
+    const list = own.map((o) => o.row);
+    if (writer.tagRows) await writer.tagRows(header.table, agent.orgId, agent.agentId, list);
     deps.arrived?.();
     const result =
-      encoded.rows > 0 ? await writer.writeEncoded(header.table, agent.orgId, encoded, opts) : undefined;
-    return {
-      accepted: result?.inserted ?? 0,
-      rejected: [...encoded.rejected, ...(result?.rejected ?? [])],
-    };
-  });
+      list.length > 0
+        ? await deps.write(header.table, agent.orgId, list, {
+            ...opts,
+            tagged: writer.tagRows !== undefined,
+          })
+        : { inserted: 0, rejected: [] };
+    for (const r of result.rejected) rejected.push({ index: own[r.index]?.index ?? r.index, error: r.error });
+    return { accepted: result.inserted, rejected };
+  }
+  const overrides = writer.tagFields
+    ? await writer.tagFields(header.table, agent.orgId, agent.agentId, tagInput(rows))
+    : writer.tagRows
+      ? await tagOverrides(writer.tagRows, header.table, agent, rows)
+      : undefined;
+  const encoded = rows.encode(agent.orgId, agent.agentId, overrides);
+  rows.release();
+  deps.arrived?.();
+  const result =
+    encoded.rows > 0 ? await writer.writeEncoded(header.table, agent.orgId, encoded, opts) : undefined;
+  return {
+    accepted: result?.inserted ?? 0,
+    rejected: [...encoded.rejected, ...(result?.rejected ?? [])],
+  };
 }
 
 /** The tagger's inputs as byte spans of the body (`TTagFields`). */
