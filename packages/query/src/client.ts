@@ -20,7 +20,7 @@ export {
   type RecordResult,
   recordRows,
 } from "./record-rows.ts";
-export { setTsvWriters, TsvBatchError, TsvRows } from "./record-tsv.ts";
+export { setTsvWriters, TsvBatchError, TsvRows, tsvNativeStatus } from "./record-tsv.ts";
 export type { ClickHouseClient };
 export { OrgScopeError };
 

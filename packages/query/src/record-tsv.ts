@@ -2,6 +2,7 @@ import { OrgScopeError } from "./org-scope.ts";
 import type { EncodedRows, RecordResult } from "./record-rows.ts";
 import { type Column, ROW_TABLES, type RowTable, type TRowTableName, zUuid } from "./rows/index.ts";
 import { fieldKind, fieldValue, OWNER_COLUMNS, type TFieldKind } from "./rows/wire-tsv.ts";
+import { loadTsvNative } from "./tsv-native.ts";
 
 /**
  * The controller's side of the compact ingest encoding (rows/wire-tsv.ts): an agent's TSV lines
@@ -37,17 +38,64 @@ type TLine = (
   agent: Buffer,
   ov: readonly (Uint32Array | undefined)[],
 ) => number;
-type TPlan = { slots: TSlot[]; line: TLine; overrides: string[]; error: { message: string } };
+type TPlan = {
+  slots: TSlot[];
+  line: TLine;
+  overrides: string[];
+  error: { message: string };
+  /** The C writer's program (tsv-native.ts), when every field the header has a fast check for. */
+  program: { ops: Int32Array; maxes: Float64Array } | undefined;
+};
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-let writers: "inline" | "closures" = "inline";
+let writers: "native" | "inline" | "closures" = "native";
 
 /**
- * Which form the fast checks take in a plan's line function: inlined (the default), or a call to
- * each column's writer function, the reference form the inlined code is tested against.
+ * Which form the fast checks take: the C writer over runs of rows (the default, native/tsv-lines.c,
+ * when it builds here and the plan has a fast check for every field; else inline), inlined into
+ * the plan's line function, or a call to each column's writer function (the reference form the
+ * other two are tested against).
  */
-export function setTsvWriters(form: "inline" | "closures"): void {
+export function setTsvWriters(form: "native" | "inline" | "closures"): void {
   writers = form;
+}
+
+/** Whether the C writer is in use, or why not (benches print it). */
+export function tsvNativeStatus(): string {
+  const n = loadTsvNative();
+  return typeof n === "string" ? n : "tsv-lines addon loaded";
+}
+
+const OPS: Record<string, number> = {
+  uint: 4,
+  nullUint: 5,
+  u64id: 6,
+  uuid: 7,
+  time: 8,
+  ipv4: 9,
+  ipOrNone: 10,
+  token: 11,
+  bool: 12,
+};
+
+/** The C writer's program: op, field, optional, override index per column (tsv-lines.c). */
+function programOf(slots: TSlot[], overrides: readonly string[]): TPlan["program"] {
+  const ops = new Int32Array(slots.length * 4);
+  const maxes = new Float64Array(slots.length);
+  for (const [k, slot] of slots.entries()) {
+    const op =
+      slot.name === "org_id"
+        ? 1
+        : slot.name === "agent_id"
+          ? 2
+          : slot.fast
+            ? (OPS[slot.fast.kind] as number)
+            : 3;
+    if (op === 3 && slot.field >= 0) return undefined; // a field only the slow path writes
+    ops.set([op, slot.field, slot.optional ? 1 : 0, overrides.indexOf(slot.name)], 4 * k);
+    maxes[k] = slot.fast?.max ?? 0;
+  }
+  return { ops, maxes };
 }
 const plans = new Map<string, TPlan>();
 const MAX_PLANS = 256;
@@ -384,7 +432,8 @@ function planOf(
     writeNumber,
     ...args,
   ) as TLine;
-  const plan = { slots, line, overrides: [...overrides], error };
+  const program = programOf(slots, overrides);
+  const plan = { slots, line, overrides: [...overrides], error, program };
   // Agents choose the header: an endless variety of column lists must not grow the cache forever.
   if (plans.size >= MAX_PLANS) plans.clear();
   plans.set(key, plan);
@@ -504,6 +553,12 @@ export class TsvRows {
     const len = body.length;
     let p = dataStart;
     let r = 0;
+    const native = writers === "native" && n > 0 ? loadTsvNative() : undefined;
+    if (native && typeof native !== "string") {
+      const res = new Float64Array(1);
+      r = native.split(body, p, rows, n, pos, res);
+      p = res[0] as number;
+    }
     while (p < len && r < rows) {
       const b = r * width;
       pos[b] = p;
@@ -616,6 +671,7 @@ export class TsvRows {
     }
     const names = [...overrides.keys()].filter((n) => n in this.def.columns).sort();
     const plan = planOf(this.def, this.#columns, names, writers === "closures");
+    const native = writers === "native" && plan.program ? loadTsvNative() : undefined;
     const ov = names.map((n) => overrides.get(n));
     const orgBytes = Buffer.from(org.data, "latin1");
     const agentBytes = Buffer.from(agent.data, "latin1");
@@ -631,7 +687,31 @@ export class TsvRows {
     let o = 0;
     let written = 0;
     const rejected: RecordResult["rejected"] = [];
+    const res = new Float64Array(1);
     for (let r = 0; r < this.count; r++) {
+      if (native && typeof native !== "string" && plan.program) {
+        // The C writer takes rows until one needs JS (a slow field, a short line, room): that
+        // row is written or rejected below, and the C writer goes on from the next.
+        const reached = native.encode(
+          src,
+          pos,
+          width,
+          r,
+          this.count,
+          out,
+          o,
+          plan.program.ops,
+          plan.program.maxes,
+          orgBytes,
+          agentBytes,
+          ov,
+          res,
+        );
+        written += reached - r;
+        o = res[0] as number;
+        r = reached;
+        if (r >= this.count) break;
+      }
       const b = r * width;
       const start = pos[b] as number;
       if (start < 0) {
