@@ -101,9 +101,14 @@ describe("live capture (pcap addon) agrees with tcpdump + analyze", () => {
       for (const f of ["packets_c2s", "packets_s2c", "bytes_c2s", "bytes_s2c", "syn_count", "retrans_c2s"]) {
         expect(got[f], `${key(ref)} ${f}`).toBe(ref[f]);
       }
-      // Both read kernel timestamps of the same packets.
-      expect(Math.abs(Number(got.start_time) - Number(ref.start_time)), "start_time").toBeLessThan(2000);
-      expect(Math.abs(Number(got.end_time) - Number(ref.end_time)), "end_time").toBeLessThan(2000);
+      // Both read kernel timestamps of the same packets, but each packet socket stamps its own
+      // copy as it receives it (nothing here turns on the shared receive timestamp), so on a
+      // loaded VM a descheduled vCPU between the two deliveries shows up as tens of ms (31 ms
+      // seen at load average 12). Still tight enough to tell packet times from the flush: the
+      // capture stops 400 ms after the last packet.
+      const skewUs = 100_000;
+      expect(Math.abs(Number(got.start_time) - Number(ref.start_time)), "start_time").toBeLessThan(skewUs);
+      expect(Math.abs(Number(got.end_time) - Number(ref.end_time)), "end_time").toBeLessThan(skewUs);
       if (ref.rtt_us) expect(Math.abs(Number(got.rtt_us) - Number(ref.rtt_us))).toBeLessThan(2000);
     }
     // Wire length, not the 200 captured bytes: 5 datagrams, 100 + 1500 + 3000 + 9000 + 30000
