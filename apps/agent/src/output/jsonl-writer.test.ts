@@ -49,6 +49,95 @@ describe("JsonlWriter", () => {
     );
   });
 
+  it("rows that repeat the previous row's values (copied from its bytes) match JSON.stringify", () => {
+    // Few distinct values per column, so most columns equal the previous row's and runs of them
+    // are copied; escaped, non-ASCII and lone-surrogate strings, -0, NaN, arrays (never copied:
+    // the same array may come back changed) and a row that falls back in the middle of a run.
+    const pool = [
+      "",
+      "127.0.0.1",
+      'a"b',
+      "back\\slash",
+      "tab\t",
+      "é",
+      "😀",
+      "\ud800",
+      "x\udc00y",
+      "del\u007f",
+      0,
+      -0,
+      7,
+      -12,
+      2 ** 31,
+      1795717800194588,
+      0.5,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      true,
+      false,
+      null,
+    ];
+    const value = fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom(...pool) },
+      fc.string({ unit: "grapheme", maxLength: 6 }),
+      fc.string({ unit: "binary", maxLength: 6 }),
+      fc.constant(undefined),
+      fc.array(fc.integer(), { maxLength: 3 }),
+    );
+    const shared = [0, 1, 2];
+    const row = fc.oneof(
+      { weight: 8, arbitrary: fc.record({ a: value, b: value, c: value, d: value, e: value }) },
+      fc.record({ a: value, c: value, b: value, d: value, e: value }),
+      fc.record({ a: value, b: value, c: value, d: value, e: value, f: value }),
+      fc.record({ a: value, b: fc.constant(shared), c: value, d: value, e: value }),
+    );
+    let n = 0;
+    fc.assert(
+      fc.property(fc.array(row, { minLength: 1, maxLength: 60 }), (rows) => {
+        const file = join(tmp, `p${n++}.jsonl`);
+        const w = new JsonlWriter(file);
+        const expected: string[] = [];
+        for (const r of rows) {
+          w.write(r);
+          expected.push(`${JSON.stringify(r)}\n`);
+          // The same array object, changed after it was written, must be written anew.
+          shared[0] = (shared[0] ?? 0) + 1;
+        }
+        w.close();
+        expect(readFileSync(file, "utf8")).toBe(expected.join(""));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("copies from the previous row only while it is still in the buffer", () => {
+    // ~700-byte rows that mostly repeat: the buffer is flushed every ~1500 rows.
+    const file = join(tmp, "repeat.jsonl");
+    const w = new JsonlWriter(file);
+    const rows: object[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const r = {
+        flow_id: String(7576322310144000000 + (i % 7)),
+        org: "00000000-0000-0000-0000-000000000000",
+        t: 1795717800194588 + i * 13,
+        // A 5 MiB row: the buffer grows for it and is replaced after the flush.
+        path:
+          i === 9000 || i === 9001
+            ? "/p".repeat(5 << 19)
+            : i % 5 === 0
+              ? "/p".repeat(200)
+              : "/static/icons/i6.svg",
+        ok: i % 3 === 0,
+        code: i % 11 === 0 ? 404 : 200,
+        name: i % 1000 === 0 ? "\u00e9\n" : "x",
+      };
+      rows.push(r);
+      w.write(r);
+    }
+    w.close();
+    expect(readFileSync(file, "utf8")).toBe(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  });
+
   it("rows of a second shape, and lines past the buffer size, still come out right", () => {
     const file = join(tmp, "shapes.jsonl");
     const w = new JsonlWriter(file);
@@ -61,6 +150,11 @@ describe("JsonlWriter", () => {
     const big = { big: "x".repeat(2 << 20) };
     rows.push(big);
     w.write(big);
+    // Empty objects and arrays as rows.
+    for (const r of [{}, [1, 2], { y: "s", x: 1 }]) {
+      rows.push(r);
+      w.write(r);
+    }
     w.close();
     expect(readFileSync(file, "utf8")).toBe(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
   });

@@ -1,40 +1,34 @@
 /**
  * Appends one JSON object per line, written as bytes straight into a reused Buffer that goes out
- * with one fs.writeSync per ~1 MiB: no string per value or row, no join, no UTF-8 pass (the
- * string-building writer before this cost 6-7 µs per 28-column L7 row; this one 1.5-2 µs).
+ * with one fs.writeSync per ~1 MiB: no string per value or row, no join, no UTF-8 pass.
  *
  * Rows of one file share a shape (the table's columns): the first row's keys give pre-encoded
- * `,"key":` prefixes, copied 4 bytes at a time. Integers are written digit by digit, printable
- * ASCII strings byte by byte (and a column's last string is kept as bytes: org, agent, IPs and
- * protocol names repeat row after row), booleans and null as literals, arrays of numbers (the
- * latency buckets of application metrics) element by element. A string that needs
- * escaping or is not ASCII is written as JSON.stringify(s) in UTF-8, a fraction or a huge number
- * as String(v); a row with other keys, an undefined or nested value goes through JSON.stringify
- * whole. Every line is byte-identical to JSON.stringify(row).
+ * `,"key":` prefixes, copied 4 bytes at a time. Consecutive rows repeat most of their values
+ * (org, agent, a flow's IPs, ports and protocol, a server's host, empty trace columns): a column
+ * whose value is the previous row's (same primitive) is not written again, its bytes are copied
+ * from the previous row, still in the buffer, and neighbouring such columns in one copy. Other
+ * integers are written two digits at a time, printable ASCII strings byte by byte, booleans and
+ * null as literals, arrays of numbers (the latency buckets of application metrics) element by
+ * element. A string that needs escaping or is not ASCII is written as JSON.stringify(s) in
+ * UTF-8, a fraction or a huge number as String(v); a row with other keys, an undefined or nested
+ * value goes through JSON.stringify whole. Every line is byte-identical to JSON.stringify(row).
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 
 const FLUSH_AT = 1 << 20;
 /** Longest number text: "-1.7976931348623157e+308" and friends. */
 const NUM_MAX = 25;
+/** Prefixes up to this many words (of 4 bytes) are copied a word at a time. */
+const MAX_WORDS = 16;
+/** No previous value (arrays are never copied from the previous row: they may be mutated). */
+const NONE = Symbol("none");
 
-/** `"s"` at b[o..]; the caller reserved 6 × length + 2 bytes. Returns the new offset. */
-function writeStr(b: Buffer, o: number, s: string): number {
-  const n = s.length;
-  b[o] = 34;
-  let p = o + 1;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    // Quote, backslash, control characters and non-ASCII: JSON.stringify's escapes, in UTF-8.
-    if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return o + b.write(JSON.stringify(s), o, "utf8");
-    b[p++] = c;
-  }
-  b[p] = 34;
-  return p + 1;
-}
+/** "00".."99" as little-endian 16-bit words. */
+const PAIRS = new Uint16Array(100);
+for (let i = 0; i < 100; i++) PAIRS[i] = (48 + ((i / 10) | 0)) | ((48 + (i % 10)) << 8);
 
 /** Decimal digits of a non-negative int32 at b[o..]. */
-function writeUint(b: Buffer, o: number, n: number): number {
+function writeUint(b: Buffer, dv: DataView, o: number, n: number): number {
   if (n < 10) {
     b[o] = 48 + n;
     return o + 1;
@@ -59,12 +53,27 @@ function writeUint(b: Buffer, o: number, n: number): number {
                     : 10;
   const end = o + len;
   let p = end;
-  do {
-    const q = (n / 10) | 0;
-    b[--p] = 48 + n - q * 10;
+  while (n >= 100) {
+    const q = (n / 100) | 0;
+    p -= 2;
+    dv.setUint16(p, PAIRS[n - q * 100]!, true);
     n = q;
-  } while (n > 0);
+  }
+  if (n >= 10) dv.setUint16(p - 2, PAIRS[n]!, true);
+  else b[p - 1] = 48 + n;
   return end;
+}
+
+/** Exactly 8 digits (leading zeros) of 0 <= n < 1e8 at b[o..]. */
+function write8(dv: DataView, o: number, n: number): void {
+  const hi = (n / 10000) | 0;
+  const lo = n - hi * 10000;
+  const h1 = (hi / 100) | 0;
+  const l1 = (lo / 100) | 0;
+  dv.setUint16(o, PAIRS[h1]!, true);
+  dv.setUint16(o + 2, PAIRS[hi - h1 * 100]!, true);
+  dv.setUint16(o + 4, PAIRS[l1]!, true);
+  dv.setUint16(o + 6, PAIRS[lo - l1 * 100]!, true);
 }
 
 function writeAscii(b: Buffer, o: number, t: string): number {
@@ -73,69 +82,79 @@ function writeAscii(b: Buffer, o: number, t: string): number {
 }
 
 /** JSON.stringify(v) of a number at b[o..] (NUM_MAX bytes reserved). */
-function writeNum(b: Buffer, o: number, v: number): number {
+function writeNum(b: Buffer, dv: DataView, o: number, v: number): number {
   if ((v | 0) === v) {
     // int32 (and -0, which JSON writes as 0)
-    if (v >= 0) return writeUint(b, o, v);
+    if (v >= 0) return writeUint(b, dv, o, v);
     if (v === -2147483648) return writeAscii(b, o, "-2147483648");
     b[o] = 45;
-    return writeUint(b, o + 1, -v);
+    return writeUint(b, dv, o + 1, -v);
   }
   if (Number.isSafeInteger(v)) {
-    // µs timestamps and 64-bit counters: int32 halves of up to 8 and exactly 8 digits.
+    // µs timestamps and 64-bit counters: an int32 of up to 8 digits, then exactly 8 digits.
     if (v < 0) {
       b[o++] = 45;
       v = -v;
     }
     const hi = Math.floor(v / 1e8);
-    let lo = v - hi * 1e8;
-    o = writeUint(b, o, hi);
-    for (let p = o + 7; p >= o; p--) {
-      const q = (lo / 10) | 0;
-      b[p] = 48 + lo - q * 10;
-      lo = q;
-    }
+    o = writeUint(b, dv, o, hi);
+    write8(dv, o, (v - hi * 1e8) | 0);
     return o + 8;
   }
   return writeAscii(b, o, Number.isFinite(v) ? String(v) : "null");
 }
 
+/** `"s"` at b[o..] when s is printable ASCII without quote or backslash (room reserved), else -1. */
+function writePlain(b: Buffer, o: number, s: string): number {
+  const n = s.length;
+  b[o] = 34;
+  const p = o + 1;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    // Quote, backslash, control characters and non-ASCII: left to JSON.stringify.
+    if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return -1;
+    b[p + i] = c;
+  }
+  b[p + n] = 34;
+  return p + n + 1;
+}
+
 /** `[n,n,...]` at b[o..] (room reserved), or -1 when an element is not a number. */
-function writeNumbers(b: Buffer, o: number, a: unknown[]): number {
+function writeNumbers(b: Buffer, dv: DataView, o: number, a: unknown[]): number {
   b[o++] = 91;
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
     if (typeof x !== "number") return -1;
     if (i > 0) b[o++] = 44;
-    o = writeNum(b, o, x);
+    o = writeNum(b, dv, o, x);
   }
   b[o] = 93;
   return o + 1;
 }
 
-/** The `{"key":` / `,"key":` prefixes of one shape, as bytes. */
+/** The `{"key":` / `,"key":` prefixes of one shape, as bytes, and the previous row's columns. */
 interface Shape {
   keys: string[];
-  /** Key i's prefix is preLen[i] bytes, little-endian 32-bit words from preWords[4 * i]. */
+  /** Key i's prefix is preLen[i] bytes, little-endian 32-bit words from preWords[MAX_WORDS * i]. */
   preWords: Int32Array;
   preLen: Int32Array;
-  /** Per column: the last string written and its prefix + value bytes (words), copied as one. */
-  lastStr: (string | null)[];
-  lastWords: Int32Array;
-  lastLen: Int32Array;
+  /** Bytes that every column written as a number (prefix + NUM_MAX) would take, + 8. */
+  rowMax: number;
+  /** The previous row's values and where its columns start in the buffer (`prev` says valid). */
+  values: unknown[];
+  offsets: Int32Array;
+  /** Where the previous row's last column ends (its `}`), or -1 when it is not in the buffer. */
+  prevEnd: number;
 }
-
-/** Prefixes up to this many words (of 4 bytes) are copied a word at a time. */
-const MAX_WORDS = 16;
-/** Prefix + quoted string kept per column for the next row, up to this many words. */
-const CACHE_WORDS = 24;
 
 function shapeOf(row: Record<string, unknown>): Shape | null {
   if (Array.isArray(row)) return null;
   const keys = Object.keys(row);
   const n = keys.length;
+  if (n === 0) return null;
   const preWords = new Int32Array(n * MAX_WORDS);
   const preLen = new Int32Array(n);
+  let rowMax = 8;
   for (let i = 0; i < n; i++) {
     const p = Buffer.from(`${i === 0 ? "{" : ","}${JSON.stringify(keys[i])}:`, "utf8");
     // A key too long for the words is left to JSON.stringify (never the case for our columns).
@@ -144,14 +163,16 @@ function shapeOf(row: Record<string, unknown>): Shape | null {
     p.copy(padded);
     for (let w = 0; w < MAX_WORDS; w++) preWords[i * MAX_WORDS + w] = padded.readInt32LE(w * 4);
     preLen[i] = p.length;
+    rowMax += p.length + NUM_MAX;
   }
   return {
     keys,
     preWords,
     preLen,
-    lastStr: new Array<string | null>(n).fill(null),
-    lastWords: new Int32Array(n * CACHE_WORDS),
-    lastLen: new Int32Array(n),
+    rowMax,
+    values: new Array<unknown>(n).fill(NONE),
+    offsets: new Int32Array(n),
+    prevEnd: -1,
   };
 }
 
@@ -170,99 +191,144 @@ export class JsonlWriter {
   write(row: object): void {
     const r = row as Record<string, unknown>;
     if (this.shape === undefined) this.shape = shapeOf(r);
-    const start = this.pos;
-    if (this.shape === null || !this.fields(r, this.shape)) {
-      this.pos = start;
+    const s = this.shape;
+    const end = s === null || Array.isArray(r) ? -1 : this.fields(r, s);
+    if (end < 0) {
+      if (s !== null) s.prevEnd = -1;
       const t = `${JSON.stringify(row)}\n`;
-      this.reserve(t.length * 3);
+      this.room(this.pos, t.length * 3);
       this.pos += this.buf.write(t, this.pos, "utf8");
     } else {
-      this.reserve(2);
-      this.buf[this.pos] = 125;
-      this.buf[this.pos + 1] = 10;
-      this.pos += 2;
+      // fields() left room for the closing bytes.
+      this.buf[end] = 125;
+      this.buf[end + 1] = 10;
+      this.pos = end + 2;
     }
     this.rows++;
     if (this.pos >= FLUSH_AT) this.flush();
   }
 
   /**
-   * The row's fields in the shape's key order; false (part written) when its keys are not the
-   * shape's or a value is not a string, number, boolean or null. One for-in walk both checks the
-   * keys and reads the values (V8 reads `r[k]` inside for-in through the enum cache).
+   * Writes the row's fields in the shape's key order from this.pos; returns where they end, or
+   * -1 (part written) when its keys are not the shape's or a value is not a string, number,
+   * boolean, null or array of numbers. One for-in walk both checks the keys and reads the values
+   * (V8 reads `r[k]` inside for-in through the enum cache).
    */
-  private fields(r: Record<string, unknown>, s: Shape): boolean {
+  private fields(r: Record<string, unknown>, s: Shape): number {
     const keys = s.keys;
     const preWords = s.preWords;
     const preLen = s.preLen;
+    const values = s.values;
+    const offsets = s.offsets;
+    const rowMax = s.rowMax;
+    // Room for every column written as a number; other values make their own room.
+    let o = this.room(this.pos, rowMax);
+    let b = this.buf;
+    let dv = this.view;
+    const prevOk = s.prevEnd >= 0;
+    // A run of columns equal to the previous row's: their old bytes start at runFrom and move by
+    // `shift`; copied when the run ends.
+    let runFrom = -1;
+    let shift = 0;
     let i = 0;
     for (const k in r) {
-      if (k !== keys[i]) return false;
+      if (k !== keys[i]) return -1;
       const v = r[k];
-      const plen = preLen[i]!;
-      const o0 = this.reserve(
-        plen +
-          (typeof v === "string"
-            ? v.length * 6 + 2
-            : Array.isArray(v)
-              ? v.length * (NUM_MAX + 1) + 2
-              : NUM_MAX) +
-          4,
-      );
-      const dv = this.view;
-      const b = this.buf;
-      let o: number;
-      if (typeof v === "string" && v === s.lastStr[i]) {
-        // The same string as this column's last row: prefix and value in one copy.
-        const lw = s.lastWords;
-        const e = o0 + s.lastLen[i]!;
-        for (let w = i * CACHE_WORDS, p = o0; p < e; w++, p += 4) dv.setInt32(p, lw[w]!, true);
-        this.pos = e;
+      if (prevOk && v === values[i]) {
+        if (runFrom < 0) {
+          runFrom = offsets[i]!;
+          shift = o - runFrom;
+        }
+        offsets[i] = offsets[i]! + shift;
         i++;
         continue;
       }
-      // Whole words: bytes past the prefix are overwritten by the value (room reserved).
-      for (let w = i * MAX_WORDS, p = o0, e = o0 + plen; p < e; w++, p += 4) {
-        dv.setInt32(p, preWords[w]!, true);
-      }
-      o = o0 + plen;
-      if (typeof v === "string") {
-        o = writeStr(b, o, v);
-        if (o - o0 <= CACHE_WORDS * 4) {
-          const lw = s.lastWords;
-          for (let w = i * CACHE_WORDS, p = o0; p < o; w++, p += 4) lw[w] = dv.getInt32(p, true);
-          s.lastStr[i] = v;
-          s.lastLen[i] = o - o0;
+      if (runFrom >= 0) {
+        const len = offsets[i]! - runFrom;
+        if (o + len + rowMax > b.length) {
+          this.room(o, len + rowMax);
+          b = this.buf;
+          dv = this.view;
         }
-      } else if (typeof v === "number") o = writeNum(b, o, v);
-      else if (v === true) o = writeAscii(b, o, "true");
-      else if (v === false) o = writeAscii(b, o, "false");
-      else if (v === null) o = writeAscii(b, o, "null");
-      else if (Array.isArray(v)) {
+        copyWords(dv, runFrom, o, len);
+        o += len;
+        runFrom = -1;
+      }
+      offsets[i] = o;
+      const plen = preLen[i]!;
+      for (let w = i * MAX_WORDS, p = o, e = o + plen; p < e; w++, p += 4) dv.setInt32(p, preWords[w]!, true);
+      o += plen;
+      if (typeof v === "string") {
+        values[i] = v;
+        if (o + v.length + rowMax > b.length) {
+          this.room(o, v.length + rowMax);
+          b = this.buf;
+          dv = this.view;
+        }
+        const e = writePlain(b, o, v);
+        if (e >= 0) o = e;
+        else {
+          const t = JSON.stringify(v);
+          this.room(o, t.length * 3 + rowMax);
+          b = this.buf;
+          dv = this.view;
+          o += b.write(t, o, "utf8");
+        }
+      } else if (typeof v === "number") {
+        values[i] = v;
+        o = writeNum(b, dv, o, v);
+      } else if (typeof v === "boolean") {
+        values[i] = v;
+        o = v ? writeAscii(b, o, "true") : writeAscii(b, o, "false");
+      } else if (v === null) {
+        values[i] = null;
+        o = writeAscii(b, o, "null");
+      } else if (Array.isArray(v)) {
         // Arrays of numbers (application metrics' latency buckets); anything else: JSON.stringify.
-        o = writeNumbers(b, o, v);
-        if (o < 0) return false;
-      } else return false;
-      this.pos = o;
+        values[i] = NONE;
+        if (o + v.length * (NUM_MAX + 1) + rowMax > b.length) {
+          this.room(o, v.length * (NUM_MAX + 1) + rowMax);
+          b = this.buf;
+          dv = this.view;
+        }
+        o = writeNumbers(b, dv, o, v);
+        if (o < 0) return -1;
+      } else {
+        values[i] = NONE;
+        return -1;
+      }
       i++;
     }
-    return i === keys.length;
+    if (i !== keys.length) return -1;
+    if (runFrom >= 0) {
+      const len = s.prevEnd - runFrom;
+      if (o + len + rowMax > b.length) {
+        this.room(o, len + rowMax);
+        dv = this.view;
+      }
+      copyWords(dv, runFrom, o, len);
+      o += len;
+    }
+    s.prevEnd = o;
+    return o;
   }
 
-  /** Makes room for n more bytes (growing, never flushing mid-row); returns the write offset. */
-  private reserve(n: number): number {
-    if (this.pos + n > this.buf.length) {
-      const nb = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-      this.buf.copy(nb, 0, 0, this.pos);
+  /** Makes room for n more bytes after offset o (growing, never flushing mid-row); returns o. */
+  private room(o: number, n: number): number {
+    if (o + n > this.buf.length) {
+      const nb = Buffer.allocUnsafe(Math.max(this.buf.length * 2, o + n));
+      this.buf.copy(nb, 0, 0, o);
       this.setBuf(nb);
     }
-    return this.pos;
+    return o;
   }
 
   flush(): void {
     let off = 0;
     while (off < this.pos) off += writeSync(this.fd, this.buf, off, this.pos - off);
     this.pos = 0;
+    // The previous row's bytes are gone.
+    if (this.shape) this.shape.prevEnd = -1;
     // A buffer grown for one huge row goes back to the usual size.
     if (this.buf.length > 4 * FLUSH_AT) this.setBuf(Buffer.allocUnsafe(FLUSH_AT + 65536));
   }
@@ -276,4 +342,9 @@ export class JsonlWriter {
     this.flush();
     closeSync(this.fd);
   }
+}
+
+/** Copies n bytes from an earlier place in the buffer, a word at a time (3 bytes past dst + n may be overwritten). */
+function copyWords(dv: DataView, src: number, dst: number, n: number): void {
+  for (let e = src + n; src < e; src += 4, dst += 4) dv.setInt32(dst, dv.getInt32(src, true), true);
 }
