@@ -22,25 +22,44 @@ declare module "fastify" {
   }
 }
 
+/** What agent auth reads of an agent by one of its credential hashes. */
+export type TAgentCredentialRow = {
+  id: string;
+  orgId: string;
+  groupId: string;
+  credentialHash: string | null;
+  credentialPrevHash: string | null;
+  credentialIssuedAt: Date;
+  disabledAt: Date | null;
+  state: string;
+  organization: { deletedAt: Date | null };
+};
+
 /**
  * The one unscoped read of agent auth: from a credential hash to its agent, whatever the org.
  * Matches the current credential and the previous one (kept until a rotation is confirmed).
+ * Plain SQL on the two unique indexes: it runs on every agent request (each ingest batch), and
+ * Prisma's findFirst cost 2-3 times the CPU of the same SELECT (0.75-1.3 against 0.3-0.4 ms a
+ * lookup, measured in process). Nothing is cached: a revoked or disabled agent is refused from
+ * its next request on.
  */
-export function unsafeFindAgentByCredentialHash(db: Db, hash: string) {
-  return db.unsafe.agent.findFirst({
-    where: { OR: [{ credentialHash: hash }, { credentialPrevHash: hash }] },
-    select: {
-      id: true,
-      orgId: true,
-      groupId: true,
-      credentialHash: true,
-      credentialPrevHash: true,
-      credentialIssuedAt: true,
-      disabledAt: true,
-      state: true,
-      organization: { select: { deletedAt: true } },
-    },
-  });
+export async function unsafeFindAgentByCredentialHash(
+  db: Db,
+  hash: string,
+): Promise<TAgentCredentialRow | null> {
+  const rows = await db.unsafe.$queryRaw<
+    (Omit<TAgentCredentialRow, "organization"> & { orgDeletedAt: Date | null })[]
+  >`
+    SELECT a.id, a.org_id AS "orgId", a.group_id AS "groupId", a.credential_hash AS "credentialHash",
+           a.credential_prev_hash AS "credentialPrevHash", a.credential_issued_at AS "credentialIssuedAt",
+           a.disabled_at AS "disabledAt", a.state::text AS state, o.deleted_at AS "orgDeletedAt"
+    FROM agents a JOIN organizations o ON o.id = a.org_id
+    WHERE a.credential_hash = ${hash} OR a.credential_prev_hash = ${hash}
+    LIMIT 1`;
+  const row = rows[0];
+  if (!row) return null;
+  const { orgDeletedAt, ...agent } = row;
+  return { ...agent, organization: { deletedAt: orgDeletedAt } };
 }
 
 function bearer(req: FastifyRequest): string {
