@@ -128,12 +128,17 @@ async function writeRows(
   };
 }
 
-/** The tagger's inputs as byte spans of the body (`TTagFields`). */
+/**
+ * The tagger's inputs as byte spans of the body (`TTagFields`), each read when the tagger first
+ * asks for it: for an org whose dictionary resolves nothing it never does.
+ */
 function tagInput(rows: TsvRows): TTagFieldInput {
   const spans: TTagFieldInput["spans"] = {};
   for (const name of TAG_INPUTS) {
     const field = rows.fieldIndex(name);
-    if (field >= 0) spans[name] = rows.fieldSpans(field);
+    if (field < 0) continue;
+    let span: Int32Array | undefined;
+    Object.defineProperty(spans, name, { enumerable: true, get: () => (span ??= rows.fieldSpans(field)) });
   }
   return { count: rows.count, src: rows.source, spans };
 }
