@@ -200,17 +200,24 @@ export class Encapsulator {
     const len = p;
 
     // Outer IPv4.
+    const id = (this.ipId + 1) & 0xffff;
+    this.ipId = id;
+    const proto = e.kind === EncapKind.vxlan ? 17 : 47;
+    const srcA = this.srcAddr;
     w16(out, 0, 0x4500);
     w16(out, 2, len);
-    this.ipId = (this.ipId + 1) & 0xffff;
-    w16(out, 4, this.ipId);
+    w16(out, 4, id);
     w16(out, 6, 0x4000); // DF: a tool behind a smaller MTU drops rather than reassembles
     out[8] = 64;
-    out[9] = e.kind === EncapKind.vxlan ? 17 : 47;
-    w16(out, 10, 0);
-    w32(out, 12, this.srcAddr);
+    out[9] = proto;
+    w32(out, 12, srcA);
     w32(out, 16, dstAddr);
-    w16(out, 10, ipChecksum(out, 0, 20));
+    // The header checksum from the values just written (no second pass over the bytes).
+    let sum = 0x4500 + len + id + 0x4000 + ((64 << 8) | proto);
+    sum += (srcA >>> 16) + (srcA & 0xffff) + (dstAddr >>> 16) + (dstAddr & 0xffff);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    w16(out, 10, ~sum & 0xffff);
 
     const q = OUTER_IPV4;
     switch (e.kind) {

@@ -45,8 +45,38 @@ export function locateFrame(
   off: number,
   capLen: number,
 ): boolean {
-  L.reset();
   const end = off + capLen;
+  // The common case, without the walk: untagged Ethernet, IPv4 or IPv6 carrying TCP straight
+  // away (no tunnel can follow); the same layout as the walk finds for it.
+  if (linkType === 1 && off + 34 <= end) {
+    const type = (b[off + 12]! << 8) | b[off + 13]!;
+    const v = b[off + 14]! >> 4;
+    if (
+      (type === 0x0800 && v === 4 && b[off + 23] === 6) ||
+      (type === 0x86dd && v === 6 && b[off + 20] === 6)
+    ) {
+      L.outerL2 = off;
+      L.outerVlan = L.innerL2 = L.innerVlan = -1;
+      L.outerL3 = L.innerL3 = off + 14;
+      L.outerL3Version = L.innerL3Version = v;
+      L.tunnelled = 0;
+      return true;
+    }
+  }
+  return walkFrame(L, m, linkType, b, off, capLen);
+}
+
+/** `locateFrame` without its shortcut (the full walk; tests check both agree). */
+export function walkFrame(
+  L: FrameLayout,
+  m: PacketMeta,
+  linkType: number,
+  b: Uint8Array,
+  off: number,
+  capLen: number,
+): boolean {
+  const end = off + capLen;
+  L.reset();
   switch (linkType) {
     case 1:
       return ethernet(L, m, b, off, end, 0);
