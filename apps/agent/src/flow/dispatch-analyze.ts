@@ -9,7 +9,7 @@
  * had a worker: workers = cores meant cores + 1 busy threads (2 workers ran at 0.4-0.7× of one
  * on 2 cores). Rings are bounded (Atomics.wait when a worker falls behind): memory stays flat.
  */
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { AnalyzeOptions, AnalyzeResult } from "../analyze.ts";
@@ -144,7 +144,10 @@ export async function analyzeFileDispatched(
 
   // Shard 0: an engine in this thread, fed the packets it decodes (no record, no copy); none
   // when it gets no flows (its part files stay empty).
-  const shardOf = shardTable(count, tuning.ownShare ?? ownShare(count, l7On));
+  const shardOf = shardTable(
+    count,
+    tuning.ownShare ?? ownShare(count, l7On, l7On && count > 1 ? capturedBytesPerPacket(path) : undefined),
+  );
   const l4File = opts.outDir ? new JsonlWriter(part("l4_flow_log.jsonl", 0) as string) : undefined;
   const l7File = opts.outDir && l7On ? new JsonlWriter(part("l7_flow_log.jsonl", 0) as string) : undefined;
   let ownL7Rows = 0;
@@ -345,13 +348,49 @@ const DECODE_PER_ENGINE = { l4: 1, l7: 0.4 };
  * This thread's share of the flows so that it and each worker get the same work: it decodes
  * every packet (d per unit of engine work) and runs share s of the engine, a worker runs
  * (1 - s) / (count - 1): d + s = (1 - s) / (count - 1). L4 only this is 0 (this thread only
- * decodes); with L7 and 2 shards about 0.3.
+ * decodes); with L7 and 2 shards about 0.3. With L7 this thread also copies every payload byte
+ * of a worker's packet into the lane, so d grows with the captured bytes a packet: fitted to two
+ * captures (2026-11-26, per-thread CPU): real-1m.pcap, 226 B a packet, best near 0.3;
+ * web-1m.pcap, 3.2 KB a packet (3.5 GB), where copying the payloads costs this thread ~1.4 s
+ * against ~2.8 s for the worker's engine: 0 (0.15 and 0.3 left this thread the longest).
  */
-export function ownShare(count: number, l7: boolean): number {
+export function ownShare(count: number, l7: boolean, bytesPerPacket?: number): number {
   if (count <= 1) return 1;
   const w = 1 / (count - 1);
-  const d = l7 ? DECODE_PER_ENGINE.l7 : DECODE_PER_ENGINE.l4;
+  const d = !l7
+    ? DECODE_PER_ENGINE.l4
+    : bytesPerPacket === undefined
+      ? DECODE_PER_ENGINE.l7
+      : 0.3 + bytesPerPacket / 3000;
   return Math.max(0, (w - d) / (1 + w));
+}
+
+/** Mean captured bytes a packet over the first 4 MiB of a pcap file; undefined for pcapng or none. */
+export function capturedBytesPerPacket(path: string): number | undefined {
+  const b = Buffer.allocUnsafe(4 << 20);
+  const fd = openSync(path, "r");
+  let n = 0;
+  try {
+    n = readSync(fd, b, 0, b.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (n < 24) return undefined;
+  const magic = b.readUInt32LE(0);
+  let le: boolean;
+  if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) le = true;
+  else if (magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) le = false;
+  else return undefined;
+  let packets = 0;
+  let bytes = 0;
+  for (let o = 24; o + 16 <= n; ) {
+    const incl = le ? b.readUInt32LE(o + 8) : b.readUInt32BE(o + 8);
+    if (o + 16 + incl > n) break;
+    packets++;
+    bytes += incl;
+    o += 16 + incl;
+  }
+  return packets > 0 ? bytes / packets : undefined;
 }
 
 const BUCKETS = 256;
