@@ -95,15 +95,12 @@ class FlowL7 {
   readonly resync = [false, false];
   pending: Pending[] = [];
   /**
-   * Application-metrics ids, valid for the metrics' `epoch`: the server (ip|port|protocol) of
-   * `mKeyProto`, found once per flow, and the flow's last endpoint (endpoints repeat: Redis
-   * commands, a service's polled path, DNS names), so most rows skip the endpoint lookup.
+   * Application-metrics server id (ip|port|protocol of `mKeyProto`), found once per flow, valid
+   * for the metrics' `epoch`.
    */
   mEpoch = -1;
   mSrv = 0;
   mKeyProto = "";
-  lastEp = "";
-  lastEpId = 0;
   /** Out-of-order segments per direction, waiting for the hole before them. */
   held: Held[][] | null = null;
   lastTs = 0;
@@ -565,19 +562,12 @@ export class L7Processor {
     if (f.mEpoch !== metrics.epoch) {
       f.mEpoch = metrics.epoch;
       f.mKeyProto = "";
-      f.lastEp = "";
-      f.lastEpId = 0;
     }
     if (f.mKeyProto !== row.l7_protocol) {
       f.mKeyProto = row.l7_protocol;
       f.mSrv = metrics.serverId(row);
     }
-    const ep = row.endpoint;
-    if (ep !== f.lastEp) {
-      f.lastEp = ep;
-      f.lastEpId = metrics.endpointId(ep);
-    }
-    metrics.add(row, f.mSrv, f.lastEpId);
+    metrics.add(row, f.mSrv);
     this.onL7(row);
   }
 
