@@ -114,6 +114,8 @@ function best(entries: TEntry[]): TEntry | undefined {
 export class TagDictionary {
   readonly version: number;
   readonly #exact = new Map<string, TEntry[]>();
+  /** The entries of #exact whose key is a canonical dotted IPv4 address, by its number. */
+  readonly #exact4 = new Map<number, TEntry[]>();
   readonly #prefixes = new Map<number, Map<number, TEntry[]>>();
   #lengths: number[] = [];
   readonly #prefixes6 = new Map<number, Map<bigint, TEntry[]>>();
@@ -140,7 +142,7 @@ export class TagDictionary {
       const rank = ENDPOINT_RANK[r.kind];
       if (rank === undefined) continue;
       const entry: TEntry = { vpc: resolved.vpc, rank, resolved };
-      for (const ip of r.ips) this.#push(this.#exact, normaliseIp(ip), entry);
+      for (const ip of r.ips) this.#pushExact(normaliseIp(ip), entry);
       if (r.cidr && (r.kind === "subnet" || r.kind === "vpc" || r.kind === "appliance")) {
         const p = parseCidrV4(r.cidr);
         const p6 = p ? undefined : parseCidrV6(r.cidr);
@@ -159,10 +161,16 @@ export class TagDictionary {
       for (const ip of h.ips) {
         const key = normaliseIp(ip);
         if (!this.#exact.get(key)?.some((e) => e.vpc === vpc)) {
-          this.#push(this.#exact, key, { vpc, rank: ENDPOINT_RANK.host ?? 3, resolved });
+          this.#pushExact(key, { vpc, rank: ENDPOINT_RANK.host ?? 3, resolved });
         }
       }
     }
+  }
+
+  #pushExact(key: string, e: TEntry): void {
+    this.#push(this.#exact, key, e);
+    const n = ipv4ToNumber(key);
+    if (n !== undefined && numberToIpv4(n) === key) this.#push(this.#exact4, n, e);
   }
 
   #push<K>(map: Map<K, TEntry[]>, key: K, e: TEntry): void {
@@ -238,6 +246,34 @@ export class TagDictionary {
     }
     return EMPTY;
   }
+
+  /**
+   * `resolve` of a canonical dotted IPv4 address given as its number (compact ingest reads the
+   * address from the body's bytes; no string is built): the same answer as `resolve` of its text.
+   */
+  resolveV4(n: number, vpcContext = 0): TResolved {
+    const exact = this.#exact4.get(n);
+    let hit = exact ? pickLocal(exact, vpcContext) : undefined;
+    if (!hit) {
+      for (const len of this.#lengths) {
+        const es = this.#prefixes.get(len)?.get(maskV4(n, len));
+        hit = es ? pickLocal(es, vpcContext) : undefined;
+        if (hit) break;
+      }
+    }
+    if (hit) return hit.resolved;
+    if (exact) return pickUnique(exact)?.resolved ?? EMPTY;
+    for (const len of this.#lengths) {
+      const es = this.#prefixes.get(len)?.get(maskV4(n, len));
+      if (es) return pickUnique(es)?.resolved ?? EMPTY;
+    }
+    return EMPTY;
+  }
+}
+
+/** Dotted text of an unsigned 32-bit IPv4 number. */
+function numberToIpv4(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 function tableOf<K>(byLength: Map<number, Map<K, TEntry[]>>, len: number): Map<K, TEntry[]> {

@@ -4,8 +4,8 @@ import type { TagDictionary } from "./dictionary.ts";
 /**
  * AutoTagging of a compact batch from its bytes (ingest-tsv.ts): the same resolution as
  * `ResourceTagger.tagRows` on row objects, without building them. A dotted IPv4 address is read
- * as a number, and each distinct address is resolved once per batch and VPC context (flows
- * repeat their servers): only a miss builds the address's string for the dictionary.
+ * as a number and resolved from it (`TagDictionary.resolveV4`); any other text is resolved once
+ * per batch and VPC context.
  */
 export function tagFieldIds(
   dict: TagDictionary,
@@ -31,8 +31,9 @@ export function tagFieldIds(
     ["client_ip", "client_resource_id"],
     ["server_ip", "server_resource_id"],
   ] as const;
-  // Per VPC context: canonical IPv4 as a number, anything else by its text.
-  const caches = new Map<number, Map<number | string, number>>();
+  // A canonical IPv4 address is resolved from its number (a few small Map lookups, no string
+  // built); anything else by its text, once per batch and VPC context.
+  const caches = new Map<number, Map<string, number>>();
   for (const [input, column] of sides) {
     const sp = spans[input];
     if (!sp) continue;
@@ -42,20 +43,21 @@ export function tagFieldIds(
       if (s < 0) continue;
       const e = sp[2 * r + 1] as number;
       const ctx = ctxs ? (ctxs[r] as number) : agentCtx;
-      let cache = caches.get(ctx);
-      if (!cache) {
-        cache = new Map();
-        caches.set(ctx, cache);
-      }
       const v4 = ipv4At(src, s, e);
-      const key = v4 >= 0 ? v4 : src.toString("latin1", s, e);
-      let id = cache.get(key);
-      if (id === undefined) {
-        id = dict.resolve(src.toString("latin1", s, e), ctx).resourceId;
-        if (!(Number.isInteger(id) && id > 0 && id <= 4_294_967_295)) id = 0;
-        cache.set(key, id);
+      let id: number;
+      if (v4 >= 0) id = dict.resolveV4(v4, ctx).resourceId;
+      else {
+        let cache = caches.get(ctx);
+        if (!cache) {
+          cache = new Map();
+          caches.set(ctx, cache);
+        }
+        const text = src.toString("latin1", s, e);
+        const known = cache.get(text);
+        id = known ?? dict.resolve(text, ctx).resourceId;
+        if (known === undefined) cache.set(text, id);
       }
-      if (id > 0) {
+      if (Number.isInteger(id) && id > 0 && id <= 4_294_967_295) {
         ids ??= new Uint32Array(count);
         ids[r] = id;
       }
