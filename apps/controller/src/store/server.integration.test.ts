@@ -1,5 +1,14 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -83,6 +92,43 @@ describe("store HTTP interface", () => {
     } finally {
       await db.close();
     }
+  });
+
+  it("takes an insert's data in a binary format (NUL bytes included) and leaves no spool file", async () => {
+    await client.command({
+      query: "CREATE TABLE IF NOT EXISTS rb (k UInt32, v String) ENGINE = MergeTree ORDER BY k",
+    });
+    // RowBinary: UInt32 little-endian, then a LEB128 length and the bytes.
+    const row = (k: number, v: Buffer) => {
+      const b = Buffer.alloc(5);
+      b.writeUInt32LE(k, 0);
+      b[4] = v.length;
+      return Buffer.concat([b, v]);
+    };
+    const body = Buffer.concat([
+      row(0, Buffer.from("a\0b")),
+      row(1, Buffer.from([0, 0])),
+      row(2, Buffer.from("c")),
+    ]);
+    const res = await fetch(
+      `${store.url}/?query=${encodeURIComponent("INSERT INTO rb (k, v) FORMAT RowBinary")}`,
+      {
+        method: "POST",
+        body,
+      },
+    );
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.headers.get("x-clickhouse-summary") ?? "{}").written_rows).toBe("3");
+    const rs = await client.query({
+      query: "SELECT k, hex(v) AS h FROM rb ORDER BY k",
+      format: "JSONEachRow",
+    });
+    expect(await rs.json()).toEqual([
+      { k: 0, h: "610062" },
+      { k: 1, h: "0000" },
+      { k: 2, h: "63" },
+    ]);
+    expect(readdirSync(path.join(dataDir, "insert-spool"))).toEqual([]);
   });
 
   it("surfaces engine errors with their ClickHouse code", async () => {
