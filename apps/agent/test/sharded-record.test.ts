@@ -4,7 +4,7 @@
  * hash buckets are split between the dispatching thread's own shard and the workers, the rows
  * are one thread's.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sharedPcapsDir } from "@flowplane/core/shared-dir";
@@ -217,5 +217,77 @@ describe("decode-once shard split", () => {
     expect(many.ids).toBe(one.ids);
     expect(many.r.stats.packets).toBe(one.r.stats.packets);
     expect(many.r.stats.flowPackets).toBe(one.r.stats.flowPackets);
+  });
+});
+
+/**
+ * A pcap of the records of `files` (shared captures, same link type) one after the other, each
+ * file's packets shifted past the previous file's last timestamp, plus `tail` bytes of a record
+ * cut by the end of the file.
+ */
+function joinedCapture(files: string[], tail: number): string {
+  const dir = sharedPcapsDir();
+  const parts: Buffer[] = [];
+  let header: Buffer | undefined;
+  let last = 0;
+  for (const f of files) {
+    const b = readFileSync(join(dir, f));
+    header ??= b.subarray(0, 24);
+    let shift = 0;
+    for (let o = 24, first = true; o + 16 <= b.length; ) {
+      const cap = b.readUInt32LE(o + 8);
+      const rec = Buffer.from(b.subarray(o, o + 16 + cap));
+      const sec = rec.readUInt32LE(0);
+      if (first) shift = Math.max(0, last + 1 - sec);
+      first = false;
+      rec.writeUInt32LE(sec + shift, 0);
+      last = sec + shift;
+      parts.push(rec);
+      o += 16 + cap;
+    }
+  }
+  const cut = Buffer.from(parts[parts.length - 1]!.subarray(0, tail));
+  const file = join(tmp, `joined-${tail}.pcap`);
+  writeFileSync(file, Buffer.concat([header!, ...parts, cut]));
+  return file;
+}
+
+describe("shared reading (L7 on, pcap read in blocks the workers' records point into)", () => {
+  it.each([
+    ["small blocks reused", { blockBytes: 16 + 256 * 1024, blocks: 2 }],
+    ["default blocks", {}],
+    ["payloads copied", { copyPayloads: true }],
+  ])("%s: L4 and L7 rows and read errors of one thread", async (_name, tuning) => {
+    const file = joinedCapture(
+      ["redis-commands.pcap", "erspan-vlan-http-tls.pcap", "http1-pipelined.pcap", "redis-commands.pcap"],
+      40,
+    );
+    const run = async (workers: number) => {
+      const l4: string[] = [];
+      const l7: string[] = [];
+      const o = {
+        startSeconds: 1,
+        maxFlows: 4096,
+        l7: {},
+        onL4: (x: L4FlowRow) => l4.push(JSON.stringify({ ...x, flow_id: "" })),
+        onL7: (x: { flow_id: string }) => l7.push(JSON.stringify({ ...x, flow_id: "" })),
+      };
+      const r =
+        workers === 1
+          ? await analyzeFile(file, { ...o, workers: 1 })
+          : await analyzeFileDispatched(file, { ...o, workers }, { ownShare: 0.3, ...tuning });
+      return { r, l4: l4.sort(), l7: l7.sort() };
+    };
+    const one = await run(1);
+    expect(one.l7.length).toBeGreaterThan(40);
+    expect(one.r.stats.decodeErrors).toBe(1);
+    for (const workers of [2, 3]) {
+      const many = await run(workers);
+      expect(many.l4).toEqual(one.l4);
+      expect(many.l7).toEqual(one.l7);
+      expect(many.r.stats.packets).toBe(one.r.stats.packets);
+      expect(many.r.stats.decodeErrorsByKind).toEqual(one.r.stats.decodeErrorsByKind);
+      expect(many.r.stats.firstErrorOffsets).toEqual(one.r.stats.firstErrorOffsets);
+    }
   });
 });

@@ -8,12 +8,17 @@
  * (`ownShare`): none L4-only, where decoding costs as much as the engine. Before, every shard
  * had a worker: workers = cores meant cores + 1 busy threads (2 workers ran at 0.4-0.7× of one
  * on 2 cores). Rings are bounded (Atomics.wait when a worker falls behind): memory stays flat.
+ * With L7 on, workers need payloads: a classic pcap file is then read in blocks of shared memory
+ * that the records point into (`readShared`); other input has its payloads copied into a lane.
  */
-import { closeSync, mkdirSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { AnalyzeOptions, AnalyzeResult } from "../analyze.ts";
 import { readCaptureFile } from "../capture/capture-file.ts";
+import { ChunkedSource } from "../capture/chunked-source.ts";
+import { MAX_PACKET, type PacketHandler, type ReadErrorHandler } from "../capture/packet-sink.ts";
+import { readPcapRecords } from "../capture/pcap-reader.ts";
 import { decodeFrame } from "../decode/packet.ts";
 import { DECODE_ERROR_NAMES, DecodeError, PacketMeta } from "../decode/packet-meta.ts";
 import { JsonlWriter } from "../output/jsonl-writer.ts";
@@ -31,6 +36,15 @@ const SLOT_WORDS = 1 << 17;
 /** Payload bytes per batch slot when L7 is on: a batch is published early when they run out. */
 const PAYLOAD_BYTES = 1 << 20;
 const FRAG_SLOTS = 4096;
+/**
+ * Shared reading (L7 on, classic pcap): the file is read in blocks straight into shared memory
+ * and a worker's record points at its payload there, instead of this thread copying every payload
+ * byte into a lane (on web-1m.pcap, 3.5 GB, that copy cost this thread ~1.4 s of CPU against
+ * ~1 s for reading and decoding). A block is refilled once every lane has consumed the batches
+ * that reference it.
+ */
+const BLOCK_BYTES = 4 << 20;
+const BLOCKS = 8;
 
 type WorkerStats = EngineStats & { l7Rows?: number };
 type Msg = ShardRowsMsg | { type: "done"; stats: WorkerStats };
@@ -51,6 +65,11 @@ interface Lane {
 export interface DispatchTuning {
   /** Share of the flow hash buckets run by this thread (default `ownShare(count, l7)`). */
   ownShare?: number;
+  /** With L7 on, copy payloads into the lanes even from a pcap file (the path before shared reading). */
+  copyPayloads?: boolean;
+  /** Shared reading: bytes a block (at least 16 + MAX_PACKET) and blocks (at least 2). */
+  blockBytes?: number;
+  blocks?: number;
 }
 
 export async function analyzeFileDispatched(
@@ -91,18 +110,22 @@ export async function analyzeFileDispatched(
   // else here, so their start-up (thread, bundle, warm-up: 60-100 ms of CPU each, far more wall
   // clock on a busy machine) overlaps with this thread's own warm-up and reading.
   const lanes: Lane[] = [];
+  const header = l7On && count > 1 && !tuning.copyPayloads ? pcapHeader(path) : undefined;
+  const blockBytes = Math.max(16 + MAX_PACKET, tuning.blockBytes ?? BLOCK_BYTES);
+  const blockCount = Math.max(2, tuning.blocks ?? BLOCKS);
+  const blocks = header ? new SharedArrayBuffer(blockBytes * blockCount) : undefined;
   if (count > 1) {
     const script = await workerBundle(new URL("./dispatch-worker.ts", import.meta.url), "cjs");
     const l7Bundle = l7On ? await workerBundle(new URL("../l7/index.ts", import.meta.url)) : undefined;
     for (let index = 1; index < count; index++) {
       const control = new SharedArrayBuffer(4 * (3 + SLOTS));
       const ring = new SharedArrayBuffer(4 * SLOT_WORDS * SLOTS);
-      const payloadRing = l7On ? new SharedArrayBuffer(PAYLOAD_BYTES * SLOTS) : undefined;
+      const payloadRing = blocks ?? (l7On ? new SharedArrayBuffer(PAYLOAD_BYTES * SLOTS) : undefined);
       lanes.push({
         ctl: new Int32Array(control),
         words: new Int32Array(ring),
         times: new Float64Array(ring),
-        payload: payloadRing ? new Uint8Array(payloadRing) : null,
+        payload: payloadRing && !blocks ? new Uint8Array(payloadRing) : null,
         head: 0,
         base: 0,
         fill: 0,
@@ -118,7 +141,8 @@ export async function analyzeFileDispatched(
           control,
           ring,
           payloadRing,
-          payloadBytes: PAYLOAD_BYTES,
+          // 0: record word 12 is an offset into the shared blocks, not into a slot's bytes.
+          payloadBytes: blocks ? 0 : PAYLOAD_BYTES,
           l4File: part("l4_flow_log.jsonl", index),
           l7File: l7On ? part("l7_flow_log.jsonl", index) : undefined,
           wantL7Rows,
@@ -219,79 +243,98 @@ export async function analyzeFileDispatched(
   let nextSecond = 0;
   const progress = opts.onProgress;
   let sinceProgress = 0;
-  readCaptureFile(
-    path,
-    (lt, buf, off, cap, wire, ts, fo) => {
-      own.packets++;
-      own.bytes += wire;
-      if (own.firstTs === 0) own.firstTs = ts;
-      if (ts > now) {
-        now = ts;
-        if (now >= nextSecond) {
-          nextSecond = Math.floor(now / 1e6) * 1e6 + 1e6;
-          // Every shard ticks at every second of packet time, as one engine would.
-          engine?.tick(now);
-          for (const lane of lanes) {
-            if (lane.fill > SLOT_WORDS - REC_MAX) publish(lane);
-            lane.fill += writeClock(lane.words, lane.times, lane.base + lane.fill, now, extra);
-          }
+  /** File offset of offset 0 of the buffer the reader walks (shared reading: of the block). */
+  let foBase = 0;
+  const onPacket = (
+    lt: number,
+    buf: Uint8Array,
+    off: number,
+    cap: number,
+    wire: number,
+    ts: number,
+    fo0: number,
+  ) => {
+    const fo = fo0 + foBase;
+    own.packets++;
+    own.bytes += wire;
+    if (own.firstTs === 0) own.firstTs = ts;
+    if (ts > now) {
+      now = ts;
+      if (now >= nextSecond) {
+        nextSecond = Math.floor(now / 1e6) * 1e6 + 1e6;
+        // Every shard ticks at every second of packet time, as one engine would.
+        engine?.tick(now);
+        for (const lane of lanes) {
+          if (lane.fill > SLOT_WORDS - REC_MAX) publish(lane);
+          lane.fill += writeClock(lane.words, lane.times, lane.base + lane.fill, now, extra);
         }
       }
-      own.lastTs = now;
-      if (progress && ++sinceProgress === 65536) {
-        sinceProgress = 0;
-        progress(fo, 0);
+    }
+    own.lastTs = now;
+    if (progress && ++sinceProgress === 65536) {
+      sinceProgress = 0;
+      progress(fo, 0);
+    }
+    const err = decodeFrame(m, lt, buf, off, cap);
+    if (err !== DecodeError.ok) {
+      if (err === DecodeError.notIp) own.nonIp++;
+      else countError(DECODE_ERROR_NAMES[err] ?? "unknown", fo);
+      return;
+    }
+    let shard = shardOf[(flowHash(m) >>> 0) & (BUCKETS - 1)]!;
+    if (m.fragment === 1) {
+      let h = Math.imul(m.fragSrc ^ Math.imul(m.fragDst, 31) ^ m.fragId, 0x9e3779b1) ^ m.fragProto;
+      h = (h ^ (h >>> 16)) & (FRAG_SLOTS - 1);
+      const k = h * 4;
+      if (m.laterFragment === 0) {
+        fragKey[k] = m.fragSrc;
+        fragKey[k + 1] = m.fragDst;
+        fragKey[k + 2] = m.fragId;
+        fragKey[k + 3] = m.fragProto;
+        fragShard[h] = shard;
+      } else if (
+        fragShard[h]! >= 0 &&
+        fragKey[k] === m.fragSrc &&
+        fragKey[k + 1] === m.fragDst &&
+        fragKey[k + 2] === m.fragId &&
+        fragKey[k + 3] === m.fragProto
+      ) {
+        shard = fragShard[h]!;
       }
-      const err = decodeFrame(m, lt, buf, off, cap);
-      if (err !== DecodeError.ok) {
-        if (err === DecodeError.notIp) own.nonIp++;
-        else countError(DECODE_ERROR_NAMES[err] ?? "unknown", fo);
-        return;
-      }
-      let shard = shardOf[(flowHash(m) >>> 0) & (BUCKETS - 1)]!;
-      if (m.fragment === 1) {
-        let h = Math.imul(m.fragSrc ^ Math.imul(m.fragDst, 31) ^ m.fragId, 0x9e3779b1) ^ m.fragProto;
-        h = (h ^ (h >>> 16)) & (FRAG_SLOTS - 1);
-        const k = h * 4;
-        if (m.laterFragment === 0) {
-          fragKey[k] = m.fragSrc;
-          fragKey[k + 1] = m.fragDst;
-          fragKey[k + 2] = m.fragId;
-          fragKey[k + 3] = m.fragProto;
-          fragShard[h] = shard;
-        } else if (
-          fragShard[h]! >= 0 &&
-          fragKey[k] === m.fragSrc &&
-          fragKey[k + 1] === m.fragDst &&
-          fragKey[k + 2] === m.fragId &&
-          fragKey[k + 3] === m.fragProto
-        ) {
-          shard = fragShard[h]!;
-        }
-      }
-      const withPayload =
-        l7On && m.payloadLen > 0 && m.laterFragment === 0 && (m.proto === 6 || m.proto === 17);
-      let plen = 0;
-      if (withPayload) plen = Math.max(0, Math.min(m.payloadLen, off + cap - m.payloadOffset, PAYLOAD_BYTES));
-      if (engine !== null && shard === 0) {
-        if (l7On) engine.decoded(wire, now, buf, m.payloadOffset, plen);
-        else engine.decoded(wire, now);
-        return;
-      }
-      const lane = lanes[shard - 1] as Lane;
-      if (lane.fill > SLOT_WORDS - REC_MAX || (plen > 0 && lane.pfill + plen > PAYLOAD_BYTES)) publish(lane);
-      const o = lane.base + lane.fill;
-      lane.fill += writeRecord(m, lane.words, lane.times, o, wire, now, extra);
-      if (lane.payload !== null) {
-        const at = (lane.head % SLOTS) * PAYLOAD_BYTES + lane.pfill;
-        if (plen > 0) copyBytes(buf, m.payloadOffset, plen, lane.payload, at);
-        lane.words[o + REC_BASE] = lane.pfill;
-        lane.words[o + REC_BASE + 1] = plen;
-        lane.pfill += plen;
-      }
-    },
-    countError,
-  );
+    }
+    const withPayload =
+      l7On && m.payloadLen > 0 && m.laterFragment === 0 && (m.proto === 6 || m.proto === 17);
+    let plen = 0;
+    if (withPayload) plen = Math.max(0, Math.min(m.payloadLen, off + cap - m.payloadOffset, PAYLOAD_BYTES));
+    if (engine !== null && shard === 0) {
+      if (l7On) engine.decoded(wire, now, buf, m.payloadOffset, plen);
+      else engine.decoded(wire, now);
+      return;
+    }
+    const lane = lanes[shard - 1] as Lane;
+    if (
+      lane.fill > SLOT_WORDS - REC_MAX ||
+      (plen > 0 && lane.payload !== null && lane.pfill + plen > PAYLOAD_BYTES)
+    )
+      publish(lane);
+    const o = lane.base + lane.fill;
+    lane.fill += writeRecord(m, lane.words, lane.times, o, wire, now, extra);
+    if (blocks !== undefined) {
+      lane.words[o + REC_BASE] = buf.byteOffset + m.payloadOffset;
+      lane.words[o + REC_BASE + 1] = plen;
+    } else if (lane.payload !== null) {
+      const at = (lane.head % SLOTS) * PAYLOAD_BYTES + lane.pfill;
+      if (plen > 0) copyBytes(buf, m.payloadOffset, plen, lane.payload, at);
+      lane.words[o + REC_BASE] = lane.pfill;
+      lane.words[o + REC_BASE + 1] = plen;
+      lane.pfill += plen;
+    }
+  };
+  if (header && blocks) {
+    readShared(path, header, blocks, blockBytes, lanes, publish, onPacket, countError, (b) => {
+      foBase = b;
+    });
+  } else readCaptureFile(path, onPacket, countError);
   for (const lane of lanes) {
     if (lane.fill > 0) publish(lane);
     Atomics.store(lane.ctl, 2, 1);
@@ -348,20 +391,16 @@ const DECODE_PER_ENGINE = { l4: 1, l7: 0.4 };
  * This thread's share of the flows so that it and each worker get the same work: it decodes
  * every packet (d per unit of engine work) and runs share s of the engine, a worker runs
  * (1 - s) / (count - 1): d + s = (1 - s) / (count - 1). L4 only this is 0 (this thread only
- * decodes); with L7 and 2 shards about 0.3. With L7 this thread also copies every payload byte
- * of a worker's packet into the lane, so d grows with the captured bytes a packet: fitted to two
- * captures (2026-11-26, per-thread CPU): real-1m.pcap, 226 B a packet, best near 0.3;
- * web-1m.pcap, 3.2 KB a packet (3.5 GB), where copying the payloads costs this thread ~1.4 s
- * against ~2.8 s for the worker's engine: 0 (0.15 and 0.3 left this thread the longest).
+ * decodes); with L7 and 2 shards about 0.3. Reading a pcap file costs this thread more per
+ * packet the bigger the packets, so with its mean captured bytes a packet d grows: fitted to two
+ * captures (2026-11-26, per-thread CPU of 2 workers): real-1m.pcap (152 B a packet in its first
+ * 4 MiB) best near 0.3; web-1m.pcap (2.2 KB, 3.5 GB in all) 0.2 (longest thread 2.36-2.44 s;
+ * 0.1: 2.39-2.52 s, 0 and 0.3: 2.6-2.9 s).
  */
 export function ownShare(count: number, l7: boolean, bytesPerPacket?: number): number {
   if (count <= 1) return 1;
   const w = 1 / (count - 1);
-  const d = !l7
-    ? DECODE_PER_ENGINE.l4
-    : bytesPerPacket === undefined
-      ? DECODE_PER_ENGINE.l7
-      : 0.3 + bytesPerPacket / 3000;
+  const d = !l7 ? DECODE_PER_ENGINE.l4 : DECODE_PER_ENGINE.l7 + (bytesPerPacket ?? 0) / 10_000;
   return Math.max(0, (w - d) / (1 + w));
 }
 
@@ -414,4 +453,121 @@ export function shardTable(count: number, ownShare: number): Uint8Array {
   const own = Math.round(BUCKETS * ownShare);
   for (let b = 0; b < BUCKETS; b++) t[b] = b < own ? 0 : 1 + ((b - own) % (count - 1));
   return t;
+}
+
+interface PcapHeader {
+  le: boolean;
+  nanos: boolean;
+  linkType: number;
+}
+
+/** The classic pcap file header, or undefined (pcapng, too short): those are read as before. */
+function pcapHeader(path: string): PcapHeader | undefined {
+  const b = Buffer.alloc(24);
+  const fd = openSync(path, "r");
+  let n = 0;
+  try {
+    n = readSync(fd, b, 0, 24, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (n < 24) return undefined;
+  const magic = b.readUInt32LE(0);
+  let le: boolean;
+  if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) le = true;
+  else if (magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) le = false;
+  else return undefined;
+  const nanos = le ? magic === 0xa1b23c4d : b.readUInt32BE(0) === 0xa1b23c4d;
+  return { le, nanos, linkType: (le ? b.readUInt32LE(20) : b.readUInt32BE(20)) & 0x0fffffff };
+}
+
+/**
+ * Reads a classic pcap file block by block into `blocks` (shared memory, `blockBytes` a block)
+ * and hands each block's complete records to the pcap reader; a record cut by the block's end is
+ * moved to the start of the next block. After a block, every lane's batch is published (its
+ * records reference the block), and before a block is refilled this waits until every lane's
+ * worker has consumed the batches published up to the block's last use.
+ */
+function readShared(
+  path: string,
+  h: PcapHeader,
+  blocks: SharedArrayBuffer,
+  blockBytes: number,
+  lanes: Lane[],
+  publish: (lane: Lane) => void,
+  onPacket: PacketHandler,
+  onError: ReadErrorHandler,
+  setBase: (fileOffset: number) => void,
+): void {
+  const all = new Uint8Array(blocks);
+  const count = blocks.byteLength / blockBytes;
+  // need[b * lanes + i]: lane i's worker is done with block b once its tail reaches this head.
+  const need = new Int32Array(count * lanes.length);
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    let fileOff = 24;
+    let carry = 0;
+    let carryFrom = 0;
+    for (let k = 0; ; k++) {
+      const blk = k % count;
+      const base = blk * blockBytes;
+      for (let i = 0; i < lanes.length; i++) {
+        const lane = lanes[i]!;
+        const want = need[blk * lanes.length + i]!;
+        for (;;) {
+          const tail = Atomics.load(lane.ctl, 1);
+          if (tail >= want) break;
+          Atomics.wait(lane.ctl, 1, tail, 100);
+        }
+      }
+      if (carry > 0) all.copyWithin(base, carryFrom, carryFrom + carry);
+      const blockFile = fileOff - carry;
+      let n = carry;
+      while (n < blockBytes && fileOff < size) {
+        const r = readSync(fd, all, base + n, blockBytes - n, fileOff);
+        if (r <= 0) break;
+        n += r;
+        fileOff += r;
+      }
+      const eof = fileOff >= size;
+      // Complete records from the block's start; at the end of the file, everything (the reader
+      // reports a cut record as it would).
+      let end = 0;
+      let bogus = false;
+      for (;;) {
+        if (end + 16 > n) break;
+        const p = base + end + 8;
+        const cap = h.le
+          ? all[p]! + (all[p + 1]! << 8) + (all[p + 2]! << 16) + all[p + 3]! * 16777216
+          : all[p + 3]! + (all[p + 2]! << 8) + (all[p + 1]! << 16) + all[p]! * 16777216;
+        if (cap > MAX_PACKET) {
+          bogus = true;
+          break;
+        }
+        if (end + 16 + cap > n) break;
+        end += 16 + cap;
+      }
+      const take = eof || bogus ? n : end;
+      setBase(blockFile);
+      readPcapRecords(
+        ChunkedSource.fromBuffer(all.subarray(base, base + take)),
+        h.le,
+        h.nanos,
+        h.linkType,
+        onPacket,
+        (kind, offset) => onError(kind, offset + blockFile),
+      );
+      for (let i = 0; i < lanes.length; i++) {
+        const lane = lanes[i]!;
+        if (lane.fill > 0) publish(lane);
+        need[blk * lanes.length + i] = lane.head;
+      }
+      if (eof || bogus || n === 0) break;
+      carry = n - take;
+      carryFrom = base + take;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

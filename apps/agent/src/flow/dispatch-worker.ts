@@ -108,6 +108,7 @@ function run(createL7: CreateL7 | undefined): void {
               wire,
               times[(o + REC_TS) >> 1]!,
               payload,
+              // payloadBytes 0: the dispatcher's shared blocks, addressed directly.
               slot * d.payloadBytes + words[o + REC_BASE]!,
               words[o + REC_BASE + 1]!,
             );
