@@ -671,7 +671,8 @@ export class TsvRows {
     }
     const names = [...overrides.keys()].filter((n) => n in this.def.columns).sort();
     const plan = planOf(this.def, this.#columns, names, writers === "closures");
-    const native = writers === "native" && plan.program ? loadTsvNative() : undefined;
+    // (tsv-lines.c takes up to 16 override columns; there are two tag columns today.)
+    const native = writers === "native" && plan.program && names.length <= 16 ? loadTsvNative() : undefined;
     const ov = names.map((n) => overrides.get(n));
     const orgBytes = Buffer.from(org.data, "latin1");
     const agentBytes = Buffer.from(agent.data, "latin1");
