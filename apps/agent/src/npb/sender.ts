@@ -16,9 +16,10 @@
  * As root (`packetSocket: "auto"`), copies to a destination whose egress interface and next-hop
  * MAC are known go instead as complete Ethernet frames through an AF_PACKET TX ring
  * (packet-ring.ts): written straight into the kernel's ring, one send(2) per batch, no UDP
- * socket. Copies bigger than the egress MTU (or a ring slot) are cut into IPv4 fragments there
- * (fragment.ts); destinations without a route or neighbour entry keep the socket path;
- * switching paths flushes the other first, so copies stay in order.
+ * socket. Copies bigger than the egress MTU are cut into IPv4 fragments there (fragment.ts);
+ * copies over a 2 KiB slot but under a jumbo MTU, and destinations without a route or
+ * neighbour entry, keep the socket path; switching paths flushes the other first, so copies
+ * stay in order.
  */
 import { createSocket, type Socket } from "node:dgram";
 import { createRequire } from "node:module";
@@ -75,7 +76,7 @@ export interface SenderStats {
   ringFrames: number;
   /** Of `packetRing`, copies bigger than the egress MTU, sent as IPv4 fragments from the ring. */
   ringFragmented: number;
-  /** send(2) calls that flushed the TX rings (packetRing / ringFlushes = mean batch). */
+  /** send(2) calls that flushed the TX rings (ringFrames / ringFlushes = mean batch). */
   ringFlushes: number;
   /** Flushes the kernel cut short (EAGAIN: its send buffer full of frames in flight); retried. */
   ringStalls: number;
