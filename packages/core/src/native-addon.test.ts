@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildAddon } from "./build-addon.ts";
+import { buildAddon } from "./native-addon.ts";
 
 // A minimal N-API module exporting answer() = 42.
 const SOURCE = `#include <node_api.h>
