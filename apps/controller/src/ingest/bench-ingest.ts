@@ -9,7 +9,7 @@
  * failover time: two data node processes, agents syncing at the default interval, one node
  * SIGKILLed; seconds until every agent it had is sending elsewhere, and as sync intervals.
  *
- *   node --import tsx apps/controller/src/ingest/bench-ingest.ts [--rows 200000] [--batch 5000] [--concurrency 4] [--encoding tsv|json] [--no-tagging] [--no-failover]
+ *   node --import tsx apps/controller/src/ingest/bench-ingest.ts [--rows 200000] [--batch 5000] [--concurrency 8] [--encoding tsv|json] [--no-tagging] [--no-failover]
  *
  * `--encoding` is the agents' wire encoding: `tsv` (the compact one, the exporter's default) or
  * `json` (what agents before it send).
@@ -35,6 +35,7 @@ import { createTestDatabase } from "@flowplane/db/testing";
 import { loadMigrations } from "@flowplane/query/ddl";
 import { createTestClickhouse } from "@flowplane/query/testing";
 import { enroll } from "../../../agent/src/controller-link/index.ts";
+import { DEFAULT_AGENT_API_OPTIONS } from "../agents/api.ts";
 import { createAgentRuntime } from "../agents/wiring.ts";
 import { buildControllerServer } from "../http/server.ts";
 import { ChdbEngine } from "../store/engine.ts";
@@ -46,7 +47,12 @@ const { values } = parseArgs({
   options: {
     rows: { type: "string", default: "200000" },
     batch: { type: "string", default: "5000" },
-    concurrency: { type: "string", default: "4" },
+    /**
+     * Batches in flight: by default the ingest process's admission limit, which a saturated node
+     * serving at least that many busy agents holds (past it agents get 429 and retry), and a
+     * throughput bench measures a saturated node.
+     */
+    concurrency: { type: "string", default: String(DEFAULT_AGENT_API_OPTIONS.maxInFlightBatches) },
     encoding: { type: "string", default: "tsv" },
     "no-tagging": { type: "boolean", default: false },
     /** The default since tagging lines are always printed; kept so old command lines still run. */
