@@ -5,11 +5,12 @@
  * the parent; metrics rows always go to the parent (it sums keys split across shards).
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { AppMetricsRow, L7Row } from "../l7/index.ts";
+import type { L7Row } from "../l7/index.ts";
 import { JsonlWriter } from "../output/jsonl-writer.ts";
 import { createEngine, type EngineOptions, type L4FlowRow, type NetworkMetricsRow } from "./flow-engine.ts";
 import { REC_BASE, REC_TS, readRecord, recordWords } from "./meta-record.ts";
 import { RowBatches } from "./row-batches.ts";
+import { CompactRows } from "./shard-rows.ts";
 
 export interface DispatchWorkerData {
   index: number;
@@ -49,7 +50,7 @@ const file = d.l4File ? new JsonlWriter(d.l4File) : undefined;
 const l4 = new RowBatches<L4FlowRow>(port, "l4");
 const nm = new RowBatches<NetworkMetricsRow>(port, "nm");
 const l7 = new RowBatches<L7Row>(port, "l7");
-const am = new RowBatches<AppMetricsRow>(port, "am");
+const am = new CompactRows(port, d.index);
 let l7Count = 0;
 const l7File = d.l7File ? new JsonlWriter(d.l7File) : undefined;
 type CreateL7 = typeof import("../l7/index.ts").createL7Processor;
