@@ -1,11 +1,11 @@
 /**
  * The libpcap capture addon (native/pcap-capture.c), compiled on first use against Debian's
- * libpcap-dev and loaded by ../native/build-addon.ts (per-user private build directory, checked
+ * libpcap-dev and loaded by @flowplane/core/native-addon (per-user private build directory, checked
  * before loading). Anything missing (no compiler, no pcap.h, not Linux) yields a one-line reason
  * and live capture falls back to the `cap` binding.
  * FLOWPLANE_PCAP_ADDON=off forces that fallback (tests, or to compare the two).
  */
-import { buildAddon } from "../native/build-addon.ts";
+import { buildAddon } from "@flowplane/core/native-addon";
 
 export interface PcapAddon {
   devices(): string[];

@@ -1,9 +1,9 @@
 /**
  * The optional sendmmsg addon (native/sendmmsg.c), compiled on first use and loaded by
- * ../native/build-addon.ts (per-user private build directory, one-line reason when unavailable,
+ * @flowplane/core/native-addon (per-user private build directory, one-line reason when unavailable,
  * in which case the sender keeps using dgram).
  */
-import { buildAddon } from "../native/build-addon.ts";
+import { buildAddon } from "@flowplane/core/native-addon";
 
 export interface SendmmsgAddon {
   open(kind: 0 | 1): number;

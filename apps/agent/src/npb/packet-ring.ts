@@ -9,7 +9,7 @@
  */
 import { execFile, execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { buildAddon } from "../native/build-addon.ts";
+import { buildAddon } from "@flowplane/core/native-addon";
 import { ipv4ToInt } from "./encap.ts";
 import { fragmentCount, writeFragment } from "./fragment.ts";
 
