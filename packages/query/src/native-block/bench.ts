@@ -4,7 +4,9 @@
  * rows) of (a) the agent's encode, (b) the controller's check and re-encode, (c) chDB's insert of
  * the resulting payload through the store's engine (written to a file, INSERT ... FROM INFILE, as
  * the store does), beside the ceiling (the same rows as ClickHouse's own Native via file()). The
- * variants alternate within each round; the best of the rounds is printed, with every round.
+ * variants alternate within each round; the best of the rounds is printed, with every round. Run
+ * as `node --expose-gc --import tsx packages/query/src/native-block/bench.ts` for steadier (a) and
+ * (b): the collector then runs before each step.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -24,11 +26,16 @@ const { values } = parseArgs({
     rows: { type: "string", default: "200000" },
     batch: { type: "string", default: "5000" },
     rounds: { type: "string", default: "5" },
+    /** Rows per store insert (whole batches); default: the whole run in one insert, as the ceiling. */
+    "insert-rows": { type: "string" },
   },
 });
 const ROWS = Number(values.rows);
 const BATCH = Number(values.batch);
 const ROUNDS = Number(values.rounds);
+const INSERT_BATCHES = values["insert-rows"]
+  ? Math.max(1, Math.round(Number(values["insert-rows"]) / BATCH))
+  : 0;
 const ORG = "3f0c5a2e-8d1b-4c6f-9a7e-2b4d6f8a0c1e";
 const AGENT = "7a9b1c3d-5e7f-4a1b-8c2d-4e6f8a0b2c4d";
 const L4 = ROW_TABLES.l4_flow_log;
@@ -40,7 +47,10 @@ for (let i = 0; i < ROWS; i += BATCH)
   batches.push(Array.from({ length: Math.min(BATCH, ROWS - i) }, (_, k) => l4Row(i + k, nowUs)));
 
 const per100k = (cpu: NodeJS.CpuUsage) => ((cpu.user + cpu.system) / 1e6) * (100_000 / ROWS);
+// Run with --expose-gc: a collection before each step keeps one step's garbage off the next's bill.
+const gc = (globalThis as { gc?: () => void }).gc;
 function cpuOf(fn: () => void): number {
+  gc?.();
   const c = process.cpuUsage();
   fn();
   return per100k(process.cpuUsage(c));
@@ -142,6 +152,16 @@ try {
   await run("CREATE TABLE l4_stage AS l4_flow_log");
   const tsvAll = Buffer.concat(tsvPayloads);
   const nativeAll = Buffer.concat(nativePayloads);
+  // Inserts of INSERT_BATCHES batches each (several agents' batches concatenated), or one.
+  const groups = (ps: Buffer[]) => {
+    if (!INSERT_BATCHES) return [Buffer.concat(ps)];
+    const out: Buffer[] = [];
+    for (let i = 0; i < ps.length; i += INSERT_BATCHES)
+      out.push(Buffer.concat(ps.slice(i, i + INSERT_BATCHES)));
+    return out;
+  };
+  const tsvInserts = groups(tsvPayloads);
+  const nativeInserts = groups(nativePayloads);
   const tsvCols = [...Object.keys(L4.columns)].join(", ");
   await run(
     `INSERT INTO l4_stage (${tsvCols}) SETTINGS input_format_tsv_empty_as_default = 1 FORMAT TabSeparated`,
@@ -168,15 +188,19 @@ try {
     "SET input_format_parallel_parsing = 0",
   ];
   const inserts: Record<string, (r: number) => Promise<unknown>> = {
-    "(c) store insert, TSV payload (from a file)": (r) =>
-      run(`INSERT INTO l4_flow_log (${tsvCols}) FORMAT TabSeparated`, tsvAll, "nb", sets(`t${r}`)),
-    "(c) store insert, Native payload (from a file)": (r) =>
-      run(
-        `INSERT INTO l4_flow_log (${nativeColumns.join(", ")}) FORMAT Native`,
-        nativeAll,
-        "nb",
-        sets(`n${r}`),
-      ),
+    "(c) store insert, TSV payload (from a file)": async (r) => {
+      for (const [i, p] of tsvInserts.entries())
+        await run(`INSERT INTO l4_flow_log (${tsvCols}) FORMAT TabSeparated`, p, "nb", sets(`t${r}-${i}`));
+    },
+    "(c) store insert, Native payload (from a file)": async (r) => {
+      for (const [i, p] of nativeInserts.entries())
+        await run(
+          `INSERT INTO l4_flow_log (${nativeColumns.join(", ")}) FORMAT Native`,
+          p,
+          "nb",
+          sets(`n${r}-${i}`),
+        );
+    },
     "(c) ceiling: ClickHouse's own Native, file()": () =>
       run(`INSERT INTO l4_flow_log SELECT * FROM file('${ceilingFile}', Native)`),
   };
@@ -212,7 +236,7 @@ try {
   );
   const nativeHash = await digest(hashOf);
   console.log(
-    `native-block bench: ${ROWS} L4 rows in batches of ${BATCH}, ${ROUNDS} rounds, ${new Date().toISOString()}, load average ${loadavg()
+    `native-block bench${gc ? " (gc before each step)" : ""}: ${ROWS} L4 rows in batches of ${BATCH}, ${INSERT_BATCHES ? `inserts of ${INSERT_BATCHES * BATCH} rows` : "one insert"}, ${ROUNDS} rounds, ${new Date().toISOString()}, load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(" ")}; ${tsvNativeStatus()}`,
   );
