@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { createLogger } from "@flowplane/core/log";
 import { encodeRows, insertEncoded } from "@flowplane/query/client";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
@@ -63,6 +63,52 @@ describe("ingest coalescer (Redis journal, ClickHouse)", () => {
       });
     } finally {
       await coalescer.close();
+    }
+  });
+
+  it("the journal holds the members' payloads byte for byte (large, empty, binary; key prefix)", async () => {
+    // The payload goes to the socket part by part (SetPartsCommand): what a redo reads must be
+    // their concatenation exactly, on a prefixed client too.
+    const prefixed = new Redis(redisUrl, { maxRetriesPerRequest: 1, keyPrefix: "fp-test:" });
+    const pledger = new BatchLedger(prefixed, { doneTtlS: 3600, pendingTtlS: 15 });
+    try {
+      for (const [client, l] of [
+        [redis, ledger],
+        [prefixed, pledger],
+      ] as const) {
+        const orgId = randomUUID();
+        const batchIds = [randomUUID(), randomUUID(), randomUUID()];
+        for (const b of batchIds) await l.claim(orgId, b);
+        const parts = [randomBytes(1_500_000), Buffer.alloc(0), Buffer.from("a\tb\r\n\0\xff")];
+        const id = randomUUID().replaceAll("-", "");
+        const flush: TFlushRecord = {
+          id,
+          table: "l4_flow_log",
+          token: `flush:${id}`,
+          members: batchIds.map((batchId) => ({ orgId, batchId, outcome: { accepted: 1, rejected: [] } })),
+        };
+        // Commands before and after on the same connection still get their own replies.
+        const [, , after] = await Promise.all([
+          client.set(`probe:${id}`, "before"),
+          l.beginFlush(flush, parts, 1),
+          client.get(`probe:${id}`),
+        ]);
+        expect(after).toBe("before");
+        expect(await l.claim(orgId, batchIds[1] as string)).toEqual({ kind: "in-progress" });
+        expect(await client.ttl(`fp:ingest:flushdata:${id}`)).toBeGreaterThan(60);
+        await new Promise((r) => setTimeout(r, 1_100));
+        const orphan = await l.takeOrphanFlush(1, async (f) => f.id === id);
+        expect(orphan?.flush).toEqual(flush);
+        expect(orphan?.payload.equals(Buffer.concat(parts))).toBe(true);
+        await l.endFlush(flush);
+        await client.del(`probe:${id}`);
+        expect(await l.claim(orgId, batchIds[0] as string)).toEqual({
+          kind: "done",
+          outcome: { accepted: 1, rejected: [] },
+        });
+      }
+    } finally {
+      await prefixed.quit();
     }
   });
 

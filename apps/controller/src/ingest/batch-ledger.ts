@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { Command, type Redis } from "ioredis";
 import { countStoredRows } from "./observed-rates.ts";
 
 export type TBatchOutcome = { accepted: number; rejected: { index: number; error: string }[] };
@@ -85,27 +85,42 @@ export class BatchLedger {
   private static readonly FLUSHES = "fp:ingest:flushes";
 
   /**
-   * Before a coalesced insert: its record and payload, each member batch pointing at it, and the
-   * writer's lease (kept alive by `keepFlushLease`), in one transaction. Until `endFlush`, a replay
-   * of a member is answered 429; if the writer dies, `takeOrphanFlush` hands the flush to another.
+   * Before a coalesced insert: its payload, then its record, each member batch pointing at it, and
+   * the writer's lease (kept alive by `keepFlushLease`) in one script that refuses if the payload is
+   * not there. Until `endFlush`, a replay of a member is answered 429; if the writer dies,
+   * `takeOrphanFlush` hands the flush to another.
    */
   async beginFlush(
     flush: TFlushRecord,
     payload: Buffer | readonly Buffer[],
     leaseTtlS: number,
   ): Promise<void> {
-    const m = this.redis.multi();
-    m.set(this.flushLockKey(flush.id), "1", "EX", leaseTtlS);
-    m.set(this.flushKey(flush.id), JSON.stringify(flush), "EX", this.opts.doneTtlS);
-    // The members' payloads one after the other (APPEND in the same transaction): one value, as a
-    // single payload would be, without concatenating them here first.
-    const parts = Buffer.isBuffer(payload) ? [payload] : payload;
-    m.set(this.flushDataKey(flush.id), parts[0] ?? Buffer.alloc(0), "EX", this.opts.doneTtlS);
-    for (let i = 1; i < parts.length; i++) m.append(this.flushDataKey(flush.id), parts[i] as Buffer);
-    for (const b of flush.members)
-      m.set(this.key(b.orgId, b.batchId), `${FLUSHING}${flush.id}`, "EX", this.opts.doneTtlS);
-    m.sadd(BatchLedger.FLUSHES, flush.id);
-    await execOrThrow(m);
+    const dataKey = this.flushDataKey(flush.id);
+    // The payload lives only `PAYLOAD_ALONE_TTL_S` until the script adopts it: a writer dying
+    // between the two leaves no day-long value behind. Both go out back to back on the connection.
+    const data = this.redis.sendCommand(
+      new SetPartsCommand(
+        dataKey,
+        Buffer.isBuffer(payload) ? [payload] : payload,
+        PAYLOAD_ALONE_TTL_S,
+        this.redis.options.keyPrefix,
+      ),
+    );
+    const keys = [this.flushLockKey(flush.id), this.flushKey(flush.id), dataKey, BatchLedger.FLUSHES];
+    for (const b of flush.members) keys.push(this.key(b.orgId, b.batchId));
+    const begin = this.redis.eval(
+      BEGIN_FLUSH,
+      keys.length,
+      ...keys,
+      leaseTtlS,
+      JSON.stringify(flush),
+      this.opts.doneTtlS,
+      `${FLUSHING}${flush.id}`,
+      flush.id,
+    );
+    const [set] = await Promise.allSettled([data, begin.catch(() => {})]);
+    if (set.status === "rejected") throw set.reason;
+    await begin;
   }
 
   keepFlushLease(id: string, leaseTtlS: number): () => void {
@@ -178,4 +193,69 @@ async function execOrThrow(m: ReturnType<Redis["multi"]>): Promise<void> {
   const failed = results?.find(([err]) => err);
   if (!results) throw new Error("redis transaction aborted");
   if (failed?.[0]) throw failed[0];
+}
+
+/** How long a journaled payload lives before `BEGIN_FLUSH` gives it the journal's TTL. */
+const PAYLOAD_ALONE_TTL_S = 60;
+
+/**
+ * KEYS: lease, record, payload, the set of flushes, then the members' ledger keys. ARGV: lease TTL,
+ * record, journal TTL, the members' ledger value, flush id. One script instead of a transaction of
+ * 4 + members commands: one reply to read, and nothing written if the payload is missing.
+ */
+const BEGIN_FLUSH = `
+if redis.call("EXPIRE", KEYS[3], ARGV[3]) == 0 then
+  return redis.error_reply("ERR the flush payload is missing")
+end
+redis.call("SET", KEYS[1], "1", "EX", ARGV[1])
+redis.call("SET", KEYS[2], ARGV[2], "EX", ARGV[3])
+for i = 5, #KEYS do redis.call("SET", KEYS[i], ARGV[4], "EX", ARGV[3]) end
+redis.call("SADD", KEYS[4], ARGV[5])
+return 1`;
+
+/**
+ * SET key <parts, one after the other> EX ttl, the parts written to the socket as they are.
+ * ioredis copies a Buffer argument into a new Buffer holding the whole command (and a transaction
+ * or pipeline copies all its commands once more into one), so a journaled insert payload of a few
+ * MB cost two more allocations of its size outside the heap: the garbage collector's "external
+ * memory" scavenges. The payload buffers must not change until the write is done; they are not
+ * reused (each batch's payload is its own).
+ */
+class SetPartsCommand extends Command {
+  constructor(
+    key: string,
+    private readonly parts: readonly Buffer[],
+    private readonly ttlS: number,
+    keyPrefix: string | undefined,
+  ) {
+    super("set", [key, "", "EX", String(ttlS)], {
+      replyEncoding: "utf8",
+      ...(keyPrefix ? { keyPrefix } : {}),
+    });
+  }
+
+  override toWritable(socket: object): string | Buffer {
+    const key = this.args[0] as string | Buffer;
+    let total = 0;
+    for (const p of this.parts) total += p.length;
+    const keyBuf = typeof key === "string" ? Buffer.from(key) : key;
+    const head = Buffer.concat([
+      Buffer.from(`*5\r\n$3\r\nSET\r\n$${keyBuf.length}\r\n`),
+      keyBuf,
+      Buffer.from(`\r\n$${total}\r\n`),
+    ]);
+    const ttl = String(this.ttlS);
+    const tail = `\r\n$2\r\nEX\r\n$${ttl.length}\r\n${ttl}\r\n`;
+    const s = socket as Partial<NodeJS.WritableStream & { cork(): void; uncork(): void }>;
+    if (typeof s.write !== "function" || typeof s.cork !== "function") {
+      // Not a socket (a pipeline's collector): one Buffer, as ioredis would build it.
+      return Buffer.concat([head, ...this.parts, Buffer.from(tail)]);
+    }
+    // ioredis writes what this returns right after; corked, the lot goes out in one writev.
+    s.cork();
+    s.write(head);
+    for (const p of this.parts) if (p.length > 0) s.write(p);
+    process.nextTick(() => s.uncork?.());
+    return tail;
+  }
 }
