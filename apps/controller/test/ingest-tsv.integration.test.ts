@@ -1,5 +1,5 @@
 import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
-import { INGEST_TSV_CONTENT_TYPE, type TIngestBatch } from "@flowplane/protocol";
+import { DEFAULT_MAX_BATCH_BYTES, INGEST_TSV_CONTENT_TYPE, type TIngestBatch } from "@flowplane/protocol";
 import { insertEncoded, recordRows } from "@flowplane/query/client";
 import { encodeTsvLines, ROW_TABLES, wireColumns } from "@flowplane/query/rows";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
@@ -172,6 +172,14 @@ describe("POST /v1/ingest, compact TSV encoding", () => {
     const noRows = await post(a.credential, header);
     expect(noRows.status).toBe(400);
     expect(((await noRows.json()) as { error: { message: string } }).error.message).toMatch(/too short/);
+    // Past the body limit (the pooled reader keeps Fastify's rules): 413, and the next batch is fine.
+    const big = await post(a.credential, Buffer.concat([header, Buffer.alloc(DEFAULT_MAX_BATCH_BYTES, 65)]));
+    expect(big.status).toBe(413);
+    const next = await post(
+      a.credential,
+      encodeTsvBatch(makeBatch(a.agentId, "l4_flow_log", [agentL4Row()])),
+    );
+    expect(await next.json()).toMatchObject({ accepted: 1 });
   });
 });
 
