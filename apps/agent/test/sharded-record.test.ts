@@ -255,6 +255,10 @@ function joinedCapture(files: string[], tail: number): string {
 describe("shared reading (L7 on, pcap read in blocks the workers' records point into)", () => {
   it.each([
     ["small blocks reused", { blockBytes: 16 + 256 * 1024, blocks: 2 }],
+    [
+      "small blocks reused, shared with one worker",
+      { blockBytes: 16 + 256 * 1024, blocks: 2, sharedBlocks: true },
+    ],
     ["default blocks", {}],
     ["payloads copied", { copyPayloads: true }],
   ])("%s: L4 and L7 rows and read errors of one thread", async (_name, tuning) => {

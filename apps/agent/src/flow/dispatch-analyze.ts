@@ -13,7 +13,7 @@
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import type { AnalyzeOptions, AnalyzeResult } from "../analyze.ts";
 import { readCaptureFile } from "../capture/capture-file.ts";
 import { ChunkedSource } from "../capture/chunked-source.ts";
@@ -45,6 +45,14 @@ const FRAG_SLOTS = 4096;
  */
 const BLOCK_BYTES = 4 << 20;
 const BLOCKS = 8;
+/**
+ * With one worker the blocks are plain ArrayBuffers moved to the worker (postMessage transfer)
+ * once this thread is done with them, and moved back when the worker is: Buffer's native
+ * `indexOf` (the L7 parsers' line search) takes a slow path on a view of a SharedArrayBuffer,
+ * 29 against 16 ns a call in a micro-benchmark, and in the worker's profile ~0.25 s of the
+ * ~1.3x it spent on the same L7 work as one thread (web-1m.pcap, 6 M calls).
+ */
+const MOVE_MAX_BLOCK = 8 << 20;
 
 type WorkerStats = EngineStats & { l7Rows?: number };
 type Msg = ShardRowsMsg | { type: "done"; stats: WorkerStats };
@@ -70,6 +78,8 @@ export interface DispatchTuning {
   /** Shared reading: bytes a block (at least 16 + MAX_PACKET) and blocks (at least 2). */
   blockBytes?: number;
   blocks?: number;
+  /** With one worker, share the blocks (SharedArrayBuffer) instead of moving them. */
+  sharedBlocks?: boolean;
 }
 
 export async function analyzeFileDispatched(
@@ -111,16 +121,25 @@ export async function analyzeFileDispatched(
   // clock on a busy machine) overlaps with this thread's own warm-up and reading.
   const lanes: Lane[] = [];
   const header = l7On && count > 1 && !tuning.copyPayloads ? pcapHeader(path) : undefined;
-  const blockBytes = Math.max(16 + MAX_PACKET, tuning.blockBytes ?? BLOCK_BYTES);
+  // Moved blocks: records of one block must fit in the ring (the worker waits for a block
+  // while this thread may still fill batches pointing into it): 8 MiB of 58-byte records is
+  // ~2 M words, the ring 4 M.
+  const moved = header !== undefined && count === 2 && !tuning.sharedBlocks;
+  const blockBytes = Math.max(
+    16 + MAX_PACKET,
+    moved ? Math.min(MOVE_MAX_BLOCK, tuning.blockBytes ?? BLOCK_BYTES) : (tuning.blockBytes ?? BLOCK_BYTES),
+  );
   const blockCount = Math.max(2, tuning.blocks ?? BLOCKS);
-  const blocks = header ? new SharedArrayBuffer(blockBytes * blockCount) : undefined;
+  const blocks = header && !moved ? new SharedArrayBuffer(blockBytes * blockCount) : undefined;
+  const mover = moved ? new BlockMover(blockBytes, blockCount) : undefined;
   if (count > 1) {
     const script = await workerBundle(new URL("./dispatch-worker.ts", import.meta.url), "cjs");
     const l7Bundle = l7On ? await workerBundle(new URL("../l7/index.ts", import.meta.url)) : undefined;
     for (let index = 1; index < count; index++) {
       const control = new SharedArrayBuffer(4 * (3 + SLOTS));
       const ring = new SharedArrayBuffer(4 * SLOT_WORDS * SLOTS);
-      const payloadRing = blocks ?? (l7On ? new SharedArrayBuffer(PAYLOAD_BYTES * SLOTS) : undefined);
+      const payloadRing =
+        blocks ?? (l7On && !mover ? new SharedArrayBuffer(PAYLOAD_BYTES * SLOTS) : undefined);
       lanes.push({
         ctl: new Int32Array(control),
         words: new Int32Array(ring),
@@ -142,7 +161,10 @@ export async function analyzeFileDispatched(
           ring,
           payloadRing,
           // 0: record word 12 is an offset into the shared blocks, not into a slot's bytes.
-          payloadBytes: blocks ? 0 : PAYLOAD_BYTES,
+          payloadBytes: blocks || mover ? 0 : PAYLOAD_BYTES,
+          blockPort: mover?.workerPort,
+          blockCtl: mover?.ctl.buffer,
+          blockBytes,
           l4File: part("l4_flow_log.jsonl", index),
           l7File: l7On ? part("l7_flow_log.jsonl", index) : undefined,
           wantL7Rows,
@@ -150,6 +172,7 @@ export async function analyzeFileDispatched(
           wantRows,
           engine: engineOpts(index),
         },
+        transferList: mover ? [mover.workerPort] : [],
       });
       exits.push(
         new Promise<void>((resolve, reject) => {
@@ -245,6 +268,8 @@ export async function analyzeFileDispatched(
   let sinceProgress = 0;
   /** File offset of offset 0 of the buffer the reader walks (shared reading: of the block). */
   let foBase = 0;
+  /** Moved blocks: where record word 12 of the block being read starts (its id * block bytes). */
+  let blockAt = 0;
   const onPacket = (
     lt: number,
     buf: Uint8Array,
@@ -319,8 +344,9 @@ export async function analyzeFileDispatched(
       publish(lane);
     const o = lane.base + lane.fill;
     lane.fill += writeRecord(m, lane.words, lane.times, o, wire, now, extra);
-    if (blocks !== undefined) {
-      lane.words[o + REC_BASE] = buf.byteOffset + m.payloadOffset;
+    if (blocks !== undefined || mover !== undefined) {
+      // Moved blocks: block id * block bytes + offset in the block.
+      lane.words[o + REC_BASE] = blockAt + buf.byteOffset + m.payloadOffset;
       lane.words[o + REC_BASE + 1] = plen;
     } else if (lane.payload !== null) {
       const at = (lane.head % SLOTS) * PAYLOAD_BYTES + lane.pfill;
@@ -330,7 +356,12 @@ export async function analyzeFileDispatched(
       lane.pfill += plen;
     }
   };
-  if (header && blocks) {
+  if (header && mover) {
+    readMoved(path, header, mover, lanes[0]!, publish, onPacket, countError, (b, at) => {
+      foBase = b;
+      blockAt = at;
+    });
+  } else if (header && blocks) {
     readShared(path, header, blocks, blockBytes, lanes, publish, onPacket, countError, (b) => {
       foBase = b;
     });
@@ -569,5 +600,136 @@ function readShared(
     }
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * This thread's side of moved blocks (one worker): ids 0..count-1 each name one ArrayBuffer of
+ * `bytes`, owned either here (free) or by the worker. A block is posted to the worker once its
+ * batches are published; the worker posts it back when it has consumed them (see
+ * dispatch-worker.ts) and counts the returns in `ctl[1]` so this thread can wait for one.
+ */
+class BlockMover {
+  readonly ctl = new Int32Array(new SharedArrayBuffer(8));
+  readonly workerPort: MessagePort;
+  private readonly port: MessagePort;
+  private readonly free: Uint8Array[] = [];
+  private readonly ids: number[] = [];
+  private made = 0;
+  constructor(
+    readonly bytes: number,
+    readonly count: number,
+  ) {
+    const ch = new MessageChannel();
+    this.port = ch.port1;
+    this.workerPort = ch.port2;
+  }
+
+  /** A free block and its id: a new one while fewer than `count` exist, else one the worker returned. */
+  take(lane: Lane): { id: number; buf: Uint8Array } {
+    for (;;) {
+      this.drain();
+      const buf = this.free.pop();
+      if (buf !== undefined) return { id: this.ids.pop()!, buf };
+      // A failed worker sets its tail out of range: go on with new blocks, the run fails later.
+      if (this.made < this.count || Atomics.load(lane.ctl, 1) >= 0x3fffffff) {
+        return { id: this.made++ % this.count, buf: new Uint8Array(this.bytes) };
+      }
+      Atomics.wait(this.ctl, 1, Atomics.load(this.ctl, 1), 100);
+    }
+  }
+
+  post(id: number, buf: Uint8Array): void {
+    this.port.postMessage({ id, buf: buf.buffer }, [buf.buffer as ArrayBuffer]);
+    Atomics.add(this.ctl, 0, 1);
+    Atomics.notify(this.ctl, 0);
+  }
+
+  private drain(): void {
+    for (;;) {
+      const m = receiveMessageOnPort(this.port) as { message: { id: number; buf: ArrayBuffer } } | undefined;
+      if (m === undefined) return;
+      this.free.push(new Uint8Array(m.message.buf));
+      this.ids.push(m.message.id);
+    }
+  }
+
+  close(): void {
+    this.port.close();
+  }
+}
+
+/**
+ * `readShared` with moved blocks: each block is read into a free ArrayBuffer, its packets
+ * decoded and dispatched, its batches published and the block posted to the worker; a record
+ * cut by the block's end goes to the next block through a small carry buffer (the block may
+ * be in the worker by then).
+ */
+function readMoved(
+  path: string,
+  h: PcapHeader,
+  mover: BlockMover,
+  lane: Lane,
+  publish: (lane: Lane) => void,
+  onPacket: PacketHandler,
+  onError: ReadErrorHandler,
+  setBase: (fileOffset: number, blockAt: number) => void,
+): void {
+  const blockBytes = mover.bytes;
+  const carryBuf = new Uint8Array(16 + MAX_PACKET);
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    let fileOff = 24;
+    let carry = 0;
+    for (;;) {
+      const { id, buf } = mover.take(lane);
+      if (carry > 0) buf.set(carryBuf.subarray(0, carry), 0);
+      const blockFile = fileOff - carry;
+      let n = carry;
+      while (n < blockBytes && fileOff < size) {
+        const r = readSync(fd, buf, n, blockBytes - n, fileOff);
+        if (r <= 0) break;
+        n += r;
+        fileOff += r;
+      }
+      const eof = fileOff >= size;
+      // At the end of the file or a record longer than any packet, everything (the reader
+      // reports a cut or bogus record as it would).
+      const end = completeRecords(buf, n, h.le);
+      const take = eof || end < 0 ? n : end;
+      setBase(blockFile, id * blockBytes);
+      readPcapRecords(
+        ChunkedSource.fromBuffer(buf.subarray(0, take)),
+        h.le,
+        h.nanos,
+        h.linkType,
+        onPacket,
+        (kind, offset) => onError(kind, offset + blockFile),
+      );
+      if (lane.fill > 0) publish(lane);
+      carry = n - take;
+      if (carry > 0) carryBuf.set(buf.subarray(take, n), 0);
+      mover.post(id, buf);
+      if (eof || end < 0 || n === 0) break;
+    }
+  } finally {
+    closeSync(fd);
+    mover.close();
+  }
+}
+
+/** Bytes of the complete pcap records at the start of `b[0, n)`; -1 if one claims more than MAX_PACKET. */
+function completeRecords(b: Uint8Array, n: number, le: boolean): number {
+  let end = 0;
+  for (;;) {
+    if (end + 16 > n) return end;
+    const p = end + 8;
+    const cap = le
+      ? b[p]! + (b[p + 1]! << 8) + (b[p + 2]! << 16) + b[p + 3]! * 16777216
+      : b[p + 3]! + (b[p + 2]! << 8) + (b[p + 1]! << 16) + b[p]! * 16777216;
+    if (cap > MAX_PACKET) return -1;
+    if (end + 16 + cap > n) return end;
+    end += 16 + cap;
   }
 }

@@ -4,7 +4,7 @@
  * engine over them. Rows: an L4 part file when there is an output directory, else batches to
  * the parent; metrics rows always go to the parent (it sums keys split across shards).
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import type { L7Row } from "../l7/index.ts";
 import { JsonlWriter } from "../output/jsonl-writer.ts";
 import { createEngine, type EngineOptions, type L4FlowRow, type NetworkMetricsRow } from "./flow-engine.ts";
@@ -25,6 +25,14 @@ export interface DispatchWorkerData {
   /** Captured payload bytes per batch slot (L7 on), addressed by record words 12-13. */
   payloadRing?: SharedArrayBuffer;
   payloadBytes: number;
+  /**
+   * Moved blocks (one worker, see dispatch-analyze.ts): the dispatcher posts each block of the
+   * file here once its batches are published, and record word 12 is its id * `blockBytes` + the
+   * offset in it; `blockCtl` counts blocks posted [0] and given back [1].
+   */
+  blockPort?: MessagePort;
+  blockCtl?: SharedArrayBuffer;
+  blockBytes: number;
   l4File?: string;
   l7File?: string;
   wantL7Rows: boolean;
@@ -54,6 +62,60 @@ const am = new CompactRows(port, d.index);
 let l7Count = 0;
 const l7File = d.l7File ? new JsonlWriter(d.l7File) : undefined;
 type CreateL7 = typeof import("../l7/index.ts").createL7Processor;
+
+/**
+ * Blocks held here, oldest first: a record of block b means every batch published before b's
+ * was consumed (batches come in file order), so older blocks go back; when the ring is empty
+ * after receiving, every block held has its batches consumed and all go back.
+ */
+class Blocks {
+  readonly ctl: Int32Array;
+  private readonly held: { id: number; buf: Uint8Array }[] = [];
+  constructor(
+    private readonly port: MessagePort,
+    ctl: SharedArrayBuffer,
+  ) {
+    this.ctl = new Int32Array(ctl);
+  }
+
+  /** Block `id` (waiting for it if not posted yet); the older ones are given back. */
+  get(id: number): Uint8Array {
+    for (;;) {
+      while (this.held.length > 0) {
+        const b = this.held[0]!;
+        if (b.id === id) return b.buf;
+        this.held.shift();
+        this.giveBack(b.buf, b.id);
+      }
+      const seen = Atomics.load(this.ctl, 0);
+      if (!this.receive()) Atomics.wait(this.ctl, 0, seen, 50);
+    }
+  }
+
+  /** Receives what was posted; true if anything was. */
+  receive(): boolean {
+    let any = false;
+    for (;;) {
+      const m = receiveMessageOnPort(this.port) as { message: { id: number; buf: ArrayBuffer } } | undefined;
+      if (m === undefined) return any;
+      this.held.push({ id: m.message.id, buf: new Uint8Array(m.message.buf) });
+      any = true;
+    }
+  }
+
+  /** Every block back (the ring is empty: their batches are consumed). */
+  giveBackAll(): void {
+    for (const b of this.held) this.giveBack(b.buf, b.id);
+    this.held.length = 0;
+  }
+
+  private giveBack(buf: Uint8Array, id: number): void {
+    this.port.postMessage({ id, buf: buf.buffer }, [buf.buffer as ArrayBuffer]);
+    Atomics.add(this.ctl, 1, 1);
+    Atomics.notify(this.ctl, 1);
+  }
+}
+const blocks = d.blockPort && d.blockCtl ? new Blocks(d.blockPort, d.blockCtl) : undefined;
 
 // A CommonJS bundle (no ESM loader to start: ~5-10 ms of CPU less a worker), so no top-level
 // await: the L7 code, a bundle of its own built by the parent only when L7 is on (an L4-only
@@ -86,6 +148,11 @@ function run(createL7: CreateL7 | undefined): void {
   });
   const m = engine.meta;
   const extra = d.extra;
+  const blockBytes = d.blockBytes;
+  // Moved blocks: the current one and its range of record word 12.
+  let cur: Uint8Array = new Uint8Array(0);
+  let curLo = 0;
+  let curHi = 0;
   let tail = 0;
   try {
     for (;;) {
@@ -104,7 +171,16 @@ function run(createL7: CreateL7 | undefined): void {
             continue;
           }
           const wire = readRecord(m, words, o, extra);
-          if (payload !== undefined) {
+          if (blocks !== undefined) {
+            const at = words[o + REC_BASE]!;
+            if (at < curLo || at >= curHi) {
+              const id = Math.floor(at / blockBytes);
+              cur = blocks.get(id);
+              curLo = id * blockBytes;
+              curHi = curLo + blockBytes;
+            }
+            engine.decoded(wire, times[(o + REC_TS) >> 1]!, cur, at - curLo, words[o + REC_BASE + 1]!);
+          } else if (payload !== undefined) {
             engine.decoded(
               wire,
               times[(o + REC_TS) >> 1]!,
@@ -122,6 +198,13 @@ function run(createL7: CreateL7 | undefined): void {
         continue;
       }
       if (Atomics.load(ctl, DONE) === 1 && Atomics.load(ctl, HEAD) === tail) break;
+      if (blocks !== undefined) {
+        blocks.receive();
+        if (Atomics.load(ctl, HEAD) === tail) {
+          blocks.giveBackAll();
+          curLo = curHi = 0;
+        }
+      }
       Atomics.wait(ctl, HEAD, head, 50);
     }
   } catch (err) {
@@ -130,6 +213,7 @@ function run(createL7: CreateL7 | undefined): void {
     Atomics.notify(ctl, TAIL);
     throw err;
   }
+  d.blockPort?.close();
   engine.flush();
   file?.close();
   l7File?.close();
