@@ -437,20 +437,10 @@ export function ownShare(count: number, l7: boolean, bytesPerPacket?: number): n
 
 /** Mean captured bytes a packet over the first 4 MiB of a pcap file; undefined for pcapng or none. */
 export function capturedBytesPerPacket(path: string): number | undefined {
-  const b = Buffer.allocUnsafe(4 << 20);
-  const fd = openSync(path, "r");
-  let n = 0;
-  try {
-    n = readSync(fd, b, 0, b.length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (n < 24) return undefined;
-  const magic = b.readUInt32LE(0);
-  let le: boolean;
-  if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) le = true;
-  else if (magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) le = false;
-  else return undefined;
+  const [b, n] = readHead(path, 4 << 20);
+  const h = parsePcapHeader(b, n);
+  if (!h) return undefined;
+  const le = h.le;
   let packets = 0;
   let bytes = 0;
   for (let o = 24; o + 16 <= n; ) {
@@ -494,14 +484,23 @@ interface PcapHeader {
 
 /** The classic pcap file header, or undefined (pcapng, too short): those are read as before. */
 function pcapHeader(path: string): PcapHeader | undefined {
-  const b = Buffer.alloc(24);
+  const [b, n] = readHead(path, 24);
+  return parsePcapHeader(b, n);
+}
+
+/** The first `size` bytes of a file (fewer if it is shorter) and how many were read. */
+function readHead(path: string, size: number): [Buffer, number] {
+  const b = Buffer.allocUnsafe(size);
   const fd = openSync(path, "r");
-  let n = 0;
   try {
-    n = readSync(fd, b, 0, 24, 0);
+    return [b, readSync(fd, b, 0, size, 0)];
   } finally {
     closeSync(fd);
   }
+}
+
+/** A classic pcap file header in b[0, n): byte order, timestamp unit, link type; else undefined. */
+function parsePcapHeader(b: Buffer, n: number): PcapHeader | undefined {
   if (n < 24) return undefined;
   const magic = b.readUInt32LE(0);
   let le: boolean;
