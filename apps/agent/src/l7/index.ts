@@ -38,6 +38,7 @@
  * Rows: see `L7Row` (./types.ts) and `AppMetricsRow` (./app-metrics.ts).
  */
 import { L7Processor, type L7ProcessorOptions } from "./processor.ts";
+import { warmUpL7Once } from "./warm-up.ts";
 
 export { APP_LATENCY_BUCKETS_US, type AppMetricsRow } from "./app-metrics.ts";
 export { L7Processor, type L7ProcessorOptions, type L7Stats } from "./processor.ts";
@@ -47,5 +48,10 @@ export { DEFAULT_MASKED_HEADERS, type HeaderPolicyOptions } from "./trace-contex
 export type { FlowMeta, L7Row, ResponseStatus } from "./types.ts";
 
 export function createL7Processor(opts: L7ProcessorOptions): L7Processor {
+  // Once per process: the hot paths meet every kind of message before V8 optimizes them, in
+  // a processor of the same options whose rows go nowhere (see warm-up.ts).
+  warmUpL7Once(
+    (describeFlow) => new L7Processor({ ...opts, describeFlow, onL7: undefined, onAppMetrics: undefined }),
+  );
   return new L7Processor(opts);
 }

@@ -10,14 +10,16 @@
  * are ~0.9 GB). `run` replays them into a fresh processor `reps` times in one process and prints
  * the CPU seconds of each pass (the first is cold: interpreter, JIT compiles, heap growth; the
  * later ones warm), the rows and application-metrics rows, and with `VERIFY=1` a hash of both
- * (rows as JSON), to check that a change keeps them identical. `protocols` (comma-separated;
- * "none" for no protocol) limits detection.
+ * (rows as JSON), to check that a change keeps them identical; with `WARMUP=1` the warm-up that
+ * `createL7Processor` runs (../warm-up.ts) runs first, inside the first pass's time. `protocols`
+ * (comma-separated; "none" for no protocol) limits detection.
  */
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { analyzeFileSync } from "../../analyze.ts";
 import type { FlowMeta } from "../index.ts";
 import { L7Processor, type L7ProcessorOptions } from "../processor.ts";
+import { warmUpL7Once } from "../warm-up.ts";
 
 /** Fields per recorded event: kind, then up to 8 numbers. */
 const EV = 9;
@@ -95,6 +97,7 @@ function run(prefix: string, reps: number, protocols: string | undefined): void 
   const ev = new Float64Array(raw.buffer, raw.byteOffset, raw.length / 8);
   const metas = JSON.parse(readFileSync(`${prefix}.meta.json`, "utf8")) as FlowMeta[];
   const verify = process.env.VERIFY === "1";
+  const warm = process.env.WARMUP === "1";
   const only =
     protocols && protocols !== "-" ? (protocols === "none" ? [] : protocols.split(",")) : undefined;
   const cpu: number[] = [];
@@ -126,6 +129,9 @@ function run(prefix: string, reps: number, protocols: string | undefined): void 
       ...(only ? { protocols: only } : {}),
     });
     const c0 = process.cpuUsage();
+    // The warm-up createL7Processor runs once per process, counted in the first pass.
+    if (warm && r === 0)
+      warmUpL7Once((describeFlow) => new L7Processor({ describeFlow, ...(only ? { protocols: only } : {}) }));
     for (let i = 0; i < ev.length; i += EV) {
       const kind = ev[i]!;
       if (kind === PAYLOAD) {
