@@ -3,7 +3,7 @@ import { loadEnvOrExit } from "@flowplane/core/env";
 import { createLogger } from "@flowplane/core/log";
 import { getDb } from "@flowplane/db/client";
 import { SecretsKey } from "@flowplane/db/clouds";
-import { createClickhouse, tsvNativeStatus } from "@flowplane/query/client";
+import { createClickhouse } from "@flowplane/query/client";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { createAgentRuntime } from "./agents/wiring.ts";
@@ -78,11 +78,6 @@ process.on("SIGTERM", () => void stop("SIGTERM"));
 
 await app.listen({ host: env.CONTROLLER_HOST, port: env.CONTROLLER_PORT });
 log.info(
-  // Which ingest line writer runs (the C one, or why the JS fallback does): a missing compiler
-  // costs CPU per row, not correctness, so it is said here rather than failing.
-  {
-    url: `${tls ? "https" : "http"}://${env.CONTROLLER_HOST}:${env.CONTROLLER_PORT}`,
-    ingestTsvWriter: tsvNativeStatus(),
-  },
+  { url: `${tls ? "https" : "http"}://${env.CONTROLLER_HOST}:${env.CONTROLLER_PORT}` },
   "controller listening",
 );

@@ -2,7 +2,7 @@ import type { Logger } from "@flowplane/core/log";
 import { getDb } from "@flowplane/db/client";
 import type { SecretsKey } from "@flowplane/db/clouds";
 import { recordNpbCounters } from "@flowplane/query";
-import type { ClickHouseClient } from "@flowplane/query/client";
+import { type ClickHouseClient, tsvNativeStatus } from "@flowplane/query/client";
 import { Redis } from "ioredis";
 import { startAutoTagging } from "../clouds/runtime.ts";
 import { BatchLedger } from "../ingest/batch-ledger.ts";
@@ -48,6 +48,10 @@ export async function createAgentRuntime(opts: {
     ...(opts.secretsKey ? { secretsKey: opts.secretsKey } : {}),
     jobs: opts.jobs !== false,
   });
+  // The ingest's C line writer is compiled on first use (once per host and Node version, then
+  // loaded from its cache): here, as the process starts, not inside an agent's first request. And
+  // said, since a missing compiler costs CPU per row (the JS writer takes over), not correctness.
+  opts.log.info({ ingestTsvWriter: tsvNativeStatus() }, "ingest line writer");
   // Agents' batches coalesced into few big inserts, journaled so a dead writer's insert is redone.
   const coalescer = new IngestCoalescer(
     opts.clickhouse,

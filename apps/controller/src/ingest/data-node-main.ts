@@ -9,7 +9,7 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { loadEnvOrExit } from "@flowplane/core/env";
 import { createLogger } from "@flowplane/core/log";
-import { createClickhouse, tsvNativeStatus } from "@flowplane/query/client";
+import { createClickhouse } from "@flowplane/query/client";
 import { createAgentRuntime } from "../agents/wiring.ts";
 import { buildControllerServer } from "../http/server.ts";
 import { unsafeHeartbeatDataNode, unsafeRegisterDataNode } from "./data-node.ts";
@@ -56,7 +56,7 @@ if (env.DATA_NODE_READY_FILE) {
   writeFileSync(`${env.DATA_NODE_READY_FILE}.tmp`, JSON.stringify({ id: node.id, url }));
   renameSync(`${env.DATA_NODE_READY_FILE}.tmp`, env.DATA_NODE_READY_FILE);
 }
-log.info({ url, id: node.id, ingestTsvWriter: tsvNativeStatus() }, "data node listening");
+log.info({ url, id: node.id }, "data node listening");
 
 let stopping = false;
 async function stop(signal: string) {

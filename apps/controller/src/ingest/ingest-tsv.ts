@@ -6,7 +6,7 @@ import {
   type TIngestTable,
   ZIngestTsvHeader,
 } from "@flowplane/protocol";
-import { TsvBatchError, TsvRows, tsvNativeStatus } from "@flowplane/query/client";
+import { TsvBatchError, TsvRows } from "@flowplane/query/client";
 import { TAG_COLUMNS } from "@flowplane/query/rows";
 import { AgentApiError, invalidBody } from "../agents/api-error.ts";
 import type { TAuthenticatedAgent } from "../auth/agent-auth.ts";
@@ -28,10 +28,6 @@ import {
  * re-encoded straight into the insert payload (`TsvRows`, packages/query/src/record-tsv.ts), so no
  * row object is built; the owner columns are the credential's, never the agent's.
  */
-
-// The C line writer is compiled on first use (once per host and Node version, then loaded from
-// its cache): do it when the process starts rather than inside an agent's first request.
-setImmediate(() => tsvNativeStatus());
 
 /** Answer for a body in an encoding this controller does not read (400, with what it reads). */
 export function unsupportedEncoding(contentType: string | undefined): AgentApiError {
