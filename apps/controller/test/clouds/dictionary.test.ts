@@ -1,26 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { TagDictionary, type TDictResource } from "../../src/tagging/dictionary.ts";
+import { resourceFactory } from "./resources.ts";
 
-let nextTag = 1;
 const AWS = "aws-account";
-function r(kind: string, externalId: string, extra: Partial<TDictResource> = {}): TDictResource {
-  return {
-    accountId: AWS,
-    accountKind: "aws",
-    kind,
-    externalId,
-    tagId: nextTag++,
-    refs: {},
-    cidr: null,
-    ips: [],
-    attrs: {},
-    ...extra,
-  };
-}
+const r = resourceFactory(AWS);
 
 /** Two VPCs that both use 10.0.0.0/16 (see docs/autotagging.md). */
 function twoVpcs() {
-  nextTag = 1;
+  r.reset();
   const region = r("region", "eu-west-1");
   const az = r("az", "eu-west-1a", { refs: { region: "eu-west-1" } });
   const vpcA = r("vpc", "vpc-a", { cidr: "10.0.0.0/16", refs: { region: "eu-west-1" } });
@@ -165,7 +152,7 @@ describe("tag dictionary", () => {
   });
 
   it("resolves pods with namespace, workload, service and node; pods beat the service of the same VPC", () => {
-    nextTag = 1;
+    r.reset();
     const K = "k8s";
     const k = (kind: string, externalId: string, extra: Partial<TDictResource> = {}) =>
       r(kind, externalId, { accountId: K, accountKind: "kubernetes", ...extra });
@@ -213,7 +200,7 @@ describe("tag dictionary", () => {
 
 describe("tag dictionary, IPv6", () => {
   it("matches IPv6 subnets and VPCs by longest prefix, within the VPC context like IPv4", () => {
-    nextTag = 1;
+    r.reset();
     const vpcA = r("vpc", "vpc-a6", { cidr: "fd00:a::/48" });
     const vpcB = r("vpc", "vpc-b6", { cidr: "fd00:a::/48", attrs: { vni: 77 } });
     const subA = r("subnet", "sub-a6", { cidr: "fd00:a:0:1::/64", refs: { vpc: "vpc-a6" } });

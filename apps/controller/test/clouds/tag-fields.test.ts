@@ -1,22 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { TagDictionary, type TDictResource } from "../../src/tagging/dictionary.ts";
+import { TagDictionary } from "../../src/tagging/dictionary.ts";
 import { tagFieldIds } from "../../src/tagging/tag-fields.ts";
+import { resourceFactory } from "./resources.ts";
 
-let nextTag = 1;
-function r(kind: string, externalId: string, extra: Partial<TDictResource> = {}): TDictResource {
-  return {
-    accountId: "aws",
-    accountKind: "aws",
-    kind,
-    externalId,
-    tagId: nextTag++,
-    refs: {},
-    cidr: null,
-    ips: [],
-    attrs: {},
-    ...extra,
-  };
-}
+const r = resourceFactory("aws");
 
 /** Two VPCs on 10.0.0.0/16, the second reached by tunnel 4242; agent-a sits in the first. */
 const resources = [
