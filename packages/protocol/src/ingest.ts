@@ -66,3 +66,29 @@ export const ZIngestTsvHeader = z.object({
     .max(256),
 });
 export type TIngestTsvHeader = z.infer<typeof ZIngestTsvHeader>;
+
+/**
+ * Native ingest (docs/agent-protocol.md, "Native blocks"): one JSON header line
+ * (`ZIngestNativeHeader`, the TSV header without `columns`: the block names its own), a newline,
+ * then one ClickHouse Native block of `rows` rows, which the controller checks column by column and
+ * inserts as it came (plus the owner and tag columns). Only the tables of `INGEST_NATIVE_TABLES`
+ * have a Native wire form; a controller answers another table (or a controller before it, any
+ * Native body) with 400/415 naming the encodings it reads, and the agent sends that batch as TSV.
+ */
+export const INGEST_NATIVE_MEDIA_TYPE = "application/vnd.flowplane.ingest+native";
+export const INGEST_NATIVE_VERSION = 1;
+export const INGEST_NATIVE_CONTENT_TYPE = `${INGEST_NATIVE_MEDIA_TYPE}; version=${INGEST_NATIVE_VERSION}`;
+/** Tables whose every column has a Native wire form (free text, Nullable and arrays have none yet). */
+export const INGEST_NATIVE_TABLES = [
+  "l4_flow_log",
+  "network_metrics",
+] as const satisfies readonly TIngestTable[];
+
+export const ZIngestNativeHeader = z.object({
+  batchId: z.uuid(),
+  agentId: z.uuid(),
+  table: ZIngestTable,
+  /** The block's row count, repeated: a header and block that disagree are refused. */
+  rows: z.number().int().min(1).max(DEFAULT_MAX_BATCH_ROWS),
+});
+export type TIngestNativeHeader = z.infer<typeof ZIngestNativeHeader>;
