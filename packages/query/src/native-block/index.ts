@@ -1,3 +1,3 @@
-/** Native blocks as the agents' ingest wire format: a prototype, not wired in (docs/agent-protocol.md). */
+/** Native blocks as an agents' ingest wire format (docs/agent-protocol.md, "Native blocks"). */
 export { encodeNativeBlock, NativeEncodeError, type TEncodeOptions, writeIp } from "./encode.ts";
 export { type TTagColumn, type TValidated, type TValidateOptions, validateNativeBlock } from "./validate.ts";
