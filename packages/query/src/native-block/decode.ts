@@ -1,0 +1,177 @@
+import { ROW_TABLES, type TRowTableName } from "../rows/index.ts";
+import { LC_STRING, TIME_TYPE, type TWireColumn, wireColumnsOf } from "./kinds.ts";
+
+/**
+ * `encodeNativeBlock` undone: one block an agent wrote → its rows in the agent's wire form (numbers,
+ * flow ids as decimal strings, addresses as text: IPv4 dotted, IPv6 in RFC 5952 form, absent tunnel
+ * endpoints ""; tokens and booleans as they were). For the agent's spool: a batch kept as a block is
+ * sent as TSV or JSON to a controller that does not read Native. Not a validator: it reads blocks of
+ * the types `encodeNativeBlock` writes (tokens as LowCardinality or String) and throws
+ * NativeDecodeError on anything else or a block cut short. Re-encoding the rows gives the same block.
+ */
+export class NativeDecodeError extends Error {
+  override name = "NativeDecodeError";
+}
+
+class Cursor {
+  o = 0;
+  constructor(readonly b: Buffer) {}
+  need(n: number, what: string): number {
+    const at = this.o;
+    if (at + n > this.b.length) throw new NativeDecodeError(`block ends inside ${what}`);
+    this.o += n;
+    return at;
+  }
+  varint(what: string): number {
+    let v = 0;
+    let mul = 1;
+    for (let k = 0; k < 8; k++) {
+      const c = this.b[this.need(1, what)] as number;
+      v += (c & 0x7f) * mul;
+      if (c < 0x80) return v;
+      mul *= 128;
+    }
+    throw new NativeDecodeError(`${what}: varint too long`);
+  }
+  text(what: string): string {
+    const n = this.varint(what);
+    const at = this.need(n, what);
+    return this.b.toString("utf8", at, at + n);
+  }
+  u64(what: string): number {
+    const at = this.need(8, what);
+    const hi = this.b.readUInt32LE(at + 4);
+    if (hi >= 0x200000) throw new NativeDecodeError(`${what}: above 2^53`);
+    return hi * 4294967296 + this.b.readUInt32LE(at);
+  }
+}
+
+const hex = (v: number) => v.toString(16);
+
+/** 16 bytes → the address as text (IPv4-mapped as dotted IPv4; IPv6 with the longest zero run as "::"). */
+export function ipText(b: Buffer, o: number): string {
+  let mapped = b[o + 10] === 255 && b[o + 11] === 255;
+  for (let i = 0; mapped && i < 10; i++) if (b[o + i] !== 0) mapped = false;
+  if (mapped) return `${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}`;
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push(((b[o + 2 * i] as number) << 8) | (b[o + 2 * i + 1] as number));
+  // RFC 5952: compress the longest run of two or more zero groups, the first one on a tie.
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return g.map(hex).join(":");
+  return `${g.slice(0, best).map(hex).join(":")}::${g
+    .slice(best + bestLen)
+    .map(hex)
+    .join(":")}`;
+}
+
+function u64idText(b: Buffer, at: number): string {
+  const lo = b.readUInt32LE(at);
+  const hi = b.readUInt32LE(at + 4);
+  return hi < 0x200000 ? String(hi * 4294967296 + lo) : b.readBigUInt64LE(at).toString();
+}
+
+/** One column's values, `n` of them, of `type` for the column kind `c`. */
+function readColumn(cur: Cursor, c: TWireColumn, type: string, n: number): unknown[] {
+  const out = new Array<unknown>(n);
+  const b = cur.b;
+  const what = `column ${c.name}`;
+  const expect = (ok: boolean) => {
+    if (!ok) throw new NativeDecodeError(`${what}: type ${type} is not what the encoder writes for it`);
+  };
+  switch (c.kind) {
+    case "u8":
+    case "u16":
+    case "u32": {
+      const width = c.kind === "u8" ? 1 : c.kind === "u16" ? 2 : 4;
+      expect(type === `UInt${width * 8}`);
+      const at = cur.need(n * width, what);
+      for (let i = 0; i < n; i++) out[i] = b.readUIntLE(at + i * width, width);
+      break;
+    }
+    case "u64":
+    case "time":
+      expect(type === (c.kind === "time" ? TIME_TYPE : "UInt64"));
+      for (let i = 0; i < n; i++) out[i] = cur.u64(what);
+      break;
+    case "u64id": {
+      expect(type === "UInt64");
+      const at = cur.need(n * 8, what);
+      for (let i = 0; i < n; i++) out[i] = u64idText(b, at + i * 8);
+      break;
+    }
+    case "ip":
+    case "optionalIp": {
+      expect(type === "IPv6");
+      const at = cur.need(n * 16, what);
+      for (let i = 0; i < n; i++) {
+        const o = at + i * 16;
+        out[i] = c.kind === "optionalIp" && b.subarray(o, o + 16).every((x) => x === 0) ? "" : ipText(b, o);
+      }
+      break;
+    }
+    case "bool": {
+      expect(type === "Bool");
+      const at = cur.need(n, what);
+      for (let i = 0; i < n; i++) out[i] = b[at + i] !== 0;
+      break;
+    }
+    case "token":
+      if (type === "String") {
+        for (let i = 0; i < n; i++) out[i] = cur.text(what);
+        break;
+      }
+      expect(type === LC_STRING);
+      if (n === 0) break;
+      {
+        if (cur.u64(`${what} version`) !== 1) throw new NativeDecodeError(`${what}: LowCardinality version`);
+        const flags = cur.u64(`${what} flags`);
+        const width = 2 ** (flags & 0xff);
+        if (width > 4) throw new NativeDecodeError(`${what}: index width ${width}`);
+        const keys: string[] = [];
+        const nkeys = cur.u64(`${what} keys`);
+        for (let k = 0; k < nkeys; k++) keys.push(cur.text(what));
+        if (cur.u64(`${what} rows`) !== n) throw new NativeDecodeError(`${what}: row count`);
+        const at = cur.need(n * width, what);
+        for (let i = 0; i < n; i++) {
+          const v = keys[b.readUIntLE(at + i * width, width)];
+          if (v === undefined) throw new NativeDecodeError(`${what}: index past the dictionary`);
+          out[i] = v;
+        }
+      }
+      break;
+  }
+  return out;
+}
+
+/** The rows of one block of `table` (org_id and agent_id are never in an agent's block). */
+export function decodeNativeBlock(table: TRowTableName, block: Buffer): Record<string, unknown>[] {
+  const wire = wireColumnsOf(ROW_TABLES[table]);
+  const cur = new Cursor(block);
+  const ncols = cur.varint("column count");
+  const n = cur.varint("row count");
+  const rows: Record<string, unknown>[] = Array.from({ length: n }, () => ({}));
+  for (let k = 0; k < ncols; k++) {
+    const name = cur.text("column name");
+    const type = cur.text(`column ${name} type`);
+    const c = wire.get(name);
+    if (!c) throw new NativeDecodeError(`column ${name}: not a column an agent writes in ${table}`);
+    const values = readColumn(cur, c, type, n);
+    for (let i = 0; i < n; i++) (rows[i] as Record<string, unknown>)[name] = values[i];
+  }
+  if (cur.o !== block.length) throw new NativeDecodeError(`${block.length - cur.o} bytes after the block`);
+  return rows;
+}
