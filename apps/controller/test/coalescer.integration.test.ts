@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createLogger } from "@flowplane/core/log";
 import { encodeRows, insertEncoded } from "@flowplane/query/client";
+import { encodeNativeBlock, insertNative, validateNativeBlock } from "@flowplane/query/native-block";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
 import { agentL4Row } from "@flowplane/query/testing-fixtures";
 import { Redis } from "ioredis";
@@ -189,5 +190,106 @@ describe("ingest coalescer (Redis journal, ClickHouse)", () => {
     }
     expect(await count(orgId)).toEqual({ n: "30", flows: "30" });
     expect(await ledger.claim(orgId, batchId)).toMatchObject({ kind: "done" });
+  });
+
+  /** An agent's Native block of `rows`, checked and completed as ingest does (org and agent). */
+  const nativeBlock = (orgId: string, agentId: string, list: Record<string, unknown>[]) => {
+    const v = validateNativeBlock(encodeNativeBlock("l4_flow_log", list), {
+      table: "l4_flow_log",
+      orgId,
+      agentId,
+    });
+    if (!v.ok) throw new Error(v.error);
+    return v;
+  };
+
+  it("Native blocks share an insert per table and signature; another signature is another insert", async () => {
+    const coalescer = new IngestCoalescer(ch.client, ledger, log, {
+      ...DEFAULT_COALESCER_OPTIONS,
+      ownsOrg: async () => false,
+    });
+    try {
+      const orgId = randomUUID();
+      const agentId = randomUUID();
+      const batches = Array.from({ length: 5 }, (_, k) => ({
+        batchId: randomUUID(),
+        // Batches 3 and 4 carry a tag column too: a different signature.
+        block: nativeBlock(
+          orgId,
+          agentId,
+          rows(40, k * 100).map((r) => (k >= 3 ? { ...r, client_resource_id: 7 } : r)),
+        ),
+      }));
+      expect(new Set(batches.map((b) => b.block.signature)).size).toBe(2);
+      for (const b of batches) await ledger.claim(orgId, b.batchId);
+      // TSV rows of the same table in the same turn: a third insert of their own.
+      const tsvBatch = randomUUID();
+      await ledger.claim(orgId, tsvBatch);
+      const results = await Promise.all([
+        ...batches.map((b) =>
+          coalescer.writeNative("l4_flow_log", orgId, b.block, { agentId, batchId: b.batchId }),
+        ),
+        coalescer.write("l4_flow_log", orgId, rows(40, 900), { agentId, batchId: tsvBatch }),
+      ]);
+      expect(results.map((r) => r.inserted)).toEqual([40, 40, 40, 40, 40, 40]);
+      expect(coalescer.stats).toMatchObject({ inserts: 3, batches: 6 });
+      expect(await count(orgId)).toEqual({ n: "240", flows: "240" });
+      for (const b of batches)
+        expect(await ledger.claim(orgId, b.batchId)).toEqual({
+          kind: "done",
+          outcome: { accepted: 40, rejected: [] },
+        });
+    } finally {
+      await coalescer.close();
+    }
+  });
+
+  it("a Native insert that landed before its writer died is redone once from its journal; one never sent is written", async () => {
+    const orgId = randomUUID();
+    const agentId = randomUUID();
+    const landed = [0, 1].map((k) => ({
+      batchId: randomUUID(),
+      block: nativeBlock(orgId, agentId, rows(25, k * 100)),
+    }));
+    const unsent = { batchId: randomUUID(), block: nativeBlock(orgId, agentId, rows(15, 500)) };
+    for (const m of [...landed, unsent]) await ledger.claim(orgId, m.batchId);
+    const record = (members: typeof landed): TFlushRecord => {
+      const id = randomUUID().replaceAll("-", "");
+      return {
+        id,
+        table: "l4_flow_log",
+        token: `flush:${id}`,
+        members: members.map((m) => ({
+          orgId,
+          batchId: m.batchId,
+          outcome: { accepted: m.block.rows, rejected: [] },
+        })),
+        native: { columns: landed[0]?.block.columns ?? [] },
+      };
+    };
+    const first = record(landed);
+    const payload = landed.map((m) => m.block.payload);
+    // The dead writer: journaled, inserted, never recorded. And a second one that died before sending.
+    await ledger.beginFlush(first, payload, 1);
+    await insertNative(ch.client, "l4_flow_log", first.native?.columns ?? [], payload, first.token);
+    await ledger.beginFlush(record([unsent]), unsent.block.payload, 1);
+    await new Promise((r) => setTimeout(r, 1_200));
+    const other = new IngestCoalescer(ch.client, ledger, log, {
+      ...DEFAULT_COALESCER_OPTIONS,
+      leaseTtlS: 1,
+      sweepEveryMs: 60_000,
+      ownsOrg: async (id) => id === orgId,
+    });
+    try {
+      expect(await other.recoverOrphans()).toBe(2);
+    } finally {
+      await other.close();
+    }
+    expect(await count(orgId)).toEqual({ n: "65", flows: "65" });
+    for (const m of [...landed, unsent])
+      expect(await ledger.claim(orgId, m.batchId)).toEqual({
+        kind: "done",
+        outcome: { accepted: m.block.rows, rejected: [] },
+      });
   });
 });

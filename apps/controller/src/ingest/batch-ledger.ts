@@ -8,7 +8,14 @@ export type TClaim = { kind: "claimed" } | { kind: "in-progress" } | { kind: "do
 /** A batch in a coalesced insert (see coalescer.ts). */
 export type TFlushMember = { orgId: string; batchId: string; outcome: TBatchOutcome };
 /** What a coalesced insert needs to be redone identically by any process: its journal entry. */
-export type TFlushRecord = { id: string; table: string; token: string; members: TFlushMember[] };
+export type TFlushRecord = {
+  id: string;
+  table: string;
+  token: string;
+  members: TFlushMember[];
+  /** A Native insert (`INSERT INTO table (columns) FORMAT Native`); absent: the table's TSV. */
+  native?: { columns: string[] };
+};
 
 /** Ledger value of a batch whose rows are in coalesced insert `id`. */
 const FLUSHING = "flush:";

@@ -2,9 +2,10 @@ import { createHash } from "node:crypto";
 import type { Logger } from "@flowplane/core/log";
 import type { TIngestTable } from "@flowplane/protocol";
 import { type ClickHouseClient, encodeRows, insertEncoded } from "@flowplane/query/client";
+import { insertNative } from "@flowplane/query/native-block";
 import type { BatchLedger, TFlushMember, TFlushRecord } from "./batch-ledger.ts";
 import { batchesArriving, onAllArrived } from "./in-flight.ts";
-import type { TEncodedWriter, TRowWriter } from "./ingest.ts";
+import type { TEncodedWriter, TNativeWriter, TRowWriter } from "./ingest.ts";
 
 export type TCoalescerOptions = {
   /** Most rows in one insert. */
@@ -45,7 +46,13 @@ type TWaiting = {
   rows: number;
   done: (err?: unknown) => void;
 };
+/**
+ * One queue per insert shape: a table's TSV (the table's columns), or a table's Native blocks of one
+ * signature (column names and types), which concatenate into one `FORMAT Native` insert.
+ */
 type TQueue = {
+  table: TIngestTable;
+  native: { columns: string[] } | undefined;
   waiting: TWaiting[];
   /** Rows in `waiting`. */
   rows: number;
@@ -63,9 +70,12 @@ type TQueue = {
  * process is still on its way (being read, checked, encoded). Each agent is answered only after
  * the insert holding its rows landed.
  *
- * Exactly once: a coalesced insert is journaled in Redis (member batches, outcomes, the TSV
- * payload) before it runs and carries `insert_deduplication_token` = a hash of its members. If
- * the process dies mid-insert, the members' replays are answered 429 while any ingest process
+ * Native batches (ingest-native.ts) queue by table and block signature and go as one
+ * `INSERT INTO t (columns) FORMAT Native` of their blocks back to back.
+ *
+ * Exactly once: a coalesced insert is journaled in Redis (member batches, outcomes, the payload
+ * bytes as they are, TSV or Native, and for Native the column list) before it runs and carries
+ * `insert_deduplication_token` = a hash of its members. If the process dies mid-insert, the members' replays are answered 429 while any ingest process
  * that sees the writer's lease lapse redoes the very same insert (ClickHouse drops it if the first
  * one landed) and records the outcomes, after which replays are answered `duplicate`.
  */
@@ -102,18 +112,10 @@ export class IngestCoalescer {
       if (opts.batchId === undefined || this.#closed) {
         await insertEncoded(this.client, table, encoded.payload, opts.dedupToken);
       } else {
-        const batchId = opts.batchId;
-        await new Promise<void>((resolve, reject) => {
-          const q = this.#queue(table);
-          q.waiting.push({
-            member: { orgId, batchId, outcome },
-            payload: encoded.payload,
-            rows: encoded.rows,
-            done: (err) => (err === undefined ? resolve() : reject(err)),
-          });
-          q.rows += encoded.rows;
-          if (!q.running) void this.#drain(table, q);
-          else q.wake?.();
+        await this.#join(this.#queue(table, table, undefined), {
+          member: { orgId, batchId: opts.batchId, outcome },
+          payload: encoded.payload,
+          rows: encoded.rows,
         });
       }
     }
@@ -121,8 +123,38 @@ export class IngestCoalescer {
     return { inserted: encoded.rows, rejected: [] };
   };
 
+  /**
+   * A validated Native block (ingest-native.ts) into the next insert of its table and signature:
+   * blocks of one signature go back to back in one `FORMAT Native` insert, journaled as they are.
+   */
+  readonly writeNative: TNativeWriter = async (table, orgId, block, opts = {}) => {
+    if (block.rows > 0) {
+      if (opts.batchId === undefined || this.#closed) {
+        await insertNative(this.client, table, block.columns, block.payload, opts.dedupToken);
+      } else {
+        const key = `${table}\n${block.signature}`;
+        await this.#join(this.#queue(key, table, { columns: block.columns }), {
+          member: { orgId, batchId: opts.batchId, outcome: { accepted: block.rows, rejected: [] } },
+          payload: block.payload,
+          rows: block.rows,
+        });
+      }
+    }
+    return { inserted: block.rows };
+  };
+
+  /** Queues one batch's payload and resolves once the insert holding it landed. */
+  #join(q: TQueue, w: Omit<TWaiting, "done">): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      q.waiting.push({ ...w, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      q.rows += w.rows;
+      if (!q.running) void this.#drain(q);
+      else q.wake?.();
+    });
+  }
+
   /** The ingest writer: a batch with an id joins its table's next insert; others insert alone. */
-  readonly write: TRowWriter & { writeEncoded: TEncodedWriter } = Object.assign(
+  readonly write: TRowWriter & { writeEncoded: TEncodedWriter; writeNative: TNativeWriter } = Object.assign(
     async (...[table, orgId, rows, opts = {}]: Parameters<TRowWriter>) => {
       const encoded = encodeRows(
         table,
@@ -133,20 +165,20 @@ export class IngestCoalescer {
       const { inserted } = await this.writeEncoded(table, orgId, encoded, opts);
       return { inserted, rejected: encoded.rejected };
     },
-    // Carried by the writer so ingest finds it behind wrappers (withTagging passes it through).
-    { writeEncoded: this.writeEncoded },
+    // Carried by the writer so ingest finds them behind wrappers (withTagging passes them through).
+    { writeEncoded: this.writeEncoded, writeNative: this.writeNative },
   );
 
-  #queue(table: string): TQueue {
-    let q = this.#queues.get(table);
+  #queue(key: string, table: TIngestTable, native: TQueue["native"]): TQueue {
+    let q = this.#queues.get(key);
     if (!q) {
-      q = { waiting: [], rows: 0, running: false };
-      this.#queues.set(table, q);
+      q = { table, native, waiting: [], rows: 0, running: false };
+      this.#queues.set(key, q);
     }
     return q;
   }
 
-  async #drain(table: TIngestTable, q: TQueue): Promise<void> {
+  async #drain(q: TQueue): Promise<void> {
     q.running = true;
     try {
       while (q.waiting.length > 0) {
@@ -170,7 +202,7 @@ export class IngestCoalescer {
         }
         q.waiting.splice(0, take.length);
         q.rows -= rows;
-        await this.#flush(table, take);
+        await this.#flush(q, take);
       }
     } finally {
       q.running = false;
@@ -200,7 +232,8 @@ export class IngestCoalescer {
     }
   }
 
-  async #flush(table: TIngestTable, take: TWaiting[]): Promise<void> {
+  async #flush(q: TQueue, take: TWaiting[]): Promise<void> {
+    const table = q.table;
     const members = take.map((t) => t.member);
     // From the members, so a group written again after a refused insert carries the same token.
     const id = createHash("sha256")
@@ -212,7 +245,13 @@ export class IngestCoalescer {
       )
       .digest("hex")
       .slice(0, 32);
-    const flush: TFlushRecord = { id, table, token: `flush:${id}`, members };
+    const flush: TFlushRecord = {
+      id,
+      table,
+      token: `flush:${id}`,
+      members,
+      ...(q.native ? { native: q.native } : {}),
+    };
     // The members' payloads as they are: the journal and the insert both take them in order.
     const payload = take.map((t) => t.payload);
     const settle = (err?: unknown) => {
@@ -226,7 +265,7 @@ export class IngestCoalescer {
     }
     const stopLease = this.ledger.keepFlushLease(id, this.opts.leaseTtlS);
     try {
-      await insertEncoded(this.client, table, payload, flush.token);
+      await this.#insert(flush, payload);
     } catch (err) {
       stopLease();
       // Refused (not died): the members are retried by their agents, written anew.
@@ -251,6 +290,14 @@ export class IngestCoalescer {
     settle();
   }
 
+  /** A journaled insert, first time or redo: the same statement and payload either way. */
+  #insert(flush: TFlushRecord, payload: Buffer | readonly Buffer[]): Promise<void> {
+    const table = flush.table as TIngestTable;
+    return flush.native
+      ? insertNative(this.client, table, flush.native.columns, payload, flush.token)
+      : insertEncoded(this.client, table, payload, flush.token);
+  }
+
   /** Redoes every insert whose writer died (its lease lapsed); returns how many. */
   async recoverOrphans(): Promise<number> {
     let n = 0;
@@ -266,7 +313,7 @@ export class IngestCoalescer {
       if (!orphan) return n;
       const { flush, payload } = orphan;
       try {
-        await insertEncoded(this.client, flush.table as TIngestTable, payload, flush.token);
+        await this.#insert(flush, payload);
         await this.ledger.endFlush(flush);
       } catch (err) {
         await this.ledger.dropFlushLease(flush.id).catch(() => {});

@@ -1,6 +1,7 @@
 import type { Logger } from "@flowplane/core/log";
 import { type TIngestResponse, type TIngestTable, ZIngestBatch } from "@flowplane/protocol";
 import type { EncodedRows } from "@flowplane/query/client";
+import type { TTagColumn } from "@flowplane/query/native-block";
 import type { Redis } from "ioredis";
 import { AgentApiError, invalidBody } from "../agents/api-error.ts";
 import type { TAuthenticatedAgent } from "../auth/agent-auth.ts";
@@ -70,11 +71,36 @@ export type TTagFields = (
   agentId: string,
   input: TTagFieldInput,
 ) => Promise<Map<string, Uint32Array> | undefined>;
+/** A Native batch checked and completed by `validateNativeBlock` (ingest-native.ts). */
+export type TNativeBlock = { payload: Buffer; rows: number; columns: string[]; signature: string };
+/**
+ * Writes one validated Native block; the coalescer's `writeNative` joins it to the next insert of
+ * its table with the same signature (column names and types).
+ */
+export type TNativeWriter = (
+  table: TIngestTable,
+  orgId: string,
+  block: TNativeBlock,
+  opts?: TWriteOptions,
+) => Promise<{ inserted: number }>;
+/**
+ * AutoTagging of a Native batch: the tag columns `validateNativeBlock` computes from the block's
+ * address columns (16 bytes a row) and tunnel ids, or undefined when nothing can resolve (an org
+ * without a resource model). Asynchronous only to load the org's dictionary; the ids are computed
+ * during the validator's walk.
+ */
+export type TTagNative = (
+  table: TIngestTable | string,
+  orgId: string,
+  agentId: string,
+) => Promise<readonly TTagColumn[] | undefined>;
 /** A writer made by `withTagging` carries its tagger; one that can take encoded rows says so. */
 export type TTaggingRowWriter = TRowWriter & {
   tagRows?: TTagRows;
   tagFields?: TTagFields;
+  tagNative?: TTagNative;
   writeEncoded?: TEncodedWriter;
+  writeNative?: TNativeWriter;
 };
 // ── end AutoTagging ──
 

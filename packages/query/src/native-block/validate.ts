@@ -25,8 +25,12 @@ export type TTagColumn = {
   column: string;
   /** The IPv6 column it is computed from (e.g. client_ip). */
   from: string;
-  /** 16 bytes per row (a view into the block, not a copy) → one id per row, 0 = none. */
-  ids: (ips: Uint8Array) => Uint32Array;
+  /**
+   * 16 bytes per row (a view into the block, not a copy) → one id per row, 0 = none. `column`
+   * gives the data of another fixed-width column of the block the same way (e.g. tunnel_id, 4
+   * bytes a row little-endian, for the VPC context), undefined when the block does not carry it.
+   */
+  ids: (ips: Uint8Array, column: (name: string) => Uint8Array | undefined) => Uint32Array;
 };
 
 export type TValidateOptions = {
@@ -309,11 +313,16 @@ function walk(block: Uint8Array, opts: TValidateOptions): TValidated {
   // The insert: the agent's columns as they are, org_id and agent_id, the tag columns.
   const tags = (opts.tags ?? []).filter((t) => wire.get(t.column)?.kind === "u32");
   const ids: Uint32Array[] = [];
+  const column = (name: string): Uint8Array | undefined => {
+    const s = kept.find((k) => k.name === name);
+    const w = s && FIXED_WIDTH[s.type];
+    return s && w !== undefined ? block.subarray(s.data, s.data + n * w) : undefined;
+  };
   for (const t of tags) {
     const from = kept.find((s) => s.name === t.from);
     if (from?.type !== "IPv6")
       return { ok: false, error: `block: tag column ${t.column} needs ${t.from} (IPv6)` };
-    const got = t.ids(block.subarray(from.data, from.data + n * 16));
+    const got = t.ids(block.subarray(from.data, from.data + n * 16), column);
     if (got.length !== n)
       return {
         ok: false,
