@@ -1,10 +1,12 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { INGEST_TSV_CONTENT_TYPE } from "@flowplane/protocol";
-import { agentL4Row } from "@flowplane/query/testing-fixtures";
+import { INGEST_NATIVE_CONTENT_TYPE, INGEST_TSV_CONTENT_TYPE } from "@flowplane/protocol";
+import { decodeNativeBlock } from "@flowplane/query/native-block";
+import { agentL4Row, l7Row, networkRow } from "@flowplane/query/testing-fixtures";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CredentialHolder } from "./credential.ts";
-import { HttpExporter, makeBatch } from "./exporter.ts";
+import { HttpExporter, makeBatch, type TExporterEvent } from "./exporter.ts";
+import { TestIngestServer } from "./test-ingest-server.ts";
 
 type TScripted = { status: number; body: unknown; headers?: Record<string, string>; rotate?: boolean };
 
@@ -13,19 +15,19 @@ describe("HttpExporter", () => {
   let server: Server;
   let url: string;
   let script: TScripted[] = [];
-  let seen: { batchId: string; auth: string | undefined; type: string | undefined; raw: string }[] = [];
+  let seen: { batchId: string; auth: string | undefined; type: string | undefined; raw: Buffer }[] = [];
   let credential: CredentialHolder;
+  let events: TExporterEvent[] = [];
 
   beforeAll(async () => {
     server = createServer((req, res) => {
-      let raw = "";
-      req.on("data", (c) => {
-        raw += c;
-      });
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", async () => {
-        // JSON batches, or the compact encoding's JSON header line.
+        // JSON batches, or the Native and compact encodings' JSON header line.
+        const raw = Buffer.concat(chunks);
         const type = req.headers["content-type"];
-        const head = type === "application/json" ? raw : raw.slice(0, raw.indexOf("\n"));
+        const head = raw.toString("utf8", 0, type === "application/json" ? raw.length : raw.indexOf(10));
         seen.push({ batchId: JSON.parse(head).batchId, auth: req.headers.authorization, type, raw });
         const next = script.shift() ?? {
           status: 500,
@@ -43,6 +45,7 @@ describe("HttpExporter", () => {
   beforeEach(() => {
     script = [];
     seen = [];
+    events = [];
     credential = new CredentialHolder("fpa_first");
   });
 
@@ -65,6 +68,7 @@ describe("HttpExporter", () => {
       sleep: async (ms) => {
         sleeps.push(ms);
       },
+      log: (e) => events.push(e),
     });
   }
 
@@ -133,67 +137,178 @@ describe("HttpExporter", () => {
     expect((await exporter([]).export(batch)).code).toBe("failure");
   });
 
-  it("sends the compact encoding by default: a JSON header line, then one TSV line per row", async () => {
-    const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [agentL4Row(), agentL4Row()]);
-    script = [ok(batch.batchId)];
-    const r = await exporter([]).export(batch);
-    expect(r.code).toBe("success");
-    expect(seen[0]?.type).toBe(INGEST_TSV_CONTENT_TYPE);
-    const [header, ...lines] = (seen[0]?.raw ?? "").split("\n");
-    expect(JSON.parse(header ?? "")).toMatchObject({ batchId: batch.batchId, table: "l4_flow_log", rows: 2 });
-    expect(lines).toHaveLength(3); // two rows and the last newline
-    expect(lines[0]?.split("\t")).toHaveLength(JSON.parse(header ?? "").columns.length);
+  it("sends L4 and network rows as one Native block after a JSON header line, L7 rows as TSV", async () => {
+    const e = exporter([]);
+    const l4 = makeBatch(crypto.randomUUID(), "l4_flow_log", [agentL4Row(), agentL4Row()]);
+    const { org_id: _o, agent_id: _a, ...net } = networkRow();
+    const metrics = makeBatch(l4.agentId, "network_metrics", [net]);
+    const { org_id: _o7, agent_id: _a7, ...l7 } = l7Row();
+    const l7Batch = makeBatch(l4.agentId, "l7_flow_log", [l7]);
+    script = [ok(l4.batchId), ok(metrics.batchId), ok(l7Batch.batchId)];
+    for (const b of [l4, metrics, l7Batch]) expect((await e.export(b)).code).toBe("success");
+    expect(seen.map((s) => s.type)).toEqual([
+      INGEST_NATIVE_CONTENT_TYPE,
+      INGEST_NATIVE_CONTENT_TYPE,
+      INGEST_TSV_CONTENT_TYPE,
+    ]);
+    const raw = seen[0]?.raw ?? Buffer.alloc(0);
+    const nl = raw.indexOf(10);
+    expect(JSON.parse(raw.toString("utf8", 0, nl))).toEqual({
+      batchId: l4.batchId,
+      agentId: l4.agentId,
+      table: "l4_flow_log",
+      rows: 2,
+    });
+    expect(decodeNativeBlock("l4_flow_log", raw.subarray(nl + 1))).toEqual(l4.rows);
+    const [header, ...lines] = (seen[2]?.raw.toString() ?? "").split("\n");
+    expect(JSON.parse(header ?? "")).toMatchObject({
+      batchId: l7Batch.batchId,
+      table: "l7_flow_log",
+      rows: 1,
+    });
+    expect(lines).toHaveLength(2); // one row and the last newline
+    expect(e.encoding).toBe("native");
+    expect(events).toEqual([]);
   });
 
-  it("falls back to JSON, for this batch and the next ones, when the controller does not read it", async () => {
-    const old = {
-      status: 400,
-      body: { error: { code: "BAD_REQUEST", message: "send the body as application/json" } },
-    };
+  it("Native to a controller that reads it: stored with its rows, once however often it is sent", async () => {
+    const server = await new TestIngestServer().start();
+    try {
+      const e = new HttpExporter({ endpoint: () => server.url, credential, log: (ev) => events.push(ev) });
+      const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [
+        agentL4Row(),
+        agentL4Row({ client_ip: "2001:db8::7" }),
+      ]);
+      const first = await e.export(batch);
+      const again = await e.export(batch);
+      expect(first.code === "success" && first.response).toEqual({
+        batchId: batch.batchId,
+        accepted: 2,
+        rejected: [],
+      });
+      expect(again.code === "success" && again.response.duplicate).toBe(true);
+      expect(server.received.map((r) => r.encoding)).toEqual(["native", "native"]);
+      expect(server.storedRows).toEqual(batch.rows);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("falls back to TSV, for this batch and the next ones to that endpoint, when the controller does not read Native", async () => {
+    const server = await new TestIngestServer(["tsv", "json"]).start();
+    try {
+      let now = 0;
+      let endpoint = server.url;
+      const e = new HttpExporter({
+        endpoint: () => endpoint,
+        credential,
+        encodingRetryMs: 60_000,
+        now: () => now,
+        log: (ev) => events.push(ev),
+      });
+      const agentId = crypto.randomUUID();
+      const a = makeBatch(agentId, "l4_flow_log", [agentL4Row()]);
+      const b = makeBatch(agentId, "l4_flow_log", [agentL4Row()]);
+      expect((await e.export(a)).code).toBe("success");
+      expect((await e.export(b)).code).toBe("success");
+      expect(server.received.map((r) => [r.encoding, r.status])).toEqual([
+        ["native", 400],
+        ["tsv", 200],
+        ["tsv", 200],
+      ]);
+      expect(server.storedRows).toEqual([...a.rows, ...b.rows]);
+      expect(e.encoding).toBe("tsv");
+      expect(e.counters.encodingFallbacks).toBe(1);
+      expect(events).toMatchObject([{ level: "warn", agentId, batchId: a.batchId, endpoint: server.url }]);
+      // On another (upgraded) data node, or after encodingRetryMs: Native again.
+      endpoint = `${server.url}/`;
+      expect(e.encoding).toBe("native");
+      endpoint = server.url;
+      expect(e.encoding).toBe("native"); // the fallback was forgotten with the move
+      expect((await e.export(makeBatch(agentId, "l4_flow_log", [agentL4Row()]))).code).toBe("success");
+      now = 59_999;
+      expect(e.encoding).toBe("tsv");
+      now = 60_000;
+      expect(e.encoding).toBe("native");
+      // A 415 is a refusal of the type too.
+      endpoint = url;
+      const c = makeBatch(agentId, "l4_flow_log", [agentL4Row()]);
+      script = [
+        { status: 415, body: { error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "no" } } },
+        ok(c.batchId),
+      ];
+      expect((await e.export(c)).code).toBe("success");
+      expect(seen.map((s) => s.type)).toEqual([INGEST_NATIVE_CONTENT_TYPE, INGEST_TSV_CONTENT_TYPE]);
+      expect(e.encoding).toBe("tsv");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("steps down to JSON for a controller that reads neither Native nor TSV", async () => {
+    const server = await new TestIngestServer(["json"]).start();
+    try {
+      const e = new HttpExporter({ endpoint: () => server.url, credential, log: (ev) => events.push(ev) });
+      const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [agentL4Row()]);
+      const next = makeBatch(batch.agentId, "l4_flow_log", [agentL4Row()]);
+      expect((await e.export(batch)).code).toBe("success");
+      expect((await e.export(next)).code).toBe("success");
+      expect(server.received.map((r) => r.encoding)).toEqual(["native", "tsv", "json", "json"]);
+      expect(e.encoding).toBe("json");
+      expect(e.counters.encodingFallbacks).toBe(2);
+      expect(server.storedRows).toEqual([...batch.rows, ...next.rows]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("a value that does not fit its Native column: told with the agent id, sent as TSV, the valid rows kept", async () => {
+    const server = await new TestIngestServer().start();
+    try {
+      const e = new HttpExporter({ endpoint: () => server.url, credential, log: (ev) => events.push(ev) });
+      const good = [agentL4Row(), agentL4Row()];
+      const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [
+        good[0],
+        agentL4Row({ client_port: 70_000 }),
+        good[1],
+      ] as Record<string, unknown>[]);
+      const r = await e.export(batch);
+      expect(r.code === "success" && r.response.accepted).toBe(2);
+      expect(r.code === "success" && r.response.rejected.map((x) => x.index)).toEqual([1]);
+      expect(server.received.map((x) => x.encoding)).toEqual(["tsv"]);
+      expect(server.storedRows).toEqual(good);
+      expect(e.counters.nativeEncodeErrors).toBe(1);
+      expect(events).toMatchObject([
+        { level: "error", agentId: batch.agentId, batchId: batch.batchId, table: "l4_flow_log", rows: 3 },
+      ]);
+      expect(events[0]?.error).toMatch(/NativeEncodeError: row 1, column client_port/);
+      // The endpoint still gets Native for the next batch.
+      const next = makeBatch(batch.agentId, "l4_flow_log", [agentL4Row()]);
+      expect((await e.export(next)).code).toBe("success");
+      expect(server.received.map((x) => x.encoding)).toEqual(["tsv", "native"]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("a Native block the controller refuses as malformed is sent again as TSV, once", async () => {
     const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [agentL4Row()]);
-    const next = makeBatch(batch.agentId, "l4_flow_log", [agentL4Row()]);
-    script = [old, ok(batch.batchId), ok(next.batchId)];
+    const malformed = {
+      status: 400,
+      body: {
+        error: { code: "BAD_REQUEST", message: "row 0, column close_type: expected a lower-case token" },
+      },
+    };
+    script = [malformed, ok(batch.batchId)];
     const e = exporter([]);
     expect((await e.export(batch)).code).toBe("success");
-    expect((await e.export(next)).code).toBe("success");
-    expect(seen.map((s) => s.type)).toEqual([
-      INGEST_TSV_CONTENT_TYPE,
-      "application/json",
-      "application/json",
-    ]);
-    expect(e.encoding).toBe("json");
-    expect(e.counters.encodingFallbacks).toBe(1);
-  });
-
-  it("tries the compact encoding again on a new endpoint or after encodingRetryMs", async () => {
-    const old = {
-      status: 415,
-      body: { error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "send the body as application/json" } },
-    };
-    let now = 0;
-    let endpoint = url;
-    const e = new HttpExporter({
-      endpoint: () => endpoint,
-      credential,
-      random: () => 0.5,
-      sleep: async () => {},
-      encodingRetryMs: 60_000,
-      now: () => now,
-    });
-    const batch = makeBatch(crypto.randomUUID(), "l4_flow_log", [agentL4Row()]);
-    script = [old, ok(batch.batchId)];
-    expect((await e.export(batch)).code).toBe("success");
-    expect(e.encoding).toBe("json");
-    now = 59_999;
-    expect(e.encoding).toBe("json");
-    now = 60_000;
-    expect(e.encoding).toBe("tsv");
-    script = [old, ok(batch.batchId)];
-    expect((await e.export(batch)).code).toBe("success");
-    expect(e.encoding).toBe("json");
-    // Moved to another (upgraded) data node: the compact encoding at once.
-    endpoint = `${url}/`;
-    expect(e.encoding).toBe("tsv");
-    expect(e.counters.encodingFallbacks).toBe(2);
+    expect(seen.map((s) => s.type)).toEqual([INGEST_NATIVE_CONTENT_TYPE, INGEST_TSV_CONTENT_TYPE]);
+    expect(e.counters.nativeRefused).toBe(1);
+    expect(e.encoding).toBe("native");
+    // Refused as TSV too: a failure, no third try.
+    seen = [];
+    script = [malformed, { status: 400, body: { error: { code: "BAD_REQUEST", message: "header: rows" } } }];
+    expect((await e.export(batch)).code).toBe("failure");
+    expect(seen).toHaveLength(2);
   });
 });
