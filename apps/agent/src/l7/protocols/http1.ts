@@ -5,6 +5,15 @@
  * answer, HEAD/204/304 without body, and close-delimited bodies.
  */
 import { latin1, MAX_FIELD } from "../bytes.ts";
+import {
+  headerScanner,
+  LINES,
+  MAX_HEADER,
+  OWN_CONNECTION,
+  OWN_CONTENT_LENGTH,
+  OWN_HOST,
+  OWN_TRANSFER_ENCODING,
+} from "../native/http1-lines.ts";
 import { statusOfCode } from "../status.ts";
 import { emptyTrace } from "../trace-context.ts";
 import type { L7Parser, ParseContext, ProtocolSpec, TraceContext } from "../types.ts";
@@ -59,16 +68,6 @@ function nameIs(b: Uint8Array, o: number, lc: string): boolean {
 }
 
 /**
- * First bytes of the header names this parser reads itself (Host, Content-Length, Connection,
- * Transfer-Encoding, either case): the other lines are skipped unless the header policy wants
- * their first byte (trace, request-id and configured names).
- */
-const OWN_STARTS = new Uint8Array(256);
-for (const ch of "hHcCtT") OWN_STARTS[ch.charCodeAt(0)] = 1;
-/** Responses offer no header to the policy. */
-const NONE = new Uint8Array(256);
-
-/**
  * Whether the value at [s, e), cut to MAX_FIELD bytes as a string of it would be, holds the
  * lower-case token `lc` in any case: `latin1(...).toLowerCase().includes(lc)` without the two strings
  * (every response and keep-alive request has a Connection header). Latin-1 lower-casing makes
@@ -81,9 +80,16 @@ function hasFolded(b: Uint8Array, s: number, e: number, lc: string): boolean {
 }
 
 const METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
-/** Header block bigger than this is not HTTP we can use. */
-const MAX_HEADER = 32 * 1024;
-const MAX_HEADERS = 128;
+
+/**
+ * The first line's end, the values of Host, Content-Length, Transfer-Encoding and Connection,
+ * and the other header lines of a message in one call (the C addon, or its JS version:
+ * ../native/http1-lines.ts), instead of one native search per line; `POS` holds the positions
+ * of the last scan.
+ */
+const scanner = headerScanner();
+const scanBlock = scanner.scan;
+const POS = scanner.out;
 
 function methodAt(b: Uint8Array, o: number, e: number): number {
   const c = b[o];
@@ -152,82 +158,49 @@ class Http1Parser implements L7Parser {
   private lastHost = "";
 
   /**
-   * One pass over the header lines from `s`: returns the index after the blank line, -1 when
-   * the block is not complete yet, -2 when it is not a header block we accept.
-   *
-   * Each line's end is one native search; no name is scanned for its colon. A line is looked
-   * at only when its first byte can start a wanted name, and then each wanted name is tried
-   * where it would end (a colon right after it): the same header as the first colon of the
-   * line would give, since a wanted name holds no colon.
+   * The header block `scanBlock` just found (`n` lines besides the parser's own, or -1 when the
+   * block is not complete yet, -2 when it is not a header block we accept): returns the index
+   * after the blank line, or `n` when negative. The other lines go to the header policy when
+   * their first byte can start a name it wants (requests only).
    */
-  private headers(
-    ctx: ParseContext,
-    b: Uint8Array,
-    s: number,
-    e: number,
-    trace: TraceContext | null,
-  ): number {
+  private headers(ctx: ParseContext, b: Uint8Array, n: number, trace: TraceContext | null): number {
+    if (n < 0) return n;
     const out = this.h;
-    out.host = "";
-    out.cl = -1;
-    out.chunked = false;
-    out.close = false;
-    const starts = trace === null ? NONE : ctx.headers.nameStarts;
-    let p = s;
-    let count = 0;
-    for (;;) {
-      // Bounded by the window after the fact.
-      const i = indexOf.call(b, 10, p);
-      if (i < 0 || i >= e) return e - s > MAX_HEADER ? -2 : -1;
-      const eol = i > p && b[i - 1] === 13 ? i - 1 : i;
-      if (eol === p) return i + 1;
-      if (++count > MAX_HEADERS) return -2;
-      const first = b[p]!;
-      if ((OWN_STARTS[first] === 0 || !this.own(b, p, eol)) && starts[first] !== 0) {
-        if (ctx.headers.offerLine(trace!, b, p, eol)) this.traced = true;
-      }
-      p = i + 1;
-    }
-  }
-
-  /** Host (any 4-byte name starting with h), Content-Length, Transfer-Encoding, Connection. */
-  private own(b: Uint8Array, p: number, eol: number): boolean {
-    const out = this.h;
-    const c0 = b[p]! | 32;
-    let colon: number;
-    if (c0 === 104) {
-      colon = p + 4;
-      if (colon >= eol || b[colon] !== 58 || b[p + 1] === 58 || b[p + 2] === 58 || b[p + 3] === 58)
-        return false;
-    } else if (c0 === 99) {
-      if (p + 14 < eol && b[p + 14] === 58 && nameIs(b, p, "content-length")) colon = p + 14;
-      else if (p + 10 < eol && b[p + 10] === 58 && nameIs(b, p, "connection")) colon = p + 10;
-      else return false;
-    } else if (c0 === 116) {
-      if (p + 17 < eol && b[p + 17] === 58 && nameIs(b, p, "transfer-encoding")) colon = p + 17;
-      else return false;
-    } else return false;
-    let vs = colon + 1;
-    while (vs < eol && (b[vs] === 32 || b[vs] === 9)) vs++;
-    if (c0 === 104) {
+    const pos = POS;
+    let vs = pos[OWN_HOST]!;
+    if (vs < 0) out.host = "";
+    else {
       // Keep-alive connections repeat their Host: reuse the string when the bytes match.
+      const eol = pos[OWN_HOST + 1]!;
       const last = this.lastHost;
       if (last.length === eol - vs && sameAscii(b, vs, last)) out.host = last;
       else out.host = this.lastHost = latin1(b, vs, eol, 256);
-    } else if (colon - p === 14) out.cl = parseDec(b, vs, eol);
-    else if (colon - p === 17) out.chunked = hasFolded(b, vs, eol, "chunked");
-    else out.close = hasFolded(b, vs, eol, "close");
-    return true;
+    }
+    vs = pos[OWN_CONTENT_LENGTH]!;
+    out.cl = vs < 0 ? -1 : parseDec(b, vs, pos[OWN_CONTENT_LENGTH + 1]!);
+    vs = pos[OWN_TRANSFER_ENCODING]!;
+    out.chunked = vs >= 0 && hasFolded(b, vs, pos[OWN_TRANSFER_ENCODING + 1]!, "chunked");
+    vs = pos[OWN_CONNECTION]!;
+    out.close = vs >= 0 && hasFolded(b, vs, pos[OWN_CONNECTION + 1]!, "close");
+    if (trace !== null) {
+      const starts = ctx.headers.nameStarts;
+      for (let k = LINES, last = LINES + 2 * n; k < last; k += 2) {
+        const p = pos[k]!;
+        if (starts[b[p]!] !== 0 && ctx.headers.offerLine(trace, b, p, pos[k + 1]!)) this.traced = true;
+      }
+    }
+    return pos[1]!;
   }
 
   private request(ctx: ParseContext, b: Uint8Array, off: number, end: number): number {
     const m = methodAt(b, off, end);
     if (m < 0) return end - off >= 8 ? -1 : 0;
-    const line = findCrlf(b, off, end);
-    if (line < 0) return end - off > MAX_HEADER ? -1 : 0;
+    const n = scanBlock(b, off, end);
+    if (n === -3) return end - off > MAX_HEADER ? -1 : 0;
+    const line = POS[0]!;
     this.traced = false;
     scratch.traceId = scratch.spanId = scratch.parentSpanId = scratch.xRequestId = "";
-    const he = this.headers(ctx, b, line + 2, end, scratch);
+    const he = this.headers(ctx, b, n, scratch);
     if (he === -1) return 0;
     if (he < 0) return -1;
     const sp1 = off + METHODS[m]!.length;
@@ -256,11 +229,12 @@ class Http1Parser implements L7Parser {
 
   private response(ctx: ParseContext, b: Uint8Array, off: number, end: number): number {
     if (!isResponseStart(b, off, end)) return end - off >= 9 ? -1 : 0;
-    const line = findCrlf(b, off, end);
-    if (line < 0) return end - off > MAX_HEADER ? -1 : 0;
+    const n = scanBlock(b, off, end);
+    if (n === -3) return end - off > MAX_HEADER ? -1 : 0;
+    const line = POS[0]!;
     const code = parseDec(b, off + 9, off + 12);
     if (code < 100 || code > 999) return -1;
-    const he = this.headers(ctx, b, line + 2, end, null);
+    const he = this.headers(ctx, b, n, null);
     if (he === -1) return 0;
     if (he < 0) return -1;
     // Interim answers (100 Continue, 103 Early Hints) are not the response.
