@@ -7,6 +7,7 @@ import { registerAgentAuth, requireAgent } from "../auth/agent-auth.ts";
 import { BatchLedger } from "../ingest/batch-ledger.ts";
 import { InFlightLimiter, type TIngestTicket } from "../ingest/in-flight.ts";
 import { ingestBatch, type TRowWriter } from "../ingest/ingest.ts";
+import { ingestNativeBatch, isNativeBatch } from "../ingest/ingest-native.ts";
 import { ingestTsvBatch, isTsvBatch, unsupportedEncoding } from "../ingest/ingest-tsv.ts";
 import { OrgRowQuota } from "../ingest/quota.ts";
 import type { TNpbCounterWriter } from "../npb/counters.ts";
@@ -122,8 +123,8 @@ export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log:
         ingest.addHook("onResponse", releaseOnce);
         ingest.addHook("onRequestAbort", releaseOnce);
 
-        // The compact encoding (and any other vnd.flowplane type, to answer it clearly) as raw bytes:
-        // no JSON parse, no row objects (ingest/ingest-tsv.ts).
+        // The compact and Native encodings (and any other vnd.flowplane type, to answer it clearly)
+        // as raw bytes: no JSON parse, no row objects (ingest/ingest-tsv.ts, ingest/ingest-native.ts).
         ingest.addContentTypeParser(
           /^application\/vnd\.flowplane\./,
           { parseAs: "buffer", bodyLimit: opts.maxBatchBytes },
@@ -143,8 +144,9 @@ export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log:
           };
           if (Buffer.isBuffer(req.body)) {
             const type = req.headers["content-type"];
-            if (!isTsvBatch(type)) throw unsupportedEncoding(type);
-            return ingestTsvBatch(ingestDeps, agent, req.body);
+            if (isTsvBatch(type)) return ingestTsvBatch(ingestDeps, agent, req.body);
+            if (isNativeBatch(type)) return ingestNativeBatch(ingestDeps, agent, req.body);
+            throw unsupportedEncoding(type);
           }
           return ingestBatch(ingestDeps, agent, req.body);
         });

@@ -1,4 +1,5 @@
 import {
+  INGEST_NATIVE_CONTENT_TYPE,
   INGEST_TSV_CONTENT_TYPE,
   INGEST_TSV_MEDIA_TYPE,
   INGEST_TSV_VERSION,
@@ -29,11 +30,18 @@ import {
  * row object is built; the owner columns are the credential's, never the agent's.
  */
 
+/** The encodings this controller reads, for its refusals (with or without Native). */
+export function readsEncodings(native = true): string {
+  return native
+    ? `application/json, ${INGEST_TSV_CONTENT_TYPE} and ${INGEST_NATIVE_CONTENT_TYPE}`
+    : `application/json or ${INGEST_TSV_CONTENT_TYPE}`;
+}
+
 /** Answer for a body in an encoding this controller does not read (400, with what it reads). */
 export function unsupportedEncoding(contentType: string | undefined): AgentApiError {
   return new AgentApiError(
     "BAD_REQUEST",
-    `unsupported ingest encoding '${contentType ?? "none"}': this controller reads application/json and ${INGEST_TSV_CONTENT_TYPE}`,
+    `unsupported ingest encoding '${contentType ?? "none"}': this controller reads ${readsEncodings()}`,
   );
 }
 

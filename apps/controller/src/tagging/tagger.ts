@@ -1,16 +1,19 @@
 import type { Logger } from "@flowplane/core/log";
 import type { Db } from "@flowplane/db/client";
+import type { TTagColumn } from "@flowplane/query/native-block";
 import type { Redis } from "ioredis";
 import type {
   TRowWriter,
   TTagFieldInput,
   TTagFields,
   TTaggingRowWriter,
+  TTagNative,
   TTagRows,
 } from "../ingest/ingest.ts";
 import type { TagDictionary } from "./dictionary.ts";
 import { dictionaryVersion, loadDictionary } from "./load.ts";
 import { tagFieldIds } from "./tag-fields.ts";
+import { nativeTagColumns } from "./tag-native.ts";
 
 /** Redis key holding an org's dictionary version; syncs set it (and publish on the channel). */
 export const versionKey = (orgId: string) => `fp:tagdict:v:${orgId}`;
@@ -134,6 +137,15 @@ export class ResourceTagger {
   }
 
   /**
+   * `tagRows` for a Native batch: the tag columns `validateNativeBlock` computes from the block's
+   * addresses (tagging/tag-native.ts), or undefined when nothing can resolve.
+   */
+  async tagNative(table: string, orgId: string, agentId: string): Promise<TTagColumn[] | undefined> {
+    if (!TAGGED_TABLES.has(table)) return undefined;
+    return nativeTagColumns(await this.dictionaryFor(orgId), agentId);
+  }
+
+  /**
    * Subscribes to version pushes so a change is seen at once rather than at the next check; the
    * periodic check stays as the fallback when a message is missed.
    */
@@ -153,7 +165,7 @@ export class ResourceTagger {
  * carries `tagRows`, which `ingestBatch` calls on the parsed rows before writing them `tagged` (see
  * ingest.ts); rows reaching the writer any other way are tagged here. A tagging failure (Postgres
  * down while a reload is due) writes the rows untagged rather than losing them. The inner writer's
- * `writeEncoded` (compact batches, tagged by ingest before encoding) is passed through.
+ * `writeEncoded` and `writeNative` (compact and Native batches, tagged by ingest) are passed through.
  */
 export function withTagging(tagger: ResourceTagger, write: TRowWriter, log?: Logger): TTaggingRowWriter {
   const tagRows: TTagRows = async (table, orgId, agentId, rows) => {
@@ -175,6 +187,20 @@ export function withTagging(tagger: ResourceTagger, write: TRowWriter, log?: Log
       return undefined;
     }
   };
-  const writeEncoded = (write as TTaggingRowWriter).writeEncoded;
-  return Object.assign(writer, { tagRows, tagFields, ...(writeEncoded ? { writeEncoded } : {}) });
+  const tagNative: TTagNative = async (table, orgId, agentId) => {
+    try {
+      return await tagger.tagNative(table, orgId, agentId);
+    } catch (err) {
+      log?.warn({ err, orgId }, "tagging failed: rows written untagged");
+      return undefined;
+    }
+  };
+  const { writeEncoded, writeNative } = write as TTaggingRowWriter;
+  return Object.assign(writer, {
+    tagRows,
+    tagFields,
+    tagNative,
+    ...(writeEncoded ? { writeEncoded } : {}),
+    ...(writeNative ? { writeNative } : {}),
+  });
 }
