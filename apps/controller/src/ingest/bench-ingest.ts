@@ -9,10 +9,10 @@
  * failover time: two data node processes, agents syncing at the default interval, one node
  * SIGKILLed; seconds until every agent it had is sending elsewhere, and as sync intervals.
  *
- *   node --import tsx apps/controller/src/ingest/bench-ingest.ts [--rows 200000] [--batch 5000] [--concurrency 8] [--encoding tsv|json] [--no-tagging] [--no-failover]
+ *   node --import tsx apps/controller/src/ingest/bench-ingest.ts [--rows 200000] [--batch 5000] [--concurrency 8] [--encoding tsv|json|native] [--no-tagging] [--no-failover]
  *
- * `--encoding` is the agents' wire encoding: `tsv` (the compact one, the exporter's default) or
- * `json` (what agents before it send).
+ * `--encoding` is the agents' wire encoding: `tsv` (the compact one), `native` (one ClickHouse
+ * Native block per batch, validated and inserted as a block) or `json` (what agents before TSV send).
  *
  * Unless `--no-tagging`, the same rows also go through a second controller whose writer tags them
  * (AutoTagging, apps/controller/src/tagging) for an org with a resource model, printed beside the
@@ -63,7 +63,7 @@ const { values } = parseArgs({
 const ROWS = Number(values.rows);
 const BATCH = Number(values.batch);
 const CONCURRENCY = Number(values.concurrency);
-const ENCODING = values.encoding === "json" ? "json" : "tsv";
+const ENCODING = values.encoding === "json" || values.encoding === "native" ? values.encoding : "tsv";
 const redisUrl = "redis://127.0.0.1:6379";
 
 const log = createLogger("bench-ingest");

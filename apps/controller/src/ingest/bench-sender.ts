@@ -6,12 +6,16 @@
  *
  * The sender stands for agents on other hosts: building and encoding their rows is their CPU, not
  * the ingest node's. So every batch body is encoded before the timed window (the exporter's own
- * encoder, `encodeTsvBatch`, or `JSON.stringify` for `json`), and the window holds what remains
+ * encoder, `encodeTsvBatch`, `encodeNativeBatch` for `native`, or `JSON.stringify` for `json`), and the window holds what remains
  * of an export: the exporter's retry loop and backoff, its HTTP send and the answer's checks, the
  * batch ids fixed at `makeBatch`.
  */
-import { INGEST_TSV_CONTENT_TYPE, type TIngestBatch } from "@flowplane/protocol";
-import { encodeTsvBatch, type TEncodedBatch } from "../../../agent/src/controller-link/exporter.ts";
+import { INGEST_NATIVE_CONTENT_TYPE, INGEST_TSV_CONTENT_TYPE, type TIngestBatch } from "@flowplane/protocol";
+import {
+  encodeNativeBatch,
+  encodeTsvBatch,
+  type TEncodedBatch,
+} from "../../../agent/src/controller-link/exporter.ts";
 import {
   CredentialHolder,
   HttpExporter,
@@ -29,8 +33,8 @@ const a = JSON.parse(process.env.BENCH_SENDER ?? "{}") as {
   batch: number;
   concurrency: number;
   nowUs: number;
-  /** The agent's wire encoding (default: the exporter's, the compact one). */
-  encoding?: "tsv" | "json";
+  /** The agent's wire encoding (default: the exporter's). */
+  encoding?: "tsv" | "json" | "native";
 };
 
 /**
@@ -73,7 +77,9 @@ for (let start = 0; start < a.rows; start += a.batch) {
     batch,
     a.encoding === "json"
       ? { body: JSON.stringify(batch), contentType: "application/json" }
-      : { body: encodeTsvBatch(batch), contentType: INGEST_TSV_CONTENT_TYPE },
+      : a.encoding === "native"
+        ? { body: encodeNativeBatch(batch), contentType: INGEST_NATIVE_CONTENT_TYPE }
+        : { body: encodeTsvBatch(batch), contentType: INGEST_TSV_CONTENT_TYPE },
   );
   batches.push(batch);
 }
