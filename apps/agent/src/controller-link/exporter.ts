@@ -144,7 +144,7 @@ export type TExporterEvent = {
   error?: string;
 };
 
-/** The default log: one JSON line on stderr (the agent has no logger library in its bundle). */
+/** The default log: one JSON line on stderr, where the agent writes its other lines (it has no logger dependency). */
 function stderrEvent(e: TExporterEvent): void {
   process.stderr.write(
     `${JSON.stringify({ time: new Date().toISOString(), component: "agent-exporter", ...e })}\n`,
