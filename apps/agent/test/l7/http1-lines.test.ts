@@ -11,7 +11,9 @@ import {
   OWN_CONTENT_LENGTH,
   OWN_HOST,
   OWN_TRANSFER_ENCODING,
+  QUERY,
   scanHeaderBlockJs,
+  TARGET_END,
 } from "../../src/l7/native/http1-lines.ts";
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
@@ -19,7 +21,7 @@ const bytes = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
 /** What a scan reported: its result and the positions it defines for that result. */
 function report(r: number, out: Int32Array): number[] {
   if (r === -3) return [r];
-  if (r < 0) return [r, out[0]!];
+  if (r < 0) return [r, out[0]!, out[TARGET_END]!, out[QUERY]!];
   return [r, ...out.subarray(0, LINES + 2 * r)];
 }
 
@@ -51,8 +53,11 @@ describe("HTTP/1 header block scan (JS version)", () => {
       "X-Y:",
       "Content-Length : 3",
     ]);
-    expect(scanHeaderBlockJs(bytes("GET / HTTP/1.1\r\n\r\n"), 0, 18, out)).toBe(0);
-    expect(out.subarray(2, LINES)).toEqual(new Int32Array(LINES - 2).fill(-1));
+    expect([out[TARGET_END], out[QUERY]]).toEqual([text.indexOf(" HTTP"), -1]);
+    const get = "GET /a?b=1?c HTTP/1.1\r\n\r\n";
+    expect(scanHeaderBlockJs(bytes(get), 0, get.length, out)).toBe(0);
+    expect(out.subarray(2, TARGET_END)).toEqual(new Int32Array(TARGET_END - 2).fill(-1));
+    expect([out[TARGET_END], out[QUERY]]).toEqual([get.indexOf(" HTTP"), get.indexOf("?")]);
   });
 
   it("says incomplete, too many lines or too big as the parser's header loop did", () => {
@@ -120,13 +125,22 @@ describe.skipIf(native === undefined)("HTTP/1 header block scan (C addon)", () =
       )
       .map(([s, e]) => s + e),
   );
-  const first = fc.constantFrom(
-    "GET / HTTP/1.1\r\n",
-    "HTTP/1.1 200 OK\r\n",
-    "GET /\r HTTP/1.1\n\r\n",
-    "",
-    "\r\n",
-    "\r",
+  const first = fc.oneof(
+    fc.constantFrom(
+      "GET / HTTP/1.1\r\n",
+      "HTTP/1.1 200 OK\r\n",
+      "GET /\r HTTP/1.1\n\r\n",
+      "GET /a?x=1&y=?2 HTTP/1.1\r\n",
+      "OPTIONS * HTTP/1.0\r\n",
+      "GET  /two-spaces HTTP/1.1\r\n",
+      "",
+      "\r\n",
+      "\r",
+    ),
+    // Request lines with any number of spaces and question marks.
+    fc
+      .string({ unit: fc.constantFrom("G", " ", "?", "/", "a", "\r", "\n"), maxLength: 16 })
+      .map((l) => `${l}\r\n`),
   );
   const block = fc
     .tuple(

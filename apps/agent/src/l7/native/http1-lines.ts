@@ -1,12 +1,19 @@
 /**
- * The HTTP/1 header line finder (http1-lines.c): one native call per message finds the
- * request/status line's end and every header line of the block, where the parser otherwise
- * makes one Buffer#indexOf call per line. Compiled lazily by @flowplane/core/native-addon (per-user
- * private build directory, one-line reason when unavailable); without a compiler, in a bundle
- * that does not carry the C file (worker threads), or with FLOWPLANE_HTTP1_NATIVE=0, the JS
- * version below does the same, and is the specification the C follows (test/l7/http1-lines.test.ts).
+ * The HTTP/1 header block scanner (C in ./http1-lines-c.ts): one native call per message finds
+ * the request/status line's end, the values of the parser's own headers and every other header
+ * line, where the parser made one Buffer#indexOf call per line. Compiled lazily by
+ * @flowplane/core/native-addon (per-user private build directory, one-line reason when
+ * unavailable). The source is written into that directory first rather than read from a .c file
+ * beside this module, which an esbuild bundle (what worker threads run) would not carry. Without
+ * a compiler or with FLOWPLANE_HTTP1_NATIVE=0 the JS version below does the same; it is the
+ * specification the C follows (test/l7/http1-lines.test.ts).
  */
-import { buildAddon } from "@flowplane/core/native-addon";
+import { createHash } from "node:crypto";
+import { existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { buildAddon, privateAddonDir } from "@flowplane/core/native-addon";
+import { HTTP1_LINES_C } from "./http1-lines-c.ts";
 
 /** Header block bigger than this is not HTTP we can use. */
 export const MAX_HEADER = 32 * 1024;
@@ -16,13 +23,17 @@ export const OWN_HOST = 2;
 export const OWN_CONTENT_LENGTH = 4;
 export const OWN_TRANSFER_ENCODING = 6;
 export const OWN_CONNECTION = 8;
+/** Requests: where the target ends (the first space after the first, or the line end), and its first "?" or -1. */
+export const TARGET_END = 10;
+export const QUERY = 11;
 /** Where the other lines' positions start in `out`. */
-export const LINES = 10;
+export const LINES = 12;
 export const OUT_LEN = LINES + 2 * MAX_HEADERS;
 
 /**
  * scan(b, off, end) → -3 no CR LF in [off, end) (the first line is not complete); otherwise
- * out[0] = the CR of the first CR LF and, for the lines after it: -1 no blank line yet (block
+ * out[0] = the CR of the first CR LF, out[TARGET_END] and out[QUERY] (the line's first space taken
+ * for the method's end) and, for the lines after it: -1 no blank line yet (block
  * at most MAX_HEADER bytes), -2 over MAX_HEADERS lines or no blank line in over MAX_HEADER
  * bytes, n ≥ 0: out[1] = the index after the blank line; at OWN_HOST, OWN_CONTENT_LENGTH,
  * OWN_TRANSFER_ENCODING and OWN_CONNECTION the value (after the colon and spaces or tabs, to
@@ -88,7 +99,20 @@ export function scanHeaderBlockJs(b: Uint8Array, off: number, e: number, out: In
   }
   if (line < 0) return -3;
   out[0] = line;
-  out.fill(-1, 2, LINES);
+  let t = off;
+  while (t < line && b[t] !== 32) t++;
+  let query = -1;
+  if (t < line) {
+    // Byte loops: Buffer#indexOf is not bounded, and the line is short.
+    for (t++; t < line; t++) {
+      const c = b[t]!;
+      if (c === 32) break;
+      if (c === 63 && query < 0) query = t;
+    }
+  }
+  out[TARGET_END] = t;
+  out[QUERY] = query;
+  out.fill(-1, 2, TARGET_END);
   const s = line + 2;
   let p = s;
   let count = 0;
@@ -119,13 +143,37 @@ export function scanHeaderBlockJs(b: Uint8Array, off: number, e: number, out: In
   }
 }
 
+/**
+ * The C source as a file in the private build directory (named by its hash, written once, to a
+ * temporary name then renamed), or why not: the directory must be ours and closed to others,
+ * as buildAddon checks it too, since what is compiled there is loaded into a root process.
+ */
+function sourceFile(): string | { reason: string } {
+  const dir = privateAddonDir();
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== (process.getuid?.() ?? -1) || (st.mode & 0o077) !== 0)
+      return { reason: `${dir} is not a private directory of this user` };
+    const hash = createHash("sha256").update(HTTP1_LINES_C).digest("hex").slice(0, 16);
+    const file = join(dir, `http1-lines-${hash}.c`);
+    if (!existsSync(file)) {
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, HTTP1_LINES_C, { mode: 0o600 });
+      renameSync(tmp, file);
+    }
+    return file;
+  } catch (e) {
+    return { reason: (e as Error).message.split("\n")[0] ?? "" };
+  }
+}
+
 /** The C addon, or why it is unavailable. */
 export function loadHttp1LinesAddon(): Http1LinesAddon | string {
   if (process.env.FLOWPLANE_HTTP1_NATIVE === "0") return "http1-lines addon: off (FLOWPLANE_HTTP1_NATIVE=0)";
-  return buildAddon<Http1LinesAddon>({
-    name: "http1-lines",
-    source: new URL("./http1-lines.c", import.meta.url),
-  });
+  const file = sourceFile();
+  if (typeof file !== "string") return `http1-lines addon unavailable (${file.reason})`;
+  return buildAddon<Http1LinesAddon>({ name: "http1-lines", source: pathToFileURL(file) });
 }
 
 /** The JS scanner with its own output array. */

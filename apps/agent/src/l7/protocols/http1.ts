@@ -13,6 +13,8 @@ import {
   OWN_CONTENT_LENGTH,
   OWN_HOST,
   OWN_TRANSFER_ENCODING,
+  QUERY,
+  TARGET_END,
 } from "../native/http1-lines.ts";
 import { statusOfCode } from "../status.ts";
 import { emptyTrace } from "../trace-context.ts";
@@ -203,15 +205,15 @@ class Http1Parser implements L7Parser {
     const he = this.headers(ctx, b, n, scratch);
     if (he === -1) return 0;
     if (he < 0) return -1;
-    const sp1 = off + METHODS[m]!.length;
-    let sp2 = sp1 + 1;
-    while (sp2 < line && b[sp2] !== 32) sp2++;
-    const path = latin1(b, sp1 + 1, sp2, 1024);
+    // The method ends at the line's first space, as the scan took it.
+    const t = off + METHODS[m]!.length + 1;
+    const sp2 = POS[TARGET_END]!;
+    const path = latin1(b, t, sp2, 1024);
     const version = versionAt(b, sp2 + 1, line);
     const h = this.h;
     const trace = this.traced ? { ...scratch } : undefined;
-    const q = path.indexOf("?");
-    const endpoint = q >= 0 ? path.slice(0, q) : path;
+    const q = POS[QUERY]! - t;
+    const endpoint = q >= 0 && q < path.length ? path.slice(0, q) : path;
     let bodyLen = 0;
     if (h.chunked) this.chunk[0] = 1;
     else if (h.cl > 0) bodyLen = h.cl;

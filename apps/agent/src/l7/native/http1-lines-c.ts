@@ -1,5 +1,11 @@
-/*
- * HTTP/1 header block line finder for ../protocols/http1.ts, compiled lazily by ../http1-native.ts
+/**
+ * The C source of the HTTP/1 header block scanner (see ./http1-lines.ts), kept as text in a
+ * module so that it travels with any bundle of the parser (worker threads run an esbuild bundle,
+ * where a .c file next to the module would not be found); ./http1-lines.ts writes it into the
+ * private build directory and compiles it there. String.raw: the backslashes are C's.
+ */
+export const HTTP1_LINES_C = String.raw`/*
+ * HTTP/1 header block line finder for ../protocols/http1.ts, compiled lazily by ./http1-lines.ts
  * (plain N-API). One call per message instead of one Buffer#indexOf call per header line; the
  * header names and the trace/header policy stay in JS, which walks the positions written here.
  *
@@ -8,7 +14,10 @@
  *     each have their own).
  *   scan(b, off, end) -> n | -1 | -2 | -3, b a Uint8Array, [off, end) the bytes to look at:
  *     -3  no CR LF in [off, end) (the request/status line is not complete);
- *     then out[0] = the index of that first CR LF's CR (the line end), and from out[0] + 2:
+ *     then out[0] = the index of that first CR LF's CR (the line end); out[10] = where the
+ *     request target ends (the first space after the line's first space, or the line end), out[11]
+ *     = the first '?' in the target or -1 (both taken as if the line's first space ends the
+ *     method; only requests use them); and from out[0] + 2:
  *     -1  no blank line yet and the block is at most MAX_HEADER bytes (wait for more);
  *     -2  more than MAX_HEADERS lines, or no blank line in more than MAX_HEADER bytes;
  *     n   out[1] = the index after the blank line; out[2 + 2j], out[3 + 2j] = start and end of
@@ -26,7 +35,9 @@
 
 #define MAX_HEADER (32 * 1024)
 #define MAX_HEADERS 128
-#define LINES 10
+#define TARGET_END 10
+#define QUERY 11
+#define LINES 12
 #define OUT_LEN (LINES + 2 * MAX_HEADERS)
 
 typedef struct {
@@ -103,7 +114,18 @@ static int32_t scan_block(const uint8_t *b, int32_t off, int32_t e, int32_t *out
   }
   if (line < 0) return -3;
   out[0] = line;
-  for (int j = 2; j < LINES; j++) out[j] = -1;
+  int32_t target_end = line, query = -1;
+  const uint8_t *sp = memchr(b + off, ' ', (size_t)(line - off));
+  if (sp != NULL) {
+    int32_t t = (int32_t)(sp - b) + 1;
+    const uint8_t *sp2 = memchr(b + t, ' ', (size_t)(line - t));
+    if (sp2 != NULL) target_end = (int32_t)(sp2 - b);
+    const uint8_t *q = memchr(b + t, '?', (size_t)(target_end - t));
+    if (q != NULL) query = (int32_t)(q - b);
+  }
+  out[TARGET_END] = target_end;
+  out[QUERY] = query;
+  for (int j = 2; j < TARGET_END; j++) out[j] = -1;
   int32_t s = line + 2, p = s, count = 0, n = 0;
   for (;;) {
     const uint8_t *lf = p < e ? memchr(b + p, '\n', (size_t)(e - p)) : NULL;
@@ -174,3 +196,4 @@ static napi_value init(napi_env env, napi_value exports) {
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
+`;
