@@ -190,6 +190,16 @@ describe("DiskSpool", () => {
       const next = makeBatch(agentId, "l4_flow_log", [agentL4Row()]);
       await spool.put(next, exporter);
       expect(readdirSync(dir)[0]).toMatch(/\.tsv$/);
+      // For a JSON-only node still as TSV (a quarter of JSON's bytes), sent as JSON at replay.
+      older.reads = new Set(["json"]);
+      expect(await spool.replay(exporter)).toEqual({ sent: 1, pending: 0 });
+      expect(exporter.encoding).toBe("json");
+      const third = makeBatch(agentId, "l4_flow_log", [agentL4Row()]);
+      await spool.put(third, exporter);
+      expect(readdirSync(dir)[0]).toMatch(/\.tsv$/);
+      expect(await spool.replay(exporter)).toEqual({ sent: 1, pending: 0 });
+      expect(older.received.slice(-1).map((r) => [r.batchId, r.encoding])).toEqual([[third.batchId, "json"]]);
+      expect(older.stored.get(third.batchId)?.rows).toEqual(third.rows);
     } finally {
       await older.stop();
     }
