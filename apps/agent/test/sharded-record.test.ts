@@ -13,7 +13,7 @@ import { analyzeFile } from "../src/analyze.ts";
 import { readCaptureFile } from "../src/capture/capture-file.ts";
 import { decodeFrame } from "../src/decode/packet.ts";
 import { DecodeError, PacketMeta } from "../src/decode/packet-meta.ts";
-import { analyzeFileDispatched, ownShare } from "../src/flow/dispatch-analyze.ts";
+import { analyzeFileDispatched, ownShare, weightedShardTable } from "../src/flow/dispatch-analyze.ts";
 import type { L4FlowRow, NetworkMetricsRow } from "../src/flow/flow-engine.ts";
 import { REC_MAX, readRecord, recordWords, writeRecord } from "../src/flow/meta-record.ts";
 import { pcapFileHeader } from "../src/testing/pcap-header.ts";
@@ -199,6 +199,35 @@ describe("decode-once shard split", () => {
     expect(ownShare(2, true)).toBeLessThan(0.5);
   });
 
+  it("split by sampled work: each shard near its share of it, unsampled buckets by count", () => {
+    const weights = new Float64Array(256);
+    // 8 heavy buckets (keep-alive flows), 40 light ones, the rest not seen in the sample.
+    for (let b = 0; b < 8; b++) weights[b * 31] = 100;
+    for (let b = 0; b < 40; b++) weights[(b * 7 + 3) % 256] ||= 5;
+    let total = 0;
+    for (const w of weights) total += w;
+    for (const [count, share] of [
+      [2, 0.2],
+      [2, 0.5],
+      [3, 0.3],
+    ] as const) {
+      const t = weightedShardTable(count, share, weights);
+      const load = new Float64Array(count);
+      const unsampled = new Float64Array(count);
+      for (let b = 0; b < 256; b++) {
+        load[t[b]!]! += weights[b]!;
+        if (weights[b] === 0) unsampled[t[b]!]!++;
+      }
+      for (let s = 0; s < count; s++) {
+        const want = s === 0 ? share : (1 - share) / (count - 1);
+        expect(Math.abs(load[s]! / total - want)).toBeLessThan(0.05);
+        expect(unsampled[s]).toBeGreaterThan(0);
+      }
+    }
+    expect(weightedShardTable(2, 0, weights).every((s) => s === 1)).toBe(true);
+    expect(weightedShardTable(3, 1, weights).every((s) => s === 0)).toBe(true);
+  });
+
   it.each([
     [2, 0],
     [2, 0.5],
@@ -260,6 +289,8 @@ describe("shared reading (L7 on, pcap read in blocks the workers' records point 
       { blockBytes: 16 + 256 * 1024, blocks: 2, sharedBlocks: true },
     ],
     ["default blocks", {}],
+    ["default blocks, default share (head sampled)", { ownShare: undefined }],
+    ["split by bucket count", { countBuckets: true }],
     ["payloads copied", { copyPayloads: true }],
   ])("%s: L4 and L7 rows and read errors of one thread", async (_name, tuning) => {
     const file = joinedCapture(

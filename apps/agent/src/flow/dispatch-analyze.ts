@@ -80,6 +80,8 @@ export interface DispatchTuning {
   blocks?: number;
   /** With one worker, share the blocks (SharedArrayBuffer) instead of moving them. */
   sharedBlocks?: boolean;
+  /** Split by bucket count (`shardTable`) even when the file's head was sampled (the split before). */
+  countBuckets?: boolean;
 }
 
 export async function analyzeFileDispatched(
@@ -191,10 +193,12 @@ export async function analyzeFileDispatched(
 
   // Shard 0: an engine in this thread, fed the packets it decodes (no record, no copy); none
   // when it gets no flows (its part files stay empty).
-  const shardOf = shardTable(
-    count,
-    tuning.ownShare ?? ownShare(count, l7On, l7On && count > 1 ? capturedBytesPerPacket(path) : undefined),
-  );
+  const sample = l7On && count > 1 ? sampleHead(path, opts.vxlanPort, opts.genevePort) : undefined;
+  const share = tuning.ownShare ?? ownShare(count, l7On, sample?.bytesPerPacket);
+  const shardOf =
+    sample && !tuning.countBuckets
+      ? weightedShardTable(count, share, sample.weights)
+      : shardTable(count, share);
   const l4File = opts.outDir ? new JsonlWriter(part("l4_flow_log.jsonl", 0) as string) : undefined;
   const l7File = opts.outDir && l7On ? new JsonlWriter(part("l7_flow_log.jsonl", 0) as string) : undefined;
   let ownL7Rows = 0;
@@ -426,7 +430,10 @@ const DECODE_PER_ENGINE = { l4: 1, l7: 0.4 };
  * packet the bigger the packets, so with its mean captured bytes a packet d grows: fitted to two
  * captures (2026-11-26, per-thread CPU of 2 workers): real-1m.pcap (152 B a packet in its first
  * 4 MiB) best near 0.3; web-1m.pcap (2.2 KB, 3.5 GB in all) 0.2 (longest thread 2.36-2.44 s;
- * 0.1: 2.39-2.52 s, 0 and 0.3: 2.6-2.9 s).
+ * 0.1: 2.39-2.52 s, 0 and 0.3: 2.6-2.9 s). Those were shares of the bucket count; with L7 the
+ * share now applies to the work sampled in the file's head (`weightedShardTable`): on web-1m.pcap
+ * 0.19 gives this thread 10.7 % of the L7 rows (1.5 % as a share of buckets), 0.25 about evens
+ * the two threads (docs/notes/l7-two-workers-session5.md).
  */
 export function ownShare(count: number, l7: boolean, bytesPerPacket?: number): number {
   if (count <= 1) return 1;
@@ -435,22 +442,49 @@ export function ownShare(count: number, l7: boolean, bytesPerPacket?: number): n
   return Math.max(0, (w - d) / (1 + w));
 }
 
-/** Mean captured bytes a packet over the first 4 MiB of a pcap file; undefined for pcapng or none. */
-export function capturedBytesPerPacket(path: string): number | undefined {
-  const [b, n] = readHead(path, 4 << 20);
+/** Bytes of the file's head sampled for the shards' split (`sampleHead`). */
+const SAMPLE_BYTES = 4 << 20;
+/**
+ * Weight of a packet with a TCP or UDP payload in the head sample, one without being 1: with L7
+ * on, a payload costs the engine and the L7 parser, its row and its metrics ~5x what the flow
+ * engine alone spends on a packet (L7 cost, session 4: ~2.5 us a request/response pair, the
+ * engine ~0.3 us a packet).
+ */
+const PAYLOAD_WEIGHT = 5;
+
+export interface HeadSample {
+  /** Mean captured bytes a packet. */
+  bytesPerPacket: number;
+  /** Work seen in each of the 256 flow hash buckets (`PAYLOAD_WEIGHT`). */
+  weights: Float64Array;
+}
+
+/**
+ * The first 4 MiB of a classic pcap file decoded: mean captured bytes a packet and the work per
+ * hash bucket; undefined for pcapng or none.
+ */
+export function sampleHead(path: string, vxlanPort?: number, genevePort?: number): HeadSample | undefined {
+  const [b, n] = readHead(path, SAMPLE_BYTES);
   const h = parsePcapHeader(b, n);
   if (!h) return undefined;
   const le = h.le;
+  const m = new PacketMeta();
+  if (vxlanPort !== undefined) m.vxlanPort = vxlanPort;
+  if (genevePort !== undefined) m.genevePort = genevePort;
+  const weights = new Float64Array(BUCKETS);
   let packets = 0;
   let bytes = 0;
   for (let o = 24; o + 16 <= n; ) {
     const incl = le ? b.readUInt32LE(o + 8) : b.readUInt32BE(o + 8);
-    if (o + 16 + incl > n) break;
+    if (incl > MAX_PACKET || o + 16 + incl > n) break;
     packets++;
     bytes += incl;
+    if (decodeFrame(m, h.linkType, b, o + 16, incl) === DecodeError.ok && m.laterFragment === 0) {
+      weights[(flowHash(m) >>> 0) & (BUCKETS - 1)]! += m.payloadLen > 0 ? 1 + PAYLOAD_WEIGHT : 1;
+    }
     o += 16 + incl;
   }
-  return packets > 0 ? bytes / packets : undefined;
+  return packets > 0 ? { bytesPerPacket: bytes / packets, weights } : undefined;
 }
 
 const BUCKETS = 256;
@@ -473,6 +507,45 @@ export function shardTable(count: number, ownShare: number): Uint8Array {
   if (count === 1) return t;
   const own = Math.round(BUCKETS * ownShare);
   for (let b = 0; b < BUCKETS; b++) t[b] = b < own ? 0 : 1 + ((b - own) % (count - 1));
+  return t;
+}
+
+/**
+ * Shard of each hash bucket from the work sampled in it: `ownShare` of the sampled work for
+ * shard 0 (this thread), the rest evenly over the workers; buckets nothing was sampled in are
+ * dealt so that each shard holds its share of the buckets (flows that start later). Counting
+ * buckets alone missed by far on web-1m.pcap, where 8 keep-alive flows carry 73 % of the L7
+ * rows: 0.19 of the buckets gave this thread 1.5 % of the rows (2026-11-26).
+ */
+export function weightedShardTable(count: number, ownShare: number, weights: Float64Array): Uint8Array {
+  const t = new Uint8Array(BUCKETS);
+  if (count === 1) return t;
+  const shareOf = (s: number) => (s === 0 ? ownShare : (1 - ownShare) / (count - 1));
+  let total = 0;
+  for (const w of weights) total += w;
+  const load = new Float64Array(count);
+  const held = new Float64Array(count);
+  const order = Array.from({ length: BUCKETS }, (_, b) => b).sort(
+    (a, b) => weights[b]! - weights[a]! || a - b,
+  );
+  for (const b of order) {
+    const w = weights[b]!;
+    // The shard furthest below its share (largest first: the heavy buckets spread first).
+    let best = -1;
+    let bestGap = Number.NEGATIVE_INFINITY;
+    for (let s = 0; s < count; s++) {
+      const share = shareOf(s);
+      if (share <= 0) continue;
+      const gap = w > 0 ? share * total - load[s]! : share * BUCKETS - held[s]!;
+      if (gap > bestGap) {
+        best = s;
+        bestGap = gap;
+      }
+    }
+    t[b] = best;
+    load[best]! += w;
+    held[best]!++;
+  }
   return t;
 }
 

@@ -53,7 +53,10 @@ const port = parentPort;
 const ctl = new Int32Array(d.control);
 const words = new Int32Array(d.ring);
 const times = new Float64Array(d.ring);
-const payload = d.payloadRing ? new Uint8Array(d.payloadRing) : undefined;
+// Payloads as Buffers (views, no copy), as the reading thread and the L7 warm-up pass them, so
+// the L7 parsers see the one receiver map they were warmed up with (a plain Uint8Array is a
+// second one). No CPU difference was measurable at load 12-15 (l7-two-workers-session5.md).
+const payload = d.payloadRing ? Buffer.from(d.payloadRing) : undefined;
 const file = d.l4File ? new JsonlWriter(d.l4File) : undefined;
 const l4 = new RowBatches<L4FlowRow>(port, "l4");
 const nm = new RowBatches<NetworkMetricsRow>(port, "nm");
@@ -98,7 +101,7 @@ class Blocks {
     for (;;) {
       const m = receiveMessageOnPort(this.port) as { message: { id: number; buf: ArrayBuffer } } | undefined;
       if (m === undefined) return any;
-      this.held.push({ id: m.message.id, buf: new Uint8Array(m.message.buf) });
+      this.held.push({ id: m.message.id, buf: Buffer.from(m.message.buf) });
       any = true;
     }
   }
@@ -150,7 +153,7 @@ function run(createL7: CreateL7 | undefined): void {
   const extra = d.extra;
   const blockBytes = d.blockBytes;
   // Moved blocks: the current one and its range of record word 12.
-  let cur: Uint8Array = new Uint8Array(0);
+  let cur: Uint8Array = Buffer.alloc(0);
   let curLo = 0;
   let curHi = 0;
   let tail = 0;

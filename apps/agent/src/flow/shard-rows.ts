@@ -63,6 +63,12 @@ export class CompactRows {
   private rows = 0;
   private readonly table = new Map<string, number>();
   private fresh: string[] = [];
+  /**
+   * Per column, the previous row's string and its id: most columns repeat (org, agent, server,
+   * protocol), and a string compared with itself skips the table's hash lookup.
+   */
+  private lastStr: (string | undefined)[] = [];
+  private lastId = new Float64Array(0);
 
   constructor(
     private readonly port: MessagePort,
@@ -90,6 +96,8 @@ export class CompactRows {
     }
     this.keys = keys;
     this.kinds = kinds;
+    this.lastStr = new Array(keys.length).fill(undefined);
+    this.lastId = new Float64Array(keys.length);
   }
 
   /** Appends the row's numbers; false (nothing appended) when it does not fit the shape. */
@@ -104,13 +112,17 @@ export class CompactRows {
       const kind = kinds[i]!;
       if (kind === STR) {
         if (typeof v !== "string") break;
-        let id = this.table.get(v);
-        if (id === undefined) {
-          id = this.table.size;
-          this.table.set(v, id);
-          this.fresh.push(v);
+        if (v !== this.lastStr[i]) {
+          let id = this.table.get(v);
+          if (id === undefined) {
+            id = this.table.size;
+            this.table.set(v, id);
+            this.fresh.push(v);
+          }
+          this.lastStr[i] = v;
+          this.lastId[i] = id;
         }
-        this.put(id);
+        this.put(this.lastId[i]!);
       } else if (kind === NUM) {
         if (typeof v !== "number") break;
         this.put(v);
