@@ -110,6 +110,27 @@ describe("JsonlWriter", () => {
     );
   });
 
+  it("a column holding the previous column's string (endpoint = path) is copied right", () => {
+    const file = join(tmp, "same-column.jsonl");
+    const w = new JsonlWriter(file);
+    const values = ["/a/b.js", 'q"uote', "é/ü", "", "x".repeat(300), "/a/b.js"];
+    const rows: Record<string, unknown>[] = [];
+    for (let i = 0; i < 40; i++) {
+      const v = values[i % values.length]!;
+      // Every pair of neighbours: both equal, equal to the previous row's, or only one of them.
+      const row = {
+        id: i,
+        resource: v,
+        endpoint: i % 3 === 0 ? v : values[(i + 1) % values.length],
+        tail: i % 2 === 0 ? v : "t",
+      };
+      rows.push(row);
+      w.write(row);
+    }
+    w.close();
+    expect(readFileSync(file, "utf8")).toBe(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  });
+
   it("copies from the previous row only while it is still in the buffer", () => {
     // ~700-byte rows that mostly repeat: the buffer is flushed every ~1500 rows.
     const file = join(tmp, "repeat.jsonl");

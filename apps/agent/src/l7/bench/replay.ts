@@ -10,13 +10,16 @@
  * are ~0.9 GB). `run` replays them into a fresh processor `reps` times in one process and prints
  * the CPU seconds of each pass (the first is cold: interpreter, JIT compiles, heap growth; the
  * later ones warm), the rows and application-metrics rows, and with `VERIFY=1` a hash of both
- * (rows as JSON), to check that a change keeps them identical; with `WARMUP=1` the warm-up that
+ * (rows as JSON), to check that a change keeps them identical; with `WRITE=<dir>` the rows also go
+ * through the JsonlWriter analyze uses, into `<dir>/l7_flow_log.jsonl` and
+ * `<dir>/application_metrics.jsonl` (inside each pass's time); with `WARMUP=1` the warm-up that
  * `createL7Processor` runs (../warm-up.ts) runs first, inside the first pass's time. `protocols`
  * (comma-separated; "none" for no protocol) limits detection.
  */
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { analyzeFileSync } from "../../analyze.ts";
+import { JsonlWriter } from "../../output/jsonl-writer.ts";
 import type { FlowMeta } from "../index.ts";
 import { L7Processor, type L7ProcessorOptions } from "../processor.ts";
 import { warmUpL7Once } from "../warm-up.ts";
@@ -98,6 +101,7 @@ function run(prefix: string, reps: number, protocols: string | undefined): void 
   const metas = JSON.parse(readFileSync(`${prefix}.meta.json`, "utf8")) as FlowMeta[];
   const verify = process.env.VERIFY === "1";
   const warm = process.env.WARMUP === "1";
+  const writeDir = process.env.WRITE;
   const only =
     protocols && protocols !== "-" ? (protocols === "none" ? [] : protocols.split(",")) : undefined;
   const cpu: number[] = [];
@@ -108,6 +112,9 @@ function run(prefix: string, reps: number, protocols: string | undefined): void 
     let appRows = 0;
     const h = createHash("sha256");
     const ha = createHash("sha256");
+    const c0 = process.cpuUsage();
+    const lw = writeDir ? new JsonlWriter(`${writeDir}/l7_flow_log.jsonl`) : null;
+    const aw = writeDir ? new JsonlWriter(`${writeDir}/application_metrics.jsonl`) : null;
     const p = new L7Processor({
       describeFlow: (slot) => metaOf.get(slot)!,
       onL7: verify
@@ -115,20 +122,29 @@ function run(prefix: string, reps: number, protocols: string | undefined): void 
             rows++;
             h.update(JSON.stringify(row));
           }
-        : () => {
-            rows++;
-          },
+        : lw
+          ? (row) => {
+              rows++;
+              lw.write(row);
+            }
+          : () => {
+              rows++;
+            },
       onAppMetrics: verify
         ? (row) => {
             appRows++;
             ha.update(JSON.stringify(row));
           }
-        : () => {
-            appRows++;
-          },
+        : aw
+          ? (row) => {
+              appRows++;
+              aw.write(row);
+            }
+          : () => {
+              appRows++;
+            },
       ...(only ? { protocols: only } : {}),
     });
-    const c0 = process.cpuUsage();
     // The warm-up createL7Processor runs once per process, counted in the first pass.
     if (warm && r === 0)
       warmUpL7Once((describeFlow) => new L7Processor({ describeFlow, ...(only ? { protocols: only } : {}) }));
@@ -142,6 +158,8 @@ function run(prefix: string, reps: number, protocols: string | undefined): void 
       else if (kind === TICK) p.tick(ev[i + 1]!);
       else p.flush(ev[i + 1]!);
     }
+    lw?.close();
+    aw?.close();
     const c = process.cpuUsage(c0);
     cpu.push(Math.round((c.user + c.system) / 1000) / 1000);
     summary = `${rows} rows, ${appRows} application-metrics rows`;
