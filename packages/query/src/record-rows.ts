@@ -62,15 +62,6 @@ const INSERT_SETTINGS: ClickHouseSettings = {
   // A retried block dropped by its token is still pushed to the rollups' views; their targets drop
   // it only with this on (a server's default before 26.x is off).
   deduplicate_blocks_in_dependent_materialized_views: 1,
-  // optimize_on_insert merges equal sort keys within each inserted block before it is written: a
-  // no-op for the plain MergeTree tables written here, and for their rollups (AggregatingMergeTree)
-  // a pass that finds nothing to merge, since every rollup view GROUPs BY its target's whole
-  // ORDER BY key (ddl 0002, 0006, 0009, 0010), and rollups are read with sum()/max()/...Merge
-  // grouped by that key anyway. That pass is a large share of the insert: chDB, the ingest
-  // bench's 200 000 L4 rows into l4_flow_log + l4_edge_1h, CPU s per 100 k rows, 6 alternated
-  // rounds (docs/notes/ingest-store-session5.md): 12 TSV inserts median 0.71 -> 0.62, 12 Native
-  // inserts 0.47 -> 0.35, one Native insert 0.42 -> 0.26.
-  optimize_on_insert: 0,
 };
 
 /** The engine's default min_chunk_bytes_for_parallel_parsing: one segment below it. */

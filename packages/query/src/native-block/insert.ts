@@ -30,9 +30,6 @@ export async function insertNative(
     clickhouse_settings: {
       deduplicate_blocks_in_dependent_materialized_views: 1,
       insert_deduplication_token: dedupToken,
-      // As insertEncoded (record-rows.ts, INSERT_SETTINGS): the rollups' blocks come GROUPed BY their
-      // whole key, so the per-block merge before writing finds nothing and only costs.
-      optimize_on_insert: 0,
     },
   });
   // The answer of an insert is empty; read it so the socket goes back to the pool.
