@@ -326,3 +326,45 @@ describe("shared reading (L7 on, pcap read in blocks the workers' records point 
     }
   });
 });
+
+describe("shared reading: a record claiming more than any packet", () => {
+  it.each([
+    ["small blocks reused", { blockBytes: 16 + 256 * 1024, blocks: 2 }],
+    ["small blocks, shared with one worker", { blockBytes: 16 + 256 * 1024, blocks: 2, sharedBlocks: true }],
+    ["default blocks", {}],
+  ])("%s: the packets before it and its error, as one thread", async (_name, tuning) => {
+    const joined = readFileSync(
+      joinedCapture(["redis-commands.pcap", "erspan-vlan-http-tls.pcap", "http1-pipelined.pcap"], 0),
+    );
+    // A bogus length, then records the reader must not reach (past a 256 KiB block's end, so
+    // the block with the bogus length is not the file's last).
+    const bogus = Buffer.alloc(16);
+    bogus.writeUInt32LE(0x7fffffff, 8);
+    const file = join(tmp, "bogus.pcap");
+    writeFileSync(file, Buffer.concat([joined, bogus, joined.subarray(24)]));
+    const run = async (workers: number) => {
+      const l7: string[] = [];
+      const o = {
+        startSeconds: 1,
+        maxFlows: 4096,
+        l7: {},
+        onL4: () => {},
+        onL7: (x: { flow_id: string }) => l7.push(JSON.stringify({ ...x, flow_id: "" })),
+      };
+      const r =
+        workers === 1
+          ? await analyzeFile(file, { ...o, workers: 1 })
+          : await analyzeFileDispatched(file, { ...o, workers }, tuning);
+      return { r, l7: l7.sort() };
+    };
+    const one = await run(1);
+    expect(one.r.stats.decodeErrorsByKind).toEqual({ bogus_record_length: 1 });
+    for (const workers of [2, 3]) {
+      const many = await run(workers);
+      expect(many.l7).toEqual(one.l7);
+      expect(many.r.stats.packets).toBe(one.r.stats.packets);
+      expect(many.r.stats.decodeErrorsByKind).toEqual(one.r.stats.decodeErrorsByKind);
+      expect(many.r.stats.firstErrorOffsets).toEqual(one.r.stats.firstErrorOffsets);
+    }
+  });
+});

@@ -74,6 +74,25 @@ export function readPcapRecords(
   return count;
 }
 
+/**
+ * The complete records of a block held whole in a buffer source, from src.pos on, without
+ * reporting the record the block's end cuts or one with a bogus length: src.pos ends at the first
+ * record it cannot take, for the caller to carry into its next block or to hand to
+ * `readPcapRecords` (which reports it). The multi-worker reader's blocks (dispatch-analyze.ts)
+ * go through here instead of being walked once to find their last complete record and again
+ * to read them. The first call stops after a few records, as in `readPcapRecords`.
+ */
+export function readCompleteRecords(
+  src: ChunkedSource,
+  le: boolean,
+  nanos: boolean,
+  linkType: number,
+  onPacket: PacketHandler,
+): number {
+  const n = blockRecords(src, le, nanos, linkType, onPacket, 64);
+  return n + blockRecords(src, le, nanos, linkType, onPacket, 0x7fffffff);
+}
+
 /** MAX_PACKET as a same-file enum member, a literal once compiled (an import is loaded per use). */
 enum Limit {
   MAX_PACKET = 256 * 1024,

@@ -18,7 +18,7 @@ import type { AnalyzeOptions, AnalyzeResult } from "../analyze.ts";
 import { readCaptureFile } from "../capture/capture-file.ts";
 import { ChunkedSource } from "../capture/chunked-source.ts";
 import { MAX_PACKET, type PacketHandler, type ReadErrorHandler } from "../capture/packet-sink.ts";
-import { readPcapRecords } from "../capture/pcap-reader.ts";
+import { readCompleteRecords, readPcapRecords } from "../capture/pcap-reader.ts";
 import { decodeFrame } from "../decode/packet.ts";
 import { DECODE_ERROR_NAMES, DecodeError, PacketMeta } from "../decode/packet-meta.ts";
 import { JsonlWriter } from "../output/jsonl-writer.ts";
@@ -430,15 +430,18 @@ const DECODE_PER_ENGINE = { l4: 1, l7: 0.4 };
  * packet the bigger the packets, so with its mean captured bytes a packet d grows: fitted to two
  * captures (2026-11-26, per-thread CPU of 2 workers): real-1m.pcap (152 B a packet in its first
  * 4 MiB) best near 0.3; web-1m.pcap (2.2 KB, 3.5 GB in all) 0.2 (longest thread 2.36-2.44 s;
- * 0.1: 2.39-2.52 s, 0 and 0.3: 2.6-2.9 s). Those were shares of the bucket count; with L7 the
- * share now applies to the work sampled in the file's head (`weightedShardTable`): on web-1m.pcap
- * 0.19 gives this thread 10.7 % of the L7 rows (1.5 % as a share of buckets), 0.25 about evens
- * the two threads (docs/notes/l7-two-workers-session5.md).
+ * 0.1: 2.39-2.52 s, 0 and 0.3: 2.6-2.9 s). Those were shares of the bucket count, and gave this
+ * thread 1.5 % of web-1m's L7 rows; with L7 the share now applies to the work sampled in the
+ * file's head (`weightedShardTable`), and the bytes term was refitted on web-1m.pcap (2.7 KB a
+ * packet in its head): 0.165 gave this thread 10.7 % of the L7 rows and left the worker the longer
+ * thread (3.04 against 2.36 s, medians of 3), 0.22 gives it 22 % (2.60 against 2.43 s); the
+ * formula now gives 0.22 there and 0.29 on real-1m.pcap (306 B; not re-measured).
+ * docs/notes/l7-two-workers-session5.md.
  */
 export function ownShare(count: number, l7: boolean, bytesPerPacket?: number): number {
   if (count <= 1) return 1;
   const w = 1 / (count - 1);
-  const d = !l7 ? DECODE_PER_ENGINE.l4 : DECODE_PER_ENGINE.l7 + (bytesPerPacket ?? 0) / 10_000;
+  const d = !l7 ? DECODE_PER_ENGINE.l4 : DECODE_PER_ENGINE.l7 + (bytesPerPacket ?? 0) / 17_000;
   return Math.max(0, (w - d) / (1 + w));
 }
 
@@ -634,39 +637,15 @@ function readShared(
         fileOff += r;
       }
       const eof = fileOff >= size;
-      // Complete records from the block's start; at the end of the file, everything (the reader
-      // reports a cut record as it would).
-      let end = 0;
-      let bogus = false;
-      for (;;) {
-        if (end + 16 > n) break;
-        const p = base + end + 8;
-        const cap = h.le
-          ? all[p]! + (all[p + 1]! << 8) + (all[p + 2]! << 16) + all[p + 3]! * 16777216
-          : all[p + 3]! + (all[p + 2]! << 8) + (all[p + 1]! << 16) + all[p]! * 16777216;
-        if (cap > MAX_PACKET) {
-          bogus = true;
-          break;
-        }
-        if (end + 16 + cap > n) break;
-        end += 16 + cap;
-      }
-      const take = eof || bogus ? n : end;
       setBase(blockFile);
-      readPcapRecords(
-        ChunkedSource.fromBuffer(all.subarray(base, base + take)),
-        h.le,
-        h.nanos,
-        h.linkType,
-        onPacket,
-        (kind, offset) => onError(kind, offset + blockFile),
-      );
+      const got = readBlock(all.subarray(base, base + n), eof, h, onPacket, onError, blockFile);
+      const take = got < 0 ? n : got;
       for (let i = 0; i < lanes.length; i++) {
         const lane = lanes[i]!;
         if (lane.fill > 0) publish(lane);
         need[blk * lanes.length + i] = lane.head;
       }
-      if (eof || bogus || n === 0) break;
+      if (eof || got < 0 || n === 0) break;
       carry = n - take;
       carryFrom = base + take;
     }
@@ -766,24 +745,14 @@ function readMoved(
         fileOff += r;
       }
       const eof = fileOff >= size;
-      // At the end of the file or a record longer than any packet, everything (the reader
-      // reports a cut or bogus record as it would).
-      const end = completeRecords(buf, n, h.le);
-      const take = eof || end < 0 ? n : end;
       setBase(blockFile, id * blockBytes);
-      readPcapRecords(
-        ChunkedSource.fromBuffer(buf.subarray(0, take)),
-        h.le,
-        h.nanos,
-        h.linkType,
-        onPacket,
-        (kind, offset) => onError(kind, offset + blockFile),
-      );
+      const got = readBlock(buf.subarray(0, n), eof, h, onPacket, onError, blockFile);
+      const take = got < 0 ? n : got;
       if (lane.fill > 0) publish(lane);
       carry = n - take;
       if (carry > 0) carryBuf.set(buf.subarray(take, n), 0);
       mover.post(id, buf);
-      if (eof || end < 0 || n === 0) break;
+      if (eof || got < 0 || n === 0) break;
     }
   } finally {
     closeSync(fd);
@@ -791,17 +760,34 @@ function readMoved(
   }
 }
 
-/** Bytes of the complete pcap records at the start of `b[0, n)`; -1 if one claims more than MAX_PACKET. */
-function completeRecords(b: Uint8Array, n: number, le: boolean): number {
-  let end = 0;
-  for (;;) {
-    if (end + 16 > n) return end;
-    const p = end + 8;
-    const cap = le
+/**
+ * Reads the complete records of one block (`b`, from file offset `blockFile`) and returns the
+ * bytes taken: short of `b.length` by the record its end cuts, which goes to the next block.
+ * At the end of the file all of it, and at a record longer than any packet all of it and -1 (the
+ * caller stops): the reader reports a cut or bogus record as it would.
+ */
+function readBlock(
+  b: Uint8Array,
+  eof: boolean,
+  h: PcapHeader,
+  onPacket: PacketHandler,
+  onError: ReadErrorHandler,
+  blockFile: number,
+): number {
+  const src = ChunkedSource.fromBuffer(b);
+  readCompleteRecords(src, h.le, h.nanos, h.linkType, onPacket);
+  const at = src.pos;
+  const n = b.length;
+  if (at === n) return n;
+  const p = at + 8;
+  const bogus =
+    n - at >= 16 &&
+    (h.le
       ? b[p]! + (b[p + 1]! << 8) + (b[p + 2]! << 16) + b[p + 3]! * 16777216
-      : b[p + 3]! + (b[p + 2]! << 8) + (b[p + 1]! << 16) + b[p]! * 16777216;
-    if (cap > MAX_PACKET) return -1;
-    if (end + 16 + cap > n) return end;
-    end += 16 + cap;
-  }
+      : b[p + 3]! + (b[p + 2]! << 8) + (b[p + 1]! << 16) + b[p]! * 16777216) > MAX_PACKET;
+  if (!eof && !bogus) return at;
+  readPcapRecords(src, h.le, h.nanos, h.linkType, onPacket, (kind, offset) =>
+    onError(kind, offset + blockFile),
+  );
+  return bogus ? -1 : n;
 }
