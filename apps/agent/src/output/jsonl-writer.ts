@@ -140,9 +140,6 @@ interface Shape {
   preLen: Int32Array;
   /** Bytes that every column written as a number (prefix + NUM_MAX) would take, + 8. */
   rowMax: number;
-  /** Reads a row's columns, in the shape's order, into `cur` (named loads: see `readerOf`). */
-  read: (r: Record<string, unknown>, cur: unknown[]) => void;
-  cur: unknown[];
   /** The previous row's values and where its columns start in the buffer (`prev` says valid). */
   values: unknown[];
   offsets: Int32Array;
@@ -173,25 +170,10 @@ function shapeOf(row: Record<string, unknown>): Shape | null {
     preWords,
     preLen,
     rowMax,
-    read: readerOf(keys),
-    cur: new Array<unknown>(n).fill(NONE),
     values: new Array<unknown>(n).fill(NONE),
     offsets: new Int32Array(n),
     prevEnd: -1,
   };
-}
-
-/**
- * `(r, cur) => { cur[0] = r["k0"]; cur[1] = r["k1"]; ... }` for one shape's keys, so that each
- * column is a named load of its own (monomorphic). `r[k]` inside the for-in walk could become
- * V8's megamorphic keyed load (callgrind, 5 000 l7_flow_log rows written from JSON.parse: ~4 000
- * instructions of a row's ~21 000 in KeyedLoadIC_Megamorphic). A fully generated `fields` (every
- * column unrolled with constant prefixes) was tried: ~10 % fewer instructions once optimized,
- * but TurboFan took ~0.7 s to compile it, which a process pays before it helps.
- */
-function readerOf(keys: string[]): (r: Record<string, unknown>, cur: unknown[]) => void {
-  const body = keys.map((k, i) => `cur[${i}] = r[${JSON.stringify(k)}];`).join("\n");
-  return new Function("r", "cur", body) as (r: Record<string, unknown>, cur: unknown[]) => void;
 }
 
 export class JsonlWriter {
@@ -229,8 +211,8 @@ export class JsonlWriter {
   /**
    * Writes the row's fields in the shape's key order from this.pos; returns where they end, or
    * -1 (part written) when its keys are not the shape's or a value is not a string, number,
-   * boolean, null or array of numbers. A for-in walk checks the keys, then the shape's reader
-   * (`readerOf`) loads the values.
+   * boolean, null or array of numbers. One for-in walk both checks the keys and reads the values
+   * (V8 reads `r[k]` inside for-in through the enum cache).
    */
   private fields(r: Record<string, unknown>, s: Shape): number {
     const keys = s.keys;
@@ -248,14 +230,10 @@ export class JsonlWriter {
     // `shift`; copied when the run ends.
     let runFrom = -1;
     let shift = 0;
-    const n = keys.length;
     let i = 0;
-    for (const k in r) if (i >= n || k !== keys[i++]) return -1;
-    if (i !== n) return -1;
-    const cur = s.cur;
-    s.read(r, cur);
-    for (i = 0; i < n; ) {
-      const v = cur[i];
+    for (const k in r) {
+      if (k !== keys[i]) return -1;
+      const v = r[k];
       if (prevOk && v === values[i]) {
         if (runFrom < 0) {
           runFrom = offsets[i]!;
@@ -283,8 +261,8 @@ export class JsonlWriter {
       if (typeof v === "string") {
         values[i] = v;
         if (i > 0 && v === values[i - 1]) {
-          // The previous column's value again (an HTTP row's endpoint is its path without the
-          // query: most often the same string): its bytes are already in this row.
+          // The previous column's value again (an HTTP row's endpoint is most often its path):
+          // its bytes are already in this row.
           const from = offsets[i - 1]! + preLen[i - 1]!;
           const len = offsets[i]! - from;
           if (o + len + rowMax > b.length) {
@@ -336,6 +314,7 @@ export class JsonlWriter {
       }
       i++;
     }
+    if (i !== keys.length) return -1;
     if (runFrom >= 0) {
       const len = s.prevEnd - runFrom;
       if (o + len + rowMax > b.length) {
