@@ -418,9 +418,10 @@ export async function analyzeFileDispatched(
 /**
  * Decoding and hand-off cost in this thread relative to the flow engine's cost, per packet
  * (measured with per-thread CPU on bench/out/real-1m.pcap, 2026-11-26): L4 only the two are
- * about equal; with L7 the engine's side is 3-5 times heavier.
+ * about equal; with L7 the engine's side is about twice as heavy (fitted with the sampled split,
+ * see `ownShare`).
  */
-const DECODE_PER_ENGINE = { l4: 1, l7: 0.4 };
+const DECODE_PER_ENGINE = { l4: 1, l7: 0.49 };
 
 /**
  * This thread's share of the flows so that it and each worker get the same work: it decodes
@@ -431,17 +432,18 @@ const DECODE_PER_ENGINE = { l4: 1, l7: 0.4 };
  * captures (2026-11-26, per-thread CPU of 2 workers): real-1m.pcap (152 B a packet in its first
  * 4 MiB) best near 0.3; web-1m.pcap (2.2 KB, 3.5 GB in all) 0.2 (longest thread 2.36-2.44 s;
  * 0.1: 2.39-2.52 s, 0 and 0.3: 2.6-2.9 s). Those were shares of the bucket count, and gave this
- * thread 1.5 % of web-1m's L7 rows; with L7 the share now applies to the work sampled in the
- * file's head (`weightedShardTable`), and the bytes term was refitted on web-1m.pcap (2.7 KB a
- * packet in its head): 0.165 gave this thread 10.7 % of the L7 rows and left the worker the longer
- * thread (3.04 against 2.36 s, medians of 3), 0.22 gives it 22 % (2.60 against 2.43 s); the
- * formula now gives 0.22 there and 0.29 on real-1m.pcap (306 B; not re-measured).
- * docs/notes/l7-two-workers-session5.md.
+ * thread 1.5 % of web-1m's L7 rows. With L7 the share now applies to the work sampled in the
+ * file's head (`weightedShardTable`), refitted on both captures (2 workers, per-thread CPU,
+ * 2026-11-26, load 7-11): web-1m.pcap (2.7 KB a packet in its head) 0.165 gave this thread 10.7 %
+ * of the L7 rows and left the worker the longer thread (3.04 against 2.36 s), 0.22 gives it 22 %
+ * (2.60 against 2.43 s); real-1m.pcap (306 B) 0.29: this thread 1.46-1.60 s, the worker
+ * 1.33-1.37; 0.25: 1.37-1.42 and 1.44-1.46. Now 0.22 and 0.25
+ * (docs/notes/l7-two-workers-session5.md).
  */
 export function ownShare(count: number, l7: boolean, bytesPerPacket?: number): number {
   if (count <= 1) return 1;
   const w = 1 / (count - 1);
-  const d = !l7 ? DECODE_PER_ENGINE.l4 : DECODE_PER_ENGINE.l7 + (bytesPerPacket ?? 0) / 17_000;
+  const d = !l7 ? DECODE_PER_ENGINE.l4 : DECODE_PER_ENGINE.l7 + (bytesPerPacket ?? 0) / 40_000;
   return Math.max(0, (w - d) / (1 + w));
 }
 
