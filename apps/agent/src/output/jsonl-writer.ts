@@ -16,6 +16,7 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 
 const FLUSH_AT = 1 << 20;
+const COPY_NATIVE = 64;
 /** Longest number text: "-1.7976931348623157e+308" and friends. */
 const NUM_MAX = 25;
 /** Prefixes up to this many words (of 4 bytes) are copied a word at a time. */
@@ -250,7 +251,7 @@ export class JsonlWriter {
           b = this.buf;
           dv = this.view;
         }
-        copyWords(dv, runFrom, o, len);
+        copyWords(b, dv, runFrom, o, len);
         o += len;
         runFrom = -1;
       }
@@ -270,7 +271,7 @@ export class JsonlWriter {
             b = this.buf;
             dv = this.view;
           }
-          copyWords(dv, from, o, len);
+          copyWords(b, dv, from, o, len);
           o += len;
           i++;
           continue;
@@ -319,9 +320,10 @@ export class JsonlWriter {
       const len = s.prevEnd - runFrom;
       if (o + len + rowMax > b.length) {
         this.room(o, len + rowMax);
+        b = this.buf;
         dv = this.view;
       }
-      copyWords(dv, runFrom, o, len);
+      copyWords(b, dv, runFrom, o, len);
       o += len;
     }
     s.prevEnd = o;
@@ -360,6 +362,10 @@ export class JsonlWriter {
 }
 
 /** Copies n bytes from an earlier place in the buffer, a word at a time (3 bytes past dst + n may be overwritten). */
-function copyWords(dv: DataView, src: number, dst: number, n: number): void {
+function copyWords(b: Buffer, dv: DataView, src: number, dst: number, n: number): void {
+  if (n >= COPY_NATIVE) {
+    b.copyWithin(dst, src, src + n);
+    return;
+  }
   for (let e = src + n; src < e; src += 4, dst += 4) dv.setInt32(dst, dv.getInt32(src, true), true);
 }
