@@ -1,6 +1,6 @@
 /**
  * Ingest benchmark: L4 rows/s from agent batches (the agent's HttpExporter → POST /v1/ingest →
- * validation, tagging, TSV encoding → the coalescer's inserts → the embedded store over HTTP),
+ * validation, tagging → the coalescer's inserts (Native blocks, or TSV) → the embedded store over HTTP),
  * beside the ceiling: the very same rows in chDB's fastest input (its Native format, read from a
  * file) bulk-inserted in one insert straight into chDB in this process, into the same tables
  * (l4_flow_log with the rollup view that feeds on it) and into a bare copy of l4_flow_log; the
@@ -9,10 +9,11 @@
  * failover time: two data node processes, agents syncing at the default interval, one node
  * SIGKILLed; seconds until every agent it had is sending elsewhere, and as sync intervals.
  *
- *   node --import tsx apps/controller/src/ingest/bench-ingest.ts [--rows 200000] [--batch 5000] [--concurrency 8] [--encoding tsv|json|native] [--no-tagging] [--no-failover]
+ *   node --import tsx apps/controller/src/ingest/bench-ingest.ts [--rows 200000] [--batch 5000] [--concurrency 8] [--encoding native|tsv|json] [--no-tagging] [--no-failover]
  *
- * `--encoding` is the agents' wire encoding: `tsv` (the compact one), `native` (one ClickHouse
- * Native block per batch, validated and inserted as a block) or `json` (what agents before TSV send).
+ * `--encoding` is the agents' wire encoding: `native` (the default; agents send L4 rows as one
+ * ClickHouse Native block per batch since session 5, validated and inserted as a block), `tsv`
+ * (the compact text encoding) or `json` (what agents before TSV send).
  *
  * Unless `--no-tagging`, the same rows also go through a second controller whose writer tags them
  * (AutoTagging, apps/controller/src/tagging) for an org with a resource model, printed beside the
@@ -53,7 +54,8 @@ const { values } = parseArgs({
      * throughput bench measures a saturated node.
      */
     concurrency: { type: "string", default: String(DEFAULT_AGENT_API_OPTIONS.maxInFlightBatches) },
-    encoding: { type: "string", default: "tsv" },
+    /** The agents' default since session 5: Native for L4 rows (apps/agent/src/controller-link/exporter.ts). */
+    encoding: { type: "string", default: "native" },
     "no-tagging": { type: "boolean", default: false },
     /** The default since tagging lines are always printed; kept so old command lines still run. */
     tagging: { type: "boolean", default: false },
@@ -63,7 +65,7 @@ const { values } = parseArgs({
 const ROWS = Number(values.rows);
 const BATCH = Number(values.batch);
 const CONCURRENCY = Number(values.concurrency);
-const ENCODING = values.encoding === "json" || values.encoding === "native" ? values.encoding : "tsv";
+const ENCODING = values.encoding === "json" || values.encoding === "tsv" ? values.encoding : "native";
 const redisUrl = "redis://127.0.0.1:6379";
 
 const log = createLogger("bench-ingest");
