@@ -66,4 +66,22 @@ describe("decodeNativeBlock", () => {
       /after the block/,
     );
   });
+
+  it("refuses a row count its bytes cannot hold (no columns, or more rows than bytes) before building rows", () => {
+    // 0 columns, 100 000 rows: without the check, 100 000 empty rows (2^32-1 of them: the agent stuck).
+    expect(() => decodeNativeBlock("l4_flow_log", Buffer.from([0x00, 0xa0, 0x8d, 0x06]))).toThrow(
+      NativeDecodeError,
+    );
+    // 0 columns, 2^32 rows: a RangeError from new Array without the check.
+    expect(() => decodeNativeBlock("l4_flow_log", Buffer.from([0x00, 0x80, 0x80, 0x80, 0x80, 0x10]))).toThrow(
+      NativeDecodeError,
+    );
+    // Every column takes at least a byte a row: 1 column, 2^40 rows in a few bytes.
+    const head = encodeNativeBlock("l4_flow_log", [l4Row()]);
+    const lying = Buffer.concat([
+      Buffer.from([head[0] as number, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]),
+      head.subarray(2),
+    ]);
+    expect(() => decodeNativeBlock("l4_flow_log", lying)).toThrow(/row count/);
+  });
 });

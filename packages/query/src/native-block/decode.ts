@@ -209,6 +209,12 @@ export function decodeNativeBlock(table: TRowTableName, block: Buffer): Record<s
   const cur = new Cursor(block);
   const ncols = cur.varint("column count");
   const n = cur.varint("row count");
+  // Every column takes at least a byte a row: a count the bytes cannot hold is refused before any
+  // array of that length (a corrupt spool file saying 0 columns and 2^32 rows would build them all).
+  if (n > 0 && (ncols === 0 || n > block.length - cur.o))
+    throw new NativeDecodeError(
+      `row count ${n}: ${ncols} columns in ${block.length - cur.o} bytes cannot hold it`,
+    );
   const names: string[] = [];
   const cols: unknown[][] = [];
   for (let k = 0; k < ncols; k++) {
