@@ -6,11 +6,10 @@ import {
   ZIngestNativeHeader,
 } from "@flowplane/protocol";
 import { validateNativeBlock } from "@flowplane/query/native-block";
-import { AgentApiError, invalidBody } from "../agents/api-error.ts";
+import { AgentApiError } from "../agents/api-error.ts";
 import type { TAuthenticatedAgent } from "../auth/agent-auth.ts";
 import {
-  checkAgent,
-  checkRowLimit,
+  readHeaderLine,
   storeOnce,
   type TIngestDeps,
   type TTaggingRowWriter,
@@ -56,19 +55,13 @@ export async function ingestNativeBatch(
   agent: TAuthenticatedAgent,
   body: Buffer,
 ): Promise<TIngestResponse> {
-  const nl = body.indexOf(10);
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString("utf8", 0, nl < 0 ? body.length : nl));
-  } catch {
-    throw new AgentApiError("BAD_REQUEST", "Native ingest batch: the first line is not a JSON header");
-  }
-  const rowCount = (json as { rows?: unknown } | null)?.rows;
-  if (typeof rowCount === "number") checkRowLimit(rowCount, deps.options);
-  const parsed = ZIngestNativeHeader.safeParse(json);
-  if (!parsed.success) throw invalidBody("Native ingest batch header", parsed.error);
-  const header = parsed.data;
-  checkAgent(header.agentId, agent);
+  const { header, start, newline } = readHeaderLine(
+    body,
+    ZIngestNativeHeader,
+    "Native ingest batch",
+    deps.options,
+    agent,
+  );
   if (!NATIVE_TABLES.has(header.table))
     throw notNative(
       `${header.table} has no Native wire form (Native carries ${INGEST_NATIVE_TABLES.join(", ")})`,
@@ -76,8 +69,8 @@ export async function ingestNativeBatch(
   const writer = deps.write as TTaggingRowWriter;
   const writeNative = writer.writeNative;
   if (!writeNative) throw notNative("this ingest process writes no Native blocks");
-  if (nl < 0) throw new AgentApiError("BAD_REQUEST", "Native ingest batch: no block after the header line");
-  const block = body.subarray(nl + 1);
+  if (!newline) throw new AgentApiError("BAD_REQUEST", "Native ingest batch: no block after the header line");
+  const block = body.subarray(start);
   return storeOnce(deps, agent, header.batchId, header.table, async () => {
     const v = validateNativeBlock(block, {
       table: header.table,

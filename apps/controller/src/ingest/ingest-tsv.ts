@@ -9,11 +9,10 @@ import {
 } from "@flowplane/protocol";
 import { TsvBatchError, TsvRows } from "@flowplane/query/client";
 import { TAG_COLUMNS } from "@flowplane/query/rows";
-import { AgentApiError, invalidBody } from "../agents/api-error.ts";
+import { AgentApiError } from "../agents/api-error.ts";
 import type { TAuthenticatedAgent } from "../auth/agent-auth.ts";
 import {
-  checkAgent,
-  checkRowLimit,
+  readHeaderLine,
   storeOnce,
   type TIngestDeps,
   type TTagFieldInput,
@@ -62,22 +61,16 @@ export async function ingestTsvBatch(
   agent: TAuthenticatedAgent,
   body: Buffer,
 ): Promise<TIngestResponse> {
-  const nl = body.indexOf(10);
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString("utf8", 0, nl < 0 ? body.length : nl));
-  } catch {
-    throw new AgentApiError("BAD_REQUEST", "compact ingest batch: the first line is not a JSON header");
-  }
-  const rowCount = (json as { rows?: unknown } | null)?.rows;
-  if (typeof rowCount === "number") checkRowLimit(rowCount, deps.options);
-  const parsed = ZIngestTsvHeader.safeParse(json);
-  if (!parsed.success) throw invalidBody("compact ingest batch header", parsed.error);
-  const header = parsed.data;
-  checkAgent(header.agentId, agent);
+  const { header, start } = readHeaderLine(
+    body,
+    ZIngestTsvHeader,
+    "compact ingest batch",
+    deps.options,
+    agent,
+  );
   let rows: TsvRows;
   try {
-    rows = new TsvRows(header.table, header.columns, body, nl < 0 ? body.length : nl + 1, header.rows);
+    rows = new TsvRows(header.table, header.columns, body, start, header.rows);
   } catch (err) {
     if (err instanceof TsvBatchError)
       throw new AgentApiError("BAD_REQUEST", `compact ingest batch: ${err.message}`);

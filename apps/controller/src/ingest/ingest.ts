@@ -3,6 +3,7 @@ import { type TIngestResponse, type TIngestTable, ZIngestBatch } from "@flowplan
 import type { EncodedRows } from "@flowplane/query/client";
 import type { TTagColumn } from "@flowplane/query/native-block";
 import type { Redis } from "ioredis";
+import type { z } from "zod";
 import { AgentApiError, invalidBody } from "../agents/api-error.ts";
 import type { TAuthenticatedAgent } from "../auth/agent-auth.ts";
 import type { BatchLedger } from "./batch-ledger.ts";
@@ -223,6 +224,34 @@ export function checkAgent(agentId: string, agent: TAuthenticatedAgent): void {
       "agentId does not match the credential: an agent sends only its own batches",
     );
   }
+}
+
+/**
+ * The JSON header line of a compact (TSV) or Native body, checked in the order both encodings
+ * answer: a header that is not JSON, too many rows (413 before the schema's messages), the schema,
+ * then the agent. Returns the header and where the payload starts (the body's end if no newline).
+ */
+export function readHeaderLine<S extends z.ZodType<{ agentId: string }>>(
+  body: Buffer,
+  schema: S,
+  what: string,
+  options: TIngestOptions,
+  agent: TAuthenticatedAgent,
+): { header: z.infer<S>; start: number; newline: boolean } {
+  const nl = body.indexOf(10);
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString("utf8", 0, nl < 0 ? body.length : nl));
+  } catch {
+    throw new AgentApiError("BAD_REQUEST", `${what}: the first line is not a JSON header`);
+  }
+  const rowCount = (json as { rows?: unknown } | null)?.rows;
+  if (typeof rowCount === "number") checkRowLimit(rowCount, options);
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw invalidBody(`${what} header`, parsed.error);
+  const header = parsed.data as z.infer<S>;
+  checkAgent(header.agentId, agent);
+  return { header, start: nl < 0 ? body.length : nl + 1, newline: nl >= 0 };
 }
 
 export async function takeQuota(deps: TIngestDeps, agent: TAuthenticatedAgent, rows: number): Promise<void> {

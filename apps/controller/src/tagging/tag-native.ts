@@ -1,4 +1,4 @@
-import type { TTagColumn } from "@flowplane/query/native-block";
+import { ipText, type TTagColumn } from "@flowplane/query/native-block";
 import type { TagDictionary } from "./dictionary.ts";
 
 /**
@@ -18,7 +18,8 @@ export function nativeTagColumns(dict: TagDictionary, agentId: string): TTagColu
   let lastCtxs: Int32Array | undefined;
   const contexts = (tunnel: Uint8Array | undefined, n: number): Int32Array | undefined => {
     if (!tunnel) return undefined;
-    if (tunnel === lastTunnel) return lastCtxs;
+    // The validator hands each side its own view of the same column: same bytes, same contexts.
+    if (tunnel.buffer === lastTunnel?.buffer && tunnel.byteOffset === lastTunnel.byteOffset) return lastCtxs;
     const ctxs = new Int32Array(n);
     const view = new DataView(tunnel.buffer, tunnel.byteOffset, tunnel.byteLength);
     for (let r = 0; r < n; r++) {
@@ -52,7 +53,7 @@ export function nativeTagColumns(dict: TagDictionary, agentId: string): TTagColu
           cache = new Map();
           caches.set(ctx, cache);
         }
-        const text = ipv6Text(ips, o);
+        const text = ipText(ips, o);
         const known = cache.get(text);
         id = known ?? dict.resolve(text, ctx).resourceId;
         if (known === undefined) cache.set(text, id);
@@ -70,31 +71,4 @@ export function nativeTagColumns(dict: TagDictionary, agentId: string): TTagColu
 function isV4Mapped(b: Uint8Array, o: number): boolean {
   for (let i = 0; i < 10; i++) if (b[o + i] !== 0) return false;
   return b[o + 10] === 0xff && b[o + 11] === 0xff;
-}
-
-/** 16 bytes (network order) → RFC 5952 text: lower-case hex, the longest run of 2+ zero groups as "::". */
-export function ipv6Text(b: Uint8Array, o: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(((b[o + 2 * i] as number) << 8) | (b[o + 2 * i + 1] as number));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (from: number, to: number) =>
-    g
-      .slice(from, to)
-      .map((x) => x.toString(16))
-      .join(":");
-  return best < 0 ? hex(0, 8) : `${hex(0, best)}::${hex(best + bestLen, 8)}`;
 }

@@ -1,7 +1,7 @@
-import { writeIp } from "@flowplane/query/native-block";
+import { ipText, writeIp } from "@flowplane/query/native-block";
 import { describe, expect, it } from "vitest";
 import { TagDictionary } from "../../src/tagging/dictionary.ts";
-import { ipv6Text, nativeTagColumns } from "../../src/tagging/tag-native.ts";
+import { nativeTagColumns } from "../../src/tagging/tag-native.ts";
 import { resourceFactory } from "./resources.ts";
 
 const r = resourceFactory("aws");
@@ -76,7 +76,7 @@ describe("tagging a Native batch from its bytes", () => {
     const at = (s: string) => {
       const b = new Uint8Array(16);
       writeIp(s, b, 0);
-      return ipv6Text(b, 0);
+      return ipText(b, 0);
     };
     expect(at("2001:DB8:0:0:1:0:0:1")).toBe("2001:db8::1:0:0:1");
     expect(at("::")).toBe("::");

@@ -52,11 +52,16 @@ const hex = (v: number) => v.toString(16);
 const v4Texts = new Map<number, string>();
 
 /** 16 bytes → the address as text (IPv4-mapped as dotted IPv4; IPv6 with the longest zero run as "::"). */
-export function ipText(b: Buffer, o: number): string {
+export function ipText(b: Uint8Array, o: number): string {
   let mapped = b[o + 10] === 255 && b[o + 11] === 255;
   for (let i = 0; mapped && i < 10; i++) if (b[o + i] !== 0) mapped = false;
   if (mapped) {
-    const v = b.readUInt32BE(o + 12);
+    const v =
+      (((b[o + 12] as number) << 24) |
+        ((b[o + 13] as number) << 16) |
+        ((b[o + 14] as number) << 8) |
+        (b[o + 15] as number)) >>>
+      0;
     let t = v4Texts.get(v);
     if (t === undefined) {
       if (v4Texts.size >= 4096) v4Texts.clear();
