@@ -21,6 +21,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { threadId } from "node:worker_threads";
 
 export interface AddonSpec {
   /** Short name for file names and reasons, e.g. "sendmmsg". */
@@ -86,7 +87,7 @@ export function buildAddon<T>(spec: AddonSpec): T | string {
       for (const r of spec.requires ?? []) {
         if (!existsSync(r.header)) return `${label}: ${r.missing} (${r.header}) not installed`;
       }
-      const tmp = `${out}.${process.pid}.tmp`;
+      const tmp = `${out}.${process.pid}.${threadId}.tmp`;
       try {
         execFileSync("cc", ["-O2", "-shared", "-fPIC", "-I", inc, "-o", tmp, srcPath, ...flags], {
           stdio: "pipe",

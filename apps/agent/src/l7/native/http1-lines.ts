@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { threadId } from "node:worker_threads";
 import { buildAddon, privateAddonDir } from "@flowplane/core/native-addon";
 import { HTTP1_LINES_C } from "./http1-lines-c.ts";
 
@@ -164,7 +165,7 @@ function sourceFile(): string | { reason: string } {
     const hash = createHash("sha256").update(HTTP1_LINES_C).digest("hex").slice(0, 16);
     const file = join(dir, `http1-lines-${hash}.c`);
     if (!existsSync(file)) {
-      const tmp = `${file}.${process.pid}.tmp`;
+      const tmp = `${file}.${process.pid}.${threadId}.tmp`;
       writeFileSync(tmp, HTTP1_LINES_C, { mode: 0o600 });
       renameSync(tmp, file);
     }
