@@ -8,7 +8,6 @@ import { AgentApiError, invalidBody } from "../agents/api-error.ts";
 import type { TAuthenticatedAgent } from "../auth/agent-auth.ts";
 import type { BatchLedger } from "./batch-ledger.ts";
 import type { OrgRowQuota } from "./quota.ts";
-import { meterUsage } from "./usage.ts";
 
 /** How ingest asks a writer to store one batch. */
 export type TWriteOptions = {
@@ -321,13 +320,17 @@ export async function storeOnce(
     // Stopped before `done`: a late refresh must not shorten the done record's TTL. (Same Redis
     // connection, so a refresh already sent is applied before the SET that follows.)
     stopKeepAlive();
-    await deps.ledger.done(agent.orgId, batchId, outcome);
-    await deps.ledger.countStored(agent.agentId, outcome.accepted).catch(() => {}); // balancing input only
-    if (deps.redis) {
-      await meterUsage(deps.redis, agent.orgId, { rows: outcome.accepted, bytes: deps.bodyBytes ?? 0 }).catch(
-        (err) => deps.log.warn({ err, orgId: agent.orgId }, "usage metering failed"),
+    // The outcome, the balancer's stored-rows counter and (with `redis`) the usage meter: one
+    // round trip. Only the outcome's failure fails the batch; the counters are best effort.
+    const { countersFailed } = await deps.ledger.record(agent.orgId, batchId, outcome, {
+      agentId: agent.agentId,
+      usage: deps.redis ? { rows: outcome.accepted, bytes: deps.bodyBytes ?? 0 } : undefined,
+    });
+    if (countersFailed)
+      deps.log.warn(
+        { err: countersFailed, orgId: agent.orgId },
+        "usage metering or stored-rows count failed",
       );
-    }
     return { batchId, ...outcome };
   } catch (err) {
     // Stored but not recorded (Redis failed): keep the claim, so the replay after its TTL is written

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 
 /**
  * Rows each agent got stored, per minute, in Redis (so every controller and data-node process
@@ -14,8 +14,20 @@ export async function countStoredRows(
   now = Date.now(),
 ): Promise<void> {
   if (rows <= 0) return;
+  await queueStoredRows(redis.multi(), agentId, rows, now).exec();
+}
+
+/** `countStoredRows`'s commands, queued on a pipeline that sends them with others in one write. */
+export function queueStoredRows<P extends ChainableCommander>(
+  p: P,
+  agentId: string,
+  rows: number,
+  now = Date.now(),
+): P {
+  if (rows <= 0) return p;
   const k = key(minuteOf(now));
-  await redis.multi().hincrby(k, agentId, rows).expire(k, 600).exec();
+  p.hincrby(k, agentId, rows).expire(k, 600);
+  return p;
 }
 
 /** Rows per second of each agent over the last complete minute. */

@@ -20,9 +20,11 @@ export class OrgRowQuota {
     if (this.rowsPerS <= 0 || rows <= 0) return { ok: true };
     const second = Math.floor(now / 1000);
     const key = `fp:quota:rows:${orgId}:${second}`;
-    const [[, used]] = (await this.redis.multi().incrby(key, rows).expire(key, 3).exec()) as [
-      [unknown, number],
+    // A pipeline, not MULTI/EXEC: two commands on one connection are applied in order anyway.
+    const [[err, used]] = (await this.redis.pipeline().incrby(key, rows).expire(key, 3).exec()) as [
+      [Error | null, number],
     ];
+    if (err) throw err;
     if (used > this.rowsPerS && used - rows > 0) {
       await this.redis.decrby(key, rows);
       return { ok: false, retryAfterS: 1 };

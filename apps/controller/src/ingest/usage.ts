@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 
 /** Usage per org and UTC day, for the console (rows and bytes accepted, batches). Kept 40 days. */
 export type TUsage = { rows: number; bytes: number; batches: number };
@@ -12,14 +12,22 @@ export async function meterUsage(
   usage: { rows: number; bytes: number },
   now = Date.now(),
 ): Promise<void> {
+  await queueUsage(redis.multi(), orgId, usage, now).exec();
+}
+
+/** `meterUsage`'s commands, queued on a pipeline that sends them with others in one write. */
+export function queueUsage<P extends ChainableCommander>(
+  p: P,
+  orgId: string,
+  usage: { rows: number; bytes: number },
+  now = Date.now(),
+): P {
   const k = key(dayOf(now));
-  await redis
-    .multi()
-    .hincrby(k, `${orgId}:rows`, usage.rows)
+  p.hincrby(k, `${orgId}:rows`, usage.rows)
     .hincrby(k, `${orgId}:bytes`, usage.bytes)
     .hincrby(k, `${orgId}:batches`, 1)
-    .expire(k, 40 * 86_400)
-    .exec();
+    .expire(k, 40 * 86_400);
+  return p;
 }
 
 /** One org's usage on `day` (YYYY-MM-DD, UTC). */
