@@ -60,8 +60,10 @@ export function encodeNativeBatch(batch: TIngestBatch): Buffer {
     table: batch.table,
     rows: batch.rows.length,
   };
-  const block = encodeNativeBlock(batch.table, batch.rows as Record<string, unknown>[]);
-  return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), block]);
+  // The header line is written into the block's buffer ahead of it: one buffer, no copy.
+  return encodeNativeBlock(batch.table, batch.rows as Record<string, unknown>[], {
+    prefix: Buffer.from(`${JSON.stringify(header)}\n`),
+  });
 }
 
 /** `encodeNativeBatch` undone (spool replays): throws when the body is not a whole Native batch. */

@@ -16,6 +16,11 @@ export type TEncodeOptions = {
   columns?: readonly string[];
   /** Tokens as LowCardinality(String) (default) or plain String. */
   tokens?: "lowCardinality" | "string";
+  /**
+   * Bytes to put before the block in the same buffer (a batch's header line): the result is
+   * `prefix` then the block, written once, with no copy to prepend it.
+   */
+  prefix?: Uint8Array;
 };
 
 type TColumnWriter = (rows: readonly Record<string, unknown>[], w: Writer) => void;
@@ -261,6 +266,31 @@ function isToken(s: string): boolean {
   return true;
 }
 
+/**
+ * The bytes a column of `n` rows takes (exact for fixed widths; a token column's dictionary is
+ * guessed small and grows the writer in the rare block where it is not).
+ */
+function columnBytes(c: TWireColumn, n: number, tokens: "lowCardinality" | "string"): number {
+  switch (c.kind) {
+    case "u8":
+    case "bool":
+      return n;
+    case "u16":
+      return 2 * n;
+    case "u32":
+      return 4 * n;
+    case "u64":
+    case "u64id":
+    case "time":
+      return 8 * n;
+    case "ip":
+    case "optionalIp":
+      return 16 * n;
+    case "token":
+      return tokens === "string" ? 9 * n : 32 + n + 16 * 12;
+  }
+}
+
 /** `rows` of `table` as one Native block (column count, row count, then each column). */
 export function encodeNativeBlock(
   table: TRowTableName,
@@ -274,7 +304,15 @@ export function encodeNativeBlock(
     [...wire.values()]
       .filter((c) => !c.optional || rows.some((r) => r[c.name] !== undefined))
       .map((c) => c.name);
-  const w = new Writer(64 + names.length * 48 + rows.length * names.length * 8);
+  const prefix = opts.prefix ?? new Uint8Array(0);
+  let size = prefix.length + 20;
+  for (const name of names) {
+    const c = wire.get(name);
+    if (c) size += 10 + name.length + 24 + columnBytes(c, rows.length, tokens);
+  }
+  const w = new Writer(size);
+  w.buf.set(prefix, 0);
+  w.o = prefix.length;
   w.varint(names.length);
   w.varint(rows.length);
   for (const name of names) {
