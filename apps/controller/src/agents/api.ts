@@ -1,15 +1,10 @@
 import type { Logger } from "@flowplane/core/log";
 import type { Db } from "@flowplane/db/client";
-import {
-  DEFAULT_MAX_BATCH_BYTES,
-  DEFAULT_MAX_BATCH_ROWS,
-  INGEST_NATIVE_MEDIA_TYPE,
-} from "@flowplane/protocol";
+import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_ROWS } from "@flowplane/protocol";
 import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import { registerAgentAuth, requireAgent } from "../auth/agent-auth.ts";
 import { BatchLedger } from "../ingest/batch-ledger.ts";
-import { BodyPool } from "../ingest/body-pool.ts";
 import { InFlightLimiter, type TIngestTicket } from "../ingest/in-flight.ts";
 import { ingestBatch, type TRowWriter } from "../ingest/ingest.ts";
 import { ingestNativeBatch, isNativeBatch } from "../ingest/ingest-native.ts";
@@ -80,8 +75,6 @@ export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log:
   const ledger = new BatchLedger(deps.redis, { doneTtlS: opts.batchIdTtlS, pendingTtlS: 15 });
   const inFlight = new InFlightLimiter(opts.maxInFlightBatches);
   const quota = new OrgRowQuota(deps.redis, opts.orgRowsPerS);
-  // Native bodies in reused buffers, one per batch in flight (ingest/body-pool.ts).
-  const nativeBodies = new BodyPool(opts.maxInFlightBatches);
 
   app.register(async (api) => {
     api.setErrorHandler((err: FastifyError, req, reply) => {
@@ -132,7 +125,6 @@ export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log:
 
         // The compact and Native encodings (and any other vnd.flowplane type, to answer it clearly)
         // as raw bytes: no JSON parse, no row objects (ingest/ingest-tsv.ts, ingest/ingest-native.ts).
-        ingest.addContentTypeParser(INGEST_NATIVE_MEDIA_TYPE, nativeBodies.parser(opts.maxBatchBytes));
         ingest.addContentTypeParser(
           /^application\/vnd\.flowplane\./,
           { parseAs: "buffer", bodyLimit: opts.maxBatchBytes },
@@ -153,13 +145,8 @@ export function registerAgentApi(app: FastifyInstance, deps: TAgentApiDeps, log:
           if (Buffer.isBuffer(req.body)) {
             const type = req.headers["content-type"];
             if (isTsvBatch(type)) return ingestTsvBatch(ingestDeps, agent, req.body);
-            try {
-              if (isNativeBatch(type)) return await ingestNativeBatch(ingestDeps, agent, req.body);
-              throw unsupportedEncoding(type);
-            } finally {
-              // Dead now (the block was copied into the insert's payload): the next batch's body.
-              nativeBodies.release(req.body);
-            }
+            if (isNativeBatch(type)) return ingestNativeBatch(ingestDeps, agent, req.body);
+            throw unsupportedEncoding(type);
           }
           return ingestBatch(ingestDeps, agent, req.body);
         });
