@@ -7,6 +7,7 @@ import { PROTOCOL_VERSION } from "@flowplane/protocol";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
+import { enroll as enrollAgentClient } from "../../agent/src/controller-link/index.ts";
 import type { TAgentApiOptions } from "../src/agents/api.ts";
 import { createAgentRuntime } from "../src/agents/wiring.ts";
 import { buildControllerServer } from "../src/http/server.ts";
@@ -149,4 +150,22 @@ export async function startListeningController(
       await tdb.drop();
     },
   };
+}
+
+/**
+ * A new agent enrolled through the agent's own client into `orgId` (a new org when none), in a
+ * group of its own: its org, id and credential.
+ */
+export async function enrollAgent(controller: TListeningController, hostname: string, orgId?: string) {
+  const org = orgId ? { id: orgId } : await seedOrg(controller.tdb.db);
+  const group = await seedAgentGroup(controller.tdb.db, org.id);
+  const token = await seedEnrollmentToken(controller.tdb.db, org.id, group.id);
+  const a = await enrollAgentClient(controller.url, {
+    enrollmentToken: token.token,
+    hostname,
+    ips: [],
+    agentVersion: "0.1.0",
+    os: "linux",
+  });
+  return { orgId: org.id, agentId: a.agentId, credential: a.credential };
 }

@@ -1,4 +1,3 @@
-import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
 import {
   DEFAULT_MAX_BATCH_BYTES,
   INGEST_NATIVE_CONTENT_TYPE,
@@ -14,10 +13,11 @@ import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/test
 import { agentL4Row, networkRow } from "@flowplane/query/testing-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeTsvBatch } from "../../agent/src/controller-link/exporter.ts";
-import { enroll, makeBatch } from "../../agent/src/controller-link/index.ts";
+import { makeBatch } from "../../agent/src/controller-link/index.ts";
 import type { TNativeWriter, TTaggingRowWriter, TTagNative } from "../src/ingest/ingest.ts";
 import {
   bearer,
+  enrollAgent,
   enroll as enrollIn,
   seedTenant,
   startHarness,
@@ -40,19 +40,7 @@ describe("POST /v1/ingest, Native encoding", () => {
   });
   afterAll(() => controller?.close());
 
-  async function agentOf(orgId?: string) {
-    const org = orgId ? { id: orgId } : await seedOrg(controller.tdb.db);
-    const group = await seedAgentGroup(controller.tdb.db, org.id);
-    const token = await seedEnrollmentToken(controller.tdb.db, org.id, group.id);
-    const a = await enroll(controller.url, {
-      enrollmentToken: token.token,
-      hostname: "native",
-      ips: [],
-      agentVersion: "0.1.0",
-      os: "linux",
-    });
-    return { orgId: org.id, agentId: a.agentId, credential: a.credential };
-  }
+  const agentOf = (orgId?: string) => enrollAgent(controller, "native", orgId);
   /** What an agent sends: the header line, then the block (`block` replaces the rows' own). */
   const nativeBody = (batch: TIngestBatch, block?: Buffer, over: Partial<TIngestNativeHeader> = {}) => {
     const header: TIngestNativeHeader = {

@@ -1,4 +1,3 @@
-import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
 import { DEFAULT_MAX_BATCH_BYTES, INGEST_TSV_CONTENT_TYPE, type TIngestBatch } from "@flowplane/protocol";
 import { insertEncoded, recordRows } from "@flowplane/query/client";
 import { encodeTsvLines, ROW_TABLES, wireColumns } from "@flowplane/query/rows";
@@ -6,10 +5,11 @@ import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/test
 import { agentL4Row } from "@flowplane/query/testing-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeTsvBatch } from "../../agent/src/controller-link/exporter.ts";
-import { CredentialHolder, enroll, HttpExporter, makeBatch } from "../../agent/src/controller-link/index.ts";
+import { CredentialHolder, HttpExporter, makeBatch } from "../../agent/src/controller-link/index.ts";
 import type { TTaggingRowWriter, TTagRows } from "../src/ingest/ingest.ts";
 import {
   bearer,
+  enrollAgent,
   enroll as enrollIn,
   seedTenant,
   startHarness,
@@ -31,19 +31,7 @@ describe("POST /v1/ingest, compact TSV encoding", () => {
   });
   afterAll(() => controller?.close());
 
-  async function agentOf(orgId?: string) {
-    const org = orgId ? { id: orgId } : await seedOrg(controller.tdb.db);
-    const group = await seedAgentGroup(controller.tdb.db, org.id);
-    const token = await seedEnrollmentToken(controller.tdb.db, org.id, group.id);
-    const a = await enroll(controller.url, {
-      enrollmentToken: token.token,
-      hostname: "tsv",
-      ips: [],
-      agentVersion: "0.1.0",
-      os: "linux",
-    });
-    return { orgId: org.id, agentId: a.agentId, credential: a.credential };
-  }
+  const agentOf = (orgId?: string) => enrollAgent(controller, "tsv", orgId);
   const exporterOf = (credential: string, encoding: "tsv" | "json") =>
     new HttpExporter({
       endpoint: () => controller.url,
