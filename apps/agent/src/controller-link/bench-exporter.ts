@@ -5,20 +5,20 @@
  * cycled with fresh flow ids up to --rows). CPU seconds of this process per 100 k rows of:
  * - encode: `HttpExporter.encode` of every batch (the body the exporter sends);
  * - export: `HttpExporter.export` of every batch to a loopback ingest sink in another process
- *   (encode, fetch, the answer's parse: the whole send as the agent pays it; the sink's CPU is not
+ *   (encode, the HTTP POST, the answer's parse: the whole send as the agent pays it; the sink's CPU is not
  *   counted);
  * - replay decode: a spool file back to rows (`decodeTsvBatch` / `decodeNativeBatch`), which a
  *   replay does before sending.
  * TSV and Native alternate within each round (the order flips every round); the best and median of
  * the rounds are printed, with the load average.
  */
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { TIngestBatch } from "@flowplane/protocol";
 import { analyzeFile } from "../analyze.ts";
+import { startBenchSink } from "./bench-sink.ts";
 import { CredentialHolder } from "./credential.ts";
 import { decodeNativeBatch, decodeTsvBatch, HttpExporter, type TIngestEncoding } from "./exporter.ts";
 
@@ -55,24 +55,8 @@ for (let i = 0; i < ROWS; i += BATCH) {
   batches.push({ batchId: randomUUID(), agentId, table: "l4_flow_log", rows });
 }
 
-// The sink: answers every batch as stored, from its header line, in its own process.
-const sinkCode = `
-const http = require("node:http");
-const s = http.createServer((req, res) => {
-  const chunks = [];
-  req.on("data", (c) => chunks.push(c));
-  req.on("end", () => {
-    const b = Buffer.concat(chunks);
-    const h = JSON.parse(b.toString("utf8", 0, b.indexOf(10)));
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ batchId: h.batchId, accepted: h.rows, rejected: [] }));
-  });
-});
-s.listen(0, "127.0.0.1", () => process.stdout.write(String(s.address().port) + "\\n"));
-`;
-const sink = spawn(process.execPath, ["-e", sinkCode], { stdio: ["ignore", "pipe", "inherit"] });
-const port = await new Promise<number>((r) => sink.stdout.once("data", (d: Buffer) => r(Number(String(d)))));
-const url = `http://127.0.0.1:${port}`;
+const sink = await startBenchSink();
+const url = sink.url;
 
 const exporters: Record<"tsv" | "native", HttpExporter> = {
   tsv: new HttpExporter({
@@ -125,7 +109,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 bodies = { tsv: bodies.tsv, native: bodies.native };
 const bytes = (e: "tsv" | "native") => bodies[e].reduce((n, b) => n + b.length, 0) / ROWS;
-sink.kill();
+sink.stop();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const f = (x: number) => x.toFixed(3);

@@ -6,7 +6,6 @@
  * loopback sink in another process. Prints this process's CPU seconds per 100 k rows for each round
  * (the sink's CPU is not counted). `--http` loads another http.ts (an older copy) for A/B runs.
  */
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
 import { pathToFileURL } from "node:url";
@@ -14,6 +13,7 @@ import { parseArgs } from "node:util";
 import { ZIngestResponse } from "@flowplane/protocol";
 // The ingest bench's own rows (the same bodies its sender posts).
 import { l4Row } from "../../../controller/src/ingest/bench-rows.ts";
+import { startBenchSink } from "./bench-sink.ts";
 import { encodeNativeBatch, makeBatch } from "./exporter.ts";
 import * as current from "./http.ts";
 
@@ -39,23 +39,8 @@ for (let s = 0; s < ROWS; s += BATCH) {
   bodies.push(encodeNativeBatch(makeBatch(agentId, "l4_flow_log", rows)));
 }
 
-const sinkCode = `
-const http = require("node:http");
-const s = http.createServer((req, res) => {
-  const chunks = [];
-  req.on("data", (c) => chunks.push(c));
-  req.on("end", () => {
-    const b = Buffer.concat(chunks);
-    const h = JSON.parse(b.toString("utf8", 0, b.indexOf(10)));
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ batchId: h.batchId, accepted: h.rows, rejected: [] }));
-  });
-});
-s.listen(0, "127.0.0.1", () => process.stdout.write(String(s.address().port) + "\\n"));
-`;
-const sink = spawn(process.execPath, ["-e", sinkCode], { stdio: ["ignore", "pipe", "inherit"] });
-const port = await new Promise<number>((r) => sink.stdout.once("data", (d: Buffer) => r(Number(String(d)))));
-const url = `http://127.0.0.1:${port}/v1/ingest`;
+const sink = await startBenchSink();
+const url = `${sink.url}/v1/ingest`;
 const opts = { headers: { authorization: "Bearer fpa_bench" }, timeoutMs: 10_000 };
 
 async function round(): Promise<number> {
@@ -76,7 +61,7 @@ async function round(): Promise<number> {
 await round(); // warm-up
 const xs: number[] = [];
 for (let i = 0; i < Number(values.rounds); i++) xs.push(await round());
-sink.kill();
+sink.stop();
 const mb = bodies.reduce((n, b) => n + b.length, 0) / bodies.length / 1e6;
 console.log(
   JSON.stringify({
