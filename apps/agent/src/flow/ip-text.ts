@@ -1,3 +1,5 @@
+import { ipv6GroupsText } from "@flowplane/core/ipv6-text";
+
 /** IP words → text (RFC 5952 for IPv6, as tshark and ClickHouse print it). Per flow, not per packet. */
 export function ipText(ver: number, w0: number, w1: number, w2: number, w3: number): string {
   if (ver === 4) return `${w0 >>> 24}.${(w0 >>> 16) & 255}.${(w0 >>> 8) & 255}.${w0 & 255}`;
@@ -5,22 +7,5 @@ export function ipText(ver: number, w0: number, w1: number, w2: number, w3: numb
   const g = [w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff];
   // IPv4-mapped ::ffff:a.b.c.d
   if (w0 === 0 && w1 === 0 && w2 === 0xffff) return `::ffff:${ipText(4, w3, 0, 0, 0)}`;
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
+  return ipv6GroupsText(g);
 }

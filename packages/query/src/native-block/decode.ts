@@ -1,3 +1,4 @@
+import { ipv6GroupsText } from "@flowplane/core/ipv6-text";
 import { ROW_TABLES, type TRowTableName } from "../rows/index.ts";
 import { LC_STRING, TIME_TYPE, type TWireColumn, wireColumnsOf } from "./kinds.ts";
 
@@ -46,8 +47,6 @@ class Cursor {
   }
 }
 
-const hex = (v: number) => v.toString(16);
-
 /** Dotted IPv4 text by address: a batch's flows share few addresses. Cleared when it grows past 4096. */
 const v4Texts = new Map<number, string>();
 
@@ -72,27 +71,7 @@ export function ipText(b: Uint8Array, o: number): string {
   }
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push(((b[o + 2 * i] as number) << 8) | (b[o + 2 * i + 1] as number));
-  // RFC 5952: compress the longest run of two or more zero groups, the first one on a tie.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return g.map(hex).join(":");
-  return `${g.slice(0, best).map(hex).join(":")}::${g
-    .slice(best + bestLen)
-    .map(hex)
-    .join(":")}`;
+  return ipv6GroupsText(g);
 }
 
 function u64idText(b: Buffer, at: number): string {
