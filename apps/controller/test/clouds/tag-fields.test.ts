@@ -1,27 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { TagDictionary } from "../../src/tagging/dictionary.ts";
 import { tagFieldIds } from "../../src/tagging/tag-fields.ts";
-import { resourceFactory } from "./resources.ts";
+import { twoVpcResources } from "./resources.ts";
 
-const r = resourceFactory("aws");
-
-/** Two VPCs on 10.0.0.0/16, the second reached by tunnel 4242; agent-a sits in the first. */
-const resources = [
-  r("vpc", "vpc-a", { cidr: "10.0.0.0/16" }),
-  r("vpc", "vpc-b", { cidr: "10.0.0.0/16", attrs: { vni: 4242 } }),
-  r("subnet", "sub-a", { cidr: "10.0.1.0/24", refs: { vpc: "vpc-a" } }),
-  r("host", "i-a1", { ips: ["10.0.1.10"], refs: { vpc: "vpc-a", subnet: "sub-a" } }),
-  r("host", "i-b1", { ips: ["10.0.1.10"], refs: { vpc: "vpc-b" } }),
-  r("host", "i-a2", { ips: ["10.0.1.5"], refs: { vpc: "vpc-a", subnet: "sub-a" } }),
-  r("host", "v6", { ips: ["fd00::10"] }),
-  r("host", "pub", { ips: ["203.0.113.7"] }),
-  r("host", "agent-a", {
-    accountId: "agents",
-    accountKind: "agents",
-    ips: ["10.0.1.5"],
-    attrs: { agentId: "agent-a" },
-  }),
-];
+const resources = twoVpcResources();
 
 /** What `ResourceTagger.tagRows` sets on a row object with these texts (its reference logic). */
 function reference(d: TagDictionary, agentId: string, client: string, server: string, tunnel: string) {
