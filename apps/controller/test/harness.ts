@@ -4,6 +4,7 @@ import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import type { TEnrollResponse } from "@flowplane/protocol";
 import { PROTOCOL_VERSION } from "@flowplane/protocol";
+import { ROW_TABLES } from "@flowplane/query/rows";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
@@ -168,4 +169,35 @@ export async function enrollAgent(controller: TListeningController, hostname: st
     os: "linux",
   });
   return { orgId: org.id, agentId: a.agentId, credential: a.credential };
+}
+
+/** POST /v1/ingest to a listening controller with an agent's credential, as-is. */
+export function postIngest(
+  controller: TListeningController,
+  credential: string,
+  body: Buffer | string,
+  contentType: string,
+) {
+  return fetch(`${controller.url}/v1/ingest`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${credential}`, "content-type": contentType },
+    body,
+  });
+}
+
+/** Every column of an agent's stored rows but agent_id, in a stable order: what two ingest paths must store alike. */
+export async function storedRows(
+  controller: TListeningController,
+  table: "l4_flow_log" | "network_metrics",
+  orgId: string,
+  agentId: string,
+) {
+  const columns = Object.keys(ROW_TABLES[table].columns).filter((c) => c !== "agent_id");
+  const order = table === "l4_flow_log" ? "flow_id, end_time" : "time, client_ip, server_port";
+  const rs = await controller.ch.client.query({
+    query: `SELECT ${columns.join(", ")} FROM ${table} WHERE org_id = {org:UUID} AND agent_id = {agent:UUID} ORDER BY ${order}`,
+    query_params: { org: orgId, agent: agentId },
+    format: "JSONEachRow",
+  });
+  return rs.json<Record<string, unknown>>();
 }

@@ -5,10 +5,8 @@ import {
   INGEST_TSV_MEDIA_TYPE,
   type TIngestBatch,
   type TIngestNativeHeader,
-  type TIngestTable,
 } from "@flowplane/protocol";
 import { encodeNativeBlock, insertNative, type TTagColumn } from "@flowplane/query/native-block";
-import { ROW_TABLES } from "@flowplane/query/rows";
 import { createTestClickhouse, type TestClickhouse } from "@flowplane/query/testing";
 import { agentL4Row, networkRow } from "@flowplane/query/testing-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,9 +17,11 @@ import {
   bearer,
   enrollAgent,
   enroll as enrollIn,
+  postIngest,
   seedTenant,
   startHarness,
   startListeningController,
+  storedRows,
   type THarness,
   type TListeningController,
 } from "./harness.ts";
@@ -56,24 +56,11 @@ describe("POST /v1/ingest, Native encoding", () => {
     ]);
   };
   const post = (credential: string, body: Buffer | string, contentType = INGEST_NATIVE_CONTENT_TYPE) =>
-    fetch(`${controller.url}/v1/ingest`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${credential}`, "content-type": contentType },
-      body,
-    });
+    postIngest(controller, credential, body, contentType);
   const errorOf = async (res: Response) => ((await res.json()) as { error: { message: string } }).error;
 
-  /** Every column but agent_id, in a stable order: what the two paths must store alike. */
-  async function stored(table: TIngestTable, orgId: string, agentId: string) {
-    const columns = Object.keys(ROW_TABLES[table].columns).filter((c) => c !== "agent_id");
-    const order = table === "l4_flow_log" ? "flow_id, end_time" : "time, client_ip, server_port";
-    const rs = await controller.ch.client.query({
-      query: `SELECT ${columns.join(", ")} FROM ${table} WHERE org_id = {org:UUID} AND agent_id = {agent:UUID} ORDER BY ${order}`,
-      query_params: { org: orgId, agent: agentId },
-      format: "JSONEachRow",
-    });
-    return rs.json<Record<string, unknown>>();
-  }
+  const stored = (table: "l4_flow_log" | "network_metrics", orgId: string, agentId: string) =>
+    storedRows(controller, table, orgId, agentId);
 
   it("stores exactly what the same rows sent as TSV store (L4 and network metrics)", async () => {
     const tsv = await agentOf();

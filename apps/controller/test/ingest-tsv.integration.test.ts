@@ -11,9 +11,11 @@ import {
   bearer,
   enrollAgent,
   enroll as enrollIn,
+  postIngest,
   seedTenant,
   startHarness,
   startListeningController,
+  storedRows,
   type THarness,
   type TListeningController,
 } from "./harness.ts";
@@ -39,22 +41,9 @@ describe("POST /v1/ingest, compact TSV encoding", () => {
       encoding,
     });
   const post = (credential: string, body: Buffer | string, contentType = INGEST_TSV_CONTENT_TYPE) =>
-    fetch(`${controller.url}/v1/ingest`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${credential}`, "content-type": contentType },
-      body,
-    });
+    postIngest(controller, credential, body, contentType);
 
-  /** Every column but agent_id, in a stable order: what the two paths must store alike. */
-  async function stored(orgId: string, agentId: string) {
-    const columns = Object.keys(ROW_TABLES.l4_flow_log.columns).filter((c) => c !== "agent_id");
-    const rs = await controller.ch.client.query({
-      query: `SELECT ${columns.join(", ")} FROM l4_flow_log WHERE org_id = {org:UUID} AND agent_id = {agent:UUID} ORDER BY flow_id, end_time`,
-      query_params: { org: orgId, agent: agentId },
-      format: "JSONEachRow",
-    });
-    return rs.json<Record<string, unknown>>();
-  }
+  const stored = (orgId: string, agentId: string) => storedRows(controller, "l4_flow_log", orgId, agentId);
 
   it("stores exactly what the same rows sent as JSON store", async () => {
     const json = await agentOf();
