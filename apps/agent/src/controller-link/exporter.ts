@@ -68,12 +68,26 @@ export function encodeNativeBatch(batch: TIngestBatch): Buffer {
 
 /** `encodeNativeBatch` undone (spool replays): throws when the body is not a whole Native batch. */
 export function decodeNativeBatch(body: Buffer): TIngestBatch {
+  return decodeBatch(body, "Native batch", ZIngestNativeHeader, (h, at) =>
+    decodeNativeBlock(h.table, body.subarray(at)),
+  );
+}
+
+/**
+ * A spooled body back to its batch: the JSON header line read with `schema`, the rows after it
+ * read by `rowsAt` (from the byte after the newline), their count checked against the header's.
+ */
+function decodeBatch<H extends { batchId: string; agentId: string; table: TIngestTable; rows: number }>(
+  body: Buffer,
+  what: string,
+  schema: { parse(v: unknown): H },
+  rowsAt: (header: H, at: number) => unknown[],
+): TIngestBatch {
   const nl = body.indexOf(10);
-  if (nl < 0) throw new Error("Native batch without a header line");
-  const h = ZIngestNativeHeader.parse(JSON.parse(body.toString("utf8", 0, nl)));
-  const rows = decodeNativeBlock(h.table, body.subarray(nl + 1));
-  if (rows.length !== h.rows)
-    throw new Error(`Native batch has ${rows.length} rows; its header says ${h.rows}`);
+  if (nl < 0) throw new Error(`${what} without a header line`);
+  const h = schema.parse(JSON.parse(body.toString("utf8", 0, nl)));
+  const rows = rowsAt(h, nl + 1);
+  if (rows.length !== h.rows) throw new Error(`${what} has ${rows.length} rows; its header says ${h.rows}`);
   return { batchId: h.batchId, agentId: h.agentId, table: h.table, rows };
 }
 
@@ -99,13 +113,9 @@ export function tsvEncodable(batch: TIngestBatch): boolean {
 
 /** `encodeTsvBatch` undone (spool replays): throws when the body is not a whole compact batch. */
 export function decodeTsvBatch(body: Buffer): TIngestBatch {
-  const nl = body.indexOf(10);
-  if (nl < 0) throw new Error("compact batch without a header line");
-  const h = ZIngestTsvHeader.parse(JSON.parse(body.toString("utf8", 0, nl)));
-  const rows = decodeTsvLines(ROW_TABLES[h.table], h.columns, body.toString("utf8", nl + 1));
-  if (rows.length !== h.rows)
-    throw new Error(`compact batch has ${rows.length} rows; its header says ${h.rows}`);
-  return { batchId: h.batchId, agentId: h.agentId, table: h.table, rows };
+  return decodeBatch(body, "compact batch", ZIngestTsvHeader, (h, at) =>
+    decodeTsvLines(ROW_TABLES[h.table], h.columns, body.toString("utf8", at)),
+  );
 }
 
 /**
