@@ -25,9 +25,9 @@
  * the exporter's sends, retries and answers.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createLogger } from "@flowplane/core/log";
@@ -106,6 +106,8 @@ try {
   const nowUs = Date.now() * 1000;
   const c0 = process.cpuUsage();
   const st0 = processCpuS(store.child.pid);
+  const redisPid = redisServerPid();
+  const redis0 = redisPid === undefined ? 0 : processCpuS(redisPid);
   const stMain0 = processCpuS(store.child.pid, store.child.pid);
   const statsBefore = { ...runtime.coalescer.stats };
   const sent = await runSender({
@@ -124,7 +126,8 @@ try {
   const storeMainCpuS = processCpuS(store.child.pid, store.child.pid) - stMain0;
   const inserts = runtime.coalescer.stats.inserts - statsBefore.inserts;
   const batches = Math.ceil(ROWS / BATCH);
-  const { accepted, seconds: ingestS, cpuS: senderCpuS } = sent;
+  const { accepted, seconds: ingestS, cpuS: senderCpuS, busyCores } = sent;
+  const redisCpuS = redisPid === undefined ? Number.NaN : processCpuS(redisPid) - redis0;
 
   // The same rows, as the engine's own TSV, straight into chDB (a fresh data directory), once into
   // the same schema (l4_flow_log and the view that feeds its rollup) and once into a bare copy.
@@ -229,7 +232,7 @@ try {
       `  direct chDB insert, Native from a file, bare l4_flow_log copy (no view)          : ${Math.round(bare.rate).toLocaleString("en")} rows/s`,
       `  same tables, engine TSV: from a file ${Math.round(tsvFileCeiling.rate).toLocaleString("en")} rows/s, inline (the ceiling before session 4) ${Math.round(tsvInlineCeiling.rate).toLocaleString("en")} rows/s`,
       `  ratio: ${((100 * ingestRate) / ceiling.rate).toFixed(1)} % of the same-tables ceiling, ${((100 * ingestRate) / bare.rate).toFixed(1)} % of the bare one (target >= 70 %); ${((100 * ingestRate) / tsvInlineCeiling.rate).toFixed(1)} % of the inline TSV one`,
-      `  CPU s per 100 k rows: ingest (controller) process ${per100k(ingestCpuS)}, store process ${per100k(storeCpuS)} (its JS thread ${per100k(storeMainCpuS)}), agents' sender process ${per100k(senderCpuS)}; ceiling ${per100k(ceiling.cpuS)} (same tables), ${per100k(bare.cpuS)} (bare); TSV same tables: from a file ${per100k(tsvFileCeiling.cpuS)}, inline ${per100k(tsvInlineCeiling.cpuS)}`,
+      `  CPU s per 100 k rows: ingest (controller) process ${per100k(ingestCpuS)}, store process ${per100k(storeCpuS)} (its JS thread ${per100k(storeMainCpuS)}), agents' sender process ${per100k(senderCpuS)}, Redis ${per100k(redisCpuS)}; machine busy over the window ${busyCores.toFixed(2)} of ${availableParallelism()} cores; ceiling ${per100k(ceiling.cpuS)} (same tables), ${per100k(bare.cpuS)} (bare); TSV same tables: from a file ${per100k(tsvFileCeiling.cpuS)}, inline ${per100k(tsvInlineCeiling.cpuS)}`,
       "  (the agents' batches are built and encoded before the timed window, as agents on other hosts do on their own CPU; the sender's figure is the exporter's HTTP sends and answers)",
       ...(tagged
         ? [
@@ -286,6 +289,19 @@ function processCpuS(pid: number | undefined, tid?: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100)
 }
 
+/** The local redis-server's pid (the bench's Redis), for its CPU seconds; undefined if not found. */
+function redisServerPid(): number | undefined {
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, "utf8").trim() === "redis-server") return Number(d);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return undefined;
+}
+
 function loadavg(): string {
   return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 }
@@ -293,7 +309,7 @@ function loadavg(): string {
 /** Runs bench-sender.ts in a child process; its answer is one JSON line on stdout. */
 async function runSender(
   args: Record<string, string | number>,
-): Promise<{ accepted: number; seconds: number; cpuS: number }> {
+): Promise<{ accepted: number; seconds: number; cpuS: number; busyCores: number }> {
   const main = new URL("./bench-sender.ts", import.meta.url).pathname;
   const child = spawn(process.execPath, ["--import", "tsx", main], {
     env: { ...process.env, BENCH_SENDER: JSON.stringify(args) },
@@ -306,7 +322,7 @@ async function runSender(
   const code = await new Promise<number | null>((r) => child.once("exit", r));
   const line = out.trim().split("\n").pop() ?? "";
   if (code !== 0) throw new Error(`bench sender exited ${code}: ${line}`);
-  return JSON.parse(line) as { accepted: number; seconds: number; cpuS: number };
+  return JSON.parse(line) as { accepted: number; seconds: number; cpuS: number; busyCores: number };
 }
 
 async function startStoreProcess(

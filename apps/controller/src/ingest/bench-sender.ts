@@ -10,6 +10,7 @@
  * of an export: the exporter's retry loop and backoff, its HTTP send and the answer's checks, the
  * batch ids fixed at `makeBatch`.
  */
+import { readFileSync } from "node:fs";
 import { INGEST_NATIVE_CONTENT_TYPE, INGEST_TSV_CONTENT_TYPE, type TIngestBatch } from "@flowplane/protocol";
 import {
   encodeNativeBatch,
@@ -88,6 +89,7 @@ await exporter.export(makeBatch(a.agentId, "l4_flow_log", [l4Row(a.rows + 1, a.n
 
 let next = 0;
 let accepted = 0;
+const m0 = machineJiffies();
 const c0 = process.cpuUsage();
 const t0 = performance.now();
 await Promise.all(
@@ -104,4 +106,19 @@ await Promise.all(
 );
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(c0);
-process.stdout.write(`${JSON.stringify({ accepted, seconds, cpuS: (cpu.user + cpu.system) / 1e6 })}\n`);
+const m1 = machineJiffies();
+// Cores busy over the window, every process on the machine: near the core count, the pipeline is
+// CPU-bound; well below it, it waits (on a stage, the network, a lock).
+const busyCores = (m1.busy - m0.busy) / (m1.busy - m0.busy + m1.idle - m0.idle) / (1 / m1.cores);
+process.stdout.write(
+  `${JSON.stringify({ accepted, seconds, cpuS: (cpu.user + cpu.system) / 1e6, busyCores })}\n`,
+);
+
+/** The machine's busy and idle jiffies so far, all cores (Linux /proc/stat). */
+function machineJiffies(): { busy: number; idle: number; cores: number } {
+  const lines = readFileSync("/proc/stat", "utf8").split("\n");
+  const f = (lines[0] ?? "").trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+  const cores = lines.filter((l) => /^cpu\d/.test(l)).length;
+  return { busy: user + nice + system + irq + softirq + steal, idle: idle + iowait, cores };
+}
