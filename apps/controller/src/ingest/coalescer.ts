@@ -19,6 +19,12 @@ export type TCoalescerOptions = {
    */
   minRows: number;
   lingerMs: number;
+  /**
+   * Inserts of one queue sent and not yet answered. Two lets the next insert be journaled and
+   * uploaded to the store while the one before runs there, so the store does not sit idle for
+   * that time between inserts; the store runs them one after the other all the same.
+   */
+  maxOutstanding?: number;
   /** A writer's lease on its journaled insert; another process redoes it once the lease lapses. */
   leaseTtlS: number;
   /** How often this process looks for inserts orphaned by a dead writer. */
@@ -36,6 +42,7 @@ export const DEFAULT_COALESCER_OPTIONS: TCoalescerOptions = {
   maxBytes: 32 << 20,
   minRows: 50_000,
   lingerMs: 50,
+  maxOutstanding: 2,
   leaseTtlS: 5,
   sweepEveryMs: 1_000,
 };
@@ -57,6 +64,8 @@ type TQueue = {
   /** Rows in `waiting`. */
   rows: number;
   running: boolean;
+  /** Inserts of this queue sent and not answered yet. */
+  outstanding: Set<Promise<void>>;
   /** Ends the drain's wait early (a batch joined the queue). */
   wake?: (() => void) | undefined;
 };
@@ -67,7 +76,9 @@ type TQueue = {
  * each cost about twice the engine time of the same rows in 20 000-row inserts. While one insert
  * of a table runs, batches arriving for it wait and go together in the next, and an insert waits
  * up to `lingerMs` (50 ms) for `minRows` rows, or less: only while a batch admitted by this
- * process is still on its way (being read, checked, encoded). Each agent is answered only after
+ * process is still on its way (being read, checked, encoded). The next insert is journaled and
+ * sent while the one before still runs in the store (`maxOutstanding`), so the store goes from one
+ * to the next without waiting for our journal write and upload. Each agent is answered only after
  * the insert holding its rows landed.
  *
  * Native batches (ingest-native.ts) queue by table and block signature and go as one
@@ -172,7 +183,7 @@ export class IngestCoalescer {
   #queue(key: string, table: TIngestTable, native: TQueue["native"]): TQueue {
     let q = this.#queues.get(key);
     if (!q) {
-      q = { table, native, waiting: [], rows: 0, running: false };
+      q = { table, native, waiting: [], rows: 0, running: false, outstanding: new Set() };
       this.#queues.set(key, q);
     }
     return q;
@@ -202,7 +213,13 @@ export class IngestCoalescer {
         }
         q.waiting.splice(0, take.length);
         q.rows -= rows;
-        await this.#flush(q, take);
+        const flushed = this.#flush(q, take)
+          .catch((err: unknown) => this.log.error({ err, table: q.table }, "ingest: insert failed unsettled"))
+          .finally(() => q.outstanding.delete(flushed));
+        q.outstanding.add(flushed);
+        // The next insert forms (lingers, journals, uploads) while this one runs, up to the bound.
+        while (q.outstanding.size >= Math.max(1, this.opts.maxOutstanding ?? 2))
+          await Promise.race(q.outstanding);
       }
     } finally {
       q.running = false;
@@ -333,7 +350,9 @@ export class IngestCoalescer {
     this.#closed = true;
     clearInterval(this.#sweep);
     await this.#sweeping;
-    while ([...this.#queues.values()].some((q) => q.running || q.waiting.length > 0)) {
+    while (
+      [...this.#queues.values()].some((q) => q.running || q.waiting.length > 0 || q.outstanding.size > 0)
+    ) {
       await new Promise((r) => setTimeout(r, 10));
     }
   }
