@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { unlink, writeFile } from "node:fs/promises";
+import { type FileHandle, open, unlink } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 
@@ -108,7 +108,13 @@ export class ChdbEngine {
   private closed = false;
   /** Where an insert's payload is written for `FROM INFILE` (see `runNow`); emptied at start. */
   private readonly spoolDir: string;
-  private spooled = 0;
+  /**
+   * The one spool file, reused by every insert (one request runs at a time) and emptied after
+   * each: a file created and unlinked per insert costs the create (on an ext4 without a journal,
+   * a scan for recently deleted inodes that grows with the deletes before it) for nothing.
+   */
+  private readonly spoolFile: string;
+  private spool: FileHandle | undefined;
 
   constructor(dataDir: string) {
     this.dataDir = path.resolve(dataDir);
@@ -134,6 +140,7 @@ export class ChdbEngine {
     // Payloads of inserts that were running when a previous store died: nobody waits for them.
     for (const name of safeReaddir(this.spoolDir)) rmSync(path.join(this.spoolDir, name), { force: true });
     mkdirSync(this.spoolDir, { recursive: true });
+    this.spoolFile = path.join(this.spoolDir, `${process.pid}.data`);
   }
 
   /** Requests waiting or running; past `maxQueued` new ones are refused like a busy server. */
@@ -183,10 +190,10 @@ export class ChdbEngine {
         // 0.77-1.04 against 1.04-1.31, the write to the file included (docs/benchmarks.md, "Ingest,
         // session 4"); no setting of the inline path closed the gap. A file also takes binary
         // formats (RowBinary, Native), which the inline path cuts at their first NUL byte.
-        const file = path.join(this.spoolDir, `${process.pid}-${++this.spooled}.data`);
-        await writeFile(file, req.insertPayload);
+        const spool = await this.spoolHandle();
         try {
-          const r = await this.native.QueryAsyncConnection(conn, infile(file), "TabSeparated");
+          await writeAll(spool, req.insertPayload);
+          const r = await this.native.QueryAsyncConnection(conn, infile(this.spoolFile), "TabSeparated");
           // The engine reports the rows it read from the file, not those written (views included).
           return {
             body: new Uint8Array(0),
@@ -197,7 +204,9 @@ export class ChdbEngine {
             elapsedSeconds: r.elapsed,
           };
         } finally {
-          await unlink(file).catch(() => undefined);
+          // Emptied, not left holding the payload until the next insert; a handle that failed is
+          // dropped and the file opened afresh by the next insert.
+          await spool.truncate(0).catch(() => this.dropSpool());
         }
       }
       if (req.insertPayload !== undefined) {
@@ -228,6 +237,17 @@ export class ChdbEngine {
     }
   }
 
+  private async spoolHandle(): Promise<FileHandle> {
+    this.spool ??= await open(this.spoolFile, "w");
+    return this.spool;
+  }
+
+  private async dropSpool(): Promise<void> {
+    const spool = this.spool;
+    this.spool = undefined;
+    await spool?.close().catch(() => undefined);
+  }
+
   /** Names of the settings this engine knows (queried once, at start). */
   async settingNames(): Promise<Set<string>> {
     const r = await this.native.QueryAsyncConnection(
@@ -242,6 +262,8 @@ export class ChdbEngine {
     if (this.closed) return;
     this.closed = true;
     await this.tail;
+    await this.dropSpool();
+    await unlink(this.spoolFile).catch(() => undefined);
     this.anchor.close();
     await this.chdb.drainPending();
     openDirs.delete(this.dataDir);
@@ -314,6 +336,14 @@ export function infileInsert(sql: string): ((file: string) => string) | undefine
   // The spool path is ours (no quote in it); escaped all the same, and never decompressed by name.
   return (file) =>
     `${head?.trimEnd()} FROM INFILE '${file.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}' COMPRESSION 'none' ${format}`;
+}
+
+/** The whole buffer at the file's start (a positional write may write less than asked). */
+async function writeAll(file: FileHandle, data: Buffer): Promise<void> {
+  for (let at = 0; at < data.length; ) {
+    const { bytesWritten } = await file.write(data, at, data.length - at, at);
+    at += bytesWritten;
+  }
 }
 
 function safeReaddir(dir: string): string[] {

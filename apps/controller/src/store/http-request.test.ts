@@ -46,11 +46,8 @@ describe("store request parsing", () => {
         ["format_csv_delimiter", "';\\"],
       ]),
     );
-    expect(sets).toEqual([
-      "SET max_threads = 2",
-      "SET format_csv_delimiter = '\\';\\\\'",
-      "SET readonly = 1",
-    ]);
+    expect(sets).toEqual(["SET max_threads = 2, format_csv_delimiter = '\\';\\\\', readonly = 1"]);
+    expect(renderSetStatements(new Map())).toEqual([]);
     expect(quoteString("it's")).toBe("'it\\'s'");
   });
 

@@ -78,18 +78,18 @@ export function parseSearchParams(search: URLSearchParams): ParsedParams {
 }
 
 /**
- * One `SET` per setting; values are numbers or quoted string literals, never raw text. `readonly`
- * goes last: a server applies URL settings together, but `readonly=1` set first would refuse the
- * SETs after it.
+ * The settings as one `SET a = 1, b = 'x'` statement (none when there are none): one engine call
+ * per request instead of one per setting. Values are numbers or quoted string literals, never raw
+ * text. `readonly` goes last: a server applies URL settings together, and the engine checks a SET's
+ * changes against the settings before it, so `readonly=1` among them never refuses the others.
  */
 export function renderSetStatements(settings: Map<string, string>): string[] {
-  const out: string[] = [];
+  if (settings.size === 0) return [];
   const ordered = [...settings].sort(([a], [b]) => Number(a === "readonly") - Number(b === "readonly"));
-  for (const [name, value] of ordered) {
-    const literal = NUMERIC.test(value) ? value : quoteString(value);
-    out.push(`SET ${name} = ${literal}`);
-  }
-  return out;
+  const assignments = ordered.map(
+    ([name, value]) => `${name} = ${NUMERIC.test(value) ? value : quoteString(value)}`,
+  );
+  return [`SET ${assignments.join(", ")}`];
 }
 
 export function quoteString(value: string): string {
