@@ -71,17 +71,21 @@ let mainSys = 0;
 const jsSys: number[] = [];
 const js: number[] = [];
 let helpers = 0;
+let helpersSys = 0;
 let probeCpu = 0;
 // Threads started before the probe: V8's platform threads (compiles, GC), libuv's pool and
-// tsx's loader thread; after it: the dispatch workers.
+// tsx's loader thread; after it: the dispatch workers and the JSONL writer threads
+// (output/file-sink.ts, one per isolate that wrote a file past 1 MiB).
 for (const t of got.threads) {
   const s = t.ticks / hz;
   if (t.tid === mainTid) {
     main = s;
     mainSys = t.sys / hz;
   } else if (t.tid === got.self) probeCpu = s;
-  else if (Number(t.tid) < Number(got.self)) helpers += s;
-  else {
+  else if (Number(t.tid) < Number(got.self)) {
+    helpers += s;
+    helpersSys += t.sys / hz;
+  } else {
     js.push(s);
     jsSys.push(t.sys / hz);
   }
@@ -95,6 +99,7 @@ process.stdout.write(
     workerThreads: js.map((s) => +s.toFixed(2)),
     sys: [mainSys, ...jsSys].map((s) => +s.toFixed(2)),
     helpers: +helpers.toFixed(2),
+    helpersSys: +helpersSys.toFixed(2),
     process: +((c.user + c.system) / 1e6).toFixed(2),
     wall: +wall.toFixed(2),
     load: +loadavg()[0].toFixed(1),

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -179,4 +179,71 @@ describe("JsonlWriter", () => {
     w.close();
     expect(readFileSync(file, "utf8")).toBe(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
   });
+
+  it("files past their first MiB go through the writer thread: chunks in order, interleaved files, rows longer than a chunk", () => {
+    const a = join(tmp, "sink-a.jsonl");
+    const b = join(tmp, "sink-b.jsonl");
+    const wa = new JsonlWriter(a);
+    const wb = new JsonlWriter(b);
+    const ea: string[] = [];
+    const eb: string[] = [];
+    // ~12 MB a file: more chunks than the sink has slots, so the writer waits for free ones.
+    for (let i = 0; i < 60_000; i++) {
+      const r = {
+        i,
+        path: `/api/items/${i % 977}`,
+        host: "shop.local",
+        pad: "p".repeat(150),
+        ok: i % 5 === 0,
+      };
+      wa.write(r);
+      ea.push(JSON.stringify(r));
+      const q = { n: i * 7, s: i % 3 === 0 ? "é" : "x" };
+      wb.write(q);
+      eb.push(JSON.stringify(q));
+      if (i === 30_000) {
+        // A row of 3 MiB: spans several slots.
+        const big = { i, path: "/big", host: "h", pad: "y".repeat(3 << 20), ok: true };
+        wa.write(big);
+        ea.push(JSON.stringify(big));
+      }
+    }
+    wa.close();
+    wb.close();
+    expect(readFileSync(a, "utf8")).toBe(`${ea.join("\n")}\n`);
+    expect(readFileSync(b, "utf8")).toBe(`${eb.join("\n")}\n`);
+  });
+
+  it("more writers than the sink has slots, each past a chunk, all come out whole", () => {
+    const files = Array.from({ length: 12 }, (_, k) => join(tmp, `many-${k}.jsonl`));
+    const ws = files.map((f) => new JsonlWriter(f));
+    const rows = files.map((_, k) =>
+      Array.from({ length: 8_000 }, (_, i) => ({ k, i, pad: "z".repeat(200) })),
+    );
+    for (let i = 0; i < 8_000; i++) for (let k = 0; k < ws.length; k++) ws[k]!.write(rows[k]![i]!);
+    for (const w of ws) w.close();
+    files.forEach((f, k) => {
+      expect(readFileSync(f, "utf8")).toBe(rows[k]!.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    });
+  });
+
+  it.runIf(existsSync("/dev/full"))(
+    "a failed write on the writer thread is thrown by the next flush or close",
+    () => {
+      const w = new JsonlWriter("/dev/full");
+      let err: NodeJS.ErrnoException | undefined;
+      try {
+        for (let i = 0; i < 40_000; i++) w.write({ i, pad: "f".repeat(100) });
+      } catch (e) {
+        err = e as NodeJS.ErrnoException;
+      }
+      try {
+        w.close();
+      } catch (e) {
+        err ??= e as NodeJS.ErrnoException;
+      }
+      expect(err?.code).toBe("ENOSPC");
+      expect(err?.message).toContain("/dev/full");
+    },
+  );
 });

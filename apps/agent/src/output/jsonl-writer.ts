@@ -12,8 +12,13 @@
  * element. A string that needs escaping or is not ASCII is written as JSON.stringify(s) in
  * UTF-8, a fraction or a huge number as String(v); a row with other keys, an undefined or nested
  * value goes through JSON.stringify whole. Every line is byte-identical to JSON.stringify(row).
+ *
+ * Once a file passes its first full chunk, its chunks are copied to the isolate's FileSink and
+ * written by its writer thread (file-sink.ts), so the write system calls overlap the caller's
+ * work; `close()` waits for them. A failed write throws at the next flush or close.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
+import { type FileSink, failureError, fileSink } from "./file-sink.ts";
 
 const FLUSH_AT = 1 << 20;
 const COPY_NATIVE = 64;
@@ -179,13 +184,19 @@ function shapeOf(row: Record<string, unknown>): Shape | null {
 
 export class JsonlWriter {
   private fd: number;
+  private path: string;
   private buf: Buffer = Buffer.allocUnsafe(FLUSH_AT + 65536);
   private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   private pos = 0;
   private shape: Shape | null | undefined;
+  /** The writer thread's sink once the file has had a full chunk (null: written here). */
+  private sink: FileSink | null | undefined;
+  /** The last chunk handed to the sink (-1: none). */
+  private lastSeq = -1;
   rows = 0;
 
   constructor(path: string) {
+    this.path = path;
     this.fd = openSync(path, "w");
   }
 
@@ -340,14 +351,23 @@ export class JsonlWriter {
     return o;
   }
 
+  /** Writes the buffered rows, or hands them to the writer thread (then written by close()). */
   flush(): void {
-    let off = 0;
-    while (off < this.pos) off += writeSync(this.fd, this.buf, off, this.pos - off);
+    if (this.pos > 0) {
+      if (this.sink === undefined && this.pos >= FLUSH_AT) this.sink = fileSink();
+      if (this.sink) this.lastSeq = this.sink.write(this.fd, this.buf, this.pos);
+      else {
+        let off = 0;
+        while (off < this.pos) off += writeSync(this.fd, this.buf, off, this.pos - off);
+      }
+    }
     this.pos = 0;
     // The previous row's bytes are gone.
     if (this.shape) this.shape.prevEnd = -1;
     // A buffer grown for one huge row goes back to the usual size.
     if (this.buf.length > 4 * FLUSH_AT) this.setBuf(Buffer.allocUnsafe(FLUSH_AT + 65536));
+    const f = this.sink?.failure(this.fd);
+    if (f) throw failureError(f, this.path);
   }
 
   private setBuf(b: Buffer): void {
@@ -355,9 +375,23 @@ export class JsonlWriter {
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
 
+  /** Writes what is left, waits for the writer thread's writes of this file, closes it. */
   close(): void {
-    this.flush();
+    let err: unknown;
+    try {
+      this.flush();
+    } catch (e) {
+      err = e;
+    }
+    // Never close the fd with chunks still queued for it (the number could be reused).
+    if (this.lastSeq >= 0) {
+      const sink = this.sink!;
+      sink.wait(this.lastSeq);
+      const f = sink.failure(this.fd);
+      if (f && err === undefined) err = failureError(f, this.path);
+    }
     closeSync(this.fd);
+    if (err !== undefined) throw err;
   }
 }
 
