@@ -99,6 +99,8 @@ export class FileSink {
     this.port = port1;
     this.worker = new Worker(writerSource, {
       eval: true,
+      // Plain CommonJS: none of this process's flags (module loaders such as tsx) are needed.
+      execArgv: [],
       workerData: { slots: SLOTS, slotBytes: SLOT_BYTES, ctl, queue, data: this.data, port: port2 },
       transferList: [port2],
     });
