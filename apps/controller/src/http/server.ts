@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 import type { Logger } from "@flowplane/core/log";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { registerAgentApi, type TAgentApiDeps } from "../agents/api.ts";
@@ -12,10 +13,31 @@ export type TControllerDeps = {
   agentApi?: TAgentApiDeps;
   /** Serve HTTPS with this PEM key and certificate (the agent link over TLS); plain HTTP without. */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /**
+   * With `agentApi`: V8's old-generation growing factor for this process, in percent over the
+   * live heap after a full GC (`--heap-growing-percent`); 0 leaves V8's own. See
+   * `INGEST_HEAP_GROWING_PERCENT`.
+   */
+  heapGrowingPercent?: number;
 };
+
+/**
+ * An ingest process lets its old generation grow to 3 times the live heap between full GCs.
+ * V8's own factor settles at ~1.6 on this heap (~40 MB live: Prisma, tsx, Fastify), so each ~1 MB
+ * batch's objects and buffers, held until its insert lands, start a full GC every 5-10 batches:
+ * 19-22 mark-compacts per 1 M rows, and their concurrent marking on V8's helper threads was about
+ * half the process's CPU. At 200: 0-1 per 1 M rows; CPU per 100 k rows 0.12-0.16 -> 0.07-0.11 s
+ * (bench-controller-native.ts), 0.27 -> 0.19 (means of 5 alternated runs) in the ingest bench; the
+ * old generation peaks at ~3 times the live size (~120 MB) instead of ~1.6
+ * (docs/notes/ingest-controller-session6.md).
+ * Set at run time (the flag is read at each full GC), so the process's start command needs none.
+ */
+export const INGEST_HEAP_GROWING_PERCENT = 200;
 
 /** The controller's HTTP surface. Agent sync and ingest routes are registered here by later issues. */
 export function buildControllerServer(deps: TControllerDeps): FastifyInstance {
+  if (deps.agentApi)
+    setFlagsFromString(`--heap-growing-percent=${deps.heapGrowingPercent ?? INGEST_HEAP_GROWING_PERCENT}`);
   const metrics = createMetrics();
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
