@@ -27,9 +27,9 @@ export type TControllerDeps = {
  * batch's objects and buffers, held until its insert lands, start a full GC every 5-10 batches:
  * 19-22 mark-compacts per 1 M rows, and their concurrent marking on V8's helper threads was about
  * half the process's CPU. At 200: 0-1 per 1 M rows; CPU per 100 k rows 0.12-0.16 -> 0.07-0.11 s
- * (bench-controller-native.ts), 0.27 -> 0.19 (means of 5 alternated runs) in the ingest bench; the
- * old generation peaks at ~3 times the live size (~120 MB) instead of ~1.6
- * (docs/notes/ingest-controller-session6.md).
+ * (bench-controller-native.ts), 0.215 -> 0.145 in the ingest bench at 600 k rows (means of 4
+ * alternated runs; its 200 k-row figure is within its noise); the old generation may reach ~3 times
+ * the live size (~120 MB) instead of ~1.6 (docs/notes/ingest-controller-session6.md).
  * Set at run time (the flag is read at each full GC), so the process's start command needs none.
  */
 export const INGEST_HEAP_GROWING_PERCENT = 200;
