@@ -10,13 +10,15 @@
  *
  *   node --import tsx apps/controller/src/store/bench-insert.ts [--variants 200x1,40x5000,8x25000,1x200000] [--rounds 3]
  *
- * A variant `NxK` is N inserts of K rows; `NxK@name=value,name=value` also sets those MergeTree
- * settings on both tables for that variant (others reset to the DDL's). Variants alternate within
+ * A variant `NxK` is N inserts of K rows; `NxK@name=value,table.name=value` also sets those
+ * MergeTree settings on both tables (or the one named) for that variant (others reset to the DDL's). Variants alternate within
  * each round (the order rotates per round). Before each variant both tables are truncated and
  * left quiet. For each: CPU (process, all threads; the JS thread apart) and wall of the inserts,
  * then the CPU until merges are quiescent (`system.merges` empty for `--quiet-ms`; the idle CPU of
  * the polling, measured at start, subtracted), the rows the merges wrote (`system.events`
- * MergedRows) and the active parts left. Figures per insert and per 100 k rows.
+ * MergedRows) and the active parts left, with the share of rows outside each table's largest part
+ * (left for a later merge); `--final` also counts an OPTIMIZE ... FINAL of both tables after that,
+ * so a setting that defers merges is charged for them. Figures per insert and per 100 k rows.
  *
  * Where TMPDIR points matters (file creates are a part of each insert's cost): the store's data
  * directory is on the root file system, so is the default here.
@@ -38,6 +40,13 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     "quiet-ms": { type: "string", default: "2000" },
     "block-rows": { type: "string", default: "5000" },
+    /**
+     * After the merges are quiescent, OPTIMIZE ... FINAL both tables and count its CPU too: every
+     * variant then ends with one part per table, so merges a setting only defers are counted.
+     */
+    final: { type: "boolean", default: false },
+    /** Before `--final`: median CPU ms of a few console-shaped reads (5 runs each) on the parts as left. */
+    queries: { type: "boolean", default: false },
   },
 });
 
@@ -61,7 +70,7 @@ const variants: Variant[] = values.variants.split(/\s+|;/).flatMap((spec) =>
           .filter(Boolean)
           .map((s) => {
             const [name = "", value = ""] = s.split("=");
-            if (!/^[a-z_]+$/.test(name) || !/^[A-Za-z0-9_.']*$/.test(value))
+            if (!/^(?:[a-z0-9_]+\.)?[a-z_]+$/.test(name) || !/^[A-Za-z0-9_.']*$/.test(value))
               throw new Error(`variant '${v}': bad setting '${s}'`);
             return [name, value] as [string, string];
           });
@@ -221,17 +230,35 @@ async function events(): Promise<Map<string, number>> {
   return m;
 }
 
+/** `name=value` on both tables, `table.name=value` on that table only; other names reset. */
 async function applyTableSettings(v: Variant): Promise<void> {
   const names = new Set(variants.flatMap((x) => x.tableSettings.map(([n]) => n)));
+  const on = (t: string, n: string) => !n.includes(".") || n.startsWith(`${t}.`);
+  const bare = (n: string) => n.slice(n.indexOf(".") + 1);
   for (const t of TABLES) {
-    const reset = [...names].filter((n) => !v.tableSettings.some(([m]) => m === n));
+    const set = v.tableSettings.filter(([n]) => on(t, n));
+    const reset = [...names].filter((n) => on(t, n) && !set.some(([m]) => m === n)).map(bare);
     if (reset.length > 0) await sql(`ALTER TABLE ${t} RESET SETTING ${reset.join(", ")}`);
-    if (v.tableSettings.length > 0)
-      await sql(
-        `ALTER TABLE ${t} MODIFY SETTING ${v.tableSettings.map(([n, x]) => `${n} = ${x}`).join(", ")}`,
-      );
+    if (set.length > 0)
+      await sql(`ALTER TABLE ${t} MODIFY SETTING ${set.map(([n, x]) => `${bare(n)} = ${x}`).join(", ")}`);
   }
 }
+
+/** Shapes of the console's reads: a flow by id, top talkers from the flow log, edges from the rollup. */
+const READS: [string, string][] = [
+  [
+    "flow",
+    `SELECT * FROM l4_flow_log WHERE org_id = '${ORG}' AND flow_id = 12345 ORDER BY end_time, report_seq LIMIT 10000`,
+  ],
+  [
+    "talkers",
+    `SELECT client_ip, sum(bytes_c2s + bytes_s2c) AS b FROM l4_flow_log WHERE org_id = '${ORG}' GROUP BY client_ip ORDER BY b DESC LIMIT 20`,
+  ],
+  [
+    "edges",
+    `SELECT server_ip, server_port, sum(bytes) AS b, sum(flows) AS f FROM l4_edge_1h WHERE org_id = '${ORG}' GROUP BY server_ip, server_port ORDER BY b DESC LIMIT 50`,
+  ],
+];
 
 const per100k = (s: number, rows: number) => ((s * 100_000) / rows).toFixed(3);
 
@@ -277,6 +304,28 @@ try {
       const parts = await sql(
         `SELECT ${TABLES.map((t) => `countIf(table = '${t}')`).join(", ")} FROM system.parts WHERE database = 'bench' AND active`,
       );
+      // Rows outside each table's largest part: what is left for a later merge to rewrite.
+      const unmerged = await scalar(
+        "SELECT sum(r) FROM (SELECT sum(rows) - max(rows) AS r FROM system.parts WHERE database = 'bench' AND active GROUP BY table)",
+      );
+      const reads: string[] = [];
+      if (values.queries) {
+        for (const [name, q] of READS) {
+          const ms: number[] = [];
+          for (let i = 0; i < 5; i++) {
+            const q0 = processCpuS();
+            await sql(q);
+            ms.push((processCpuS() - q0) * 1000);
+          }
+          reads.push(`${name} ${(ms.sort((a, b) => a - b)[2] ?? 0).toFixed(1)}`);
+        }
+      }
+      let finalCpu = 0;
+      if (values.final) {
+        const f0 = processCpuS();
+        for (const t of TABLES) await sql(`OPTIMIZE TABLE ${t} FINAL`);
+        finalCpu = processCpuS() - f0;
+      }
       const merged = (e1.get("MergedRows") ?? 0) - (e0.get("MergedRows") ?? 0);
       console.log(
         [
@@ -284,8 +333,13 @@ try {
           `ins ${per100k(cpu, rows)} (${per100k(js, rows)}) wall ${per100k(wall, rows)}, ${((cpu * 1000) / v.inserts).toFixed(1)} / ${((wall * 1000) / v.inserts).toFixed(1)} ms`,
           `merges ${per100k(mergeCpu, rows)}, ${waited.toFixed(1)} s`,
           `total ${per100k(cpu + mergeCpu, rows)}`,
+          ...(values.final
+            ? [`final ${per100k(finalCpu, rows)}, all ${per100k(cpu + mergeCpu + finalCpu, rows)}`]
+            : []),
           `merged ${(merged / (2 * rows)).toFixed(2)}`,
           `parts ${Buffer.from(parts.body).toString("utf8").trim().replace("\t", ", ")}`,
+          `unmerged ${(unmerged / (2 * rows)).toFixed(2)}`,
+          ...(reads.length > 0 ? [`reads ms ${reads.join(", ")}`] : []),
         ].join(" | "),
       );
     }
