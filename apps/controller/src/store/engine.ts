@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { type FileHandle, open, unlink } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 
 /**
@@ -92,9 +93,14 @@ export interface EngineRequest {
 
 /**
  * Owns one data directory. chDB runs work off the event loop, but one engine per process is
- * shared state: we run one request at a time (a promise chain), each on a fresh connection so
- * that per-request SET / USE never leak into the next request. A fresh connection on an
- * already-open directory costs about a millisecond.
+ * shared state: requests run on a few lanes at once (`concurrency`, first come first served), each
+ * on a fresh connection so that per-request SET / USE never leak into another request. A fresh
+ * connection on an already-open directory costs about a millisecond. One lane left a core idle:
+ * an insert runs mostly on one thread, and the ingest path sends the next insert while one runs;
+ * two lanes stored 200 k rows in 8 inserts 1.3-1.5x faster (docs/notes/ingest-store-session6.md),
+ * and a slow console query no longer holds up every insert behind it. Concurrent sessions keep
+ * their own settings: 40 s of three insert lanes beside two `readonly = 2` query lanes stored
+ * every row, with no error on either side.
  */
 /** Directories opened by this process: chDB would silently share one between two stores. */
 const openDirs = new Set<string>();
@@ -104,19 +110,21 @@ export class ChdbEngine {
   private readonly chdb: ChdbModule;
   private readonly native: ChdbNative;
   private readonly anchor: ChdbSession;
-  private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
   /** Where an insert's payload is written for `FROM INFILE` (see `runNow`); emptied at start. */
   private readonly spoolDir: string;
   /**
-   * The one spool file, reused by every insert (one request runs at a time) and emptied after
-   * each: a file created and unlinked per insert costs the create (on an ext4 without a journal,
-   * a scan for recently deleted inodes that grows with the deletes before it) for nothing.
+   * Each lane's spool file is reused by every insert on that lane and emptied after each: a file
+   * created and unlinked per insert costs the create (on an ext4 without a journal, a scan for
+   * recently deleted inodes that grows with the deletes before it) for nothing.
    */
-  private readonly spoolFile: string;
-  private spool: FileHandle | undefined;
+  private readonly lanes: Lane[];
+  /** Requests waiting for a lane, oldest first. */
+  private readonly waiting: ((lane: Lane) => void)[] = [];
+  /** Requests admitted and not finished (waiting or running), for `close`. */
+  private readonly pending = new Set<Promise<unknown>>();
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, opts: { concurrency?: number } = {}) {
     this.dataDir = path.resolve(dataDir);
     // Checked before opening: the engine prints its own lock failure on stderr, and a vague
     // "Failed to create connection" is all that reaches JS.
@@ -140,7 +148,12 @@ export class ChdbEngine {
     // Payloads of inserts that were running when a previous store died: nobody waits for them.
     for (const name of safeReaddir(this.spoolDir)) rmSync(path.join(this.spoolDir, name), { force: true });
     mkdirSync(this.spoolDir, { recursive: true });
-    this.spoolFile = path.join(this.spoolDir, `${process.pid}.data`);
+    const lanes = Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_CONCURRENCY));
+    this.lanes = Array.from({ length: lanes }, (_, i) => ({
+      busy: false,
+      spoolFile: path.join(this.spoolDir, `${process.pid}-${i}.data`),
+      spool: undefined,
+    }));
   }
 
   /** Requests waiting or running; past `maxQueued` new ones are refused like a busy server. */
@@ -148,8 +161,8 @@ export class ChdbEngine {
   maxQueued = 256;
 
   /**
-   * Runs after every request queued before it. `abandoned` is checked when its turn comes: work for
-   * a client that already hung up is skipped.
+   * Runs on the first free lane, after every request queued before it has started. `abandoned` is
+   * checked when its turn comes: work for a client that already hung up is skipped.
    */
   run(req: EngineRequest, abandoned: () => boolean = () => false): Promise<QueryOutcome> {
     if (this.closed) return Promise.reject(new Error("store is closing"));
@@ -161,18 +174,41 @@ export class ChdbEngine {
       );
     }
     this.queued++;
-    const start = () => {
-      if (abandoned()) return Promise.reject(new Error("client closed the connection before its query ran"));
-      return this.runNow(req);
-    };
-    const next = this.tail.then(start, start).finally(() => {
-      this.queued--;
+    const done = this.lane().then(async (lane) => {
+      try {
+        if (abandoned()) throw new Error("client closed the connection before its query ran");
+        return await this.runNow(req, lane);
+      } finally {
+        this.freeLane(lane);
+      }
     });
-    this.tail = next.catch(() => undefined);
-    return next;
+    const tracked = done
+      .catch(() => undefined)
+      .finally(() => {
+        this.queued--;
+        this.pending.delete(tracked);
+      });
+    this.pending.add(tracked);
+    return done;
   }
 
-  private async runNow(req: EngineRequest): Promise<QueryOutcome> {
+  private lane(): Promise<Lane> {
+    const free = this.waiting.length === 0 ? this.lanes.find((l) => !l.busy) : undefined;
+    if (free) {
+      free.busy = true;
+      return Promise.resolve(free);
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Hands the lane to the oldest waiting request, or marks it free. */
+  private freeLane(lane: Lane): void {
+    const next = this.waiting.shift();
+    if (next) next(lane);
+    else lane.busy = false;
+  }
+
+  private async runNow(req: EngineRequest, lane: Lane): Promise<QueryOutcome> {
     const session = new this.chdb.Session(this.dataDir);
     try {
       const conn = session.connection;
@@ -190,10 +226,10 @@ export class ChdbEngine {
         // 0.77-1.04 against 1.04-1.31, the write to the file included (docs/benchmarks.md, "Ingest,
         // session 4"); no setting of the inline path closed the gap. A file also takes binary
         // formats (RowBinary, Native), which the inline path cuts at their first NUL byte.
-        const spool = await this.spoolHandle();
+        const spool = await spoolHandle(lane);
         try {
           await writeAll(spool, req.insertPayload);
-          const r = await this.native.QueryAsyncConnection(conn, infile(this.spoolFile), "TabSeparated");
+          const r = await this.native.QueryAsyncConnection(conn, infile(lane.spoolFile), "TabSeparated");
           // The engine reports the rows it read from the file, not those written (views included).
           return {
             body: new Uint8Array(0),
@@ -206,7 +242,7 @@ export class ChdbEngine {
         } finally {
           // Emptied, not left holding the payload until the next insert; a handle that failed is
           // dropped and the file opened afresh by the next insert.
-          await spool.truncate(0).catch(() => this.dropSpool());
+          await spool.truncate(0).catch(() => dropSpool(lane));
         }
       }
       if (req.insertPayload !== undefined) {
@@ -237,17 +273,6 @@ export class ChdbEngine {
     }
   }
 
-  private async spoolHandle(): Promise<FileHandle> {
-    this.spool ??= await open(this.spoolFile, "w");
-    return this.spool;
-  }
-
-  private async dropSpool(): Promise<void> {
-    const spool = this.spool;
-    this.spool = undefined;
-    await spool?.close().catch(() => undefined);
-  }
-
   /** Names of the settings this engine knows (queried once, at start). */
   async settingNames(): Promise<Set<string>> {
     const r = await this.native.QueryAsyncConnection(
@@ -261,13 +286,39 @@ export class ChdbEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.tail;
-    await this.dropSpool();
-    await unlink(this.spoolFile).catch(() => undefined);
+    await Promise.all(this.pending);
+    for (const lane of this.lanes) {
+      await dropSpool(lane);
+      await unlink(lane.spoolFile).catch(() => undefined);
+    }
     this.anchor.close();
     await this.chdb.drainPending();
     openDirs.delete(this.dataDir);
   }
+}
+
+/**
+ * Lanes by default: every core, at least two (one insert running while the next one's payload is
+ * written, or a query beside an insert) and at most eight.
+ */
+const DEFAULT_CONCURRENCY = Math.min(8, Math.max(2, availableParallelism()));
+
+/** A place for one request to run: a spool file of its own, reused by its inserts. */
+interface Lane {
+  busy: boolean;
+  readonly spoolFile: string;
+  spool: FileHandle | undefined;
+}
+
+async function spoolHandle(lane: Lane): Promise<FileHandle> {
+  lane.spool ??= await open(lane.spoolFile, "w");
+  return lane.spool;
+}
+
+async function dropSpool(lane: Lane): Promise<void> {
+  const spool = lane.spool;
+  lane.spool = undefined;
+  await spool?.close().catch(() => undefined);
 }
 
 function lockedError(dir: string, pid: number | undefined): StoreLockedError {

@@ -21,7 +21,7 @@ export interface StoreOptions {
   port?: number;
   /** Largest request body accepted (after decompression). */
   maxBodyBytes?: number;
-  /** Requests waiting or running at once (chDB work is serialized); more get code 202. */
+  /** Requests waiting or running at once (a few run at a time, see ChdbEngine); more get code 202. */
   maxQueued?: number;
 }
 
