@@ -215,7 +215,10 @@ export class IngestCoalescer {
         q.rows -= rows;
         const flushed = this.#flush(q, take)
           .catch((err: unknown) => this.log.error({ err, table: q.table }, "ingest: insert failed unsettled"))
-          .finally(() => q.outstanding.delete(flushed));
+          .finally(() => {
+            q.outstanding.delete(flushed);
+            q.wake?.();
+          });
         q.outstanding.add(flushed);
         // The next insert forms (lingers, journals, uploads) while this one runs, up to the bound.
         while (q.outstanding.size >= Math.max(1, this.opts.maxOutstanding ?? 2))
@@ -228,21 +231,26 @@ export class IngestCoalescer {
 
   /**
    * Until `minRows` rows wait, `lingerMs` passed since `since`, or no batch admitted by this process
-   * is still on its way to a writer (then nothing more can join: flush at once). Woken by a batch
-   * joining the queue and by the last arrival, not by polling.
+   * is still on its way to a writer (then nothing more can join: flush at once). While an insert of
+   * this queue is still running, only `minRows` cuts the next one early; otherwise it waits for that
+   * insert to end: the store is busy meanwhile, and a bigger insert costs less per row (fewer
+   * parts to write and merge). Woken by a batch joining the queue, by the last arrival and by an
+   * insert of the queue ending, not by polling.
    */
   async #awaitMore(q: TQueue, since: number): Promise<void> {
     for (;;) {
+      if (this.#closed || q.rows >= this.opts.minRows) return;
+      const busy = q.outstanding.size > 0;
       const left = this.opts.lingerMs - (Date.now() - since);
-      if (this.#closed || left <= 0 || q.rows >= this.opts.minRows || batchesArriving() === 0) return;
+      if (!busy && (left <= 0 || batchesArriving() === 0)) return;
       await new Promise<void>((resolve) => {
         const done = () => {
-          clearTimeout(timer);
+          if (timer !== undefined) clearTimeout(timer);
           off();
           q.wake = undefined;
           resolve();
         };
-        const timer = setTimeout(done, left);
+        const timer = busy ? undefined : setTimeout(done, left);
         const off = onAllArrived(done);
         q.wake = done;
       });
