@@ -20,7 +20,12 @@ export type TAgentApiOptions = {
   credentialMaxAgeS: number;
   maxBatchBytes: number;
   maxBatchRows: number;
-  /** Batches processed at once by this process before 429. */
+  /**
+   * Batches processed at once by this process before 429. 16, not 8: the coalescer puts every
+   * batch waiting into the next insert, and with 8 in flight all of them sat in the running insert,
+   * so none arrived meanwhile and the store idled between inserts (ingest bench, session 6: 62 %
+   * of the ceiling against 51 %). Bodies held at most: 16 x maxBatchBytes (8 MiB) = 128 MiB.
+   */
   maxInFlightBatches: number;
   /** How long a written batch id is remembered (replays within it are answered, not written). */
   batchIdTtlS: number;
@@ -32,7 +37,7 @@ export const DEFAULT_AGENT_API_OPTIONS: TAgentApiOptions = {
   credentialMaxAgeS: 7 * 24 * 3600,
   maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
   maxBatchRows: DEFAULT_MAX_BATCH_ROWS,
-  maxInFlightBatches: 8,
+  maxInFlightBatches: 16,
   batchIdTtlS: 24 * 3600,
   orgRowsPerS: 200_000,
 };
