@@ -97,7 +97,7 @@ export interface EngineRequest {
  * on a fresh connection so that per-request SET / USE never leak into another request. A fresh
  * connection on an already-open directory costs about a millisecond. One lane left a core idle:
  * an insert runs mostly on one thread, and the ingest path sends the next insert while one runs;
- * two lanes stored 200 k rows in 8 inserts 1.3-1.5x faster (docs/notes/ingest-store-session6.md),
+ * two lanes stored 200 k rows in 8 inserts 1.3-1.5x faster (docs/notes/ingest-pipeline-session6.md),
  * and a slow console query no longer holds up every insert behind it. Concurrent sessions keep
  * their own settings: 40 s of three insert lanes beside two `readonly = 2` query lanes stored
  * every row, with no error on either side.
