@@ -10,7 +10,6 @@
  *
  * The agents' sender is bench-sender.ts in its own process (batches encoded before the window).
  */
-import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { constants, PerformanceObserver } from "node:perf_hooks";
@@ -21,6 +20,7 @@ import { createTestDatabase } from "@flowplane/db/testing";
 import { Redis } from "ioredis";
 import { enroll } from "../../../agent/src/controller-link/index.ts";
 import { buildControllerServer } from "../http/server.ts";
+import { runSender } from "./bench-sender-run.ts";
 import type { TTaggingRowWriter } from "./ingest.ts";
 
 const { values } = parseArgs({
@@ -145,23 +145,4 @@ function threadCpuS(): Map<number, number> {
     }
   }
   return out;
-}
-
-/** Runs bench-sender.ts in a child process; its answer is one JSON line on stdout. */
-async function runSender(
-  args: Record<string, string | number>,
-): Promise<{ accepted: number; seconds: number; cpuS: number }> {
-  const main = new URL("./bench-sender.ts", import.meta.url).pathname;
-  const child = spawn(process.execPath, ["--import", "tsx", main], {
-    env: { ...process.env, BENCH_SENDER: JSON.stringify(args) },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  const code = await new Promise<number | null>((r) => child.once("exit", r));
-  const line = out.trim().split("\n").pop() ?? "";
-  if (code !== 0) throw new Error(`bench sender exited ${code}: ${line}`);
-  return JSON.parse(line) as { accepted: number; seconds: number; cpuS: number };
 }

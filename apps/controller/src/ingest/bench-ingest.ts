@@ -45,6 +45,7 @@ import { ChdbEngine } from "../store/engine.ts";
 import { benchTaggedIngest, measureTagColumnBytes } from "../tagging/bench.ts";
 import { benchFailover } from "./bench-failover.ts";
 import { l4Row } from "./bench-rows.ts";
+import { runSender } from "./bench-sender-run.ts";
 
 const { values } = parseArgs({
   options: {
@@ -311,25 +312,6 @@ function redisServerPid(): number | undefined {
 
 function loadavg(): string {
   return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-}
-
-/** Runs bench-sender.ts in a child process; its answer is one JSON line on stdout. */
-async function runSender(
-  args: Record<string, string | number>,
-): Promise<{ accepted: number; seconds: number; cpuS: number; busyCores: number }> {
-  const main = new URL("./bench-sender.ts", import.meta.url).pathname;
-  const child = spawn(process.execPath, ["--import", "tsx", main], {
-    env: { ...process.env, BENCH_SENDER: JSON.stringify(args) },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  const code = await new Promise<number | null>((r) => child.once("exit", r));
-  const line = out.trim().split("\n").pop() ?? "";
-  if (code !== 0) throw new Error(`bench sender exited ${code}: ${line}`);
-  return JSON.parse(line) as { accepted: number; seconds: number; cpuS: number; busyCores: number };
 }
 
 async function startStoreProcess(
