@@ -15,7 +15,11 @@ export type TCoalescerOptions = {
   /**
    * An insert waits up to `lingerMs` for this many rows (an agent batch is often 1 000 rows), but
    * no longer than until every batch admitted by this process has reached a writer
-   * (`batchesArriving`, in-flight.ts): past that, waiting adds latency and no rows.
+   * (`batchesArriving`, in-flight.ts): past that, waiting adds latency and no rows. While an
+   * insert of the queue runs, the next starts at once when this many rows wait. 30 000 rather than
+   * 50 000: with 16 batches of 5 000 in flight, 50 000 rarely waited while one ran, so the store
+   * ran one insert at a time; at 30 000 the ingest bench stored 13 % more rows/s (7 alternated
+   * pairs, 6 better), at slightly more store CPU per row (smaller parts).
    */
   minRows: number;
   lingerMs: number;
@@ -40,7 +44,7 @@ export type TCoalescerOptions = {
 export const DEFAULT_COALESCER_OPTIONS: TCoalescerOptions = {
   maxRows: 100_000,
   maxBytes: 32 << 20,
-  minRows: 50_000,
+  minRows: 30_000,
   lingerMs: 50,
   maxOutstanding: 2,
   leaseTtlS: 5,
