@@ -108,23 +108,33 @@ try {
   });
   // The agents' side in a process of its own (as agents are): this process is only the ingest one.
   const nowUs = Date.now() * 1000;
-  const c0 = process.cpuUsage();
-  const st0 = processCpuS(store.child.pid);
   const redisPid = redisServerPid();
-  const redis0 = redisPid === undefined ? 0 : processCpuS(redisPid);
-  const stMain0 = processCpuS(store.child.pid, store.child.pid);
-  const statsBefore = { ...runtime.coalescer.stats };
-  const sent = await runSender({
-    url,
-    credential: agent.credential,
-    agentId: agent.agentId,
-    rows: ROWS,
-    batch: BATCH,
-    concurrency: CONCURRENCY,
-    nowUs,
-    encoding: ENCODING,
-  });
-  const ingestCpuS = cpuS(process.cpuUsage(c0)); // includes the sender's start-up wait: idle
+  // CPU baselines when the sender starts its timed window (after its warm-up batches).
+  let c0 = process.cpuUsage();
+  let st0 = 0;
+  let redis0 = 0;
+  let stMain0 = 0;
+  let statsBefore = { ...runtime.coalescer.stats };
+  const sent = await runSender(
+    {
+      url,
+      credential: agent.credential,
+      agentId: agent.agentId,
+      rows: ROWS,
+      batch: BATCH,
+      concurrency: CONCURRENCY,
+      nowUs,
+      encoding: ENCODING,
+    },
+    () => {
+      c0 = process.cpuUsage();
+      st0 = processCpuS(store.child.pid);
+      redis0 = redisPid === undefined ? 0 : processCpuS(redisPid);
+      stMain0 = processCpuS(store.child.pid, store.child.pid);
+      statsBefore = { ...runtime.coalescer.stats };
+    },
+  );
+  const ingestCpuS = cpuS(process.cpuUsage(c0));
   const storeCpuS = processCpuS(store.child.pid) - st0;
   // Its main thread is the JS side (HTTP, body, the engine call); the rest is chDB's threads.
   const storeMainCpuS = processCpuS(store.child.pid, store.child.pid) - stMain0;

@@ -25,6 +25,7 @@ import {
   type THttpExporterOptions,
 } from "../../../agent/src/controller-link/index.ts";
 import { l4Row } from "./bench-rows.ts";
+import { WINDOW_LINE } from "./bench-sender-run.ts";
 
 const a = JSON.parse(process.env.BENCH_SENDER ?? "{}") as {
   url: string;
@@ -101,6 +102,7 @@ await new Promise((r) => setTimeout(r, 1000));
 
 let next = 0;
 let accepted = 0;
+process.stdout.write(`${WINDOW_LINE}\n`);
 const m0 = machineJiffies();
 const c0 = process.cpuUsage();
 const t0 = performance.now();
