@@ -9,7 +9,7 @@
  * failover time: two data node processes, agents syncing at the default interval, one node
  * SIGKILLed; seconds until every agent it had is sending elsewhere, and as sync intervals.
  *
- *   node --import tsx apps/controller/src/ingest/bench-ingest.ts [--rows 200000] [--batch 5000] [--concurrency 16] [--rounds 3] [--encoding native|tsv|json] [--no-tagging] [--no-failover]
+ *   node --import tsx apps/controller/src/ingest/bench-ingest.ts [--rows 200000] [--batch 5000] [--concurrency 16] [--rounds 5] [--encoding native|tsv|json] [--no-tagging] [--no-failover]
  *
  * `--encoding` is the agents' wire encoding: `native` (the default; agents send L4 rows as one
  * ClickHouse Native block per batch since session 5, validated and inserted as a block), `tsv`
@@ -24,7 +24,7 @@
  * every batch body before the timed window (agents do that on their own hosts) and sends 8 full
  * warm-up batches of other rows first, not counted (the ceiling's engine is as warm: it has just
  * taken the same rows into a staging table); the window holds the exporter's sends, retries and
- * answers. The window runs `--rounds` times (3), the store emptied and quiet before each, and the
+ * answers. The window runs `--rounds` times (5), the store emptied and quiet before each, and the
  * median round is reported; the ceiling is the median of three inserts.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -66,7 +66,7 @@ const { values } = parseArgs({
     tagging: { type: "boolean", default: false },
     "no-failover": { type: "boolean", default: false },
     /** Timed ingest windows (the median is reported; the store is emptied between them). */
-    rounds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "5" },
   },
 });
 const ROWS = Number(values.rows);
