@@ -15,11 +15,10 @@ import type { AddressInfo } from "node:net";
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { createLogger } from "@flowplane/core/log";
-import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
 import { createTestDatabase } from "@flowplane/db/testing";
 import { Redis } from "ioredis";
-import { enroll } from "../../../agent/src/controller-link/index.ts";
 import { buildControllerServer } from "../http/server.ts";
+import { enrollBenchAgent } from "./bench-enroll.ts";
 import { runSender } from "./bench-sender-run.ts";
 import type { TTaggingRowWriter } from "./ingest.ts";
 
@@ -74,16 +73,7 @@ const app = buildControllerServer({
 await app.listen({ host: "127.0.0.1", port: 0 });
 const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 try {
-  const org = await seedOrg(tdb.db);
-  const group = await seedAgentGroup(tdb.db, org.id);
-  const token = await seedEnrollmentToken(tdb.db, org.id, group.id);
-  const agent = await enroll(url, {
-    enrollmentToken: token.token,
-    hostname: "bench",
-    ips: [],
-    agentVersion: "bench",
-    os: "linux",
-  });
+  const { agent } = await enrollBenchAgent(tdb.db, url);
   const gcs = { minor: 0, major: 0, incremental: 0, majorMs: 0 };
   const obs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {

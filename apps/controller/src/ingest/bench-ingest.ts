@@ -34,17 +34,16 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createLogger } from "@flowplane/core/log";
-import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
 import { createTestDatabase } from "@flowplane/db/testing";
 import type { ClickHouseClient } from "@flowplane/query/client";
 import { loadMigrations } from "@flowplane/query/ddl";
 import { createTestClickhouse } from "@flowplane/query/testing";
-import { enroll } from "../../../agent/src/controller-link/index.ts";
 import { DEFAULT_AGENT_API_OPTIONS } from "../agents/api.ts";
 import { createAgentRuntime } from "../agents/wiring.ts";
 import { buildControllerServer } from "../http/server.ts";
 import { ChdbEngine } from "../store/engine.ts";
 import { benchTaggedIngest, measureTagColumnBytes } from "../tagging/bench.ts";
+import { enrollBenchAgent } from "./bench-enroll.ts";
 import { benchFailover } from "./bench-failover.ts";
 import { l4Row } from "./bench-rows.ts";
 import { runSender } from "./bench-sender-run.ts";
@@ -100,16 +99,7 @@ await app.listen({ host: "127.0.0.1", port: 0 });
 const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 const ceilingDir = join(workDir, "ceiling");
 try {
-  const org = await seedOrg(tdb.db);
-  const group = await seedAgentGroup(tdb.db, org.id);
-  const token = await seedEnrollmentToken(tdb.db, org.id, group.id);
-  const agent = await enroll(url, {
-    enrollmentToken: token.token,
-    hostname: "bench",
-    ips: [],
-    agentVersion: "bench",
-    os: "linux",
-  });
+  const { org, agent } = await enrollBenchAgent(tdb.db, url);
   // The agents' side in a process of its own (as agents are): this process is only the ingest one.
   const nowUs = Date.now() * 1000;
   const redisPid = redisServerPid();
