@@ -2,17 +2,13 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@flowplane/core/log";
 import { createCloudAccount, SecretsKey } from "@flowplane/db/clouds";
-import { seedAgentGroup, seedEnrollmentToken, seedOrg } from "@flowplane/db/seed";
+import { seedOrg } from "@flowplane/db/seed";
 import type { ClickHouseClient } from "@flowplane/query/client";
-import {
-  CredentialHolder,
-  enroll,
-  HttpExporter,
-  makeBatch,
-} from "../../../agent/src/controller-link/index.ts";
+import { CredentialHolder, HttpExporter, makeBatch } from "../../../agent/src/controller-link/index.ts";
 import type { TAgentApiDeps } from "../agents/api.ts";
 import { syncCloudAccount } from "../clouds/sync.ts";
 import { buildControllerServer } from "../http/server.ts";
+import { enrollBenchAgent } from "../ingest/bench-enroll.ts";
 import { ResourceTagger, withTagging } from "./tagger.ts";
 
 /**
@@ -85,15 +81,7 @@ export async function benchTaggedIngest(opts: {
   await plain.listen({ host: "127.0.0.1", port: 0 });
   const plainUrl = `http://127.0.0.1:${(plain.server.address() as AddressInfo).port}`;
   try {
-    const group = await seedAgentGroup(db, org.id);
-    const token = await seedEnrollmentToken(db, org.id, group.id);
-    const agent = await enroll(url, {
-      enrollmentToken: token.token,
-      hostname: "bench-tagged",
-      ips: [],
-      agentVersion: "bench",
-      os: "linux",
-    });
+    const { agent } = await enrollBenchAgent(db, url, { org, hostname: "bench-tagged" });
     const exporterFor = (u: string) =>
       new HttpExporter({
         endpoint: () => u,
