@@ -79,6 +79,8 @@ const log = createLogger("bench-ingest");
 const workDir = mkdtempSync(join(tmpdir(), "fp-bench-ingest-"));
 // Our own store process (not the test helper's), so its CPU time can be read.
 const store = await startStoreProcess(join(workDir, "store"));
+// A bench that fails before its cleanup (a migration, the database) must not leave the store running.
+process.once("exit", () => store.child.kill("SIGKILL"));
 process.env.CLICKHOUSE_URL = store.url;
 const tdb = await createTestDatabase("bench_ingest");
 const ch = await createTestClickhouse("bench_ingest");
