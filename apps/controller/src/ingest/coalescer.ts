@@ -24,9 +24,10 @@ export type TCoalescerOptions = {
   minRows: number;
   lingerMs: number;
   /**
-   * Inserts of one queue sent and not yet answered. Two lets the next insert be journaled and
-   * uploaded to the store while the one before runs there, so the store does not sit idle for
-   * that time between inserts; the store runs them one after the other all the same.
+   * Inserts of one queue sent and not yet answered (default `DEFAULT_MAX_OUTSTANDING`). Two let the
+   * next insert be journaled and uploaded to the store while the one before runs there, so the
+   * store does not sit idle for that time between inserts; the store may run both at once on its
+   * lanes (store/engine.ts).
    */
   maxOutstanding?: number;
   /** A writer's lease on its journaled insert; another process redoes it once the lease lapses. */
@@ -41,12 +42,14 @@ export type TCoalescerOptions = {
   ownsOrg?: (orgId: string) => Promise<boolean>;
 };
 
+const DEFAULT_MAX_OUTSTANDING = 2;
+
 export const DEFAULT_COALESCER_OPTIONS: TCoalescerOptions = {
   maxRows: 100_000,
   maxBytes: 32 << 20,
   minRows: 30_000,
   lingerMs: 50,
-  maxOutstanding: 2,
+  maxOutstanding: DEFAULT_MAX_OUTSTANDING,
   leaseTtlS: 5,
   sweepEveryMs: 1_000,
 };
@@ -225,7 +228,7 @@ export class IngestCoalescer {
           });
         q.outstanding.add(flushed);
         // The next insert forms (lingers, journals, uploads) while this one runs, up to the bound.
-        while (q.outstanding.size >= Math.max(1, this.opts.maxOutstanding ?? 2))
+        while (q.outstanding.size >= Math.max(1, this.opts.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING))
           await Promise.race(q.outstanding);
       }
     } finally {
