@@ -123,7 +123,7 @@ const cpu = process.cpuUsage(c0);
 const m1 = machineJiffies();
 // Cores busy over the window, every process on the machine: near the core count, the pipeline is
 // CPU-bound; well below it, it waits (on a stage, the network, a lock).
-const busyCores = (m1.busy - m0.busy) / (m1.busy - m0.busy + m1.idle - m0.idle) / (1 / m1.cores);
+const busyCores = ((m1.busy - m0.busy) / (m1.busy - m0.busy + m1.idle - m0.idle)) * m1.cores;
 process.stdout.write(
   `${JSON.stringify({ accepted, seconds, cpuS: (cpu.user + cpu.system) / 1e6, busyCores })}\n`,
 );
