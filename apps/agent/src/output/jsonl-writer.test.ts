@@ -227,6 +227,96 @@ describe("JsonlWriter", () => {
     });
   });
 
+  it("raw lines between rows (repeated values, the same shape) come out as JSON.stringify would write them", () => {
+    // Rows that repeat the previous row's values (so write() copies their bytes) interleaved
+    // with raw blocks of lines of the same shape, from offsets inside a larger array that the
+    // caller overwrites after the call; raw blocks of 0 bytes too.
+    const value = fc.constantFrom("", "127.0.0.1", "/a/b.js", 'q"u', "é", 0, 7, 1795717800194588, true, null);
+    const row = fc.record({ a: value, b: value, c: value, d: value });
+    const op = fc.oneof(
+      { weight: 3, arbitrary: row.map((r) => ({ row: r })) },
+      fc
+        .record({ lines: fc.array(row, { maxLength: 4 }), pre: fc.nat(9), post: fc.nat(9) })
+        .map((x) => ({ raw: x })),
+    );
+    let n = 0;
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 50 }), (ops) => {
+        const file = join(tmp, `raw${n++}.jsonl`);
+        const w = new JsonlWriter(file);
+        const expected: string[] = [];
+        let rows = 0;
+        for (const o of ops) {
+          if ("row" in o) {
+            w.write(o.row);
+            expected.push(`${JSON.stringify(o.row)}\n`);
+            rows++;
+          } else {
+            const text = o.raw.lines.map((r) => `${JSON.stringify(r)}\n`).join("");
+            const bytes = Buffer.from(text);
+            const b = new Uint8Array(o.raw.pre + bytes.length + o.raw.post).fill(0x58);
+            b.set(bytes, o.raw.pre);
+            w.writeRaw(b, o.raw.pre, bytes.length, o.raw.lines.length);
+            // The caller reuses its array: the writer must have copied the bytes.
+            b.fill(0x5a);
+            expected.push(text);
+            rows += o.raw.lines.length;
+          }
+        }
+        expect(w.rows).toBe(rows);
+        w.close();
+        expect(readFileSync(file, "utf8")).toBe(expected.join(""));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("raw blocks across chunk boundaries and larger than a chunk, mixed with rows, through the writer thread", () => {
+    const file = join(tmp, "raw-big.jsonl");
+    const w = new JsonlWriter(file);
+    const expected: string[] = [];
+    const row = (i: number) => ({
+      flow_id: String(7576322310144000000 + (i % 3)),
+      org: "00000000-0000-0000-0000-000000000000",
+      path: i % 4 === 0 ? "/static/app.js" : `/api/items/${i % 97}`,
+      code: 200,
+    });
+    const rawBlock = (from: number, count: number) => {
+      let t = "";
+      for (let i = from; i < from + count; i++) t += `${JSON.stringify({ ...row(i), raw: true })}\n`;
+      return t;
+    };
+    let i = 0;
+    // Sizes that end just before, at and after the 1 MiB flush point and the buffer's end, and
+    // blocks of ~3 MiB and ~5 MiB (several chunks each).
+    for (const count of [1, 9000, 13_000, 1, 41_000, 2, 70_000, 5, 7]) {
+      for (let k = 0; k < 300; k++, i++) {
+        const r = row(i);
+        w.write(r);
+        expected.push(`${JSON.stringify(r)}\n`);
+      }
+      const t = rawBlock(i, count);
+      i += count;
+      const b = Buffer.from(t);
+      w.writeRaw(b, 0, b.length);
+      expected.push(t);
+    }
+    // A raw block right at the start of a file (before any row set the shape).
+    const w2File = join(tmp, "raw-first.jsonl");
+    const w2 = new JsonlWriter(w2File);
+    const first = rawBlock(0, 60_000);
+    w2.writeRaw(Buffer.from(first), 0, Buffer.byteLength(first));
+    const after = row(1);
+    w2.write(after);
+    w2.write(after);
+    w2.close();
+    w.close();
+    const total = expected.join("");
+    expect(Buffer.byteLength(total)).toBeGreaterThan(12 << 20);
+    expect(readFileSync(file, "utf8")).toBe(total);
+    expect(readFileSync(w2File, "utf8")).toBe(`${first}${JSON.stringify(after)}\n${JSON.stringify(after)}\n`);
+  });
+
   it.runIf(existsSync("/dev/full"))(
     "a failed write on the writer thread is thrown by the next flush or close",
     () => {

@@ -12,6 +12,7 @@
  * element. A string that needs escaping or is not ASCII is written as JSON.stringify(s) in
  * UTF-8, a fraction or a huge number as String(v); a row with other keys, an undefined or nested
  * value goes through JSON.stringify whole. Every line is byte-identical to JSON.stringify(row).
+ * Lines already formatted as bytes (the native HTTP/1 rows) are appended as they are (`writeRaw`).
  *
  * Once a file passes its first full chunk, its chunks are copied to the isolate's FileSink and
  * written by its writer thread (file-sink.ts), so the write system calls overlap the caller's
@@ -218,6 +219,29 @@ export class JsonlWriter {
     }
     this.rows++;
     if (this.pos >= FLUSH_AT) this.flush();
+  }
+
+  /**
+   * Appends bytes [off, off + len) of b: whole JSONL lines formatted elsewhere (the native HTTP/1
+   * row path), `rows` of them. They take the same chunks and writer thread as write()'s rows; b
+   * is not kept.
+   */
+  writeRaw(b: Uint8Array, off: number, len: number, rows = 0): void {
+    // The row before them is still in the buffer where it was (these bytes go after it), but the
+    // next write() does not copy from it: its copies then never depend on what happened to the
+    // buffer in between (costs one row without copies per block).
+    if (this.shape) this.shape.prevEnd = -1;
+    this.rows += rows;
+    while (len > 0) {
+      // Fill the buffer up to its size (not past FLUSH_AT only): a large block goes out in
+      // chunks of the buffer's length, never growing it.
+      const n = Math.min(len, this.buf.length - this.pos);
+      this.buf.set(n === b.length && off === 0 ? b : b.subarray(off, off + n), this.pos);
+      this.pos += n;
+      off += n;
+      len -= n;
+      if (this.pos >= FLUSH_AT) this.flush();
+    }
   }
 
   /**
