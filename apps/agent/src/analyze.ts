@@ -38,6 +38,16 @@ export interface AnalyzeOptions extends Omit<EngineOptions, "onL4" | "onNetworkM
   onProgress?: (done: number, total: number) => void;
 }
 
+/**
+ * The L7 processor's `rawRows` option (whole JSONL lines of l7_flow_log / application_metrics;
+ * b is valid only during the call). Spelled here too so that this file compiles with processors
+ * that do not have it yet (they ignore it).
+ */
+interface RawRows {
+  l7(b: Uint8Array, len: number, rows: number): void;
+  appMetrics(b: Uint8Array, len: number, rows: number): void;
+}
+
 export interface AnalyzeResult {
   file: string;
   stats: EngineStats;
@@ -98,11 +108,28 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
     fileSuffix: _s,
     ...engineOpts
   } = opts;
+  // Nobody asked for row objects: HTTP/1 rows may come as JSONL bytes from the native row path
+  // and go to the files as they are (shard workers always take application metrics rows, so
+  // they keep row objects).
+  const rawRows: RawRows | undefined =
+    opts.l7 && opts.outDir && !opts.onL7 && !opts.onAppMetrics
+      ? {
+          l7: (b, len, rows) => {
+            l7Rows += rows;
+            l7w?.writeRaw(b, 0, len, rows);
+          },
+          appMetrics: (b, len, rows) => {
+            appMetricRows += rows;
+            amw?.writeRaw(b, 0, len, rows);
+          },
+        }
+      : undefined;
   const engine = createEngine({
     ...engineOpts,
     l7: opts.l7
       ? {
           ...opts.l7,
+          ...(rawRows ? { rawRows } : {}),
           onL7: (r) => {
             l7Rows++;
             l7w?.write(r);
