@@ -51,7 +51,14 @@ export function createL7Processor(opts: L7ProcessorOptions): L7Processor {
   // Once per process: the hot paths meet every kind of message before V8 optimizes them, in
   // a processor of the same options whose rows go nowhere (see warm-up.ts).
   warmUpL7Once(
-    (describeFlow) => new L7Processor({ ...opts, describeFlow, onL7: undefined, onAppMetrics: undefined }),
+    (describeFlow) =>
+      new L7Processor({
+        ...opts,
+        describeFlow,
+        onL7: undefined,
+        onAppMetrics: undefined,
+        rawRows: undefined,
+      }),
   );
   return new L7Processor(opts);
 }

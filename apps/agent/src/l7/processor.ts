@@ -4,6 +4,8 @@
  * See index.ts for the interface the flow engine calls.
  */
 import { AppMetrics, type AppMetricsRow } from "./app-metrics.ts";
+import { type NativeRows, nativeRowsAddon, type RawSink, STAT } from "./native/http1-rows.ts";
+import { http1 } from "./protocols/http1.ts";
 import { PROTOCOLS } from "./protocols/registry.ts";
 import { HeaderPolicyImpl, type HeaderPolicyOptions } from "./trace-context.ts";
 import type {
@@ -36,6 +38,14 @@ export interface L7ProcessorOptions extends HeaderPolicyOptions {
   detectSegments?: number;
   /** Parse errors tolerated per flow before it is marked failed (default 8). */
   maxErrorsPerFlow?: number;
+  /**
+   * When given, HTTP/1 flows run on the native row path (./native/http1-rows.ts) unless
+   * FLOWPLANE_L7_NATIVE=0 or the addon is unavailable (`nativeKind` says which): their
+   * l7_flow_log and application_metrics rows arrive here as JSONL bytes (whole lines, each
+   * ending "\n"; `b` is valid during the call only) instead of through onL7 / onAppMetrics.
+   * Other protocols still use onL7 / onAppMetrics.
+   */
+  rawRows?: { l7: RawSink; appMetrics: RawSink };
 }
 
 export interface L7Stats {
@@ -106,6 +116,8 @@ class FlowL7 {
   lastTs = 0;
   /** In `withPending` (left there until a tick or the flow's end finds nothing pending). */
   listed = false;
+  /** The flow's id in the native row path, or -1 when it is parsed here. */
+  nat = -1;
   constructor(
     readonly slot: number,
     readonly meta: FlowMeta,
@@ -145,6 +157,15 @@ export class L7Processor {
   /** The flow being parsed; the context below reports into it. */
   private cur: FlowL7 | null = null;
   private readonly ctx: ParseContext;
+  /** The native HTTP/1 row path, when on; `nargs` is its shared argument array. */
+  private readonly nat: NativeRows | null = null;
+  private readonly nargs: Float64Array = new Float64Array(8);
+  /** Server ids of the native path's metrics ("ip|port" → id, never reused). */
+  private readonly natServers = new Map<string, number>();
+  private natServerSeq = 0;
+  private readonly idsJson: string;
+  /** "native" when HTTP/1 flows run on the native row path, else why they do not. */
+  readonly nativeKind: string;
 
   constructor(o: L7ProcessorOptions) {
     const want = o.protocols ? new Set(o.protocols) : null;
@@ -161,6 +182,28 @@ export class L7Processor {
     this.maxErrors = o.maxErrorsPerFlow ?? 8;
     const self = this;
     const policy = new HeaderPolicyImpl(o);
+    this.idsJson = `"org_id":${JSON.stringify(this.orgId)},"agent_id":${JSON.stringify(this.agentId)}`;
+    const addon = !o.rawRows
+      ? "off (no raw row sink)"
+      : !this.specs.includes(http1)
+        ? "off (http not among the protocols)"
+        : nativeRowsAddon();
+    if (typeof addon === "string") this.nativeKind = addon;
+    else {
+      this.nat = addon.create({
+        ids: this.idsJson,
+        timeoutUs: this.timeoutUs,
+        maxPending: this.maxPending,
+        maxBuf: this.maxBuf,
+        maxErrors: this.maxErrors,
+        maxKeys: 10_000,
+        names: policy.nativeNames(),
+        l7: o.rawRows!.l7,
+        am: o.rawRows!.appMetrics,
+      });
+      this.nargs = this.nat.args;
+      this.nativeKind = "native";
+    }
     this.ctx = {
       ts: 0,
       seq: 0,
@@ -201,12 +244,20 @@ export class L7Processor {
       this.flows.set(slot, f);
       this.s.flows++;
     }
+    if (f.nat >= 0) {
+      this.natSeg(f, dir, buf, off, len, wireLen, tcpSeq, tsMicros);
+      return;
+    }
     if (f.proto === FAILED) return;
     f.lastTs = tsMicros;
     const udp = f.meta.ipProtocol === 17;
     if (f.parser === null) {
       if (len <= 0) return;
       if (!this.detect(f, dir, buf, off, off + len, udp)) return;
+      if (f.nat >= 0) {
+        this.natSeg(f, dir, buf, off, len, wireLen, tcpSeq, tsMicros);
+        return;
+      }
     }
     const d = (dir ^ f.swapped) as 0 | 1;
     this.cur = f;
@@ -233,6 +284,51 @@ export class L7Processor {
     } finally {
       this.cur = null;
     }
+  }
+
+  private natSeg(
+    f: FlowL7,
+    dir: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    wireLen: number,
+    tcpSeq: number,
+    ts: number,
+  ): void {
+    const a = this.nargs;
+    a[0] = f.nat;
+    a[1] = dir ^ f.swapped;
+    a[2] = off;
+    a[3] = len;
+    a[4] = wireLen;
+    a[5] = tcpSeq;
+    a[6] = ts;
+    this.nat!.seg(buf);
+  }
+
+  /** Hands a flow just detected as HTTP/1 to the native path with its fixed row bytes. */
+  private natOpen(f: FlowL7): void {
+    const m = f.meta;
+    const sw = f.swapped !== 0;
+    const cIp = JSON.stringify(sw ? m.serverIp : m.clientIp);
+    const sIp = JSON.stringify(sw ? m.clientIp : m.serverIp);
+    const cPort = sw ? m.serverPort : m.clientPort;
+    const sPort = sw ? m.clientPort : m.serverPort;
+    const key = `${sIp}|${sPort}`;
+    let srv = this.natServers.get(key);
+    if (srv === undefined) {
+      // Ids only tell servers apart within a second's table: the map may forget, ids never repeat.
+      if (this.natServers.size >= 100_000) this.natServers.clear();
+      srv = this.natServerSeq++;
+      this.natServers.set(key, srv);
+    }
+    f.nat = this.nat!.open(
+      `{"flow_id":${JSON.stringify(m.flowId)},${this.idsJson},"start_time":`,
+      `,"client_ip":${cIp},"client_port":${cPort},"server_ip":${sIp},"server_port":${sPort},"ip_protocol":${m.ipProtocol},"l7_protocol":"http","version":`,
+      `"server_ip":${sIp},"server_port":${sPort},"l7_protocol":"http"`,
+      srv,
+    );
   }
 
   /** In-order processing of one segment: drop what was already seen, note what was lost. */
@@ -347,11 +443,12 @@ export class L7Processor {
     }
     f.spec = found;
     f.proto = this.specs.indexOf(found);
-    f.parser = found.create(udp);
     // side 1 = client message: fine when seen from dir 0; the other three cases decide the swap.
     f.swapped = (side === 1 ? dir : dir ^ 1) as 0 | 1;
     this.s.flowsDetected++;
     this.s.byProtocol[found.name] = (this.s.byProtocol[found.name] ?? 0) + 1;
+    if (found === http1 && this.nat !== null) this.natOpen(f);
+    else f.parser = found.create(udp);
     return true;
   }
 
@@ -582,6 +679,10 @@ export class L7Processor {
     const f = this.flows.get(slot);
     if (f === undefined) return;
     this.flows.delete(slot);
+    if (f.nat >= 0) {
+      this.nat!.end(f.nat, tsMicros);
+      return;
+    }
     if (f.held !== null) {
       this.cur = f;
       try {
@@ -616,12 +717,14 @@ export class L7Processor {
   tick(nowMicros: number): void {
     for (const f of this.withPending) this.expire(f, nowMicros, false);
     this.metrics.tick(nowMicros);
+    this.nat?.tick(nowMicros);
   }
 
   /** End of input: every flow ends, metrics are written. */
   flush(nowMicros: number): void {
     for (const slot of [...this.flows.keys()]) this.onFlowEnd(slot, nowMicros);
     this.metrics.flush();
+    this.nat?.flush();
   }
 
   /** What the processor holds right now (bounded by the options): for tests and health lines. */
@@ -642,10 +745,30 @@ export class L7Processor {
       pending += f.pending.length;
       if (f.pending.length > maxPendingPerFlow) maxPendingPerFlow = f.pending.length;
     }
+    if (this.nat !== null) {
+      const n = this.nat.stats();
+      bufferedBytes += n[STAT.bufferedBytes]!;
+      heldBytes += n[STAT.heldBytes]!;
+      pending += n[STAT.pending]!;
+      maxPendingPerFlow = Math.max(maxPendingPerFlow, n[STAT.maxPendingPerFlow]!);
+    }
     return { flows: this.flows.size, bufferedBytes, heldBytes, pending, maxPendingPerFlow };
   }
 
   stats(): L7Stats {
-    return { ...this.s, byProtocol: { ...this.s.byProtocol }, flowsTracked: this.flows.size } as L7Stats;
+    const s = { ...this.s, byProtocol: { ...this.s.byProtocol }, flowsTracked: this.flows.size } as L7Stats;
+    if (this.nat !== null) {
+      const n = this.nat.stats();
+      s.rows += n[STAT.rows]!;
+      s.timeouts += n[STAT.timeouts]!;
+      s.orphanResponses += n[STAT.orphanResponses]!;
+      s.parseErrors += n[STAT.parseErrors]!;
+      s.gaps += n[STAT.gaps]!;
+      s.reordered += n[STAT.reordered]!;
+      s.bufferOverflows += n[STAT.bufferOverflows]!;
+      s.pendingOverflows += n[STAT.pendingOverflows]!;
+      s.flowsFailed += n[STAT.flowsFailed]!;
+    }
+    return s;
   }
 }

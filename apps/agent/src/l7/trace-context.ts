@@ -61,6 +61,8 @@ export class HeaderPolicyImpl implements HeaderPolicy {
   readonly nameStarts = new Uint8Array(256);
   /** The same names by first byte (either case), for `offerLine`. */
   private readonly byFirst: string[][] = [];
+  /** Every name in `byFirst`, in the order they were added there. */
+  private readonly lineNames: string[] = [];
 
   constructor(o: HeaderPolicyOptions = {}) {
     const lc = (a: readonly string[] | undefined) => (a ?? []).map((x) => x.toLowerCase());
@@ -80,6 +82,7 @@ export class HeaderPolicyImpl implements HeaderPolicy {
       // offerBytes folds A-Z only, so a name starting with a-z matches its capital too.
       // An empty name matches a line starting with its colon.
       const c = n.length === 0 ? 58 : n.charCodeAt(0);
+      if (c < 256) this.lineNames.push(n);
       for (const f of c >= 97 && c <= 122 ? [c, c - 32] : c < 256 ? [c] : []) {
         this.nameStarts[f] = 1;
         const group = this.byFirst[f] ?? [];
@@ -142,6 +145,20 @@ export class HeaderPolicyImpl implements HeaderPolicy {
       }
     }
     return false;
+  }
+
+  /**
+   * The names `offerLine` tries, in its order, for the native HTTP/1 path (../native/http1-rows-c.ts,
+   * which ports `offer`): [name, kind (1-7: STANDARD's index + 1, 0 other), is a request-id
+   * name, is a custom trace name].
+   */
+  nativeNames(): [string, number, number, number][] {
+    return this.lineNames.map((n) => [
+      n,
+      STANDARD.indexOf(n) + 1,
+      this.reqIds.has(n) ? 1 : 0,
+      this.custom.has(n) ? 1 : 0,
+    ]);
   }
 
   /** Whether a header (lower-case) may be looked at. */

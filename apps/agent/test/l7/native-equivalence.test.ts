@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sharedPcapsDir } from "@flowplane/core/shared-dir";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type AnalyzeResult, analyzeFileSync } from "../../src/analyze.ts";
 import { NIL_UUID } from "../../src/flow/flow-engine.ts";
 import { createL7Processor, type L7Processor } from "../../src/l7/index.ts";
@@ -198,6 +198,11 @@ interface RawRows {
 }
 
 describe("analyze's rawRows (the native path emulated: JS rows sent as JSONL bytes)", () => {
+  // The emulation and its reference are JS processors: the real native path stays off here
+  // (the file's afterEach restores the variable).
+  beforeEach(() => {
+    process.env.FLOWPLANE_L7_NATIVE = "0";
+  });
   /** A processor that sends its HTTP rows through rawRows, like the native path will. */
   function emulating(seen: { raw: RawRows | undefined }) {
     return (o: Parameters<typeof createL7Processor>[0]) => {

@@ -4,64 +4,18 @@
  * where a .c file next to the module would not be found); ./http1-lines.ts writes it into the
  * private build directory and compiles it there. String.raw: the backslashes are C's.
  */
-export const HTTP1_LINES_C = String.raw`/*
- * HTTP/1 header block line finder for ../protocols/http1.ts, compiled lazily by ./http1-lines.ts
- * (plain N-API). One call per message instead of one Buffer#indexOf call per header line; the
- * header names and the trace/header policy stay in JS, which walks the positions written here.
- *
- *   buffer() -> Int32Array: this thread's output array (OUT_LEN int32s), written by every scan()
- *     of the same thread; created once, its address kept per N-API environment (worker threads
- *     each have their own).
- *   scan(b, off, end) -> n | -1 | -2 | -3, b a Uint8Array, [off, end) the bytes to look at:
- *     -3  no CR LF in [off, end) (the request/status line is not complete);
- *     then out[0] = the index of that first CR LF's CR (the line end); out[10] = where the
- *     request target ends (the first space after the line's first space, or the line end), out[11]
- *     = the first '?' in the target or -1 (both taken as if the line's first space ends the
- *     method; only requests use them); and from out[0] + 2:
- *     -1  no blank line yet and the block is at most MAX_HEADER bytes (wait for more);
- *     -2  more than MAX_HEADERS lines, or no blank line in more than MAX_HEADER bytes;
- *     n   out[1] = the index after the blank line; out[2 + 2j], out[3 + 2j] = start and end of
- *         the value (after the colon and spaces or tabs, up to the line end) of the last line
- *         whose name is Host (j = 0: any 4-byte name starting with h or H), Content-Length (1),
- *         Transfer-Encoding (2), Connection (3), either case, -1 when there is none; and the
- *         n other lines: out[LINES + 2k], out[LINES + 1 + 2k] = start and end (before CR LF or
- *         a bare LF) of line k.
- *   scanHeaderBlockJs in ./http1-lines.ts is the specification: the same results.
+/**
+ * The scanner proper (limits, own-header matching, scan_block), shared with the native row path
+ * (./http1-rows.ts), which compiles it into its own addon: one definition of the header scan.
+ * Needs <stdint.h> and <string.h> before it.
  */
-#include <node_api.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
+export const HTTP1_SCAN_C = String.raw`
 #define MAX_HEADER (32 * 1024)
 #define MAX_HEADERS 128
 #define TARGET_END 10
 #define QUERY 11
 #define LINES 12
 #define OUT_LEN (LINES + 2 * MAX_HEADERS)
-
-typedef struct {
-  int32_t *out;
-  napi_ref ref;
-} state_t;
-
-static napi_value buffer(napi_env env, napi_callback_info info) {
-  state_t *st;
-  napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&st);
-  napi_value ab, arr;
-  if (st->out == NULL) {
-    void *data;
-    if (napi_create_arraybuffer(env, OUT_LEN * sizeof(int32_t), &data, &ab) != napi_ok) return NULL;
-    /* Held for the life of the environment: its backing store never moves, so scan() writes
-       through the address without looking the array up on every call. */
-    if (napi_create_reference(env, ab, 1, &st->ref) != napi_ok) return NULL;
-    st->out = data;
-  } else if (napi_get_reference_value(env, st->ref, &ab) != napi_ok) {
-    return NULL;
-  }
-  if (napi_create_typedarray(env, napi_int32_array, OUT_LEN, ab, 0, &arr) != napi_ok) return NULL;
-  return arr;
-}
 
 /* Compares the header name at o with a lower-case one, folding A-Z only (as the JS does). */
 static int name_is(const uint8_t *b, int32_t o, const char *lc, int32_t n) {
@@ -152,6 +106,61 @@ static int32_t scan_block(const uint8_t *b, int32_t off, int32_t e, int32_t *out
     }
     p = i + 1;
   }
+}
+
+`;
+
+export const HTTP1_LINES_C = `/*
+ * HTTP/1 header block line finder for ../protocols/http1.ts, compiled lazily by ./http1-lines.ts
+ * (plain N-API). One call per message instead of one Buffer#indexOf call per header line; the
+ * header names and the trace/header policy stay in JS, which walks the positions written here.
+ *
+ *   buffer() -> Int32Array: this thread's output array (OUT_LEN int32s), written by every scan()
+ *     of the same thread; created once, its address kept per N-API environment (worker threads
+ *     each have their own).
+ *   scan(b, off, end) -> n | -1 | -2 | -3, b a Uint8Array, [off, end) the bytes to look at:
+ *     -3  no CR LF in [off, end) (the request/status line is not complete);
+ *     then out[0] = the index of that first CR LF's CR (the line end); out[10] = where the
+ *     request target ends (the first space after the line's first space, or the line end), out[11]
+ *     = the first '?' in the target or -1 (both taken as if the line's first space ends the
+ *     method; only requests use them); and from out[0] + 2:
+ *     -1  no blank line yet and the block is at most MAX_HEADER bytes (wait for more);
+ *     -2  more than MAX_HEADERS lines, or no blank line in more than MAX_HEADER bytes;
+ *     n   out[1] = the index after the blank line; out[2 + 2j], out[3 + 2j] = start and end of
+ *         the value (after the colon and spaces or tabs, up to the line end) of the last line
+ *         whose name is Host (j = 0: any 4-byte name starting with h or H), Content-Length (1),
+ *         Transfer-Encoding (2), Connection (3), either case, -1 when there is none; and the
+ *         n other lines: out[LINES + 2k], out[LINES + 1 + 2k] = start and end (before CR LF or
+ *         a bare LF) of line k.
+ *   scanHeaderBlockJs in ./http1-lines.ts is the specification: the same results.
+ */
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+${HTTP1_SCAN_C}
+typedef struct {
+  int32_t *out;
+  napi_ref ref;
+} state_t;
+
+static napi_value buffer(napi_env env, napi_callback_info info) {
+  state_t *st;
+  napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&st);
+  napi_value ab, arr;
+  if (st->out == NULL) {
+    void *data;
+    if (napi_create_arraybuffer(env, OUT_LEN * sizeof(int32_t), &data, &ab) != napi_ok) return NULL;
+    /* Held for the life of the environment: its backing store never moves, so scan() writes
+       through the address without looking the array up on every call. */
+    if (napi_create_reference(env, ab, 1, &st->ref) != napi_ok) return NULL;
+    st->out = data;
+  } else if (napi_get_reference_value(env, st->ref, &ab) != napi_ok) {
+    return NULL;
+  }
+  if (napi_create_typedarray(env, napi_int32_array, OUT_LEN, ab, 0, &arr) != napi_ok) return NULL;
+  return arr;
 }
 
 static napi_value scan(napi_env env, napi_callback_info info) {

@@ -1,0 +1,1242 @@
+/**
+ * The C of the native HTTP/1 row path (see ./http1-rows.ts, which compiles it after
+ * ROWS_COMMON_C, HTTP1_SCAN_C and APP_METRICS_C). It is a port of what the JS path does for an
+ * HTTP/1 flow, with the same results: the processor's stream handling (../processor.ts:
+ * sequence tracking, out-of-order hold, gaps and resync, buffering, errors, pairing, timeouts,
+ * row building), the parser (../protocols/http1.ts) and the header policy's trace extraction
+ * (../trace-context.ts). Rows are formatted here as JSONL bytes identical to JSON.stringify of
+ * the JS row, and counted into the application metrics here, so no JS object is made per row.
+ * JS keeps detection, flow ids and everything of other protocols.
+ */
+export const HTTP1_ROWS_C = String.raw`
+#define FP_MAX_HELD 8
+#define FP_MAX_RESYNC 32
+#define FP_PATH_MAX 1024
+#define FP_HOST_MAX 256
+#define FP_EXC_MAX 128
+#define FP_ID_MAX 128
+#define FP_VALUE_MAX 256
+#define FP_FIELD_MAX 512
+#define FP_FLUSH_AT (1 << 20)
+#define FP_OUT_CAP (FP_FLUSH_AT + (64 << 10))
+
+static const char *const FP_METHODS[] = {"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"};
+static const int FP_METHOD_LEN[] = {3, 4, 3, 6, 4, 7, 5, 7, 5};
+#define FP_HEAD 4
+
+/* Trace context of one request (trace-context.ts's TraceContext), bytes of latin1 strings. */
+typedef struct {
+  uint8_t tid[FP_ID_MAX], sid[FP_ID_MAX], pid[FP_ID_MAX], xid[FP_ID_MAX];
+  int tid_len, sid_len, pid_len, xid_len;
+} fp_trace_t;
+
+typedef struct {
+  int64_t ts;
+  int64_t length;
+  uint32_t seq;
+  int method;
+  int ver_len, host_len, path_len, ep_len;
+  uint8_t ver[8];
+  uint8_t host[FP_HOST_MAX];
+  uint8_t path[FP_PATH_MAX];
+  fp_trace_t trace;
+} fp_req_t;
+
+typedef struct {
+  uint8_t *data;
+  int32_t len;
+  uint32_t seq;
+  int64_t ts;
+} fp_held_t;
+
+typedef struct fp_flow {
+  int used, failed, errors;
+  uint8_t *p1, *p2, *srvj;
+  size_t p1_len, p2_len, srvj_len;
+  uint32_t srv;
+  int resync_fails[2];
+  uint32_t next[2];
+  int has_next[2];
+  uint8_t *buf[2];
+  int32_t buf_cap[2], buf_len[2];
+  uint32_t buf_seq[2];
+  int64_t skip[2];
+  int resync[2];
+  fp_held_t held[2][FP_MAX_HELD];
+  int nheld[2];
+  fp_req_t *pend;
+  int pcap, phead, pcount;
+  int64_t last_ts;
+  int listed;
+  struct fp_flow *lprev, *lnext;
+  /* the parser (Http1Parser) */
+  int chunk[2], to_close[2];
+} fp_flow_t;
+
+/* One header name of the policy: kind 1-7 the standard names in trace-context.ts's switch order, 0 other. */
+typedef struct {
+  uint8_t name[64];
+  int len, kind, reqid, custom;
+} fp_name_t;
+
+typedef struct {
+  napi_env env;
+  napi_ref sink_l7, sink_am, out_ref, am_xfer_ref, args_ref;
+  double *args;
+  uint8_t *am_xfer;
+  fp_flow_t **flows;
+  int nflows, flows_cap;
+  int *free_ids;
+  int nfree;
+  fp_flow_t *lhead, *ltail;
+  fp_am_t *am;
+  fp_buf_t out, am_out;
+  uint64_t out_rows, am_rows_sent;
+  int64_t timeout_us;
+  int max_pending, max_buf, max_errors;
+  fp_name_t names[64];
+  int nnames;
+  int16_t by_first[256][64];
+  uint8_t by_first_n[256];
+  double st[24];
+  int32_t pos[OUT_LEN];
+  fp_trace_t scratch;
+  /* scratch header facts of the message being parsed */
+  const uint8_t *h_host;
+  int h_host_len;
+  int64_t h_cl;
+  int h_chunked;
+  int cur_dir;
+  int64_t cur_ts;
+  uint32_t cur_seq;
+  int traced;
+} fp_l7_t;
+
+enum { S_ROWS, S_TIMEOUTS, S_ORPHANS, S_PARSE_ERRORS, S_GAPS, S_REORDERED, S_BUF_OVERFLOWS, S_PENDING_OVERFLOWS, S_FLOWS_FAILED };
+
+/* ---- output ---------------------------------------------------------------------------- */
+
+static void fp_call_sink(fp_l7_t *s, napi_ref fn_ref, napi_ref view_ref, size_t len, uint64_t rows) {
+  napi_env env = s->env;
+  napi_value fn, view, argv[3], undef, res;
+  if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL) return;
+  if (napi_get_reference_value(env, view_ref, &view) != napi_ok) return;
+  argv[0] = view;
+  napi_create_double(env, (double)len, &argv[1]);
+  napi_create_double(env, (double)rows, &argv[2]);
+  napi_get_undefined(env, &undef);
+  napi_call_function(env, undef, fn, 3, argv, &res);
+}
+
+static void fp_drain_l7(fp_l7_t *s) {
+  if (s->out.len == 0) return;
+  fp_call_sink(s, s->sink_l7, s->out_ref, s->out.len, s->out_rows);
+  s->out.len = 0;
+  s->out_rows = 0;
+}
+
+/* Application-metrics rows are few: they grow in a malloc'd buffer and go to JS through a
+   1 MiB transfer array in whole lines. */
+static void fp_drain_am(fp_l7_t *s) {
+  fp_buf_t *b = &s->am_out;
+  uint64_t total = fp_am_rows(s->am);
+  size_t at = 0;
+  while (at < b->len) {
+    size_t n = b->len - at;
+    if (n > FP_FLUSH_AT) {
+      n = FP_FLUSH_AT;
+      while (n > 0 && b->p[at + n - 1] != '\n') n--;
+      if (n == 0) break; /* a line longer than the transfer array: cannot happen (rows < 16 KiB) */
+    }
+    memcpy(s->am_xfer, b->p + at, n);
+    uint64_t rows = 0;
+    for (size_t i = 0; i < n; i++) rows += b->p[at + i] == '\n';
+    fp_call_sink(s, s->sink_am, s->am_xfer_ref, n, rows);
+    at += n;
+  }
+  b->len = 0;
+  s->am_rows_sent = total;
+}
+
+static void fp_drain(fp_l7_t *s) {
+  fp_drain_l7(s);
+  fp_drain_am(s);
+}
+
+/* ---- trace context (trace-context.ts) -------------------------------------------------- */
+
+static int fp_ws(uint8_t c) { return c == 32 || (c >= 9 && c <= 13) || c == 0xA0; }
+
+static void fp_trim(const uint8_t **p, int *n) {
+  const uint8_t *s = *p;
+  int l = *n;
+  while (l > 0 && fp_ws(s[0])) s++, l--;
+  while (l > 0 && fp_ws(s[l - 1])) l--;
+  *p = s;
+  *n = l;
+}
+
+/* clip(): trimmed, at most FP_ID_MAX. */
+static int fp_clip(uint8_t *dst, const uint8_t *s, int n) {
+  fp_trim(&s, &n);
+  if (n > FP_ID_MAX) n = FP_ID_MAX;
+  memcpy(dst, s, (size_t)n);
+  return n;
+}
+
+/* The parts of s split at sep (String.prototype.split): up to max, returns the count of all. */
+static int fp_split(const uint8_t *s, int n, uint8_t sep, const uint8_t **ps, int *pl, int max) {
+  int k = 0, start = 0;
+  for (int i = 0; i <= n; i++) {
+    if (i == n || s[i] == sep) {
+      if (k < max) {
+        ps[k] = s + start;
+        pl[k] = i - start;
+      }
+      k++;
+      start = i + 1;
+    }
+  }
+  return k;
+}
+
+static int fp_unb64(uint8_t c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+' || c == '-') return 62;
+  if (c == '/' || c == '_') return 63;
+  return -1;
+}
+
+/* trace-context.ts b64(): Node's Buffer.from(s, "base64") (illegal characters skipped, stops at
+   '='), then clip() when every byte is printable ASCII, else empty. */
+static int fp_b64(uint8_t *dst, const uint8_t *s, int n) {
+  uint8_t out[FP_VALUE_MAX];
+  int k = 0, q = 0, hi = 0;
+  if (n >= 2) {
+    for (int i = 0; i < n; i++) {
+      int v = fp_unb64(s[i]);
+      if (v < 0) {
+        if (s[i] == '=') break;
+        continue;
+      }
+      if (q == 1) out[k++] = (uint8_t)(hi << 2 | v >> 4);
+      else if (q == 2) out[k++] = (uint8_t)((hi << 4) | v >> 2);
+      else if (q == 3) out[k++] = (uint8_t)((hi << 6) | v);
+      hi = v;
+      q = (q + 1) & 3;
+    }
+  }
+  for (int i = 0; i < k; i++)
+    if (out[i] < 0x20 || out[i] > 0x7e) return 0;
+  return fp_clip(dst, out, k);
+}
+
+/* HeaderPolicyImpl.offer for a policy name; v = the value's bytes (at most FP_VALUE_MAX). */
+static int fp_offer(fp_trace_t *t, const fp_name_t *nm, const uint8_t *v, int vn) {
+  const uint8_t *ps[5];
+  int pl[5];
+  switch (nm->kind) {
+    case 1: { /* traceparent */
+      const uint8_t *w = v;
+      int wn = vn;
+      fp_trim(&w, &wn);
+      if (wn >= 55 && w[2] == '-' && w[35] == '-' && w[52] == '-') {
+        memcpy(t->tid, w + 3, 32), t->tid_len = 32;
+        memcpy(t->sid, w + 36, 16), t->sid_len = 16;
+        t->pid_len = 0;
+        return 1;
+      }
+      int k = fp_split(w, wn, '-', ps, pl, 5);
+      if (k >= 4 && pl[1] == 32 && pl[2] == 16) {
+        memcpy(t->tid, ps[1], 32), t->tid_len = 32;
+        memcpy(t->sid, ps[2], 16), t->sid_len = 16;
+        t->pid_len = 0;
+        return 1;
+      }
+      return 0;
+    }
+    case 2: { /* b3 */
+      if (t->tid_len) return 0;
+      const uint8_t *w = v;
+      int wn = vn;
+      fp_trim(&w, &wn);
+      int k = fp_split(w, wn, '-', ps, pl, 5);
+      if (k < 2) return 0;
+      t->tid_len = fp_clip(t->tid, ps[0], pl[0]);
+      t->sid_len = fp_clip(t->sid, ps[1], pl[1]);
+      t->pid_len = k >= 4 ? fp_clip(t->pid, ps[3], pl[3]) : 0;
+      return 1;
+    }
+    case 3:
+      if (!t->tid_len) t->tid_len = fp_clip(t->tid, v, vn);
+      return 1;
+    case 4:
+      if (!t->sid_len) t->sid_len = fp_clip(t->sid, v, vn);
+      return 1;
+    case 5:
+      if (!t->pid_len) t->pid_len = fp_clip(t->pid, v, vn);
+      return 1;
+    case 6: { /* sw8 */
+      if (t->tid_len) return 0;
+      const uint8_t *w = v;
+      int wn = vn;
+      fp_trim(&w, &wn);
+      int k = fp_split(w, wn, '-', ps, pl, 5);
+      if (k < 4) return 0;
+      t->tid_len = fp_b64(t->tid, ps[1], pl[1]);
+      uint8_t span[FP_ID_MAX * 2 + FP_VALUE_MAX + 1];
+      int sn = fp_b64(span, ps[2], pl[2]);
+      span[sn++] = '-';
+      memcpy(span + sn, ps[3], (size_t)pl[3]);
+      sn += pl[3];
+      if (sn > FP_ID_MAX) sn = FP_ID_MAX;
+      memcpy(t->sid, span, (size_t)sn);
+      t->sid_len = sn;
+      return 1;
+    }
+    case 7: { /* uber-trace-id */
+      if (t->tid_len) return 0;
+      uint8_t u[FP_VALUE_MAX];
+      int un = 0;
+      for (int i = 0; i < vn; i++) {
+        if (v[i] == '%' && i + 2 < vn && v[i + 1] == '3' && (v[i + 2] | 32) == 'a') {
+          u[un++] = ':';
+          i += 2;
+        } else u[un++] = v[i];
+      }
+      const uint8_t *w = u;
+      int wn = un;
+      fp_trim(&w, &wn);
+      int k = fp_split(w, wn, ':', ps, pl, 5);
+      if (k < 3) return 0;
+      t->tid_len = fp_clip(t->tid, ps[0], pl[0]);
+      t->sid_len = fp_clip(t->sid, ps[1], pl[1]);
+      t->pid_len = pl[2] == 1 && ps[2][0] == '0' ? 0 : fp_clip(t->pid, ps[2], pl[2]);
+      return 1;
+    }
+  }
+  if (nm->reqid) {
+    if (!t->xid_len) t->xid_len = fp_clip(t->xid, v, vn);
+    return 1;
+  }
+  if (nm->custom) {
+    if (!t->tid_len) t->tid_len = fp_clip(t->tid, v, vn);
+    return 1;
+  }
+  return 0;
+}
+
+/* HeaderPolicyImpl.offerLine: the first candidate whose name ends at a colon decides. */
+static int fp_offer_line(fp_l7_t *s, fp_trace_t *t, const uint8_t *b, int32_t p, int32_t eol) {
+  int n = s->by_first_n[b[p]];
+  for (int c = 0; c < n; c++) {
+    const fp_name_t *nm = &s->names[s->by_first[b[p]][c]];
+    int32_t colon = p + nm->len;
+    if (colon >= eol || b[colon] != ':') continue;
+    int i = 0;
+    for (; i < nm->len; i++) {
+      uint8_t ch = b[p + i];
+      if (ch >= 'A' && ch <= 'Z') ch |= 32;
+      if (ch != nm->name[i]) break;
+    }
+    if (i == nm->len) {
+      int32_t vs = colon + 1;
+      while (vs < eol && (b[vs] == ' ' || b[vs] == '\t')) vs++;
+      int32_t ve = eol - vs > FP_VALUE_MAX ? vs + FP_VALUE_MAX : eol;
+      return fp_offer(t, nm, b + vs, ve - vs);
+    }
+  }
+  return 0;
+}
+
+/* ---- rows (processor.ts emit) ---------------------------------------------------------- */
+
+static const char *const FP_STATUS[] = {"\"ok\"", "\"client_error\"", "\"server_error\"", "\"timeout\"", "\"unknown\""};
+
+typedef struct {
+  int ver_len;
+  uint8_t ver[8];
+  int status, code;
+  int exc_len;
+  uint8_t exc[FP_EXC_MAX];
+  int64_t length;
+} fp_resp_t;
+
+static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, uint32_t qseq, const fp_resp_t *r,
+                    int64_t rts, uint32_t rseq, int status) {
+  fp_buf_t *o = &s->out;
+  int64_t start = q ? qts : rts;
+  int64_t end = (r || status == FP_TIMEOUT) ? (rts > qts ? rts : qts) : q ? qts : rts;
+  int64_t dur = q && r ? (rts - qts > 0 ? rts - qts : 0) : 0;
+  fp_put(o, f->p1, f->p1_len);
+  fp_i64(o, start);
+  FP_LIT(o, ",\"end_time\":");
+  fp_i64(o, end);
+  fp_put(o, f->p2, f->p2_len);
+  if (q) fp_jstr(o, q->ver, (size_t)q->ver_len);
+  else fp_jstr(o, r->ver, (size_t)r->ver_len);
+  FP_LIT(o, ",\"request_type\":");
+  if (q) {
+    fp_jstr(o, (const uint8_t *)FP_METHODS[q->method], (size_t)FP_METHOD_LEN[q->method]);
+    FP_LIT(o, ",\"request_domain\":");
+    fp_jstr(o, q->host, (size_t)q->host_len);
+    FP_LIT(o, ",\"request_resource\":");
+    fp_jstr(o, q->path, (size_t)q->path_len);
+    FP_LIT(o, ",\"endpoint\":");
+    fp_jstr(o, q->path, (size_t)q->ep_len);
+    FP_LIT(o, ",\"request_length\":");
+    fp_i64(o, q->length);
+  } else FP_LIT(o, "\"\",\"request_domain\":\"\",\"request_resource\":\"\",\"endpoint\":\"\",\"request_length\":0");
+  FP_LIT(o, ",\"response_length\":");
+  fp_i64(o, r ? r->length : 0);
+  FP_LIT(o, ",\"response_status\":");
+  fp_put(o, FP_STATUS[status], strlen(FP_STATUS[status]));
+  FP_LIT(o, ",\"response_code\":");
+  fp_i64(o, r ? r->code : 0);
+  FP_LIT(o, ",\"response_exception\":");
+  if (r) fp_jstr(o, r->exc, (size_t)r->exc_len);
+  else FP_LIT(o, "\"\"");
+  FP_LIT(o, ",\"response_duration_us\":");
+  fp_i64(o, dur);
+  const fp_trace_t *t = q ? &q->trace : NULL;
+  FP_LIT(o, ",\"trace_id\":");
+  fp_jstr(o, t ? t->tid : NULL, t ? (size_t)t->tid_len : 0);
+  FP_LIT(o, ",\"span_id\":");
+  fp_jstr(o, t ? t->sid : NULL, t ? (size_t)t->sid_len : 0);
+  FP_LIT(o, ",\"parent_span_id\":");
+  fp_jstr(o, t ? t->pid : NULL, t ? (size_t)t->pid_len : 0);
+  FP_LIT(o, ",\"x_request_id\":");
+  fp_jstr(o, t ? t->xid : NULL, t ? (size_t)t->xid_len : 0);
+  FP_LIT(o, ",\"req_tcp_seq\":");
+  fp_u64(o, q ? qseq : 0);
+  FP_LIT(o, ",\"resp_tcp_seq\":");
+  fp_u64(o, r ? rseq : 0);
+  FP_LIT(o, "}\n");
+  s->out_rows++;
+  s->st[S_ROWS]++;
+  if (status == FP_TIMEOUT) s->st[S_TIMEOUTS]++;
+  /* hasReq: a request's method is never empty. */
+  fp_am_add(s->am, &s->am_out, end, f->srv, f->srvj, f->srvj_len, q ? q->path : NULL, q ? (size_t)q->ep_len : 0,
+            status, q != NULL, dur);
+  if (s->out.len >= FP_FLUSH_AT) fp_drain_l7(s);
+}
+
+/* ---- pending requests ------------------------------------------------------------------ */
+
+static void fp_list(fp_l7_t *s, fp_flow_t *f) {
+  if (f->listed) return;
+  f->listed = 1;
+  f->lprev = s->ltail;
+  f->lnext = NULL;
+  if (s->ltail) s->ltail->lnext = f;
+  else s->lhead = f;
+  s->ltail = f;
+}
+
+static void fp_unlist(fp_l7_t *s, fp_flow_t *f) {
+  if (!f->listed) return;
+  f->listed = 0;
+  if (f->lprev) f->lprev->lnext = f->lnext;
+  else s->lhead = f->lnext;
+  if (f->lnext) f->lnext->lprev = f->lprev;
+  else s->ltail = f->lprev;
+  f->lprev = f->lnext = NULL;
+}
+
+static fp_req_t *fp_pend_at(fp_flow_t *f, int i) { return &f->pend[(f->phead + i) % f->pcap]; }
+
+static void fp_pend_shift(fp_flow_t *f) {
+  f->phead = (f->phead + 1) % f->pcap;
+  f->pcount--;
+}
+
+/* A slot for one more pending request (the caller has made room under max_pending); NULL on OOM. */
+static fp_req_t *fp_pend_push(fp_flow_t *f) {
+  if (f->pcount == f->pcap) {
+    int cap = f->pcap ? f->pcap * 2 : 2;
+    fp_req_t *p = malloc(sizeof(fp_req_t) * (size_t)cap);
+    if (p == NULL) return NULL;
+    for (int i = 0; i < f->pcount; i++) memcpy(&p[i], fp_pend_at(f, i), sizeof(fp_req_t));
+    free(f->pend);
+    f->pend = p;
+    f->pcap = cap;
+    f->phead = 0;
+  }
+  f->pcount++;
+  return fp_pend_at(f, f->pcount - 1);
+}
+
+/* ---- the parser (http1.ts) ------------------------------------------------------------- */
+
+static int32_t fp_find_crlf(const uint8_t *b, int32_t s, int32_t e) {
+  for (int32_t i = s; i + 1 < e; i++) {
+    const uint8_t *cr = memchr(b + i, '\r', (size_t)(e - 1 - i));
+    if (cr == NULL) return -1;
+    i = (int32_t)(cr - b);
+    if (b[i + 1] == '\n') return i;
+  }
+  return -1;
+}
+
+static int64_t fp_parse_dec(const uint8_t *b, int32_t s, int32_t e) {
+  if (e <= s || e - s > 15) return -1;
+  int64_t n = 0;
+  for (int32_t i = s; i < e; i++) {
+    int c = b[i] - '0';
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+static int fp_starts(const uint8_t *b, int32_t o, int32_t e, const char *a, int32_t n) {
+  return o + n <= e && memcmp(b + o, a, (size_t)n) == 0;
+}
+
+static int fp_has_folded(const uint8_t *b, int32_t s, int32_t e, const char *lc, int32_t n) {
+  if (e - s > FP_FIELD_MAX) e = s + FP_FIELD_MAX;
+  for (int32_t o = s; o + n <= e; o++)
+    if (name_is(b, o, lc, n)) return 1;
+  return 0;
+}
+
+static int fp_method_at(const uint8_t *b, int32_t o, int32_t e, int32_t blen) {
+  if (o >= e) return -1;
+  uint8_t c = b[o];
+  if (c != 'G' && c != 'P' && c != 'D' && c != 'H' && c != 'O' && c != 'C' && c != 'T') return -1;
+  for (int i = 0; i < 9; i++) {
+    int32_t n = FP_METHOD_LEN[i];
+    /* The JS reads the byte after the method even past the window (in the same buffer). */
+    if (fp_starts(b, o, e, FP_METHODS[i], n) && o + n < blen && b[o + n] == ' ') return i;
+  }
+  return -1;
+}
+
+static int fp_response_start(const uint8_t *b, int32_t o, int32_t e) {
+  return fp_starts(b, o, e, "HTTP/1.", 7) && (e - o < 9 || b[o + 8] == ' ');
+}
+
+/* versionAt: "HTTP/1.x" at [s, e) -> "1.x"; else what follows "HTTP/" (8 at most) or "1.0". */
+static int fp_version(const uint8_t *b, int32_t s, int32_t e, uint8_t *dst) {
+  if (e - s == 8 && fp_starts(b, s, e, "HTTP/1.", 7) && (b[s + 7] == '1' || b[s + 7] == '0')) {
+    memcpy(dst, "1.", 2);
+    dst[2] = b[s + 7];
+    return 3;
+  }
+  if (e - s > 5 && fp_starts(b, s, e, "HTTP/", 5)) {
+    int32_t n = e - (s + 5);
+    if (n > 8) n = 8;
+    memcpy(dst, b + s + 5, (size_t)n);
+    return n;
+  }
+  memcpy(dst, "1.0", 3);
+  return 3;
+}
+
+static int32_t fp_copy_cut(uint8_t *dst, const uint8_t *b, int32_t s, int32_t e, int32_t max) {
+  if (e - s > max) e = s + max;
+  if (e <= s) return 0;
+  memcpy(dst, b + s, (size_t)(e - s));
+  return e - s;
+}
+
+static int32_t fp_chunked(fp_flow_t *f, int d, const uint8_t *b, int32_t off, int32_t end, int64_t *n_out) {
+  int32_t eol = fp_find_crlf(b, off, end);
+  if (eol < 0) return end - off > 1024 ? -1 : 0;
+  if (f->chunk[d] == 2) {
+    if (eol == off) f->chunk[d] = 0;
+    *n_out = eol + 2 - off;
+    return 1;
+  }
+  int64_t n = 0;
+  int32_t i = off;
+  for (; i < eol; i++) {
+    uint8_t c = b[i];
+    int v = c >= '0' && c <= '9' ? c - '0' : ((c | 32) >= 'a' && (c | 32) <= 'f') ? (c | 32) - 87 : -1;
+    if (v < 0) break;
+    n = n * 16 + v;
+    if (n > ((int64_t)1 << 40)) return -1;
+  }
+  if (i == off) return -1;
+  if (n == 0) {
+    f->chunk[d] = 2;
+    *n_out = eol + 2 - off;
+    return 1;
+  }
+  *n_out = eol + 2 - off + n + 2;
+  return 1;
+}
+
+/* headers(): the scan's own-header facts and, for requests, the policy's trace lines. */
+static int32_t fp_headers(fp_l7_t *s, const uint8_t *b, int32_t n, int request) {
+  if (n < 0) return n;
+  int32_t *pos = s->pos;
+  int32_t vs = pos[2];
+  if (vs < 0) s->h_host_len = 0;
+  else {
+    int32_t e = pos[3];
+    if (e - vs > FP_HOST_MAX) e = vs + FP_HOST_MAX;
+    s->h_host = b + vs;
+    s->h_host_len = e > vs ? e - vs : 0;
+  }
+  vs = pos[4];
+  s->h_cl = vs < 0 ? -1 : fp_parse_dec(b, vs, pos[5]);
+  vs = pos[6];
+  s->h_chunked = vs >= 0 && fp_has_folded(b, vs, pos[7], "chunked", 7);
+  if (request) {
+    for (int32_t k = LINES, last = LINES + 2 * n; k < last; k += 2) {
+      int32_t p = pos[k];
+      if (s->by_first_n[b[p]] != 0 && fp_offer_line(s, &s->scratch, b, p, pos[k + 1])) s->traced = 1;
+    }
+  }
+  return pos[1];
+}
+
+/* Returns 1 with *n set (bytes consumed, possibly past end), 0 for more bytes, -1 error. */
+static int fp_request(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t off, int32_t end, int32_t blen, int64_t *n_out) {
+  int m = fp_method_at(b, off, end, blen);
+  if (m < 0) return end - off >= 8 ? -1 : 0;
+  int32_t n = scan_block(b, off, end, s->pos);
+  if (n == -3) return end - off > MAX_HEADER ? -1 : 0;
+  int32_t line = s->pos[0];
+  s->traced = 0;
+  s->scratch.tid_len = s->scratch.sid_len = s->scratch.pid_len = s->scratch.xid_len = 0;
+  int32_t he = fp_headers(s, b, n, 1);
+  if (he == -1) return 0;
+  if (he < 0) return -1;
+  int32_t t = off + FP_METHOD_LEN[m] + 1;
+  int32_t sp2 = s->pos[TARGET_END];
+  int64_t body = 0;
+  if (s->h_chunked) f->chunk[0] = 1;
+  else if (s->h_cl > 0) body = s->h_cl;
+  /* processor.request(): a full queue reports its oldest as unknown first. */
+  if (f->pcount >= s->max_pending) {
+    fp_req_t *old = fp_pend_at(f, 0);
+    s->st[S_PENDING_OVERFLOWS]++;
+    fp_emit(s, f, old, old->ts, old->seq, NULL, old->ts, 0, FP_UNKNOWN);
+    fp_pend_shift(f);
+  }
+  fp_req_t *q = fp_pend_push(f);
+  if (q != NULL) {
+    q->ts = s->cur_ts;
+    q->seq = s->cur_seq;
+    q->method = m;
+    q->path_len = fp_copy_cut(q->path, b, t, sp2, FP_PATH_MAX);
+    int32_t qi = s->pos[QUERY] - t;
+    q->ep_len = qi >= 0 && qi < q->path_len ? qi : q->path_len;
+    q->ver_len = fp_version(b, sp2 + 1, line, q->ver);
+    q->host_len = s->h_host_len;
+    if (s->h_host_len) memcpy(q->host, s->h_host, (size_t)s->h_host_len);
+    q->length = he - off + body;
+    if (s->traced) q->trace = s->scratch;
+    else q->trace.tid_len = q->trace.sid_len = q->trace.pid_len = q->trace.xid_len = 0;
+    fp_list(s, f);
+  }
+  *n_out = he - off + body;
+  return 1;
+}
+
+static int fp_response(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t off, int32_t end, int64_t *n_out) {
+  if (!fp_response_start(b, off, end)) return end - off >= 9 ? -1 : 0;
+  int32_t n = scan_block(b, off, end, s->pos);
+  if (n == -3) return end - off > MAX_HEADER ? -1 : 0;
+  int32_t line = s->pos[0];
+  int64_t code = fp_parse_dec(b, off + 9, off + 12);
+  if (code < 100 || code > 999) return -1;
+  int32_t he = fp_headers(s, b, n, 0);
+  if (he == -1) return 0;
+  if (he < 0) return -1;
+  if (code < 200 && code != 101) {
+    *n_out = he - off;
+    return 1;
+  }
+  fp_resp_t r;
+  r.ver_len = fp_version(b, off, off + 8, r.ver);
+  int head = f->pcount > 0 && fp_pend_at(f, 0)->method == FP_HEAD;
+  int64_t body = 0;
+  if (head || code == 204 || code == 304) body = 0;
+  else if (s->h_chunked) f->chunk[1] = 1;
+  else if (s->h_cl >= 0) body = s->h_cl;
+  else if (code != 101) f->to_close[1] = 1;
+  r.status = code >= 500 ? FP_SERVER_ERROR : code >= 400 ? FP_CLIENT_ERROR : FP_OK;
+  r.code = (int)code;
+  r.exc_len = code >= 400 ? fp_copy_cut(r.exc, b, off + 13, line, FP_EXC_MAX) : 0;
+  r.length = he - off + body;
+  /* processor.response(): FIFO pairing (HTTP/1 messages carry no key). */
+  if (f->pcount == 0) {
+    s->st[S_ORPHANS]++;
+    fp_emit(s, f, NULL, s->cur_ts, 0, &r, s->cur_ts, s->cur_seq, r.status);
+  } else {
+    fp_req_t *q = fp_pend_at(f, 0);
+    fp_emit(s, f, q, q->ts, q->seq, &r, s->cur_ts, s->cur_seq, r.status);
+    fp_pend_shift(f);
+  }
+  if (code == 101) f->to_close[0] = f->to_close[1] = 1;
+  *n_out = he - off + body;
+  return 1;
+}
+
+static int fp_parse(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int32_t off, int32_t end, int32_t blen, int64_t *n) {
+  if (f->to_close[d]) {
+    *n = (int64_t)(end - off) + 1000000000;
+    return 1;
+  }
+  if (f->chunk[d] != 0) return fp_chunked(f, d, b, off, end, n);
+  if (d == 0) return fp_request(s, f, b, off, end, blen, n);
+  return fp_response(s, f, b, off, end, n);
+}
+
+/* ---- stream handling (processor.ts) ---------------------------------------------------- */
+
+static void fp_on_gap(fp_flow_t *f, int d) {
+  f->chunk[d] = 0;
+  f->to_close[d] = 0;
+}
+
+static void fp_gap(fp_l7_t *s, fp_flow_t *f, int d) {
+  s->st[S_GAPS]++;
+  f->buf_len[d] = 0;
+  f->skip[d] = 0;
+  f->resync[d] = 1;
+  if (!f->failed) fp_on_gap(f, d);
+}
+
+static void fp_fail(fp_l7_t *s, fp_flow_t *f) {
+  if (f->failed) return;
+  f->failed = 1;
+  for (int d = 0; d < 2; d++) {
+    free(f->buf[d]);
+    f->buf[d] = NULL;
+    f->buf_cap[d] = f->buf_len[d] = 0;
+  }
+  s->st[S_FLOWS_FAILED]++;
+}
+
+static void fp_error(fp_l7_t *s, fp_flow_t *f) {
+  s->st[S_PARSE_ERRORS]++;
+  if (++f->errors > s->max_errors) fp_fail(s, f);
+}
+
+static int fp_buf_room(fp_flow_t *f, int d, int32_t need, int32_t max) {
+  if (f->buf_cap[d] >= need) return 1;
+  int32_t cap = f->buf_cap[d] * 2;
+  if (cap < need) cap = need;
+  if (cap < 1024) cap = 1024;
+  if (cap > max) cap = max;
+  uint8_t *p = realloc(f->buf[d], (size_t)cap);
+  if (p == NULL) return 0;
+  f->buf[d] = p;
+  f->buf_cap[d] = cap;
+  return 1;
+}
+
+static void fp_feed(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int32_t off, int32_t len, int32_t blen, uint32_t seq) {
+  int64_t skip = f->skip[d];
+  if (skip > 0) {
+    int32_t k = skip < len ? (int32_t)skip : len;
+    f->skip[d] = skip - k;
+    off += k;
+    len -= k;
+    seq += (uint32_t)k;
+    if (len == 0) return;
+  }
+  const uint8_t *win = b;
+  int32_t pos = off, end = off + len, wlen = blen;
+  uint32_t wseq = seq;
+  if (f->buf_len[d] > 0) {
+    int32_t have = f->buf_len[d];
+    if (have + len > s->max_buf) {
+      s->st[S_BUF_OVERFLOWS]++;
+      fp_gap(s, f, d);
+    } else if (!fp_buf_room(f, d, have + len, s->max_buf)) {
+      s->st[S_BUF_OVERFLOWS]++;
+      fp_gap(s, f, d);
+    } else {
+      memcpy(f->buf[d] + have, b + off, (size_t)len);
+      win = f->buf[d];
+      pos = 0;
+      end = have + len;
+      wlen = end;
+      wseq = f->buf_seq[d];
+    }
+  }
+  while (pos < end) {
+    s->cur_seq = wseq;
+    int64_t n = 0;
+    int r = fp_parse(s, f, d, win, pos, end, wlen, &n);
+    if (r == 0) break;
+    if (r < 0) {
+      if (!f->resync[d] || ++f->resync_fails[d] > FP_MAX_RESYNC) fp_error(s, f);
+      pos = end;
+      if (f->failed) return;
+      f->resync[d] = 1;
+      fp_on_gap(f, d);
+      break;
+    }
+    f->resync[d] = 0;
+    f->resync_fails[d] = 0;
+    int32_t avail = end - pos;
+    if (n >= avail) {
+      f->skip[d] = n - avail;
+      pos = end;
+      break;
+    }
+    pos += (int32_t)n;
+    wseq += (uint32_t)n;
+  }
+  if (f->failed) return;
+  int32_t rest = end - pos;
+  if (rest == 0) {
+    f->buf_len[d] = 0;
+    if (win == f->buf[d] && f->buf_cap[d] > 4096) {
+      free(f->buf[d]);
+      f->buf[d] = NULL;
+      f->buf_cap[d] = 0;
+    }
+    return;
+  }
+  if (rest > s->max_buf) {
+    s->st[S_BUF_OVERFLOWS]++;
+    fp_gap(s, f, d);
+    return;
+  }
+  if (win == f->buf[d]) {
+    if (pos > 0) memmove(f->buf[d], f->buf[d] + pos, (size_t)rest);
+  } else {
+    if (!fp_buf_room(f, d, rest, s->max_buf)) {
+      s->st[S_BUF_OVERFLOWS]++;
+      fp_gap(s, f, d);
+      return;
+    }
+    memcpy(f->buf[d], win + pos, (size_t)rest);
+  }
+  f->buf_len[d] = rest;
+  f->buf_seq[d] = wseq;
+}
+
+static void fp_segment(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int32_t off, int32_t len, int32_t wire,
+                       int32_t blen, uint32_t seq, int64_t ts) {
+  if (f->failed) return;
+  s->cur_ts = ts;
+  if (f->has_next[d]) {
+    int32_t delta = (int32_t)(seq - f->next[d]);
+    if (delta < 0) {
+      if ((int64_t)delta + wire <= 0) return;
+      off -= delta;
+      len += delta;
+      wire += delta;
+      seq = f->next[d];
+      if (len <= 0) {
+        f->next[d] = seq + (uint32_t)wire;
+        fp_gap(s, f, d);
+        return;
+      }
+    } else if (delta > 0) fp_gap(s, f, d);
+  }
+  f->has_next[d] = 1;
+  f->next[d] = seq + (uint32_t)wire;
+  if (len > 0) fp_feed(s, f, d, b, off, len, blen, seq);
+  if (len < wire) fp_gap(s, f, d);
+}
+
+static int fp_hold(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int32_t off, int32_t len, uint32_t seq, int64_t ts) {
+  int64_t bytes = len;
+  for (int i = 0; i < f->nheld[d]; i++) bytes += f->held[d][i].len;
+  if (f->nheld[d] >= FP_MAX_HELD || bytes > s->max_buf) return 0;
+  uint8_t *data = malloc(len > 0 ? (size_t)len : 1);
+  if (data == NULL) return 0;
+  memcpy(data, b + off, (size_t)len);
+  fp_held_t *h = &f->held[d][f->nheld[d]++];
+  h->data = data;
+  h->len = len;
+  h->seq = seq;
+  h->ts = ts;
+  s->st[S_REORDERED]++;
+  return 1;
+}
+
+static void fp_drain_held(fp_l7_t *s, fp_flow_t *f, int d) {
+  for (int again = 1; again && f->nheld[d] > 0;) {
+    again = 0;
+    for (int i = 0; i < f->nheld[d]; i++) {
+      fp_held_t x = f->held[d][i];
+      if ((int32_t)(x.seq - f->next[d]) <= 0) {
+        memmove(&f->held[d][i], &f->held[d][i + 1], sizeof(fp_held_t) * (size_t)(f->nheld[d] - i - 1));
+        f->nheld[d]--;
+        fp_segment(s, f, d, x.data, 0, x.len, x.len, x.len, x.seq, x.ts);
+        free(x.data);
+        again = 1;
+        break;
+      }
+    }
+  }
+}
+
+static void fp_flush_held(fp_l7_t *s, fp_flow_t *f, int d) {
+  int n = f->nheld[d];
+  if (n == 0) return;
+  fp_held_t h[FP_MAX_HELD];
+  memcpy(h, f->held[d], sizeof(fp_held_t) * (size_t)n);
+  /* stable insertion sort by (a.seq - b.seq) | 0, as the JS sort */
+  for (int i = 1; i < n; i++) {
+    fp_held_t x = h[i];
+    int j = i - 1;
+    while (j >= 0 && (int32_t)(h[j].seq - x.seq) > 0) {
+      h[j + 1] = h[j];
+      j--;
+    }
+    h[j + 1] = x;
+  }
+  f->nheld[d] = 0;
+  for (int i = 0; i < n; i++) {
+    fp_segment(s, f, d, h[i].data, 0, h[i].len, h[i].len, h[i].len, h[i].seq, h[i].ts);
+    free(h[i].data);
+  }
+}
+
+static void fp_on_payload(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int32_t off, int32_t len, int32_t wire,
+                          int32_t blen, uint32_t seq, int64_t ts) {
+  if (f->failed) return;
+  f->last_ts = ts;
+  s->cur_ts = ts;
+  if (f->has_next[d] && len == wire) {
+    int32_t delta = (int32_t)(seq - f->next[d]);
+    if (delta > 0 && fp_hold(s, f, d, b, off, len, seq, ts)) return;
+    if (delta > 0) fp_flush_held(s, f, d);
+  }
+  fp_segment(s, f, d, b, off, len, wire, blen, seq, ts);
+  if (f->nheld[d] > 0) fp_drain_held(s, f, d);
+}
+
+static void fp_expire(fp_l7_t *s, fp_flow_t *f, int64_t now, int all) {
+  while (f->pcount > 0 && (all || now - fp_pend_at(f, 0)->ts >= s->timeout_us)) {
+    fp_req_t *q = fp_pend_at(f, 0);
+    int64_t cap = q->ts + s->timeout_us;
+    int64_t e = f->last_ts < cap ? f->last_ts : cap;
+    if (e < q->ts) e = q->ts;
+    fp_emit(s, f, q, q->ts, q->seq, NULL, e, 0, FP_TIMEOUT);
+    fp_pend_shift(f);
+  }
+  if (f->pcount == 0) fp_unlist(s, f);
+}
+
+static void fp_flow_free(fp_flow_t *f) {
+  free(f->p1);
+  free(f->p2);
+  free(f->srvj);
+  for (int d = 0; d < 2; d++) {
+    free(f->buf[d]);
+    for (int i = 0; i < f->nheld[d]; i++) free(f->held[d][i].data);
+  }
+  free(f->pend);
+  free(f);
+}
+
+/* ---- N-API ----------------------------------------------------------------------------- */
+
+static fp_flow_t *fp_flow_of(fp_l7_t *s, double id) {
+  int i = (int)id;
+  if (i < 0 || i >= s->nflows) return NULL;
+  return s->flows[i];
+}
+
+static fp_l7_t *fp_self(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
+  fp_l7_t *s = NULL;
+  napi_get_cb_info(env, info, argc, argv, NULL, (void **)&s);
+  s->env = env;
+  return s;
+}
+
+/* seg(buf): one payload segment; args[0..6] = flow id, direction (already oriented), offset,
+   captured length, wire length, TCP sequence, timestamp (µs). */
+static napi_value fp_js_seg(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  fp_l7_t *s = fp_self(env, info, &argc, a);
+  napi_typedarray_type type;
+  size_t blen = 0, bo;
+  void *data = NULL;
+  napi_value ab;
+  if (argc < 1 || napi_get_typedarray_info(env, a[0], &type, &blen, &data, &ab, &bo) != napi_ok ||
+      type != napi_uint8_array || blen > 0x7fffffff)
+    return NULL;
+  double *g = s->args;
+  fp_flow_t *f = fp_flow_of(s, g[0]);
+  int32_t off = (int32_t)g[2], len = (int32_t)g[3], wire = (int32_t)g[4];
+  if (f == NULL || off < 0 || len < 0 || (size_t)off + (size_t)len > blen || wire < len) return NULL;
+  fp_on_payload(s, f, (int)g[1] & 1, data, off, len, wire, (int32_t)blen, (uint32_t)(int64_t)g[5], (int64_t)g[6]);
+  if (s->am_out.len >= FP_FLUSH_AT) fp_drain_am(s);
+  return NULL;
+}
+
+static char *fp_str(napi_env env, napi_value v, size_t *len) {
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) return NULL;
+  char *p = malloc(n + 1);
+  if (p == NULL) return NULL;
+  napi_get_value_string_utf8(env, v, p, n + 1, &n);
+  *len = n;
+  return p;
+}
+
+/* open(p1, p2, serverJson, serverId) -> flow id: the flow's fixed row bytes, made by JS. */
+static napi_value fp_js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4], res;
+  fp_l7_t *s = fp_self(env, info, &argc, a);
+  int id = -1;
+  fp_flow_t *f = calloc(1, sizeof(fp_flow_t));
+  uint32_t srv = 0;
+  if (f != NULL && argc >= 4 && napi_get_value_uint32(env, a[3], &srv) == napi_ok) {
+    f->p1 = (uint8_t *)fp_str(env, a[0], &f->p1_len);
+    f->p2 = (uint8_t *)fp_str(env, a[1], &f->p2_len);
+    f->srvj = (uint8_t *)fp_str(env, a[2], &f->srvj_len);
+    f->srv = srv;
+    if (f->p1 && f->p2 && f->srvj) {
+      if (s->nfree > 0) id = s->free_ids[--s->nfree];
+      else {
+        if (s->nflows == s->flows_cap) {
+          int cap = s->flows_cap ? s->flows_cap * 2 : 1024;
+          fp_flow_t **fl = realloc(s->flows, sizeof(fp_flow_t *) * (size_t)cap);
+          int *fr = realloc(s->free_ids, sizeof(int) * (size_t)cap);
+          if (fl) s->flows = fl;
+          if (fr) s->free_ids = fr;
+          if (fl && fr) s->flows_cap = cap;
+        }
+        if (s->nflows < s->flows_cap) id = s->nflows++;
+      }
+    }
+  }
+  if (id < 0) {
+    if (f) fp_flow_free(f);
+    napi_throw_error(env, NULL, "http1-rows: out of memory opening a flow");
+    return NULL;
+  }
+  f->used = 1;
+  s->flows[id] = f;
+  napi_create_int32(env, id, &res);
+  return res;
+}
+
+/* end(id, ts): the flow ended; held segments go through, unanswered requests time out. */
+static napi_value fp_js_end(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  fp_l7_t *s = fp_self(env, info, &argc, a);
+  double id = -1, ts = 0;
+  if (argc < 2) return NULL;
+  napi_get_value_double(env, a[0], &id);
+  napi_get_value_double(env, a[1], &ts);
+  fp_flow_t *f = fp_flow_of(s, id);
+  if (f == NULL) return NULL;
+  if (f->nheld[0] || f->nheld[1]) {
+    fp_flush_held(s, f, 0);
+    fp_flush_held(s, f, 1);
+  }
+  fp_expire(s, f, (int64_t)ts, 1);
+  fp_unlist(s, f);
+  s->flows[(int)id] = NULL;
+  s->free_ids[s->nfree++] = (int)id;
+  fp_flow_free(f);
+  return NULL;
+}
+
+/* tick(now): request timeouts and finished metric seconds. */
+static napi_value fp_js_tick(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  fp_l7_t *s = fp_self(env, info, &argc, a);
+  double now = 0;
+  if (argc < 1) return NULL;
+  napi_get_value_double(env, a[0], &now);
+  for (fp_flow_t *f = s->lhead; f != NULL;) {
+    fp_flow_t *next = f->lnext;
+    fp_expire(s, f, (int64_t)now, 0);
+    f = next;
+  }
+  fp_am_tick(s->am, &s->am_out, (int64_t)now);
+  fp_drain(s);
+  return NULL;
+}
+
+/* flush(): metrics written (every flow has been ended by the caller). */
+static napi_value fp_js_flush(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  fp_l7_t *s = fp_self(env, info, &argc, NULL);
+  fp_am_flush(s->am, &s->am_out);
+  fp_drain(s);
+  return NULL;
+}
+
+/* stats() -> the counters (S_*), then buffered bytes, held bytes, pending, max pending per
+   flow, flows, metrics folded, metrics late rows, output failed. */
+static napi_value fp_js_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  fp_l7_t *s = fp_self(env, info, &argc, NULL);
+  double buffered = 0, held = 0, pending = 0, maxp = 0, flows = 0;
+  for (int i = 0; i < s->nflows; i++) {
+    fp_flow_t *f = s->flows[i];
+    if (f == NULL) continue;
+    flows++;
+    buffered += f->buf_cap[0] + f->buf_cap[1];
+    for (int d = 0; d < 2; d++)
+      for (int k = 0; k < f->nheld[d]; k++) held += f->held[d][k].len;
+    pending += f->pcount;
+    if (f->pcount > maxp) maxp = f->pcount;
+  }
+  s->st[9] = buffered;
+  s->st[10] = held;
+  s->st[11] = pending;
+  s->st[12] = maxp;
+  s->st[13] = flows;
+  s->st[14] = (double)fp_am_folded(s->am);
+  s->st[15] = (double)fp_am_late_rows(s->am);
+  s->st[16] = s->out.failed || s->am_out.failed;
+  napi_value arr, ab;
+  void *data;
+  napi_create_arraybuffer(env, sizeof(double) * 17, &data, &ab);
+  memcpy(data, s->st, sizeof(double) * 17);
+  napi_create_typedarray(env, napi_float64_array, 17, ab, 0, &arr);
+  return arr;
+}
+
+static void fp_l7_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  fp_l7_t *s = data;
+  for (int i = 0; i < s->nflows; i++)
+    if (s->flows[i]) fp_flow_free(s->flows[i]);
+  free(s->flows);
+  free(s->free_ids);
+  free(s->am_out.p);
+  fp_am_free(s->am);
+  napi_delete_reference(env, s->sink_l7);
+  napi_delete_reference(env, s->sink_am);
+  napi_delete_reference(env, s->out_ref);
+  napi_delete_reference(env, s->am_xfer_ref);
+  napi_delete_reference(env, s->args_ref);
+  free(s);
+}
+
+static napi_value fp_u8(napi_env env, size_t cap, void **data, napi_ref *ref) {
+  napi_value ab, arr;
+  if (napi_create_arraybuffer(env, cap, data, &ab) != napi_ok) return NULL;
+  if (napi_create_typedarray(env, napi_uint8_array, cap, ab, 0, &arr) != napi_ok) return NULL;
+  if (napi_create_reference(env, arr, 1, ref) != napi_ok) return NULL;
+  return arr;
+}
+
+/* create(cfg) -> { args, seg, open, end, tick, flush, stats }. cfg: ids (the "org_id"/"agent_id"
+   JSON pair), timeoutUs, maxPending, maxBuf, maxErrors, maxKeys, names ([name, kind, reqId,
+   custom] in the policy's order), l7 and am (sinks: (bytes, len, rows)). */
+static napi_value fp_js_create(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value cfg;
+  napi_get_cb_info(env, info, &argc, &cfg, NULL, NULL);
+  fp_l7_t *s = calloc(1, sizeof(fp_l7_t));
+  if (s == NULL || argc < 1) {
+    free(s);
+    napi_throw_error(env, NULL, "http1-rows: cannot create");
+    return NULL;
+  }
+  s->env = env;
+  napi_value v;
+  double d;
+#define CFG_NUM(key, dst)                                  \
+  napi_get_named_property(env, cfg, key, &v);               \
+  if (napi_get_value_double(env, v, &d) == napi_ok) dst = d;
+  s->timeout_us = 30000000;
+  s->max_pending = 64;
+  s->max_buf = 64 * 1024;
+  s->max_errors = 8;
+  double max_keys = 10000;
+  CFG_NUM("timeoutUs", s->timeout_us);
+  CFG_NUM("maxPending", s->max_pending);
+  CFG_NUM("maxBuf", s->max_buf);
+  CFG_NUM("maxErrors", s->max_errors);
+  CFG_NUM("maxKeys", max_keys);
+  if (s->max_pending < 1) s->max_pending = 1;
+  napi_get_named_property(env, cfg, "ids", &v);
+  size_t ids_len = 0;
+  char *ids = fp_str(env, v, &ids_len);
+  s->am = ids ? fp_am_new((const uint8_t *)ids, ids_len, (int)max_keys) : NULL;
+  free(ids);
+  napi_value names;
+  uint32_t nn = 0;
+  napi_get_named_property(env, cfg, "names", &names);
+  napi_get_array_length(env, names, &nn);
+  for (uint32_t i = 0; i < nn && s->nnames < 64; i++) {
+    napi_value e, x;
+    napi_get_element(env, names, i, &e);
+    fp_name_t *nm = &s->names[s->nnames];
+    size_t n = 0;
+    napi_get_element(env, e, 0, &x);
+    char tmp[80];
+    if (napi_get_value_string_latin1(env, x, tmp, sizeof tmp, &n) != napi_ok || n > 64) continue;
+    memcpy(nm->name, tmp, n);
+    nm->len = (int)n;
+    int32_t k = 0;
+    napi_get_element(env, e, 1, &x);
+    napi_get_value_int32(env, x, &k);
+    nm->kind = k;
+    napi_get_element(env, e, 2, &x);
+    napi_get_value_int32(env, x, &k);
+    nm->reqid = k;
+    napi_get_element(env, e, 3, &x);
+    napi_get_value_int32(env, x, &k);
+    nm->custom = k;
+    int idx = s->nnames++;
+    /* by first byte, either case for a-z; an empty name matches a line starting with its colon */
+    int c = n == 0 ? ':' : nm->name[0];
+    int firsts[2] = {c, -1};
+    if (c >= 'a' && c <= 'z') firsts[1] = c - 32;
+    for (int j = 0; j < 2; j++) {
+      int fc = firsts[j];
+      if (fc < 0 || s->by_first_n[fc] >= 64) continue;
+      s->by_first[fc][s->by_first_n[fc]++] = (int16_t)idx;
+    }
+  }
+  napi_value l7fn, amfn;
+  napi_get_named_property(env, cfg, "l7", &l7fn);
+  napi_get_named_property(env, cfg, "am", &amfn);
+  napi_create_reference(env, l7fn, 1, &s->sink_l7);
+  napi_create_reference(env, amfn, 1, &s->sink_am);
+  void *p;
+  if (s->am == NULL || fp_u8(env, FP_OUT_CAP, &p, &s->out_ref) == NULL) {
+    napi_throw_error(env, NULL, "http1-rows: out of memory");
+    return NULL;
+  }
+  s->out.p = p;
+  s->out.cap = FP_OUT_CAP;
+  if (fp_u8(env, FP_FLUSH_AT, &p, &s->am_xfer_ref) == NULL) return NULL;
+  s->am_xfer = p;
+  napi_value obj, ab, args, fn;
+  napi_create_object(env, &obj);
+  if (napi_create_arraybuffer(env, sizeof(double) * 8, &p, &ab) != napi_ok) return NULL;
+  s->args = p;
+  napi_create_typedarray(env, napi_float64_array, 8, ab, 0, &args);
+  napi_create_reference(env, args, 1, &s->args_ref);
+  napi_set_named_property(env, obj, "args", args);
+#define FP_FN(name, cb)                                          \
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, s, &fn); \
+  napi_set_named_property(env, obj, name, fn);
+  FP_FN("seg", fp_js_seg);
+  FP_FN("open", fp_js_open);
+  FP_FN("end", fp_js_end);
+  FP_FN("tick", fp_js_tick);
+  FP_FN("flush", fp_js_flush);
+  FP_FN("stats", fp_js_stats);
+  napi_add_finalizer(env, obj, s, fp_l7_finalize, NULL, NULL);
+  return obj;
+}
+
+static napi_value fp_init(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "create", NAPI_AUTO_LENGTH, fp_js_create, NULL, &fn);
+  napi_set_named_property(env, exports, "create", fn);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, fp_init)
+`;

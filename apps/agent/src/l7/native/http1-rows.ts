@@ -1,0 +1,115 @@
+/**
+ * The native HTTP/1 row path: HTTP/1 flows, once detected by the processor, have their
+ * segments handled in C (./http1-rows-c.ts), which formats l7_flow_log rows and aggregates
+ * application metrics itself and hands JS whole JSONL lines. It exists because per-row JS work
+ * (a row object, pairing, the metrics' Map lookups, formatting) cost ~2.4 µs a row, and issue 4
+ * asks for an HTTP-heavy capture's L7 analysis within 30 % of L4-only (docs/notes/l7-floor-session6.md).
+ *
+ * One N-API call per segment, its numbers passed through a shared Float64Array (`args`) so the
+ * call decodes one argument. The JS path (../protocols/http1.ts and the processor) stays the
+ * reference: the native path's rows are byte-identical to it (test/l7/http1-native-diff.test.ts).
+ */
+import { createHash } from "node:crypto";
+import { existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { threadId } from "node:worker_threads";
+import { buildAddon, privateAddonDir } from "@flowplane/core/native-addon";
+import { APP_METRICS_C } from "./app-metrics-c.ts";
+import { HTTP1_SCAN_C } from "./http1-lines-c.ts";
+import { HTTP1_ROWS_C } from "./http1-rows-c.ts";
+import { ROWS_COMMON_C } from "./rows-common-c.ts";
+
+/** Receives whole JSONL lines; `b` is valid during the call only. */
+export type RawSink = (b: Uint8Array, len: number, rows: number) => void;
+
+export interface NativeRowsConfig {
+  /** `"org_id":"…","agent_id":"…"` */
+  ids: string;
+  timeoutUs: number;
+  maxPending: number;
+  maxBuf: number;
+  maxErrors: number;
+  maxKeys: number;
+  /** The header policy's names: [lower-case name, kind (1-7 standard, 0 other), reqId, custom]. */
+  names: [string, number, number, number][];
+  l7: RawSink;
+  am: RawSink;
+}
+
+/** One processor's native state. */
+export interface NativeRows {
+  /** seg()'s numbers: flow id, direction (oriented), offset, length, wire length, TCP seq, µs. */
+  args: Float64Array;
+  seg(buf: Uint8Array): void;
+  /** The flow's fixed row bytes: `{"flow_id":…,"start_time":`, `,"client_ip":…,"version":`, the metrics' server JSON and id. */
+  open(p1: string, p2: string, serverJson: string, serverId: number): number;
+  end(id: number, tsMicros: number): void;
+  tick(nowMicros: number): void;
+  flush(): void;
+  /** Counters, see STAT below. */
+  stats(): Float64Array;
+}
+
+/** Indexes into stats(). */
+export const STAT = {
+  rows: 0,
+  timeouts: 1,
+  orphanResponses: 2,
+  parseErrors: 3,
+  gaps: 4,
+  reordered: 5,
+  bufferOverflows: 6,
+  pendingOverflows: 7,
+  flowsFailed: 8,
+  bufferedBytes: 9,
+  heldBytes: 10,
+  pending: 11,
+  maxPendingPerFlow: 12,
+  flows: 13,
+  folded: 14,
+  lateRows: 15,
+  outputFailed: 16,
+} as const;
+
+interface Addon {
+  create(cfg: NativeRowsConfig): NativeRows;
+}
+
+const SOURCE = `${ROWS_COMMON_C}\n${HTTP1_SCAN_C}\n${APP_METRICS_C}\n${HTTP1_ROWS_C}`;
+
+/** The source in the private build directory (see http1-lines.ts: written once, by hash). */
+function sourceFile(): string | { reason: string } {
+  const dir = privateAddonDir();
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== (process.getuid?.() ?? -1) || (st.mode & 0o077) !== 0)
+      return { reason: `${dir} is not a private directory of this user` };
+    const hash = createHash("sha256").update(SOURCE).digest("hex").slice(0, 16);
+    const file = join(dir, `http1-rows-${hash}.c`);
+    if (!existsSync(file)) {
+      const tmp = `${file}.${process.pid}.${threadId}.tmp`;
+      writeFileSync(tmp, SOURCE, { mode: 0o600 });
+      renameSync(tmp, file);
+    }
+    return file;
+  } catch (e) {
+    return { reason: (e as Error).message.split("\n")[0] ?? "" };
+  }
+}
+
+let addon: Addon | string | undefined;
+
+/** The addon, or why the JS path runs (FLOWPLANE_L7_NATIVE=0 is read at every call). */
+export function nativeRowsAddon(): Addon | string {
+  if (process.env.FLOWPLANE_L7_NATIVE === "0") return "off (FLOWPLANE_L7_NATIVE=0)";
+  if (addon === undefined) {
+    const file = sourceFile();
+    addon =
+      typeof file !== "string"
+        ? `http1-rows addon unavailable (${file.reason})`
+        : buildAddon<Addon>({ name: "http1-rows", source: pathToFileURL(file) });
+  }
+  return addon;
+}

@@ -1,0 +1,107 @@
+/**
+ * C shared by the native HTTP/1 row path (./http1-rows.ts concatenates ROWS_COMMON_C,
+ * APP_METRICS_C and HTTP1_ROWS_C into one translation unit): a growable byte buffer and the
+ * writers that make its bytes exactly what JSON.stringify makes of the same JS values, so rows
+ * formatted here are byte-identical to the JS JsonlWriter's.
+ */
+export const ROWS_COMMON_C = String.raw`
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Output bytes; on allocation failure 'failed' is set and later writes are dropped (the
+   caller reports it), never a crash. */
+typedef struct {
+  uint8_t *p;
+  size_t len;
+  size_t cap;
+  int failed;
+} fp_buf_t;
+
+static int fp_reserve(fp_buf_t *b, size_t n) {
+  if (b->failed) return 0;
+  if (b->len + n <= b->cap) return 1;
+  size_t cap = b->cap ? b->cap : 65536;
+  while (cap < b->len + n) cap *= 2;
+  uint8_t *p = realloc(b->p, cap);
+  if (p == NULL) {
+    b->failed = 1;
+    return 0;
+  }
+  b->p = p;
+  b->cap = cap;
+  return 1;
+}
+
+static void fp_put(fp_buf_t *b, const void *s, size_t n) {
+  if (!fp_reserve(b, n)) return;
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+}
+
+#define FP_LIT(b, s) fp_put((b), (s), sizeof(s) - 1)
+
+static void fp_byte(fp_buf_t *b, uint8_t c) {
+  if (!fp_reserve(b, 1)) return;
+  b->p[b->len++] = c;
+}
+
+/* Decimal of a non-negative integer (JSON.stringify of an integral number). */
+static void fp_u64(fp_buf_t *b, uint64_t v) {
+  char t[24];
+  int i = 24;
+  do {
+    t[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  fp_put(b, t + i, 24 - i);
+}
+
+static void fp_i64(fp_buf_t *b, int64_t v) {
+  if (v < 0) {
+    fp_byte(b, '-');
+    fp_u64(b, (uint64_t)0 - (uint64_t)v);
+  } else fp_u64(b, (uint64_t)v);
+}
+
+/* JSON.stringify of the JS string whose code units are these bytes (a latin1 string): quotes,
+   the two-character escapes, \u00XX for other controls, DEL as is, 0x80-0xFF as UTF-8. */
+static void fp_jstr(fp_buf_t *b, const uint8_t *s, size_t n) {
+  if (!fp_reserve(b, n * 6 + 2)) return;
+  uint8_t *o = b->p + b->len;
+  *o++ = '"';
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = s[i];
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      *o++ = c;
+      continue;
+    }
+    if (c >= 0x80) {
+      *o++ = (uint8_t)(0xC0 | (c >> 6));
+      *o++ = (uint8_t)(0x80 | (c & 0x3F));
+      continue;
+    }
+    *o++ = '\\';
+    switch (c) {
+      case '"': *o++ = '"'; break;
+      case '\\': *o++ = '\\'; break;
+      case '\b': *o++ = 'b'; break;
+      case '\f': *o++ = 'f'; break;
+      case '\n': *o++ = 'n'; break;
+      case '\r': *o++ = 'r'; break;
+      case '\t': *o++ = 't'; break;
+      default: {
+        static const char hex[] = "0123456789abcdef";
+        *o++ = 'u';
+        *o++ = '0';
+        *o++ = '0';
+        *o++ = (uint8_t)hex[c >> 4];
+        *o++ = (uint8_t)hex[c & 15];
+      }
+    }
+  }
+  *o++ = '"';
+  b->len = (size_t)(o - b->p);
+}
+`;
