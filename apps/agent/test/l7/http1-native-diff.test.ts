@@ -47,7 +47,11 @@ const SELFTEST = env.FLOWPLANE_DIFF_SELFTEST ?? "";
 const ORG = "11111111-2222-3333-4444-555555555555";
 const AGENT = "66666666-7777-8888-9999-aaaaaaaaaaaa";
 
-const OPTION_SETS: Record<string, { opts: Opts; gen: GenConfig }> = {
+/**
+ * `known`: a difference reported to the lead and not yet decided; the set is skipped unless
+ * FLOWPLANE_DIFF_KNOWN=1 (or it is asked for with FLOWPLANE_DIFF_OPTS).
+ */
+const OPTION_SETS: Record<string, { opts: Opts; gen: GenConfig; known?: string; t0?: number }> = {
   defaults: { opts: {}, gen: { hostility: 1, extraHeaders: [] } },
   tight: {
     opts: {
@@ -99,6 +103,31 @@ const OPTION_SETS: Record<string, { opts: Opts; gen: GenConfig }> = {
       detectSegments: 1,
     },
     gen: { hostility: 1, extraHeaders: [], backwardTs: 0.01 },
+  },
+  /** Trace headers of every kind with values built to trip splitting, trimming and base64. */
+  "trace-values": {
+    opts: { traceHeaders: ["x-trace"], requestIdHeaders: ["x-rid"] },
+    gen: { hostility: 0.3, extraHeaders: ["x-trace", "x-rid"], traceFuzz: true },
+  },
+  /** The one request-id header is not x-request-id (masked), and no custom trace header. */
+  "lone-request-id": {
+    opts: { maskHeaders: ["x-request-id", "authorization"], requestIdHeaders: ["correlation-id"] },
+    gen: { hostility: 0.5, extraHeaders: ["correlation-id", "x-request-id", "authorization"] },
+    // TODO(native HTTP/1 rows): JS HeaderPolicyImpl.offer's fast exit (custom.size === 0 &&
+    // reqIds.size === 1, name not starting with t/b/x/s/u) drops "correlation-id"; the C path
+    // (fp_offer) keeps it, so x_request_id differs. One side must change; then drop `known`.
+    known: "x_request_id of a lone configured request-id header (JS offer() fast exit)",
+  },
+  /** Many segments at unrelated sequence numbers: holding, flushing in (wrap-around) order. */
+  "seq-chaos": {
+    opts: { requestTimeoutUs: 10_000_000 },
+    gen: { hostility: 1, extraHeaders: [], seqChaos: 0.15 },
+  },
+  /** A capture whose clock starts at 0 (synthetic captures), times going back below it. */
+  "epoch-zero": {
+    opts: { requestTimeoutUs: 2_000_000 },
+    gen: { hostility: 1, extraHeaders: [], backwardTs: 0.02 },
+    t0: 0,
   },
   "config-edges": {
     opts: {
@@ -227,10 +256,10 @@ interface RunResult {
   cpuNone?: number;
 }
 
-function makeFlows(seed: number, n: number, cfg: GenConfig, spanUs: number): GenFlow[] {
+function makeFlows(seed: number, n: number, cfg: GenConfig, spanUs: number, t0 = T0): GenFlow[] {
   const r = new Rng(seed ^ 0xa5a5a5a5);
   const flows: GenFlow[] = [];
-  for (let i = 0; i < n; i++) flows.push(genFlow(seed, i, cfg, T0 + r.int(spanUs)));
+  for (let i = 0; i < n; i++) flows.push(genFlow(seed, i, cfg, t0 + r.int(spanUs)));
   return flows;
 }
 
@@ -358,8 +387,8 @@ function feedLockstep(
   const r = new Rng(seed ^ 0x51075107);
   const free: number[] = [];
   let nextSlot = 0;
-  let lastTick = T0;
-  let now = T0;
+  let lastTick = events.length > 0 ? events[0]!.ts : T0;
+  let now = lastTick;
   const sides: [L7Processor, Sink, string][] = B
     ? [
         [A, a, "A (JS)"],
@@ -829,50 +858,53 @@ suite("HTTP/1 native row path against the JS path (differential fuzz)", () => {
 
   for (const name of selected)
     for (let round = Math.max(ROUND, 0); round < (ROUND >= 0 ? ROUND + 1 : ROUNDS); round++)
-      it(`same rows, metrics and stats: options "${name}"${ROUNDS > 1 ? ` round ${round}` : ""}`, () => {
-        const set = OPTION_SETS[name];
-        if (!set)
-          throw new Error(
-            `unknown FLOWPLANE_DIFF_OPTS ${name}: one of ${Object.keys(OPTION_SETS).join(", ")}`,
-          );
-        // Each case's seed depends on the base seed, the set and the round only.
-        const seed = (SEED + Object.keys(OPTION_SETS).indexOf(name) * 0x1000193 + round * 0x9e3779b1) >>> 0;
-        const rerun = `FLOWPLANE_DIFF_SEED=${SEED} FLOWPLANE_DIFF_OPTS=${name}${round ? ` FLOWPLANE_DIFF_ROUND=${round}` : ""}`;
-        let flows = makeFlows(seed, FLOWS, set.gen, FLOWS * 40_000);
-        if (ONLY_FLOW >= 0) flows = flows.filter((f) => f.index === ONLY_FLOW);
-        const res = runFlows(seed, set.opts, flows);
-        if (!SELFTEST) expect(res.kind, "B is not on the native path").toBe("native");
-        const diff = differences(res);
-        if (diff) {
-          const text = report(
-            `HTTP/1 native diff (${flows.length} flows, ${res.events.length} events)`,
-            seed,
-            rerun,
-            name,
-            set.opts,
-            res,
-          );
-          console.error(text);
-          expect.fail(
-            text.length > 8000 ? `${text.slice(0, 8000)}\n… (the full report is on stderr above)` : text,
-          );
-        }
-        expect(res.aStats.parserExceptions, "the JS parser threw (a JS bug the fuzz found)").toBe(0);
-        // The generator must keep reaching what it is for (on the JS side).
-        if (ONLY_FLOW < 0 && set.gen.hostility >= 1) {
-          const s = res.aStats as Record<string, number>;
-          for (const key of ["rows", "timeouts", "orphanResponses", "parseErrors", "gaps", "reordered"])
-            expect(s[key], `the traffic made no ${key}`).toBeGreaterThan(0);
-          const rows = pick(res.a.l7, res.a.l7Http, true).join("");
-          for (const what of [
-            '"trace_id":"0',
-            '"x_request_id":"',
-            '"response_status":"server_error"',
-            '"request_type":"HEAD"',
-          ])
-            expect(rows.includes(what), `no row with ${what}`).toBe(true);
-        }
-      });
+      it.skipIf(!!OPTION_SETS[name]?.known && !env.FLOWPLANE_DIFF_KNOWN && !env.FLOWPLANE_DIFF_OPTS)(
+        `same rows, metrics and stats: options "${name}"${ROUNDS > 1 ? ` round ${round}` : ""}${OPTION_SETS[name]?.known ? ` (known: ${OPTION_SETS[name]?.known})` : ""}`,
+        () => {
+          const set = OPTION_SETS[name];
+          if (!set)
+            throw new Error(
+              `unknown FLOWPLANE_DIFF_OPTS ${name}: one of ${Object.keys(OPTION_SETS).join(", ")}`,
+            );
+          // Each case's seed depends on the base seed, the set and the round only.
+          const seed = (SEED + Object.keys(OPTION_SETS).indexOf(name) * 0x1000193 + round * 0x9e3779b1) >>> 0;
+          const rerun = `FLOWPLANE_DIFF_SEED=${SEED} FLOWPLANE_DIFF_OPTS=${name}${round ? ` FLOWPLANE_DIFF_ROUND=${round}` : ""}`;
+          let flows = makeFlows(seed, FLOWS, set.gen, FLOWS * 40_000, set.t0);
+          if (ONLY_FLOW >= 0) flows = flows.filter((f) => f.index === ONLY_FLOW);
+          const res = runFlows(seed, set.opts, flows);
+          if (!SELFTEST) expect(res.kind, "B is not on the native path").toBe("native");
+          const diff = differences(res);
+          if (diff) {
+            const text = report(
+              `HTTP/1 native diff (${flows.length} flows, ${res.events.length} events)`,
+              seed,
+              rerun,
+              name,
+              set.opts,
+              res,
+            );
+            console.error(text);
+            expect.fail(
+              text.length > 8000 ? `${text.slice(0, 8000)}\n… (the full report is on stderr above)` : text,
+            );
+          }
+          expect(res.aStats.parserExceptions, "the JS parser threw (a JS bug the fuzz found)").toBe(0);
+          // The generator must keep reaching what it is for (on the JS side).
+          if (ONLY_FLOW < 0 && set.gen.hostility >= 1) {
+            const s = res.aStats as Record<string, number>;
+            for (const key of ["rows", "timeouts", "orphanResponses", "parseErrors", "gaps", "reordered"])
+              expect(s[key], `the traffic made no ${key}`).toBeGreaterThan(0);
+            const rows = pick(res.a.l7, res.a.l7Http, true).join("");
+            for (const what of [
+              '"trace_id":"0',
+              '"x_request_id":"',
+              '"response_status":"server_error"',
+              '"request_type":"HEAD"',
+            ])
+              expect(rows.includes(what), `no row with ${what}`).toBe(true);
+          }
+        },
+      );
 
   it('more endpoints in a second than the metrics keep (folded into endpoint "")', () => {
     const seed = (SEED ^ 0xf10d) >>> 0;

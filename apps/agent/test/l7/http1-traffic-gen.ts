@@ -53,6 +53,10 @@ export interface GenConfig {
   extraHeaders: readonly string[];
   /** Chance that a segment's time is before the previous one's (captures merged out of order). */
   backwardTs?: number;
+  /** Trace header values made of the bytes their parsers split, trim and decode. */
+  traceFuzz?: boolean;
+  /** Chance per segment of bytes at an unrelated sequence number (default: a third of the damage rate). */
+  seqChaos?: number;
 }
 
 /** One send: logical direction 0 = client→server, bytes, and µs since the previous send. */
@@ -258,8 +262,70 @@ function uber(r: Rng): string {
 }
 
 /** Trace and id headers, in random order, sometimes repeated. */
+/** A value from the bytes trace parsing cares about: separators, base64, spaces JS trims or not. */
+function nastyValue(r: Rng): string {
+  const parts = [
+    "-",
+    "-",
+    ":",
+    "%3A",
+    "%3a",
+    "%3",
+    "=",
+    "==",
+    " ",
+    "\t",
+    "\x0b",
+    "\xa0",
+    "\x85",
+    "\x1f",
+    "0",
+    "1",
+    "d",
+  ];
+  const b64ish = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-";
+  let s = "";
+  for (let n = r.range(0, 12); n > 0; n--) {
+    const k = r.int(4);
+    if (k === 0) s += r.pick(parts);
+    else if (k === 1) s += hex(r, r.pick([1, 2, 16, 32, 31, 33]));
+    else if (k === 2) for (let i = r.range(1, 12); i > 0; i--) s += b64ish[r.int(b64ish.length)];
+    else
+      s += Buffer.from(
+        r.chance(0.7) ? hex(r, r.range(0, 24)) : randBytes(r, r.range(0, 8)),
+        "latin1",
+      ).toString("base64");
+  }
+  if (r.chance(0.05)) s += "x".repeat(r.range(100, 300));
+  return s;
+}
+
+const TRACE_NAMES = [
+  "traceparent",
+  "b3",
+  "x-b3-traceid",
+  "x-b3-spanid",
+  "x-b3-parentspanid",
+  "sw8",
+  "uber-trace-id",
+  "x-request-id",
+];
+
 function traceHeaders(r: Rng, cfg: GenConfig): [string, string][] {
   const out: [string, string][] = [];
+  if (cfg.traceFuzz) {
+    for (let n = r.range(1, 4); n > 0; n--) {
+      const name =
+        r.chance(0.8) || cfg.extraHeaders.length === 0 ? r.pick(TRACE_NAMES) : r.pick(cfg.extraHeaders);
+      let v = nastyValue(r);
+      // Now and then the usual shape with a nasty part in it.
+      if (name === "sw8" && r.chance(0.5)) v = `1-${v}-${nastyValue(r)}-${r.int(9)}-${nastyValue(r)}`;
+      if (name === "uber-trace-id" && r.chance(0.5))
+        v = `${hex(r, 16)}:${nastyValue(r)}:${r.pick(["0", "00", " 0", nastyValue(r)])}:1`;
+      out.push([casing(r, name), v]);
+    }
+    return out;
+  }
   const n = r.chance(0.3) ? 0 : r.range(1, 4);
   for (let i = 0; i < n; i++) {
     const k = r.int(12);
@@ -578,6 +644,10 @@ function response(
       `${version} abc`,
       `${version} 099 Low`,
       "HTTP/1.10 200 OK",
+      `${version} 4040 Not Found`,
+      `${version} 404Not Found`,
+      `${version} 5031`,
+      `HTTP/1.1\t200 OK`,
       `${version} 200`,
     ]);
   let head = `${status}\r\n`;
@@ -833,11 +903,13 @@ export function genFlow(runSeed: number, index: number, cfg: GenConfig, startTs:
         i--;
         continue;
       }
-      if (r.chance(p / 3)) {
-        // Bytes from nowhere at an unrelated sequence number.
+      if (r.chance(cfg.seqChaos ?? p / 3)) {
+        // Bytes from nowhere at an unrelated sequence number: anywhere (held segments then span
+        // more than 2^31, where the processor's wrap-around order is not transitive), or a
+        // little ahead of or behind the stream.
         raw.splice(i, 0, {
-          dir: r.chance(0.5) ? 0 : 1,
-          off: r.u32(),
+          dir: s.dir,
+          off: r.chance(0.5) ? r.u32() : (s.off + r.range(-3000, 100_000)) >>> 0,
           data: randBytes(r, r.range(1, 500)),
           wireLen: 0,
           t: s.t,
