@@ -31,7 +31,7 @@ type NativeProcessor = L7Processor & { nativeKind?: string };
 const T0 = 1_700_000_000_000_000;
 const env = process.env;
 const SEED = env.FLOWPLANE_DIFF_SEED ? Number(env.FLOWPLANE_DIFF_SEED) >>> 0 : 0x5eed0001;
-const FLOWS = env.FLOWPLANE_DIFF_FLOWS ? Number(env.FLOWPLANE_DIFF_FLOWS) : 250;
+const FLOWS = env.FLOWPLANE_DIFF_FLOWS ? Number(env.FLOWPLANE_DIFF_FLOWS) : 200;
 const LONG = env.FLOWPLANE_DIFF_LONG ? Number(env.FLOWPLANE_DIFF_LONG) : 200_000;
 const ONLY_FLOW = env.FLOWPLANE_DIFF_FLOW ? Number(env.FLOWPLANE_DIFF_FLOW) : -1;
 /** Seeds per option set (more for a longer hunt). */
@@ -128,6 +128,16 @@ const OPTION_SETS: Record<string, { opts: Opts; gen: GenConfig; known?: string; 
     opts: { requestTimeoutUs: 2_000_000 },
     gen: { hostility: 1, extraHeaders: [], backwardTs: 0.02 },
     t0: 0,
+  },
+  /** Limits far above the defaults: long unanswered pipelines, large buffers. */
+  "big-limits": {
+    opts: {
+      maxPendingPerFlow: 3000,
+      maxBufferPerDir: 1 << 20,
+      requestTimeoutUs: 60_000_000,
+      maxErrorsPerFlow: 1000,
+    },
+    gen: { hostility: 1, extraHeaders: [], maxPending: 400 },
   },
   "config-edges": {
     opts: {
@@ -953,8 +963,24 @@ suite("HTTP/1 native row path against the JS path (differential fuzz)", () => {
     const flows: GenFlow[] = [];
     let messages = 0;
     const r = new Rng(seed);
+    // 2000 conversations, then copies of them at other times, ports and sequence numbers
+    // (generating every flow took as long as running it).
     for (let i = 0; messages < LONG; i++) {
-      const f = genFlow(seed, i, cfg, T0 + r.int(60_000_000));
+      const start = T0 + r.int(60_000_000);
+      let f: GenFlow;
+      if (i < 2000) f = genFlow(seed, i, cfg, start);
+      else {
+        const o = flows[i % 2000]!;
+        const dt = start - (o.segs[0]?.at ?? start);
+        const ds = r.u32();
+        f = {
+          ...o,
+          index: i,
+          meta: { ...o.meta, flowId: String(100000 + i), clientPort: 1024 + (i % 60000) },
+          segs: o.segs.map((x) => ({ ...x, ts: x.ts + dt, at: x.at + dt, seq: (x.seq + ds) >>> 0 })),
+          endTs: o.endTs < 0 ? -1 : o.endTs + dt,
+        };
+      }
       flows.push(f);
       messages += f.messages;
     }

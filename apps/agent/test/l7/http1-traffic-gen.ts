@@ -55,6 +55,8 @@ export interface GenConfig {
   backwardTs?: number;
   /** Trace header values made of the bytes their parsers split, trim and decode. */
   traceFuzz?: boolean;
+  /** Most requests a "pending" flow sends without answers (default 75). */
+  maxPending?: number;
   /** Chance per segment of bytes at an unrelated sequence number (default: a third of the damage rate). */
   seqChaos?: number;
 }
@@ -705,7 +707,8 @@ function conversation(r: Rng, cfg: GenConfig): { writes: Write[]; messages: numb
   const writes: Write[] = [];
   let messages = 0;
   const style = r.pick(["keepalive", "keepalive", "pipelined", "mixed", "pending"] as const);
-  const n = style === "pending" ? r.range(3, 75) : r.chance(0.1) ? r.range(15, 40) : r.range(1, 8);
+  const n =
+    style === "pending" ? r.range(3, cfg.maxPending ?? 75) : r.chance(0.1) ? r.range(15, 40) : r.range(1, 8);
   const tags: string[] = [style];
   let i = 0;
   let closed = false;
