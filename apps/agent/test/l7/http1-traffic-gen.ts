@@ -775,7 +775,11 @@ function conversation(r: Rng, cfg: GenConfig): { writes: Write[]; messages: numb
     });
     tags.push("garbage-write");
   }
-  return { writes, messages, scenario: tags.join(",") };
+  // "unanswered x12" rather than the tag twelve times.
+  const counts = new Map<string, number>();
+  for (const t of tags) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const scenario = [...counts].map(([t, n]) => (n > 1 ? `${t} x${n}` : t)).join(",");
+  return { writes, messages, scenario };
 }
 
 interface RawSeg {
