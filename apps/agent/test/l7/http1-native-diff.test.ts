@@ -382,7 +382,7 @@ function run(seed: number, opts: Opts, events: Event[], lockstep = true): RunRes
   let cpuNone: number | undefined;
   if (lockstep) {
     // Per event, A then B: slots are the same since both draw from the same seeded choices.
-    feedLockstep(events, seed, A, B, a, b, blk, metaBySlot, slotOf, thrown);
+    feedLockstep(events, seed, A, B, a, b, blk, metaBySlot, slotOf, thrown, opts.maxBufferPerDir);
   } else {
     // Each side alone (the same seeded slots), timed; B first, so that the garbage A's row
     // objects and strings leave is not collected on B's time.
@@ -436,6 +436,7 @@ function feedLockstep(
   metaBySlot: Map<number, FlowMeta>,
   slotOf: Map<GenFlow, number>,
   thrown: string[],
+  maxBuf = 64 * 1024,
 ): void {
   const r = new Rng(seed ^ 0x51075107);
   const free: number[] = [];
@@ -501,6 +502,12 @@ function feedLockstep(
       const f = (v: typeof x) =>
         `flows ${v.flows}, pending ${v.pending}, maxPendingPerFlow ${v.maxPendingPerFlow}`;
       if (f(x) !== f(y)) thrown.push(`footprint() after event ${i}: A ${f(x)}; B ${f(y)}`);
+      // Within the options' bounds: per flow and direction, maxBufferPerDir buffered and held.
+      const bound = y.flows * 2 * maxBuf;
+      if (y.bufferedBytes > bound || y.heldBytes > bound)
+        thrown.push(
+          `B's footprint() after event ${i} is past its bounds (${bound} each): buffered ${y.bufferedBytes}, held ${y.heldBytes}`,
+        );
     }
   }
   both(events.length, "flush", (P) => P.flush(now + 1));

@@ -117,6 +117,16 @@ function randBytes(r: Rng, n: number): string {
 }
 
 /** Printable ASCII with now and then a byte JSON must escape or that is not ASCII. */
+/** A run of consecutive byte values (every one of 0-255 comes up), without CR, LF and `skip`. */
+function byteRun(r: Rng, n: number, skip = ""): string {
+  let s = "";
+  for (let c = r.int(256); s.length < n; c = (c + 1) & 255) {
+    const ch = String.fromCharCode(c);
+    if (c !== 13 && c !== 10 && !skip.includes(ch)) s += ch;
+  }
+  return s;
+}
+
 function oddText(r: Rng, n: number): string {
   const odd = [
     '"',
@@ -374,7 +384,9 @@ function traceHeaders(r: Rng, cfg: GenConfig): [string, string][] {
 }
 
 function host(r: Rng, h = 1): string {
-  switch (h > 0 ? r.int(12) : 5) {
+  switch (h > 0 ? r.int(13) : 5) {
+    case 12:
+      return byteRun(r, r.range(1, 255), " \t");
     case 0:
       return oddText(r, r.range(1, 40));
     case 1:
@@ -411,7 +423,9 @@ function target(r: Rng, h: number): string {
     case 5:
       return `http://${host(r).replace(/[ \t]/g, "")}/abs/${word(r)}?k=v`;
     case 6:
-      return `/${oddText(r, r.range(1, 30)).replace(/ /g, "_")}`;
+      return r.chance(0.5)
+        ? `/${oddText(r, r.range(1, 30)).replace(/ /g, "_")}`
+        : `/${byteRun(r, r.range(1, 255), " ")}`;
     case 7:
       return `/${"q".repeat(r.range(1015, 1030))}?tail=1`;
     case 8:
@@ -603,7 +617,9 @@ const REASONS: Record<number, string> = {
 
 function reason(r: Rng, code: number, h: number): string {
   if (h > 0 && r.chance(0.25 * h)) {
-    switch (r.int(6)) {
+    switch (r.int(7)) {
+      case 6:
+        return ` ${byteRun(r, r.range(1, 127))}`;
       case 0:
         return ` ${oddText(r, r.range(1, 40))}`;
       case 1:
