@@ -25,7 +25,8 @@ interface RawRows {
   l7(b: Uint8Array, len: number, rows: number): void;
   appMetrics(b: Uint8Array, len: number, rows: number): void;
 }
-type Opts = Omit<L7ProcessorOptions, "describeFlow" | "onL7" | "onAppMetrics">;
+/** Processor options, and how often the driver ticks (µs of capture time; default a second). */
+type Opts = Omit<L7ProcessorOptions, "describeFlow" | "onL7" | "onAppMetrics"> & { tickUs?: number };
 type NativeProcessor = L7Processor & { nativeKind?: string };
 
 const T0 = 1_700_000_000_000_000;
@@ -182,6 +183,16 @@ const OPTION_SETS: Record<string, { opts: Opts; gen: GenConfig; known?: string; 
     // keeps the low byte of U+20AC, so "x-\xac-id" lines match natively and never in JS.
     known: "policy name above U+00FF (latin1 conversion keeps its low byte)",
   },
+  /** The engine ticks at its own pace: every 7 s here (metrics seconds and timeouts found late). */
+  "sparse-ticks": {
+    opts: { tickUs: 7_000_000, requestTimeoutUs: 3_000_000 },
+    gen: { hostility: 1, extraHeaders: [] },
+  },
+  /** ... or before every event. */
+  "dense-ticks": {
+    opts: { tickUs: 0, requestTimeoutUs: 1_500_000 },
+    gen: { hostility: 1, extraHeaders: [] },
+  },
   "config-edges": {
     opts: {
       traceHeaders: ["", "b3", "X-B3-TRACEID", "t:x", "a".repeat(65), "x-b3-sampled"],
@@ -330,7 +341,8 @@ function eventsOf(flows: readonly GenFlow[]): Event[] {
  * Feeds the events to A (JS) and B (native). Lockstep (A then B per event) by default; for the
  * long run each side alone, timed with CPU time.
  */
-function run(seed: number, opts: Opts, events: Event[], lockstep = true): RunResult {
+function run(seed: number, allOpts: Opts, events: Event[], lockstep = true): RunResult {
+  const { tickUs = 1_000_000, ...opts } = allOpts;
   const a = new Sink(!lockstep);
   const b = new Sink(!lockstep);
   const metaBySlot = new Map<number, FlowMeta>();
@@ -382,7 +394,7 @@ function run(seed: number, opts: Opts, events: Event[], lockstep = true): RunRes
   let cpuNone: number | undefined;
   if (lockstep) {
     // Per event, A then B: slots are the same since both draw from the same seeded choices.
-    feedLockstep(events, seed, A, B, a, b, blk, metaBySlot, slotOf, thrown, opts.maxBufferPerDir);
+    feedLockstep(events, seed, A, B, a, b, blk, metaBySlot, slotOf, thrown, opts.maxBufferPerDir, tickUs);
   } else {
     // Each side alone (the same seeded slots), timed; B first, so that the garbage A's row
     // objects and strings leave is not collected on B's time.
@@ -437,6 +449,7 @@ function feedLockstep(
   slotOf: Map<GenFlow, number>,
   thrown: string[],
   maxBuf = 64 * 1024,
+  tickUs = 1_000_000,
 ): void {
   const r = new Rng(seed ^ 0x51075107);
   const free: number[] = [];
@@ -462,7 +475,7 @@ function feedLockstep(
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     now = e.ts;
-    if (e.ts - lastTick >= 1_000_000) {
+    if (e.ts - lastTick >= tickUs) {
       both(i, "tick", (P) => P.tick(e.ts));
       lastTick = e.ts;
     }
