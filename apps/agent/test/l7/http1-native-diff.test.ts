@@ -386,9 +386,15 @@ function run(seed: number, allOpts: Opts, events: Event[], lockstep = true): Run
   const B = createL7Processor(bOpts) as NativeProcessor;
   const thrown: string[] = [];
   const slotOf = new Map<GenFlow, number>();
-  // The input lives in one reused block, scribbled over after each call: what a processor
-  // keeps past a call must be its own copy.
-  const blk = Buffer.alloc(1 << 18);
+  // The input lives in reused blocks, scribbled over after each call: what a processor keeps
+  // past a call must be its own copy. A Buffer of its own, a Buffer and a plain Uint8Array
+  // inside a larger ArrayBuffer (byteOffset not 0), in turn.
+  const big = new ArrayBuffer(3 << 18);
+  const blk: Uint8Array[] = [
+    Buffer.alloc(1 << 18),
+    Buffer.from(big, 4099, 1 << 18),
+    new Uint8Array(big, (1 << 18) + 7001, 1 << 18),
+  ];
   let cpuA: number | undefined;
   let cpuB: number | undefined;
   let cpuNone: number | undefined;
@@ -444,7 +450,7 @@ function feedLockstep(
   B: L7Processor | null,
   a: Sink,
   b: Sink,
-  blk: Buffer,
+  blks: Uint8Array[],
   metaBySlot: Map<number, FlowMeta>,
   slotOf: Map<GenFlow, number>,
   thrown: string[],
@@ -501,6 +507,7 @@ function feedLockstep(
     metaBySlot.set(slot, e.flow.meta);
     const s = e.flow.segs[e.seg]!;
     const off = 8 + (i % 13);
+    const blk = blks[i % blks.length]!;
     both(i, `flow ${e.flow.index} segment ${e.seg}`, (P) => {
       blk.fill(0x55, 0, off);
       blk.set(s.data, off);
