@@ -207,6 +207,14 @@ const OPTION_SETS: Record<string, { opts: Opts; gen: GenConfig; known?: string; 
     // every segment overflowed); JS takes them as numbers. Clamp them in JS or C.
     known: "Infinity / > 2^31 limits (C double-to-int conversion)",
   },
+  /** No request may wait for its answer. */
+  "zero-pending": {
+    opts: { maxPendingPerFlow: 0 },
+    gen: { hostility: 0.3, extraHeaders: [] },
+    // TODO(native HTTP/1 rows): JS request() shifts from the empty queue and throws (a parser
+    // exception, the flow fails); the C clamps max_pending to 1. Clamp it in the JS too?
+    known: "maxPendingPerFlow 0 (JS throws, C takes 1)",
+  },
   "config-edges": {
     opts: {
       traceHeaders: ["", "b3", "X-B3-TRACEID", "t:x", "a".repeat(65), "x-b3-sampled"],
