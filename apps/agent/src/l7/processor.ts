@@ -126,6 +126,8 @@ class FlowL7 {
 
 export class L7Processor {
   private readonly flows = new Map<number, FlowL7>();
+  /** The same flows by slot: the per-payload lookup (the Map keeps the order flush() ends them in). */
+  private readonly bySlot: (FlowL7 | undefined)[] = [];
   private readonly withPending = new Set<FlowL7>();
   private readonly specs: ProtocolSpec[];
   private readonly orgId: string;
@@ -160,6 +162,8 @@ export class L7Processor {
   /** The native HTTP/1 row path, when on; `nargs` is its shared argument array. */
   private readonly nat: NativeRows | null = null;
   private readonly nargs: Float64Array = new Float64Array(8);
+  /** The array the native path was last given (segments of the same array skip that call). */
+  private natBuf: Uint8Array | null = null;
   /** Server ids of the native path's metrics ("ip|port" → id, never reused). */
   private readonly natServers = new Map<string, number>();
   private natServerSeq = 0;
@@ -238,10 +242,11 @@ export class L7Processor {
     tcpSeq: number,
     tsMicros: number,
   ): void {
-    let f = this.flows.get(slot);
+    let f = this.bySlot[slot];
     if (f === undefined) {
       f = new FlowL7(slot, this.describe(slot));
       this.flows.set(slot, f);
+      this.bySlot[slot] = f;
       this.s.flows++;
     }
     if (f.nat >= 0) {
@@ -304,7 +309,11 @@ export class L7Processor {
     a[4] = wireLen;
     a[5] = tcpSeq;
     a[6] = ts;
-    this.nat!.seg(buf);
+    if (buf !== this.natBuf) {
+      this.natBuf = buf;
+      this.nat!.buf(buf);
+    }
+    this.nat!.seg();
   }
 
   /** Hands a flow just detected as HTTP/1 to the native path with its fixed row bytes. */
@@ -324,9 +333,7 @@ export class L7Processor {
       this.natServers.set(key, srv);
     }
     f.nat = this.nat!.open(
-      `{"flow_id":${JSON.stringify(m.flowId)},${this.idsJson},"start_time":`,
-      `,"client_ip":${cIp},"client_port":${cPort},"server_ip":${sIp},"server_port":${sPort},"ip_protocol":${m.ipProtocol},"l7_protocol":"http","version":`,
-      `"server_ip":${sIp},"server_port":${sPort},"l7_protocol":"http"`,
+      `{"flow_id":${JSON.stringify(m.flowId)},${this.idsJson},"start_time":\0,"client_ip":${cIp},"client_port":${cPort},"server_ip":${sIp},"server_port":${sPort},"ip_protocol":${m.ipProtocol},"l7_protocol":"http","version":\0"server_ip":${sIp},"server_port":${sPort},"l7_protocol":"http"`,
       srv,
     );
   }
@@ -670,15 +677,16 @@ export class L7Processor {
 
   /** The detected protocol of a flow ("" when unknown or not seen): for the L4 row. */
   protocolOf(slot: number): string {
-    const f = this.flows.get(slot);
+    const f = this.bySlot[slot];
     return f?.spec?.name ?? "";
   }
 
   /** The flow ended (closed or evicted): unanswered requests become timeout rows. */
   onFlowEnd(slot: number, tsMicros: number): void {
-    const f = this.flows.get(slot);
+    const f = this.bySlot[slot];
     if (f === undefined) return;
     this.flows.delete(slot);
+    this.bySlot[slot] = undefined;
     if (f.nat >= 0) {
       this.nat!.end(f.nat, tsMicros);
       return;

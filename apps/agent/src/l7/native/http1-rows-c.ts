@@ -10,6 +10,7 @@
  */
 export const HTTP1_ROWS_C = String.raw`
 #define FP_MAX_HELD 8
+#define FP_POOL_MAX 1024
 #define FP_MAX_RESYNC 32
 #define FP_PATH_MAX 1024
 #define FP_HOST_MAX 256
@@ -52,7 +53,7 @@ typedef struct {
 typedef struct fp_flow {
   int used, failed, errors;
   uint8_t *p1, *p2, *srvj;
-  size_t p1_len, p2_len, srvj_len;
+  size_t p1_len, p2_len, srvj_len, fixed_cap;
   uint32_t srv;
   int resync_fails[2];
   uint32_t next[2];
@@ -81,13 +82,17 @@ typedef struct {
 
 typedef struct {
   napi_env env;
-  napi_ref sink_l7, sink_am, out_ref, am_xfer_ref, args_ref;
+  napi_ref sink_l7, sink_am, out_ref, am_xfer_ref, args_ref, seg_ref;
+  const uint8_t *seg_data;
+  size_t seg_len;
   double *args;
   uint8_t *am_xfer;
   fp_flow_t **flows;
   int nflows, flows_cap;
   int *free_ids;
   int nfree;
+  fp_flow_t *pool[FP_POOL_MAX];
+  int npool;
   fp_flow_t *lhead, *ltail;
   fp_am_t *am;
   fp_buf_t out, am_out;
@@ -150,7 +155,7 @@ static void fp_drain_am(fp_l7_t *s) {
     }
     memcpy(s->am_xfer, b->p + at, n);
     uint64_t rows = 0;
-    for (size_t i = 0; i < n; i++) rows += b->p[at + i] == '\n';
+    for (const uint8_t *q = b->p + at, *e = q + n; (q = memchr(q, '\n', (size_t)(e - q))) != NULL; q++) rows++;
     fp_call_sink(s, s->sink_am, s->am_xfer_ref, n, rows);
     at += n;
   }
@@ -353,8 +358,6 @@ static int fp_offer_line(fp_l7_t *s, fp_trace_t *t, const uint8_t *b, int32_t p,
 
 /* ---- rows (processor.ts emit) ---------------------------------------------------------- */
 
-static const char *const FP_STATUS[] = {"\"ok\"", "\"client_error\"", "\"server_error\"", "\"timeout\"", "\"unknown\""};
-
 typedef struct {
   int ver_len;
   uint8_t ver[8];
@@ -364,63 +367,90 @@ typedef struct {
   int64_t length;
 } fp_resp_t;
 
+/* The most a row's variable part can take: every string at its cap, escaped (6 bytes a byte),
+   numbers and keys. */
+#define FP_ROW_MAX (6 * (8 + 7 + FP_HOST_MAX + 2 * FP_PATH_MAX + FP_EXC_MAX + 4 * FP_ID_MAX) + 1024)
+
 static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, uint32_t qseq, const fp_resp_t *r,
                     int64_t rts, uint32_t rseq, int status) {
-  fp_buf_t *o = &s->out;
   int64_t start = q ? qts : rts;
   int64_t end = (r || status == FP_TIMEOUT) ? (rts > qts ? rts : qts) : q ? qts : rts;
   int64_t dur = q && r ? (rts - qts > 0 ? rts - qts : 0) : 0;
-  fp_put(o, f->p1, f->p1_len);
-  fp_i64(o, start);
-  FP_LIT(o, ",\"end_time\":");
-  fp_i64(o, end);
-  fp_put(o, f->p2, f->p2_len);
-  if (q) fp_jstr(o, q->ver, (size_t)q->ver_len);
-  else fp_jstr(o, r->ver, (size_t)r->ver_len);
-  FP_LIT(o, ",\"request_type\":");
+  fp_buf_t *b = &s->out;
+  /* The out buffer is a fixed JS array (never realloc'd): drained when a row might not fit. */
+  if (b->len + f->p1_len + f->p2_len + FP_ROW_MAX > b->cap) fp_drain_l7(s);
+  if (b->len + f->p1_len + f->p2_len + FP_ROW_MAX > b->cap) {
+    b->failed = 1;
+    return;
+  }
+  uint8_t *o = b->p + b->len;
+  memcpy(o, f->p1, f->p1_len);
+  o += f->p1_len;
+  o = fp_w_i64(o, start);
+  FP_W_LIT(o, ",\"end_time\":");
+  o = fp_w_i64(o, end);
+  memcpy(o, f->p2, f->p2_len);
+  o += f->p2_len;
   if (q) {
-    fp_jstr(o, (const uint8_t *)FP_METHODS[q->method], (size_t)FP_METHOD_LEN[q->method]);
-    FP_LIT(o, ",\"request_domain\":");
-    fp_jstr(o, q->host, (size_t)q->host_len);
-    FP_LIT(o, ",\"request_resource\":");
-    fp_jstr(o, q->path, (size_t)q->path_len);
-    FP_LIT(o, ",\"endpoint\":");
-    fp_jstr(o, q->path, (size_t)q->ep_len);
-    FP_LIT(o, ",\"request_length\":");
-    fp_i64(o, q->length);
-  } else FP_LIT(o, "\"\",\"request_domain\":\"\",\"request_resource\":\"\",\"endpoint\":\"\",\"request_length\":0");
-  FP_LIT(o, ",\"response_length\":");
-  fp_i64(o, r ? r->length : 0);
-  FP_LIT(o, ",\"response_status\":");
-  fp_put(o, FP_STATUS[status], strlen(FP_STATUS[status]));
-  FP_LIT(o, ",\"response_code\":");
-  fp_i64(o, r ? r->code : 0);
-  FP_LIT(o, ",\"response_exception\":");
-  if (r) fp_jstr(o, r->exc, (size_t)r->exc_len);
-  else FP_LIT(o, "\"\"");
-  FP_LIT(o, ",\"response_duration_us\":");
-  fp_i64(o, dur);
+    o = fp_w_jstr(o, q->ver, (size_t)q->ver_len);
+    FP_W_LIT(o, ",\"request_type\":\"");
+    memcpy(o, FP_METHODS[q->method], (size_t)FP_METHOD_LEN[q->method]);
+    o += FP_METHOD_LEN[q->method];
+    FP_W_LIT(o, "\",\"request_domain\":");
+    o = fp_w_jstr(o, q->host, (size_t)q->host_len);
+    FP_W_LIT(o, ",\"request_resource\":");
+    o = fp_w_jstr(o, q->path, (size_t)q->path_len);
+    FP_W_LIT(o, ",\"endpoint\":");
+    o = fp_w_jstr(o, q->path, (size_t)q->ep_len);
+    FP_W_LIT(o, ",\"request_length\":");
+    o = fp_w_i64(o, q->length);
+  } else {
+    o = fp_w_jstr(o, r->ver, (size_t)r->ver_len);
+    FP_W_LIT(o, ",\"request_type\":\"\",\"request_domain\":\"\",\"request_resource\":\"\",\"endpoint\":\"\",\"request_length\":0");
+  }
+  FP_W_LIT(o, ",\"response_length\":");
+  o = fp_w_i64(o, r ? r->length : 0);
+  FP_W_LIT(o, ",\"response_status\":");
+  switch (status) {
+    case FP_OK: FP_W_LIT(o, "\"ok\""); break;
+    case FP_CLIENT_ERROR: FP_W_LIT(o, "\"client_error\""); break;
+    case FP_SERVER_ERROR: FP_W_LIT(o, "\"server_error\""); break;
+    case FP_TIMEOUT: FP_W_LIT(o, "\"timeout\""); break;
+    default: FP_W_LIT(o, "\"unknown\"");
+  }
+  FP_W_LIT(o, ",\"response_code\":");
+  o = fp_w_i64(o, r ? r->code : 0);
+  FP_W_LIT(o, ",\"response_exception\":");
+  if (r && r->exc_len) o = fp_w_jstr(o, r->exc, (size_t)r->exc_len);
+  else FP_W_LIT(o, "\"\"");
+  FP_W_LIT(o, ",\"response_duration_us\":");
+  o = fp_w_i64(o, dur);
   const fp_trace_t *t = q ? &q->trace : NULL;
-  FP_LIT(o, ",\"trace_id\":");
-  fp_jstr(o, t ? t->tid : NULL, t ? (size_t)t->tid_len : 0);
-  FP_LIT(o, ",\"span_id\":");
-  fp_jstr(o, t ? t->sid : NULL, t ? (size_t)t->sid_len : 0);
-  FP_LIT(o, ",\"parent_span_id\":");
-  fp_jstr(o, t ? t->pid : NULL, t ? (size_t)t->pid_len : 0);
-  FP_LIT(o, ",\"x_request_id\":");
-  fp_jstr(o, t ? t->xid : NULL, t ? (size_t)t->xid_len : 0);
-  FP_LIT(o, ",\"req_tcp_seq\":");
-  fp_u64(o, q ? qseq : 0);
-  FP_LIT(o, ",\"resp_tcp_seq\":");
-  fp_u64(o, r ? rseq : 0);
-  FP_LIT(o, "}\n");
+  if (t == NULL || (t->tid_len | t->sid_len | t->pid_len | t->xid_len) == 0)
+    FP_W_LIT(o, ",\"trace_id\":\"\",\"span_id\":\"\",\"parent_span_id\":\"\",\"x_request_id\":\"\"");
+  else {
+    FP_W_LIT(o, ",\"trace_id\":");
+    o = fp_w_jstr(o, t->tid, (size_t)t->tid_len);
+    FP_W_LIT(o, ",\"span_id\":");
+    o = fp_w_jstr(o, t->sid, (size_t)t->sid_len);
+    FP_W_LIT(o, ",\"parent_span_id\":");
+    o = fp_w_jstr(o, t->pid, (size_t)t->pid_len);
+    FP_W_LIT(o, ",\"x_request_id\":");
+    o = fp_w_jstr(o, t->xid, (size_t)t->xid_len);
+  }
+  FP_W_LIT(o, ",\"req_tcp_seq\":");
+  o = fp_w_u64(o, q ? qseq : 0);
+  FP_W_LIT(o, ",\"resp_tcp_seq\":");
+  o = fp_w_u64(o, r ? rseq : 0);
+  FP_W_LIT(o, "}\n");
+  b->len = (size_t)(o - b->p);
   s->out_rows++;
   s->st[S_ROWS]++;
   if (status == FP_TIMEOUT) s->st[S_TIMEOUTS]++;
   /* hasReq: a request's method is never empty. */
   fp_am_add(s->am, &s->am_out, end, f->srv, f->srvj, f->srvj_len, q ? q->path : NULL, q ? (size_t)q->ep_len : 0,
             status, q != NULL, dur);
-  if (s->out.len >= FP_FLUSH_AT) fp_drain_l7(s);
+  if (b->len >= FP_FLUSH_AT) fp_drain_l7(s);
 }
 
 /* ---- pending requests ------------------------------------------------------------------ */
@@ -923,15 +953,49 @@ static void fp_expire(fp_l7_t *s, fp_flow_t *f, int64_t now, int all) {
 }
 
 static void fp_flow_free(fp_flow_t *f) {
-  free(f->p1);
-  free(f->p2);
-  free(f->srvj);
+  free(f->p1); /* p2 and srvj live in the same block */
   for (int d = 0; d < 2; d++) {
     free(f->buf[d]);
     for (int i = 0; i < f->nheld[d]; i++) free(f->held[d][i].data);
   }
   free(f->pend);
   free(f);
+}
+
+/* Ended flows are kept for reuse (with their pending ring and small buffers), up to
+   FP_POOL_MAX: a flow's allocations and frees cost more than its parsing on short connections. */
+
+static void fp_flow_release(fp_l7_t *s, fp_flow_t *f) {
+  if (s->npool >= FP_POOL_MAX || f->pcap > 8) {
+    fp_flow_free(f);
+    return;
+  }
+  uint8_t *bufs[2];
+  int32_t caps[2];
+  for (int d = 0; d < 2; d++) {
+    for (int i = 0; i < f->nheld[d]; i++) free(f->held[d][i].data);
+    if (f->buf_cap[d] > 4096) {
+      free(f->buf[d]);
+      f->buf[d] = NULL;
+      f->buf_cap[d] = 0;
+    }
+    bufs[d] = f->buf[d];
+    caps[d] = f->buf_cap[d];
+  }
+  fp_req_t *pend = f->pend;
+  int pcap = f->pcap;
+  uint8_t *fixed = f->p1;
+  size_t fixed_cap = f->fixed_cap;
+  memset(f, 0, sizeof(fp_flow_t));
+  for (int d = 0; d < 2; d++) {
+    f->buf[d] = bufs[d];
+    f->buf_cap[d] = caps[d];
+  }
+  f->pend = pend;
+  f->pcap = pcap;
+  f->p1 = fixed;
+  f->fixed_cap = fixed_cap;
+  s->pool[s->npool++] = f;
 }
 
 /* ---- N-API ----------------------------------------------------------------------------- */
@@ -949,9 +1013,9 @@ static fp_l7_t *fp_self(napi_env env, napi_callback_info info, size_t *argc, nap
   return s;
 }
 
-/* seg(buf): one payload segment; args[0..6] = flow id, direction (already oriented), offset,
-   captured length, wire length, TCP sequence, timestamp (µs). */
-static napi_value fp_js_seg(napi_env env, napi_callback_info info) {
+/* buf(b): the Uint8Array the next segments are in (held until the next buf()): JS calls it only
+   when the array changes, so seg() decodes no argument. */
+static napi_value fp_js_buf(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
   fp_l7_t *s = fp_self(env, info, &argc, a);
@@ -959,9 +1023,30 @@ static napi_value fp_js_seg(napi_env env, napi_callback_info info) {
   size_t blen = 0, bo;
   void *data = NULL;
   napi_value ab;
+  s->seg_data = NULL;
+  s->seg_len = 0;
+  if (s->seg_ref != NULL) {
+    napi_delete_reference(env, s->seg_ref);
+    s->seg_ref = NULL;
+  }
   if (argc < 1 || napi_get_typedarray_info(env, a[0], &type, &blen, &data, &ab, &bo) != napi_ok ||
-      type != napi_uint8_array || blen > 0x7fffffff)
+      type != napi_uint8_array || blen > 0x7fffffff || napi_create_reference(env, a[0], 1, &s->seg_ref) != napi_ok) {
+    napi_throw_error(env, NULL, "http1-rows: buf() needs a Uint8Array");
     return NULL;
+  }
+  s->seg_data = data;
+  s->seg_len = blen;
+  return NULL;
+}
+
+/* seg(): one payload segment of the buf() array; args[0..6] = flow id, direction (already
+   oriented), offset, captured length, wire length, TCP sequence, timestamp (µs). */
+static napi_value fp_js_seg(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  fp_l7_t *s = fp_self(env, info, &argc, NULL);
+  const uint8_t *data = s->seg_data;
+  size_t blen = s->seg_len;
+  if (data == NULL) return NULL;
   double *g = s->args;
   fp_flow_t *f = fp_flow_of(s, g[0]);
   int32_t off = (int32_t)g[2], len = (int32_t)g[3], wire = (int32_t)g[4];
@@ -981,37 +1066,60 @@ static char *fp_str(napi_env env, napi_value v, size_t *len) {
   return p;
 }
 
-/* open(p1, p2, serverJson, serverId) -> flow id: the flow's fixed row bytes, made by JS. */
+/* open(fixed, serverId) -> flow id. fixed: the flow's row bytes made by JS, three parts joined
+   by NUL (which JSON text never holds): {"flow_id":…,"start_time": then ,"client_ip":…,"version":
+   then the metrics' server JSON. */
 static napi_value fp_js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value a[4], res;
+  size_t argc = 2;
+  napi_value a[2], res;
   fp_l7_t *s = fp_self(env, info, &argc, a);
-  int id = -1;
-  fp_flow_t *f = calloc(1, sizeof(fp_flow_t));
   uint32_t srv = 0;
-  if (f != NULL && argc >= 4 && napi_get_value_uint32(env, a[3], &srv) == napi_ok) {
-    f->p1 = (uint8_t *)fp_str(env, a[0], &f->p1_len);
-    f->p2 = (uint8_t *)fp_str(env, a[1], &f->p2_len);
-    f->srvj = (uint8_t *)fp_str(env, a[2], &f->srvj_len);
+  size_t n = 0;
+  char tmp[2048];
+  int id = -1;
+  if (argc < 2 || napi_get_value_uint32(env, a[1], &srv) != napi_ok ||
+      napi_get_value_string_utf8(env, a[0], tmp, sizeof tmp, &n) != napi_ok || n >= sizeof tmp - 1) {
+    napi_throw_error(env, NULL, "http1-rows: open() needs the flow's row bytes (under 2 KiB) and a server id");
+    return NULL;
+  }
+  char *z1 = memchr(tmp, 0, n);
+  char *z2 = z1 ? memchr(z1 + 1, 0, (size_t)(tmp + n - z1 - 1)) : NULL;
+  fp_flow_t *f = NULL;
+  if (z2 != NULL) f = s->npool > 0 ? s->pool[--s->npool] : calloc(1, sizeof(fp_flow_t));
+  if (f != NULL && f->fixed_cap < n) {
+    uint8_t *p = realloc(f->p1, n);
+    if (p == NULL) {
+      fp_flow_free(f);
+      f = NULL;
+    } else {
+      f->p1 = p;
+      f->fixed_cap = n;
+    }
+  }
+  if (f != NULL) {
+    memcpy(f->p1, tmp, n);
+    f->p1_len = (size_t)(z1 - tmp);
+    f->p2 = f->p1 + f->p1_len + 1;
+    f->p2_len = (size_t)(z2 - z1 - 1);
+    f->srvj = f->p2 + f->p2_len + 1;
+    f->srvj_len = n - (size_t)(z2 - tmp) - 1;
     f->srv = srv;
-    if (f->p1 && f->p2 && f->srvj) {
-      if (s->nfree > 0) id = s->free_ids[--s->nfree];
-      else {
-        if (s->nflows == s->flows_cap) {
-          int cap = s->flows_cap ? s->flows_cap * 2 : 1024;
-          fp_flow_t **fl = realloc(s->flows, sizeof(fp_flow_t *) * (size_t)cap);
-          int *fr = realloc(s->free_ids, sizeof(int) * (size_t)cap);
-          if (fl) s->flows = fl;
-          if (fr) s->free_ids = fr;
-          if (fl && fr) s->flows_cap = cap;
-        }
-        if (s->nflows < s->flows_cap) id = s->nflows++;
+    if (s->nfree > 0) id = s->free_ids[--s->nfree];
+    else {
+      if (s->nflows == s->flows_cap) {
+        int cap = s->flows_cap ? s->flows_cap * 2 : 1024;
+        fp_flow_t **fl = realloc(s->flows, sizeof(fp_flow_t *) * (size_t)cap);
+        if (fl) s->flows = fl;
+        int *fr = realloc(s->free_ids, sizeof(int) * (size_t)cap);
+        if (fr) s->free_ids = fr;
+        if (fl && fr) s->flows_cap = cap;
       }
+      if (s->nflows < s->flows_cap) id = s->nflows++;
     }
   }
   if (id < 0) {
     if (f) fp_flow_free(f);
-    napi_throw_error(env, NULL, "http1-rows: out of memory opening a flow");
+    napi_throw_error(env, NULL, "http1-rows: cannot open a flow (out of memory or bad row bytes)");
     return NULL;
   }
   f->used = 1;
@@ -1039,7 +1147,7 @@ static napi_value fp_js_end(napi_env env, napi_callback_info info) {
   fp_unlist(s, f);
   s->flows[(int)id] = NULL;
   s->free_ids[s->nfree++] = (int)id;
-  fp_flow_free(f);
+  fp_flow_release(s, f);
   return NULL;
 }
 
@@ -1107,6 +1215,7 @@ static void fp_l7_finalize(napi_env env, void *data, void *hint) {
   fp_l7_t *s = data;
   for (int i = 0; i < s->nflows; i++)
     if (s->flows[i]) fp_flow_free(s->flows[i]);
+  for (int i = 0; i < s->npool; i++) fp_flow_free(s->pool[i]);
   free(s->flows);
   free(s->free_ids);
   free(s->am_out.p);
@@ -1116,6 +1225,7 @@ static void fp_l7_finalize(napi_env env, void *data, void *hint) {
   napi_delete_reference(env, s->out_ref);
   napi_delete_reference(env, s->am_xfer_ref);
   napi_delete_reference(env, s->args_ref);
+  if (s->seg_ref) napi_delete_reference(env, s->seg_ref);
   free(s);
 }
 
@@ -1221,6 +1331,7 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
 #define FP_FN(name, cb)                                          \
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, s, &fn); \
   napi_set_named_property(env, obj, name, fn);
+  FP_FN("buf", fp_js_buf);
   FP_FN("seg", fp_js_seg);
   FP_FN("open", fp_js_open);
   FP_FN("end", fp_js_end);

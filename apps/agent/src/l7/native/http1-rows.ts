@@ -41,9 +41,14 @@ export interface NativeRowsConfig {
 export interface NativeRows {
   /** seg()'s numbers: flow id, direction (oriented), offset, length, wire length, TCP seq, µs. */
   args: Float64Array;
-  seg(buf: Uint8Array): void;
-  /** The flow's fixed row bytes: `{"flow_id":…,"start_time":`, `,"client_ip":…,"version":`, the metrics' server JSON and id. */
-  open(p1: string, p2: string, serverJson: string, serverId: number): number;
+  /** The array the next segments are in (call it only when the array changes). */
+  buf(b: Uint8Array): void;
+  seg(): void;
+  /**
+   * The flow's fixed row bytes, three parts joined by "\0": `{"flow_id":…,"start_time":`,
+   * `,"client_ip":…,"version":` and the metrics' server JSON; the server's id.
+   */
+  open(fixed: string, serverId: number): number;
   end(id: number, tsMicros: number): void;
   tick(nowMicros: number): void;
   flush(): void;

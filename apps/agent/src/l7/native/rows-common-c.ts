@@ -65,11 +65,11 @@ static void fp_i64(fp_buf_t *b, int64_t v) {
   } else fp_u64(b, (uint64_t)v);
 }
 
-/* JSON.stringify of the JS string whose code units are these bytes (a latin1 string): quotes,
-   the two-character escapes, \u00XX for other controls, DEL as is, 0x80-0xFF as UTF-8. */
-static void fp_jstr(fp_buf_t *b, const uint8_t *s, size_t n) {
-  if (!fp_reserve(b, n * 6 + 2)) return;
-  uint8_t *o = b->p + b->len;
+/* Unchecked writers for callers that reserved room first (a row at a time): they return the
+   new end. JSON.stringify of the JS string whose code units are these bytes (a latin1 string):
+   quotes, the two-character escapes, \u00XX for other controls, DEL as is, 0x80-0xFF as UTF-8;
+   at most 6 bytes a byte plus 2. */
+static uint8_t *fp_w_jstr(uint8_t *o, const uint8_t *s, size_t n) {
   *o++ = '"';
   for (size_t i = 0; i < n; i++) {
     uint8_t c = s[i];
@@ -102,6 +102,41 @@ static void fp_jstr(fp_buf_t *b, const uint8_t *s, size_t n) {
     }
   }
   *o++ = '"';
-  b->len = (size_t)(o - b->p);
+  return o;
+}
+
+static const char fp_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Decimal of a non-negative integer (at most 20 bytes), two digits at a time. */
+static inline uint8_t *fp_w_u64(uint8_t *o, uint64_t v) {
+  uint8_t t[20];
+  int i = 20;
+  while (v >= 100) {
+    uint64_t q = v / 100;
+    memcpy(t + (i -= 2), fp_pairs + 2 * (v - q * 100), 2);
+    v = q;
+  }
+  if (v >= 10) memcpy(t + (i -= 2), fp_pairs + 2 * v, 2);
+  else t[--i] = (uint8_t)('0' + v);
+  memcpy(o, t + i, (size_t)(20 - i));
+  return o + 20 - i;
+}
+
+static inline uint8_t *fp_w_i64(uint8_t *o, int64_t v) {
+  if (v < 0) {
+    *o++ = '-';
+    return fp_w_u64(o, (uint64_t)0 - (uint64_t)v);
+  }
+  return fp_w_u64(o, (uint64_t)v);
+}
+
+#define FP_W_LIT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) += sizeof(s) - 1)
+
+static void fp_jstr(fp_buf_t *b, const uint8_t *s, size_t n) {
+  if (!fp_reserve(b, n * 6 + 2)) return;
+  b->len = (size_t)(fp_w_jstr(b->p + b->len, s, n) - b->p);
 }
 `;
