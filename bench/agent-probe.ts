@@ -39,6 +39,7 @@ process.stdout.write(
     elapsedMs: r.elapsedMs,
     packetsPerSecond: r.packetsPerSecond,
     workers: r.workers,
+    ...(r.l7RowPath !== undefined ? { l7RowPath: r.l7RowPath } : {}),
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     ...("floorBytes" in r ? { floorBytes: r.floorBytes } : {}),
     threads: threadCpu(),

@@ -78,6 +78,11 @@ function agent(file, workers, outDir, l7 = false) {
 }
 
 /** A table row of an agent run (`agent()`): its in-process rate and time, the process's wall and RSS. */
+/** Which row path made the L7 rows (analyze's l7RowPath: "native" = HTTP/1 rows in C). */
+function rowPath(r) {
+  return r.l7RowPath === "native" ? "HTTP/1 rows in C" : `rows in JS: ${r.l7RowPath ?? "?"}`;
+}
+
 function agentRow(name, r, note) {
   return {
     name,
@@ -184,9 +189,15 @@ export async function benchAgent(argv = []) {
       ...(ncpu > 1
         ? [agentRow(`flowplane agent, ${ncpu} workers`, webL4All, `${webL4All.flows} flows`)]
         : []),
-      agentRow("flowplane agent L4+L7, 1 worker", webL7, `${webL7.l7Rows} L7 rows`),
+      agentRow("flowplane agent L4+L7, 1 worker", webL7, `${webL7.l7Rows} L7 rows, ${rowPath(webL7)}`),
       ...(ncpu > 1
-        ? [agentRow(`flowplane agent L4+L7, ${ncpu} workers`, webL7All, `${webL7All.l7Rows} L7 rows`)]
+        ? [
+            agentRow(
+              `flowplane agent L4+L7, ${ncpu} workers`,
+              webL7All,
+              `${webL7All.l7Rows} L7 rows, ${rowPath(webL7All)}`,
+            ),
+          ]
         : []),
       toolRow("tshark -q -z http,tree", web.packets, webTs, `${httpRequests(webTs.stdout)} HTTP requests`),
     ];

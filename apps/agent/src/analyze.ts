@@ -58,6 +58,11 @@ export interface AnalyzeResult {
   elapsedMs: number;
   packetsPerSecond: number;
   workers: number;
+  /**
+   * How L7 rows were made, when L7 was on: "native" (HTTP/1 rows in C, the others in JS) or why
+   * every row was made in JS (the multi-worker paths always make them in JS).
+   */
+  l7RowPath?: string;
 }
 
 export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Promise<AnalyzeResult> {
@@ -185,5 +190,6 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
     elapsedMs,
     packetsPerSecond: stats.packets / Math.max(elapsedMs / 1000, 1e-9),
     workers: 1,
+    ...(opts.l7 ? { l7RowPath: engine.l7RowPath() } : {}),
   };
 }

@@ -1158,6 +1158,11 @@ export class FlowEngine {
     return this.l7?.stats() ?? null;
   }
 
+  /** How the L7 processor makes rows (its `nativeKind`), or "" without L7. */
+  l7RowPath(): string {
+    return this.l7?.nativeKind ?? "";
+  }
+
   stats(): EngineStats {
     this.s.activeFlows = this.table.count;
     return {

@@ -74,6 +74,8 @@ export async function analyzeFileSharded(path: string, opts: AnalyzeOptions): Pr
     elapsedMs,
     packetsPerSecond: merged.packets / Math.max(elapsedMs / 1000, 1e-9),
     workers: count,
+    // Row objects cross threads (app metrics are summed by key in the parent): no native rows.
+    ...(opts.l7 ? { l7RowPath: "off (multi-worker analysis makes row objects)" } : {}),
   };
 }
 

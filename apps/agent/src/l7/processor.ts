@@ -65,6 +65,8 @@ export interface L7Stats {
   timeouts: number;
   orphanResponses: number;
   byProtocol: Record<string, number>;
+  /** The processor's `nativeKind`: "native" when HTTP/1 flows run on the native row path. */
+  nativeKind: string;
 }
 
 interface Pending {
@@ -83,6 +85,8 @@ interface Held {
 const MAX_HELD = 8;
 /** Segments tried after a gap without finding a message boundary before errors count again. */
 const MAX_RESYNC_SEGMENTS = 32;
+/** Header policy names the native path takes (its table's size, http1-rows-c.ts FP_MAX_NAMES). */
+const MAX_NATIVE_NAMES = 256;
 const NIL = "00000000-0000-0000-0000-000000000000";
 const FAILED = -2;
 const UNDETECTED = -1;
@@ -155,6 +159,7 @@ export class L7Processor {
     timeouts: 0,
     orphanResponses: 0,
     byProtocol: {},
+    nativeKind: "",
   };
   /** The flow being parsed; the context below reports into it. */
   private cur: FlowL7 | null = null;
@@ -180,18 +185,22 @@ export class L7Processor {
     this.metrics = new AppMetrics(this.orgId, this.agentId, o.onAppMetrics ?? (() => {}));
     this.describe = o.describeFlow;
     this.timeoutUs = o.requestTimeoutUs ?? 30_000_000;
-    this.maxPending = o.maxPendingPerFlow ?? 64;
+    // At least one: a request must wait somewhere for its answer (0 would drop every request).
+    this.maxPending = Math.max(1, o.maxPendingPerFlow ?? 64);
     this.maxBuf = o.maxBufferPerDir ?? 64 * 1024;
     this.detectSegments = o.detectSegments ?? 4;
     this.maxErrors = o.maxErrorsPerFlow ?? 8;
     const self = this;
     const policy = new HeaderPolicyImpl(o);
     this.idsJson = `"org_id":${JSON.stringify(this.orgId)},"agent_id":${JSON.stringify(this.agentId)}`;
+    const names = policy.nativeNames();
     const addon = !o.rawRows
       ? "off (no raw row sink)"
       : !this.specs.includes(http1)
         ? "off (http not among the protocols)"
-        : nativeRowsAddon();
+        : names.length > MAX_NATIVE_NAMES
+          ? `off (more than ${MAX_NATIVE_NAMES} trace and request-id header names)`
+          : nativeRowsAddon();
     if (typeof addon === "string") this.nativeKind = addon;
     else {
       this.nat = addon.create({
@@ -201,7 +210,7 @@ export class L7Processor {
         maxBuf: this.maxBuf,
         maxErrors: this.maxErrors,
         maxKeys: 10_000,
-        names: policy.nativeNames(),
+        names,
         l7: o.rawRows!.l7,
         am: o.rawRows!.appMetrics,
       });
@@ -764,7 +773,12 @@ export class L7Processor {
   }
 
   stats(): L7Stats {
-    const s = { ...this.s, byProtocol: { ...this.s.byProtocol }, flowsTracked: this.flows.size } as L7Stats;
+    const s = {
+      ...this.s,
+      byProtocol: { ...this.s.byProtocol },
+      flowsTracked: this.flows.size,
+      nativeKind: this.nativeKind,
+    } as L7Stats;
     if (this.nat !== null) {
       const n = this.nat.stats();
       s.rows += n[STAT.rows]!;

@@ -63,6 +63,8 @@ export class HeaderPolicyImpl implements HeaderPolicy {
   private readonly byFirst: string[][] = [];
   /** Every name in `byFirst`, in the order they were added there. */
   private readonly lineNames: string[] = [];
+  /** No configured names: the standard ones and x-request-id only. */
+  private readonly standardOnly: boolean;
 
   constructor(o: HeaderPolicyOptions = {}) {
     const lc = (a: readonly string[] | undefined) => (a ?? []).map((x) => x.toLowerCase());
@@ -72,6 +74,7 @@ export class HeaderPolicyImpl implements HeaderPolicy {
     );
     this.custom = new Set(lc(o.traceHeaders).filter((h) => !this.masked.has(h)));
     this.reqIds = new Set(["x-request-id", ...lc(o.requestIdHeaders)].filter((h) => !this.masked.has(h)));
+    this.standardOnly = this.custom.size === 0 && this.reqIds.size === 1 && this.reqIds.has("x-request-id");
     for (const n of new Set([...STANDARD, ...this.custom, ...this.reqIds])) {
       if (this.masked.has(n) || n.length > 64) continue;
       const list = this.byLen[n.length] ?? [];
@@ -153,12 +156,10 @@ export class HeaderPolicyImpl implements HeaderPolicy {
    * name, is a custom trace name].
    */
   nativeNames(): [string, number, number, number][] {
-    return this.lineNames.map((n) => [
-      n,
-      STANDARD.indexOf(n) + 1,
-      this.reqIds.has(n) ? 1 : 0,
-      this.custom.has(n) ? 1 : 0,
-    ]);
+    // A name with a character above U+00FF never equals header bytes (here or in C).
+    return this.lineNames
+      .filter((n) => !/[^\u0000-\u00ff]/.test(n))
+      .map((n) => [n, STANDARD.indexOf(n) + 1, this.reqIds.has(n) ? 1 : 0, this.custom.has(n) ? 1 : 0]);
   }
 
   /** Whether a header (lower-case) may be looked at. */
@@ -167,18 +168,10 @@ export class HeaderPolicyImpl implements HeaderPolicy {
   }
 
   offer(t: TraceContext, name: string, value: string): boolean {
-    // Names arrive lower-cased. Fast exit for the common headers that carry nothing.
+    // Names arrive lower-cased. Fast exit for the common headers that carry nothing: with only
+    // the standard names and x-request-id, every wanted name starts with t, b, x, s or u.
     const c = name.charCodeAt(0);
-    if (
-      c !== 116 &&
-      c !== 98 &&
-      c !== 120 &&
-      c !== 115 &&
-      c !== 117 &&
-      this.custom.size === 0 &&
-      this.reqIds.size === 1
-    )
-      return false;
+    if (c !== 116 && c !== 98 && c !== 120 && c !== 115 && c !== 117 && this.standardOnly) return false;
     if (this.masked.has(name)) return false;
     switch (name) {
       case "traceparent": {

@@ -10,6 +10,8 @@
  */
 export const HTTP1_ROWS_C = String.raw`
 #define FP_MAX_HELD 8
+/* Header policy names (the processor keeps flows in JS beyond this: MAX_NATIVE_NAMES). */
+#define FP_MAX_NAMES 256
 #define FP_POOL_MAX 1024
 #define FP_MAX_RESYNC 32
 #define FP_PATH_MAX 1024
@@ -99,10 +101,10 @@ typedef struct {
   uint64_t out_rows, am_rows_sent;
   int64_t timeout_us;
   int max_pending, max_buf, max_errors;
-  fp_name_t names[64];
+  fp_name_t names[FP_MAX_NAMES];
   int nnames;
-  int16_t by_first[256][64];
-  uint8_t by_first_n[256];
+  int16_t by_first[256][FP_MAX_NAMES];
+  uint16_t by_first_n[256];
   double st[24];
   int32_t pos[OUT_LEN];
   fp_trace_t scratch;
@@ -1253,19 +1255,21 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
   s->env = env;
   napi_value v;
   double d;
-#define CFG_NUM(key, dst)                                  \
-  napi_get_named_property(env, cfg, key, &v);               \
-  if (napi_get_value_double(env, v, &d) == napi_ok) dst = d;
+/* Limits as JS numbers (Infinity and huge values allowed): clamped where the C types end, far
+   beyond anything a capture reaches. */
+#define CFG_NUM(key, dst, max)                                                        \
+  napi_get_named_property(env, cfg, key, &v);                                          \
+  if (napi_get_value_double(env, v, &d) == napi_ok && d == d) dst = d >= (double)(max) ? (max) : d;
   s->timeout_us = 30000000;
   s->max_pending = 64;
   s->max_buf = 64 * 1024;
   s->max_errors = 8;
   double max_keys = 10000;
-  CFG_NUM("timeoutUs", s->timeout_us);
-  CFG_NUM("maxPending", s->max_pending);
-  CFG_NUM("maxBuf", s->max_buf);
-  CFG_NUM("maxErrors", s->max_errors);
-  CFG_NUM("maxKeys", max_keys);
+  CFG_NUM("timeoutUs", s->timeout_us, (INT64_MAX / 4));
+  CFG_NUM("maxPending", s->max_pending, (INT32_MAX / 4));
+  CFG_NUM("maxBuf", s->max_buf, (INT32_MAX / 4));
+  CFG_NUM("maxErrors", s->max_errors, (INT32_MAX / 4));
+  CFG_NUM("maxKeys", max_keys, (INT32_MAX / 4));
   if (s->max_pending < 1) s->max_pending = 1;
   napi_get_named_property(env, cfg, "ids", &v);
   size_t ids_len = 0;
@@ -1276,7 +1280,7 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
   uint32_t nn = 0;
   napi_get_named_property(env, cfg, "names", &names);
   napi_get_array_length(env, names, &nn);
-  for (uint32_t i = 0; i < nn && s->nnames < 64; i++) {
+  for (uint32_t i = 0; i < nn && s->nnames < FP_MAX_NAMES; i++) {
     napi_value e, x;
     napi_get_element(env, names, i, &e);
     fp_name_t *nm = &s->names[s->nnames];
@@ -1303,7 +1307,7 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
     if (c >= 'a' && c <= 'z') firsts[1] = c - 32;
     for (int j = 0; j < 2; j++) {
       int fc = firsts[j];
-      if (fc < 0 || s->by_first_n[fc] >= 64) continue;
+      if (fc < 0 || s->by_first_n[fc] >= FP_MAX_NAMES) continue;
       s->by_first[fc][s->by_first_n[fc]++] = (int16_t)idx;
     }
   }
