@@ -54,7 +54,13 @@ const BLOCKS = 8;
  */
 const MOVE_MAX_BLOCK = 8 << 20;
 
-type WorkerStats = EngineStats & { l7Rows?: number };
+type WorkerStats = EngineStats & {
+  l7Rows?: number;
+  /** Application-metrics rows the worker wrote to its part file (native rows). */
+  rawAppMetricRows?: number;
+  /** Its L7 processor's `nativeKind`. */
+  l7RowPath?: string;
+};
 type Msg = ShardRowsMsg | { type: "done"; stats: WorkerStats };
 
 interface Lane {
@@ -96,6 +102,12 @@ export async function analyzeFileDispatched(
   if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
   const l7On = opts.l7 !== undefined;
   const wantL7Rows = opts.onL7 !== undefined;
+  // Nobody asked for row objects (analyze.ts's condition): each shard's processor may hand its
+  // HTTP/1 rows over as JSONL bytes (the native row path), written to the shard's part files as
+  // they are. Application metrics then go to an application_metrics part per shard too, not to
+  // this thread to be summed per key: a key served on several shards has a row in each (see
+  // ShardRows.finish).
+  const rawRows = l7On && opts.outDir !== undefined && !opts.onL7 && !opts.onAppMetrics;
   const part = (name: string, index: number) =>
     opts.outDir ? join(opts.outDir, `${name}.part${index}`) : undefined;
   const engineOpts = (index: number) => {
@@ -169,6 +181,7 @@ export async function analyzeFileDispatched(
           blockBytes,
           l4File: part("l4_flow_log.jsonl", index),
           l7File: l7On ? part("l7_flow_log.jsonl", index) : undefined,
+          amFile: rawRows ? part("application_metrics.jsonl", index) : undefined,
           wantL7Rows,
           l7Bundle,
           wantRows,
@@ -202,6 +215,11 @@ export async function analyzeFileDispatched(
   const l4File = opts.outDir ? new JsonlWriter(part("l4_flow_log.jsonl", 0) as string) : undefined;
   const l7File = opts.outDir && l7On ? new JsonlWriter(part("l7_flow_log.jsonl", 0) as string) : undefined;
   let ownL7Rows = 0;
+  let ownRawAppMetricRows = 0;
+  const amFile =
+    rawRows && shardOf.includes(0)
+      ? new JsonlWriter(part("application_metrics.jsonl", 0) as string)
+      : undefined;
   const engine = !shardOf.includes(0)
     ? null
     : createEngine({
@@ -212,6 +230,20 @@ export async function analyzeFileDispatched(
         l7: opts.l7
           ? {
               ...opts.l7,
+              ...(amFile
+                ? {
+                    rawRows: {
+                      l7: (b: Uint8Array, len: number, rows: number) => {
+                        ownL7Rows += rows;
+                        l7File?.writeRaw(b, 0, len, rows);
+                      },
+                      appMetrics: (b: Uint8Array, len: number, rows: number) => {
+                        ownRawAppMetricRows += rows;
+                        amFile.writeRaw(b, 0, len, rows);
+                      },
+                    },
+                  }
+                : {}),
               onL7: (r) => {
                 ownL7Rows++;
                 l7File?.write(r);
@@ -378,10 +410,15 @@ export async function analyzeFileDispatched(
   engine?.flush();
   l4File?.close();
   l7File?.close();
+  amFile?.close();
   if (engine) stats[0] = engine.stats();
+  const rowPaths = engine ? [engine.l7Stats()?.nativeKind ?? ""] : [];
   await Promise.all(exits);
+  for (let i = 1; i < count; i++) rowPaths.push((stats[i] as WorkerStats).l7RowPath ?? "");
 
-  const { metricRows, appMetricRows } = shardRows.finish(count, l7On);
+  const { metricRows, appMetricRows: summedAppMetricRows } = shardRows.finish(count, l7On, rawRows);
+  let appMetricRows = summedAppMetricRows + ownRawAppMetricRows;
+  for (let i = 1; i < count; i++) appMetricRows += (stats[i] as WorkerStats).rawAppMetricRows ?? 0;
   const sum = (k: keyof EngineStats) => stats.reduce((s, x) => s + (x[k] as number), 0);
   const l4Rows = sum("flowsReported");
   const merged: EngineStats = {
@@ -412,6 +449,8 @@ export async function analyzeFileDispatched(
     elapsedMs,
     packetsPerSecond: own.packets / Math.max(elapsedMs / 1000, 1e-9),
     workers: count,
+    // "native" when every shard's processor ran it, else the first shard's reason why not.
+    ...(opts.l7 ? { l7RowPath: rowPaths.find((k) => k !== "native") ?? "native" } : {}),
   };
 }
 

@@ -2,7 +2,8 @@
  * Shard worker of the decode-once pipeline: takes batches of decoded-packet records from a
  * shared-memory ring filled by the dispatcher (see dispatch-analyze.ts) and runs its own flow
  * engine over them. Rows: an L4 part file when there is an output directory, else batches to
- * the parent; metrics rows always go to the parent (it sums keys split across shards).
+ * the parent; metrics rows go to the parent (it sums keys split across shards), except native
+ * HTTP/1 application-metrics rows (JSONL bytes), which go to a part file of their own.
  */
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import type { L7Row } from "../l7/index.ts";
@@ -35,6 +36,11 @@ export interface DispatchWorkerData {
   blockBytes: number;
   l4File?: string;
   l7File?: string;
+  /**
+   * Set when nobody wants row objects: the L7 processor gets `rawRows` (native HTTP/1 rows as
+   * JSONL bytes) for the l7 part file and this application-metrics part file.
+   */
+  amFile?: string;
   wantL7Rows: boolean;
   /** Path of the L7 bundle (worker-bundle.ts) when L7 is on. */
   l7Bundle?: string;
@@ -64,6 +70,8 @@ const l7 = new RowBatches<L7Row>(port, "l7");
 const am = new CompactRows(port, d.index);
 let l7Count = 0;
 const l7File = d.l7File ? new JsonlWriter(d.l7File) : undefined;
+const amFile = d.amFile ? new JsonlWriter(d.amFile) : undefined;
+let amRawCount = 0;
 type CreateL7 = typeof import("../l7/index.ts").createL7Processor;
 
 /**
@@ -134,12 +142,26 @@ function run(createL7: CreateL7 | undefined): void {
     l7: d.engine.l7
       ? {
           ...d.engine.l7,
+          ...(amFile
+            ? {
+                rawRows: {
+                  l7: (b: Uint8Array, len: number, rows: number) => {
+                    l7Count += rows;
+                    l7File?.writeRaw(b, 0, len, rows);
+                  },
+                  appMetrics: (b: Uint8Array, len: number, rows: number) => {
+                    amRawCount += rows;
+                    amFile.writeRaw(b, 0, len, rows);
+                  },
+                },
+              }
+            : {}),
           onL7: (r) => {
             l7Count++;
             l7File?.write(r);
             if (d.wantL7Rows) l7.push(r);
           },
-          // Always to the parent: one key can be served on several shards and is summed there.
+          // Row objects to the parent: one key can be served on several shards and is summed there.
           onAppMetrics: am.push,
         }
       : undefined,
@@ -220,9 +242,18 @@ function run(createL7: CreateL7 | undefined): void {
   engine.flush();
   file?.close();
   l7File?.close();
+  amFile?.close();
   l7.flush();
   am.flush();
   l4.flush();
   nm.flush();
-  port.postMessage({ type: "done", stats: { ...engine.stats(), l7Rows: l7Count } });
+  port.postMessage({
+    type: "done",
+    stats: {
+      ...engine.stats(),
+      l7Rows: l7Count,
+      rawAppMetricRows: amRawCount,
+      l7RowPath: engine.l7Stats()?.nativeKind ?? "",
+    },
+  });
 }

@@ -254,9 +254,21 @@ export class ShardRows {
 
   /**
    * After every worker has exited: joins the `count` workers' part files, writes the summed
-   * metrics (time order) and hands them to the callbacks. Returns the metrics row counts.
+   * metrics (time order) and hands them to the callbacks. Returns the metrics row counts (of the
+   * rows summed here).
+   *
+   * `appMetricParts`: the shards also wrote application_metrics parts (native HTTP/1 rows as
+   * JSONL bytes, see dispatch-analyze.ts), joined with the rows summed here into one file.
+   * Those rows are not summed across shards, nor sorted by time: a key served on several shards
+   * has a row from each, besides the late-second correction rows that repeat a key anyway.
+   * Consumers sum application_metrics rows by key (time, server, protocol, endpoint), as the
+   * ingest does, so the file means the same; it is only no longer one row per key.
    */
-  finish(count: number, l7On: boolean): { metricRows: number; appMetricRows: number } {
+  finish(
+    count: number,
+    l7On: boolean,
+    appMetricParts = false,
+  ): { metricRows: number; appMetricRows: number } {
     const { opts } = this;
     const rows = [...this.metrics.values()].sort((a, b) => a.time - b.time);
     if (opts.outDir) {
@@ -268,9 +280,12 @@ export class ShardRows {
     }
     const amRows = [...this.appMetrics.values()].sort((a, b) => a.time - b.time);
     if (opts.outDir && l7On) {
-      const am = new JsonlWriter(join(opts.outDir, "application_metrics.jsonl"));
+      const name = "application_metrics.jsonl";
+      // As one more part, so that the largest part becomes the file by a rename (no copy).
+      const am = new JsonlWriter(join(opts.outDir, appMetricParts ? `${name}.part${count}` : name));
       for (const r of amRows) am.write(r);
       am.close();
+      if (appMetricParts) joinParts(opts.outDir, name, count + 1);
     }
     if (opts.onAppMetrics) for (const r of amRows) opts.onAppMetrics(r);
     if (opts.onNetworkMetrics) for (const r of rows) opts.onNetworkMetrics(r);
