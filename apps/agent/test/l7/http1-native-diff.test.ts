@@ -32,7 +32,8 @@ type NativeProcessor = L7Processor & { nativeKind?: string };
 const T0 = 1_700_000_000_000_000;
 const env = process.env;
 const SEED = env.FLOWPLANE_DIFF_SEED ? Number(env.FLOWPLANE_DIFF_SEED) >>> 0 : 0x5eed0001;
-const FLOWS = env.FLOWPLANE_DIFF_FLOWS ? Number(env.FLOWPLANE_DIFF_FLOWS) : 150;
+/** Flows per case (default: the set's own count, else 150). */
+const FLOWS = env.FLOWPLANE_DIFF_FLOWS ? Number(env.FLOWPLANE_DIFF_FLOWS) : 0;
 const LONG = env.FLOWPLANE_DIFF_LONG ? Number(env.FLOWPLANE_DIFF_LONG) : 200_000;
 const ONLY_FLOW = env.FLOWPLANE_DIFF_FLOW ? Number(env.FLOWPLANE_DIFF_FLOW) : -1;
 /** Seeds per option set (more for a longer hunt). */
@@ -52,7 +53,10 @@ const AGENT = "66666666-7777-8888-9999-aaaaaaaaaaaa";
  * `known`: a difference reported to the lead and not yet decided; the set is skipped unless
  * FLOWPLANE_DIFF_KNOWN=1 (or it is asked for with FLOWPLANE_DIFF_OPTS).
  */
-const OPTION_SETS: Record<string, { opts: Opts; gen: GenConfig; known?: string; t0?: number }> = {
+const OPTION_SETS: Record<
+  string,
+  { opts: Opts; gen: GenConfig; known?: string; t0?: number; flows?: number }
+> = {
   defaults: { opts: {}, gen: { hostility: 1, extraHeaders: [] } },
   tight: {
     opts: {
@@ -110,14 +114,14 @@ const OPTION_SETS: Record<string, { opts: Opts; gen: GenConfig; known?: string; 
     opts: { traceHeaders: ["x-trace"], requestIdHeaders: ["x-rid"] },
     gen: { hostility: 0.3, extraHeaders: ["x-trace", "x-rid"], traceFuzz: true },
   },
-  /** The one request-id header is not x-request-id (masked), and no custom trace header. */
+  /**
+   * The one request-id header is not x-request-id (masked), and no custom trace header (the
+   * JS policy's fast exit once dropped it).
+   */
   "lone-request-id": {
     opts: { maskHeaders: ["x-request-id", "authorization"], requestIdHeaders: ["correlation-id"] },
     gen: { hostility: 0.5, extraHeaders: ["correlation-id", "x-request-id", "authorization"] },
-    // TODO(native HTTP/1 rows): JS HeaderPolicyImpl.offer's fast exit (custom.size === 0 &&
-    // reqIds.size === 1, name not starting with t/b/x/s/u) drops "correlation-id"; the C path
-    // (fp_offer) keeps it, so x_request_id differs. One side must change; then drop `known`.
-    known: "x_request_id of a lone configured request-id header (JS offer() fast exit)",
+    flows: 60,
   },
   /** Many segments at unrelated sequence numbers: holding, flushing in (wrap-around) order. */
   "seq-chaos": {
@@ -133,29 +137,27 @@ const OPTION_SETS: Record<string, { opts: Opts; gen: GenConfig; known?: string; 
   /** Limits far above the defaults: long unanswered pipelines, large buffers. */
   "big-limits": {
     opts: {
-      maxPendingPerFlow: 3000,
+      maxPendingPerFlow: 300,
       maxBufferPerDir: 1 << 20,
       requestTimeoutUs: 60_000_000,
       maxErrorsPerFlow: 1000,
     },
     gen: { hostility: 1, extraHeaders: [], maxPending: 400 },
   },
-  /** More configured names than a fixed table of 64 would hold. */
+  /** Near the 256 policy names the native path takes (it first held 64). */
   "many-names": {
     opts: {
-      traceHeaders: Array.from({ length: 70 }, (_, i) => `x-t-${i}`),
+      traceHeaders: Array.from({ length: 230 }, (_, i) => `x-t-${i}`),
       requestIdHeaders: Array.from({ length: 10 }, (_, i) => `x-id-${i}`),
     },
     gen: {
       hostility: 0.3,
       extraHeaders: [
-        ...Array.from({ length: 70 }, (_, i) => `x-t-${i}`),
+        ...Array.from({ length: 230 }, (_, i) => `x-t-${i}`),
         ...Array.from({ length: 10 }, (_, i) => `x-id-${i}`),
       ],
     },
-    // TODO(native HTTP/1 rows): the C keeps the first 64 policy names (fp_l7 create,
-    // s->nnames < 64; by_first lists too); JS has no bound, so x-id-4 etc. are lost natively.
-    known: "more than 64 header policy names (C table bound)",
+    flows: 60,
   },
   /** Configured Latin-1 names: they match their bytes in either case of A-Z only. */
   "latin1-names": {
@@ -172,16 +174,17 @@ const OPTION_SETS: Record<string, { opts: Opts; gen: GenConfig; known?: string; 
       ],
     },
   },
-  /** A configured name with a character above U+00FF: in JS it matches no header bytes. */
+  /**
+   * A configured name with a character above U+00FF matches no header bytes (a latin1
+   * conversion once made it match the character's low byte natively).
+   */
   "unicode-names": {
     opts: { traceHeaders: ["x-\u20ac-id"] },
     gen: {
       hostility: 0.3,
       extraHeaders: ["x-\u00ac-id", Buffer.from("x-\u20ac-id", "utf8").toString("latin1")],
     },
-    // TODO(native HTTP/1 rows): names reach the C through napi_get_value_string_latin1, which
-    // keeps the low byte of U+20AC, so "x-\xac-id" lines match natively and never in JS.
-    known: "policy name above U+00FF (latin1 conversion keeps its low byte)",
+    flows: 60,
   },
   /** The engine ticks at its own pace: every 7 s here (metrics seconds and timeouts found late). */
   "sparse-ticks": {
@@ -193,7 +196,7 @@ const OPTION_SETS: Record<string, { opts: Opts; gen: GenConfig; known?: string; 
     opts: { tickUs: 0, requestTimeoutUs: 1_500_000 },
     gen: { hostility: 1, extraHeaders: [] },
   },
-  /** Limits given as "no limit": Infinity, or past 32 bits. */
+  /** Limits given as "no limit": Infinity, or past 32 bits (the C once took them out of range). */
   "unbounded-config": {
     opts: {
       requestTimeoutUs: Number.POSITIVE_INFINITY,
@@ -202,18 +205,13 @@ const OPTION_SETS: Record<string, { opts: Opts; gen: GenConfig; known?: string; 
       maxErrorsPerFlow: Number.POSITIVE_INFINITY,
     },
     gen: { hostility: 0.5, extraHeaders: [] },
-    // TODO(native HTTP/1 rows): fp_js_create converts these doubles to int / int64 as they are
-    // (undefined behaviour past the range: here max_pending became 1 and max_buf negative, so
-    // every segment overflowed); JS takes them as numbers. Clamp them in JS or C.
-    known: "Infinity / > 2^31 limits (C double-to-int conversion)",
+    flows: 60,
   },
-  /** No request may wait for its answer. */
+  /** maxPendingPerFlow 0 is taken as 1 (the JS once threw in request()). */
   "zero-pending": {
     opts: { maxPendingPerFlow: 0 },
     gen: { hostility: 0.3, extraHeaders: [] },
-    // TODO(native HTTP/1 rows): JS request() shifts from the empty queue and throws (a parser
-    // exception, the flow fails); the C clamps max_pending to 1. Clamp it in the JS too?
-    known: "maxPendingPerFlow 0 (JS throws, C takes 1)",
+    flows: 60,
   },
   "config-edges": {
     opts: {
@@ -972,7 +970,8 @@ suite("HTTP/1 native row path against the JS path (differential fuzz)", () => {
           // Each case's seed depends on the base seed, the set and the round only.
           const seed = (SEED + Object.keys(OPTION_SETS).indexOf(name) * 0x1000193 + round * 0x9e3779b1) >>> 0;
           const rerun = `FLOWPLANE_DIFF_SEED=${SEED} FLOWPLANE_DIFF_OPTS=${name}${round ? ` FLOWPLANE_DIFF_ROUND=${round}` : ""}`;
-          let flows = makeFlows(seed, FLOWS, set.gen, FLOWS * 40_000, set.t0);
+          const n = FLOWS || set.flows || 150;
+          let flows = makeFlows(seed, n, set.gen, n * 40_000, set.t0);
           if (ONLY_FLOW >= 0) flows = flows.filter((f) => f.index === ONLY_FLOW);
           const res = runFlows(seed, set.opts, flows);
           if (!SELFTEST) expect(res.kind, "B is not on the native path").toBe("native");
