@@ -463,6 +463,12 @@ function run(seed: number, allOpts: Opts, events: Event[], lockstep = true): Run
   };
 }
 
+/** The engine's table index of the n-th new flow: small first, then sparse and large ones. */
+function slotNumber(n: number): number {
+  if (n < 40) return n;
+  return n % 11 === 3 ? 2 ** 30 + n : n * 4099;
+}
+
 function feedLockstep(
   events: Event[],
   seed: number,
@@ -507,7 +513,8 @@ function feedLockstep(
     }
     let slot = slotOf.get(e.flow);
     if (slot === undefined) {
-      slot = free.length > 0 && r.chance(0.5) ? free.splice(r.int(free.length), 1)[0]! : nextSlot++;
+      slot =
+        free.length > 0 && r.chance(0.5) ? free.splice(r.int(free.length), 1)[0]! : slotNumber(nextSlot++);
       slotOf.set(e.flow, slot);
     }
     if (e.seg < 0) {
