@@ -3,14 +3,18 @@
  * the JS path, the reference. Two processors of the same options get the same seeded HTTP/1
  * traffic (./http1-traffic-gen.ts: many flows, damaged segments, ticks, flow ends) and must
  * give the same l7_flow_log bytes in the same order, the same application_metrics bytes and
- * the same stats. Rows of flows another protocol took (garbage first) still go through onL7 /
- * onAppMetrics on both sides and are compared there.
+ * the same stats (and protocolOf, footprint). Rows of flows another protocol took (garbage
+ * first) still go through onL7 / onAppMetrics on both sides and are compared there; with such
+ * flows application_metrics is compared as sums per key, since A's one aggregator then flushes
+ * at other moments than B's two.
  *
  * A failure prints the first differing row pair with its neighbours, the segment that made A's
  * row, the flow alone (does it still differ?) and a shrunk segment list, and writes that flow
- * to a JSON file. Knobs: FLOWPLANE_DIFF_SEED (run seed), FLOWPLANE_DIFF_FLOWS (flows per case),
- * FLOWPLANE_DIFF_OPTS (one option set), FLOWPLANE_DIFF_FLOW (one flow, alone),
- * FLOWPLANE_DIFF_LONG (messages in the long run).
+ * to a JSON file. Knobs: FLOWPLANE_DIFF_SEED (base seed), FLOWPLANE_DIFF_OPTS (one option set),
+ * FLOWPLANE_DIFF_ROUNDS (seeds per set, for a longer hunt) or FLOWPLANE_DIFF_ROUND (one of
+ * them), FLOWPLANE_DIFF_FLOWS (flows per case), FLOWPLANE_DIFF_FLOW (one flow, alone),
+ * FLOWPLANE_DIFF_LONG (messages in the long run), FLOWPLANE_DIFF_KNOWN=1 (sets skipped as known
+ * differences run too), FLOWPLANE_DIFF_SELFTEST (below).
  */
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
