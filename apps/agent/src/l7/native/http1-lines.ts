@@ -8,13 +8,10 @@
  * a compiler or with FLOWPLANE_HTTP1_NATIVE=0 the JS version below does the same; it is the
  * specification the C follows (test/l7/http1-lines.test.ts).
  */
-import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { threadId } from "node:worker_threads";
-import { buildAddon, privateAddonDir } from "@flowplane/core/native-addon";
+import { buildAddon } from "@flowplane/core/native-addon";
 import { HTTP1_LINES_C } from "./http1-lines-c.ts";
+import { privateSourceFile } from "./source-file.ts";
 
 /** Header block bigger than this is not HTTP we can use. */
 export const MAX_HEADER = 32 * 1024;
@@ -150,35 +147,10 @@ export function scanHeaderBlockJs(b: Uint8Array, off: number, e: number, out: In
   }
 }
 
-/**
- * The C source as a file in the private build directory (named by its hash, written once, to a
- * temporary name then renamed), or why not: the directory must be ours and closed to others,
- * as buildAddon checks it too, since what is compiled there is loaded into a root process.
- */
-function sourceFile(): string | { reason: string } {
-  const dir = privateAddonDir();
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = lstatSync(dir);
-    if (!st.isDirectory() || st.uid !== (process.getuid?.() ?? -1) || (st.mode & 0o077) !== 0)
-      return { reason: `${dir} is not a private directory of this user` };
-    const hash = createHash("sha256").update(HTTP1_LINES_C).digest("hex").slice(0, 16);
-    const file = join(dir, `http1-lines-${hash}.c`);
-    if (!existsSync(file)) {
-      const tmp = `${file}.${process.pid}.${threadId}.tmp`;
-      writeFileSync(tmp, HTTP1_LINES_C, { mode: 0o600 });
-      renameSync(tmp, file);
-    }
-    return file;
-  } catch (e) {
-    return { reason: (e as Error).message.split("\n")[0] ?? "" };
-  }
-}
-
 /** The C addon, or why it is unavailable. */
 export function loadHttp1LinesAddon(): Http1LinesAddon | string {
   if (process.env.FLOWPLANE_HTTP1_NATIVE === "0") return "http1-lines addon: off (FLOWPLANE_HTTP1_NATIVE=0)";
-  const file = sourceFile();
+  const file = privateSourceFile("http1-lines", HTTP1_LINES_C);
   if (typeof file !== "string") return `http1-lines addon unavailable (${file.reason})`;
   return buildAddon<Http1LinesAddon>({ name: "http1-lines", source: pathToFileURL(file) });
 }

@@ -9,16 +9,13 @@
  * call decodes one argument. The JS path (../protocols/http1.ts and the processor) stays the
  * reference: the native path's rows are byte-identical to it (test/l7/http1-native-diff.test.ts).
  */
-import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { threadId } from "node:worker_threads";
-import { buildAddon, privateAddonDir } from "@flowplane/core/native-addon";
+import { buildAddon } from "@flowplane/core/native-addon";
 import { APP_METRICS_C } from "./app-metrics-c.ts";
 import { HTTP1_SCAN_C } from "./http1-lines-c.ts";
 import { HTTP1_ROWS_C } from "./http1-rows-c.ts";
 import { ROWS_COMMON_C } from "./rows-common-c.ts";
+import { privateSourceFile } from "./source-file.ts";
 
 /** Receives whole JSONL lines; `b` is valid during the call only. */
 export type RawSink = (b: Uint8Array, len: number, rows: number) => void;
@@ -83,34 +80,13 @@ interface Addon {
 
 const SOURCE = `${ROWS_COMMON_C}\n${HTTP1_SCAN_C}\n${APP_METRICS_C}\n${HTTP1_ROWS_C}`;
 
-/** The source in the private build directory (see http1-lines.ts: written once, by hash). */
-function sourceFile(): string | { reason: string } {
-  const dir = privateAddonDir();
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = lstatSync(dir);
-    if (!st.isDirectory() || st.uid !== (process.getuid?.() ?? -1) || (st.mode & 0o077) !== 0)
-      return { reason: `${dir} is not a private directory of this user` };
-    const hash = createHash("sha256").update(SOURCE).digest("hex").slice(0, 16);
-    const file = join(dir, `http1-rows-${hash}.c`);
-    if (!existsSync(file)) {
-      const tmp = `${file}.${process.pid}.${threadId}.tmp`;
-      writeFileSync(tmp, SOURCE, { mode: 0o600 });
-      renameSync(tmp, file);
-    }
-    return file;
-  } catch (e) {
-    return { reason: (e as Error).message.split("\n")[0] ?? "" };
-  }
-}
-
 let addon: Addon | string | undefined;
 
 /** The addon, or why the JS path runs (FLOWPLANE_L7_NATIVE=0 is read at every call). */
 export function nativeRowsAddon(): Addon | string {
   if (process.env.FLOWPLANE_L7_NATIVE === "0") return "off (FLOWPLANE_L7_NATIVE=0)";
   if (addon === undefined) {
-    const file = sourceFile();
+    const file = privateSourceFile("http1-rows", SOURCE);
     addon =
       typeof file !== "string"
         ? `http1-rows addon unavailable (${file.reason})`
