@@ -207,11 +207,23 @@ export async function analyzeFileDispatched(
   // Shard 0: an engine in this thread, fed the packets it decodes (no record, no copy); none
   // when it gets no flows (its part files stay empty).
   const sample = l7On && count > 1 ? sampleHead(path, opts.vxlanPort, opts.genevePort) : undefined;
-  const share = tuning.ownShare ?? ownShare(count, l7On, sample?.bytesPerPacket);
+  // HTTP/1 flows on the native row path cost the engine's side less: weighed as such.
+  const native =
+    sample !== undefined &&
+    rawRows &&
+    (opts.l7?.protocols === undefined || opts.l7.protocols.includes("http")) &&
+    typeof (await import("../l7/native/http1-rows.ts")).nativeRowsAddon() !== "string";
+  const weights = sample && (native ? sample.nativeWeights : sample.weights);
+  const share =
+    tuning.ownShare ??
+    ownShare(
+      count,
+      l7On,
+      sample?.bytesPerPacket,
+      sample && native ? total(sample.weights) / Math.max(1, total(sample.nativeWeights)) : 1,
+    );
   const shardOf =
-    sample && !tuning.countBuckets
-      ? weightedShardTable(count, share, sample.weights)
-      : shardTable(count, share);
+    weights && !tuning.countBuckets ? weightedShardTable(count, share, weights) : shardTable(count, share);
   const l4File = opts.outDir ? new JsonlWriter(part("l4_flow_log.jsonl", 0) as string) : undefined;
   const l7File = opts.outDir && l7On ? new JsonlWriter(part("l7_flow_log.jsonl", 0) as string) : undefined;
   let ownL7Rows = 0;
@@ -478,11 +490,15 @@ const DECODE_PER_ENGINE = { l4: 1, l7: 0.49 };
  * (2.60 against 2.43 s); real-1m.pcap (306 B) 0.29: this thread 1.46-1.60 s, the worker
  * 1.33-1.37; 0.25: 1.37-1.42 and 1.44-1.46. Now 0.22 and 0.25
  * (docs/notes/l7-two-workers-session5.md).
+ *
+ * `workScale`: the sampled engine work of the JS row path over that of the rows actually made
+ * (HTTP/1 flows on the native row path weigh less, `NATIVE_HTTP_WEIGHT`): this thread's decoding
+ * is that much heavier relative to the engine's work.
  */
-export function ownShare(count: number, l7: boolean, bytesPerPacket?: number): number {
+export function ownShare(count: number, l7: boolean, bytesPerPacket?: number, workScale = 1): number {
   if (count <= 1) return 1;
   const w = 1 / (count - 1);
-  const d = !l7 ? DECODE_PER_ENGINE.l4 : DECODE_PER_ENGINE.l7 + (bytesPerPacket ?? 0) / 40_000;
+  const d = !l7 ? DECODE_PER_ENGINE.l4 : (DECODE_PER_ENGINE.l7 + (bytesPerPacket ?? 0) / 40_000) * workScale;
   return Math.max(0, (w - d) / (1 + w));
 }
 
@@ -495,12 +511,30 @@ const SAMPLE_BYTES = 4 << 20;
  * engine ~0.3 us a packet).
  */
 const PAYLOAD_WEIGHT = 5;
+/**
+ * `PAYLOAD_WEIGHT` of a payload packet of an HTTP/1 flow whose rows the native row path makes
+ * (the rows and metrics in C). Fitted on web-1m.pcap (2 workers, native rows, per-thread CPU,
+ * 2026-11-27, load ~4 from another process): its head is all HTTP/1 (916 of 1041 packets with
+ * payload, 4 KB a packet), and the threads were even near a share of 0.06-0.08 (0.03: this
+ * thread 1.09-1.23 s, the worker 1.23-1.39; 0.06: 1.25-1.31 and 1.32-1.44; 0.1: 1.45-1.5 and
+ * 1.2-1.34; the JS-path fit's 0.22: 1.61-2.1 and 1.07-1.13), i.e. this thread's decoding 1.46x
+ * heavier relative to the engine's work than with JS rows.
+ */
+const NATIVE_HTTP_WEIGHT = 3;
+/** First 4 bytes of a payload that starts an HTTP/1 message (`sampleHead`: little-endian words). */
+const HTTP1_STARTS = new Set(
+  ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "CONN", "TRAC", "HTTP"].map((t) =>
+    Buffer.from(t, "latin1").readUInt32LE(0),
+  ),
+);
 
 export interface HeadSample {
   /** Mean captured bytes a packet. */
   bytesPerPacket: number;
   /** Work seen in each of the 256 flow hash buckets (`PAYLOAD_WEIGHT`). */
   weights: Float64Array;
+  /** The same with HTTP/1 flows' payload packets weighed for the native row path (`NATIVE_HTTP_WEIGHT`). */
+  nativeWeights: Float64Array;
 }
 
 /**
@@ -516,6 +550,9 @@ export function sampleHead(path: string, vxlanPort?: number, genevePort?: number
   if (vxlanPort !== undefined) m.vxlanPort = vxlanPort;
   if (genevePort !== undefined) m.genevePort = genevePort;
   const weights = new Float64Array(BUCKETS);
+  const nativeWeights = new Float64Array(BUCKETS);
+  // Flows (by hash) with a payload that started an HTTP/1 message.
+  const http = new Set<number>();
   let packets = 0;
   let bytes = 0;
   for (let o = 24; o + 16 <= n; ) {
@@ -524,11 +561,31 @@ export function sampleHead(path: string, vxlanPort?: number, genevePort?: number
     packets++;
     bytes += incl;
     if (decodeFrame(m, h.linkType, b, o + 16, incl) === DecodeError.ok && m.laterFragment === 0) {
-      weights[(flowHash(m) >>> 0) & (BUCKETS - 1)]! += m.payloadLen > 0 ? 1 + PAYLOAD_WEIGHT : 1;
+      const fh = flowHash(m) >>> 0;
+      const bucket = fh & (BUCKETS - 1);
+      if (m.payloadLen === 0) {
+        weights[bucket]! += 1;
+        nativeWeights[bucket]! += 1;
+      } else {
+        if (
+          m.proto === 6 &&
+          m.payloadOffset + 4 <= o + 16 + incl &&
+          HTTP1_STARTS.has(b.readUInt32LE(m.payloadOffset))
+        )
+          http.add(fh);
+        weights[bucket]! += 1 + PAYLOAD_WEIGHT;
+        nativeWeights[bucket]! += 1 + (http.has(fh) ? NATIVE_HTTP_WEIGHT : PAYLOAD_WEIGHT);
+      }
     }
     o += 16 + incl;
   }
-  return packets > 0 ? { bytesPerPacket: bytes / packets, weights } : undefined;
+  return packets > 0 ? { bytesPerPacket: bytes / packets, weights, nativeWeights } : undefined;
+}
+
+function total(a: Float64Array): number {
+  let s = 0;
+  for (const x of a) s += x;
+  return s;
 }
 
 const BUCKETS = 256;
