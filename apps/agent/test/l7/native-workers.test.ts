@@ -5,7 +5,8 @@
  * the JS reference (one thread, FLOWPLANE_L7_NATIVE=0): l7_flow_log, l4_flow_log and
  * network_metrics as sorted lines with flow ids masked (a flow's id carries its shard), and
  * application_metrics summed per key, since a key served on several shards now has a row from
- * each (consumers sum rows by key, as the ingest does), so its row count may be larger.
+ * each (consumers sum rows by key, as the ingest does), so its row count may be larger. And the
+ * reading thread's share of the work (`ownShare`) when HTTP/1 flows weigh less on the native path.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +14,7 @@ import { join } from "node:path";
 import { sharedPcapsDir } from "@flowplane/core/shared-dir";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type AnalyzeOptions, type AnalyzeResult, analyzeFile, analyzeFileSync } from "../../src/analyze.ts";
-import { analyzeFileDispatched } from "../../src/flow/dispatch-analyze.ts";
+import { analyzeFileDispatched, ownShare, sampleHead } from "../../src/flow/dispatch-analyze.ts";
 import { NIL_UUID } from "../../src/flow/flow-engine.ts";
 import { createL7Processor } from "../../src/l7/index.ts";
 import { pcapFileHeader } from "../../src/testing/pcap-header.ts";
@@ -290,5 +291,25 @@ describe("native HTTP/1 rows with 2 workers = JS rows of one thread", () => {
     expect(l7).toHaveLength(got.result.l7Rows);
     expect(got.am).toHaveLength(metricsByKey(got.am).length);
     expectSame(got, want);
+  });
+});
+
+describe("the reading thread's share with native rows", () => {
+  const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
+
+  it("weighs HTTP/1 flows' payload packets less, other flows' alike", () => {
+    const http = sampleHead(join(sharedPcapsDir(), "http1-pipelined.pcap"))!;
+    expect(sum(http.nativeWeights)).toBeGreaterThan(0);
+    expect(sum(http.nativeWeights)).toBeLessThan(sum(http.weights));
+    const redis = sampleHead(join(sharedPcapsDir(), "redis-commands.pcap"))!;
+    expect(sum(redis.weights)).toBeGreaterThan(0);
+    expect([...redis.nativeWeights]).toEqual([...redis.weights]);
+  });
+
+  it("is smaller the lighter the engine's work", () => {
+    expect(ownShare(2, true, 4000, 1)).toBeGreaterThan(0.15);
+    expect(ownShare(2, true, 4000, 1.5)).toBeLessThan(0.1);
+    expect(ownShare(2, true, 4000, 1.5)).toBeGreaterThanOrEqual(0);
+    expect(ownShare(2, false, 4000, 1.5)).toBe(0);
   });
 });
