@@ -19,6 +19,7 @@ import { NIL_UUID } from "../../src/flow/flow-engine.ts";
 import { createL7Processor } from "../../src/l7/index.ts";
 import { pcapFileHeader } from "../../src/testing/pcap-header.ts";
 import * as F from "../helpers/frames.ts";
+import { metricsByKey } from "./metrics-by-key.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "fp-native-workers-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -117,31 +118,6 @@ async function workers(
   expect(r.workers).toBe(count);
   return files(r, dir);
 }
-
-/** application_metrics rows summed per key (max for the maximum), keys sorted. */
-function metricsByKey(rows: string[]): [string, Record<string, unknown>][] {
-  const out = new Map<string, Record<string, unknown>>();
-  for (const line of rows) {
-    const r = JSON.parse(line) as Record<string, unknown>;
-    const key = JSON.stringify([r.time, r.server_ip, r.server_port, r.l7_protocol, r.endpoint]);
-    const acc = out.get(key);
-    if (acc === undefined) {
-      out.set(key, r);
-      continue;
-    }
-    for (const [k, v] of Object.entries(r)) {
-      const a = acc[k];
-      if (k === "duration_max_us") acc[k] = Math.max(a as number, v as number);
-      else if (typeof v === "number" && typeof a === "number" && !KEY_COLUMNS.has(k)) acc[k] = a + v;
-      else if (Array.isArray(v) && Array.isArray(a))
-        acc[k] = a.map((x, i) => (x as number) + (v[i] as number));
-      // Identity columns (org, agent and the key's own) must agree between a key's rows.
-      else expect(v, `${k} of ${key}`).toEqual(a);
-    }
-  }
-  return [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-const KEY_COLUMNS = new Set(["time", "server_port"]);
 
 function expectSame(got: Files, want: Files): void {
   expect(got.result.stats.packets).toBe(want.result.stats.packets);
