@@ -85,6 +85,28 @@ interface Held {
 const MAX_HELD = 8;
 /** Segments tried after a gap without finding a message boundary before errors count again. */
 const MAX_RESYNC_SEGMENTS = 32;
+let bits: { hint: Uint32Array; exclude: Uint32Array } | undefined;
+
+/**
+ * Per port, a bit per protocol (its index in PROTOCOLS) whose hint or exclusion lists hold it:
+ * detection looks two ports up instead of searching every protocol's lists (made once).
+ */
+function portBits(): { hint: Uint32Array; exclude: Uint32Array } {
+  if (bits === undefined) {
+    if (PROTOCOLS.length > 32) throw new Error("portBits: more than 32 protocols");
+    const hint = new Uint32Array(65536);
+    const exclude = new Uint32Array(65536);
+    PROTOCOLS.forEach((p, i) => {
+      for (const port of p.ports) hint[port & 0xffff]! |= 1 << i;
+      for (const port of p.excludePorts ?? []) exclude[port & 0xffff]! |= 1 << i;
+    });
+    bits = { hint, exclude };
+  }
+  return bits;
+}
+
+/** Slots below this are kept in an array (engine table indexes are below its flow limit). */
+const SLOT_ARRAY = 1 << 22;
 /** Header policy names the native path takes (its table's size, http1-rows-c.ts FP_MAX_NAMES). */
 const MAX_NATIVE_NAMES = 256;
 const NIL = "00000000-0000-0000-0000-000000000000";
@@ -125,15 +147,25 @@ class FlowL7 {
   constructor(
     readonly slot: number,
     readonly meta: FlowMeta,
+    /** Creation order (flush() ends flows in it). */
+    readonly seq: number,
   ) {}
 }
 
 export class L7Processor {
-  private readonly flows = new Map<number, FlowL7>();
-  /** The same flows by slot: the per-payload lookup (the Map keeps the order flush() ends them in). */
+  /**
+   * Flows by the engine's slot (a table index): an array below SLOT_ARRAY, where a Map cost more
+   * (a set and a delete per flow, a lookup per payload), and a Map above it.
+   */
   private readonly bySlot: (FlowL7 | undefined)[] = [];
+  private readonly bigSlots = new Map<number, FlowL7>();
+  /** Flows in `bySlot`, and the creation counter that orders them at flush(). */
+  private live = 0;
+  private flowSeq = 0;
   private readonly withPending = new Set<FlowL7>();
   private readonly specs: ProtocolSpec[];
+  /** Each spec's bit in portBits() (its index in PROTOCOLS). */
+  private readonly specBits: number[];
   private readonly orgId: string;
   private readonly agentId: string;
   private readonly onL7: (r: L7Row) => void;
@@ -179,6 +211,7 @@ export class L7Processor {
   constructor(o: L7ProcessorOptions) {
     const want = o.protocols ? new Set(o.protocols) : null;
     this.specs = PROTOCOLS.filter((p) => !want || want.has(p.name));
+    this.specBits = this.specs.map((p) => 1 << PROTOCOLS.indexOf(p));
     this.orgId = o.orgId ?? NIL;
     this.agentId = o.agentId ?? NIL;
     this.onL7 = o.onL7 ?? (() => {});
@@ -251,11 +284,12 @@ export class L7Processor {
     tcpSeq: number,
     tsMicros: number,
   ): void {
-    let f = this.bySlot[slot];
+    let f = slot < SLOT_ARRAY ? this.bySlot[slot] : this.bigSlots.get(slot);
     if (f === undefined) {
-      f = new FlowL7(slot, this.describe(slot));
-      this.flows.set(slot, f);
-      this.bySlot[slot] = f;
+      f = new FlowL7(slot, this.describe(slot), this.flowSeq++);
+      if (slot < SLOT_ARRAY) this.bySlot[slot] = f;
+      else this.bigSlots.set(slot, f);
+      this.live++;
       this.s.flows++;
     }
     if (f.nat >= 0) {
@@ -436,11 +470,17 @@ export class L7Processor {
     let found: ProtocolSpec | null = null;
     let side = 0;
     // Port hints order the candidates; every detector still checks the payload.
+    const { hint, exclude } = portBits();
+    const hinted0 = hint[port]! | hint[cport]!;
+    const excluded = exclude[port]! | exclude[cport]!;
+    const specs = this.specs;
     for (let pass = 0; pass < 2 && !found; pass++) {
-      for (const p of this.specs) {
+      for (let k = 0; k < specs.length; k++) {
+        const p = specs[k]!;
         if (p.transport !== "both" && (p.transport === "udp") !== udp) continue;
-        if (p.excludePorts && (p.excludePorts.includes(port) || p.excludePorts.includes(cport))) continue;
-        const hinted = p.ports.includes(port) || p.ports.includes(cport);
+        const bit = this.specBits[k]!;
+        if ((excluded & bit) !== 0) continue;
+        const hinted = (hinted0 & bit) !== 0;
         if ((pass === 0) !== hinted) continue;
         const r = p.detect(b, off, end, udp, hinted);
         if (r !== 0) {
@@ -684,18 +724,26 @@ export class L7Processor {
     this.onL7(row);
   }
 
+  private liveFlows(): FlowL7[] {
+    const out: FlowL7[] = [];
+    for (const f of this.bySlot) if (f !== undefined) out.push(f);
+    for (const f of this.bigSlots.values()) out.push(f);
+    return out;
+  }
+
   /** The detected protocol of a flow ("" when unknown or not seen): for the L4 row. */
   protocolOf(slot: number): string {
-    const f = this.bySlot[slot];
+    const f = slot < SLOT_ARRAY ? this.bySlot[slot] : this.bigSlots.get(slot);
     return f?.spec?.name ?? "";
   }
 
   /** The flow ended (closed or evicted): unanswered requests become timeout rows. */
   onFlowEnd(slot: number, tsMicros: number): void {
-    const f = this.bySlot[slot];
+    const f = slot < SLOT_ARRAY ? this.bySlot[slot] : this.bigSlots.get(slot);
     if (f === undefined) return;
-    this.flows.delete(slot);
-    this.bySlot[slot] = undefined;
+    if (slot < SLOT_ARRAY) this.bySlot[slot] = undefined;
+    else this.bigSlots.delete(slot);
+    this.live--;
     if (f.nat >= 0) {
       this.nat!.end(f.nat, tsMicros);
       return;
@@ -739,7 +787,9 @@ export class L7Processor {
 
   /** End of input: every flow ends, metrics are written. */
   flush(nowMicros: number): void {
-    for (const slot of [...this.flows.keys()]) this.onFlowEnd(slot, nowMicros);
+    // In the order the flows began, as the rows of a flow-by-flow end have always come.
+    const all = this.liveFlows().sort((a, b) => a.seq - b.seq);
+    for (const f of all) this.onFlowEnd(f.slot, nowMicros);
     this.metrics.flush();
     this.nat?.flush();
   }
@@ -756,7 +806,7 @@ export class L7Processor {
     let heldBytes = 0;
     let pending = 0;
     let maxPendingPerFlow = 0;
-    for (const f of this.flows.values()) {
+    for (const f of this.liveFlows()) {
       bufferedBytes += (f.buf[0]?.length ?? 0) + (f.buf[1]?.length ?? 0);
       if (f.held) for (const h of f.held) for (const x of h) heldBytes += x.data.length;
       pending += f.pending.length;
@@ -769,14 +819,14 @@ export class L7Processor {
       pending += n[STAT.pending]!;
       maxPendingPerFlow = Math.max(maxPendingPerFlow, n[STAT.maxPendingPerFlow]!);
     }
-    return { flows: this.flows.size, bufferedBytes, heldBytes, pending, maxPendingPerFlow };
+    return { flows: this.live, bufferedBytes, heldBytes, pending, maxPendingPerFlow };
   }
 
   stats(): L7Stats {
     const s = {
       ...this.s,
       byProtocol: { ...this.s.byProtocol },
-      flowsTracked: this.flows.size,
+      flowsTracked: this.live,
       nativeKind: this.nativeKind,
     } as L7Stats;
     if (this.nat !== null) {
