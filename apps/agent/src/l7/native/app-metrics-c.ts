@@ -123,8 +123,10 @@ static inline uint64_t fp_am_hash(const uint8_t *p, size_t n, uint64_t seed) {
     n -= 8;
   }
   if (n > 0) {
+    /* The last bytes as a little-endian word, byte by byte: a memcpy of a variable length is a
+       libc call. */
     uint64_t w = 0;
-    memcpy(&w, p, n);
+    for (size_t i = n; i-- > 0;) w = w << 8 | p[i];
     h ^= w * 0x9E3779B97F4A7C15ULL;
     h = ((h << 27) | (h >> 37)) * 0xC2B2AE3D27D4EB4FULL;
   }
@@ -549,6 +551,50 @@ static void fp_am_add(fp_am_t *am, fp_buf_t *out, int64_t end_time_us, uint32_t 
 oom:
   /* The row is lost: say so through the output buffer, whose failure the caller reports. */
   out->failed = 1;
+}
+
+/* Cache warming for a row about to be added (fp_emit calls these while it formats the row, so
+   the misses overlap that work): the endpoint table is a few hundred KB touched once a row,
+   and its slot and entry were the two slowest loads of the row path. Only hints: nothing is
+   written, and a row of another second or server node not cached yet is not warmed. */
+typedef struct {
+  uint64_t h;
+  int32_t node; /* -1: no slot to warm */
+  int32_t ei;   /* -1: no entry's key to warm */
+} fp_am_warm_t;
+
+static inline void fp_am_warm_slot(const fp_am_t *am, fp_am_warm_t *w, int64_t end_time_us, uint32_t srv,
+                                   const uint8_t *ep, size_t ep_len) {
+  w->node = w->ei = -1;
+  int64_t sec = am->second;
+  if (sec < 0 || end_time_us < sec || end_time_us - sec >= FP_AM_SEC) return;
+  const fp_am_srvc_t *c = &am->srvc[srv & (FP_AM_SRVC - 1)];
+  if (c->gen != am->gen || c->srv != srv || c->sec != sec) return;
+  w->node = c->node;
+  w->h = fp_am_hash(ep, ep_len, am->seed ^ (uint64_t)c->node);
+  __builtin_prefetch(&am->ent_ht.s[(uint32_t)w->h & am->ent_ht.mask]);
+}
+
+/* The entry behind the slot warmed above, when that slot holds it (the usual case). Each warm_
+   writes *w on purpose: GCC takes a function whose only effect is a prefetch for a const one
+   and drops the call before inlining it. */
+static inline void fp_am_warm_entry(const fp_am_t *am, fp_am_warm_t *w) {
+  if (w->node < 0) return;
+  const fp_am_slot_t *sl = &am->ent_ht.s[(uint32_t)w->h & am->ent_ht.mask];
+  w->node = -1;
+  if (sl->gen != am->gen || sl->h != w->h) return;
+  w->ei = sl->idx;
+  const fp_am_entry_t *e = &am->ents[sl->idx];
+  __builtin_prefetch(e);
+  __builtin_prefetch((const uint8_t *)(e + 1) - 1);
+}
+
+/* The endpoint bytes of the entry warmed above, compared on lookup (called once that entry is
+   in, a little later). */
+static inline void fp_am_warm_key(const fp_am_t *am, fp_am_warm_t *w) {
+  if (w->ei < 0) return;
+  __builtin_prefetch(am->arena + am->ents[w->ei].ep_off);
+  w->ei = -1;
 }
 
 /* Emits the current second once now is past it. The second is kept: a row of an earlier second

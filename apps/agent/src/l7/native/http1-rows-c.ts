@@ -378,6 +378,8 @@ static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, ui
   int64_t start = q ? qts : rts;
   int64_t end = (r || status == FP_TIMEOUT) ? (rts > qts ? rts : qts) : q ? qts : rts;
   int64_t dur = q && r ? (rts - qts > 0 ? rts - qts : 0) : 0;
+  fp_am_warm_t warm;
+  fp_am_warm_slot(s->am, &warm, end, f->srv, q ? q->path : NULL, q ? (size_t)q->ep_len : 0);
   fp_buf_t *b = &s->out;
   /* The out buffer is a fixed JS array (never realloc'd): drained when a row might not fit. */
   if (b->len + f->p1_len + f->p2_len + FP_ROW_MAX > b->cap) fp_drain_l7(s);
@@ -410,6 +412,7 @@ static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, ui
     o = fp_w_jstr(o, r->ver, (size_t)r->ver_len);
     FP_W_LIT(o, ",\"request_type\":\"\",\"request_domain\":\"\",\"request_resource\":\"\",\"endpoint\":\"\",\"request_length\":0");
   }
+  fp_am_warm_entry(s->am, &warm);
   FP_W_LIT(o, ",\"response_length\":");
   o = fp_w_i64(o, r ? r->length : 0);
   FP_W_LIT(o, ",\"response_status\":");
@@ -440,6 +443,7 @@ static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, ui
     FP_W_LIT(o, ",\"x_request_id\":");
     o = fp_w_jstr(o, t->xid, (size_t)t->xid_len);
   }
+  fp_am_warm_key(s->am, &warm);
   FP_W_LIT(o, ",\"req_tcp_seq\":");
   o = fp_w_u64(o, q ? qseq : 0);
   FP_W_LIT(o, ",\"resp_tcp_seq\":");
@@ -477,10 +481,14 @@ static void fp_unlist(fp_l7_t *s, fp_flow_t *f) {
   f->lprev = f->lnext = NULL;
 }
 
-static fp_req_t *fp_pend_at(fp_flow_t *f, int i) { return &f->pend[(f->phead + i) % f->pcap]; }
+/* 0 <= i < pcap and phead < pcap: one wrap at most, no division (a row takes several). */
+static fp_req_t *fp_pend_at(fp_flow_t *f, int i) {
+  int j = f->phead + i;
+  return &f->pend[j >= f->pcap ? j - f->pcap : j];
+}
 
 static void fp_pend_shift(fp_flow_t *f) {
-  f->phead = (f->phead + 1) % f->pcap;
+  f->phead = f->phead + 1 == f->pcap ? 0 : f->phead + 1;
   f->pcount--;
 }
 
@@ -672,6 +680,13 @@ static int fp_request(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t off, i
 
 static int fp_response(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t off, int32_t end, int64_t *n_out) {
   if (!fp_response_start(b, off, end)) return end - off >= 9 ? -1 : 0;
+  if (f->pcount > 0) {
+    /* The row this response likely completes: its metrics slot loads while the block is parsed. */
+    const fp_req_t *q0 = fp_pend_at(f, 0);
+    fp_am_warm_t w;
+    fp_am_warm_slot(s->am, &w, s->cur_ts > q0->ts ? s->cur_ts : q0->ts, f->srv, q0->path, (size_t)q0->ep_len);
+    __builtin_prefetch(&q0->trace.tid_len);
+  }
   int32_t n = scan_block(b, off, end, s->pos);
   if (n == -3) return end - off > MAX_HEADER ? -1 : 0;
   int32_t line = s->pos[0];
