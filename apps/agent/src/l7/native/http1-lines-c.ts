@@ -53,13 +53,47 @@ static int own(const uint8_t *b, int32_t p, int32_t eol, int32_t *colon) {
   return -1;
 }
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* The first c in [p, e), or -1. Inline, 16 bytes a step where SSE2 is, then 8: header lines
+   are 20-40 bytes, too short for a libc memchr call to pay for itself. In the 8-byte step a
+   zero byte of x = word ^ c...c sets the top bit of its byte in z, and only bytes above a zero
+   byte can be set wrongly (the borrow), so the lowest set bit is the first c (little-endian;
+   others take memchr). */
+static inline int32_t find_byte(const uint8_t *b, int32_t p, int32_t e, uint8_t c) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#ifdef __SSE2__
+  const __m128i cv = _mm_set1_epi8((char)c);
+  for (; e - p >= 16; p += 16) {
+    int m = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(b + p)), cv));
+    if (m != 0) return p + __builtin_ctz((unsigned)m);
+  }
+#endif
+  const uint64_t ones = 0x0101010101010101ULL, cc = ones * c;
+  for (; e - p >= 8; p += 8) {
+    uint64_t x;
+    memcpy(&x, b + p, 8);
+    x ^= cc;
+    uint64_t z = (x - ones) & ~x & (ones << 7);
+    if (z != 0) return p + (int32_t)(__builtin_ctzll(z) >> 3);
+  }
+  for (; p < e; p++)
+    if (b[p] == c) return p;
+  return -1;
+#else
+  const uint8_t *r = p < e ? memchr(b + p, c, (size_t)(e - p)) : NULL;
+  return r == NULL ? -1 : (int32_t)(r - b);
+#endif
+}
+
 static int32_t scan_block(const uint8_t *b, int32_t off, int32_t e, int32_t *out) {
   /* The request/status line: the first CR followed by LF, both before e. */
   int32_t line = -1;
   for (int32_t p = off; p < e - 1;) {
-    const uint8_t *cr = memchr(b + p, '\r', (size_t)(e - 1 - p));
-    if (cr == NULL) break;
-    int32_t i = (int32_t)(cr - b);
+    int32_t i = find_byte(b, p, e - 1, '\r');
+    if (i < 0) break;
     if (b[i + 1] == '\n') {
       line = i;
       break;
@@ -69,22 +103,20 @@ static int32_t scan_block(const uint8_t *b, int32_t off, int32_t e, int32_t *out
   if (line < 0) return -3;
   out[0] = line;
   int32_t target_end = line, query = -1;
-  const uint8_t *sp = memchr(b + off, ' ', (size_t)(line - off));
-  if (sp != NULL) {
-    int32_t t = (int32_t)(sp - b) + 1;
-    const uint8_t *sp2 = memchr(b + t, ' ', (size_t)(line - t));
-    if (sp2 != NULL) target_end = (int32_t)(sp2 - b);
-    const uint8_t *q = memchr(b + t, '?', (size_t)(target_end - t));
-    if (q != NULL) query = (int32_t)(q - b);
+  int32_t sp = find_byte(b, off, line, ' ');
+  if (sp >= 0) {
+    int32_t t = sp + 1;
+    int32_t sp2 = find_byte(b, t, line, ' ');
+    if (sp2 >= 0) target_end = sp2;
+    query = find_byte(b, t, target_end, '?');
   }
   out[TARGET_END] = target_end;
   out[QUERY] = query;
   for (int j = 2; j < TARGET_END; j++) out[j] = -1;
   int32_t s = line + 2, p = s, count = 0, n = 0;
   for (;;) {
-    const uint8_t *lf = p < e ? memchr(b + p, '\n', (size_t)(e - p)) : NULL;
-    if (lf == NULL) return e - s > MAX_HEADER ? -2 : -1;
-    int32_t i = (int32_t)(lf - b);
+    int32_t i = find_byte(b, p, e, '\n');
+    if (i < 0) return e - s > MAX_HEADER ? -2 : -1;
     int32_t eol = i > p && b[i - 1] == '\r' ? i - 1 : i;
     if (eol == p) {
       out[1] = i + 1;
