@@ -204,7 +204,6 @@ export class L7Processor {
   /** Server ids of the native path's metrics ("ip|port" → id, never reused). */
   private readonly natServers = new Map<string, number>();
   private natServerSeq = 0;
-  private readonly idsJson: string;
   /** "native" when HTTP/1 flows run on the native row path, else why they do not. */
   readonly nativeKind: string;
 
@@ -225,7 +224,7 @@ export class L7Processor {
     this.maxErrors = o.maxErrorsPerFlow ?? 8;
     const self = this;
     const policy = new HeaderPolicyImpl(o);
-    this.idsJson = `"org_id":${JSON.stringify(this.orgId)},"agent_id":${JSON.stringify(this.agentId)}`;
+    const idsJson = `"org_id":${JSON.stringify(this.orgId)},"agent_id":${JSON.stringify(this.agentId)}`;
     const names = policy.nativeNames();
     const addon = !o.rawRows
       ? "off (no raw row sink)"
@@ -237,7 +236,7 @@ export class L7Processor {
     if (typeof addon === "string") this.nativeKind = addon;
     else {
       this.nat = addon.create({
-        ids: this.idsJson,
+        ids: idsJson,
         timeoutUs: this.timeoutUs,
         maxPending: this.maxPending,
         maxBuf: this.maxBuf,
@@ -359,12 +358,17 @@ export class L7Processor {
     this.nat!.seg();
   }
 
-  /** Hands a flow just detected as HTTP/1 to the native path with its fixed row bytes. */
-  private natOpen(f: FlowL7): void {
+  /**
+   * Hands a flow just detected as HTTP/1 to the native path, which makes its fixed row bytes;
+   * false (the flow stays here) for an id or address too long for it.
+   */
+  private natOpen(f: FlowL7): boolean {
     const m = f.meta;
     const sw = f.swapped !== 0;
-    const cIp = JSON.stringify(sw ? m.serverIp : m.clientIp);
-    const sIp = JSON.stringify(sw ? m.clientIp : m.serverIp);
+    const cIp = sw ? m.serverIp : m.clientIp;
+    const sIp = sw ? m.clientIp : m.serverIp;
+    // The C takes up to 255 bytes of UTF-8 each.
+    if (m.flowId.length > 80 || cIp.length > 80 || sIp.length > 80) return false;
     const cPort = sw ? m.serverPort : m.clientPort;
     const sPort = sw ? m.clientPort : m.serverPort;
     const key = `${sIp}|${sPort}`;
@@ -375,10 +379,8 @@ export class L7Processor {
       srv = this.natServerSeq++;
       this.natServers.set(key, srv);
     }
-    f.nat = this.nat!.open(
-      `{"flow_id":${JSON.stringify(m.flowId)},${this.idsJson},"start_time":\0,"client_ip":${cIp},"client_port":${cPort},"server_ip":${sIp},"server_port":${sPort},"ip_protocol":${m.ipProtocol},"l7_protocol":"http","version":\0"server_ip":${sIp},"server_port":${sPort},"l7_protocol":"http"`,
-      srv,
-    );
+    f.nat = this.nat!.open(m.flowId, cIp, cPort, sIp, sPort, m.ipProtocol, srv);
+    return true;
   }
 
   /** In-order processing of one segment: drop what was already seen, note what was lost. */
@@ -503,8 +505,7 @@ export class L7Processor {
     f.swapped = (side === 1 ? dir : dir ^ 1) as 0 | 1;
     this.s.flowsDetected++;
     this.s.byProtocol[found.name] = (this.s.byProtocol[found.name] ?? 0) + 1;
-    if (found === http1 && this.nat !== null) this.natOpen(f);
-    else f.parser = found.create(udp);
+    if (found !== http1 || this.nat === null || !this.natOpen(f)) f.parser = found.create(udp);
     return true;
   }
 

@@ -97,6 +97,9 @@ typedef struct {
   int npool;
   fp_flow_t *lhead, *ltail;
   fp_am_t *am;
+  /* "org_id":…,"agent_id":… for the rows */
+  uint8_t *ids;
+  size_t ids_len;
   fp_buf_t out, am_out;
   uint64_t out_rows, am_rows_sent;
   int64_t timeout_us;
@@ -1083,43 +1086,94 @@ static char *fp_str(napi_env env, napi_value v, size_t *len) {
   return p;
 }
 
-/* open(fixed, serverId) -> flow id. fixed: the flow's row bytes made by JS, three parts joined
-   by NUL (which JSON text never holds): {"flow_id":…,"start_time": then ,"client_ip":…,"version":
-   then the metrics' server JSON. */
-static napi_value fp_js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value a[2], res;
-  fp_l7_t *s = fp_self(env, info, &argc, a);
-  uint32_t srv = 0;
+/* JSON.stringify of a JS string given as UTF-8 (flow ids and IP texts): quotes, backslashes
+   and controls escaped, other bytes as they are. */
+static uint8_t *fp_w_jstr_utf8(uint8_t *o, const uint8_t *s, size_t n) {
+  *o++ = '"';
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      *o++ = c;
+      continue;
+    }
+    /* the same escapes as for latin1 text: fp_w_jstr of the one byte, without its quotes */
+    uint8_t t[8];
+    size_t k = (size_t)(fp_w_jstr(t, &c, 1) - t);
+    memcpy(o, t + 1, k - 2);
+    o += k - 2;
+  }
+  *o++ = '"';
+  return o;
+}
+
+/* A string argument into buf (at most cap - 1 bytes); its length, or -1. */
+static int fp_arg_str(napi_env env, napi_value v, char *buf, size_t cap) {
   size_t n = 0;
-  char tmp[2048];
-  int id = -1;
-  if (argc < 2 || napi_get_value_uint32(env, a[1], &srv) != napi_ok ||
-      napi_get_value_string_utf8(env, a[0], tmp, sizeof tmp, &n) != napi_ok || n >= sizeof tmp - 1) {
-    napi_throw_error(env, NULL, "http1-rows: open() needs the flow's row bytes (under 2 KiB) and a server id");
+  if (napi_get_value_string_utf8(env, v, buf, cap, &n) != napi_ok || n >= cap - 1) return -1;
+  return (int)n;
+}
+
+/* open(flowId, clientIp, clientPort, serverIp, serverPort, ipProtocol, serverId) -> flow id: the
+   flow's fixed row bytes ({"flow_id":…,"start_time":, ,"client_ip":…,"version": and the
+   metrics' server JSON) are made here, once per flow. Ids and IPs over 200 bytes are refused
+   (the JS keeps such a flow). */
+static napi_value fp_js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value a[7], res;
+  fp_l7_t *s = fp_self(env, info, &argc, a);
+  char fid[256], cip[256], sip[256];
+  int32_t cport = 0, sport = 0, proto = 0;
+  uint32_t srv = 0;
+  int nf, nc, ns;
+  if (argc < 7 || (nf = fp_arg_str(env, a[0], fid, sizeof fid)) < 0 || (nc = fp_arg_str(env, a[1], cip, sizeof cip)) < 0 ||
+      napi_get_value_int32(env, a[2], &cport) != napi_ok || (ns = fp_arg_str(env, a[3], sip, sizeof sip)) < 0 ||
+      napi_get_value_int32(env, a[4], &sport) != napi_ok || napi_get_value_int32(env, a[5], &proto) != napi_ok ||
+      napi_get_value_uint32(env, a[6], &srv) != napi_ok) {
+    napi_throw_error(env, NULL, "http1-rows: open(flowId, clientIp, clientPort, serverIp, serverPort, ipProtocol, serverId)");
     return NULL;
   }
-  char *z1 = memchr(tmp, 0, n);
-  char *z2 = z1 ? memchr(z1 + 1, 0, (size_t)(tmp + n - z1 - 1)) : NULL;
-  fp_flow_t *f = NULL;
-  if (z2 != NULL) f = s->npool > 0 ? s->pool[--s->npool] : calloc(1, sizeof(fp_flow_t));
-  if (f != NULL && f->fixed_cap < n) {
-    uint8_t *p = realloc(f->p1, n);
+  size_t need = 512 + s->ids_len + 6 * ((size_t)nf + 2 * (size_t)nc + 2 * (size_t)ns);
+  fp_flow_t *f = s->npool > 0 ? s->pool[--s->npool] : calloc(1, sizeof(fp_flow_t));
+  if (f != NULL && f->fixed_cap < need) {
+    uint8_t *p = realloc(f->p1, need);
     if (p == NULL) {
       fp_flow_free(f);
       f = NULL;
     } else {
       f->p1 = p;
-      f->fixed_cap = n;
+      f->fixed_cap = need;
     }
   }
+  int id = -1;
   if (f != NULL) {
-    memcpy(f->p1, tmp, n);
-    f->p1_len = (size_t)(z1 - tmp);
-    f->p2 = f->p1 + f->p1_len + 1;
-    f->p2_len = (size_t)(z2 - z1 - 1);
-    f->srvj = f->p2 + f->p2_len + 1;
-    f->srvj_len = n - (size_t)(z2 - tmp) - 1;
+    uint8_t *o = f->p1;
+    FP_W_LIT(o, "{\"flow_id\":");
+    o = fp_w_jstr_utf8(o, (const uint8_t *)fid, (size_t)nf);
+    *o++ = ',';
+    memcpy(o, s->ids, s->ids_len);
+    o += s->ids_len;
+    FP_W_LIT(o, ",\"start_time\":");
+    f->p1_len = (size_t)(o - f->p1);
+    f->p2 = o;
+    FP_W_LIT(o, ",\"client_ip\":");
+    o = fp_w_jstr_utf8(o, (const uint8_t *)cip, (size_t)nc);
+    FP_W_LIT(o, ",\"client_port\":");
+    o = fp_w_i64(o, cport);
+    FP_W_LIT(o, ",\"server_ip\":");
+    o = fp_w_jstr_utf8(o, (const uint8_t *)sip, (size_t)ns);
+    FP_W_LIT(o, ",\"server_port\":");
+    o = fp_w_i64(o, sport);
+    FP_W_LIT(o, ",\"ip_protocol\":");
+    o = fp_w_i64(o, proto);
+    FP_W_LIT(o, ",\"l7_protocol\":\"http\",\"version\":");
+    f->p2_len = (size_t)(o - f->p2);
+    f->srvj = o;
+    FP_W_LIT(o, "\"server_ip\":");
+    o = fp_w_jstr_utf8(o, (const uint8_t *)sip, (size_t)ns);
+    FP_W_LIT(o, ",\"server_port\":");
+    o = fp_w_i64(o, sport);
+    FP_W_LIT(o, ",\"l7_protocol\":\"http\"");
+    f->srvj_len = (size_t)(o - f->srvj);
     f->srv = srv;
     if (s->nfree > 0) id = s->free_ids[--s->nfree];
     else {
@@ -1136,7 +1190,7 @@ static napi_value fp_js_open(napi_env env, napi_callback_info info) {
   }
   if (id < 0) {
     if (f) fp_flow_free(f);
-    napi_throw_error(env, NULL, "http1-rows: cannot open a flow (out of memory or bad row bytes)");
+    napi_throw_error(env, NULL, "http1-rows: cannot open a flow (out of memory)");
     return NULL;
   }
   f->used = 1;
@@ -1236,6 +1290,7 @@ static void fp_l7_finalize(napi_env env, void *data, void *hint) {
   free(s->flows);
   free(s->free_ids);
   free(s->am_out.p);
+  free(s->ids);
   fp_am_free(s->am);
   napi_delete_reference(env, s->sink_l7);
   napi_delete_reference(env, s->sink_am);
@@ -1290,7 +1345,8 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
   size_t ids_len = 0;
   char *ids = fp_str(env, v, &ids_len);
   s->am = ids ? fp_am_new((const uint8_t *)ids, ids_len, (int)max_keys) : NULL;
-  free(ids);
+  s->ids = (uint8_t *)ids;
+  s->ids_len = ids_len;
   napi_value names;
   uint32_t nn = 0;
   napi_get_named_property(env, cfg, "names", &names);

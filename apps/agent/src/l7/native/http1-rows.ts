@@ -42,10 +42,18 @@ export interface NativeRows {
   buf(b: Uint8Array): void;
   seg(): void;
   /**
-   * The flow's fixed row bytes, three parts joined by "\0": `{"flow_id":…,"start_time":`,
-   * `,"client_ip":…,"version":` and the metrics' server JSON; the server's id.
+   * A flow: what its rows' fixed bytes are made of (client and server as the rows name them) and
+   * its server's id for the metrics (unique per server address and port, never reused).
    */
-  open(fixed: string, serverId: number): number;
+  open(
+    flowId: string,
+    clientIp: string,
+    clientPort: number,
+    serverIp: string,
+    serverPort: number,
+    ipProtocol: number,
+    serverId: number,
+  ): number;
   end(id: number, tsMicros: number): void;
   tick(nowMicros: number): void;
   flush(): void;
