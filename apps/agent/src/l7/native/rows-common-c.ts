@@ -140,19 +140,46 @@ static const char fp_pairs[201] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-/* Decimal of a non-negative integer (at most 20 bytes), two digits at a time. */
-static inline uint8_t *fp_w_u64(uint8_t *o, uint64_t v) {
-  uint8_t t[20];
-  int i = 20;
+/* Decimal of a non-negative integer below 10^8, two digits at a time. */
+static inline uint8_t *fp_w_u32(uint8_t *o, uint32_t v) {
+  uint8_t t[8];
+  int i = 8;
   while (v >= 100) {
-    uint64_t q = v / 100;
+    uint32_t q = v / 100;
     memcpy(t + (i -= 2), fp_pairs + 2 * (v - q * 100), 2);
     v = q;
   }
   if (v >= 10) memcpy(t + (i -= 2), fp_pairs + 2 * v, 2);
   else t[--i] = (uint8_t)('0' + v);
-  memcpy(o, t + i, (size_t)(20 - i));
-  return o + 20 - i;
+  memcpy(o, t + i, (size_t)(8 - i));
+  return o + 8 - i;
+}
+
+/* Exactly 8 digits of v < 10^8, leading zeros included: four pairs that do not wait on each
+   other (a row's timestamps are 16 digits; one digit pair after another was a chain of 8
+   dependent divisions). */
+static inline uint8_t *fp_w_8digits(uint8_t *o, uint32_t v) {
+  uint32_t a = v / 10000, b = v - a * 10000;
+  uint32_t a1 = a / 100, b1 = b / 100;
+  memcpy(o, fp_pairs + 2 * a1, 2);
+  memcpy(o + 2, fp_pairs + 2 * (a - a1 * 100), 2);
+  memcpy(o + 4, fp_pairs + 2 * b1, 2);
+  memcpy(o + 6, fp_pairs + 2 * (b - b1 * 100), 2);
+  return o + 8;
+}
+
+/* Decimal of a non-negative integer (at most 20 bytes). */
+static inline uint8_t *fp_w_u64(uint8_t *o, uint64_t v) {
+  if (v < 100000000) return fp_w_u32(o, (uint32_t)v);
+  uint64_t hi = v / 100000000;
+  uint32_t lo = (uint32_t)(v - hi * 100000000);
+  if (hi < 100000000) o = fp_w_u32(o, (uint32_t)hi);
+  else {
+    uint64_t top = hi / 100000000; /* at most 1844 */
+    o = fp_w_u32(o, (uint32_t)top);
+    o = fp_w_8digits(o, (uint32_t)(hi - top * 100000000));
+  }
+  return fp_w_8digits(o, lo);
 }
 
 static inline uint8_t *fp_w_i64(uint8_t *o, int64_t v) {
