@@ -345,30 +345,6 @@ static int32_t fp_am_make(fp_am_t *am, int32_t node, uint64_t h, const uint8_t *
   return idx;
 }
 
-/* Decimal digits at o (room checked by the caller); most counters are one digit. */
-static inline uint8_t *fp_am_dec(uint8_t *o, uint64_t v) {
-  if (v < 10) {
-    *o = (uint8_t)('0' + v);
-    return o + 1;
-  }
-  int n = 2;
-  for (uint64_t x = v / 100; x != 0; x /= 10) n++;
-  uint8_t *d = o + n;
-  do {
-    *--d = (uint8_t)('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  return o + n;
-}
-
-static inline uint8_t *fp_am_sdec(uint8_t *o, int64_t v) {
-  if (v >= 0) return fp_am_dec(o, (uint64_t)v);
-  *o++ = '-';
-  return fp_am_dec(o, (uint64_t)0 - (uint64_t)v);
-}
-
-#define FP_AM_LIT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) += sizeof(s) - 1)
-
 /* One row, as JSON.stringify makes it of the JS row object (its keys in that order). One
    reservation for all of it: the fixed text (under 256 bytes), 7 numbers and 14 buckets of at
    most 20 digits and a sign each, the ids, the server and the endpoint's escape worst case. */
@@ -376,37 +352,35 @@ static void fp_am_row(fp_am_t *am, fp_buf_t *out, const fp_am_node_t *sn, const 
   size_t fixed = 256 + 21 * 21;
   if (!fp_reserve(out, fixed + am->ids_len + sn->json_len + (size_t)e->ep_len * 6 + 2)) return;
   uint8_t *o = out->p + out->len;
-  FP_AM_LIT(o, "{\"time\":");
-  o = fp_am_sdec(o, sn->sec);
+  FP_W_LIT(o, "{\"time\":");
+  o = fp_w_i64(o, sn->sec);
   *o++ = ',';
   memcpy(o, am->ids, am->ids_len);
   o += am->ids_len;
   *o++ = ',';
   memcpy(o, am->arena + sn->json_off, sn->json_len);
   o += sn->json_len;
-  FP_AM_LIT(o, ",\"endpoint\":");
-  out->len = (size_t)(o - out->p);
-  fp_jstr(out, am->arena + e->ep_off, e->ep_len); /* within the reservation */
-  o = out->p + out->len;
-  FP_AM_LIT(o, ",\"requests\":");
-  o = fp_am_dec(o, e->requests);
-  FP_AM_LIT(o, ",\"errors_client\":");
-  o = fp_am_dec(o, e->errors_client);
-  FP_AM_LIT(o, ",\"errors_server\":");
-  o = fp_am_dec(o, e->errors_server);
-  FP_AM_LIT(o, ",\"timeouts\":");
-  o = fp_am_dec(o, e->timeouts);
-  FP_AM_LIT(o, ",\"duration_sum_us\":");
-  o = fp_am_sdec(o, e->dur_sum);
-  FP_AM_LIT(o, ",\"duration_max_us\":");
-  o = fp_am_sdec(o, e->dur_max);
-  FP_AM_LIT(o, ",\"latency_buckets\":[");
+  FP_W_LIT(o, ",\"endpoint\":");
+  o = fp_w_jstr(o, am->arena + e->ep_off, e->ep_len);
+  FP_W_LIT(o, ",\"requests\":");
+  o = fp_w_u64(o, e->requests);
+  FP_W_LIT(o, ",\"errors_client\":");
+  o = fp_w_u64(o, e->errors_client);
+  FP_W_LIT(o, ",\"errors_server\":");
+  o = fp_w_u64(o, e->errors_server);
+  FP_W_LIT(o, ",\"timeouts\":");
+  o = fp_w_u64(o, e->timeouts);
+  FP_W_LIT(o, ",\"duration_sum_us\":");
+  o = fp_w_i64(o, e->dur_sum);
+  FP_W_LIT(o, ",\"duration_max_us\":");
+  o = fp_w_i64(o, e->dur_max);
+  FP_W_LIT(o, ",\"latency_buckets\":[");
   for (int i = 0; i < FP_AM_BUCKETS; i++) {
-    o = fp_am_dec(o, e->buckets[i]);
+    o = fp_w_u64(o, e->buckets[i]);
     *o++ = ',';
   }
   o[-1] = ']';
-  FP_AM_LIT(o, "}\n");
+  FP_W_LIT(o, "}\n");
   out->len = (size_t)(o - out->p);
   am->rows++;
 }

@@ -53,7 +53,7 @@ typedef struct {
 } fp_held_t;
 
 typedef struct fp_flow {
-  int used, failed, errors;
+  int failed, errors;
   uint8_t *p1, *p2, *srvj;
   size_t p1_len, p2_len, srvj_len, fixed_cap;
   uint32_t srv;
@@ -116,7 +116,6 @@ typedef struct {
   int h_host_len;
   int64_t h_cl;
   int h_chunked;
-  int cur_dir;
   int64_t cur_ts;
   uint32_t cur_seq;
   int traced;
@@ -1092,15 +1091,8 @@ static uint8_t *fp_w_jstr_utf8(uint8_t *o, const uint8_t *s, size_t n) {
   *o++ = '"';
   for (size_t i = 0; i < n; i++) {
     uint8_t c = s[i];
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      *o++ = c;
-      continue;
-    }
-    /* the same escapes as for latin1 text: fp_w_jstr of the one byte, without its quotes */
-    uint8_t t[8];
-    size_t k = (size_t)(fp_w_jstr(t, &c, 1) - t);
-    memcpy(o, t + 1, k - 2);
-    o += k - 2;
+    if (c >= 0x20 && c != '"' && c != '\\') *o++ = c;
+    else o = fp_w_esc(o, c);
   }
   *o++ = '"';
   return o;
@@ -1115,8 +1107,8 @@ static int fp_arg_str(napi_env env, napi_value v, char *buf, size_t cap) {
 
 /* open(flowId, clientIp, clientPort, serverIp, serverPort, ipProtocol, serverId) -> flow id: the
    flow's fixed row bytes ({"flow_id":…,"start_time":, ,"client_ip":…,"version": and the
-   metrics' server JSON) are made here, once per flow. Ids and IPs over 200 bytes are refused
-   (the JS keeps such a flow). */
+   metrics' server JSON) are made here, once per flow. Ids and IPs of 255 bytes or more are
+   refused (the JS keeps flows whose strings are over 80 characters). */
 static napi_value fp_js_open(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value a[7], res;
@@ -1193,7 +1185,6 @@ static napi_value fp_js_open(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "http1-rows: cannot open a flow (out of memory)");
     return NULL;
   }
-  f->used = 1;
   s->flows[id] = f;
   napi_create_int32(env, id, &res);
   return res;

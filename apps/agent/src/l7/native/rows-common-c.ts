@@ -34,37 +34,6 @@ static int fp_reserve(fp_buf_t *b, size_t n) {
   return 1;
 }
 
-static void fp_put(fp_buf_t *b, const void *s, size_t n) {
-  if (!fp_reserve(b, n)) return;
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-}
-
-#define FP_LIT(b, s) fp_put((b), (s), sizeof(s) - 1)
-
-static void fp_byte(fp_buf_t *b, uint8_t c) {
-  if (!fp_reserve(b, 1)) return;
-  b->p[b->len++] = c;
-}
-
-/* Decimal of a non-negative integer (JSON.stringify of an integral number). */
-static void fp_u64(fp_buf_t *b, uint64_t v) {
-  char t[24];
-  int i = 24;
-  do {
-    t[--i] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  fp_put(b, t + i, 24 - i);
-}
-
-static void fp_i64(fp_buf_t *b, int64_t v) {
-  if (v < 0) {
-    fp_byte(b, '-');
-    fp_u64(b, (uint64_t)0 - (uint64_t)v);
-  } else fp_u64(b, (uint64_t)v);
-}
-
 /* Whether none of the 8 bytes of w needs more than a copy: each is 0x20-0x7F and neither '"'
    nor '\'. A byte below 0x20 (or a zero byte of w ^ '"'...) sets its top bit in (x - n...) & ~x;
    the lowest such byte always does (no borrow reaches it), so none is missed; a false alarm
@@ -73,6 +42,29 @@ static inline int fp_plain8(uint64_t w) {
   const uint64_t ones = 0x0101010101010101ULL;
   uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
   return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs) | w) & (ones << 7) ? 0 : 1;
+}
+
+/* The escape JSON.stringify writes for a control character, '"' or '\' (at most 6 bytes). */
+static uint8_t *fp_w_esc(uint8_t *o, uint8_t c) {
+  *o++ = '\\';
+  switch (c) {
+    case '"': *o++ = '"'; break;
+    case '\\': *o++ = '\\'; break;
+    case '\b': *o++ = 'b'; break;
+    case '\f': *o++ = 'f'; break;
+    case '\n': *o++ = 'n'; break;
+    case '\r': *o++ = 'r'; break;
+    case '\t': *o++ = 't'; break;
+    default: {
+      static const char hex[] = "0123456789abcdef";
+      *o++ = 'u';
+      *o++ = '0';
+      *o++ = '0';
+      *o++ = (uint8_t)hex[c >> 4];
+      *o++ = (uint8_t)hex[c & 15];
+    }
+  }
+  return o;
 }
 
 /* Unchecked writers for callers that reserved room first (a row at a time): they return the
@@ -103,33 +95,11 @@ static uint8_t *fp_w_jstr(uint8_t *o, const uint8_t *s, size_t n) {
     }
     if (i == n) break;
     uint8_t c = s[i++];
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-      *o++ = c;
-      continue;
-    }
-    if (c >= 0x80) {
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) *o++ = c;
+    else if (c >= 0x80) {
       *o++ = (uint8_t)(0xC0 | (c >> 6));
       *o++ = (uint8_t)(0x80 | (c & 0x3F));
-      continue;
-    }
-    *o++ = '\\';
-    switch (c) {
-      case '"': *o++ = '"'; break;
-      case '\\': *o++ = '\\'; break;
-      case '\b': *o++ = 'b'; break;
-      case '\f': *o++ = 'f'; break;
-      case '\n': *o++ = 'n'; break;
-      case '\r': *o++ = 'r'; break;
-      case '\t': *o++ = 't'; break;
-      default: {
-        static const char hex[] = "0123456789abcdef";
-        *o++ = 'u';
-        *o++ = '0';
-        *o++ = '0';
-        *o++ = (uint8_t)hex[c >> 4];
-        *o++ = (uint8_t)hex[c & 15];
-      }
-    }
+    } else o = fp_w_esc(o, c);
   }
   *o++ = '"';
   return o;
@@ -191,9 +161,4 @@ static inline uint8_t *fp_w_i64(uint8_t *o, int64_t v) {
 }
 
 #define FP_W_LIT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) += sizeof(s) - 1)
-
-static void fp_jstr(fp_buf_t *b, const uint8_t *s, size_t n) {
-  if (!fp_reserve(b, n * 6 + 2)) return;
-  b->len = (size_t)(fp_w_jstr(b->p + b->len, s, n) - b->p);
-}
 `;
