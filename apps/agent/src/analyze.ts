@@ -15,6 +15,7 @@ import {
 } from "./flow/flow-engine.ts";
 import type { AppMetricsRow, L7Row } from "./l7/index.ts";
 import { JsonlWriter } from "./output/jsonl-writer.ts";
+import { rawRowsInto, wantsRawRows } from "./output/raw-rows.ts";
 
 export interface AnalyzeOptions extends Omit<EngineOptions, "onL4" | "onNetworkMetrics"> {
   /** Output directory for l4_flow_log.jsonl and network_metrics.jsonl; none = rows discarded. */
@@ -38,16 +39,6 @@ export interface AnalyzeOptions extends Omit<EngineOptions, "onL4" | "onNetworkM
   onProgress?: (done: number, total: number) => void;
 }
 
-/**
- * The L7 processor's `rawRows` option (whole JSONL lines of l7_flow_log / application_metrics;
- * b is valid only during the call). Spelled here too so that this file compiles with processors
- * that do not have it yet (they ignore it).
- */
-interface RawRows {
-  l7(b: Uint8Array, len: number, rows: number): void;
-  appMetrics(b: Uint8Array, len: number, rows: number): void;
-}
-
 export interface AnalyzeResult {
   file: string;
   stats: EngineStats;
@@ -60,7 +51,7 @@ export interface AnalyzeResult {
   workers: number;
   /**
    * How L7 rows were made, when L7 was on: "native" (HTTP/1 rows in C, the others in JS) or why
-   * every row was made in JS (the multi-worker paths always make them in JS).
+   * every row was made in JS.
    */
   l7RowPath?: string;
 }
@@ -114,21 +105,9 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
     ...engineOpts
   } = opts;
   // Nobody asked for row objects: HTTP/1 rows may come as JSONL bytes from the native row path
-  // and go to the files as they are (shard workers always take application metrics rows, so
-  // they keep row objects).
-  const rawRows: RawRows | undefined =
-    opts.l7 && opts.outDir && !opts.onL7 && !opts.onAppMetrics
-      ? {
-          l7: (b, len, rows) => {
-            l7Rows += rows;
-            l7w?.writeRaw(b, 0, len, rows);
-          },
-          appMetrics: (b, len, rows) => {
-            appMetricRows += rows;
-            amw?.writeRaw(b, 0, len, rows);
-          },
-        }
-      : undefined;
+  // and go to the files as they are.
+  const raw = { l7: 0, appMetrics: 0 };
+  const rawRows = wantsRawRows(opts) ? rawRowsInto(l7w, amw, raw) : undefined;
   const engine = createEngine({
     ...engineOpts,
     l7: opts.l7
@@ -185,8 +164,8 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
     stats,
     l4Rows,
     metricRows,
-    l7Rows,
-    appMetricRows,
+    l7Rows: l7Rows + raw.l7,
+    appMetricRows: appMetricRows + raw.appMetrics,
     elapsedMs,
     packetsPerSecond: stats.packets / Math.max(elapsedMs / 1000, 1e-9),
     workers: 1,

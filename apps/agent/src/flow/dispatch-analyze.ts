@@ -22,6 +22,7 @@ import { readCompleteRecords, readPcapRecords } from "../capture/pcap-reader.ts"
 import { decodeFrame } from "../decode/packet.ts";
 import { DECODE_ERROR_NAMES, DecodeError, PacketMeta } from "../decode/packet-meta.ts";
 import { JsonlWriter } from "../output/jsonl-writer.ts";
+import { rawRowsInto, wantsRawRows } from "../output/raw-rows.ts";
 import { createEngine, type EngineStats } from "./flow-engine.ts";
 import { flowHash } from "./flow-table.ts";
 import { REC_BASE, REC_MAX, writeClock, writeRecord } from "./meta-record.ts";
@@ -107,7 +108,7 @@ export async function analyzeFileDispatched(
   // they are. Application metrics then go to an application_metrics part per shard too, not to
   // this thread to be summed per key: a key served on several shards has a row in each (see
   // ShardRows.finish).
-  const rawRows = l7On && opts.outDir !== undefined && !opts.onL7 && !opts.onAppMetrics;
+  const rawRows = wantsRawRows(opts);
   const part = (name: string, index: number) =>
     opts.outDir ? join(opts.outDir, `${name}.part${index}`) : undefined;
   const engineOpts = (index: number) => {
@@ -227,7 +228,7 @@ export async function analyzeFileDispatched(
   const l4File = opts.outDir ? new JsonlWriter(part("l4_flow_log.jsonl", 0) as string) : undefined;
   const l7File = opts.outDir && l7On ? new JsonlWriter(part("l7_flow_log.jsonl", 0) as string) : undefined;
   let ownL7Rows = 0;
-  let ownRawAppMetricRows = 0;
+  const ownRaw = { l7: 0, appMetrics: 0 };
   const amFile =
     rawRows && shardOf.includes(0)
       ? new JsonlWriter(part("application_metrics.jsonl", 0) as string)
@@ -242,20 +243,7 @@ export async function analyzeFileDispatched(
         l7: opts.l7
           ? {
               ...opts.l7,
-              ...(amFile
-                ? {
-                    rawRows: {
-                      l7: (b: Uint8Array, len: number, rows: number) => {
-                        ownL7Rows += rows;
-                        l7File?.writeRaw(b, 0, len, rows);
-                      },
-                      appMetrics: (b: Uint8Array, len: number, rows: number) => {
-                        ownRawAppMetricRows += rows;
-                        amFile.writeRaw(b, 0, len, rows);
-                      },
-                    },
-                  }
-                : {}),
+              ...(amFile ? { rawRows: rawRowsInto(l7File, amFile, ownRaw) } : {}),
               onL7: (r) => {
                 ownL7Rows++;
                 l7File?.write(r);
@@ -424,12 +412,12 @@ export async function analyzeFileDispatched(
   l7File?.close();
   amFile?.close();
   if (engine) stats[0] = engine.stats();
-  const rowPaths = engine ? [engine.l7Stats()?.nativeKind ?? ""] : [];
+  const rowPaths = engine ? [engine.l7RowPath()] : [];
   await Promise.all(exits);
   for (let i = 1; i < count; i++) rowPaths.push((stats[i] as WorkerStats).l7RowPath ?? "");
 
   const { metricRows, appMetricRows: summedAppMetricRows } = shardRows.finish(count, l7On, rawRows);
-  let appMetricRows = summedAppMetricRows + ownRawAppMetricRows;
+  let appMetricRows = summedAppMetricRows + ownRaw.appMetrics;
   for (let i = 1; i < count; i++) appMetricRows += (stats[i] as WorkerStats).rawAppMetricRows ?? 0;
   const sum = (k: keyof EngineStats) => stats.reduce((s, x) => s + (x[k] as number), 0);
   const l4Rows = sum("flowsReported");
@@ -456,7 +444,10 @@ export async function analyzeFileDispatched(
     stats: merged,
     l4Rows,
     metricRows,
-    l7Rows: ownL7Rows + stats.reduce((s, x, i) => s + (i === 0 ? 0 : ((x as WorkerStats).l7Rows ?? 0)), 0),
+    l7Rows:
+      ownL7Rows +
+      ownRaw.l7 +
+      stats.reduce((s, x, i) => s + (i === 0 ? 0 : ((x as WorkerStats).l7Rows ?? 0)), 0),
     appMetricRows,
     elapsedMs,
     packetsPerSecond: own.packets / Math.max(elapsedMs / 1000, 1e-9),

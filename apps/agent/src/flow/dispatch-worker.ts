@@ -8,6 +8,7 @@
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import type { L7Row } from "../l7/index.ts";
 import { JsonlWriter } from "../output/jsonl-writer.ts";
+import { rawRowsInto } from "../output/raw-rows.ts";
 import { createEngine, type EngineOptions, type L4FlowRow, type NetworkMetricsRow } from "./flow-engine.ts";
 import { REC_BASE, REC_TS, readRecord, recordWords } from "./meta-record.ts";
 import { RowBatches } from "./row-batches.ts";
@@ -71,7 +72,7 @@ const am = new CompactRows(port, d.index);
 let l7Count = 0;
 const l7File = d.l7File ? new JsonlWriter(d.l7File) : undefined;
 const amFile = d.amFile ? new JsonlWriter(d.amFile) : undefined;
-let amRawCount = 0;
+const raw = { l7: 0, appMetrics: 0 };
 type CreateL7 = typeof import("../l7/index.ts").createL7Processor;
 
 /**
@@ -142,20 +143,7 @@ function run(createL7: CreateL7 | undefined): void {
     l7: d.engine.l7
       ? {
           ...d.engine.l7,
-          ...(amFile
-            ? {
-                rawRows: {
-                  l7: (b: Uint8Array, len: number, rows: number) => {
-                    l7Count += rows;
-                    l7File?.writeRaw(b, 0, len, rows);
-                  },
-                  appMetrics: (b: Uint8Array, len: number, rows: number) => {
-                    amRawCount += rows;
-                    amFile.writeRaw(b, 0, len, rows);
-                  },
-                },
-              }
-            : {}),
+          ...(amFile ? { rawRows: rawRowsInto(l7File, amFile, raw) } : {}),
           onL7: (r) => {
             l7Count++;
             l7File?.write(r);
@@ -251,9 +239,9 @@ function run(createL7: CreateL7 | undefined): void {
     type: "done",
     stats: {
       ...engine.stats(),
-      l7Rows: l7Count,
-      rawAppMetricRows: amRawCount,
-      l7RowPath: engine.l7Stats()?.nativeKind ?? "",
+      l7Rows: l7Count + raw.l7,
+      rawAppMetricRows: raw.appMetrics,
+      l7RowPath: engine.l7RowPath(),
     },
   });
 }

@@ -65,8 +65,6 @@ export interface L7Stats {
   timeouts: number;
   orphanResponses: number;
   byProtocol: Record<string, number>;
-  /** The processor's `nativeKind`: "native" when HTTP/1 flows run on the native row path. */
-  nativeKind: string;
 }
 
 interface Pending {
@@ -191,7 +189,6 @@ export class L7Processor {
     timeouts: 0,
     orphanResponses: 0,
     byProtocol: {},
-    nativeKind: "",
   };
   /** The flow being parsed; the context below reports into it. */
   private cur: FlowL7 | null = null;
@@ -824,12 +821,7 @@ export class L7Processor {
   }
 
   stats(): L7Stats {
-    const s = {
-      ...this.s,
-      byProtocol: { ...this.s.byProtocol },
-      flowsTracked: this.live,
-      nativeKind: this.nativeKind,
-    } as L7Stats;
+    const s = { ...this.s, byProtocol: { ...this.s.byProtocol }, flowsTracked: this.live } as L7Stats;
     if (this.nat !== null) {
       const n = this.nat.stats();
       s.rows += n[STAT.rows]!;

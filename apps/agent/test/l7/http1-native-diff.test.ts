@@ -31,7 +31,6 @@ interface RawRows {
 }
 /** Processor options, and how often the driver ticks (µs of capture time; default a second). */
 type Opts = Omit<L7ProcessorOptions, "describeFlow" | "onL7" | "onAppMetrics"> & { tickUs?: number };
-type NativeProcessor = L7Processor & { nativeKind?: string };
 
 const T0 = 1_700_000_000_000_000;
 const env = process.env;
@@ -407,7 +406,7 @@ function run(seed: number, allOpts: Opts, events: Event[], lockstep = true): Run
     },
     rawRows: b.raw(),
   };
-  const B = createL7Processor(bOpts) as NativeProcessor;
+  const B = createL7Processor(bOpts);
   const thrown: string[] = [];
   const slotOf = new Map<GenFlow, number>();
   // The input lives in reused blocks, scribbled over after each call: what a processor keeps
@@ -806,8 +805,7 @@ function differences(res: RunResult): string {
   if (bad) out.push(`B sent ${bad} http rows through onL7/onAppMetrics instead of rawRows`);
   const keys = [...new Set([...STAT_KEYS_ORDER, ...Object.keys(res.aStats), ...Object.keys(res.bStats)])];
   const sd = keys
-    // nativeKind (if stats carry it) says which path runs: it is meant to differ.
-    .filter((k) => k !== "nativeKind" && JSON.stringify(res.aStats[k]) !== JSON.stringify(res.bStats[k]))
+    .filter((k) => JSON.stringify(res.aStats[k]) !== JSON.stringify(res.bStats[k]))
     .map((k) => `  ${k}: A=${JSON.stringify(res.aStats[k])} B=${JSON.stringify(res.bStats[k])}`);
   if (sd.length) out.push(`stats differ:\n${sd.join("\n")}`);
   return out.join("\n\n");
@@ -948,18 +946,14 @@ function probeKind(): { kind: string | undefined; warmUpBytes: number } {
     }),
     rawRows,
   };
-  const p = createL7Processor(o) as NativeProcessor;
+  const p = createL7Processor(o);
   return { kind: p.nativeKind, warmUpBytes: bytes };
 }
 
 const probe = probeKind();
-// TODO(native HTTP/1 rows): skipped until L7Processor has `nativeKind` and `rawRows`
-// (apps/agent/src/l7/processor.ts + src/l7/native/http1-rows*.ts). Once it has them, a
-// processor that is not native fails the test below instead of skipping it.
-const suite = probe.kind === undefined && !SELFTEST ? describe.skip : describe;
 const selected = env.FLOWPLANE_DIFF_OPTS ? [env.FLOWPLANE_DIFF_OPTS] : Object.keys(OPTION_SETS);
 
-suite("HTTP/1 native row path against the JS path (differential fuzz)", () => {
+describe("HTTP/1 native row path against the JS path (differential fuzz)", () => {
   it.skipIf(SELFTEST)("runs native, and the warm-up's rows do not reach rawRows", () => {
     expect(
       probe.kind,

@@ -18,6 +18,7 @@ import { type AnalyzeResult, analyzeFileSync } from "../../src/analyze.ts";
 import { NIL_UUID } from "../../src/flow/flow-engine.ts";
 import { createL7Processor, type L7Processor } from "../../src/l7/index.ts";
 import { JsonlWriter } from "../../src/output/jsonl-writer.ts";
+import type { RawRowsSink } from "../../src/output/raw-rows.ts";
 import { metricsByKey } from "./metrics-by-key.ts";
 
 const CAPTURE = /\.pcap(ng)?$/;
@@ -41,10 +42,10 @@ afterEach(() => {
 interface Run {
   result: AnalyzeResult;
   dir: string;
-  /** The processor's stats (without what only says which path ran). */
+  /** The processor's stats. */
   l7Stats: Record<string, unknown>;
   /** What the processor says about its native path ("native" when HTTP/1 flows ran in C). */
-  nativeKind: unknown;
+  nativeKind: string;
   /** Rows and bytes that reached the files through writeRaw. */
   rawRows: number;
   rawBytes: number;
@@ -87,13 +88,9 @@ function run(file: string, native: "0" | "1"): Run {
   });
   spy.mockRestore();
   expect(procs).toHaveLength(1);
-  const p = procs[0]! as L7Processor & { nativeKind?: unknown };
-  const { nativeKind: statsKind, ...stats } = p.stats() as unknown as Record<string, unknown>;
-  // TODO(native rows): the lead exposes `nativeKind` on the processor or its stats; until then
-  // both are undefined and the "went native" assertion below is skipped.
-  const nativeKind = p.nativeKind ?? statsKind;
-  for (const k of Object.keys(stats)) if (k.startsWith("native")) delete stats[k];
-  return { result, dir, l7Stats: stats, nativeKind, rawRows, rawBytes };
+  const p = procs[0]!;
+  const stats = p.stats() as unknown as Record<string, unknown>;
+  return { result, dir, l7Stats: stats, nativeKind: p.nativeKind, rawRows, rawBytes };
 }
 
 function lines(dir: string, name: string): string[] {
@@ -107,7 +104,6 @@ const sorted = (a: string[]): string[] => [...a].sort();
 /** Captures whose rows went through writeRaw, over all files. */
 const wentNative: string[] = [];
 /** Runs with FLOWPLANE_L7_NATIVE=1 whose processor said anything about its native path. */
-let reportedKind = 0;
 let reportedActive = 0;
 
 describe("native HTTP/1 rows = JS rows, analyze's files on every capture", () => {
@@ -122,11 +118,10 @@ describe("native HTTP/1 rows = JS rows, analyze's files on every capture", () =>
       // FLOWPLANE_L7_NATIVE=0 keeps every row on the JS path.
       expect(js.rawRows).toBe(0);
       expect(js.rawBytes).toBe(0);
-      if (nat.nativeKind !== undefined) reportedKind++;
       if (nat.nativeKind === "native") reportedActive++;
       if (nat.rawRows > 0) wentNative.push(file);
       // A processor that says its native path is off (addon unavailable) writes no raw rows.
-      if (nat.nativeKind !== undefined && nat.nativeKind !== "native") expect(nat.rawRows).toBe(0);
+      if (nat.nativeKind !== "native") expect(nat.rawRows).toBe(0);
 
       const r0 = js.result;
       const r1 = nat.result;
@@ -158,20 +153,12 @@ describe("native HTTP/1 rows = JS rows, analyze's files on every capture", () =>
   }
 
   it("when the processor reports its native path, HTTP/1 rows went through it", () => {
-    // TODO(native rows): skipped while no processor exposes nativeKind.
-    if (reportedKind === 0) return;
     if (reportedActive > 0) {
       expect(wentNative.length, `${reportedActive} runs reported native`).toBeGreaterThan(0);
       expect(wentNative.some((f) => f.endsWith("/http1-get.pcap"))).toBe(true);
     } else expect(wentNative).toEqual([]);
   });
 });
-
-/** The processor option analyze.ts passes (see L7ProcessorOptions.rawRows). */
-interface RawRows {
-  l7(b: Uint8Array, len: number, rows: number): void;
-  appMetrics(b: Uint8Array, len: number, rows: number): void;
-}
 
 describe("analyze's rawRows (the native path emulated: JS rows sent as JSONL bytes)", () => {
   // The emulation and its reference are JS processors: the real native path stays off here
@@ -180,9 +167,9 @@ describe("analyze's rawRows (the native path emulated: JS rows sent as JSONL byt
     process.env.FLOWPLANE_L7_NATIVE = "0";
   });
   /** A processor that sends its HTTP rows through rawRows, like the native path will. */
-  function emulating(seen: { raw: RawRows | undefined }) {
+  function emulating(seen: { raw: RawRowsSink | undefined }) {
     return (o: Parameters<typeof createL7Processor>[0]) => {
-      const { rawRows, ...rest } = o as typeof o & { rawRows?: RawRows };
+      const { rawRows, ...rest } = o as typeof o & { rawRows?: RawRowsSink };
       seen.raw = rawRows;
       if (!rawRows) return createL7Processor(rest);
       // One reused array, larger than the lines, overwritten after each call.
@@ -207,7 +194,7 @@ describe("analyze's rawRows (the native path emulated: JS rows sent as JSONL byt
       const a = join(tmp, `emu-${name}-js`);
       const b = join(tmp, `emu-${name}-raw`);
       const r0 = analyzeFileSync(file, { ...opts, outDir: a, createL7: createL7Processor });
-      const seen: { raw: RawRows | undefined } = { raw: undefined };
+      const seen: { raw: RawRowsSink | undefined } = { raw: undefined };
       const r1 = analyzeFileSync(file, { ...opts, outDir: b, createL7: emulating(seen) });
       expect(seen.raw).toBeDefined();
       expect(r0.l7Rows).toBeGreaterThan(0);
@@ -228,7 +215,7 @@ describe("analyze's rawRows (the native path emulated: JS rows sent as JSONL byt
 
   it("is not given when the caller takes the rows or there are no files", () => {
     const file = join(sharedPcapsDir(), "http1-get.pcap");
-    const seen: { raw: RawRows | undefined } = { raw: undefined };
+    const seen: { raw: RawRowsSink | undefined } = { raw: undefined };
     const rows: unknown[] = [];
     const outDir = join(tmp, "emu-callers");
     for (const extra of [
