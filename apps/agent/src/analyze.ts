@@ -107,7 +107,9 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
   // Nobody asked for row objects: HTTP/1 rows may come as JSONL bytes from the native row path
   // and go to the files as they are.
   const raw = { l7: 0, appMetrics: 0 };
-  const rawRows = wantsRawRows(opts) ? rawRowsInto(l7w, amw, raw) : undefined;
+  // The capture is read below through the processor's block fence: its native path may run on
+  // its own thread.
+  const rawRows = wantsRawRows(opts) ? rawRowsInto(l7w, amw, raw, true) : undefined;
   const engine = createEngine({
     ...engineOpts,
     l7: opts.l7
@@ -151,6 +153,7 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
         }
       : (lt, buf, off, cap, wire, ts, fo) => engine.packet(lt, buf, off, cap, wire, ts, fo),
     (kind, offset) => engine.decodeError(kind, offset),
+    engine.l7BlockFence(),
   );
   engine.flush();
   l4?.close();

@@ -1,5 +1,5 @@
 /** Reads a pcap or pcapng file (chosen by magic), handing every packet to `onPacket`. */
-import { ChunkedSource } from "./chunked-source.ts";
+import { type BlockFence, ChunkedSource } from "./chunked-source.ts";
 import type { PacketHandler, ReadErrorHandler } from "./packet-sink.ts";
 import { readPcap } from "./pcap-reader.ts";
 import { readPcapng } from "./pcapng-reader.ts";
@@ -24,8 +24,14 @@ export function readCaptureSource(
   return 0;
 }
 
-export function readCaptureFile(path: string, onPacket: PacketHandler, onError: ReadErrorHandler): number {
-  const src = ChunkedSource.open(path);
+/** `fence`: a reader behind the handlers holds pointers into the blocks (see BlockFence). */
+export function readCaptureFile(
+  path: string,
+  onPacket: PacketHandler,
+  onError: ReadErrorHandler,
+  fence?: BlockFence,
+): number {
+  const src = ChunkedSource.open(path, undefined, fence);
   try {
     return readCaptureSource(src, onPacket, onError);
   } finally {

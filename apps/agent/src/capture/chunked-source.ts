@@ -8,6 +8,24 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
+/**
+ * A reader of the blocks' bytes that runs behind the parsers (the native L7 row path's thread,
+ * which is handed segments by pointer): the source then rotates over BLOCKS buffers instead of
+ * refilling one, and before it overwrites a buffer waits until the reader is past everything
+ * handed out while that buffer was current.
+ */
+export interface BlockFence {
+  /** A buffer of the source's (kept unchanged until waited for). */
+  pin(buf: Uint8Array): void;
+  /** The position of everything handed out so far. */
+  mark(): number;
+  /** Returns once the reader is past `mark`. */
+  waitFor(mark: number): void;
+}
+
+/** Buffers a fenced source rotates over: the reader may lag up to BLOCKS - 1 blocks. */
+const BLOCKS = 8;
+
 export class ChunkedSource {
   buf: Buffer;
   /** Valid bytes in buf are [pos, len). */
@@ -18,6 +36,11 @@ export class ChunkedSource {
   readonly size: number;
   private fd: number;
   private fileOff = 0;
+  /** With a fence: the buffers in rotation (buf is blocks[cur]) and each one's mark. */
+  private fence: BlockFence | undefined;
+  private blocks: Buffer[] = [];
+  private marks: number[] = [];
+  private cur = 0;
 
   private constructor(fd: number, size: number, buf: Buffer, len: number) {
     this.fd = fd;
@@ -27,14 +50,24 @@ export class ChunkedSource {
     this.fileOff = len;
   }
 
-  static open(path: string, blockSize = 1024 * 1024): ChunkedSource {
+  static open(path: string, blockSize = 1024 * 1024, fence?: BlockFence): ChunkedSource {
     const fd = openSync(path, "r");
     const size = fstatSync(fd).size;
     const n = Math.max(65536, Math.min(blockSize, size));
     const src = new ChunkedSource(fd, size, Buffer.allocUnsafe(n), 0);
     src.fileOff = 0;
+    if (fence) src.rotate(fence, n);
     src.fill();
     return src;
+  }
+
+  private rotate(fence: BlockFence, n: number): void {
+    this.fence = fence;
+    this.blocks = [this.buf];
+    for (let i = 1; i < BLOCKS; i++) this.blocks.push(Buffer.allocUnsafe(n));
+    this.marks = this.blocks.map(() => 0);
+    this.cur = 0;
+    for (const b of this.blocks) fence.pin(b);
   }
 
   static fromBuffer(b: Uint8Array): ChunkedSource {
@@ -59,6 +92,20 @@ export class ChunkedSource {
       this.len -= this.pos;
       this.pos = 0;
       this.buf = nb;
+      // The old blocks stay pinned (the fence's owner keeps them); new ones of the new size.
+      if (this.fence) this.rotate(this.fence, nb.length);
+    } else if (this.fence && this.pos > 0) {
+      // The unread tail goes to the front of the next block, once its reader is done with it.
+      this.marks[this.cur] = this.fence.mark();
+      const next = (this.cur + 1) % this.blocks.length;
+      this.fence.waitFor(this.marks[next]!);
+      const nb = this.blocks[next]!;
+      this.buf.copy(nb, 0, this.pos, this.len);
+      this.base += this.pos;
+      this.len -= this.pos;
+      this.pos = 0;
+      this.buf = nb;
+      this.cur = next;
     } else if (this.pos > 0) {
       this.buf.copy(this.buf, 0, this.pos, this.len);
       this.base += this.pos;

@@ -24,6 +24,7 @@
  * packet seen tagged and untagged belongs to one flow, like tshark's tcp.stream. VLAN and
  * tunnel are tags taken from the first packet. See README.md for the timeouts.
  */
+import type { BlockFence } from "../capture/chunked-source.ts";
 import { decodeFrame } from "../decode/packet.ts";
 import {
   DECODE_ERROR_NAMES,
@@ -1156,6 +1157,11 @@ export class FlowEngine {
 
   l7Stats() {
     return this.l7?.stats() ?? null;
+  }
+
+  /** The L7 processor's block fence for the capture reader (see L7Processor.blockFence). */
+  l7BlockFence(): BlockFence | undefined {
+    return this.l7?.blockFence();
   }
 
   /** How the L7 processor makes rows (its `nativeKind`), or "" without L7. */

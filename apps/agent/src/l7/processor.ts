@@ -3,6 +3,7 @@
  * pairing, timeouts, privacy and row building. Parsers (./protocols) only speak wire formats.
  * See index.ts for the interface the flow engine calls.
  */
+import type { BlockFence } from "../capture/chunked-source.ts";
 import { AppMetrics, type AppMetricsRow } from "./app-metrics.ts";
 import { type NativeRows, nativeRowsAddon, type RawSink, STAT } from "./native/http1-rows.ts";
 import { http1 } from "./protocols/http1.ts";
@@ -43,9 +44,12 @@ export interface L7ProcessorOptions extends HeaderPolicyOptions {
    * FLOWPLANE_L7_NATIVE=0 or the addon is unavailable (`nativeKind` says which): their
    * l7_flow_log and application_metrics rows arrive here as JSONL bytes (whole lines, each
    * ending "\n"; `b` is valid during the call only) instead of through onL7 / onAppMetrics.
-   * Other protocols still use onL7 / onAppMetrics.
+   * Other protocols still use onL7 / onAppMetrics. With `fds` (the two files' descriptors,
+   * O_APPEND) the native path runs on its own thread, which appends to them itself, unless
+   * FLOWPLANE_L7_THREAD=0: the caller then reads its capture through `blockFence()`, and the
+   * sinks get the rows' counts (no bytes) at flush().
    */
-  rawRows?: { l7: RawSink; appMetrics: RawSink };
+  rawRows?: { l7: RawSink; appMetrics: RawSink; fds?: [number, number] };
 }
 
 export interface L7Stats {
@@ -203,6 +207,10 @@ export class L7Processor {
   private natServerSeq = 0;
   /** "native" when HTTP/1 flows run on the native row path, else why they do not. */
   readonly nativeKind: string;
+  /** The sinks, told the own thread's row counts at flush(). */
+  private readonly raw: L7ProcessorOptions["rawRows"];
+  /** Blocks pinned for the own thread (kept alive here until flush). */
+  private pinned: Uint8Array[] = [];
 
   constructor(o: L7ProcessorOptions) {
     const want = o.protocols ? new Set(o.protocols) : null;
@@ -230,6 +238,7 @@ export class L7Processor {
         : names.length > MAX_NATIVE_NAMES
           ? `off (more than ${MAX_NATIVE_NAMES} trace and request-id header names)`
           : nativeRowsAddon();
+    this.raw = o.rawRows;
     if (typeof addon === "string") this.nativeKind = addon;
     else {
       this.nat = addon.create({
@@ -242,6 +251,7 @@ export class L7Processor {
         names,
         l7: o.rawRows!.l7,
         am: o.rawRows!.appMetrics,
+        ...(o.rawRows!.fds && process.env.FLOWPLANE_L7_THREAD !== "0" ? { fds: o.rawRows!.fds } : {}),
       });
       this.nargs = this.nat.args;
       this.nativeKind = "native";
@@ -789,7 +799,44 @@ export class L7Processor {
     const all = this.liveFlows().sort((a, b) => a.seq - b.seq);
     for (const f of all) this.onFlowEnd(f.slot, nowMicros);
     this.metrics.flush();
-    this.nat?.flush();
+    const nat = this.nat;
+    if (nat === null) return;
+    nat.flush();
+    if (!nat.threaded) return;
+    // The thread has written everything: its row counts go to the sinks, the blocks are free.
+    this.pinned = [];
+    const n = nat.stats();
+    const errno = n[STAT.writeErrno]!;
+    if (errno !== 0) {
+      throw new Error(
+        `l7_flow_log / application_metrics: the native row thread's write failed (errno ${errno}): check the output directory's disk space and permissions`,
+      );
+    }
+    const empty = new Uint8Array(0);
+    this.raw!.l7(empty, 0, n[STAT.rows]! - this.threadRowsReported);
+    this.raw!.appMetrics(empty, 0, n[STAT.appMetricsRows]! - this.threadAmRowsReported);
+    this.threadRowsReported = n[STAT.rows]!;
+    this.threadAmRowsReported = n[STAT.appMetricsRows]!;
+  }
+
+  private threadRowsReported = 0;
+  private threadAmRowsReported = 0;
+
+  /**
+   * With the native path on its own thread: how the capture reader keeps its blocks unchanged
+   * while the thread may still read segments in them (by pointer, not copied); else undefined.
+   */
+  blockFence(): BlockFence | undefined {
+    const nat = this.nat;
+    if (nat === null || !nat.threaded) return undefined;
+    return {
+      pin: (b) => {
+        this.pinned.push(b);
+        nat.pin(b);
+      },
+      mark: () => nat.mark(),
+      waitFor: (m) => nat.waitFor(m),
+    };
   }
 
   /** What the processor holds right now (bounded by the options): for tests and health lines. */

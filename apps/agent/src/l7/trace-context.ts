@@ -158,7 +158,7 @@ export class HeaderPolicyImpl implements HeaderPolicy {
   nativeNames(): [string, number, number, number][] {
     // A name with a character above U+00FF never equals header bytes (here or in C).
     return this.lineNames
-      .filter((n) => !/[^\u0000-\u00ff]/.test(n))
+      .filter((n) => latin1Only(n))
       .map((n) => [n, STANDARD.indexOf(n) + 1, this.reqIds.has(n) ? 1 : 0, this.custom.has(n) ? 1 : 0]);
   }
 
@@ -247,4 +247,9 @@ export class HeaderPolicyImpl implements HeaderPolicy {
     }
     return false;
   }
+}
+
+function latin1Only(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
 }

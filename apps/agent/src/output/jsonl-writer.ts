@@ -18,7 +18,7 @@
  * written by its writer thread (file-sink.ts), so the write system calls overlap the caller's
  * work; `close()` waits for them. A failed write throws at the next flush or close.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { type FileSink, failureError, fileSink } from "./file-sink.ts";
 
 const FLUSH_AT = 1 << 20;
@@ -198,7 +198,21 @@ export class JsonlWriter {
 
   constructor(path: string) {
     this.path = path;
-    this.fd = openSync(path, "w");
+    // O_APPEND: the native row path's thread writes whole lines to this descriptor too
+    // (`appendFd`); every write then lands at the end, whole, whatever the other wrote.
+    this.fd = openSync(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND,
+      0o666,
+    );
+  }
+
+  /**
+   * The file's descriptor, for another thread that appends whole lines to it (the native row
+   * path's): valid until close(), which the caller calls only once that thread is done.
+   */
+  get appendFd(): number {
+    return this.fd;
   }
 
   write(row: object): void {

@@ -9,6 +9,11 @@ import type { JsonlWriter } from "./jsonl-writer.ts";
 export interface RawRowsSink {
   l7(b: Uint8Array, len: number, rows: number): void;
   appMetrics(b: Uint8Array, len: number, rows: number): void;
+  /**
+   * The two files' descriptors, when a thread of the native path may append its lines to them
+   * itself (it then reports their rows through l7 / appMetrics with no bytes, at the end).
+   */
+  fds?: [number, number];
 }
 
 /** Whether rows may come as bytes: L7 on, files to write, and no caller asking for row objects. */
@@ -27,12 +32,18 @@ export interface RawRowCounts {
   appMetrics: number;
 }
 
+/**
+ * `ownThread`: the caller reads its capture through a block fence (the engine's l7BlockFence),
+ * so the native path may run on its own thread and append to the files itself.
+ */
 export function rawRowsInto(
   l7: JsonlWriter | undefined,
   appMetrics: JsonlWriter | undefined,
   counts: RawRowCounts,
+  ownThread = false,
 ): RawRowsSink {
   return {
+    ...(ownThread && l7 && appMetrics ? { fds: [l7.appendFd, appMetrics.appendFd] as [number, number] } : {}),
     l7: (b, len, rows) => {
       counts.l7 += rows;
       l7?.writeRaw(b, 0, len, rows);

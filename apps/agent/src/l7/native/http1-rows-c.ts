@@ -9,6 +9,12 @@
  * JS keeps detection, flow ids and everything of other protocols.
  */
 export const HTTP1_ROWS_C = String.raw`
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
 #define FP_MAX_HELD 8
 /* Header policy names (the processor keeps flows in JS beyond this: MAX_NATIVE_NAMES). */
 #define FP_MAX_NAMES 256
@@ -22,6 +28,10 @@ export const HTTP1_ROWS_C = String.raw`
 #define FP_FIELD_MAX 512
 #define FP_FLUSH_AT (1 << 20)
 #define FP_OUT_CAP (FP_FLUSH_AT + (64 << 10))
+#define FP_MAX_PINS 8
+/* Own-thread mode: command ring bytes, and the backlog at which a sleeping thread is woken. */
+#define FP_RING (8u << 20)
+#define FP_WAKE (32u << 10)
 
 static const char *const FP_METHODS[] = {"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"};
 static const int FP_METHOD_LEN[] = {3, 4, 3, 6, 4, 7, 5, 7, 5};
@@ -119,6 +129,26 @@ typedef struct {
   int64_t cur_ts;
   uint32_t cur_seq;
   int traced;
+  /* Own-thread mode (fp_thread_main): the JS calls only enqueue commands into 'ring'; the
+     thread owns every field above and writes rows to the files itself. */
+  int threaded, fd_l7, fd_am, write_errno;
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv_cons, cv_prod;
+  uint8_t *ring;
+  uint64_t ring_cap;
+  /* commands enqueued (the JS thread's, published as 'head') and consumed */
+  uint64_t phead;
+  _Atomic uint64_t head, tail, prod_target;
+  _Atomic int cons_sleeping, prod_waiting, stop;
+  /* the JS thread's: the buf() array is a pinned block (segments point into it, not copied) */
+  int seg_stable;
+  const uint8_t *pin_lo[FP_MAX_PINS], *pin_hi[FP_MAX_PINS];
+  napi_ref pin_ref[FP_MAX_PINS];
+  int npin;
+  /* the JS thread's flow ids (the thread's flows array follows them) */
+  int *m_free;
+  int m_nfree, m_cap, m_next;
 } fp_l7_t;
 
 enum { S_ROWS, S_TIMEOUTS, S_ORPHANS, S_PARSE_ERRORS, S_GAPS, S_REORDERED, S_BUF_OVERFLOWS, S_PENDING_OVERFLOWS, S_FLOWS_FAILED };
@@ -137,9 +167,26 @@ static void fp_call_sink(fp_l7_t *s, napi_ref fn_ref, napi_ref view_ref, size_t 
   napi_call_function(env, undef, fn, 3, argv, &res);
 }
 
+/* Own-thread mode: the thread writes its rows to the file itself (the JsonlWriter's descriptor,
+   opened with O_APPEND: its own chunks and these land whole, in either order). The first error
+   stops the writing and is reported by flush(). */
+static void fp_write_all(fp_l7_t *s, int fd, const uint8_t *p, size_t n) {
+  while (n > 0 && s->write_errno == 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      s->write_errno = errno;
+      break;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
 static void fp_drain_l7(fp_l7_t *s) {
   if (s->out.len == 0) return;
-  fp_call_sink(s, s->sink_l7, s->out_ref, s->out.len, s->out_rows);
+  if (s->threaded) fp_write_all(s, s->fd_l7, s->out.p, s->out.len);
+  else fp_call_sink(s, s->sink_l7, s->out_ref, s->out.len, s->out_rows);
   s->out.len = 0;
   s->out_rows = 0;
 }
@@ -149,6 +196,12 @@ static void fp_drain_l7(fp_l7_t *s) {
 static void fp_drain_am(fp_l7_t *s) {
   fp_buf_t *b = &s->am_out;
   uint64_t total = fp_am_rows(s->am);
+  if (s->threaded) {
+    fp_write_all(s, s->fd_am, b->p, b->len);
+    b->len = 0;
+    s->am_rows_sent = total;
+    return;
+  }
   size_t at = 0;
   while (at < b->len) {
     size_t n = b->len - at;
@@ -1017,62 +1070,12 @@ static void fp_flow_release(fp_l7_t *s, fp_flow_t *f) {
   s->pool[s->npool++] = f;
 }
 
-/* ---- N-API ----------------------------------------------------------------------------- */
+/* ---- flow strings ---------------------------------------------------------------------- */
 
 static fp_flow_t *fp_flow_of(fp_l7_t *s, double id) {
   int i = (int)id;
   if (i < 0 || i >= s->nflows) return NULL;
   return s->flows[i];
-}
-
-static fp_l7_t *fp_self(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
-  fp_l7_t *s = NULL;
-  napi_get_cb_info(env, info, argc, argv, NULL, (void **)&s);
-  s->env = env;
-  return s;
-}
-
-/* buf(b): the Uint8Array the next segments are in (held until the next buf()): JS calls it only
-   when the array changes, so seg() decodes no argument. */
-static napi_value fp_js_buf(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1];
-  fp_l7_t *s = fp_self(env, info, &argc, a);
-  napi_typedarray_type type;
-  size_t blen = 0, bo;
-  void *data = NULL;
-  napi_value ab;
-  s->seg_data = NULL;
-  s->seg_len = 0;
-  if (s->seg_ref != NULL) {
-    napi_delete_reference(env, s->seg_ref);
-    s->seg_ref = NULL;
-  }
-  if (argc < 1 || napi_get_typedarray_info(env, a[0], &type, &blen, &data, &ab, &bo) != napi_ok ||
-      type != napi_uint8_array || blen > 0x7fffffff || napi_create_reference(env, a[0], 1, &s->seg_ref) != napi_ok) {
-    napi_throw_error(env, NULL, "http1-rows: buf() needs a Uint8Array");
-    return NULL;
-  }
-  s->seg_data = data;
-  s->seg_len = blen;
-  return NULL;
-}
-
-/* seg(): one payload segment of the buf() array; args[0..6] = flow id, direction (already
-   oriented), offset, captured length, wire length, TCP sequence, timestamp (µs). */
-static napi_value fp_js_seg(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  fp_l7_t *s = fp_self(env, info, &argc, NULL);
-  const uint8_t *data = s->seg_data;
-  size_t blen = s->seg_len;
-  if (data == NULL) return NULL;
-  double *g = s->args;
-  fp_flow_t *f = fp_flow_of(s, g[0]);
-  int32_t off = (int32_t)g[2], len = (int32_t)g[3], wire = (int32_t)g[4];
-  if (f == NULL || off < 0 || len < 0 || (size_t)off + (size_t)len > blen || wire < len) return NULL;
-  fp_on_payload(s, f, (int)g[1] & 1, data, off, len, wire, (int32_t)blen, (uint32_t)(int64_t)g[5], (int64_t)g[6]);
-  if (s->am_out.len >= FP_FLUSH_AT) fp_drain_am(s);
-  return NULL;
 }
 
 static char *fp_str(napi_env env, napi_value v, size_t *len) {
@@ -1105,10 +1108,375 @@ static int fp_arg_str(napi_env env, napi_value v, char *buf, size_t cap) {
   return (int)n;
 }
 
+/* ---- own-thread mode: the command ring ----------------------------------------------- */
+
+enum { FP_OP_PAD, FP_OP_SEG, FP_OP_OPEN, FP_OP_END, FP_OP_TICK, FP_OP_FLUSH };
+
+/* A command in the ring: 'size' bytes (8-aligned) with what follows it. SEG: a segment at
+   data[off..off+len) of a pinned block, or (data NULL) its bytes copied after the header. */
+typedef struct {
+  uint32_t size;
+  uint8_t op, dir;
+  int32_t id;
+  int32_t off, len, wire, blen;
+  uint32_t seq;
+  int64_t ts;
+  const uint8_t *data;
+} fp_cmd_t;
+
+/* OPEN: the flow's strings (flow id, client ip, server ip) follow the header. */
+typedef struct {
+  uint32_t size;
+  uint8_t op;
+  int32_t id;
+  int32_t nf, nc, ns, cport, sport, proto;
+  uint32_t srv;
+} fp_cmd_open_t;
+
+static inline void fp_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+static void fp_deadline(struct timespec *ts, long ms) {
+  clock_gettime(CLOCK_REALTIME, ts);
+  ts->tv_nsec += ms * 1000000L;
+  if (ts->tv_nsec >= 1000000000L) {
+    ts->tv_sec += ts->tv_nsec / 1000000000L;
+    ts->tv_nsec %= 1000000000L;
+  }
+}
+
+/* The JS thread: returns once the thread has consumed up to 'target'. Spins a little (the
+   thread is usually right behind), then sleeps; waking the thread if it sleeps. */
+static void fp_wait_tail(fp_l7_t *s, uint64_t target) {
+  for (int i = 0; i < 512; i++) {
+    if (atomic_load(&s->tail) >= target) return;
+    fp_pause();
+  }
+  pthread_mutex_lock(&s->mu);
+  atomic_store(&s->prod_target, target);
+  atomic_store(&s->prod_waiting, 1);
+  while (atomic_load(&s->tail) < target) {
+    if (atomic_load(&s->cons_sleeping)) pthread_cond_signal(&s->cv_cons);
+    struct timespec ts;
+    fp_deadline(&ts, 10);
+    pthread_cond_timedwait(&s->cv_prod, &s->mu, &ts);
+  }
+  atomic_store(&s->prod_waiting, 0);
+  pthread_mutex_unlock(&s->mu);
+}
+
+/* The JS thread: room for a command of 'size' bytes at the ring's head (a PAD command skips
+   what is left before the ring's end). */
+static uint8_t *fp_cmd_room(fp_l7_t *s, uint32_t size) {
+  uint64_t cap = s->ring_cap, h = s->phead, pos = h & (cap - 1);
+  if (cap - pos < size) {
+    uint32_t pad = (uint32_t)(cap - pos);
+    if (h + pad + size > cap) fp_wait_tail(s, h + pad + size - cap);
+    fp_cmd_t *c = (fp_cmd_t *)(s->ring + pos);
+    c->size = pad;
+    c->op = FP_OP_PAD;
+    h += pad;
+    s->phead = h;
+    pos = 0;
+  }
+  if (h + size > cap) fp_wait_tail(s, h + size - cap);
+  return s->ring + pos;
+}
+
+/* The JS thread: the command just written goes out; a sleeping thread is woken once a
+   backlog is worth it (it also wakes itself every 20 ms and whenever the JS thread waits). */
+static void fp_cmd_publish(fp_l7_t *s, uint32_t size) {
+  s->phead += size;
+  atomic_store(&s->head, s->phead);
+  if (atomic_load(&s->cons_sleeping) && s->phead - atomic_load_explicit(&s->tail, memory_order_relaxed) >= FP_WAKE) {
+    pthread_mutex_lock(&s->mu);
+    pthread_cond_signal(&s->cv_cons);
+    pthread_mutex_unlock(&s->mu);
+  }
+}
+
+static void fp_cmd_simple(fp_l7_t *s, int op, int32_t id, int64_t ts) {
+  uint32_t size = (sizeof(fp_cmd_t) + 7) & ~7u;
+  fp_cmd_t *c = (fp_cmd_t *)fp_cmd_room(s, size);
+  c->size = size;
+  c->op = (uint8_t)op;
+  c->id = id;
+  c->ts = ts;
+  fp_cmd_publish(s, size);
+}
+
+/* The JS thread: everything enqueued so far is done (rows written). */
+static void fp_sync(fp_l7_t *s) {
+  if (s->threaded) fp_wait_tail(s, s->phead);
+}
+
+/* ---- flows, ticks, flush: run by the JS call itself, or by the thread ------------------- */
+
+static int fp_flows_fit(fp_l7_t *s, int id) {
+  if (id < s->flows_cap) return 1;
+  int cap = s->flows_cap ? s->flows_cap : 1024;
+  while (cap <= id) cap *= 2;
+  fp_flow_t **fl = realloc(s->flows, sizeof(fp_flow_t *) * (size_t)cap);
+  if (fl == NULL) return 0;
+  memset(fl + s->flows_cap, 0, sizeof(fp_flow_t *) * (size_t)(cap - s->flows_cap));
+  s->flows = fl;
+  int *fr = realloc(s->free_ids, sizeof(int) * (size_t)cap);
+  if (fr == NULL) return 0;
+  s->free_ids = fr;
+  s->flows_cap = cap;
+  return 1;
+}
+
+/* A flow with its fixed row bytes ({"flow_id":…,"start_time":, ,"client_ip":…,"version": and
+   the metrics' server JSON), or NULL (out of memory). */
+static fp_flow_t *fp_flow_new(fp_l7_t *s, const char *fid, int nf, const char *cip, int nc, int32_t cport,
+                              const char *sip, int ns, int32_t sport, int32_t proto, uint32_t srv) {
+  size_t need = 512 + s->ids_len + 6 * ((size_t)nf + 2 * (size_t)nc + 2 * (size_t)ns);
+  fp_flow_t *f = s->npool > 0 ? s->pool[--s->npool] : calloc(1, sizeof(fp_flow_t));
+  if (f == NULL) return NULL;
+  if (f->fixed_cap < need) {
+    uint8_t *p = realloc(f->p1, need);
+    if (p == NULL) {
+      fp_flow_free(f);
+      return NULL;
+    }
+    f->p1 = p;
+    f->fixed_cap = need;
+  }
+  uint8_t *o = f->p1;
+  FP_W_LIT(o, "{\"flow_id\":");
+  o = fp_w_jstr_utf8(o, (const uint8_t *)fid, (size_t)nf);
+  *o++ = ',';
+  memcpy(o, s->ids, s->ids_len);
+  o += s->ids_len;
+  FP_W_LIT(o, ",\"start_time\":");
+  f->p1_len = (size_t)(o - f->p1);
+  f->p2 = o;
+  FP_W_LIT(o, ",\"client_ip\":");
+  o = fp_w_jstr_utf8(o, (const uint8_t *)cip, (size_t)nc);
+  FP_W_LIT(o, ",\"client_port\":");
+  o = fp_w_i64(o, cport);
+  FP_W_LIT(o, ",\"server_ip\":");
+  o = fp_w_jstr_utf8(o, (const uint8_t *)sip, (size_t)ns);
+  FP_W_LIT(o, ",\"server_port\":");
+  o = fp_w_i64(o, sport);
+  FP_W_LIT(o, ",\"ip_protocol\":");
+  o = fp_w_i64(o, proto);
+  FP_W_LIT(o, ",\"l7_protocol\":\"http\",\"version\":");
+  f->p2_len = (size_t)(o - f->p2);
+  f->srvj = o;
+  FP_W_LIT(o, "\"server_ip\":");
+  o = fp_w_jstr_utf8(o, (const uint8_t *)sip, (size_t)ns);
+  FP_W_LIT(o, ",\"server_port\":");
+  o = fp_w_i64(o, sport);
+  FP_W_LIT(o, ",\"l7_protocol\":\"http\"");
+  f->srvj_len = (size_t)(o - f->srvj);
+  f->srv = srv;
+  return f;
+}
+
+/* The flow ended: held segments go through, unanswered requests time out. */
+static void fp_flow_end(fp_l7_t *s, int id, int64_t ts) {
+  fp_flow_t *f = fp_flow_of(s, id);
+  if (f == NULL) return;
+  if (f->nheld[0] || f->nheld[1]) {
+    fp_flush_held(s, f, 0);
+    fp_flush_held(s, f, 1);
+  }
+  fp_expire(s, f, ts, 1);
+  fp_unlist(s, f);
+  s->flows[id] = NULL;
+  if (!s->threaded) s->free_ids[s->nfree++] = id;
+  fp_flow_release(s, f);
+}
+
+/* Request timeouts and finished metric seconds. */
+static void fp_tick(fp_l7_t *s, int64_t now) {
+  for (fp_flow_t *f = s->lhead; f != NULL;) {
+    fp_flow_t *next = f->lnext;
+    fp_expire(s, f, now, 0);
+    f = next;
+  }
+  fp_am_tick(s->am, &s->am_out, now);
+  fp_drain(s);
+}
+
+/* Metrics written (every flow has been ended by the caller). */
+static void fp_flush(fp_l7_t *s) {
+  fp_am_flush(s->am, &s->am_out);
+  fp_drain(s);
+}
+
+static void fp_run_cmd(fp_l7_t *s, const fp_cmd_t *c) {
+  switch (c->op) {
+  case FP_OP_SEG: {
+    fp_flow_t *f = fp_flow_of(s, c->id);
+    if (f == NULL) break;
+    const uint8_t *data = c->data != NULL ? c->data : (const uint8_t *)(c + 1);
+    fp_on_payload(s, f, c->dir, data, c->off, c->len, c->wire, c->blen, c->seq, c->ts);
+    if (s->am_out.len >= FP_FLUSH_AT) fp_drain_am(s);
+    break;
+  }
+  case FP_OP_OPEN: {
+    const fp_cmd_open_t *o = (const fp_cmd_open_t *)c;
+    const char *str = (const char *)(o + 1);
+    if (!fp_flows_fit(s, o->id)) break;
+    if (o->id >= s->nflows) s->nflows = o->id + 1;
+    s->flows[o->id] = fp_flow_new(s, str, o->nf, str + o->nf, o->nc, o->cport, str + o->nf + o->nc, o->ns, o->sport,
+                                  o->proto, o->srv);
+    break;
+  }
+  case FP_OP_END:
+    fp_flow_end(s, c->id, c->ts);
+    break;
+  case FP_OP_TICK:
+    fp_tick(s, c->ts);
+    break;
+  case FP_OP_FLUSH:
+    fp_flush(s);
+    break;
+  default:
+    break;
+  }
+}
+
+/* The thread: runs commands as they come; with none, spins briefly, then sleeps until the JS
+   thread has a backlog for it, waits for it, or 20 ms pass. */
+static void *fp_thread_main(void *arg) {
+  fp_l7_t *s = arg;
+  uint64_t t = 0, cap = s->ring_cap;
+  for (;;) {
+    uint64_t h = atomic_load_explicit(&s->head, memory_order_acquire);
+    if (h == t) {
+      for (int i = 0; i < 256 && h == t; i++) {
+        fp_pause();
+        h = atomic_load_explicit(&s->head, memory_order_acquire);
+      }
+      if (h != t) continue;
+      if (atomic_load(&s->stop)) break;
+      pthread_mutex_lock(&s->mu);
+      atomic_store(&s->cons_sleeping, 1);
+      while (atomic_load(&s->head) == t && !atomic_load(&s->stop)) {
+        struct timespec ts;
+        fp_deadline(&ts, 20);
+        pthread_cond_timedwait(&s->cv_cons, &s->mu, &ts);
+      }
+      atomic_store(&s->cons_sleeping, 0);
+      pthread_mutex_unlock(&s->mu);
+      continue;
+    }
+    while (t != h) {
+      const fp_cmd_t *c = (const fp_cmd_t *)(s->ring + (t & (cap - 1)));
+      fp_run_cmd(s, c);
+      t += c->size;
+      atomic_store(&s->tail, t);
+      if (atomic_load(&s->prod_waiting) && t >= atomic_load(&s->prod_target)) {
+        pthread_mutex_lock(&s->mu);
+        pthread_cond_signal(&s->cv_prod);
+        pthread_mutex_unlock(&s->mu);
+      }
+    }
+  }
+  return NULL;
+}
+
+/* ---- N-API ----------------------------------------------------------------------------- */
+
+static fp_l7_t *fp_self(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
+  fp_l7_t *s = NULL;
+  napi_get_cb_info(env, info, argc, argv, NULL, (void **)&s);
+  s->env = env;
+  return s;
+}
+
+/* Whether the buf() array lies in a pinned block. */
+static void fp_seg_stable(fp_l7_t *s) {
+  const uint8_t *d = s->seg_data;
+  s->seg_stable = 0;
+  for (int i = 0; d != NULL && i < s->npin; i++)
+    if (s->pin_ref[i] != NULL && d >= s->pin_lo[i] && d + s->seg_len <= s->pin_hi[i]) s->seg_stable = 1;
+}
+
+/* buf(b): the Uint8Array the next segments are in (held until the next buf()): JS calls it only
+   when the array changes, so seg() decodes no argument. */
+static napi_value fp_js_buf(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  fp_l7_t *s = fp_self(env, info, &argc, a);
+  napi_typedarray_type type;
+  size_t blen = 0, bo;
+  void *data = NULL;
+  napi_value ab;
+  s->seg_data = NULL;
+  s->seg_len = 0;
+  if (s->seg_ref != NULL) {
+    napi_delete_reference(env, s->seg_ref);
+    s->seg_ref = NULL;
+  }
+  if (argc < 1 || napi_get_typedarray_info(env, a[0], &type, &blen, &data, &ab, &bo) != napi_ok ||
+      type != napi_uint8_array || blen > 0x7fffffff || napi_create_reference(env, a[0], 1, &s->seg_ref) != napi_ok) {
+    napi_throw_error(env, NULL, "http1-rows: buf() needs a Uint8Array");
+    return NULL;
+  }
+  s->seg_data = data;
+  s->seg_len = blen;
+  fp_seg_stable(s);
+  return NULL;
+}
+
+/* seg(): one payload segment of the buf() array; args[0..6] = flow id, direction (already
+   oriented), offset, captured length, wire length, TCP sequence, timestamp (µs). */
+static napi_value fp_js_seg(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  fp_l7_t *s = fp_self(env, info, &argc, NULL);
+  const uint8_t *data = s->seg_data;
+  size_t blen = s->seg_len;
+  if (data == NULL) return NULL;
+  double *g = s->args;
+  int32_t off = (int32_t)g[2], len = (int32_t)g[3], wire = (int32_t)g[4];
+  if (off < 0 || len < 0 || (size_t)off + (size_t)len > blen || wire < len) return NULL;
+  if (s->threaded) {
+    int32_t id = (int32_t)g[0];
+    if (id < 0 || id >= s->m_next) return NULL;
+    /* Not in a pinned block: the bytes are copied, with the one after them when there is one
+       (the method check looks at it, as the JS does in the whole array). */
+    int32_t copy = s->seg_stable ? 0 : ((size_t)off + (size_t)len < blen ? len + 1 : len);
+    uint32_t size = (uint32_t)((sizeof(fp_cmd_t) + (size_t)copy + 7) & ~(size_t)7);
+    fp_cmd_t *c = (fp_cmd_t *)fp_cmd_room(s, size);
+    c->size = size;
+    c->op = FP_OP_SEG;
+    c->dir = (uint8_t)((int)g[1] & 1);
+    c->id = id;
+    c->len = len;
+    c->wire = wire;
+    c->seq = (uint32_t)(int64_t)g[5];
+    c->ts = (int64_t)g[6];
+    if (copy == 0) {
+      c->data = data;
+      c->off = off;
+      c->blen = (int32_t)blen;
+    } else {
+      memcpy((uint8_t *)(c + 1), data + off, (size_t)copy);
+      c->data = NULL;
+      c->off = 0;
+      c->blen = copy;
+    }
+    fp_cmd_publish(s, size);
+    return NULL;
+  }
+  fp_flow_t *f = fp_flow_of(s, g[0]);
+  if (f == NULL) return NULL;
+  fp_on_payload(s, f, (int)g[1] & 1, data, off, len, wire, (int32_t)blen, (uint32_t)(int64_t)g[5], (int64_t)g[6]);
+  if (s->am_out.len >= FP_FLUSH_AT) fp_drain_am(s);
+  return NULL;
+}
+
 /* open(flowId, clientIp, clientPort, serverIp, serverPort, ipProtocol, serverId) -> flow id: the
-   flow's fixed row bytes ({"flow_id":…,"start_time":, ,"client_ip":…,"version": and the
-   metrics' server JSON) are made here, once per flow. Ids and IPs of 255 bytes or more are
-   refused (the JS keeps flows whose strings are over 80 characters). */
+   flow's fixed row bytes are made once per flow (fp_flow_new). Ids and IPs of 255 bytes or more
+   are refused (the JS keeps flows whose strings are over 80 characters). */
 static napi_value fp_js_open(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value a[7], res;
@@ -1124,68 +1492,54 @@ static napi_value fp_js_open(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "http1-rows: open(flowId, clientIp, clientPort, serverIp, serverPort, ipProtocol, serverId)");
     return NULL;
   }
-  size_t need = 512 + s->ids_len + 6 * ((size_t)nf + 2 * (size_t)nc + 2 * (size_t)ns);
-  fp_flow_t *f = s->npool > 0 ? s->pool[--s->npool] : calloc(1, sizeof(fp_flow_t));
-  if (f != NULL && f->fixed_cap < need) {
-    uint8_t *p = realloc(f->p1, need);
-    if (p == NULL) {
-      fp_flow_free(f);
-      f = NULL;
-    } else {
-      f->p1 = p;
-      f->fixed_cap = need;
-    }
-  }
   int id = -1;
-  if (f != NULL) {
-    uint8_t *o = f->p1;
-    FP_W_LIT(o, "{\"flow_id\":");
-    o = fp_w_jstr_utf8(o, (const uint8_t *)fid, (size_t)nf);
-    *o++ = ',';
-    memcpy(o, s->ids, s->ids_len);
-    o += s->ids_len;
-    FP_W_LIT(o, ",\"start_time\":");
-    f->p1_len = (size_t)(o - f->p1);
-    f->p2 = o;
-    FP_W_LIT(o, ",\"client_ip\":");
-    o = fp_w_jstr_utf8(o, (const uint8_t *)cip, (size_t)nc);
-    FP_W_LIT(o, ",\"client_port\":");
-    o = fp_w_i64(o, cport);
-    FP_W_LIT(o, ",\"server_ip\":");
-    o = fp_w_jstr_utf8(o, (const uint8_t *)sip, (size_t)ns);
-    FP_W_LIT(o, ",\"server_port\":");
-    o = fp_w_i64(o, sport);
-    FP_W_LIT(o, ",\"ip_protocol\":");
-    o = fp_w_i64(o, proto);
-    FP_W_LIT(o, ",\"l7_protocol\":\"http\",\"version\":");
-    f->p2_len = (size_t)(o - f->p2);
-    f->srvj = o;
-    FP_W_LIT(o, "\"server_ip\":");
-    o = fp_w_jstr_utf8(o, (const uint8_t *)sip, (size_t)ns);
-    FP_W_LIT(o, ",\"server_port\":");
-    o = fp_w_i64(o, sport);
-    FP_W_LIT(o, ",\"l7_protocol\":\"http\"");
-    f->srvj_len = (size_t)(o - f->srvj);
-    f->srv = srv;
-    if (s->nfree > 0) id = s->free_ids[--s->nfree];
+  if (s->threaded) {
+    /* Ids are this thread's: an ended flow's id is reused at once (the thread runs the END
+       before the OPEN that follows it in the ring). */
+    if (s->m_nfree > 0) id = s->m_free[--s->m_nfree];
     else {
-      if (s->nflows == s->flows_cap) {
-        int cap = s->flows_cap ? s->flows_cap * 2 : 1024;
-        fp_flow_t **fl = realloc(s->flows, sizeof(fp_flow_t *) * (size_t)cap);
-        if (fl) s->flows = fl;
-        int *fr = realloc(s->free_ids, sizeof(int) * (size_t)cap);
-        if (fr) s->free_ids = fr;
-        if (fl && fr) s->flows_cap = cap;
+      if (s->m_next == s->m_cap) {
+        int cap = s->m_cap ? s->m_cap * 2 : 1024;
+        int *fr = realloc(s->m_free, sizeof(int) * (size_t)cap);
+        if (fr) {
+          s->m_free = fr;
+          s->m_cap = cap;
+        }
       }
-      if (s->nflows < s->flows_cap) id = s->nflows++;
+      if (s->m_next < s->m_cap) id = s->m_next++;
+    }
+    if (id >= 0) {
+      uint32_t size = (uint32_t)((sizeof(fp_cmd_open_t) + (size_t)(nf + nc + ns) + 7) & ~(size_t)7);
+      fp_cmd_open_t *c = (fp_cmd_open_t *)fp_cmd_room(s, size);
+      char *str = (char *)(c + 1);
+      c->size = size;
+      c->op = FP_OP_OPEN;
+      c->id = id;
+      c->nf = nf;
+      c->nc = nc;
+      c->ns = ns;
+      c->cport = cport;
+      c->sport = sport;
+      c->proto = proto;
+      c->srv = srv;
+      memcpy(str, fid, (size_t)nf);
+      memcpy(str + nf, cip, (size_t)nc);
+      memcpy(str + nf + nc, sip, (size_t)ns);
+      fp_cmd_publish(s, size);
+    }
+  } else {
+    fp_flow_t *f = fp_flow_new(s, fid, nf, cip, nc, cport, sip, ns, sport, proto, srv);
+    if (f != NULL) {
+      if (s->nfree > 0) id = s->free_ids[--s->nfree];
+      else if (fp_flows_fit(s, s->nflows)) id = s->nflows++;
+      if (id < 0) fp_flow_free(f);
+      else s->flows[id] = f;
     }
   }
   if (id < 0) {
-    if (f) fp_flow_free(f);
     napi_throw_error(env, NULL, "http1-rows: cannot open a flow (out of memory)");
     return NULL;
   }
-  s->flows[id] = f;
   napi_create_int32(env, id, &res);
   return res;
 }
@@ -1199,17 +1553,13 @@ static napi_value fp_js_end(napi_env env, napi_callback_info info) {
   if (argc < 2) return NULL;
   napi_get_value_double(env, a[0], &id);
   napi_get_value_double(env, a[1], &ts);
-  fp_flow_t *f = fp_flow_of(s, id);
-  if (f == NULL) return NULL;
-  if (f->nheld[0] || f->nheld[1]) {
-    fp_flush_held(s, f, 0);
-    fp_flush_held(s, f, 1);
+  if (!s->threaded) {
+    fp_flow_end(s, (int)id, (int64_t)ts);
+    return NULL;
   }
-  fp_expire(s, f, (int64_t)ts, 1);
-  fp_unlist(s, f);
-  s->flows[(int)id] = NULL;
-  s->free_ids[s->nfree++] = (int)id;
-  fp_flow_release(s, f);
+  if (id < 0 || id >= s->m_next) return NULL;
+  fp_cmd_simple(s, FP_OP_END, (int32_t)id, (int64_t)ts);
+  s->m_free[s->m_nfree++] = (int)id;
   return NULL;
 }
 
@@ -1221,30 +1571,77 @@ static napi_value fp_js_tick(napi_env env, napi_callback_info info) {
   double now = 0;
   if (argc < 1) return NULL;
   napi_get_value_double(env, a[0], &now);
-  for (fp_flow_t *f = s->lhead; f != NULL;) {
-    fp_flow_t *next = f->lnext;
-    fp_expire(s, f, (int64_t)now, 0);
-    f = next;
-  }
-  fp_am_tick(s->am, &s->am_out, (int64_t)now);
-  fp_drain(s);
+  if (s->threaded) fp_cmd_simple(s, FP_OP_TICK, -1, (int64_t)now);
+  else fp_tick(s, (int64_t)now);
   return NULL;
 }
 
-/* flush(): metrics written (every flow has been ended by the caller). */
+/* flush(): metrics written (every flow has been ended by the caller); in own-thread mode,
+   returns once the thread has written everything. */
 static napi_value fp_js_flush(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   fp_l7_t *s = fp_self(env, info, &argc, NULL);
-  fp_am_flush(s->am, &s->am_out);
-  fp_drain(s);
+  if (s->threaded) {
+    fp_cmd_simple(s, FP_OP_FLUSH, -1, 0);
+    fp_sync(s);
+  } else fp_flush(s);
   return NULL;
 }
 
+/* pin(b): a block the JS thread keeps unchanged until mark()/waitFor() say the thread is past
+   it: segments in it are passed by pointer, not copied (own-thread mode; else a no-op). */
+static napi_value fp_js_pin(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  fp_l7_t *s = fp_self(env, info, &argc, a);
+  napi_typedarray_type type;
+  size_t blen = 0, bo;
+  void *data = NULL;
+  napi_value ab;
+  if (!s->threaded || argc < 1 || napi_get_typedarray_info(env, a[0], &type, &blen, &data, &ab, &bo) != napi_ok ||
+      type != napi_uint8_array || data == NULL)
+    return NULL;
+  int i = s->npin < FP_MAX_PINS ? s->npin++ : 0;
+  /* past FP_MAX_PINS the oldest is replaced: only once everything has been consumed */
+  if (s->npin == FP_MAX_PINS && s->pin_ref[i] != NULL) {
+    fp_sync(s);
+    napi_delete_reference(env, s->pin_ref[i]);
+    s->pin_ref[i] = NULL;
+  }
+  if (napi_create_reference(env, a[0], 1, &s->pin_ref[i]) != napi_ok) return NULL;
+  s->pin_lo[i] = data;
+  s->pin_hi[i] = (const uint8_t *)data + blen;
+  fp_seg_stable(s);
+  return NULL;
+}
+
+/* mark() -> a position: waitFor(position) returns once the thread has run what was enqueued
+   before it (0 when not in own-thread mode). */
+static napi_value fp_js_mark(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  napi_value res;
+  fp_l7_t *s = fp_self(env, info, &argc, NULL);
+  napi_create_double(env, (double)s->phead, &res);
+  return res;
+}
+
+static napi_value fp_js_wait_for(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  fp_l7_t *s = fp_self(env, info, &argc, a);
+  double m = 0;
+  if (!s->threaded || argc < 1 || napi_get_value_double(env, a[0], &m) != napi_ok) return NULL;
+  uint64_t target = m <= 0 ? 0 : (uint64_t)m;
+  if (target > s->phead) target = s->phead;
+  fp_wait_tail(s, target);
+  return NULL;
+}
 /* stats() -> the counters (S_*), then buffered bytes, held bytes, pending, max pending per
    flow, flows, metrics folded, metrics late rows, output failed. */
 static napi_value fp_js_stats(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   fp_l7_t *s = fp_self(env, info, &argc, NULL);
+  fp_sync(s);
   double buffered = 0, held = 0, pending = 0, maxp = 0, flows = 0;
   for (int i = 0; i < s->nflows; i++) {
     fp_flow_t *f = s->flows[i];
@@ -1264,17 +1661,33 @@ static napi_value fp_js_stats(napi_env env, napi_callback_info info) {
   s->st[14] = (double)fp_am_folded(s->am);
   s->st[15] = (double)fp_am_late_rows(s->am);
   s->st[16] = s->out.failed || s->am_out.failed;
+  s->st[17] = (double)fp_am_rows(s->am);
+  s->st[18] = s->write_errno;
   napi_value arr, ab;
   void *data;
-  napi_create_arraybuffer(env, sizeof(double) * 17, &data, &ab);
-  memcpy(data, s->st, sizeof(double) * 17);
-  napi_create_typedarray(env, napi_float64_array, 17, ab, 0, &arr);
+  napi_create_arraybuffer(env, sizeof(double) * 19, &data, &ab);
+  memcpy(data, s->st, sizeof(double) * 19);
+  napi_create_typedarray(env, napi_float64_array, 19, ab, 0, &arr);
   return arr;
 }
 
 static void fp_l7_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   fp_l7_t *s = data;
+  if (s->threaded) {
+    pthread_mutex_lock(&s->mu);
+    atomic_store(&s->stop, 1);
+    pthread_cond_signal(&s->cv_cons);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->th, NULL);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv_cons);
+    pthread_cond_destroy(&s->cv_prod);
+    free(s->ring);
+    free(s->m_free);
+  }
+  for (int i = 0; i < s->npin; i++)
+    if (s->pin_ref[i]) napi_delete_reference(env, s->pin_ref[i]);
   for (int i = 0; i < s->nflows; i++)
     if (s->flows[i]) fp_flow_free(s->flows[i]);
   for (int i = 0; i < s->npool; i++) fp_flow_free(s->pool[i]);
@@ -1404,6 +1817,41 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
   FP_FN("tick", fp_js_tick);
   FP_FN("flush", fp_js_flush);
   FP_FN("stats", fp_js_stats);
+  FP_FN("pin", fp_js_pin);
+  FP_FN("mark", fp_js_mark);
+  FP_FN("waitFor", fp_js_wait_for);
+  /* fds: [l7, am] descriptors (O_APPEND) turn on own-thread mode */
+  napi_value fds;
+  bool has_fds = false;
+  napi_has_named_property(env, cfg, "fds", &has_fds);
+  if (has_fds && napi_get_named_property(env, cfg, "fds", &fds) == napi_ok) {
+    napi_value x;
+    int32_t f0 = -1, f1 = -1;
+    if (napi_get_element(env, fds, 0, &x) == napi_ok) napi_get_value_int32(env, x, &f0);
+    if (napi_get_element(env, fds, 1, &x) == napi_ok) napi_get_value_int32(env, x, &f1);
+    if (f0 >= 0 && f1 >= 0) {
+      s->ring_cap = FP_RING;
+      s->ring = malloc(FP_RING);
+      if (s->ring == NULL) {
+        napi_throw_error(env, NULL, "http1-rows: out of memory");
+        return NULL;
+      }
+      s->fd_l7 = f0;
+      s->fd_am = f1;
+      pthread_mutex_init(&s->mu, NULL);
+      pthread_cond_init(&s->cv_cons, NULL);
+      pthread_cond_init(&s->cv_prod, NULL);
+      s->threaded = 1;
+      if (pthread_create(&s->th, NULL, fp_thread_main, s) != 0) {
+        s->threaded = 0;
+        free(s->ring);
+        s->ring = NULL;
+      }
+    }
+  }
+  napi_value thr;
+  napi_get_boolean(env, s->threaded != 0, &thr);
+  napi_set_named_property(env, obj, "threaded", thr);
   napi_add_finalizer(env, obj, s, fp_l7_finalize, NULL, NULL);
   return obj;
 }

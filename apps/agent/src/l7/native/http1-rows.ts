@@ -32,6 +32,14 @@ export interface NativeRowsConfig {
   names: [string, number, number, number][];
   l7: RawSink;
   am: RawSink;
+  /**
+   * Own-thread mode: the l7_flow_log and application_metrics descriptors (opened with O_APPEND,
+   * see JsonlWriter): the calls below then only enqueue, a C thread runs the segments and writes
+   * the rows to the files itself, and `l7` / `am` are not called. Segments in a pinned block are
+   * passed by pointer (the caller keeps the block unchanged until `waitFor` says the thread is
+   * past it), others are copied.
+   */
+  fds?: [number, number];
 }
 
 /** One processor's native state. */
@@ -57,8 +65,16 @@ export interface NativeRows {
   end(id: number, tsMicros: number): void;
   tick(nowMicros: number): void;
   flush(): void;
-  /** Counters, see STAT below. */
+  /** Counters, see STAT below (own-thread mode: once the thread has run everything). */
   stats(): Float64Array;
+  /** Whether the own-thread mode is on (`fds` given and the thread started). */
+  threaded: boolean;
+  /** A block whose segments need not be copied (own-thread mode; else ignored). */
+  pin(b: Uint8Array): void;
+  /** The position of everything enqueued so far, for waitFor() (own-thread mode). */
+  mark(): number;
+  /** Returns once the thread has run what was enqueued before `mark`. */
+  waitFor(mark: number): void;
 }
 
 /** Indexes into stats(). */
@@ -80,6 +96,10 @@ export const STAT = {
   folded: 14,
   lateRows: 15,
   outputFailed: 16,
+  /** Application-metrics rows made in C (written by the thread in own-thread mode). */
+  appMetricsRows: 17,
+  /** The errno of the thread's first failed write, or 0. */
+  writeErrno: 18,
 } as const;
 
 interface Addon {
