@@ -43,6 +43,11 @@ export class ChunkedSource {
   private cur = 0;
 
   private constructor(fd: number, size: number, buf: Buffer, len: number) {
+    // Double fields from the start (as FlowEngine's byte count): offsets crossing 2^31 in a
+    // file over 2 GiB would change this object's map and deoptimize the record loop mid-run.
+    this.base = 0.5;
+    this.base = 0;
+    this.fileOff = 0.5;
     this.fd = fd;
     this.size = size;
     this.buf = buf;
