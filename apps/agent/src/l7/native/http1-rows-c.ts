@@ -137,10 +137,14 @@ typedef struct {
   pthread_cond_t cv_cons, cv_prod;
   uint8_t *ring;
   uint64_t ring_cap;
-  /* commands enqueued (the JS thread's, published as 'head') and consumed */
-  uint64_t phead;
-  _Atomic uint64_t head, tail, prod_target;
+  /* Commands enqueued (the JS thread's 'phead', published as 'head') and consumed ('tail'):
+     each written by one thread, on a cache line of its own. */
+  uint64_t phead, wake_checked;
+  _Alignas(64) _Atomic uint64_t head;
+  _Alignas(64) _Atomic uint64_t tail;
+  _Alignas(64) _Atomic uint64_t prod_target;
   _Atomic int cons_sleeping, prod_waiting, stop;
+  char pad_[64];
   /* the JS thread's: the buf() array is a pinned block (segments point into it, not copied) */
   int seg_stable;
   const uint8_t *pin_lo[FP_MAX_PINS], *pin_hi[FP_MAX_PINS];
@@ -1190,8 +1194,13 @@ static uint8_t *fp_cmd_room(fp_l7_t *s, uint32_t size) {
    backlog is worth it (it also wakes itself every 20 ms and whenever the JS thread waits). */
 static void fp_cmd_publish(fp_l7_t *s, uint32_t size) {
   s->phead += size;
-  atomic_store(&s->head, s->phead);
-  if (atomic_load(&s->cons_sleeping) && s->phead - atomic_load_explicit(&s->tail, memory_order_relaxed) >= FP_WAKE) {
+  atomic_store_explicit(&s->head, s->phead, memory_order_release);
+  /* Looked at every few KiB only: the thread's flags and tail are other cores' cache lines. */
+  if (s->phead - s->wake_checked < FP_WAKE / 4) return;
+  s->wake_checked = s->phead;
+  atomic_thread_fence(memory_order_seq_cst);
+  if (atomic_load_explicit(&s->cons_sleeping, memory_order_relaxed) &&
+      s->phead - atomic_load_explicit(&s->tail, memory_order_relaxed) >= FP_WAKE) {
     pthread_mutex_lock(&s->mu);
     pthread_cond_signal(&s->cv_cons);
     pthread_mutex_unlock(&s->mu);
@@ -1359,6 +1368,8 @@ static void *fp_thread_main(void *arg) {
       if (atomic_load(&s->stop)) break;
       pthread_mutex_lock(&s->mu);
       atomic_store(&s->cons_sleeping, 1);
+      /* A JS thread waiting may have missed the last tail (see below): it is reached now. */
+      if (atomic_load(&s->prod_waiting)) pthread_cond_signal(&s->cv_prod);
       while (atomic_load(&s->head) == t && !atomic_load(&s->stop)) {
         struct timespec ts;
         fp_deadline(&ts, 20);
@@ -1372,8 +1383,11 @@ static void *fp_thread_main(void *arg) {
       const fp_cmd_t *c = (const fp_cmd_t *)(s->ring + (t & (cap - 1)));
       fp_run_cmd(s, c);
       t += c->size;
-      atomic_store(&s->tail, t);
-      if (atomic_load(&s->prod_waiting) && t >= atomic_load(&s->prod_target)) {
+      /* No full fence per command: a waiting JS thread missed here is seen after the next
+         command, or when the ring is empty (above), or by its own 10 ms timed wait. */
+      atomic_store_explicit(&s->tail, t, memory_order_release);
+      if (atomic_load_explicit(&s->prod_waiting, memory_order_relaxed) &&
+          t >= atomic_load_explicit(&s->prod_target, memory_order_relaxed)) {
         pthread_mutex_lock(&s->mu);
         pthread_cond_signal(&s->cv_prod);
         pthread_mutex_unlock(&s->mu);
