@@ -3,6 +3,7 @@
  * pairing, timeouts, privacy and row building. Parsers (./protocols) only speak wire formats.
  * See index.ts for the interface the flow engine calls.
  */
+import { constants as osConstants } from "node:os";
 import type { BlockFence } from "../capture/chunked-source.ts";
 import { AppMetrics, type AppMetricsRow } from "./app-metrics.ts";
 import { type NativeRows, nativeRowsAddon, type RawSink, STAT } from "./native/http1-rows.ts";
@@ -808,8 +809,9 @@ export class L7Processor {
     const n = nat.stats();
     const errno = n[STAT.writeErrno]!;
     if (errno !== 0) {
+      const code = Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? "unknown";
       throw new Error(
-        `l7_flow_log / application_metrics: the native row thread's write failed (errno ${errno}): check the output directory's disk space and permissions`,
+        `l7_flow_log / application_metrics: the native row thread's write failed (${code}, errno ${errno}): check the output directory's disk space and permissions`,
       );
     }
     const empty = new Uint8Array(0);

@@ -173,6 +173,32 @@ describe("the native row path on its own thread", () => {
     });
   }
 
+  it("a failed write of the thread is reported at flush, with what to check", () => {
+    const full = openSync("/dev/full", "w");
+    const meta = makeFlows(9, 30, { hostility: 0, extraHeaders: [] });
+    const slots = new Map(meta.map((f, i) => [i + 1, f.meta]));
+    const p = createL7Processor({
+      describeFlow: (slot) => slots.get(slot)!,
+      rawRows: { l7: () => {}, appMetrics: () => {}, fds: [full, full] },
+    });
+    expect(p.blockFence()).toBeDefined();
+    let last = T0;
+    for (const e of eventsOf(meta)) {
+      last = Math.max(last, e.ts);
+      const slot = meta.indexOf(e.flow) + 1;
+      if (e.seg < 0) p.onFlowEnd(slot, e.ts);
+      else {
+        const s = e.flow.segs[e.seg]!;
+        p.onPayload(slot, s.dir, s.data, 0, s.data.length, s.wireLen, s.seq, s.ts);
+      }
+    }
+    try {
+      expect(() => p.flush(last)).toThrow(/write failed \(ENOSPC, errno 28\).*disk space/);
+    } finally {
+      closeSync(full);
+    }
+  });
+
   it("FLOWPLANE_L7_THREAD=0 keeps the native path synchronous", () => {
     const before = process.env.FLOWPLANE_L7_THREAD;
     process.env.FLOWPLANE_L7_THREAD = "0";
