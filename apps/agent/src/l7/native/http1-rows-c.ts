@@ -6,7 +6,9 @@
  * row building), the parser (../protocols/http1.ts) and the header policy's trace extraction
  * (../trace-context.ts). Rows are formatted here as JSONL bytes identical to JSON.stringify of
  * the JS row, and counted into the application metrics here, so no JS object is made per row.
- * JS keeps detection, flow ids and everything of other protocols.
+ * JS keeps detection, flow ids and everything of other protocols. In own-thread mode (create's
+ * `fds`) the N-API calls enqueue commands into a ring and fp_thread_main runs them, writing the
+ * rows to the files itself; segments in pinned blocks are passed by pointer (see BlockFence).
  */
 export const HTTP1_ROWS_C = String.raw`
 #include <errno.h>

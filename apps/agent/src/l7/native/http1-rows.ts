@@ -6,7 +6,9 @@
  * asks for an HTTP-heavy capture's L7 analysis within 30 % of L4-only (docs/notes/l7-floor-session6.md).
  *
  * One N-API call per segment, its numbers passed through a shared Float64Array (`args`) so the
- * call decodes one argument. The JS path (../protocols/http1.ts and the processor) stays the
+ * call decodes one argument. In own-thread mode (`fds`, used by one-thread analyze) the calls
+ * only enqueue commands, and a C thread runs them and writes the rows to the files itself
+ * (docs/notes/l7-native-session8.md). The JS path (../protocols/http1.ts and the processor) stays the
  * reference: the native path's rows are byte-identical to it (test/l7/http1-native-diff.test.ts).
  */
 import { pathToFileURL } from "node:url";
