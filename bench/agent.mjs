@@ -80,9 +80,9 @@ function agent(file, workers, outDir, l7 = false) {
 }
 
 /** A table row of an agent run (`agent()`): its in-process rate and time, the process's wall and RSS. */
-/** Which row path made the L7 rows (analyze's l7RowPath: "native" = HTTP/1 rows in C). */
+/** Which row path made the L7 rows (analyze's l7RowPath: "native" = HTTP/1 and UDP DNS rows in C). */
 function rowPath(r) {
-  return r.l7RowPath === "native" ? "HTTP/1 rows in C" : `rows in JS: ${r.l7RowPath ?? "?"}`;
+  return r.l7RowPath === "native" ? "HTTP/1 and UDP DNS rows in C" : `rows in JS: ${r.l7RowPath ?? "?"}`;
 }
 
 function agentRow(name, r, note) {

@@ -6,7 +6,8 @@
 import { constants as osConstants } from "node:os";
 import type { BlockFence } from "../capture/chunked-source.ts";
 import { AppMetrics, type AppMetricsRow } from "./app-metrics.ts";
-import { type NativeRows, nativeRowsAddon, type RawSink, STAT } from "./native/http1-rows.ts";
+import { NATIVE_DNS, type NativeRows, nativeRowsAddon, type RawSink, STAT } from "./native/http1-rows.ts";
+import { dns } from "./protocols/dns.ts";
 import { http1 } from "./protocols/http1.ts";
 import { PROTOCOLS } from "./protocols/registry.ts";
 import { HeaderPolicyImpl, type HeaderPolicyOptions } from "./trace-context.ts";
@@ -203,7 +204,7 @@ export class L7Processor {
   private readonly nargs: Float64Array = new Float64Array(8);
   /** The array the native path was last given (segments of the same array skip that call). */
   private natBuf: Uint8Array | null = null;
-  /** Server ids of the native path's metrics ("ip|port" → id, never reused). */
+  /** Server ids of the native path's metrics ("ip|port|kind" → id, never reused). */
   private readonly natServers = new Map<string, number>();
   private natServerSeq = 0;
   /** "native" when HTTP/1 flows run on the native row path, else why they do not. */
@@ -367,10 +368,11 @@ export class L7Processor {
   }
 
   /**
-   * Hands a flow just detected as HTTP/1 to the native path, which makes its fixed row bytes;
-   * false (the flow stays here) for an id or address too long for it.
+   * Hands a flow just detected as HTTP/1 (kind 0) or DNS over UDP (NATIVE_DNS) to the native
+   * path, which makes its fixed row bytes; false (the flow stays here) for an id or address too
+   * long for it.
    */
-  private natOpen(f: FlowL7): boolean {
+  private natOpen(f: FlowL7, kind: number): boolean {
     const m = f.meta;
     const sw = f.swapped !== 0;
     const cIp = sw ? m.serverIp : m.clientIp;
@@ -379,7 +381,7 @@ export class L7Processor {
     if (m.flowId.length > 80 || cIp.length > 80 || sIp.length > 80) return false;
     const cPort = sw ? m.serverPort : m.clientPort;
     const sPort = sw ? m.clientPort : m.serverPort;
-    const key = `${sIp}|${sPort}`;
+    const key = `${sIp}|${sPort}|${kind}`;
     let srv = this.natServers.get(key);
     if (srv === undefined) {
       // Ids only tell servers apart within a second's table: the map may forget, ids never repeat.
@@ -387,7 +389,7 @@ export class L7Processor {
       srv = this.natServerSeq++;
       this.natServers.set(key, srv);
     }
-    f.nat = this.nat!.open(m.flowId, cIp, cPort, sIp, sPort, m.ipProtocol, srv);
+    f.nat = this.nat!.open(m.flowId, cIp, cPort, sIp, sPort, m.ipProtocol, srv, kind);
     return true;
   }
 
@@ -513,7 +515,9 @@ export class L7Processor {
     f.swapped = (side === 1 ? dir : dir ^ 1) as 0 | 1;
     this.s.flowsDetected++;
     this.s.byProtocol[found.name] = (this.s.byProtocol[found.name] ?? 0) + 1;
-    if (found !== http1 || this.nat === null || !this.natOpen(f)) f.parser = found.create(udp);
+    // HTTP/1 and DNS over UDP go to the native path when it is on (DNS over TCP stays here).
+    const native = this.nat !== null && (found === http1 || (found === dns && udp));
+    if (!native || !this.natOpen(f, found === dns ? NATIVE_DNS : 0)) f.parser = found.create(udp);
     return true;
   }
 

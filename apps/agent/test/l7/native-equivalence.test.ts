@@ -1,6 +1,6 @@
 /**
- * The native HTTP/1 row path (HTTP/1 flows parsed, paired and formatted as JSONL in C, the bytes
- * written by JsonlWriter.writeRaw) writes what the JS path writes: every capture of the shared
+ * The native row path (HTTP/1 and DNS-over-UDP flows parsed, paired and formatted as JSONL in C,
+ * the bytes written by JsonlWriter.writeRaw or the row thread) writes what the JS path writes: every capture of the shared
  * corpus and of ./captures is analyzed as the CLI's `analyze` does (one thread, L7 on, output
  * files) with FLOWPLANE_L7_NATIVE=0 and =1, and the files are compared. l7_flow_log is compared
  * as a sorted multiset of lines (the native path may write its rows in another order, never
@@ -129,7 +129,9 @@ describe("native HTTP/1 rows = JS rows, analyze's files on every capture", () =>
       expect(r1.l4Rows).toBe(r0.l4Rows);
       expect(r1.metricRows).toBe(r0.metricRows);
       expect(r1.l7Rows).toBe(r0.l7Rows);
-      expect(r1.appMetricRows).toBe(r0.appMetricRows);
+      // A key served by both aggregators (DNS over UDP in C, DNS over TCP in JS, to one server)
+      // has a row in each (docs/decisions.md): never fewer rows, the same sums per key (below).
+      expect(r1.appMetricRows).toBeGreaterThanOrEqual(r0.appMetricRows);
       expect(nat.l7Stats).toEqual(js.l7Stats);
 
       for (const [r, x] of [

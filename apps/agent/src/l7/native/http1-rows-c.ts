@@ -55,6 +55,9 @@ typedef struct {
   uint8_t host[FP_HOST_MAX];
   uint8_t path[FP_PATH_MAX];
   fp_trace_t trace;
+  /* DNS (dns-rows-c.ts): the transaction id and the question's type; the name is in path */
+  int key, dtype_len;
+  uint8_t dtype[8];
 } fp_req_t;
 
 typedef struct {
@@ -64,7 +67,11 @@ typedef struct {
   int64_t ts;
 } fp_held_t;
 
+/* What a flow's segments are: HTTP/1 (this file) or DNS datagrams (dns-rows-c.ts). */
+enum { FP_KIND_HTTP, FP_KIND_DNS };
+
 typedef struct fp_flow {
+  int kind;
   int failed, errors;
   uint8_t *p1, *p2, *srvj;
   size_t p1_len, p2_len, srvj_len, fixed_cap;
@@ -429,6 +436,12 @@ typedef struct {
   uint8_t exc[FP_EXC_MAX];
   int64_t length;
 } fp_resp_t;
+
+/* DNS flows (dns-rows-c.ts, compiled after this file). */
+struct fp_dns_resp;
+static void fp_emit_dns(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, const struct fp_dns_resp *r,
+                        int64_t rts, int status);
+static void fp_dns_datagram(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t o, int32_t end, int64_t ts);
 
 /* The most a row's variable part can take: every string at its cap, escaped (6 bytes a byte),
    numbers and keys. */
@@ -1006,6 +1019,10 @@ static void fp_flush_held(fp_l7_t *s, fp_flow_t *f, int d) {
 
 static void fp_on_payload(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int32_t off, int32_t len, int32_t wire,
                           int32_t blen, uint32_t seq, int64_t ts) {
+  if (f->kind == FP_KIND_DNS) {
+    fp_dns_datagram(s, f, b, off, off + len, ts);
+    return;
+  }
   if (f->failed) return;
   f->last_ts = ts;
   s->cur_ts = ts;
@@ -1024,7 +1041,8 @@ static void fp_expire(fp_l7_t *s, fp_flow_t *f, int64_t now, int all) {
     int64_t cap = q->ts + s->timeout_us;
     int64_t e = f->last_ts < cap ? f->last_ts : cap;
     if (e < q->ts) e = q->ts;
-    fp_emit(s, f, q, q->ts, q->seq, NULL, e, 0, FP_TIMEOUT);
+    if (f->kind == FP_KIND_DNS) fp_emit_dns(s, f, q, q->ts, NULL, e, FP_TIMEOUT);
+    else fp_emit(s, f, q, q->ts, q->seq, NULL, e, 0, FP_TIMEOUT);
     fp_pend_shift(f);
   }
   if (f->pcount == 0) fp_unlist(s, f);
@@ -1135,7 +1153,7 @@ typedef struct {
   uint32_t size;
   uint8_t op;
   int32_t id;
-  int32_t nf, nc, ns, cport, sport, proto;
+  int32_t nf, nc, ns, cport, sport, proto, kind;
   uint32_t srv;
 } fp_cmd_open_t;
 
@@ -1244,7 +1262,7 @@ static int fp_flows_fit(fp_l7_t *s, int id) {
 /* A flow with its fixed row bytes ({"flow_id":…,"start_time":, ,"client_ip":…,"version": and
    the metrics' server JSON), or NULL (out of memory). */
 static fp_flow_t *fp_flow_new(fp_l7_t *s, const char *fid, int nf, const char *cip, int nc, int32_t cport,
-                              const char *sip, int ns, int32_t sport, int32_t proto, uint32_t srv) {
+                              const char *sip, int ns, int32_t sport, int32_t proto, uint32_t srv, int kind) {
   size_t need = 512 + s->ids_len + 6 * ((size_t)nf + 2 * (size_t)nc + 2 * (size_t)ns);
   fp_flow_t *f = s->npool > 0 ? s->pool[--s->npool] : calloc(1, sizeof(fp_flow_t));
   if (f == NULL) return NULL;
@@ -1276,16 +1294,19 @@ static fp_flow_t *fp_flow_new(fp_l7_t *s, const char *fid, int nf, const char *c
   o = fp_w_i64(o, sport);
   FP_W_LIT(o, ",\"ip_protocol\":");
   o = fp_w_i64(o, proto);
-  FP_W_LIT(o, ",\"l7_protocol\":\"http\",\"version\":");
+  if (kind == FP_KIND_DNS) FP_W_LIT(o, ",\"l7_protocol\":\"dns\",\"version\":");
+  else FP_W_LIT(o, ",\"l7_protocol\":\"http\",\"version\":");
   f->p2_len = (size_t)(o - f->p2);
   f->srvj = o;
   FP_W_LIT(o, "\"server_ip\":");
   o = fp_w_jstr_utf8(o, (const uint8_t *)sip, (size_t)ns);
   FP_W_LIT(o, ",\"server_port\":");
   o = fp_w_i64(o, sport);
-  FP_W_LIT(o, ",\"l7_protocol\":\"http\"");
+  if (kind == FP_KIND_DNS) FP_W_LIT(o, ",\"l7_protocol\":\"dns\"");
+  else FP_W_LIT(o, ",\"l7_protocol\":\"http\"");
   f->srvj_len = (size_t)(o - f->srvj);
   f->srv = srv;
+  f->kind = kind;
   return f;
 }
 
@@ -1337,7 +1358,7 @@ static void fp_run_cmd(fp_l7_t *s, const fp_cmd_t *c) {
     if (!fp_flows_fit(s, o->id)) break;
     if (o->id >= s->nflows) s->nflows = o->id + 1;
     s->flows[o->id] = fp_flow_new(s, str, o->nf, str + o->nf, o->nc, o->cport, str + o->nf + o->nc, o->ns, o->sport,
-                                  o->proto, o->srv);
+                                  o->proto, o->srv, o->kind);
     break;
   }
   case FP_OP_END:
@@ -1490,12 +1511,13 @@ static napi_value fp_js_seg(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* open(flowId, clientIp, clientPort, serverIp, serverPort, ipProtocol, serverId) -> flow id: the
-   flow's fixed row bytes are made once per flow (fp_flow_new). Ids and IPs of 255 bytes or more
-   are refused (the JS keeps flows whose strings are over 80 characters). */
+/* open(flowId, clientIp, clientPort, serverIp, serverPort, ipProtocol, serverId[, kind]) -> flow
+   id: the flow's fixed row bytes are made once per flow (fp_flow_new); kind 1 = DNS datagrams,
+   else HTTP/1. Ids and IPs of 255 bytes or more are refused (the JS keeps flows whose strings
+   are over 80 characters). */
 static napi_value fp_js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value a[7], res;
+  size_t argc = 8;
+  napi_value a[8], res;
   fp_l7_t *s = fp_self(env, info, &argc, a);
   char fid[256], cip[256], sip[256];
   int32_t cport = 0, sport = 0, proto = 0;
@@ -1508,6 +1530,9 @@ static napi_value fp_js_open(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "http1-rows: open(flowId, clientIp, clientPort, serverIp, serverPort, ipProtocol, serverId)");
     return NULL;
   }
+  int32_t kind = FP_KIND_HTTP;
+  if (argc >= 8) napi_get_value_int32(env, a[7], &kind);
+  kind = kind == FP_KIND_DNS ? FP_KIND_DNS : FP_KIND_HTTP;
   int id = -1;
   if (s->threaded) {
     /* Ids are this thread's: an ended flow's id is reused at once (the thread runs the END
@@ -1537,6 +1562,7 @@ static napi_value fp_js_open(napi_env env, napi_callback_info info) {
       c->cport = cport;
       c->sport = sport;
       c->proto = proto;
+      c->kind = kind;
       c->srv = srv;
       memcpy(str, fid, (size_t)nf);
       memcpy(str + nf, cip, (size_t)nc);
@@ -1544,7 +1570,7 @@ static napi_value fp_js_open(napi_env env, napi_callback_info info) {
       fp_cmd_publish(s, size);
     }
   } else {
-    fp_flow_t *f = fp_flow_new(s, fid, nf, cip, nc, cport, sip, ns, sport, proto, srv);
+    fp_flow_t *f = fp_flow_new(s, fid, nf, cip, nc, cport, sip, ns, sport, proto, srv, kind);
     if (f != NULL) {
       if (s->nfree > 0) id = s->free_ids[--s->nfree];
       else if (fp_flows_fit(s, s->nflows)) id = s->nflows++;

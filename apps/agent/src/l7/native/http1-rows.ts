@@ -14,6 +14,7 @@
 import { pathToFileURL } from "node:url";
 import { buildAddon } from "@flowplane/core/native-addon";
 import { APP_METRICS_C } from "./app-metrics-c.ts";
+import { DNS_ROWS_C } from "./dns-rows-c.ts";
 import { HTTP1_SCAN_C } from "./http1-lines-c.ts";
 import { HTTP1_ROWS_C } from "./http1-rows-c.ts";
 import { ROWS_COMMON_C } from "./rows-common-c.ts";
@@ -63,6 +64,8 @@ export interface NativeRows {
     serverPort: number,
     ipProtocol: number,
     serverId: number,
+    /** NATIVE_DNS for a DNS-over-UDP flow, else HTTP/1. */
+    kind?: number,
   ): number;
   end(id: number, tsMicros: number): void;
   tick(nowMicros: number): void;
@@ -78,6 +81,9 @@ export interface NativeRows {
   /** Returns once the thread has run what was enqueued before `mark`. */
   waitFor(mark: number): void;
 }
+
+/** open()'s kind of a DNS-over-UDP flow (FP_KIND_DNS). */
+export const NATIVE_DNS = 1;
 
 /** Indexes into stats(). */
 export const STAT = {
@@ -108,7 +114,7 @@ interface Addon {
   create(cfg: NativeRowsConfig): NativeRows;
 }
 
-const SOURCE = `${ROWS_COMMON_C}\n${HTTP1_SCAN_C}\n${APP_METRICS_C}\n${HTTP1_ROWS_C}`;
+const SOURCE = `${ROWS_COMMON_C}\n${HTTP1_SCAN_C}\n${APP_METRICS_C}\n${HTTP1_ROWS_C}\n${DNS_ROWS_C}`;
 
 let addon: Addon | string | undefined;
 
