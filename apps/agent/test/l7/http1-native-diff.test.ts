@@ -23,7 +23,7 @@ import { describe, expect, it } from "vitest";
 import { createL7Processor, type L7ProcessorOptions } from "../../src/l7/index.ts";
 import type { L7Processor } from "../../src/l7/processor.ts";
 import type { FlowMeta } from "../../src/l7/types.ts";
-import { type GenConfig, type GenFlow, genFlow, Rng } from "./http1-traffic-gen.ts";
+import { type Event, eventsOf, type GenConfig, type GenFlow, genFlow, Rng } from "./http1-traffic-gen.ts";
 
 interface RawRows {
   l7(b: Uint8Array, len: number, rows: number): void;
@@ -321,13 +321,6 @@ class Sink {
   }
 }
 
-interface Event {
-  ts: number;
-  flow: GenFlow;
-  /** Segment index, or -1 for the flow's end. */
-  seg: number;
-}
-
 interface RunResult {
   a: Sink;
   b: Sink;
@@ -348,16 +341,6 @@ function makeFlows(seed: number, n: number, cfg: GenConfig, spanUs: number, t0 =
   const flows: GenFlow[] = [];
   for (let i = 0; i < n; i++) flows.push(genFlow(seed, i, cfg, t0 + r.int(spanUs)));
   return flows;
-}
-
-function eventsOf(flows: readonly GenFlow[]): Event[] {
-  const ev: Event[] = [];
-  for (const f of flows) {
-    for (let i = 0; i < f.segs.length; i++) ev.push({ ts: f.segs[i]!.at, flow: f, seg: i });
-    if (f.endTs >= 0) ev.push({ ts: f.endTs, flow: f, seg: -1 });
-  }
-  // Stable: equal times keep flow order, and a flow's end stays after its segments.
-  return ev.sort((x, y) => x.ts - y.ts);
 }
 
 /**

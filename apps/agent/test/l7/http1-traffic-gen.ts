@@ -1007,3 +1007,21 @@ export function genFlow(runSeed: number, index: number, cfg: GenConfig, startTs:
       };
   return { index, seed, meta, segs, endTs, messages: conv.messages, scenario: tags.join(" ") };
 }
+
+/** A segment of a flow (its index) or the flow's end (-1), at its delivery time. */
+export interface Event {
+  ts: number;
+  flow: GenFlow;
+  seg: number;
+}
+
+/** The flows' segments and ends in delivery order. */
+export function eventsOf(flows: readonly GenFlow[]): Event[] {
+  const ev: Event[] = [];
+  for (const f of flows) {
+    for (let i = 0; i < f.segs.length; i++) ev.push({ ts: f.segs[i]!.at, flow: f, seg: i });
+    if (f.endTs >= 0) ev.push({ ts: f.endTs, flow: f, seg: -1 });
+  }
+  // Stable: equal times keep flow order, and a flow's end stays after its segments.
+  return ev.sort((x, y) => x.ts - y.ts);
+}

@@ -12,26 +12,11 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ChunkedSource } from "../../src/capture/chunked-source.ts";
 import { createL7Processor, type L7Processor, type L7ProcessorOptions } from "../../src/l7/index.ts";
-import { type GenConfig, type GenFlow, genFlow } from "./http1-traffic-gen.ts";
+import { eventsOf, type GenConfig, type GenFlow, genFlow } from "./http1-traffic-gen.ts";
 
 const T0 = 1_700_000_000_000_000;
 const dir = mkdtempSync(join(tmpdir(), "flowplane-native-thread-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Event {
-  ts: number;
-  flow: GenFlow;
-  seg: number;
-}
-
-function eventsOf(flows: readonly GenFlow[]): Event[] {
-  const ev: Event[] = [];
-  for (const f of flows) {
-    for (let i = 0; i < f.segs.length; i++) ev.push({ ts: f.segs[i]!.at, flow: f, seg: i });
-    if (f.endTs >= 0) ev.push({ ts: f.endTs, flow: f, seg: -1 });
-  }
-  return ev.sort((x, y) => x.ts - y.ts);
-}
 
 interface Out {
   l7: string;

@@ -95,20 +95,9 @@ static void fp_emit_dns(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts
   const uint8_t *type = q ? q->dtype : r->type;
   int tlen = q ? q->dtype_len : r->type_len;
   int64_t reqlen = q ? q->length : 0;
+  uint8_t *o = fp_row_head(s, f, start, end);
+  if (o == NULL) return;
   fp_buf_t *b = &s->out;
-  if (b->len + f->p1_len + f->p2_len + FP_ROW_MAX > b->cap) fp_drain_l7(s);
-  if (b->len + f->p1_len + f->p2_len + FP_ROW_MAX > b->cap) {
-    b->failed = 1;
-    return;
-  }
-  uint8_t *o = b->p + b->len;
-  memcpy(o, f->p1, f->p1_len);
-  o += f->p1_len;
-  o = fp_w_i64(o, start);
-  FP_W_LIT(o, ",\"end_time\":");
-  o = fp_w_i64(o, end);
-  memcpy(o, f->p2, f->p2_len);
-  o += f->p2_len;
   FP_W_LIT(o, "\"\",\"request_type\":");
   o = fp_w_jstr(o, type, (size_t)tlen);
   FP_W_LIT(o, ",\"request_domain\":");
@@ -121,14 +110,7 @@ static void fp_emit_dns(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts
   o = fp_w_i64(o, reqlen);
   FP_W_LIT(o, ",\"response_length\":");
   o = fp_w_i64(o, r ? r->length : 0);
-  FP_W_LIT(o, ",\"response_status\":");
-  switch (status) {
-    case FP_OK: FP_W_LIT(o, "\"ok\""); break;
-    case FP_CLIENT_ERROR: FP_W_LIT(o, "\"client_error\""); break;
-    case FP_SERVER_ERROR: FP_W_LIT(o, "\"server_error\""); break;
-    case FP_TIMEOUT: FP_W_LIT(o, "\"timeout\""); break;
-    default: FP_W_LIT(o, "\"unknown\"");
-  }
+  o = fp_w_status(o, status);
   FP_W_LIT(o, ",\"response_code\":");
   o = fp_w_i64(o, r ? r->code : 0);
   FP_W_LIT(o, ",\"response_exception\":\"");

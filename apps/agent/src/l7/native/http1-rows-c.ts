@@ -447,19 +447,14 @@ static void fp_dns_datagram(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t 
    numbers and keys. */
 #define FP_ROW_MAX (6 * (8 + 7 + FP_HOST_MAX + 2 * FP_PATH_MAX + FP_EXC_MAX + 4 * FP_ID_MAX) + 1024)
 
-static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, uint32_t qseq, const fp_resp_t *r,
-                    int64_t rts, uint32_t rseq, int status) {
-  int64_t start = q ? qts : rts;
-  int64_t end = (r || status == FP_TIMEOUT) ? (rts > qts ? rts : qts) : q ? qts : rts;
-  int64_t dur = q && r ? (rts - qts > 0 ? rts - qts : 0) : 0;
-  fp_am_warm_t warm;
-  fp_am_warm_slot(s->am, &warm, end, f->srv, q ? q->path : NULL, q ? (size_t)q->ep_len : 0);
+/* A row's bytes up to its version's value: the flow's fixed bytes and the times; NULL when the
+   out buffer (a fixed JS array, never realloc'd, drained when a row might not fit) has no room. */
+static uint8_t *fp_row_head(fp_l7_t *s, fp_flow_t *f, int64_t start, int64_t end) {
   fp_buf_t *b = &s->out;
-  /* The out buffer is a fixed JS array (never realloc'd): drained when a row might not fit. */
   if (b->len + f->p1_len + f->p2_len + FP_ROW_MAX > b->cap) fp_drain_l7(s);
   if (b->len + f->p1_len + f->p2_len + FP_ROW_MAX > b->cap) {
     b->failed = 1;
-    return;
+    return NULL;
   }
   uint8_t *o = b->p + b->len;
   memcpy(o, f->p1, f->p1_len);
@@ -468,7 +463,32 @@ static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, ui
   FP_W_LIT(o, ",\"end_time\":");
   o = fp_w_i64(o, end);
   memcpy(o, f->p2, f->p2_len);
-  o += f->p2_len;
+  return o + f->p2_len;
+}
+
+/* ,"response_status":"…" */
+static uint8_t *fp_w_status(uint8_t *o, int status) {
+  FP_W_LIT(o, ",\"response_status\":");
+  switch (status) {
+    case FP_OK: FP_W_LIT(o, "\"ok\""); break;
+    case FP_CLIENT_ERROR: FP_W_LIT(o, "\"client_error\""); break;
+    case FP_SERVER_ERROR: FP_W_LIT(o, "\"server_error\""); break;
+    case FP_TIMEOUT: FP_W_LIT(o, "\"timeout\""); break;
+    default: FP_W_LIT(o, "\"unknown\"");
+  }
+  return o;
+}
+
+static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, uint32_t qseq, const fp_resp_t *r,
+                    int64_t rts, uint32_t rseq, int status) {
+  int64_t start = q ? qts : rts;
+  int64_t end = (r || status == FP_TIMEOUT) ? (rts > qts ? rts : qts) : q ? qts : rts;
+  int64_t dur = q && r ? (rts - qts > 0 ? rts - qts : 0) : 0;
+  fp_am_warm_t warm;
+  fp_am_warm_slot(s->am, &warm, end, f->srv, q ? q->path : NULL, q ? (size_t)q->ep_len : 0);
+  uint8_t *o = fp_row_head(s, f, start, end);
+  if (o == NULL) return;
+  fp_buf_t *b = &s->out;
   if (q) {
     o = fp_w_jstr(o, q->ver, (size_t)q->ver_len);
     FP_W_LIT(o, ",\"request_type\":\"");
@@ -489,14 +509,7 @@ static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, ui
   fp_am_warm_entry(s->am, &warm);
   FP_W_LIT(o, ",\"response_length\":");
   o = fp_w_i64(o, r ? r->length : 0);
-  FP_W_LIT(o, ",\"response_status\":");
-  switch (status) {
-    case FP_OK: FP_W_LIT(o, "\"ok\""); break;
-    case FP_CLIENT_ERROR: FP_W_LIT(o, "\"client_error\""); break;
-    case FP_SERVER_ERROR: FP_W_LIT(o, "\"server_error\""); break;
-    case FP_TIMEOUT: FP_W_LIT(o, "\"timeout\""); break;
-    default: FP_W_LIT(o, "\"unknown\"");
-  }
+  o = fp_w_status(o, status);
   FP_W_LIT(o, ",\"response_code\":");
   o = fp_w_i64(o, r ? r->code : 0);
   FP_W_LIT(o, ",\"response_exception\":");
@@ -1437,24 +1450,32 @@ static void fp_seg_stable(fp_l7_t *s) {
     if (s->pin_ref[i] != NULL && d >= s->pin_lo[i] && d + s->seg_len <= s->pin_hi[i]) s->seg_stable = 1;
 }
 
+/* A Uint8Array argument's bytes; 0 if v is not one (or is over 2 GiB). */
+static int fp_u8_arg(napi_env env, napi_value v, void **data, size_t *len) {
+  napi_typedarray_type type;
+  size_t bo;
+  napi_value ab;
+  *data = NULL;
+  *len = 0;
+  return napi_get_typedarray_info(env, v, &type, len, data, &ab, &bo) == napi_ok && type == napi_uint8_array &&
+         *len <= 0x7fffffff;
+}
+
 /* buf(b): the Uint8Array the next segments are in (held until the next buf()): JS calls it only
    when the array changes, so seg() decodes no argument. */
 static napi_value fp_js_buf(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
   fp_l7_t *s = fp_self(env, info, &argc, a);
-  napi_typedarray_type type;
-  size_t blen = 0, bo;
+  size_t blen = 0;
   void *data = NULL;
-  napi_value ab;
   s->seg_data = NULL;
   s->seg_len = 0;
   if (s->seg_ref != NULL) {
     napi_delete_reference(env, s->seg_ref);
     s->seg_ref = NULL;
   }
-  if (argc < 1 || napi_get_typedarray_info(env, a[0], &type, &blen, &data, &ab, &bo) != napi_ok ||
-      type != napi_uint8_array || blen > 0x7fffffff || napi_create_reference(env, a[0], 1, &s->seg_ref) != napi_ok) {
+  if (argc < 1 || !fp_u8_arg(env, a[0], &data, &blen) || napi_create_reference(env, a[0], 1, &s->seg_ref) != napi_ok) {
     napi_throw_error(env, NULL, "http1-rows: buf() needs a Uint8Array");
     return NULL;
   }
@@ -1636,13 +1657,9 @@ static napi_value fp_js_pin(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
   fp_l7_t *s = fp_self(env, info, &argc, a);
-  napi_typedarray_type type;
-  size_t blen = 0, bo;
+  size_t blen = 0;
   void *data = NULL;
-  napi_value ab;
-  if (!s->threaded || argc < 1 || napi_get_typedarray_info(env, a[0], &type, &blen, &data, &ab, &bo) != napi_ok ||
-      type != napi_uint8_array || data == NULL)
-    return NULL;
+  if (!s->threaded || argc < 1 || !fp_u8_arg(env, a[0], &data, &blen) || data == NULL) return NULL;
   int i = s->npin < FP_MAX_PINS ? s->npin++ : 0;
   /* past FP_MAX_PINS the oldest is replaced: only once everything has been consumed */
   if (s->npin == FP_MAX_PINS && s->pin_ref[i] != NULL) {
