@@ -158,6 +158,63 @@ describe("the native row path on its own thread", () => {
     });
   }
 
+  it("copies segments up to the capture limit through its 1 MiB ring, wrapping it", () => {
+    // One keep-alive flow of POSTs whose 250 KiB requests are single segments, from a reused
+    // buffer: every one is copied into the ring, which wraps every few segments.
+    const meta = {
+      flowId: "77",
+      clientIp: "10.0.0.1",
+      clientPort: 40000,
+      serverIp: "10.0.0.2",
+      serverPort: 80,
+      ipProtocol: 6,
+    };
+    const body = "x".repeat(250 * 1024);
+    const req = Buffer.from(
+      `POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      "latin1",
+    );
+    const resp = Buffer.from("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", "latin1");
+    const outputs = [false, true].map((threaded) => {
+      const l7Path = join(dir, `big-${threaded}.jsonl`);
+      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
+      const fds: [number, number] = [
+        openSync(l7Path, flags),
+        openSync(join(dir, `big-am-${threaded}.jsonl`), flags),
+      ];
+      const chunks: Buffer[] = [];
+      const p = createL7Processor({
+        describeFlow: () => meta,
+        rawRows: {
+          l7: (b, len) => chunks.push(Buffer.from(b.subarray(0, len))),
+          appMetrics: () => {},
+          ...(threaded ? { fds } : {}),
+        },
+      });
+      const scratch = Buffer.alloc(req.length + 64);
+      let seq = [1000, 5000];
+      let ts = T0;
+      for (let i = 0; i < 24; i++) {
+        for (const [d, m] of [
+          [0, req],
+          [1, resp],
+        ] as const) {
+          m.copy(scratch, 8);
+          p.onPayload(1, d, scratch, 8, m.length, m.length, seq[d]!, (ts += 1000));
+          scratch.fill(0x41);
+          seq = d === 0 ? [seq[0]! + m.length, seq[1]!] : [seq[0]!, seq[1]! + m.length];
+        }
+      }
+      p.onFlowEnd(1, ts);
+      p.flush(ts);
+      closeSync(fds[0]);
+      closeSync(fds[1]);
+      return threaded ? readFileSync(l7Path, "latin1") : Buffer.concat(chunks).toString("latin1");
+    });
+    expect(lines(outputs[0]!)).toBe(24);
+    expect(outputs[1] === outputs[0], "the thread's rows are the synchronous path's").toBe(true);
+  });
+
   it("a failed write of the thread is reported at flush, with what to check", () => {
     const full = openSync("/dev/full", "w");
     const meta = makeFlows(9, 30, { hostility: 0, extraHeaders: [] });
