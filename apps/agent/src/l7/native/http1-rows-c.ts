@@ -1397,6 +1397,9 @@ static void *fp_thread_main(void *arg) {
   fp_l7_t *s = arg;
   uint64_t t = 0, cap = s->ring_cap;
   for (;;) {
+    /* Stopped by the finalizer: what is still queued is dropped. Every caller flushes first;
+       a processor dropped without flush may have had its descriptors closed (or reused). */
+    if (atomic_load_explicit(&s->stop, memory_order_relaxed)) break;
     uint64_t h = atomic_load_explicit(&s->head, memory_order_acquire);
     if (h == t) {
       for (int i = 0; i < 256 && h == t; i++) {
@@ -1404,7 +1407,6 @@ static void *fp_thread_main(void *arg) {
         h = atomic_load_explicit(&s->head, memory_order_acquire);
       }
       if (h != t) continue;
-      if (atomic_load(&s->stop)) break;
       pthread_mutex_lock(&s->mu);
       atomic_store(&s->cons_sleeping, 1);
       /* A JS thread waiting may have missed the last tail (see below): it is reached now. */
