@@ -6,7 +6,7 @@
 import { constants as osConstants } from "node:os";
 import type { BlockFence } from "../capture/chunked-source.ts";
 import { AppMetrics, type AppMetricsRow } from "./app-metrics.ts";
-import { NATIVE_DNS, type NativeRows, nativeRowsAddon, type RawSink, STAT } from "./native/http1-rows.ts";
+import { NATIVE_DNS, NATIVE_HTTP, type NativeRows, nativeRowsAddon, type RawSink, STAT } from "./native/http1-rows.ts";
 import { dns } from "./protocols/dns.ts";
 import { http1 } from "./protocols/http1.ts";
 import { PROTOCOLS } from "./protocols/registry.ts";
@@ -209,10 +209,10 @@ export class L7Processor {
   private natServerSeq = 0;
   /** "native" when HTTP/1 flows run on the native row path, else why they do not. */
   readonly nativeKind: string;
-  /** The sinks, told the own thread's row counts at flush(). */
+  /** The sinks, told the own thread's row counts at flush(), and the counts told so far. */
   private readonly raw: L7ProcessorOptions["rawRows"];
-  /** Blocks pinned for the own thread (kept alive here until flush). */
-  private pinned: Uint8Array[] = [];
+  private threadRowsReported = 0;
+  private threadAmRowsReported = 0;
 
   constructor(o: L7ProcessorOptions) {
     const want = o.protocols ? new Set(o.protocols) : null;
@@ -368,7 +368,7 @@ export class L7Processor {
   }
 
   /**
-   * Hands a flow just detected as HTTP/1 (kind 0) or DNS over UDP (NATIVE_DNS) to the native
+   * Hands a flow just detected as HTTP/1 (NATIVE_HTTP) or DNS over UDP (NATIVE_DNS) to the native
    * path, which makes its fixed row bytes; false (the flow stays here) for an id or address too
    * long for it.
    */
@@ -517,7 +517,7 @@ export class L7Processor {
     this.s.byProtocol[found.name] = (this.s.byProtocol[found.name] ?? 0) + 1;
     // HTTP/1 and DNS over UDP go to the native path when it is on (DNS over TCP stays here).
     const native = this.nat !== null && (found === http1 || (found === dns && udp));
-    if (!native || !this.natOpen(f, found === dns ? NATIVE_DNS : 0)) f.parser = found.create(udp);
+    if (!native || !this.natOpen(f, found === dns ? NATIVE_DNS : NATIVE_HTTP)) f.parser = found.create(udp);
     return true;
   }
 
@@ -808,8 +808,7 @@ export class L7Processor {
     if (nat === null) return;
     nat.flush();
     if (!nat.threaded) return;
-    // The thread has written everything: its row counts go to the sinks, the blocks are free.
-    this.pinned = [];
+    // The thread has written everything: its row counts go to the sinks.
     const n = nat.stats();
     const errno = n[STAT.writeErrno]!;
     if (errno !== 0) {
@@ -825,9 +824,6 @@ export class L7Processor {
     this.threadAmRowsReported = n[STAT.appMetricsRows]!;
   }
 
-  private threadRowsReported = 0;
-  private threadAmRowsReported = 0;
-
   /**
    * With the native path on its own thread: how the capture reader keeps its blocks unchanged
    * while the thread may still read segments in them (by pointer, not copied); else undefined.
@@ -835,11 +831,9 @@ export class L7Processor {
   blockFence(): BlockFence | undefined {
     const nat = this.nat;
     if (nat === null || !nat.threaded) return undefined;
+    // The native side holds a reference to each pinned block: they outlive the reader.
     return {
-      pin: (b) => {
-        this.pinned.push(b);
-        nat.pin(b);
-      },
+      pin: (b) => nat.pin(b),
       mark: () => nat.mark(),
       waitFor: (m) => nat.waitFor(m),
     };

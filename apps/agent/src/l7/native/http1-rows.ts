@@ -64,7 +64,7 @@ export interface NativeRows {
     serverPort: number,
     ipProtocol: number,
     serverId: number,
-    /** NATIVE_DNS for a DNS-over-UDP flow, else HTTP/1. */
+    /** NATIVE_HTTP (the default) or NATIVE_DNS. */
     kind?: number,
   ): number;
   end(id: number, tsMicros: number): void;
@@ -82,7 +82,8 @@ export interface NativeRows {
   waitFor(mark: number): void;
 }
 
-/** open()'s kind of a DNS-over-UDP flow (FP_KIND_DNS). */
+/** open()'s kinds (FP_KIND_* in the C): an HTTP/1 flow, a DNS-over-UDP flow. */
+export const NATIVE_HTTP = 0;
 export const NATIVE_DNS = 1;
 
 /** Indexes into stats(). */
