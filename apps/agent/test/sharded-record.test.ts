@@ -16,7 +16,7 @@ import { DecodeError, PacketMeta } from "../src/decode/packet-meta.ts";
 import { analyzeFileDispatched, ownShare, weightedShardTable } from "../src/flow/dispatch-analyze.ts";
 import type { L4FlowRow, NetworkMetricsRow } from "../src/flow/flow-engine.ts";
 import { REC_MAX, readRecord, recordWords, writeRecord } from "../src/flow/meta-record.ts";
-import { pcapFileHeader } from "../src/testing/pcap-header.ts";
+import { pcapFile } from "../src/testing/pcap-header.ts";
 import * as F from "./helpers/frames.ts";
 
 const ALWAYS = [
@@ -125,16 +125,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** A little-endian pcap (Ethernet) of `frames` at their times (µs). */
 function writePcap(path: string, frames: [number, Uint8Array][]): void {
-  const parts: Uint8Array[] = [pcapFileHeader(65535)];
-  for (const [ts, b] of frames) {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(Math.floor(ts / 1e6), 0);
-    r.writeUInt32LE(ts % 1e6, 4);
-    r.writeUInt32LE(b.length, 8);
-    r.writeUInt32LE(b.length, 12);
-    parts.push(r, b);
-  }
-  writeFileSync(path, Buffer.concat(parts));
+  writeFileSync(path, pcapFile(frames));
 }
 
 /** 60 flows over 4 s: TCP handshakes and data, fragmented UDP, IPv6, VXLAN, ICMP. */

@@ -8,3 +8,17 @@ export function pcapFileHeader(snaplen: number, linkType = 1 /* Ethernet */): Bu
   h.writeUInt32LE(linkType, 20);
   return h;
 }
+
+/** A whole pcap file (Ethernet, snaplen 65535) of `frames` at their times (µs), uncut. */
+export function pcapFile(frames: Iterable<readonly [number, Uint8Array]>): Buffer {
+  const parts: Uint8Array[] = [pcapFileHeader(65535)];
+  for (const [ts, b] of frames) {
+    const r = Buffer.alloc(16);
+    r.writeUInt32LE(Math.floor(ts / 1e6), 0);
+    r.writeUInt32LE(ts % 1e6, 4);
+    r.writeUInt32LE(b.length, 8);
+    r.writeUInt32LE(b.length, 12);
+    parts.push(r, b);
+  }
+  return Buffer.concat(parts);
+}

@@ -9,34 +9,10 @@
  * Bytes are built as latin1 strings (one char per byte) and turned into bytes at the end.
  */
 
-/** mulberry32: small, fast and the same everywhere. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  u32(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  /** [0, n) */
-  int(n: number): number {
-    return Math.floor((this.u32() / 4294967296) * n);
-  }
-  /** [a, b] */
-  range(a: number, b: number): number {
-    return a + this.int(b - a + 1);
-  }
-  chance(p: number): boolean {
-    return this.u32() < p * 4294967296;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.int(a.length)]!;
-  }
-}
+import type { FlowMeta } from "../../src/l7/types.ts";
+import { Rng } from "../../src/testing/rng.ts";
+
+export { Rng };
 
 /** A seed for flow `i` of a run (independent of the other flows). */
 export function flowSeed(runSeed: number, i: number): number {
@@ -85,14 +61,7 @@ export interface Seg {
 export interface GenFlow {
   index: number;
   seed: number;
-  meta: {
-    flowId: string;
-    clientIp: string;
-    clientPort: number;
-    serverIp: string;
-    serverPort: number;
-    ipProtocol: number;
-  };
+  meta: FlowMeta;
   segs: Seg[];
   /** onFlowEnd time, or -1: the flow is left to flush(). */
   endTs: number;

@@ -17,7 +17,7 @@ import { type AnalyzeOptions, type AnalyzeResult, analyzeFile, analyzeFileSync }
 import { analyzeFileDispatched, ownShare, sampleHead } from "../../src/flow/dispatch-analyze.ts";
 import { NIL_UUID } from "../../src/flow/flow-engine.ts";
 import { createL7Processor } from "../../src/l7/index.ts";
-import { pcapFileHeader } from "../../src/testing/pcap-header.ts";
+import { pcapFile } from "../../src/testing/pcap-header.ts";
 import * as F from "../helpers/frames.ts";
 import { metricsByKey } from "./metrics-by-key.ts";
 
@@ -187,17 +187,8 @@ function generatedCapture(flows: number): string {
     add(false, "", 0x11);
   }
   frames.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  const parts: Uint8Array[] = [pcapFileHeader(65535)];
-  for (const [ts, , b] of frames) {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(Math.floor(ts / 1e6), 0);
-    r.writeUInt32LE(ts % 1e6, 4);
-    r.writeUInt32LE(b.length, 8);
-    r.writeUInt32LE(b.length, 12);
-    parts.push(r, b);
-  }
   const path = join(tmp, `generated-${flows}.pcap`);
-  writeFileSync(path, Buffer.concat(parts));
+  writeFileSync(path, pcapFile(frames.map(([ts, , b]) => [ts, b] as const)));
   return path;
 }
 

@@ -12,6 +12,7 @@ import { threadId } from "node:worker_threads";
 import { buildAddon, privateAddonDir } from "@flowplane/core/native-addon";
 import { LATENCY_BUCKET_BOUNDS_US } from "@flowplane/query/rows";
 import { beforeAll, describe, expect, it } from "vitest";
+import { Rng } from "../../testing/rng.ts";
 import { AppMetrics, type AppMetricsRow } from "../app-metrics.ts";
 import type { L7Row, ResponseStatus } from "../types.ts";
 import { APP_METRICS_C } from "./app-metrics-c.ts";
@@ -245,15 +246,10 @@ function loadAddon(): TestAddon {
 
 const STATUSES: ResponseStatus[] = ["ok", "client_error", "server_error", "timeout", "unknown"];
 
+/** Uniform numbers in [0, 1) from a seed. */
 function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.u32() / 4294967296;
 }
 
 interface Server {
