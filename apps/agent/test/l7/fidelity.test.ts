@@ -124,7 +124,7 @@ describe("L7 rows agree with tshark on the shared captures", () => {
         // Every ReadyForQuery answers one request (login or query).
         const be = ref.pgsql.backend_by_type as Record<string, number>;
         expect(p.filter(hasResponse).length).toBe(be["Ready for query"] ?? 0);
-        expect(p.filter((r) => r.response_status.endsWith("error")).length).toBe(be["Error"] ?? 0);
+        expect(p.filter((r) => r.response_status.endsWith("error")).length).toBe(be.Error ?? 0);
       }
       if (ref.redis) {
         const r = ofProto(rows, "redis");
