@@ -192,7 +192,7 @@ describe("the native row path on its own thread", () => {
         },
       });
       const scratch = Buffer.alloc(req.length + 64);
-      let seq = [1000, 5000];
+      const seq = [1000, 5000];
       let ts = T0;
       for (let i = 0; i < 24; i++) {
         for (const [d, m] of [
@@ -200,9 +200,10 @@ describe("the native row path on its own thread", () => {
           [1, resp],
         ] as const) {
           m.copy(scratch, 8);
-          p.onPayload(1, d, scratch, 8, m.length, m.length, seq[d]!, (ts += 1000));
+          ts += 1000;
+          p.onPayload(1, d, scratch, 8, m.length, m.length, seq[d]!, ts);
           scratch.fill(0x41);
-          seq = d === 0 ? [seq[0]! + m.length, seq[1]!] : [seq[0]!, seq[1]! + m.length];
+          seq[d]! += m.length;
         }
       }
       p.onFlowEnd(1, ts);
