@@ -6,7 +6,14 @@
 import { constants as osConstants } from "node:os";
 import type { BlockFence } from "../capture/chunked-source.ts";
 import { AppMetrics, type AppMetricsRow } from "./app-metrics.ts";
-import { NATIVE_DNS, NATIVE_HTTP, type NativeRows, nativeRowsAddon, type RawSink, STAT } from "./native/http1-rows.ts";
+import {
+  NATIVE_DNS,
+  NATIVE_HTTP,
+  type NativeRows,
+  nativeRowsAddon,
+  type RawSink,
+  STAT,
+} from "./native/http1-rows.ts";
 import { dns } from "./protocols/dns.ts";
 import { http1 } from "./protocols/http1.ts";
 import { PROTOCOLS } from "./protocols/registry.ts";
