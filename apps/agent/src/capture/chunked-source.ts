@@ -21,6 +21,8 @@ export interface BlockFence {
   mark(): number;
   /** Returns once the reader is past `mark`. */
   waitFor(mark: number): void;
+  /** Whether the reader is past `mark` (without waiting). */
+  passed(mark: number): boolean;
 }
 
 /** Buffers a fenced source rotates over: the reader may lag up to BLOCKS - 1 blocks. */
@@ -41,6 +43,8 @@ export class ChunkedSource {
   private blocks: Buffer[] = [];
   private marks: number[] = [];
   private cur = 0;
+  /** Blocks not current, oldest retired first. */
+  private retired: number[] = [];
 
   private constructor(fd: number, size: number, buf: Buffer, len: number) {
     // Double fields from the start (as FlowEngine's byte count): offsets crossing 2^31 in a
@@ -72,6 +76,8 @@ export class ChunkedSource {
     for (let i = 1; i < BLOCKS; i++) this.blocks.push(Buffer.allocUnsafe(n));
     this.marks = this.blocks.map(() => 0);
     this.cur = 0;
+    this.retired = [];
+    for (let i = BLOCKS - 1; i > 0; i--) this.retired.push(i);
     for (const b of this.blocks) fence.pin(b);
   }
 
@@ -102,8 +108,8 @@ export class ChunkedSource {
     } else if (this.fence && this.pos > 0) {
       // The unread tail goes to the front of the next block, once its reader is done with it.
       this.marks[this.cur] = this.fence.mark();
-      const next = (this.cur + 1) % this.blocks.length;
-      this.fence.waitFor(this.marks[next]!);
+      this.retired.push(this.cur);
+      const next = this.nextBlock(this.fence);
       const nb = this.blocks[next]!;
       this.buf.copy(nb, 0, this.pos, this.len);
       this.base += this.pos;
@@ -119,6 +125,26 @@ export class ChunkedSource {
     }
     this.fill();
     return this.len - this.pos >= n;
+  }
+
+  /**
+   * The block to fill next: the most recently retired one the reader is done with, so that the
+   * reads cycle over the two or three blocks a reader keeping up needs, which stay in the CPU's
+   * cache, rather than over all of them (8 MiB, past L2: ~40 % more kernel copy time on web-1m);
+   * when the reader lags, the oldest, waited for.
+   */
+  private nextBlock(fence: BlockFence): number {
+    const r = this.retired;
+    for (let i = r.length - 1; i >= 0; i--) {
+      const b = r[i]!;
+      if (fence.passed(this.marks[b]!)) {
+        r.splice(i, 1);
+        return b;
+      }
+    }
+    const b = r.shift()!;
+    fence.waitFor(this.marks[b]!);
+    return b;
   }
 
   private fill(): void {

@@ -843,6 +843,7 @@ export class L7Processor {
       pin: (b) => nat.pin(b),
       mark: () => nat.mark(),
       waitFor: (m) => nat.waitFor(m),
+      passed: (m) => nat.passed(m),
     };
   }
 

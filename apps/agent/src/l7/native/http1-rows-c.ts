@@ -1689,6 +1689,22 @@ static napi_value fp_js_mark(napi_env env, napi_callback_info info) {
   return res;
 }
 
+/* passed(position): whether the thread has run what was enqueued before it (without waiting). */
+static napi_value fp_js_passed(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1], res;
+  fp_l7_t *s = fp_self(env, info, &argc, a);
+  double m = 0;
+  int done = 1;
+  if (s->threaded && argc >= 1 && napi_get_value_double(env, a[0], &m) == napi_ok && m > 0) {
+    uint64_t target = (uint64_t)m;
+    if (target > s->phead) target = s->phead;
+    done = atomic_load(&s->tail) >= target;
+  }
+  napi_get_boolean(env, done, &res);
+  return res;
+}
+
 static napi_value fp_js_wait_for(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -1884,6 +1900,7 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
   FP_FN("pin", fp_js_pin);
   FP_FN("mark", fp_js_mark);
   FP_FN("waitFor", fp_js_wait_for);
+  FP_FN("passed", fp_js_passed);
   /* fds: [l7, am] descriptors (O_APPEND) turn on own-thread mode */
   napi_value fds;
   bool has_fds = false;

@@ -80,6 +80,8 @@ export interface NativeRows {
   mark(): number;
   /** Returns once the thread has run what was enqueued before `mark`. */
   waitFor(mark: number): void;
+  /** Whether the thread has run what was enqueued before `mark` (without waiting). */
+  passed(mark: number): boolean;
 }
 
 /** open()'s kinds (FP_KIND_* in the C): an HTTP/1 flow, a DNS-over-UDP flow. */

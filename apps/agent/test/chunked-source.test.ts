@@ -1,0 +1,104 @@
+// The fenced block reader (the native L7 thread's by-pointer segments): every byte comes out as
+// in the file, a block is never refilled before its reader is past it, and a reader that keeps
+// up gets the blocks it finished most recently back (they are the ones still in the CPU cache).
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { type BlockFence, ChunkedSource } from "../src/capture/chunked-source.ts";
+import { Rng } from "../src/testing/rng.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "flowplane-chunked-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const BLOCK = 65536;
+const file = join(dir, "bytes");
+const rng = new Rng(7);
+const data = Buffer.alloc(3 * 1024 * 1024 + 123);
+for (let i = 0; i < data.length; i++) data[i] = rng.int(256);
+writeFileSync(file, data);
+
+/**
+ * A fence whose reader runs `lag` marks behind the position handed out (Infinity: never catches
+ * up by itself, only when waited for). Records every block it was asked to wait for.
+ */
+function fakeFence(lag: number) {
+  const pinned: Uint8Array[] = [];
+  let pos = 0;
+  let reader = 0;
+  const waited: number[] = [];
+  const fence: BlockFence = {
+    pin: (b) => pinned.push(b),
+    mark: () => pos,
+    waitFor: (m) => {
+      waited.push(m);
+      reader = Math.max(reader, m);
+    },
+    passed: (m) => m <= Math.max(reader, pos - lag),
+  };
+  return {
+    fence,
+    pinned,
+    waited,
+    /** Hands out one more segment (advances the position). */
+    handOut: () => pos++,
+    /** The reader's position, to check no pinned block was refilled under it. */
+    readerAt: () => Math.max(reader, pos - lag),
+  };
+}
+
+/** Walks the file in `step`-byte records, checking each against the file's bytes. */
+function walk(src: ChunkedSource, f: ReturnType<typeof fakeFence>, step: number) {
+  const used = new Map<Uint8Array, number>();
+  let off = 0;
+  while (off < data.length) {
+    const n = Math.min(step, data.length - off);
+    expect(src.ensure(n)).toBe(true);
+    expect(src.offset).toBe(off);
+    expect(Buffer.compare(src.buf.subarray(src.pos, src.pos + n), data.subarray(off, off + n))).toBe(0);
+    used.set(src.buf, (used.get(src.buf) ?? 0) + 1);
+    src.pos += n;
+    off += n;
+    f.handOut();
+  }
+  expect(src.ensure(1)).toBe(false);
+  return used;
+}
+
+describe("ChunkedSource with a block fence", () => {
+  it("reuses the most recently finished block when the reader keeps up", () => {
+    const f = fakeFence(0);
+    const src = ChunkedSource.open(file, BLOCK, f.fence);
+    const used = walk(src, f, 1000);
+    src.close();
+    expect(f.pinned).toHaveLength(8);
+    // A reader that is never behind: the current block is free again at once, as unfenced.
+    expect(used.size).toBe(1);
+    expect(f.waited).toHaveLength(0);
+  });
+
+  it("cycles over few blocks when the reader is a little behind", () => {
+    const f = fakeFence(30);
+    const src = ChunkedSource.open(file, BLOCK, f.fence);
+    const used = walk(src, f, 1000);
+    src.close();
+    expect(used.size).toBeLessThanOrEqual(2);
+    expect(f.waited).toHaveLength(0);
+  });
+
+  it("waits for the oldest block when the reader lags, and hands out every byte in order", () => {
+    const f = fakeFence(Number.POSITIVE_INFINITY);
+    const marks: number[] = [];
+    const src = ChunkedSource.open(file, BLOCK, f.fence);
+    const used = walk(src, f, 777);
+    src.close();
+    expect(used.size).toBe(8);
+    // Oldest first: the marks waited for only grow, and the first waits are for blocks never
+    // filled yet (mark 0) only until all 8 have been used.
+    for (const m of f.waited) {
+      if (marks.length > 0) expect(m).toBeGreaterThanOrEqual(marks[marks.length - 1]!);
+      marks.push(m);
+    }
+    expect(f.waited.filter((m) => m > 0).length).toBeGreaterThan(30);
+  });
+});
