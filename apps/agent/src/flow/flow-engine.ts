@@ -40,6 +40,7 @@ import {
 // so L4-only workers start without it (a worker bundle with it took ~60 ms more to load).
 import type { L7Processor, L7ProcessorOptions } from "../l7/index.ts";
 import { M, METRIC_FIELDS, type MetricKeyView, NetworkMetricsTable, NF } from "../metrics/network-metrics.ts";
+import { FlowIdText } from "./flow-id.ts";
 import { FlowTable, flowHash } from "./flow-table.ts";
 import { ipText } from "./ip-text.ts";
 import { SeqVerdict, TcpState, TcpTracker } from "./tcp-state.ts";
@@ -324,7 +325,7 @@ export class FlowEngine {
   private readonly orgId: string;
   private readonly agentId: string;
   private readonly reportUs: number;
-  private readonly idHigh: bigint;
+  private readonly flowIds: FlowIdText;
   /** Multi-worker shard filter: count 0 = none (numbers: an object tested per packet costs a truthiness check). */
   private readonly shardCount: number;
   private readonly shardIndex: number;
@@ -432,7 +433,7 @@ export class FlowEngine {
     this.agentId = opts.agentId ?? NIL_UUID;
     this.reportUs = (opts.reportIntervalS ?? 60) * 1e6;
     const startSec = opts.startSeconds ?? Math.floor(Date.now() / 1000);
-    this.idHigh = (BigInt(startSec >>> 0) << 32n) | (BigInt((opts.shard ?? 0) & 31) << 27n);
+    this.flowIds = new FlowIdText((BigInt(startSec >>> 0) << 32n) | (BigInt((opts.shard ?? 0) & 31) << 27n));
     this.shardCount = opts.shardFilter?.count ?? 0;
     this.shardIndex = opts.shardFilter?.index ?? 0;
     if (opts.l7 && !opts.createL7)
@@ -981,7 +982,7 @@ export class FlowEngine {
     const rttDone = this.rttDone[f] === 1;
     const srtN = this.srtCount[f]!;
     const row: L4FlowRow = {
-      flow_id: (this.idHigh | BigInt(this.seqNo[f]!)).toString(),
+      flow_id: this.flowIds.of(this.seqNo[f]!),
       report_seq: this.reportSeq[f]!,
       is_final: closeType !== CT_FORCED,
       org_id: this.orgId,
@@ -1134,7 +1135,7 @@ export class FlowEngine {
     const aIp = ipText(ver, t.a(f, 0), t.a(f, 1), t.a(f, 2), t.a(f, 3));
     const bIp = ipText(ver, t.b(f, 0), t.b(f, 1), t.b(f, 2), t.b(f, 3));
     return {
-      flowId: (this.idHigh | BigInt(this.seqNo[f]!)).toString(),
+      flowId: this.flowIds.of(this.seqNo[f]!),
       clientIp: c === 0 ? aIp : bIp,
       clientPort: c === 0 ? t.pa(f) : t.pb(f),
       serverIp: c === 0 ? bIp : aIp,

@@ -124,14 +124,12 @@ const NIL = "00000000-0000-0000-0000-000000000000";
 const FAILED = -2;
 const UNDETECTED = -1;
 
-class FlowL7 {
-  proto = UNDETECTED;
-  spec: ProtocolSpec | null = null;
-  parser: L7Parser | null = null;
-  swapped = 0;
-  tries = 0;
-  errors = 0;
-  /** Per direction: a direction that never finds a boundary again must not be reset by the other. */
+/**
+ * Per direction, what a parser here needs of a TCP stream: made only when a flow gets a JS parser
+ * (most flows of an HTTP-heavy capture go to the native path and never need it).
+ */
+class FlowStreams {
+  /** A direction that never finds a boundary again must not be reset by the other. */
   readonly resyncFails = [0, 0];
   readonly next = [0, 0];
   readonly hasNext = [false, false];
@@ -140,6 +138,19 @@ class FlowL7 {
   readonly bufSeq = [0, 0];
   readonly skip = [0, 0];
   readonly resync = [false, false];
+}
+
+class FlowL7 {
+  proto = UNDETECTED;
+  spec: ProtocolSpec | null = null;
+  /** spec's name once detected (read for every L4 row of the flow). */
+  protoName = "";
+  parser: L7Parser | null = null;
+  swapped = 0;
+  tries = 0;
+  errors = 0;
+  /** Stream state for a parser here (null for flows on the native path or not detected yet). */
+  io: FlowStreams | null = null;
   pending: Pending[] = [];
   /**
    * Application-metrics server id (ip|port|protocol of `mKeyProto`), found once per flow, valid
@@ -211,8 +222,13 @@ export class L7Processor {
   private readonly nargs: Float64Array = new Float64Array(8);
   /** The array the native path was last given (segments of the same array skip that call). */
   private natBuf: Uint8Array | null = null;
-  /** Server ids of the native path's metrics ("ip|port|kind" → id, never reused). */
-  private readonly natServers = new Map<string, number>();
+  /**
+   * Server ids of the native path's metrics: ip → (port * 2 + kind) → id, never reused. Keyed by
+   * the flow's own strings (the engine hands out one string per address), not a joined key
+   * string made and hashed per flow.
+   */
+  private readonly natServers = new Map<string, Map<number, number>>();
+  private natServerKeys = 0;
   private natServerSeq = 0;
   /** "native" when HTTP/1 flows run on the native row path, else why they do not. */
   readonly nativeKind: string;
@@ -332,8 +348,8 @@ export class L7Processor {
         if (n < 0) this.error(f);
         return;
       }
-      if (f.hasNext[d] && len === wireLen) {
-        const delta = (tcpSeq - f.next[d]!) | 0;
+      if (f.io!.hasNext[d] && len === wireLen) {
+        const delta = (tcpSeq - f.io!.next[d]!) | 0;
         // Ahead of what is expected: hold it (copied, bounded) until the hole fills.
         if (delta > 0 && this.hold(f, d, buf, off, len, tcpSeq, tsMicros)) return;
         if (delta > 0) this.flushHeld(f, d);
@@ -388,13 +404,24 @@ export class L7Processor {
     if (m.flowId.length > 80 || cIp.length > 80 || sIp.length > 80) return false;
     const cPort = sw ? m.serverPort : m.clientPort;
     const sPort = sw ? m.clientPort : m.serverPort;
-    const key = `${sIp}|${sPort}|${kind}`;
-    let srv = this.natServers.get(key);
+    let byPort = this.natServers.get(sIp);
+    if (byPort === undefined) {
+      byPort = new Map();
+      this.natServers.set(sIp, byPort);
+    }
+    const pk = sPort * 2 + kind;
+    let srv = byPort.get(pk);
     if (srv === undefined) {
       // Ids only tell servers apart within a second's table: the map may forget, ids never repeat.
-      if (this.natServers.size >= 100_000) this.natServers.clear();
+      if (this.natServerKeys >= 100_000) {
+        this.natServers.clear();
+        this.natServerKeys = 0;
+        byPort = new Map();
+        this.natServers.set(sIp, byPort);
+      }
       srv = this.natServerSeq++;
-      this.natServers.set(key, srv);
+      byPort.set(pk, srv);
+      this.natServerKeys++;
     }
     f.nat = this.nat!.open(m.flowId, cIp, cPort, sIp, sPort, m.ipProtocol, srv, kind);
     return true;
@@ -413,23 +440,23 @@ export class L7Processor {
   ): void {
     if (f.proto === FAILED) return;
     this.ctx.ts = ts;
-    if (f.hasNext[d]) {
-      const delta = (tcpSeq - f.next[d]!) | 0;
+    if (f.io!.hasNext[d]) {
+      const delta = (tcpSeq - f.io!.next[d]!) | 0;
       if (delta < 0) {
         if (delta + wireLen <= 0) return;
         off -= delta;
         len += delta;
         wireLen += delta;
-        tcpSeq = f.next[d]!;
+        tcpSeq = f.io!.next[d]!;
         if (len <= 0) {
-          f.next[d] = (tcpSeq + wireLen) | 0;
+          f.io!.next[d] = (tcpSeq + wireLen) | 0;
           this.gap(f, d);
           return;
         }
       } else if (delta > 0) this.gap(f, d);
     }
-    f.hasNext[d] = true;
-    f.next[d] = (tcpSeq + wireLen) | 0;
+    f.io!.hasNext[d] = true;
+    f.io!.next[d] = (tcpSeq + wireLen) | 0;
     if (len > 0) this.feed(f, d, buf, off, len, tcpSeq);
     if (len < wireLen) this.gap(f, d);
   }
@@ -463,7 +490,7 @@ export class L7Processor {
       again = false;
       for (let i = 0; i < h.length; i++) {
         const x = h[i]!;
-        if (((x.seq - f.next[d]!) | 0) <= 0) {
+        if (((x.seq - f.io!.next[d]!) | 0) <= 0) {
           h.splice(i, 1);
           this.segment(f, d, x.data, 0, x.data.length, x.data.length, x.seq, x.ts);
           again = true;
@@ -517,6 +544,7 @@ export class L7Processor {
       return false;
     }
     f.spec = found;
+    f.protoName = found.name;
     f.proto = this.specs.indexOf(found);
     // side 1 = client message: fine when seen from dir 0; the other three cases decide the swap.
     f.swapped = (side === 1 ? dir : dir ^ 1) as 0 | 1;
@@ -524,15 +552,18 @@ export class L7Processor {
     this.s.byProtocol[found.name] = (this.s.byProtocol[found.name] ?? 0) + 1;
     // HTTP/1 and DNS over UDP go to the native path when it is on (DNS over TCP stays here).
     const native = this.nat !== null && (found === http1 || (found === dns && udp));
-    if (!native || !this.natOpen(f, found === dns ? NATIVE_DNS : NATIVE_HTTP)) f.parser = found.create(udp);
+    if (!native || !this.natOpen(f, found === dns ? NATIVE_DNS : NATIVE_HTTP)) {
+      f.io = new FlowStreams();
+      f.parser = found.create(udp);
+    }
     return true;
   }
 
   private feed(f: FlowL7, d: 0 | 1, b: Uint8Array, off: number, len: number, seq: number): void {
-    const skip = f.skip[d]!;
+    const skip = f.io!.skip[d]!;
     if (skip > 0) {
       const k = skip < len ? skip : len;
-      f.skip[d] = skip - k;
+      f.io!.skip[d] = skip - k;
       off += k;
       len -= k;
       seq = (seq + k) | 0;
@@ -542,24 +573,24 @@ export class L7Processor {
     let pos = off;
     let end = off + len;
     let wseq = seq;
-    if (f.bufLen[d]! > 0) {
-      const have = f.bufLen[d]!;
+    if (f.io!.bufLen[d]! > 0) {
+      const have = f.io!.bufLen[d]!;
       if (have + len > this.maxBuf) {
         this.s.bufferOverflows++;
         this.gap(f, d);
       } else {
-        let bb = f.buf[d]!;
+        let bb = f.io!.buf[d]!;
         if (bb.length < have + len) {
           const nb = new Uint8Array(Math.min(this.maxBuf, Math.max(have + len, bb.length * 2)));
           nb.set(bb.subarray(0, have));
           bb = nb;
-          f.buf[d] = bb;
+          f.io!.buf[d] = bb;
         }
         bb.set(b.subarray(off, off + len), have);
         win = bb;
         pos = 0;
         end = have + len;
-        wseq = f.bufSeq[d]!;
+        wseq = f.io!.bufSeq[d]!;
       }
     }
     const parser = f.parser!;
@@ -571,19 +602,19 @@ export class L7Processor {
       if (n < 0) {
         // Outside resync every failure counts; while resynchronising after lost bytes a
         // failure is expected, but a stream that never finds a boundary again is given up too.
-        if (!f.resync[d] || ++f.resyncFails[d]! > MAX_RESYNC_SEGMENTS) this.error(f);
+        if (!f.io!.resync[d] || ++f.io!.resyncFails[d]! > MAX_RESYNC_SEGMENTS) this.error(f);
         pos = end;
         if (f.proto === FAILED) return;
         // Wait for a segment that starts a message again.
-        f.resync[d] = true;
+        f.io!.resync[d] = true;
         parser.onGap?.(d);
         break;
       }
-      f.resync[d] = false;
-      f.resyncFails[d] = 0;
+      f.io!.resync[d] = false;
+      f.io!.resyncFails[d] = 0;
       const avail = end - pos;
       if (n >= avail) {
-        f.skip[d] = n - avail;
+        f.io!.skip[d] = n - avail;
         pos = end;
         break;
       }
@@ -592,8 +623,8 @@ export class L7Processor {
     }
     const rest = end - pos;
     if (rest === 0) {
-      f.bufLen[d] = 0;
-      if (win === f.buf[d] && win.length > 4096) f.buf[d] = null;
+      f.io!.bufLen[d] = 0;
+      if (win === f.io!.buf[d] && win.length > 4096) f.io!.buf[d] = null;
       return;
     }
     if (rest > this.maxBuf) {
@@ -601,26 +632,26 @@ export class L7Processor {
       this.gap(f, d);
       return;
     }
-    let bb = f.buf[d] ?? null;
+    let bb = f.io!.buf[d] ?? null;
     if (bb !== null && win === bb) {
       if (pos > 0) bb.copyWithin(0, pos, end);
     } else {
       if (bb === null || bb.length < rest) {
         bb = new Uint8Array(Math.min(this.maxBuf, Math.max(rest, 1024)));
-        f.buf[d] = bb;
+        f.io!.buf[d] = bb;
       }
       bb.set(win.subarray(pos, end), 0);
     }
-    f.bufLen[d] = rest;
-    f.bufSeq[d] = wseq;
+    f.io!.bufLen[d] = rest;
+    f.io!.bufSeq[d] = wseq;
   }
 
   /** Bytes lost in a direction: buffered partial data is useless, parsers resynchronise. */
   private gap(f: FlowL7, d: 0 | 1): void {
     this.s.gaps++;
-    f.bufLen[d] = 0;
-    f.skip[d] = 0;
-    f.resync[d] = true;
+    f.io!.bufLen[d] = 0;
+    f.io!.skip[d] = 0;
+    f.io!.resync[d] = true;
     f.parser?.onGap?.(d);
   }
 
@@ -633,7 +664,7 @@ export class L7Processor {
     if (f.proto === FAILED) return;
     f.proto = FAILED;
     f.parser = null;
-    f.buf[0] = f.buf[1] = null;
+    if (f.io !== null) f.io.buf[0] = f.io.buf[1] = null;
     this.s.flowsFailed++;
   }
 
@@ -754,7 +785,7 @@ export class L7Processor {
   /** The detected protocol of a flow ("" when unknown or not seen): for the L4 row. */
   protocolOf(slot: number): string {
     const f = slot < SLOT_ARRAY ? this.bySlot[slot] : this.bigSlots.get(slot);
-    return f?.spec?.name ?? "";
+    return f === undefined ? "" : f.protoName;
   }
 
   /** The flow ended (closed or evicted): unanswered requests become timeout rows. */
@@ -860,7 +891,7 @@ export class L7Processor {
     let pending = 0;
     let maxPendingPerFlow = 0;
     for (const f of this.liveFlows()) {
-      bufferedBytes += (f.buf[0]?.length ?? 0) + (f.buf[1]?.length ?? 0);
+      bufferedBytes += (f.io?.buf[0]?.length ?? 0) + (f.io?.buf[1]?.length ?? 0);
       if (f.held) for (const h of f.held) for (const x of h) heldBytes += x.data.length;
       pending += f.pending.length;
       if (f.pending.length > maxPendingPerFlow) maxPendingPerFlow = f.pending.length;
