@@ -10,9 +10,9 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
 /**
  * A reader of the blocks' bytes that runs behind the parsers (the native L7 row path's thread,
- * which is handed segments by pointer): the source then rotates over BLOCKS buffers instead of
- * refilling one, and before it overwrites a buffer waits until the reader is past everything
- * handed out while that buffer was current.
+ * which is handed segments by pointer): the source then keeps BLOCKS buffers instead of
+ * refilling one, and refills a buffer only once the reader is past everything handed out while
+ * it was current (the most recently finished such buffer, else the oldest, waited for).
  */
 export interface BlockFence {
   /** A buffer of the source's (kept unchanged until waited for). */
