@@ -348,8 +348,9 @@ export class L7Processor {
         if (n < 0) this.error(f);
         return;
       }
-      if (f.io!.hasNext[d] && len === wireLen) {
-        const delta = (tcpSeq - f.io!.next[d]!) | 0;
+      const io = f.io!;
+      if (io.hasNext[d] && len === wireLen) {
+        const delta = (tcpSeq - io.next[d]!) | 0;
         // Ahead of what is expected: hold it (copied, bounded) until the hole fills.
         if (delta > 0 && this.hold(f, d, buf, off, len, tcpSeq, tsMicros)) return;
         if (delta > 0) this.flushHeld(f, d);
@@ -438,25 +439,26 @@ export class L7Processor {
     tcpSeq: number,
     ts: number,
   ): void {
+    const io = f.io!;
     if (f.proto === FAILED) return;
     this.ctx.ts = ts;
-    if (f.io!.hasNext[d]) {
-      const delta = (tcpSeq - f.io!.next[d]!) | 0;
+    if (io.hasNext[d]) {
+      const delta = (tcpSeq - io.next[d]!) | 0;
       if (delta < 0) {
         if (delta + wireLen <= 0) return;
         off -= delta;
         len += delta;
         wireLen += delta;
-        tcpSeq = f.io!.next[d]!;
+        tcpSeq = io.next[d]!;
         if (len <= 0) {
-          f.io!.next[d] = (tcpSeq + wireLen) | 0;
+          io.next[d] = (tcpSeq + wireLen) | 0;
           this.gap(f, d);
           return;
         }
       } else if (delta > 0) this.gap(f, d);
     }
-    f.io!.hasNext[d] = true;
-    f.io!.next[d] = (tcpSeq + wireLen) | 0;
+    io.hasNext[d] = true;
+    io.next[d] = (tcpSeq + wireLen) | 0;
     if (len > 0) this.feed(f, d, buf, off, len, tcpSeq);
     if (len < wireLen) this.gap(f, d);
   }
@@ -485,12 +487,13 @@ export class L7Processor {
 
   /** Processes held segments that the stream has reached (or passed). */
   private drainHeld(f: FlowL7, d: 0 | 1): void {
+    const io = f.io!;
     const h = f.held![d]!;
     for (let again = true; again && h.length > 0; ) {
       again = false;
       for (let i = 0; i < h.length; i++) {
         const x = h[i]!;
-        if (((x.seq - f.io!.next[d]!) | 0) <= 0) {
+        if (((x.seq - io.next[d]!) | 0) <= 0) {
           h.splice(i, 1);
           this.segment(f, d, x.data, 0, x.data.length, x.data.length, x.seq, x.ts);
           again = true;
@@ -560,10 +563,11 @@ export class L7Processor {
   }
 
   private feed(f: FlowL7, d: 0 | 1, b: Uint8Array, off: number, len: number, seq: number): void {
-    const skip = f.io!.skip[d]!;
+    const io = f.io!;
+    const skip = io.skip[d]!;
     if (skip > 0) {
       const k = skip < len ? skip : len;
-      f.io!.skip[d] = skip - k;
+      io.skip[d] = skip - k;
       off += k;
       len -= k;
       seq = (seq + k) | 0;
@@ -573,24 +577,24 @@ export class L7Processor {
     let pos = off;
     let end = off + len;
     let wseq = seq;
-    if (f.io!.bufLen[d]! > 0) {
-      const have = f.io!.bufLen[d]!;
+    if (io.bufLen[d]! > 0) {
+      const have = io.bufLen[d]!;
       if (have + len > this.maxBuf) {
         this.s.bufferOverflows++;
         this.gap(f, d);
       } else {
-        let bb = f.io!.buf[d]!;
+        let bb = io.buf[d]!;
         if (bb.length < have + len) {
           const nb = new Uint8Array(Math.min(this.maxBuf, Math.max(have + len, bb.length * 2)));
           nb.set(bb.subarray(0, have));
           bb = nb;
-          f.io!.buf[d] = bb;
+          io.buf[d] = bb;
         }
         bb.set(b.subarray(off, off + len), have);
         win = bb;
         pos = 0;
         end = have + len;
-        wseq = f.io!.bufSeq[d]!;
+        wseq = io.bufSeq[d]!;
       }
     }
     const parser = f.parser!;
@@ -602,19 +606,19 @@ export class L7Processor {
       if (n < 0) {
         // Outside resync every failure counts; while resynchronising after lost bytes a
         // failure is expected, but a stream that never finds a boundary again is given up too.
-        if (!f.io!.resync[d] || ++f.io!.resyncFails[d]! > MAX_RESYNC_SEGMENTS) this.error(f);
+        if (!io.resync[d] || ++io.resyncFails[d]! > MAX_RESYNC_SEGMENTS) this.error(f);
         pos = end;
         if (f.proto === FAILED) return;
         // Wait for a segment that starts a message again.
-        f.io!.resync[d] = true;
+        io.resync[d] = true;
         parser.onGap?.(d);
         break;
       }
-      f.io!.resync[d] = false;
-      f.io!.resyncFails[d] = 0;
+      io.resync[d] = false;
+      io.resyncFails[d] = 0;
       const avail = end - pos;
       if (n >= avail) {
-        f.io!.skip[d] = n - avail;
+        io.skip[d] = n - avail;
         pos = end;
         break;
       }
@@ -623,8 +627,8 @@ export class L7Processor {
     }
     const rest = end - pos;
     if (rest === 0) {
-      f.io!.bufLen[d] = 0;
-      if (win === f.io!.buf[d] && win.length > 4096) f.io!.buf[d] = null;
+      io.bufLen[d] = 0;
+      if (win === io.buf[d] && win.length > 4096) io.buf[d] = null;
       return;
     }
     if (rest > this.maxBuf) {
@@ -632,26 +636,27 @@ export class L7Processor {
       this.gap(f, d);
       return;
     }
-    let bb = f.io!.buf[d] ?? null;
+    let bb = io.buf[d] ?? null;
     if (bb !== null && win === bb) {
       if (pos > 0) bb.copyWithin(0, pos, end);
     } else {
       if (bb === null || bb.length < rest) {
         bb = new Uint8Array(Math.min(this.maxBuf, Math.max(rest, 1024)));
-        f.io!.buf[d] = bb;
+        io.buf[d] = bb;
       }
       bb.set(win.subarray(pos, end), 0);
     }
-    f.io!.bufLen[d] = rest;
-    f.io!.bufSeq[d] = wseq;
+    io.bufLen[d] = rest;
+    io.bufSeq[d] = wseq;
   }
 
   /** Bytes lost in a direction: buffered partial data is useless, parsers resynchronise. */
   private gap(f: FlowL7, d: 0 | 1): void {
+    const io = f.io!;
     this.s.gaps++;
-    f.io!.bufLen[d] = 0;
-    f.io!.skip[d] = 0;
-    f.io!.resync[d] = true;
+    io.bufLen[d] = 0;
+    io.skip[d] = 0;
+    io.resync[d] = true;
     f.parser?.onGap?.(d);
   }
 
