@@ -142,8 +142,7 @@ class FlowStreams {
 
 class FlowL7 {
   proto = UNDETECTED;
-  spec: ProtocolSpec | null = null;
-  /** spec's name once detected (read for every L4 row of the flow). */
+  /** The detected protocol's name ("" until then): read for every L4 and L7 row of the flow. */
   protoName = "";
   parser: L7Parser | null = null;
   swapped = 0;
@@ -546,7 +545,6 @@ export class L7Processor {
       }
       return false;
     }
-    f.spec = found;
     f.protoName = found.name;
     f.proto = this.specs.indexOf(found);
     // side 1 = client message: fine when seen from dir 0; the other three cases decide the swap.
@@ -740,7 +738,7 @@ export class L7Processor {
       server_ip: m.serverIp,
       server_port: m.serverPort,
       ip_protocol: m.ipProtocol,
-      l7_protocol: r?.protocol ?? q?.protocol ?? f.spec!.name,
+      l7_protocol: r?.protocol ?? q?.protocol ?? f.protoName,
       version: q?.version ?? r?.version ?? "",
       request_type: q?.type ?? r?.type ?? "",
       request_domain: q?.domain ?? r?.domain ?? "",
