@@ -108,11 +108,7 @@ static void fp_emit_dns(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts
   o = fp_w_jstr(o, name, (size_t)nlen);
   FP_W_LIT(o, ",\"request_length\":");
   o = fp_w_i64(o, reqlen);
-  FP_W_LIT(o, ",\"response_length\":");
-  o = fp_w_i64(o, r ? r->length : 0);
-  o = fp_w_status(o, status);
-  FP_W_LIT(o, ",\"response_code\":");
-  o = fp_w_i64(o, r ? r->code : 0);
+  o = fp_w_response(o, r ? r->length : 0, status, r ? r->code : 0);
   FP_W_LIT(o, ",\"response_exception\":\"");
   if (r && r->exc) {
     size_t n = strlen(r->exc);

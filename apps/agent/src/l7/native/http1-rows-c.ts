@@ -469,8 +469,10 @@ static uint8_t *fp_row_head(fp_l7_t *s, fp_flow_t *f, int64_t start, int64_t end
   return o + f->p2_len;
 }
 
-/* ,"response_status":"…" */
-static uint8_t *fp_w_status(uint8_t *o, int status) {
+/* ,"response_length":…,"response_status":"…","response_code":… (the columns every row kind has) */
+static uint8_t *fp_w_response(uint8_t *o, int64_t length, int status, int64_t code) {
+  FP_W_LIT(o, ",\"response_length\":");
+  o = fp_w_i64(o, length);
   FP_W_LIT(o, ",\"response_status\":");
   switch (status) {
     case FP_OK: FP_W_LIT(o, "\"ok\""); break;
@@ -479,7 +481,8 @@ static uint8_t *fp_w_status(uint8_t *o, int status) {
     case FP_TIMEOUT: FP_W_LIT(o, "\"timeout\""); break;
     default: FP_W_LIT(o, "\"unknown\"");
   }
-  return o;
+  FP_W_LIT(o, ",\"response_code\":");
+  return fp_w_i64(o, code);
 }
 
 static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, uint32_t qseq, const fp_resp_t *r,
@@ -510,11 +513,7 @@ static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, ui
     FP_W_LIT(o, ",\"request_type\":\"\",\"request_domain\":\"\",\"request_resource\":\"\",\"endpoint\":\"\",\"request_length\":0");
   }
   fp_am_warm_entry(s->am, &warm);
-  FP_W_LIT(o, ",\"response_length\":");
-  o = fp_w_i64(o, r ? r->length : 0);
-  o = fp_w_status(o, status);
-  FP_W_LIT(o, ",\"response_code\":");
-  o = fp_w_i64(o, r ? r->code : 0);
+  o = fp_w_response(o, r ? r->length : 0, status, r ? r->code : 0);
   FP_W_LIT(o, ",\"response_exception\":");
   if (r && r->exc_len) o = fp_w_jstr(o, r->exc, (size_t)r->exc_len);
   else FP_W_LIT(o, "\"\"");
@@ -1689,19 +1688,22 @@ static napi_value fp_js_mark(napi_env env, napi_callback_info info) {
   return res;
 }
 
+/* The ring position a passed()/waitFor() argument names: 0 (nothing to wait for) when not in
+   own-thread mode or not a positive number, at most what has been enqueued. */
+static uint64_t fp_mark_arg(napi_env env, fp_l7_t *s, size_t argc, napi_value v) {
+  double m = 0;
+  if (!s->threaded || argc < 1 || napi_get_value_double(env, v, &m) != napi_ok || m <= 0) return 0;
+  uint64_t target = (uint64_t)m;
+  return target > s->phead ? s->phead : target;
+}
+
 /* passed(position): whether the thread has run what was enqueued before it (without waiting). */
 static napi_value fp_js_passed(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1], res;
   fp_l7_t *s = fp_self(env, info, &argc, a);
-  double m = 0;
-  int done = 1;
-  if (s->threaded && argc >= 1 && napi_get_value_double(env, a[0], &m) == napi_ok && m > 0) {
-    uint64_t target = (uint64_t)m;
-    if (target > s->phead) target = s->phead;
-    done = atomic_load(&s->tail) >= target;
-  }
-  napi_get_boolean(env, done, &res);
+  uint64_t target = fp_mark_arg(env, s, argc, a[0]);
+  napi_get_boolean(env, target == 0 || atomic_load(&s->tail) >= target, &res);
   return res;
 }
 
@@ -1709,13 +1711,11 @@ static napi_value fp_js_wait_for(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
   fp_l7_t *s = fp_self(env, info, &argc, a);
-  double m = 0;
-  if (!s->threaded || argc < 1 || napi_get_value_double(env, a[0], &m) != napi_ok) return NULL;
-  uint64_t target = m <= 0 ? 0 : (uint64_t)m;
-  if (target > s->phead) target = s->phead;
-  fp_wait_tail(s, target);
+  uint64_t target = fp_mark_arg(env, s, argc, a[0]);
+  if (target > 0) fp_wait_tail(s, target);
   return NULL;
 }
+
 /* stats() -> the counters (S_*), then buffered bytes, held bytes, pending, max pending per
    flow, flows, metrics folded, metrics late rows, output failed. */
 static napi_value fp_js_stats(napi_env env, napi_callback_info info) {
