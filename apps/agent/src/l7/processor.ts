@@ -12,6 +12,8 @@ import {
   type NativeRows,
   nativeRowsAddon,
   type RawSink,
+  SEG_ARGS,
+  SEG_BATCH,
   STAT,
 } from "./native/http1-rows.ts";
 import { dns } from "./protocols/dns.ts";
@@ -218,9 +220,15 @@ export class L7Processor {
   private readonly ctx: ParseContext;
   /** The native HTTP/1 row path, when on; `nargs` is its shared argument array. */
   private readonly nat: NativeRows | null = null;
-  private readonly nargs: Float64Array = new Float64Array(8);
+  private readonly nargs: Float64Array = new Float64Array(SEG_ARGS);
   /** The array the native path was last given (segments of the same array skip that call). */
   private natBuf: Uint8Array | null = null;
+  /**
+   * Segments queued in `nargs` for one `segs()` call, and whether natBuf is a pinned block (its
+   * bytes stay put until the fence says so, so its segments may wait in the queue).
+   */
+  private natQueued = 0;
+  private natStable = false;
   /**
    * Server ids of the native path's metrics: ip → (port * 2 + kind) → id, never reused. Keyed by
    * the flow's own strings (the engine hands out one string per address), not a joined key
@@ -375,19 +383,29 @@ export class L7Processor {
     tcpSeq: number,
     ts: number,
   ): void {
-    const a = this.nargs;
-    a[0] = f.nat;
-    a[1] = dir ^ f.swapped;
-    a[2] = off;
-    a[3] = len;
-    a[4] = wireLen;
-    a[5] = tcpSeq;
-    a[6] = ts;
     if (buf !== this.natBuf) {
+      this.natSegs();
       this.natBuf = buf;
-      this.nat!.buf(buf);
+      this.natStable = this.nat!.buf(buf);
     }
-    this.nat!.seg();
+    const a = this.nargs;
+    const i = this.natQueued * SEG_ARGS;
+    a[i] = f.nat;
+    a[i + 1] = dir ^ f.swapped;
+    a[i + 2] = off;
+    a[i + 3] = len;
+    a[i + 4] = wireLen;
+    a[i + 5] = tcpSeq;
+    a[i + 6] = ts;
+    if (++this.natQueued === SEG_BATCH || !this.natStable) this.natSegs();
+  }
+
+  /** Hands the queued segments to the native path: before any other call to it, which may depend on them. */
+  private natSegs(): void {
+    const n = this.natQueued;
+    if (n === 0) return;
+    this.natQueued = 0;
+    this.nat!.segs(n);
   }
 
   /**
@@ -799,6 +817,7 @@ export class L7Processor {
     else this.bigSlots.delete(slot);
     this.live--;
     if (f.nat >= 0) {
+      this.natSegs();
       this.nat!.end(f.nat, tsMicros);
       return;
     }
@@ -836,7 +855,10 @@ export class L7Processor {
   tick(nowMicros: number): void {
     for (const f of this.withPending) this.expire(f, nowMicros, false);
     this.metrics.tick(nowMicros);
-    this.nat?.tick(nowMicros);
+    if (this.nat !== null) {
+      this.natSegs();
+      this.nat.tick(nowMicros);
+    }
   }
 
   /** End of input: every flow ends, metrics are written. */
@@ -847,6 +869,7 @@ export class L7Processor {
     this.metrics.flush();
     const nat = this.nat;
     if (nat === null) return;
+    this.natSegs();
     nat.flush();
     if (!nat.threaded) return;
     // The thread has written everything: its row counts go to the sinks.
@@ -875,7 +898,11 @@ export class L7Processor {
     // The native side holds a reference to each pinned block: they outlive the reader.
     return {
       pin: (b) => nat.pin(b),
-      mark: () => nat.mark(),
+      // The block's segments go out before its mark.
+      mark: () => {
+        this.natSegs();
+        return nat.mark();
+      },
       waitFor: (m) => nat.waitFor(m),
       passed: (m) => nat.passed(m),
     };
@@ -900,6 +927,7 @@ export class L7Processor {
       if (f.pending.length > maxPendingPerFlow) maxPendingPerFlow = f.pending.length;
     }
     if (this.nat !== null) {
+      this.natSegs();
       const n = this.nat.stats();
       bufferedBytes += n[STAT.bufferedBytes]!;
       heldBytes += n[STAT.heldBytes]!;
@@ -912,6 +940,7 @@ export class L7Processor {
   stats(): L7Stats {
     const s = { ...this.s, byProtocol: { ...this.s.byProtocol }, flowsTracked: this.live } as L7Stats;
     if (this.nat !== null) {
+      this.natSegs();
       const n = this.nat.stats();
       s.rows += n[STAT.rows]!;
       s.timeouts += n[STAT.timeouts]!;

@@ -36,6 +36,9 @@ export const HTTP1_ROWS_C = String.raw`
    ring stays in the caches (8 MiB: 746-805 ms on web-1m, 1 MiB: 725-775, 6 alternated rounds).
    It must hold one copied segment (MAX_PACKET, 256 KiB) with its header. */
 #define FP_RING (1u << 20)
+/* segs(): numbers per segment in args, and segments per call at most. */
+#define FP_SEG_ARGS 8
+#define FP_SEG_BATCH 256
 #define FP_WAKE (32u << 10)
 
 static const char *const FP_METHODS[] = {"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"};
@@ -105,11 +108,30 @@ typedef struct {
 } fp_name_t;
 
 typedef struct {
-  napi_env env;
-  napi_ref sink_l7, sink_am, out_ref, am_xfer_ref, args_ref, seg_ref;
+  /* The JS thread's, on cache lines of their own: with the row thread on, the other core writes
+     the fields after these (parse scratch, buffers) for every message, and a JS field sharing one
+     of their lines costs every segs() call cache misses. */
+  /* Set before the thread starts, then only read (by both). */
+  _Alignas(64) int threaded;
+  uint8_t *ring;
+  uint64_t ring_cap;
+  _Alignas(64) napi_env env;
   const uint8_t *seg_data;
   size_t seg_len;
   double *args;
+  /* Commands enqueued (published as 'head'), the last 'tail' read and the last wake check. */
+  uint64_t phead, ptail, wake_checked;
+  /* the buf() array is a pinned block (segments point into it, not copied) */
+  int seg_stable;
+  const uint8_t *pin_lo[FP_MAX_PINS], *pin_hi[FP_MAX_PINS];
+  napi_ref pin_ref[FP_MAX_PINS];
+  int npin;
+  /* the JS thread's flow ids (the thread's flows array follows them) */
+  int *m_free;
+  int m_nfree, m_cap, m_next;
+  napi_ref seg_ref;
+  /* The rest is the row thread's (or, without one, the JS thread's), except the ring's atomics. */
+  _Alignas(64) napi_ref sink_l7, sink_am, out_ref, am_xfer_ref, args_ref;
   uint8_t *am_xfer;
   fp_flow_t **flows;
   int nflows, flows_cap;
@@ -142,29 +164,18 @@ typedef struct {
   uint32_t cur_seq;
   int traced;
   /* Own-thread mode (fp_thread_main): the JS calls only enqueue commands into 'ring'; the
-     thread owns every field above and writes rows to the files itself. */
-  int threaded, fd_l7, fd_am, write_errno;
+     thread owns the fields from sink_l7 on and writes rows to the files itself. */
+  int fd_l7, fd_am, write_errno;
   pthread_t th;
   pthread_mutex_t mu;
   pthread_cond_t cv_cons, cv_prod;
-  uint8_t *ring;
-  uint64_t ring_cap;
-  /* Commands enqueued (the JS thread's 'phead', published as 'head') and consumed ('tail'):
+  /* Commands published ('head', by the JS thread) and consumed ('tail', by the row thread):
      each written by one thread, on a cache line of its own. */
-  uint64_t phead, wake_checked;
   _Alignas(64) _Atomic uint64_t head;
   _Alignas(64) _Atomic uint64_t tail;
   _Alignas(64) _Atomic uint64_t prod_target;
   _Atomic int cons_sleeping, prod_waiting, stop;
   char pad_[64];
-  /* the JS thread's: the buf() array is a pinned block (segments point into it, not copied) */
-  int seg_stable;
-  const uint8_t *pin_lo[FP_MAX_PINS], *pin_hi[FP_MAX_PINS];
-  napi_ref pin_ref[FP_MAX_PINS];
-  int npin;
-  /* the JS thread's flow ids (the thread's flows array follows them) */
-  int *m_free;
-  int m_nfree, m_cap, m_next;
 } fp_l7_t;
 
 enum { S_ROWS, S_TIMEOUTS, S_ORPHANS, S_PARSE_ERRORS, S_GAPS, S_REORDERED, S_BUF_OVERFLOWS, S_PENDING_OVERFLOWS, S_FLOWS_FAILED };
@@ -1209,11 +1220,25 @@ static void fp_wait_tail(fp_l7_t *s, uint64_t target) {
 
 /* The JS thread: room for a command of 'size' bytes at the ring's head (a PAD command skips
    what is left before the ring's end). */
+/* The JS thread: the ring has room up to 'end'. The row thread's 'tail' is read only when the
+   last value read says the ring may be full: its cache line is written after every command. */
+static inline void fp_room_for(fp_l7_t *s, uint64_t end) {
+  if (end - s->ptail <= s->ring_cap) return;
+  uint64_t t = atomic_load_explicit(&s->tail, memory_order_acquire);
+  if (end - t > s->ring_cap) {
+    /* The commands of a segs() batch so far go out first: the thread may need them to get there. */
+    atomic_store_explicit(&s->head, s->phead, memory_order_release);
+    fp_wait_tail(s, end - s->ring_cap);
+    t = atomic_load_explicit(&s->tail, memory_order_acquire);
+  }
+  s->ptail = t;
+}
+
 static uint8_t *fp_cmd_room(fp_l7_t *s, uint32_t size) {
   uint64_t cap = s->ring_cap, h = s->phead, pos = h & (cap - 1);
   if (cap - pos < size) {
     uint32_t pad = (uint32_t)(cap - pos);
-    if (h + pad + size > cap) fp_wait_tail(s, h + pad + size - cap);
+    fp_room_for(s, h + pad + size);
     fp_cmd_t *c = (fp_cmd_t *)(s->ring + pos);
     c->size = pad;
     c->op = FP_OP_PAD;
@@ -1221,7 +1246,7 @@ static uint8_t *fp_cmd_room(fp_l7_t *s, uint32_t size) {
     s->phead = h;
     pos = 0;
   }
-  if (h + size > cap) fp_wait_tail(s, h + size - cap);
+  fp_room_for(s, h + size);
   return s->ring + pos;
 }
 
@@ -1395,6 +1420,7 @@ static void fp_run_cmd(fp_l7_t *s, const fp_cmd_t *c) {
 static void *fp_thread_main(void *arg) {
   fp_l7_t *s = arg;
   uint64_t t = 0, cap = s->ring_cap;
+  const uint8_t *ring = s->ring;
   for (;;) {
     /* Stopped by the finalizer: what is still queued is dropped. Every caller flushes first;
        a processor dropped without flush may have had its descriptors closed (or reused). */
@@ -1420,7 +1446,7 @@ static void *fp_thread_main(void *arg) {
       continue;
     }
     while (t != h) {
-      const fp_cmd_t *c = (const fp_cmd_t *)(s->ring + (t & (cap - 1)));
+      const fp_cmd_t *c = (const fp_cmd_t *)(ring + (t & (cap - 1)));
       fp_run_cmd(s, c);
       t += c->size;
       /* No full fence per command: a waiting JS thread missed here is seen after the next
@@ -1466,10 +1492,11 @@ static int fp_u8_arg(napi_env env, napi_value v, void **data, size_t *len) {
 }
 
 /* buf(b): the Uint8Array the next segments are in (held until the next buf()): JS calls it only
-   when the array changes, so seg() decodes no argument. */
+   when the array changes, so segs() decodes no array. Returns whether b lies in a pinned block:
+   only then may JS queue its segments for a later segs() (else the bytes may change first). */
 static napi_value fp_js_buf(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value a[1];
+  napi_value a[1], res;
   fp_l7_t *s = fp_self(env, info, &argc, a);
   size_t blen = 0;
   void *data = NULL;
@@ -1486,23 +1513,20 @@ static napi_value fp_js_buf(napi_env env, napi_callback_info info) {
   s->seg_data = data;
   s->seg_len = blen;
   fp_seg_stable(s);
-  return NULL;
+  napi_get_boolean(env, s->seg_stable != 0, &res);
+  return res;
 }
 
-/* seg(): one payload segment of the buf() array; args[0..6] = flow id, direction (already
-   oriented), offset, captured length, wire length, TCP sequence, timestamp (µs). */
-static napi_value fp_js_seg(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  fp_l7_t *s = fp_self(env, info, &argc, NULL);
+/* One payload segment of the buf() array; g[0..6] = flow id, direction (already oriented),
+   offset, captured length, wire length, TCP sequence, timestamp (µs). */
+static void fp_seg_one(fp_l7_t *s, const double *g) {
   const uint8_t *data = s->seg_data;
   size_t blen = s->seg_len;
-  if (data == NULL) return NULL;
-  double *g = s->args;
   int32_t off = (int32_t)g[2], len = (int32_t)g[3], wire = (int32_t)g[4];
-  if (off < 0 || len < 0 || (size_t)off + (size_t)len > blen || wire < len) return NULL;
+  if (off < 0 || len < 0 || (size_t)off + (size_t)len > blen || wire < len) return;
   if (s->threaded) {
     int32_t id = (int32_t)g[0];
-    if (id < 0 || id >= s->m_next) return NULL;
+    if (id < 0 || id >= s->m_next) return;
     /* Not in a pinned block: the bytes are copied, with the one after them when there is one
        (the method check looks at it, as the JS does in the whole array). */
     int32_t copy = s->seg_stable ? 0 : ((size_t)off + (size_t)len < blen ? len + 1 : len);
@@ -1526,13 +1550,27 @@ static napi_value fp_js_seg(napi_env env, napi_callback_info info) {
       c->off = 0;
       c->blen = copy;
     }
-    fp_cmd_publish(s, size);
-    return NULL;
+    s->phead += size;
+    return;
   }
   fp_flow_t *f = fp_flow_of(s, g[0]);
-  if (f == NULL) return NULL;
+  if (f == NULL) return;
   fp_on_payload(s, f, (int)g[1] & 1, data, off, len, wire, (int32_t)blen, (uint32_t)(int64_t)g[5], (int64_t)g[6]);
   if (s->am_out.len >= FP_FLUSH_AT) fp_drain_am(s);
+}
+
+/* segs(n): the first n segments queued in args (FP_SEG_ARGS numbers each, see fp_seg_one), in
+   order; one call for a batch, since the call itself costs as much as enqueueing one. */
+static napi_value fp_js_segs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  fp_l7_t *s = fp_self(env, info, &argc, a);
+  int32_t n = 0;
+  if (s->seg_data == NULL || argc < 1 || napi_get_value_int32(env, a[0], &n) != napi_ok) return NULL;
+  if (n > FP_SEG_BATCH) n = FP_SEG_BATCH;
+  uint64_t h0 = s->phead;
+  for (int32_t i = 0; i < n; i++) fp_seg_one(s, s->args + (size_t)i * FP_SEG_ARGS);
+  if (s->phead != h0) fp_cmd_publish(s, 0);
   return NULL;
 }
 
@@ -1800,7 +1838,9 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value cfg;
   napi_get_cb_info(env, info, &argc, &cfg, NULL, NULL);
-  fp_l7_t *s = calloc(1, sizeof(fp_l7_t));
+  /* Aligned as its type is, so that the fields of the two threads start cache lines of their own. */
+  fp_l7_t *s = aligned_alloc(_Alignof(fp_l7_t), (sizeof(fp_l7_t) + 63) & ~(size_t)63);
+  if (s != NULL) memset(s, 0, sizeof(fp_l7_t));
   if (s == NULL || argc < 1) {
     free(s);
     napi_throw_error(env, NULL, "http1-rows: cannot create");
@@ -1882,16 +1922,16 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
   s->am_xfer = p;
   napi_value obj, ab, args, fn;
   napi_create_object(env, &obj);
-  if (napi_create_arraybuffer(env, sizeof(double) * 8, &p, &ab) != napi_ok) return NULL;
+  if (napi_create_arraybuffer(env, sizeof(double) * FP_SEG_ARGS * FP_SEG_BATCH, &p, &ab) != napi_ok) return NULL;
   s->args = p;
-  napi_create_typedarray(env, napi_float64_array, 8, ab, 0, &args);
+  napi_create_typedarray(env, napi_float64_array, FP_SEG_ARGS * FP_SEG_BATCH, ab, 0, &args);
   napi_create_reference(env, args, 1, &s->args_ref);
   napi_set_named_property(env, obj, "args", args);
 #define FP_FN(name, cb)                                          \
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, s, &fn); \
   napi_set_named_property(env, obj, name, fn);
   FP_FN("buf", fp_js_buf);
-  FP_FN("seg", fp_js_seg);
+  FP_FN("segs", fp_js_segs);
   FP_FN("open", fp_js_open);
   FP_FN("end", fp_js_end);
   FP_FN("tick", fp_js_tick);

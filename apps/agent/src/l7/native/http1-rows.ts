@@ -5,8 +5,9 @@
  * (a row object, pairing, the metrics' Map lookups, formatting) cost ~2.4 µs a row, and issue 4
  * asks for an HTTP-heavy capture's L7 analysis within 30 % of L4-only (docs/notes/l7-floor-session6.md).
  *
- * One N-API call per segment, its numbers passed through a shared Float64Array (`args`) so the
- * call decodes one argument. In own-thread mode (`fds`, used by one-thread analyze) the calls
+ * Segments go in batches: their numbers are queued in a shared Float64Array (`args`) and one
+ * N-API call (`segs(n)`) takes them, up to SEG_BATCH at a time, since a call costs as much as
+ * enqueueing a segment. Only segments of a pinned block wait in the queue; others go at once. In own-thread mode (`fds`, used by one-thread analyze) the calls
  * only enqueue commands, and a C thread runs them and writes the rows to the files itself
  * (docs/notes/l7-native-session8.md). The JS path (../protocols/http1.ts and the processor) stays the
  * reference: the native path's rows are byte-identical to it (test/l7/http1-native-diff.test.ts).
@@ -47,11 +48,18 @@ export interface NativeRowsConfig {
 
 /** One processor's native state. */
 export interface NativeRows {
-  /** seg()'s numbers: flow id, direction (oriented), offset, length, wire length, TCP seq, µs. */
+  /**
+   * segs()'s numbers, SEG_ARGS per segment: flow id, direction (oriented), offset, length, wire
+   * length, TCP seq, µs.
+   */
   args: Float64Array;
-  /** The array the next segments are in (call it only when the array changes). */
-  buf(b: Uint8Array): void;
-  seg(): void;
+  /**
+   * The array the next segments are in (call it only when the array changes); true when it is
+   * a pinned block, whose segments may be queued for a later segs(); else pass each at once.
+   */
+  buf(b: Uint8Array): boolean;
+  /** The first n (<= SEG_BATCH) segments in args, in order, from the buf() array. */
+  segs(n: number): void;
   /**
    * A flow: what its rows' fixed bytes are made of (client and server as the rows name them) and
    * its server's id for the metrics (unique per server address and port, never reused).
@@ -85,6 +93,9 @@ export interface NativeRows {
 }
 
 /** open()'s kinds (FP_KIND_* in the C): an HTTP/1 flow, a DNS-over-UDP flow. */
+/** Numbers per segment in `args`, and segments per segs() call at most (FP_SEG_ARGS, FP_SEG_BATCH in the C). */
+export const SEG_ARGS = 8;
+export const SEG_BATCH = 256;
 export const NATIVE_HTTP = 0;
 export const NATIVE_DNS = 1;
 
