@@ -1134,12 +1134,16 @@ export class FlowEngine {
     const ver = t.ver(f);
     const aIp = ipText(ver, t.a(f, 0), t.a(f, 1), t.a(f, 2), t.a(f, 3));
     const bIp = ipText(ver, t.b(f, 0), t.b(f, 1), t.b(f, 2), t.b(f, 3));
+    // Both ports read whichever side is the client: with one call per branch, the first flow
+    // whose client is side b met a call without feedback and deoptimized this function.
+    const pa = t.pa(f);
+    const pb = t.pb(f);
     return {
       flowId: this.flowIds.of(this.seqNo[f]!),
       clientIp: c === 0 ? aIp : bIp,
-      clientPort: c === 0 ? t.pa(f) : t.pb(f),
+      clientPort: c === 0 ? pa : pb,
       serverIp: c === 0 ? bIp : aIp,
-      serverPort: c === 0 ? t.pb(f) : t.pa(f),
+      serverPort: c === 0 ? pb : pa,
       ipProtocol: t.proto(f),
     };
   }

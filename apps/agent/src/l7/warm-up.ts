@@ -275,6 +275,16 @@ function http(w: Feeder, k: number, slot0: number): number {
   w.advance(31 * SECOND);
   h.send(0, req("GET", "/hang2", host, []));
   h.send(1, resp(200, "OK", [], ""));
+  // Picked up in the middle again, a few times, now that detection has feedback: the flows
+  // above came before V8 keeps feedback for HTTP/1's detect (it allocates it once a function
+  // has run a while), and web-1m's first flow that began with a response deoptimized it.
+  for (let i = 0; i < 12; i++) {
+    const r = flow(50100 + i + k * 16);
+    r.send(1, resp(304, "Not Modified", [], null));
+    r.send(0, req("GET", "/again", host, []));
+    r.send(1, resp(200, "OK", [], body(3)));
+    w.end(r.slot);
+  }
   w.end(a.slot);
   w.end(b.slot);
   w.end(e.slot);

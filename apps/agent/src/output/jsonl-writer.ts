@@ -344,7 +344,9 @@ export class JsonlWriter {
         o = writeNum(b, dv, o, v);
       } else if (typeof v === "boolean") {
         values[i] = v;
-        o = v ? writeAscii(b, o, "true") : writeAscii(b, o, "false");
+        // One call for both values: a call per value left the first `false` after optimization
+        // a call without feedback, and a deopt.
+        o = writeAscii(b, o, v ? "true" : "false");
       } else if (v === null) {
         values[i] = null;
         o = writeAscii(b, o, "null");
