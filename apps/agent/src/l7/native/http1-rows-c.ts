@@ -107,14 +107,15 @@ typedef struct {
   int len, kind, reqid, custom;
 } fp_name_t;
 
+/* Three groups of fields, each starting a cache line (the struct is allocated aligned): with the
+   row thread on, the other core writes its fields (parse scratch, buffers) for every message,
+   and a JS-thread field on one of their lines cost every call a cache miss. */
 typedef struct {
-  /* The JS thread's, on cache lines of their own: with the row thread on, the other core writes
-     the fields after these (parse scratch, buffers) for every message, and a JS field sharing one
-     of their lines costs every segs() call cache misses. */
   /* Set before the thread starts, then only read (by both). */
   _Alignas(64) int threaded;
   uint8_t *ring;
   uint64_t ring_cap;
+  /* The JS thread's. */
   _Alignas(64) napi_env env;
   const uint8_t *seg_data;
   size_t seg_len;
@@ -1218,8 +1219,6 @@ static void fp_wait_tail(fp_l7_t *s, uint64_t target) {
   pthread_mutex_unlock(&s->mu);
 }
 
-/* The JS thread: room for a command of 'size' bytes at the ring's head (a PAD command skips
-   what is left before the ring's end). */
 /* The JS thread: the ring has room up to 'end'. The row thread's 'tail' is read only when the
    last value read says the ring may be full: its cache line is written after every command. */
 static inline void fp_room_for(fp_l7_t *s, uint64_t end) {
@@ -1234,6 +1233,8 @@ static inline void fp_room_for(fp_l7_t *s, uint64_t end) {
   s->ptail = t;
 }
 
+/* The JS thread: room for a command of 'size' bytes at the ring's head (a PAD command skips
+   what is left before the ring's end). */
 static uint8_t *fp_cmd_room(fp_l7_t *s, uint32_t size) {
   uint64_t cap = s->ring_cap, h = s->phead, pos = h & (cap - 1);
   if (cap - pos < size) {

@@ -7,10 +7,11 @@
  *
  * Segments go in batches: their numbers are queued in a shared Float64Array (`args`) and one
  * N-API call (`segs(n)`) takes them, up to SEG_BATCH at a time, since a call costs as much as
- * enqueueing a segment. Only segments of a pinned block wait in the queue; others go at once. In own-thread mode (`fds`, used by one-thread analyze) the calls
- * only enqueue commands, and a C thread runs them and writes the rows to the files itself
- * (docs/notes/l7-native-session8.md). The JS path (../protocols/http1.ts and the processor) stays the
- * reference: the native path's rows are byte-identical to it (test/l7/http1-native-diff.test.ts).
+ * enqueueing a segment. Only segments of a pinned block wait in the queue; others go at once.
+ * In own-thread mode (`fds`, used by one-thread analyze) the calls only enqueue commands, and a
+ * C thread runs them and writes the rows to the files itself (docs/notes/l7-native-session8.md).
+ * The JS path (../protocols/http1.ts and the processor) stays the reference: the native path's
+ * rows are byte-identical to it (test/l7/http1-native-diff.test.ts).
  */
 import { pathToFileURL } from "node:url";
 import { buildAddon } from "@flowplane/core/native-addon";
@@ -92,10 +93,10 @@ export interface NativeRows {
   passed(mark: number): boolean;
 }
 
-/** open()'s kinds (FP_KIND_* in the C): an HTTP/1 flow, a DNS-over-UDP flow. */
 /** Numbers per segment in `args`, and segments per segs() call at most (FP_SEG_ARGS, FP_SEG_BATCH in the C). */
 export const SEG_ARGS = 8;
 export const SEG_BATCH = 256;
+/** open()'s kinds (FP_KIND_* in the C): an HTTP/1 flow, a DNS-over-UDP flow. */
 export const NATIVE_HTTP = 0;
 export const NATIVE_DNS = 1;
 
