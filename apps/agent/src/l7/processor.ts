@@ -803,15 +803,24 @@ export class L7Processor {
     return out;
   }
 
+  /**
+   * The flow in `slot`, if any. Slots past the array's end never had one: reading there is out
+   * of bounds, which deoptimized the callers the first time (flows that end without payload).
+   */
+  private flowAt(slot: number): FlowL7 | undefined {
+    if (slot < SLOT_ARRAY) return slot < this.bySlot.length ? this.bySlot[slot] : undefined;
+    return this.bigSlots.get(slot);
+  }
+
   /** The detected protocol of a flow ("" when unknown or not seen): for the L4 row. */
   protocolOf(slot: number): string {
-    const f = slot < SLOT_ARRAY ? this.bySlot[slot] : this.bigSlots.get(slot);
+    const f = this.flowAt(slot);
     return f === undefined ? "" : f.protoName;
   }
 
   /** The flow ended (closed or evicted): unanswered requests become timeout rows. */
   onFlowEnd(slot: number, tsMicros: number): void {
-    const f = slot < SLOT_ARRAY ? this.bySlot[slot] : this.bigSlots.get(slot);
+    const f = this.flowAt(slot);
     if (f === undefined) return;
     if (slot < SLOT_ARRAY) this.bySlot[slot] = undefined;
     else this.bigSlots.delete(slot);

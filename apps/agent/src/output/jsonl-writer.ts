@@ -19,6 +19,7 @@
  * work; `close()` waits for them. A failed write throws at the next flush or close.
  */
 import { closeSync, constants, openSync, writeSync } from "node:fs";
+import { devNull } from "node:os";
 import { type FileSink, failureError, fileSink } from "./file-sink.ts";
 
 const FLUSH_AT = 1 << 20;
@@ -91,11 +92,13 @@ function writeAscii(b: Buffer, o: number, t: string): number {
 /** JSON.stringify(v) of a number at b[o..] (NUM_MAX bytes reserved). */
 function writeNum(b: Buffer, dv: DataView, o: number, v: number): number {
   if ((v | 0) === v) {
-    // int32 (and -0, which JSON writes as 0)
-    if (v >= 0) return writeUint(b, dv, o, v);
+    // int32 (and -0, which JSON writes as 0). `| 0`: an int32 held as a double (read from a typed
+    // array, or computed) goes in as an integer; as it was, it met writeUint's optimized code,
+    // built for small integers only, and deoptimized it.
+    if (v >= 0) return writeUint(b, dv, o, v | 0);
     if (v === -2147483648) return writeAscii(b, o, "-2147483648");
     b[o] = 45;
-    return writeUint(b, dv, o + 1, -v);
+    return writeUint(b, dv, o + 1, -v | 0);
   }
   if (Number.isSafeInteger(v)) {
     // µs timestamps and 64-bit counters: an int32 of up to 8 digits, then exactly 8 digits.
@@ -104,7 +107,7 @@ function writeNum(b: Buffer, dv: DataView, o: number, v: number): number {
       v = -v;
     }
     const hi = Math.floor(v / 1e8);
-    o = writeUint(b, dv, o, hi);
+    o = writeUint(b, dv, o, hi | 0);
     write8(dv, o, (v - hi * 1e8) | 0);
     return o + 8;
   }
@@ -197,6 +200,7 @@ export class JsonlWriter {
   rows = 0;
 
   constructor(path: string) {
+    warmUpOnce();
     this.path = path;
     // O_APPEND: the native row path's thread writes whole lines to this descriptor too
     // (`appendFd`); every write then lands at the end, whole, whatever the other wrote.
@@ -433,6 +437,41 @@ export class JsonlWriter {
     closeSync(this.fd);
     if (err !== undefined) throw err;
   }
+}
+
+let warmed = false;
+
+/**
+ * Once per process, before the first real writer: 40 rows of every kind of value (plain, escaped
+ * and non-ASCII strings, a column equal to the one before it, small, negative, large and
+ * fractional numbers, both booleans, null, arrays, repeats of the previous row) to /dev/null.
+ * Why: `fields` and the number writers are optimized on the first few thousand rows of one kind
+ * (a capture's first L7 rows). The first L4 row's boolean, a number past the small integers or
+ * a string to escape then met code without feedback and deoptimized it: on the Redis-heavy
+ * capture, `fields` was compiled 4 times and `writeNum` 3 (~140 ms of compiles on a 2-core
+ * machine). The rows of this warm-up are too few to optimize anything themselves.
+ */
+function warmUpOnce(): void {
+  if (warmed) return;
+  warmed = true;
+  const w = new JsonlWriter(devNull);
+  const strs = ["plain", 'a "quoted" \\ one', "ünïcödé", "", "plain"];
+  const nums = [0, 7, -3, 2147483647, 4294967295, -2147483648, 1_795_768_662_663_572, 0.25, -0.5, Number.NaN];
+  for (let i = 0; i < 40; i++) {
+    const s = strs[i % strs.length]!;
+    w.write({
+      a: s,
+      b: s,
+      c: nums[i % nums.length]!,
+      d: nums[(i * 3) % nums.length]!,
+      e: i % 2 === 0,
+      f: i % 3 === 0 ? null : s,
+      g: [i, nums[i % nums.length]!],
+      h: i >> 2,
+    });
+    if (i % 8 === 7) w.write({ other: i });
+  }
+  w.close();
 }
 
 /** Copies n bytes from an earlier place in the buffer, a word at a time (3 bytes past dst + n may be overwritten). */
