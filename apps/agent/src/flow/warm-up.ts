@@ -17,9 +17,10 @@
  * (~6 ms); with the record loop's fix it took 310 instructions a packet off the bench capture
  * (docs/benchmarks.md, "Hot path work, session 3").
  *
- * Not warmed: the pcap reader (its handler call would see two handlers and stop being
- * inlined, see pcap-reader.ts for how it avoids the deopts instead) and the JSONL writer (its
- * warm-up cost 84 M instructions, more than the one deopt it saves).
+ * Not warmed here: the pcap reader (its handler call would see two handlers and stop being
+ * inlined, see pcap-reader.ts for how it avoids the deopts instead). The JSONL writer warms
+ * itself, with 40 small rows (output/jsonl-writer.ts); an earlier warm-up here, through the
+ * engine's rows, cost 84 M instructions, more than the one deopt it saved then.
  */
 import type { FlowEngine } from "./flow-engine.ts";
 
