@@ -1,9 +1,9 @@
 /**
  * Warm-up: a few hundred synthetic packets of every kind the hot path meets (TCP open, data,
  * retransmission, dup ACKs, zero window, keep-alive, out of order, FIN, RST, port reuse,
- * handshakes captured in part; UDP,
- * ICMP, IPv6, VLAN, VXLAN, fragments, non-IP, a truncated frame; per-second metrics, timeouts,
- * a minute report) go once per process into a throw-away engine.
+ * handshakes captured in part; UDP, ICMP, IPv6, VLAN, VXLAN, fragments, non-IP, a truncated
+ * frame; per-second metrics, timeouts, a minute report) go once per process into a throw-away
+ * engine.
  *
  * Why: V8 optimizes the hot functions after a few thousand packets with the type feedback seen
  * so far. On a real capture the first FIN, RST, UDP packet or hash collision comes later, meets

@@ -322,7 +322,7 @@ export class L7Processor {
     tcpSeq: number,
     tsMicros: number,
   ): void {
-    let f = slot < SLOT_ARRAY ? this.bySlot[slot] : this.bigSlots.get(slot);
+    let f = this.flowAt(slot);
     if (f === undefined) {
       f = new FlowL7(slot, this.describe(slot), this.flowSeq++);
       if (slot < SLOT_ARRAY) this.bySlot[slot] = f;

@@ -1251,10 +1251,9 @@ static uint8_t *fp_cmd_room(fp_l7_t *s, uint32_t size) {
   return s->ring + pos;
 }
 
-/* The JS thread: the command just written goes out; a sleeping thread is woken once a
+/* The JS thread: the commands enqueued so far go out; a sleeping thread is woken once a
    backlog is worth it (it also wakes itself every 20 ms and whenever the JS thread waits). */
-static void fp_cmd_publish(fp_l7_t *s, uint32_t size) {
-  s->phead += size;
+static void fp_publish(fp_l7_t *s) {
   atomic_store_explicit(&s->head, s->phead, memory_order_release);
   /* Looked at every few KiB only: the thread's flags and tail are other cores' cache lines. */
   if (s->phead - s->wake_checked < FP_WAKE / 4) return;
@@ -1266,6 +1265,12 @@ static void fp_cmd_publish(fp_l7_t *s, uint32_t size) {
     pthread_cond_signal(&s->cv_cons);
     pthread_mutex_unlock(&s->mu);
   }
+}
+
+/* The JS thread: the command just written at the ring's head goes out. */
+static void fp_cmd_publish(fp_l7_t *s, uint32_t size) {
+  s->phead += size;
+  fp_publish(s);
 }
 
 static void fp_cmd_simple(fp_l7_t *s, int op, int32_t id, int64_t ts) {
@@ -1551,6 +1556,7 @@ static void fp_seg_one(fp_l7_t *s, const double *g) {
       c->off = 0;
       c->blen = copy;
     }
+    /* Enqueued; segs() publishes the batch. */
     s->phead += size;
     return;
   }
@@ -1571,7 +1577,7 @@ static napi_value fp_js_segs(napi_env env, napi_callback_info info) {
   if (n > FP_SEG_BATCH) n = FP_SEG_BATCH;
   uint64_t h0 = s->phead;
   for (int32_t i = 0; i < n; i++) fp_seg_one(s, s->args + (size_t)i * FP_SEG_ARGS);
-  if (s->phead != h0) fp_cmd_publish(s, 0);
+  if (s->phead != h0) fp_publish(s);
   return NULL;
 }
 
@@ -1840,7 +1846,7 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
   napi_value cfg;
   napi_get_cb_info(env, info, &argc, &cfg, NULL, NULL);
   /* Aligned as its type is, so that the fields of the two threads start cache lines of their own. */
-  fp_l7_t *s = aligned_alloc(_Alignof(fp_l7_t), (sizeof(fp_l7_t) + 63) & ~(size_t)63);
+  fp_l7_t *s = aligned_alloc(_Alignof(fp_l7_t), sizeof(fp_l7_t));
   if (s != NULL) memset(s, 0, sizeof(fp_l7_t));
   if (s == NULL || argc < 1) {
     free(s);
