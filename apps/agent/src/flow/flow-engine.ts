@@ -40,6 +40,7 @@ import {
 // so L4-only workers start without it (a worker bundle with it took ~60 ms more to load).
 import type { L7Processor, L7ProcessorOptions } from "../l7/index.ts";
 import { M, METRIC_FIELDS, type MetricKeyView, NetworkMetricsTable, NF } from "../metrics/network-metrics.ts";
+import type { ChunkSink } from "../output/file-sink.ts";
 import { FlowIdText } from "./flow-id.ts";
 import { FlowTable, flowHash } from "./flow-table.ts";
 import { ipText } from "./ip-text.ts";
@@ -1172,6 +1173,11 @@ export class FlowEngine {
   /** The L7 processor's block fence for the capture reader (see L7Processor.blockFence). */
   l7BlockFence(): BlockFence | undefined {
     return this.l7?.blockFence();
+  }
+
+  /** The L7 processor's writer of the JSONL files' chunks, if it has one (see L7Processor.chunkSink). */
+  l7ChunkSink(): ChunkSink | undefined {
+    return this.l7?.chunkSink();
   }
 
   /** How the L7 processor makes rows (its `nativeKind`), or "" without L7. */

@@ -4,7 +4,9 @@
  * See index.ts for the interface the flow engine calls.
  */
 import { constants as osConstants } from "node:os";
+import { getSystemErrorMap } from "node:util";
 import type { BlockFence } from "../capture/chunked-source.ts";
+import type { ChunkSink } from "../output/file-sink.ts";
 import { AppMetrics, type AppMetricsRow } from "./app-metrics.ts";
 import {
   NATIVE_DNS,
@@ -885,7 +887,7 @@ export class L7Processor {
     const n = nat.stats();
     const errno = n[STAT.writeErrno]!;
     if (errno !== 0) {
-      const code = Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? "unknown";
+      const code = errnoCode(errno);
       throw new Error(
         `l7_flow_log / application_metrics: the native row thread's write failed (${code}, errno ${errno}): check the output directory's disk space and permissions`,
       );
@@ -914,6 +916,25 @@ export class L7Processor {
       },
       waitFor: (m) => nat.waitFor(m),
       passed: (m) => nat.passed(m),
+    };
+  }
+
+  /**
+   * With the native path on its own thread: a sink through which that thread also writes the JS
+   * JSONL writers' chunks (see JsonlWriter.useSink); else undefined.
+   */
+  chunkSink(): ChunkSink | undefined {
+    const nat = this.nat;
+    if (nat === null || !nat.threaded) return undefined;
+    return {
+      write: (fd, b, len) => nat.wchunk(fd, b, len),
+      wait: (seq) => nat.waitFor(seq),
+      failure: (fd) => {
+        const errno = nat.wfail(fd);
+        if (errno === 0) return undefined;
+        const [code, text] = getSystemErrorMap().get(-errno) ?? [errnoCode(errno), "write failed"];
+        return { fd, message: `${code}: ${text}, write`, code, errno: -errno, syscall: "write" };
+      },
     };
   }
 
@@ -963,4 +984,9 @@ export class L7Processor {
     }
     return s;
   }
+}
+
+/** The name of an errno (ENOSPC), or "unknown". */
+function errnoCode(errno: number): string {
+  return Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? "unknown";
 }

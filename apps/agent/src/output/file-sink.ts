@@ -67,6 +67,19 @@ try {
 }
 `;
 
+/**
+ * Where a JsonlWriter's chunks go to be written by another thread: this isolate's FileSink, or
+ * the native L7 row thread when one runs (it writes every file of the analysis then).
+ */
+export interface ChunkSink {
+  /** Queues buf[0..len) for fd (copied: buf may be reused at once); returns a sequence number. */
+  write(fd: number, buf: Uint8Array, len: number): number;
+  /** Returns once what was queued up to `seq` is written. */
+  wait(seq: number): void;
+  /** The first failed write to fd not yet reported, if any (then forgotten). */
+  failure(fd: number): WriteFailure | undefined;
+}
+
 export interface WriteFailure {
   fd: number;
   message: string;
@@ -75,7 +88,7 @@ export interface WriteFailure {
   syscall?: string;
 }
 
-export class FileSink {
+export class FileSink implements ChunkSink {
   private ctl: Int32Array;
   private queue: Int32Array;
   private data: SharedArrayBuffer;

@@ -20,7 +20,7 @@
  */
 import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { devNull } from "node:os";
-import { type FileSink, failureError, fileSink } from "./file-sink.ts";
+import { type ChunkSink, failureError, fileSink } from "./file-sink.ts";
 
 const FLUSH_AT = 1 << 20;
 const COPY_NATIVE = 64;
@@ -193,8 +193,8 @@ export class JsonlWriter {
   private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   private pos = 0;
   private shape: Shape | null | undefined;
-  /** The writer thread's sink once the file has had a full chunk (null: written here). */
-  private sink: FileSink | null | undefined;
+  /** The writer thread's sink once the file has had a full chunk or useSink() (null: written here). */
+  private sink: ChunkSink | null | undefined;
   /** The last chunk handed to the sink (-1: none). */
   private lastSeq = -1;
   rows = 0;
@@ -217,6 +217,23 @@ export class JsonlWriter {
    */
   get appendFd(): number {
     return this.fd;
+  }
+
+  /**
+   * Hands this file's chunks to `sink` from now on instead of this isolate's writer thread,
+   * which is then never started if no other file needs it (the native L7 row thread takes
+   * every file of an analysis: one writer thread fewer competing for the cores).
+   */
+  useSink(sink: ChunkSink): void {
+    if (this.sink === sink) return;
+    if (this.lastSeq >= 0 && this.sink) {
+      // Chunks already queued elsewhere land first.
+      this.sink.wait(this.lastSeq);
+      const f = this.sink.failure(this.fd);
+      if (f) throw failureError(f, this.path);
+    }
+    this.sink = sink;
+    this.lastSeq = -1;
   }
 
   write(row: object): void {

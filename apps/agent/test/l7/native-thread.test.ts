@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ChunkedSource } from "../../src/capture/chunked-source.ts";
 import { createL7Processor, type L7Processor, type L7ProcessorOptions } from "../../src/l7/index.ts";
+import { JsonlWriter } from "../../src/output/jsonl-writer.ts";
 import { eventsOf, type GenConfig, type GenFlow, genFlow } from "./http1-traffic-gen.ts";
 
 const T0 = 1_700_000_000_000_000;
@@ -240,6 +241,74 @@ describe("the native row path on its own thread", () => {
     } finally {
       closeSync(full);
     }
+  });
+
+  it("the thread writes the JSONL writers' chunks too: in order, two files interleaved with its own rows, a row longer than a slot", () => {
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
+    const fds: [number, number] = [openSync(join(dir, "sink-l7.jsonl"), flags), openSync(join(dir, "sink-am.jsonl"), flags)];
+    const meta = makeFlows(11, 40, { hostility: 0, extraHeaders: [] });
+    const slots = new Map(meta.map((f, i) => [i + 1, f.meta]));
+    const p = createL7Processor({
+      describeFlow: (slot) => slots.get(slot)!,
+      rawRows: { l7: () => {}, appMetrics: () => {}, fds },
+    });
+    const sink = p.chunkSink();
+    expect(sink, "a processor on its own thread writes chunks").toBeDefined();
+    const a = new JsonlWriter(join(dir, "sink-a.jsonl"));
+    const b = new JsonlWriter(join(dir, "sink-b.jsonl"));
+    a.useSink(sink!);
+    b.useSink(sink!);
+    const want = { a: [] as string[], b: [] as string[] };
+    let i = 0;
+    let last = T0;
+    for (const e of eventsOf(meta)) {
+      last = Math.max(last, e.ts);
+      const slot = meta.indexOf(e.flow) + 1;
+      if (e.seg < 0) p.onFlowEnd(slot, e.ts);
+      else {
+        const s = e.flow.segs[e.seg]!;
+        p.onPayload(slot, s.dir, s.data, 0, s.data.length, s.wireLen, s.seq, s.ts);
+      }
+      // ~6 MiB per file, and once a row of 1.5 MiB (past a slot: written as two commands).
+      for (let k = 0; k < 40; k++, i++) {
+        const row = { i, pad: "x".repeat(i === 5000 ? 1_500_000 : (i * 37) % 300) };
+        const w = i % 3 === 0 ? b : a;
+        w.write(row);
+        (w === a ? want.a : want.b).push(`${JSON.stringify(row)}\n`);
+      }
+    }
+    p.flush(last);
+    a.close();
+    b.close();
+    closeSync(fds[0]);
+    closeSync(fds[1]);
+    expect(i).toBeGreaterThan(5000);
+    expect(readFileSync(join(dir, "sink-a.jsonl"), "utf8") === want.a.join(""), "file a").toBe(true);
+    expect(readFileSync(join(dir, "sink-b.jsonl"), "utf8") === want.b.join(""), "file b").toBe(true);
+    expect(lines(readFileSync(join(dir, "sink-l7.jsonl"), "latin1"))).toBeGreaterThan(0);
+  });
+
+  it("a failed chunk write on the thread is thrown by the writer's close, naming the file", () => {
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
+    const fds: [number, number] = [openSync(join(dir, "fail-l7.jsonl"), flags), openSync(join(dir, "fail-am.jsonl"), flags)];
+    const p = createL7Processor({
+      describeFlow: () => makeFlows(1, 1, { hostility: 0, extraHeaders: [] })[0]!.meta,
+      rawRows: { l7: () => {}, appMetrics: () => {}, fds },
+    });
+    const w = new JsonlWriter("/dev/full");
+    w.useSink(p.chunkSink()!);
+    let err: NodeJS.ErrnoException | undefined;
+    try {
+      for (let i = 0; i < 30_000; i++) w.write({ i, pad: "f".repeat(100) });
+      w.close();
+    } catch (e) {
+      err = e as NodeJS.ErrnoException;
+    } finally {
+      closeSync(fds[0]);
+      closeSync(fds[1]);
+    }
+    expect(err?.code).toBe("ENOSPC");
+    expect(err?.message).toMatch(/no space left on device.*\/dev\/full/);
   });
 
   it("FLOWPLANE_L7_THREAD=0 keeps the native path synchronous", () => {

@@ -36,6 +36,11 @@ export const HTTP1_ROWS_C = String.raw`
    ring stays in the caches (8 MiB: 746-805 ms on web-1m, 1 MiB: 725-775, 6 alternated rounds).
    It must hold one copied segment (MAX_PACKET, 256 KiB) with its header. */
 #define FP_RING (1u << 20)
+/* wchunk(): the JS JSONL writers' chunks the thread writes (slots of this many bytes; a longer
+   chunk goes as several commands), and the failed writes kept for failure(fd). */
+#define FP_WSLOTS 4
+#define FP_WSLOT_BYTES ((1u << 20) + (64u << 10))
+#define FP_WFAILS 8
 /* segs(): numbers per segment in args, and segments per call at most. */
 #define FP_SEG_ARGS 8
 #define FP_SEG_BATCH 256
@@ -131,6 +136,9 @@ typedef struct {
   int *m_free;
   int m_nfree, m_cap, m_next;
   napi_ref seg_ref;
+  /* wchunk()'s copies, each free once 'tail' reaches its free_at */
+  uint8_t *wslot[FP_WSLOTS];
+  uint64_t wslot_free_at[FP_WSLOTS];
   /* The rest is the row thread's (or, without one, the JS thread's), except the ring's atomics. */
   _Alignas(64) napi_ref sink_l7, sink_am, out_ref, am_xfer_ref, args_ref;
   uint8_t *am_xfer;
@@ -167,6 +175,9 @@ typedef struct {
   /* Own-thread mode (fp_thread_main): the JS calls only enqueue commands into 'ring'; the
      thread owns the fields from sink_l7 on and writes rows to the files itself. */
   int fd_l7, fd_am, write_errno;
+  /* Failed writes of wchunk()'s chunks: (fd, errno), read by the JS thread once past them. */
+  int wfail_fd[FP_WFAILS], wfail_errno[FP_WFAILS];
+  _Atomic int nwfail;
   pthread_t th;
   pthread_mutex_t mu;
   pthread_cond_t cv_cons, cv_prod;
@@ -1161,10 +1172,11 @@ static int fp_arg_str(napi_env env, napi_value v, char *buf, size_t cap) {
 
 /* ---- own-thread mode: the command ring ----------------------------------------------- */
 
-enum { FP_OP_PAD, FP_OP_SEG, FP_OP_OPEN, FP_OP_END, FP_OP_TICK, FP_OP_FLUSH };
+enum { FP_OP_PAD, FP_OP_SEG, FP_OP_OPEN, FP_OP_END, FP_OP_TICK, FP_OP_FLUSH, FP_OP_WRITE };
 
 /* A command in the ring: 'size' bytes (8-aligned) with what follows it. SEG: a segment at
-   data[off..off+len) of a pinned block, or (data NULL) its bytes copied after the header. */
+   data[off..off+len) of a pinned block, or (data NULL) its bytes copied after the header.
+   WRITE: data[0..len) (a wchunk() slot) to descriptor 'off'. */
 typedef struct {
   uint32_t size;
   uint8_t op, dir;
@@ -1388,6 +1400,26 @@ static void fp_flush(fp_l7_t *s) {
   fp_drain(s);
 }
 
+/* A JS writer's chunk (wchunk()): written whole, or its failure noted for that descriptor (once
+   FP_WFAILS are noted, later ones are dropped: the writer has already seen one). */
+static void fp_write_chunk(fp_l7_t *s, int fd, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      int k = atomic_load_explicit(&s->nwfail, memory_order_relaxed);
+      if (k < FP_WFAILS) {
+        s->wfail_fd[k] = fd;
+        s->wfail_errno[k] = errno;
+        atomic_store_explicit(&s->nwfail, k + 1, memory_order_release);
+      }
+      return;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
 static void fp_run_cmd(fp_l7_t *s, const fp_cmd_t *c) {
   switch (c->op) {
   case FP_OP_SEG: {
@@ -1415,6 +1447,9 @@ static void fp_run_cmd(fp_l7_t *s, const fp_cmd_t *c) {
     break;
   case FP_OP_FLUSH:
     fp_flush(s);
+    break;
+  case FP_OP_WRITE:
+    fp_write_chunk(s, c->off, c->data, (size_t)c->len);
     break;
   default:
     break;
@@ -1763,6 +1798,88 @@ static napi_value fp_js_wait_for(napi_env env, napi_callback_info info) {
 
 /* stats() -> the counters (S_*), then buffered bytes, held bytes, pending, max pending per
    flow, flows, metrics folded, metrics late rows, output failed. */
+/* A wchunk() slot to copy into: a free one, a new one, else the oldest once the thread is past
+   its chunk; -1 when out of memory. */
+static int fp_wslot(fp_l7_t *s) {
+  uint64_t t = atomic_load_explicit(&s->tail, memory_order_acquire);
+  for (int i = 0; i < FP_WSLOTS; i++)
+    if (s->wslot[i] != NULL && s->wslot_free_at[i] <= t) return i;
+  for (int i = 0; i < FP_WSLOTS; i++)
+    if (s->wslot[i] == NULL) {
+      s->wslot[i] = malloc(FP_WSLOT_BYTES);
+      s->wslot_free_at[i] = 0;
+      return s->wslot[i] != NULL ? i : -1;
+    }
+  int o = 0;
+  for (int i = 1; i < FP_WSLOTS; i++)
+    if (s->wslot_free_at[i] < s->wslot_free_at[o]) o = i;
+  fp_wait_tail(s, s->wslot_free_at[o]);
+  return o;
+}
+
+/* wchunk(fd, bytes, len) -> mark: the thread writes bytes[0..len) to fd after everything
+   enqueued so far (a JSONL writer's chunk, copied here: the caller may reuse its array at once). */
+static napi_value fp_js_wchunk(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3], res;
+  fp_l7_t *s = fp_self(env, info, &argc, a);
+  int32_t fd = -1;
+  double dlen = -1;
+  void *data = NULL;
+  size_t blen = 0;
+  if (!s->threaded || argc < 3 || napi_get_value_int32(env, a[0], &fd) != napi_ok || fd < 0 ||
+      !fp_u8_arg(env, a[1], &data, &blen) || napi_get_value_double(env, a[2], &dlen) != napi_ok || !(dlen >= 0) ||
+      dlen > (double)blen) {
+    napi_throw_error(env, NULL, "http1-rows: wchunk(fd, bytes, len) needs the row thread, a descriptor and a length within the array");
+    return NULL;
+  }
+  const uint8_t *p = data;
+  size_t n = (size_t)dlen;
+  while (n > 0) {
+    size_t k = n < FP_WSLOT_BYTES ? n : FP_WSLOT_BYTES;
+    int i = fp_wslot(s);
+    if (i < 0) {
+      napi_throw_error(env, NULL, "http1-rows: out of memory for a chunk to write");
+      return NULL;
+    }
+    memcpy(s->wslot[i], p, k);
+    uint32_t size = (sizeof(fp_cmd_t) + 7) & ~7u;
+    fp_cmd_t *c = (fp_cmd_t *)fp_cmd_room(s, size);
+    c->size = size;
+    c->op = FP_OP_WRITE;
+    c->off = fd;
+    c->len = (int32_t)k;
+    c->data = s->wslot[i];
+    fp_cmd_publish(s, size);
+    s->wslot_free_at[i] = s->phead;
+    p += k;
+    n -= k;
+  }
+  napi_create_double(env, (double)s->phead, &res);
+  return res;
+}
+
+/* wfail(fd) -> errno of the first failed wchunk() write to fd not yet reported (then forgotten),
+   or 0; complete for the chunks before a mark once waitFor(mark) has returned. */
+static napi_value fp_js_wfail(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1], res;
+  fp_l7_t *s = fp_self(env, info, &argc, a);
+  int32_t fd = -1;
+  int e = 0;
+  if (argc >= 1 && napi_get_value_int32(env, a[0], &fd) == napi_ok) {
+    int k = atomic_load_explicit(&s->nwfail, memory_order_acquire);
+    for (int i = 0; i < k; i++)
+      if (s->wfail_fd[i] == fd && s->wfail_errno[i] != 0) {
+        e = s->wfail_errno[i];
+        s->wfail_errno[i] = 0;
+        break;
+      }
+  }
+  napi_create_int32(env, e, &res);
+  return res;
+}
+
 static napi_value fp_js_stats(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   fp_l7_t *s = fp_self(env, info, &argc, NULL);
@@ -1810,6 +1927,7 @@ static void fp_l7_finalize(napi_env env, void *data, void *hint) {
     pthread_cond_destroy(&s->cv_prod);
     free(s->ring);
     free(s->m_free);
+    for (int i = 0; i < FP_WSLOTS; i++) free(s->wslot[i]);
   }
   for (int i = 0; i < s->npin; i++)
     if (s->pin_ref[i]) napi_delete_reference(env, s->pin_ref[i]);
@@ -1948,6 +2066,8 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
   FP_FN("mark", fp_js_mark);
   FP_FN("waitFor", fp_js_wait_for);
   FP_FN("passed", fp_js_passed);
+  FP_FN("wchunk", fp_js_wchunk);
+  FP_FN("wfail", fp_js_wfail);
   /* fds: [l7, am] descriptors (O_APPEND) turn on own-thread mode */
   napi_value fds;
   bool has_fds = false;

@@ -91,6 +91,13 @@ export interface NativeRows {
   waitFor(mark: number): void;
   /** Whether the thread has run what was enqueued before `mark` (without waiting). */
   passed(mark: number): boolean;
+  /**
+   * Own-thread mode: the thread writes b[0..len) to descriptor fd after everything enqueued so
+   * far (copied first: the caller may reuse b at once); returns a mark for waitFor().
+   */
+  wchunk(fd: number, b: Uint8Array, len: number): number;
+  /** The errno of the first failed wchunk() write to fd not yet reported (then forgotten), or 0. */
+  wfail(fd: number): number;
 }
 
 /** Numbers per segment in `args`, and segments per segs() call at most (FP_SEG_ARGS, FP_SEG_BATCH in the C). */
