@@ -16,6 +16,7 @@ import {
   type RawSink,
   SEG_ARGS,
   SEG_BATCH,
+  SEG_END,
   STAT,
 } from "./native/http1-rows.ts";
 import { dns } from "./protocols/dns.ts";
@@ -828,8 +829,13 @@ export class L7Processor {
     else this.bigSlots.delete(slot);
     this.live--;
     if (f.nat >= 0) {
-      this.natSegs();
-      this.nat!.end(f.nat, tsMicros);
+      // After the flow's queued segments, in the same queue.
+      const a = this.nargs;
+      const i = this.natQueued * SEG_ARGS;
+      a[i] = f.nat;
+      a[i + 1] = SEG_END;
+      a[i + 6] = tsMicros;
+      if (++this.natQueued === SEG_BATCH) this.natSegs();
       return;
     }
     if (f.held !== null) {

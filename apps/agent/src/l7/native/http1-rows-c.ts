@@ -43,6 +43,8 @@ export const HTTP1_ROWS_C = String.raw`
 #define FP_WFAILS 8
 /* segs(): numbers per segment in args, and segments per call at most. */
 #define FP_SEG_ARGS 8
+/* segs(): a queued flow end has this in its direction's place (SEG_END in http1-rows.ts). */
+#define FP_SEG_END 2
 #define FP_SEG_BATCH 256
 #define FP_WAKE (32u << 10)
 
@@ -1560,11 +1562,27 @@ static napi_value fp_js_buf(napi_env env, napi_callback_info info) {
 
 /* One payload segment of the buf() array; g[0..6] = flow id, direction (already oriented),
    offset, captured length, wire length, TCP sequence, timestamp (µs). */
+/* A flow's end (from end() or queued in segs()): its pending requests become rows, and its id
+   is free for a later open(). */
+static void fp_end_one(fp_l7_t *s, double id, double ts) {
+  if (!s->threaded) {
+    fp_flow_end(s, (int)id, (int64_t)ts);
+    return;
+  }
+  if (!(id >= 0 && id < s->m_next)) return;
+  fp_cmd_simple(s, FP_OP_END, (int32_t)id, (int64_t)ts);
+  s->m_free[s->m_nfree++] = (int)id;
+}
+
 static void fp_seg_one(fp_l7_t *s, const double *g) {
+  if (g[1] == FP_SEG_END) {
+    fp_end_one(s, g[0], g[6]);
+    return;
+  }
   const uint8_t *data = s->seg_data;
   size_t blen = s->seg_len;
   int32_t off = (int32_t)g[2], len = (int32_t)g[3], wire = (int32_t)g[4];
-  if (off < 0 || len < 0 || (size_t)off + (size_t)len > blen || wire < len) return;
+  if (data == NULL || off < 0 || len < 0 || (size_t)off + (size_t)len > blen || wire < len) return;
   if (s->threaded) {
     int32_t id = (int32_t)g[0];
     if (id < 0 || id >= s->m_next) return;
@@ -1601,14 +1619,15 @@ static void fp_seg_one(fp_l7_t *s, const double *g) {
   if (s->am_out.len >= FP_FLUSH_AT) fp_drain_am(s);
 }
 
-/* segs(n): the first n segments queued in args (FP_SEG_ARGS numbers each, see fp_seg_one), in
-   order; one call for a batch, since the call itself costs as much as enqueueing one. */
+/* segs(n): the first n segments and flow ends queued in args (FP_SEG_ARGS numbers each, see
+   fp_seg_one), in order; one call for a batch, since the call itself costs as much as enqueueing
+   one. */
 static napi_value fp_js_segs(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
   fp_l7_t *s = fp_self(env, info, &argc, a);
   int32_t n = 0;
-  if (s->seg_data == NULL || argc < 1 || napi_get_value_int32(env, a[0], &n) != napi_ok) return NULL;
+  if (argc < 1 || napi_get_value_int32(env, a[0], &n) != napi_ok) return NULL;
   if (n > FP_SEG_BATCH) n = FP_SEG_BATCH;
   uint64_t h0 = s->phead;
   for (int32_t i = 0; i < n; i++) fp_seg_one(s, s->args + (size_t)i * FP_SEG_ARGS);
@@ -1700,13 +1719,7 @@ static napi_value fp_js_end(napi_env env, napi_callback_info info) {
   if (argc < 2) return NULL;
   napi_get_value_double(env, a[0], &id);
   napi_get_value_double(env, a[1], &ts);
-  if (!s->threaded) {
-    fp_flow_end(s, (int)id, (int64_t)ts);
-    return NULL;
-  }
-  if (id < 0 || id >= s->m_next) return NULL;
-  fp_cmd_simple(s, FP_OP_END, (int32_t)id, (int64_t)ts);
-  s->m_free[s->m_nfree++] = (int)id;
+  fp_end_one(s, id, ts);
   return NULL;
 }
 

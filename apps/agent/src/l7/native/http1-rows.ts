@@ -51,7 +51,7 @@ export interface NativeRowsConfig {
 export interface NativeRows {
   /**
    * segs()'s numbers, SEG_ARGS per segment: flow id, direction (oriented), offset, length, wire
-   * length, TCP seq, µs.
+   * length, TCP seq, µs. A flow's end: flow id, SEG_END, and its µs in the seventh place.
    */
   args: Float64Array;
   /**
@@ -59,7 +59,7 @@ export interface NativeRows {
    * a pinned block, whose segments may be queued for a later segs(); else pass each at once.
    */
   buf(b: Uint8Array): boolean;
-  /** The first n (<= SEG_BATCH) segments in args, in order, from the buf() array. */
+  /** The first n (<= SEG_BATCH) segments (from the buf() array) and flow ends in args, in order. */
   segs(n: number): void;
   /**
    * A flow: what its rows' fixed bytes are made of (client and server as the rows name them) and
@@ -103,6 +103,12 @@ export interface NativeRows {
 /** Numbers per segment in `args`, and segments per segs() call at most (FP_SEG_ARGS, FP_SEG_BATCH in the C). */
 export const SEG_ARGS = 8;
 export const SEG_BATCH = 256;
+/**
+ * In a segs() record's direction place: the flow's end (FP_SEG_END in the C). Queued with the
+ * segments: an end() call of its own made the queue go out at every flow's end, ~30 segments a
+ * call on web-1m instead of up to SEG_BATCH, and cost two calls a flow.
+ */
+export const SEG_END = 2;
 /** open()'s kinds (FP_KIND_* in the C): an HTTP/1 flow, a DNS-over-UDP flow. */
 export const NATIVE_HTTP = 0;
 export const NATIVE_DNS = 1;
