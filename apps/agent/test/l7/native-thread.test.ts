@@ -245,7 +245,10 @@ describe("the native row path on its own thread", () => {
 
   it("the thread writes the JSONL writers' chunks too: in order, two files interleaved with its own rows, a row longer than a slot", () => {
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
-    const fds: [number, number] = [openSync(join(dir, "sink-l7.jsonl"), flags), openSync(join(dir, "sink-am.jsonl"), flags)];
+    const fds: [number, number] = [
+      openSync(join(dir, "sink-l7.jsonl"), flags),
+      openSync(join(dir, "sink-am.jsonl"), flags),
+    ];
     const meta = makeFlows(11, 40, { hostility: 0, extraHeaders: [] });
     const slots = new Map(meta.map((f, i) => [i + 1, f.meta]));
     const p = createL7Processor({
@@ -290,7 +293,10 @@ describe("the native row path on its own thread", () => {
 
   it("a failed chunk write on the thread is thrown by the writer's close, naming the file", () => {
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
-    const fds: [number, number] = [openSync(join(dir, "fail-l7.jsonl"), flags), openSync(join(dir, "fail-am.jsonl"), flags)];
+    const fds: [number, number] = [
+      openSync(join(dir, "fail-l7.jsonl"), flags),
+      openSync(join(dir, "fail-am.jsonl"), flags),
+    ];
     const p = createL7Processor({
       describeFlow: () => makeFlows(1, 1, { hostility: 0, extraHeaders: [] })[0]!.meta,
       rawRows: { l7: () => {}, appMetrics: () => {}, fds },
