@@ -76,6 +76,8 @@ function agent(file, workers, outDir, l7 = false) {
     },
   );
   const probe = JSON.parse(t.stdout.trim().split("\n").pop());
+  if (process.env.FLOWPLANE_BENCH_TRACE)
+    process.stderr.write(`TRACE ${workers} ${l7 ? "l7" : "l4"} ${t.stdout.trim().split("\n").pop()}\n`);
   return { ...probe, processWallS: t.wallS, processRss: t.rssBytes };
 }
 

@@ -61,9 +61,11 @@ export interface L7ProcessorOptions extends HeaderPolicyOptions {
    * Other protocols still use onL7 / onAppMetrics. With `fds` (the two files' descriptors,
    * O_APPEND) the native path runs on its own thread, which appends to them itself, unless
    * FLOWPLANE_L7_THREAD=0: the caller then reads its capture through `blockFence()`, and the
-   * sinks get the rows' counts (no bytes) at flush().
+   * sinks get the rows' counts (no bytes) at flush(). The thread writes the two files through
+   * the page cache until those writes turn slow, then with O_DIRECT (FLOWPLANE_L7_DIRECT: `1`
+   * from the start, `0` never; `directSlow` is NativeRowsConfig's, for tests).
    */
-  rawRows?: { l7: RawSink; appMetrics: RawSink; fds?: [number, number] };
+  rawRows?: { l7: RawSink; appMetrics: RawSink; fds?: [number, number]; directSlow?: [number, number] };
 }
 
 export interface L7Stats {
@@ -287,6 +289,8 @@ export class L7Processor {
         l7: o.rawRows!.l7,
         am: o.rawRows!.appMetrics,
         ...(o.rawRows!.fds && process.env.FLOWPLANE_L7_THREAD !== "0" ? { fds: o.rawRows!.fds } : {}),
+        direct: DIRECT_MODES[process.env.FLOWPLANE_L7_DIRECT ?? ""] ?? 0,
+        ...(o.rawRows!.directSlow ? { directSlow: o.rawRows!.directSlow } : {}),
       });
       this.nargs = this.nat.args;
       this.nativeKind = "native";
@@ -973,6 +977,16 @@ export class L7Processor {
     return { flows: this.live, bufferedBytes, heldBytes, pending, maxPendingPerFlow };
   }
 
+  /**
+   * Whether the native row thread writes its files with O_DIRECT (not through the page cache;
+   * false on a file system that refuses it, or without the thread).
+   */
+  directOutput(): boolean {
+    if (this.nat === null || !this.nat.threaded) return false;
+    this.natSegs();
+    return this.nat.stats()[STAT.directWrites] === 1;
+  }
+
   stats(): L7Stats {
     const s = { ...this.s, byProtocol: { ...this.s.byProtocol }, flowsTracked: this.live } as L7Stats;
     if (this.nat !== null) {
@@ -996,3 +1010,6 @@ export class L7Processor {
 function errnoCode(errno: number): string {
   return Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? "unknown";
 }
+
+/** FLOWPLANE_L7_DIRECT: the row thread's O_DIRECT output (see NativeRowsConfig.direct). */
+const DIRECT_MODES: Record<string, number> = { "0": -1, "1": 1, slow: 0 };

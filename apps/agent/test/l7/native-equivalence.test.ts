@@ -154,6 +154,29 @@ describe("native HTTP/1 rows = JS rows, analyze's files on every capture", () =>
     });
   }
 
+  // The row thread's files written with O_DIRECT from the start (FLOWPLANE_L7_DIRECT=1), the JS
+  // rows of other protocols appended to l7_flow_log through it: the same lines.
+  for (const name of ["erspan-vlan-http-tls.pcap", "http1-pipelined.pcap", "dns-edns-ecs-ipv4-ipv6.pcap"]) {
+    it(`${name}: the same files with the row thread writing O_DIRECT`, () => {
+      const file = join(sharedPcapsDir(), name);
+      const page = run(file, "1");
+      const before = process.env.FLOWPLANE_L7_DIRECT;
+      process.env.FLOWPLANE_L7_DIRECT = "1";
+      let direct: Run;
+      try {
+        direct = run(file, "1");
+      } finally {
+        if (before === undefined) delete process.env.FLOWPLANE_L7_DIRECT;
+        else process.env.FLOWPLANE_L7_DIRECT = before;
+      }
+      expect(direct.result.l7Rows).toBeGreaterThan(0);
+      expect(direct.result.l7Rows).toBe(page.result.l7Rows);
+      for (const f of ["l7_flow_log", "application_metrics", "l4_flow_log", "network_metrics"]) {
+        expect(sorted(lines(direct.dir, `${f}.jsonl`)), f).toEqual(sorted(lines(page.dir, `${f}.jsonl`)));
+      }
+    });
+  }
+
   it("when the processor reports its native path, HTTP/1 rows went through it", () => {
     if (reportedActive > 0) {
       expect(wentNative.length, `${reportedActive} runs reported native`).toBeGreaterThan(0);

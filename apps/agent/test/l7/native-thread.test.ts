@@ -28,6 +28,8 @@ interface Out {
   jsRows: string[];
   stats: unknown;
   threaded: boolean;
+  /** Whether the thread wrote its files with O_DIRECT. */
+  direct: boolean;
 }
 
 type Feed = "copied" | "pinned";
@@ -38,6 +40,7 @@ function run(
   feed: Feed,
   threaded: boolean,
   opts: Partial<L7ProcessorOptions> = {},
+  raw: { directSlow?: [number, number] } = {},
 ): Out {
   const events = eventsOf(flows);
   const slots = new Map<GenFlow, number>(flows.map((f, i) => [f, i + 1]));
@@ -64,6 +67,7 @@ function run(
         counts.am += rows;
       },
       ...(threaded ? { fds } : {}),
+      ...raw,
     },
   });
   // Pinned: every payload byte in one file, read back (through the processor's fence when it
@@ -105,6 +109,7 @@ function run(
     }
   }
   p.flush(now);
+  const direct = p.directOutput();
   src?.close();
   closeSync(fds[0]);
   closeSync(fds[1]);
@@ -117,7 +122,19 @@ function run(
     jsRows,
     stats: p.stats(),
     threaded: p.blockFence() !== undefined,
+    direct,
   };
+}
+
+/** Whether the file system of `d` takes O_DIRECT (tmpfs before Linux 6.6 does not). */
+function takesDirect(d: string): boolean {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_DIRECT;
+  try {
+    closeSync(openSync(join(d, "probe-direct"), flags));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function makeFlows(seed: number, n: number, cfg: GenConfig): GenFlow[] {
@@ -243,52 +260,107 @@ describe("the native row path on its own thread", () => {
     }
   });
 
-  it("the thread writes the JSONL writers' chunks too: in order, two files interleaved with its own rows, a row longer than a slot", () => {
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
-    const fds: [number, number] = [
-      openSync(join(dir, "sink-l7.jsonl"), flags),
-      openSync(join(dir, "sink-am.jsonl"), flags),
-    ];
-    const meta = makeFlows(11, 40, { hostility: 0, extraHeaders: [] });
-    const slots = new Map(meta.map((f, i) => [i + 1, f.meta]));
-    const p = createL7Processor({
-      describeFlow: (slot) => slots.get(slot)!,
-      rawRows: { l7: () => {}, appMetrics: () => {}, fds },
+  for (const direct of ["0", "1"]) {
+    it(`the thread writes the JSONL writers' chunks too: in order, into its own l7_flow_log and another file, a row longer than a slot (FLOWPLANE_L7_DIRECT=${direct})`, () => {
+      const before = process.env.FLOWPLANE_L7_DIRECT;
+      process.env.FLOWPLANE_L7_DIRECT = direct;
+      try {
+        // Writer a is the thread's l7_flow_log (the JS rows of other protocols, as in analyze).
+        const a = new JsonlWriter(join(dir, `sink-a-${direct}.jsonl`));
+        const b = new JsonlWriter(join(dir, `sink-b-${direct}.jsonl`));
+        const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
+        const amFd = openSync(join(dir, `sink-am-${direct}.jsonl`), flags);
+        const meta = makeFlows(11, 40, { hostility: 0, extraHeaders: [] });
+        const slots = new Map(meta.map((f, i) => [i + 1, f.meta]));
+        const p = createL7Processor({
+          describeFlow: (slot) => slots.get(slot)!,
+          rawRows: { l7: () => {}, appMetrics: () => {}, fds: [a.appendFd, amFd] },
+        });
+        const sink = p.chunkSink();
+        expect(sink, "a processor on its own thread writes chunks").toBeDefined();
+        a.useSink(sink!);
+        b.useSink(sink!);
+        const want = { a: [] as string[], b: [] as string[] };
+        let i = 0;
+        let last = T0;
+        for (const e of eventsOf(meta)) {
+          last = Math.max(last, e.ts);
+          const slot = meta.indexOf(e.flow) + 1;
+          if (e.seg < 0) p.onFlowEnd(slot, e.ts);
+          else {
+            const s = e.flow.segs[e.seg]!;
+            p.onPayload(slot, s.dir, s.data, 0, s.data.length, s.wireLen, s.seq, s.ts);
+          }
+          // ~6 MiB per file, and once a row of 1.5 MiB (past a slot: written as two commands).
+          for (let k = 0; k < 40; k++, i++) {
+            const row = { i, pad: "x".repeat(i === 5000 ? 1_500_000 : (i * 37) % 300) };
+            const w = i % 3 === 0 ? b : a;
+            w.write(row);
+            (w === a ? want.a : want.b).push(JSON.stringify(row));
+          }
+        }
+        p.flush(last);
+        const rows = p.stats().rows;
+        const wentDirect = p.directOutput();
+        a.close();
+        b.close();
+        closeSync(amFd);
+        expect(i).toBeGreaterThan(5000);
+        expect(wentDirect).toBe(direct === "1" && takesDirect(dir));
+        const inA = readFileSync(join(dir, `sink-a-${direct}.jsonl`), "utf8").split("\n");
+        expect(inA.pop()).toBe("");
+        const js = inA.filter((l) => l.startsWith('{"i":'));
+        expect(
+          js.length === want.a.length && js.every((l, k) => l === want.a[k]),
+          "file a: the JS rows, in order",
+        ).toBe(true);
+        expect(inA.length - js.length, "file a: the thread's rows").toBe(rows);
+        expect(rows).toBeGreaterThan(0);
+        const inB = readFileSync(join(dir, `sink-b-${direct}.jsonl`), "utf8");
+        expect(inB === `${want.b.join("\n")}\n`, "file b").toBe(true);
+      } finally {
+        if (before === undefined) delete process.env.FLOWPLANE_L7_DIRECT;
+        else process.env.FLOWPLANE_L7_DIRECT = before;
+      }
     });
-    const sink = p.chunkSink();
-    expect(sink, "a processor on its own thread writes chunks").toBeDefined();
-    const a = new JsonlWriter(join(dir, "sink-a.jsonl"));
-    const b = new JsonlWriter(join(dir, "sink-b.jsonl"));
-    a.useSink(sink!);
-    b.useSink(sink!);
-    const want = { a: [] as string[], b: [] as string[] };
-    let i = 0;
-    let last = T0;
-    for (const e of eventsOf(meta)) {
-      last = Math.max(last, e.ts);
-      const slot = meta.indexOf(e.flow) + 1;
-      if (e.seg < 0) p.onFlowEnd(slot, e.ts);
-      else {
-        const s = e.flow.segs[e.seg]!;
-        p.onPayload(slot, s.dir, s.data, 0, s.data.length, s.wireLen, s.seq, s.ts);
-      }
-      // ~6 MiB per file, and once a row of 1.5 MiB (past a slot: written as two commands).
-      for (let k = 0; k < 40; k++, i++) {
-        const row = { i, pad: "x".repeat(i === 5000 ? 1_500_000 : (i * 37) % 300) };
-        const w = i % 3 === 0 ? b : a;
-        w.write(row);
-        (w === a ? want.a : want.b).push(`${JSON.stringify(row)}\n`);
-      }
+  }
+
+  it("l7_flow_log and application_metrics go direct (O_DIRECT) once their page-cache writes are slow, or from the start: the same bytes", () => {
+    const ok = takesDirect(dir);
+    const flows = makeFlows(4242, 1500, { hostility: 0, extraHeaders: ["x-req"] });
+    const sync = run("dio-sync", flows, "pinned", false);
+    expect(sync.l7.length, "several of the thread's 1 MiB buffers").toBeGreaterThan(3 << 20);
+    const same = (t: Out, what: string) => {
+      expect(t.threaded, what).toBe(true);
+      expect(t.l7 === sync.l7, `${what}: l7_flow_log bytes`).toBe(true);
+      expect(t.am === sync.am, `${what}: application_metrics bytes`).toBe(true);
+      expect(t.stats, `${what}: stats`).toEqual(sync.stats);
+    };
+    // Every write counts as slow (1 ns a MiB), judged 64 KiB at a time: both files switch early,
+    // mid-file, after a size that is not a multiple of 4096.
+    const switched = run("dio-switch", flows, "pinned", true, {}, { directSlow: [1, 65536] });
+    same(switched, "switched");
+    expect(switched.direct, "went direct (where the file system takes it)").toBe(ok);
+    // No write is slow enough: the page cache throughout.
+    const never = run("dio-never", flows, "pinned", true, {}, { directSlow: [1e15, 65536] });
+    same(never, "page cache");
+    expect(never.direct).toBe(false);
+    const before = process.env.FLOWPLANE_L7_DIRECT;
+    try {
+      process.env.FLOWPLANE_L7_DIRECT = "1";
+      const forced = run("dio-forced", flows, "copied", true);
+      expect(forced.direct, "FLOWPLANE_L7_DIRECT=1").toBe(ok);
+      const syncCopied = run("dio-sync-copied", flows, "copied", false);
+      expect(forced.l7 === syncCopied.l7 && forced.am === syncCopied.am, "forced: the same bytes").toBe(true);
+      process.env.FLOWPLANE_L7_DIRECT = "0";
+      expect(
+        run("dio-off", flows, "pinned", true, {}, { directSlow: [1, 65536] }).direct,
+        "FLOWPLANE_L7_DIRECT=0",
+      ).toBe(false);
+    } finally {
+      if (before === undefined) delete process.env.FLOWPLANE_L7_DIRECT;
+      else process.env.FLOWPLANE_L7_DIRECT = before;
     }
-    p.flush(last);
-    a.close();
-    b.close();
-    closeSync(fds[0]);
-    closeSync(fds[1]);
-    expect(i).toBeGreaterThan(5000);
-    expect(readFileSync(join(dir, "sink-a.jsonl"), "utf8") === want.a.join(""), "file a").toBe(true);
-    expect(readFileSync(join(dir, "sink-b.jsonl"), "utf8") === want.b.join(""), "file b").toBe(true);
-    expect(lines(readFileSync(join(dir, "sink-l7.jsonl"), "latin1"))).toBeGreaterThan(0);
   });
 
   it("a failed chunk write on the thread is thrown by the writer's close, naming the file", () => {

@@ -12,7 +12,9 @@
  */
 export const HTTP1_ROWS_C = String.raw`
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
@@ -114,6 +116,69 @@ typedef struct {
   int len, kind, reqid, custom;
 } fp_name_t;
 
+/* Direct output (own-thread mode): the thread's two large files, l7_flow_log and
+   application_metrics, go through the page cache until their writes turn out slow, and are then
+   written with O_DIRECT where the file system takes it: whole aligned buffers, reused, go to the
+   device instead of their bytes being copied into new page-cache pages.
+   Why: on the VMs this runs on, a page-cache page that the host had taken back cost up to
+   ~10 µs to fill. web-1m's L7 run writes 345 MB: its row thread's system time was 0.11 s in most
+   benches and 0.36-0.55 s in others (all three runs of a bench alike), and the run took ~1 s
+   instead of ~0.6. Direct writes take ~0.03 s there but cost the thread ~0.04 s more user time
+   when the page cache is fast (its buffers, read by the device, go cold), so they start only
+   once a file's buffered writes cost more than FP_DIO_SLOW_NS of CPU a MiB (fast: ~0.3 ms, slow:
+   1-1.6 ms) in two windows of FP_DIO_WINDOW bytes in a row.
+   A writer thread does the direct writes: the row thread waits for the device only when all of
+   a file's buffers are in flight. At flush the aligned part goes this way, then O_DIRECT is
+   cleared and the unaligned tail written through the page cache. */
+#define FP_DIO_SLOW_NS 700000
+#define FP_DIO_WINDOW (8u << 20)
+#define FP_DIO_BUFS 4
+#define FP_DIO_ALIGN 4096u
+/* l7_flow_log's rows are formatted straight into these buffers ('out' points into them), so a
+   buffer is the size of 'out' (a multiple of FP_DIO_ALIGN). */
+#define FP_DIO_BUF FP_OUT_CAP
+
+typedef struct {
+  int fd;
+  /* O_DIRECT is set on fd and the buffers exist; 0: plain writes */
+  int on;
+  /* may go direct (a regular file this thread alone appends to); wants to, at the next write */
+  int can, want;
+  /* the file's size: every byte of it went through this thread */
+  uint64_t eof;
+  /* plain writes' bytes and thread CPU time (ns) in the current window; slow windows in a row */
+  uint64_t win_bytes, win_ns;
+  int slow_windows;
+  /* FP_DIO_SLOW_NS and FP_DIO_WINDOW, unless create's directSlow changed them (tests) */
+  uint64_t slow_ns, window;
+  uint8_t *buf[FP_DIO_BUFS];
+  int cur;
+  /* bytes in buf[cur] (application_metrics; l7_flow_log's are out.len) */
+  size_t fill;
+  /* l7_flow_log: the JS-owned 'out' array, back in use once the direct writes end */
+  uint8_t *orig;
+  /* buffers handed to the writer (row thread) and written (writer thread, under the mutex) */
+  uint64_t submitted, written;
+} fp_dio_t;
+
+typedef struct {
+  fp_dio_t *d;
+  const uint8_t *p;
+  size_t n;
+} fp_dio_job_t;
+
+typedef struct {
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv_job, cv_done;
+  /* jobs in order, under mu: at most FP_DIO_BUFS in flight per file */
+  fp_dio_job_t q[2 * FP_DIO_BUFS];
+  uint64_t qh, qt;
+  int inited, started, stop, err;
+  /* the writer started: some output went or goes direct */
+  int used;
+} fp_dio_w_t;
+
 /* Three groups of fields, each starting a cache line (the struct is allocated aligned): with the
    row thread on, the other core writes its fields (parse scratch, buffers) for every message,
    and a JS-thread field on one of their lines cost every call a cache miss. */
@@ -177,6 +242,8 @@ typedef struct {
   /* Own-thread mode (fp_thread_main): the JS calls only enqueue commands into 'ring'; the
      thread owns the fields from sink_l7 on and writes rows to the files itself. */
   int fd_l7, fd_am, write_errno;
+  fp_dio_t dio_l7, dio_am;
+  fp_dio_w_t dio;
   /* Failed writes of wchunk()'s chunks: (fd, errno), read by the JS thread once past them. */
   int wfail_fd[FP_WFAILS], wfail_errno[FP_WFAILS];
   _Atomic int nwfail;
@@ -224,10 +291,298 @@ static void fp_write_all(fp_l7_t *s, int fd, const uint8_t *p, size_t n) {
   }
 }
 
+/* write(2) of a whole buffer: 0 or the errno. A direct write the file system refuses (EINVAL:
+   alignment) clears O_DIRECT and goes through the page cache, as later ones then do. */
+static int fp_dio_write(int fd, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      int fl = errno == EINVAL ? fcntl(fd, F_GETFL) : -1;
+      if (fl >= 0 && (fl & O_DIRECT) && fcntl(fd, F_SETFL, fl & ~O_DIRECT) == 0) continue;
+      return errno;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static void *fp_dio_main(void *arg) {
+  fp_dio_w_t *w = arg;
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    while (w->qh == w->qt && !w->stop) pthread_cond_wait(&w->cv_job, &w->mu);
+    if (w->qh == w->qt) break;
+    fp_dio_job_t j = w->q[w->qt % (2 * FP_DIO_BUFS)];
+    pthread_mutex_unlock(&w->mu);
+    int e = fp_dio_write(j.d->fd, j.p, j.n);
+    pthread_mutex_lock(&w->mu);
+    if (e != 0 && w->err == 0) w->err = e;
+    w->qt++;
+    j.d->written++;
+    pthread_cond_broadcast(&w->cv_done);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+/* At create: whether fd may go direct later (a regular file, empty so far; the JSONL writers
+   hand this thread their chunks of it, so it alone appends to it). */
+static void fp_dio_check(fp_dio_t *d, int fd) {
+  d->fd = fd;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size % FP_DIO_ALIGN != 0) return;
+  d->eof = (uint64_t)st.st_size;
+  d->can = 1;
+}
+
+/* direct: 1 from the start, -1 never, 0 once slow (NativeRowsConfig.direct). */
+static void fp_dio_setup(fp_l7_t *s, int direct, double slow_ns, double window) {
+  fp_dio_w_t *w = &s->dio;
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv_job, NULL);
+  pthread_cond_init(&w->cv_done, NULL);
+  w->inited = 1;
+  s->dio_l7.fd = s->fd_l7;
+  s->dio_am.fd = s->fd_am;
+  s->dio_l7.slow_ns = s->dio_am.slow_ns = slow_ns > 0 ? (uint64_t)slow_ns : FP_DIO_SLOW_NS;
+  s->dio_l7.window = s->dio_am.window = window > 0 ? (uint64_t)window : FP_DIO_WINDOW;
+  if (direct < 0) return;
+  fp_dio_check(&s->dio_l7, s->fd_l7);
+  if (s->fd_am != s->fd_l7) fp_dio_check(&s->dio_am, s->fd_am);
+  s->dio_l7.want = s->dio_am.want = direct > 0;
+}
+
+/* Turns direct writes on for d (its size aligned): buffers, O_DIRECT, the writer thread; 0 (and
+   never again) when any of them cannot be had. */
+static int fp_dio_start(fp_l7_t *s, fp_dio_t *d) {
+  fp_dio_w_t *w = &s->dio;
+  d->can = 0;
+  d->want = 0;
+  struct stat st;
+  if (d->eof % FP_DIO_ALIGN != 0 || fstat(d->fd, &st) != 0 || (uint64_t)st.st_size != d->eof) return 0;
+  int ok = 1;
+  for (int i = 0; i < FP_DIO_BUFS; i++)
+    if (posix_memalign((void **)&d->buf[i], FP_DIO_ALIGN, FP_DIO_BUF) != 0) {
+      d->buf[i] = NULL;
+      ok = 0;
+    }
+  int fl = ok ? fcntl(d->fd, F_GETFL) : -1;
+  ok = ok && fl >= 0 && fcntl(d->fd, F_SETFL, fl | O_DIRECT) == 0;
+  if (ok && !w->started) {
+    ok = pthread_create(&w->th, NULL, fp_dio_main, w) == 0;
+    w->started = ok;
+    if (!ok) fcntl(d->fd, F_SETFL, fl);
+  }
+  if (!ok) {
+    for (int i = 0; i < FP_DIO_BUFS; i++) {
+      free(d->buf[i]);
+      d->buf[i] = NULL;
+    }
+    return 0;
+  }
+  w->used = 1;
+  d->on = 1;
+  d->cur = 0;
+  d->fill = 0;
+  return 1;
+}
+
+/* A plain write of fd's bytes, timed: a file whose writes cost more than FP_DIO_SLOW_NS a MiB
+   of this thread's CPU over a window wants to go direct. */
+static void fp_write_file(fp_l7_t *s, fp_dio_t *d, const uint8_t *p, size_t n) {
+  struct timespec a, b;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+  fp_write_all(s, d->fd, p, n);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+  d->eof += n;
+  if (!d->can) return;
+  d->win_bytes += n;
+  d->win_ns += (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec));
+  if (d->win_bytes < d->window) return;
+  /* two windows in a row: one alone may be a passing hiccup (reclaim, compaction) */
+  if ((double)d->win_ns > (double)d->slow_ns * (double)d->win_bytes / (1 << 20)) d->want = ++d->slow_windows >= 2;
+  else d->slow_windows = 0;
+  d->win_bytes = 0;
+  d->win_ns = 0;
+}
+
+/* The bytes of a plain write that bring d's size to alignment (so that direct writes can
+   append), or -1 when d does not want to go direct. */
+static int64_t fp_dio_lead(const fp_dio_t *d) {
+  if (!d->want || d->on) return -1;
+  return (int64_t)((FP_DIO_ALIGN - d->eof % FP_DIO_ALIGN) % FP_DIO_ALIGN);
+}
+
+/* Undoes fp_dio_setup (what is still queued is written first): at the finalizer, or when the
+   row thread could not start. */
+static void fp_dio_close(fp_l7_t *s) {
+  fp_dio_w_t *w = &s->dio;
+  if (!w->inited) return;
+  if (w->started) {
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_signal(&w->cv_job);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    w->started = 0;
+  }
+  fp_dio_t *ds[2] = {&s->dio_l7, &s->dio_am};
+  for (int k = 0; k < 2; k++) {
+    if (ds[k]->on) {
+      int fl = fcntl(ds[k]->fd, F_GETFL);
+      if (fl >= 0) fcntl(ds[k]->fd, F_SETFL, fl & ~O_DIRECT);
+      ds[k]->on = 0;
+    }
+    for (int i = 0; i < FP_DIO_BUFS; i++) {
+      free(ds[k]->buf[i]);
+      ds[k]->buf[i] = NULL;
+    }
+  }
+  if (s->dio_l7.orig != NULL) {
+    s->out.p = s->dio_l7.orig;
+    s->out.len = 0;
+    s->dio_l7.orig = NULL;
+  }
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cv_job);
+  pthread_cond_destroy(&w->cv_done);
+  w->inited = 0;
+}
+
+/* Hands buf[cur]'s first n bytes to the writer and moves to the next buffer, once it is free. */
+static void fp_dio_submit(fp_l7_t *s, fp_dio_t *d, size_t n) {
+  fp_dio_w_t *w = &s->dio;
+  pthread_mutex_lock(&w->mu);
+  w->q[w->qh % (2 * FP_DIO_BUFS)] = (fp_dio_job_t){d, d->buf[d->cur], n};
+  w->qh++;
+  d->submitted++;
+  pthread_cond_signal(&w->cv_job);
+  /* the next buffer went out FP_DIO_BUFS submissions ago */
+  while (d->submitted - d->written >= FP_DIO_BUFS) pthread_cond_wait(&w->cv_done, &w->mu);
+  pthread_mutex_unlock(&w->mu);
+  d->cur = (d->cur + 1) % FP_DIO_BUFS;
+  d->fill = 0;
+}
+
+static void fp_dio_put(fp_l7_t *s, fp_dio_t *d, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    size_t k = FP_DIO_BUF - d->fill;
+    if (k > n) k = n;
+    memcpy(d->buf[d->cur] + d->fill, p, k);
+    d->fill += k;
+    p += k;
+    n -= k;
+    if (d->fill == FP_DIO_BUF) fp_dio_submit(s, d, FP_DIO_BUF);
+  }
+}
+
+/* l7_flow_log's 'out' is buf[cur]: its aligned part goes to the writer, the rest to the start
+   of the next buffer, which 'out' then is. */
+static void fp_dio_rotate(fp_l7_t *s) {
+  fp_dio_t *d = &s->dio_l7;
+  size_t tail = s->out.len % FP_DIO_ALIGN, a = s->out.len - tail;
+  if (a == 0) return;
+  const uint8_t *old = s->out.p;
+  fp_dio_submit(s, d, a);
+  memcpy(d->buf[d->cur], old + a, tail);
+  s->out.p = d->buf[d->cur];
+  s->out.len = tail;
+}
+
+/* A JS writer's bytes for l7_flow_log, after the rows formatted so far. */
+static void fp_dio_put_l7(fp_l7_t *s, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    size_t k = s->out.cap - s->out.len;
+    if (k > n) k = n;
+    memcpy(s->out.p + s->out.len, p, k);
+    s->out.len += k;
+    p += k;
+    n -= k;
+    if (s->out.len >= FP_FLUSH_AT) fp_dio_rotate(s);
+  }
+}
+
+/* Bytes for a file written from copies (application_metrics): direct once it wants to be. */
+static void fp_file_put(fp_l7_t *s, fp_dio_t *d, const uint8_t *p, size_t n) {
+  if (!d->on) {
+    int64_t k = fp_dio_lead(d);
+    if (k < 0 || (size_t)k > n) {
+      fp_write_file(s, d, p, n);
+      return;
+    }
+    fp_write_file(s, d, p, (size_t)k);
+    p += k;
+    n -= (size_t)k;
+    if (!fp_dio_start(s, d)) {
+      fp_write_file(s, d, p, n);
+      return;
+    }
+  }
+  fp_dio_put(s, d, p, n);
+}
+
+/* End of the direct writes of d: its aligned part through the writer, everything written, then
+   O_DIRECT cleared and the tail written here. */
+static void fp_dio_finish(fp_l7_t *s, fp_dio_t *d) {
+  if (!d->on) return;
+  fp_dio_w_t *w = &s->dio;
+  if (d == &s->dio_l7) d->fill = s->out.len;
+  size_t tail = d->fill % FP_DIO_ALIGN, a = d->fill - tail;
+  const uint8_t *tp = d->buf[d->cur] + a;
+  if (a > 0) {
+    pthread_mutex_lock(&w->mu);
+    w->q[w->qh % (2 * FP_DIO_BUFS)] = (fp_dio_job_t){d, d->buf[d->cur], a};
+    w->qh++;
+    d->submitted++;
+    pthread_cond_signal(&w->cv_job);
+    pthread_mutex_unlock(&w->mu);
+  }
+  pthread_mutex_lock(&w->mu);
+  while (d->written != d->submitted) pthread_cond_wait(&w->cv_done, &w->mu);
+  if (w->err != 0 && s->write_errno == 0) s->write_errno = w->err;
+  pthread_mutex_unlock(&w->mu);
+  int fl = fcntl(d->fd, F_GETFL);
+  if (fl >= 0) fcntl(d->fd, F_SETFL, fl & ~O_DIRECT);
+  d->on = 0;
+  d->fill = 0;
+  fp_write_all(s, d->fd, tp, tail);
+  if (d == &s->dio_l7) {
+    s->out.p = d->orig;
+    s->out.len = 0;
+  }
+}
+
 static void fp_drain_l7(fp_l7_t *s) {
   if (s->out.len == 0) return;
-  if (s->threaded) fp_write_all(s, s->fd_l7, s->out.p, s->out.len);
-  else fp_call_sink(s, s->sink_l7, s->out_ref, s->out.len, s->out_rows);
+  if (s->threaded) {
+    s->out_rows = 0;
+    fp_dio_t *d = &s->dio_l7;
+    if (!d->on) {
+      int64_t k = fp_dio_lead(d);
+      if (k < 0 || (size_t)k > s->out.len) {
+        fp_write_file(s, d, s->out.p, s->out.len);
+        s->out.len = 0;
+        return;
+      }
+      /* Going direct: up to alignment through the page cache, the rest into the first buffer,
+         which 'out' becomes. */
+      uint8_t *js = s->out.p;
+      fp_write_file(s, d, js, (size_t)k);
+      if (!fp_dio_start(s, d)) {
+        fp_write_file(s, d, js + k, s->out.len - (size_t)k);
+        s->out.len = 0;
+        return;
+      }
+      d->orig = js;
+      memcpy(d->buf[0], js + k, s->out.len - (size_t)k);
+      s->out.p = d->buf[0];
+      s->out.len -= (size_t)k;
+    }
+    fp_dio_rotate(s);
+    return;
+  } else fp_call_sink(s, s->sink_l7, s->out_ref, s->out.len, s->out_rows);
   s->out.len = 0;
   s->out_rows = 0;
 }
@@ -238,7 +593,7 @@ static void fp_drain_am(fp_l7_t *s) {
   fp_buf_t *b = &s->am_out;
   uint64_t total = fp_am_rows(s->am);
   if (s->threaded) {
-    fp_write_all(s, s->fd_am, b->p, b->len);
+    fp_file_put(s, &s->dio_am, b->p, b->len);
     b->len = 0;
     s->am_rows_sent = total;
     return;
@@ -1400,11 +1755,25 @@ static void fp_tick(fp_l7_t *s, int64_t now) {
 static void fp_flush(fp_l7_t *s) {
   fp_am_flush(s->am, &s->am_out);
   fp_drain(s);
+  if (s->threaded) {
+    fp_dio_finish(s, &s->dio_l7);
+    fp_dio_finish(s, &s->dio_am);
+  }
 }
 
 /* A JS writer's chunk (wchunk()): written whole, or its failure noted for that descriptor (once
    FP_WFAILS are noted, later ones are dropped: the writer has already seen one). */
 static void fp_write_chunk(fp_l7_t *s, int fd, const uint8_t *p, size_t n) {
+  /* A JS writer's rows of a file written directly (l7_flow_log's other protocols): its stream. */
+  if (fd == s->dio_l7.fd) {
+    if (s->dio_l7.on) fp_dio_put_l7(s, p, n);
+    else fp_write_file(s, &s->dio_l7, p, n);
+    return;
+  }
+  if (fd == s->dio_am.fd && s->fd_am != s->fd_l7) {
+    fp_file_put(s, &s->dio_am, p, n);
+    return;
+  }
   while (n > 0) {
     ssize_t w = write(fd, p, n);
     if (w < 0) {
@@ -1918,11 +2287,12 @@ static napi_value fp_js_stats(napi_env env, napi_callback_info info) {
   s->st[16] = s->out.failed || s->am_out.failed;
   s->st[17] = (double)fp_am_rows(s->am);
   s->st[18] = s->write_errno;
+  s->st[19] = s->dio.used;
   napi_value arr, ab;
   void *data;
-  napi_create_arraybuffer(env, sizeof(double) * 19, &data, &ab);
-  memcpy(data, s->st, sizeof(double) * 19);
-  napi_create_typedarray(env, napi_float64_array, 19, ab, 0, &arr);
+  napi_create_arraybuffer(env, sizeof(double) * 20, &data, &ab);
+  memcpy(data, s->st, sizeof(double) * 20);
+  napi_create_typedarray(env, napi_float64_array, 20, ab, 0, &arr);
   return arr;
 }
 
@@ -1938,6 +2308,7 @@ static void fp_l7_finalize(napi_env env, void *data, void *hint) {
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv_cons);
     pthread_cond_destroy(&s->cv_prod);
+    fp_dio_close(s);
     free(s->ring);
     free(s->m_free);
     for (int i = 0; i < FP_WSLOTS; i++) free(s->wslot[i]);
@@ -2103,7 +2474,23 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
       pthread_cond_init(&s->cv_cons, NULL);
       pthread_cond_init(&s->cv_prod, NULL);
       s->threaded = 1;
+      /* before the thread: it owns these from its start */
+      int32_t direct = 0;
+      napi_value dv;
+      bool has_direct = false;
+      napi_has_named_property(env, cfg, "direct", &has_direct);
+      if (has_direct && napi_get_named_property(env, cfg, "direct", &dv) == napi_ok) napi_get_value_int32(env, dv, &direct);
+      double slow[2] = {0, 0};
+      bool has_slow = false;
+      napi_has_named_property(env, cfg, "directSlow", &has_slow);
+      if (has_slow && napi_get_named_property(env, cfg, "directSlow", &dv) == napi_ok)
+        for (uint32_t k = 0; k < 2; k++) {
+          napi_value x;
+          if (napi_get_element(env, dv, k, &x) == napi_ok) napi_get_value_double(env, x, &slow[k]);
+        }
+      fp_dio_setup(s, direct, slow[0], slow[1]);
       if (pthread_create(&s->th, NULL, fp_thread_main, s) != 0) {
+        fp_dio_close(s);
         s->threaded = 0;
         free(s->ring);
         s->ring = NULL;

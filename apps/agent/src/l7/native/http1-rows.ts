@@ -45,6 +45,14 @@ export interface NativeRowsConfig {
    * past it), others are copied.
    */
   fds?: [number, number];
+  /**
+   * Own-thread mode: when l7_flow_log and application_metrics go to the device with O_DIRECT
+   * instead of through the page cache: 0 once their page-cache writes turn out slow (the
+   * default), 1 from the start, -1 never. Without file system support, never.
+   */
+  direct?: number;
+  /** Tests: [CPU ns a MiB of page-cache writes above which a file goes direct, bytes measured at a time]. */
+  directSlow?: [number, number];
 }
 
 /** One processor's native state. */
@@ -136,13 +144,16 @@ export const STAT = {
   appMetricsRows: 17,
   /** The errno of the thread's first failed write, or 0. */
   writeErrno: 18,
+  /** 1 when the thread wrote l7_flow_log or application_metrics with O_DIRECT (see the C). */
+  directWrites: 19,
 } as const;
 
 interface Addon {
   create(cfg: NativeRowsConfig): NativeRows;
 }
 
-const SOURCE = `${ROWS_COMMON_C}\n${HTTP1_SCAN_C}\n${APP_METRICS_C}\n${HTTP1_ROWS_C}\n${DNS_ROWS_C}`;
+// _GNU_SOURCE before any header: O_DIRECT (the row thread's output, see http1-rows-c.ts).
+const SOURCE = `#define _GNU_SOURCE 1\n${ROWS_COMMON_C}\n${HTTP1_SCAN_C}\n${APP_METRICS_C}\n${HTTP1_ROWS_C}\n${DNS_ROWS_C}`;
 
 let addon: Addon | string | undefined;
 
