@@ -16,7 +16,8 @@
  *
  * Once a file passes its first full chunk, its chunks are copied to the isolate's FileSink and
  * written by its writer thread (file-sink.ts), so the write system calls overlap the caller's
- * work; `close()` waits for them. A failed write throws at the next flush or close.
+ * work; `close()` waits for them. A failed write throws at the next flush or close. `useSink`
+ * hands them to another thread instead (the native L7 row thread, when an analysis has one).
  */
 import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { devNull } from "node:os";
