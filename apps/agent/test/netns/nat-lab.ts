@@ -114,6 +114,8 @@ export interface Capture {
   file: string;
   /** Stops tcpdump (it flushes on SIGINT) and returns the packet count it reports. */
   stop(): Promise<number>;
+  /** Packets the kernel dropped, as tcpdump reported at stop (0 before). */
+  dropped: number;
 }
 
 export interface NatLab {
@@ -259,11 +261,14 @@ export async function createNatLab(): Promise<NatLab> {
       const dev = side === "client" ? ifaces.client : ifaces.server;
       // --immediate-mode: without it libpcap hands packets over in ring blocks retired every
       // second, and SIGINT drops the block still open (a first run captured 0 packets of 62).
-      // -U: each packet written at once; -Z root: write where root can.
+      // -U: each packet written at once; -Z root: write where root can. -B 16384 (KiB): with the
+      // default 2 MiB buffer a CI run on 2 busy cores lost packets of whole calls (6 of 7 rows).
       const child = spawnIn(n, [
         "tcpdump",
         "-i",
         dev,
+        "-B",
+        "16384",
         "--immediate-mode",
         "-U",
         "-Z",
@@ -277,12 +282,14 @@ export async function createNatLab(): Promise<NatLab> {
         stderr += d.toString();
       });
       await waitFor(child, "stderr", /listening on/, `tcpdump on ${side} side`);
-      return {
+      const cap: Capture = {
         file,
+        dropped: 0,
         stop: () =>
           new Promise<number>((resolve, reject) => {
             child.once("exit", () => {
               const m = /(\d+) packets? captured/.exec(stderr);
+              cap.dropped = Number(/(\d+) packets? dropped by kernel/.exec(stderr)?.[1] ?? 0);
               if (m) resolve(Number(m[1]));
               else
                 reject(new Error(`nat-lab: tcpdump on ${side} side ended without a count: ${stderr.trim()}`));
@@ -290,6 +297,7 @@ export async function createNatLab(): Promise<NatLab> {
             child.kill("SIGINT");
           }),
       };
+      return cap;
     },
     async startServer() {
       const child = spawnIn(ns.server, [

@@ -10,7 +10,7 @@
  * the reason (docs/analysis.md, "Traces through a real NAT"): a skip would hide that the one
  * end-to-end check of NAT pairing did not run.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assembleTrace, recordRows } from "@flowplane/query";
@@ -49,6 +49,8 @@ interface Leg {
   l4: L4FlowRow[];
   l7: L7Row[];
   packets: number;
+  /** Packets tcpdump said the kernel dropped. */
+  dropped: number;
 }
 
 let lab: NatLab | undefined;
@@ -56,8 +58,8 @@ let dir = "";
 let ch: TestClickhouse | undefined;
 let made: MadeCall[] = [];
 const legs: { client: Leg; server: Leg } = {
-  client: { l4: [], l7: [], packets: 0 },
-  server: { l4: [], l7: [], packets: 0 },
+  client: { l4: [], l7: [], packets: 0, dropped: 0 },
+  server: { l4: [], l7: [], packets: 0, dropped: 0 },
 };
 let range = { from: 0, to: 0 };
 
@@ -92,6 +94,8 @@ beforeAll(async () => {
   await new Promise((r) => setTimeout(r, 300));
   legs.client.packets = await client.stop();
   legs.server.packets = await server.stop();
+  legs.client.dropped = client.dropped;
+  legs.server.dropped = server.dropped;
   await analyzeLeg(client.file, AGENT_CLIENT, legs.client);
   await analyzeLeg(server.file, AGENT_SERVER, legs.server);
   const times = [...legs.client.l7, ...legs.server.l7].flatMap((r) => [r.start_time, r.end_time]);
@@ -116,7 +120,16 @@ beforeAll(async () => {
 afterAll(async () => {
   lab?.close();
   await ch?.drop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  // The two captures stay for a look after a failure (live traffic differs run to run; a CI run
+  // once analyzed 6 HTTP rows of 7 on the client leg, with both legs' packets and flows complete).
+  if (dir) {
+    const keep = join(tmpdir(), "flowplane-nat-trace-last");
+    rmSync(keep, { recursive: true, force: true });
+    mkdirSync(keep, { recursive: true });
+    for (const f of ["client.pcap", "server.pcap"])
+      if (existsSync(join(dir, f))) copyFileSync(join(dir, f), join(keep, f));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 const http = (rows: L7Row[]) => rows.filter((r) => r.l7_protocol === "http");
@@ -145,8 +158,13 @@ describe("trace assembly through a real MASQUERADE hop", () => {
     }
     const client = http(legs.client.l7);
     const server = http(legs.server.l7);
-    expect(client).toHaveLength(PLAN.length);
-    expect(server).toHaveLength(PLAN.length);
+    const seen = (rows: L7Row[]) =>
+      rows
+        .map((r) => `${r.request_resource || "(no request)"} ${r.response_code} ${r.response_status}`)
+        .join(", ");
+    const kept = `captures kept in ${join(tmpdir(), "flowplane-nat-trace-last")}; tcpdump dropped ${legs.client.dropped} / ${legs.server.dropped}`;
+    expect(client, `client leg: ${seen(legs.client.l7)}; ${kept}`).toHaveLength(PLAN.length);
+    expect(server, `server leg: ${seen(legs.server.l7)}; ${kept}`).toHaveLength(PLAN.length);
     for (const c of made) {
       const a = byPath(client, c.path);
       const b = byPath(server, c.path);
