@@ -40,6 +40,7 @@ process.stdout.write(
     packetsPerSecond: r.packetsPerSecond,
     workers: r.workers,
     ...(r.l7RowPath !== undefined ? { l7RowPath: r.l7RowPath } : {}),
+    ...(r.l7DirectOutput ? { l7DirectOutput: true } : {}),
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     ...("floorBytes" in r ? { floorBytes: r.floorBytes } : {}),
     threads: threadCpu(),

@@ -54,6 +54,8 @@ export interface AnalyzeResult {
    * every row was made in JS.
    */
   l7RowPath?: string;
+  /** The native row thread switched its files to O_DIRECT (slow page cache, or FLOWPLANE_L7_DIRECT=1). */
+  l7DirectOutput?: boolean;
 }
 
 export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Promise<AnalyzeResult> {
@@ -176,6 +178,6 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
     elapsedMs,
     packetsPerSecond: stats.packets / Math.max(elapsedMs / 1000, 1e-9),
     workers: 1,
-    ...(opts.l7 ? { l7RowPath: engine.l7RowPath() } : {}),
+    ...(opts.l7 ? { l7RowPath: engine.l7RowPath(), l7DirectOutput: engine.l7DirectOutput() } : {}),
   };
 }

@@ -1180,6 +1180,11 @@ export class FlowEngine {
     return this.l7?.chunkSink();
   }
 
+  /** Whether the L7 processor's row thread wrote its files with O_DIRECT (see L7Processor.directOutput). */
+  l7DirectOutput(): boolean {
+    return this.l7?.directOutput() ?? false;
+  }
+
   /** How the L7 processor makes rows (its `nativeKind`), or "" without L7. */
   l7RowPath(): string {
     return this.l7?.nativeKind ?? "";
