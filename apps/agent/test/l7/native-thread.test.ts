@@ -145,6 +145,16 @@ function makeFlows(seed: number, n: number, cfg: GenConfig): GenFlow[] {
 
 const lines = (s: string) => s.split("\n").filter((l) => l !== "").length;
 
+/** One generated event to p: a segment, or a flow's end (a flow's slot is its place in meta + 1). */
+function feed(p: L7Processor, meta: GenFlow[], e: ReturnType<typeof eventsOf>[number]): void {
+  const slot = meta.indexOf(e.flow) + 1;
+  if (e.seg < 0) p.onFlowEnd(slot, e.ts);
+  else {
+    const s = e.flow.segs[e.seg]!;
+    p.onPayload(slot, s.dir, s.data, 0, s.data.length, s.wireLen, s.seq, s.ts);
+  }
+}
+
 describe("the native row path on its own thread", () => {
   const cases: [string, GenConfig, Partial<L7ProcessorOptions>][] = [
     ["clean keep-alive traffic", { hostility: 0, extraHeaders: [] }, {}],
@@ -246,12 +256,7 @@ describe("the native row path on its own thread", () => {
     let last = T0;
     for (const e of eventsOf(meta)) {
       last = Math.max(last, e.ts);
-      const slot = meta.indexOf(e.flow) + 1;
-      if (e.seg < 0) p.onFlowEnd(slot, e.ts);
-      else {
-        const s = e.flow.segs[e.seg]!;
-        p.onPayload(slot, s.dir, s.data, 0, s.data.length, s.wireLen, s.seq, s.ts);
-      }
+      feed(p, meta, e);
     }
     try {
       expect(() => p.flush(last)).toThrow(/write failed \(ENOSPC, errno 28\).*disk space/);
@@ -285,12 +290,7 @@ describe("the native row path on its own thread", () => {
         let last = T0;
         for (const e of eventsOf(meta)) {
           last = Math.max(last, e.ts);
-          const slot = meta.indexOf(e.flow) + 1;
-          if (e.seg < 0) p.onFlowEnd(slot, e.ts);
-          else {
-            const s = e.flow.segs[e.seg]!;
-            p.onPayload(slot, s.dir, s.data, 0, s.data.length, s.wireLen, s.seq, s.ts);
-          }
+          feed(p, meta, e);
           // ~6 MiB per file, and once a row of 1.5 MiB (past a slot: written as two commands).
           for (let k = 0; k < 40; k++, i++) {
             const row = { i, pad: "x".repeat(i === 5000 ? 1_500_000 : (i * 37) % 300) };
