@@ -142,7 +142,7 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
     },
   });
   // With the native L7 row thread running, it writes every file of the analysis: the JSONL
-  // writer thread would be one more thread competing for the cores (~40 ms on web-1m, 2 cores).
+  // writer thread would be one more thread competing for the cores (~25 ms on web-1m, 2 cores).
   const chunkSink = engine.l7ChunkSink();
   if (chunkSink) for (const w of [l4, nm, l7w, amw]) w?.useSink(chunkSink);
   const progress = opts.onProgress;

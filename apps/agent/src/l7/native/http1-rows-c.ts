@@ -1762,9 +1762,10 @@ static void fp_flush(fp_l7_t *s) {
 }
 
 /* A JS writer's chunk (wchunk()): written whole, or its failure noted for that descriptor (once
-   FP_WFAILS are noted, later ones are dropped: the writer has already seen one). */
+   FP_WFAILS are noted, later ones are dropped: the writer has already seen one). Chunks of the
+   thread's own two files (the rows and metrics of other protocols) join that file's stream,
+   which may be direct; their failures are the thread's, reported by flush(). */
 static void fp_write_chunk(fp_l7_t *s, int fd, const uint8_t *p, size_t n) {
-  /* A JS writer's rows of a file written directly (l7_flow_log's other protocols): its stream. */
   if (fd == s->dio_l7.fd) {
     if (s->dio_l7.on) fp_dio_put_l7(s, p, n);
     else fp_write_file(s, &s->dio_l7, p, n);
