@@ -3,7 +3,6 @@
  * pairing, timeouts, privacy and row building. Parsers (./protocols) only speak wire formats.
  * See index.ts for the interface the flow engine calls.
  */
-import { constants as osConstants } from "node:os";
 import { getSystemErrorMap } from "node:util";
 import type { BlockFence } from "../capture/chunked-source.ts";
 import type { ChunkSink } from "../output/file-sink.ts";
@@ -897,7 +896,7 @@ export class L7Processor {
     const n = nat.stats();
     const errno = n[STAT.writeErrno]!;
     if (errno !== 0) {
-      const code = errnoCode(errno);
+      const [code] = errnoText(errno);
       throw new Error(
         `l7_flow_log / application_metrics: the native row thread's write failed (${code}, errno ${errno}): check the output directory's disk space and permissions`,
       );
@@ -942,7 +941,7 @@ export class L7Processor {
       failure: (fd) => {
         const errno = nat.wfail(fd);
         if (errno === 0) return undefined;
-        const [code, text] = getSystemErrorMap().get(-errno) ?? [errnoCode(errno), "write failed"];
+        const [code, text] = errnoText(errno);
         return { fd, message: `${code}: ${text}, write`, code, errno: -errno, syscall: "write" };
       },
     };
@@ -1006,9 +1005,9 @@ export class L7Processor {
   }
 }
 
-/** The name of an errno (ENOSPC), or "unknown". */
-function errnoCode(errno: number): string {
-  return Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? "unknown";
+/** The name of an errno (ENOSPC) and its text, or "unknown". */
+function errnoText(errno: number): [string, string] {
+  return getSystemErrorMap().get(-errno) ?? ["unknown", "unknown error"];
 }
 
 /** FLOWPLANE_L7_DIRECT: the row thread's O_DIRECT output (see NativeRowsConfig.direct). */

@@ -278,34 +278,33 @@ static void fp_call_sink(fp_l7_t *s, napi_ref fn_ref, napi_ref view_ref, size_t 
 /* Own-thread mode: the thread writes its rows to the file itself (the JsonlWriter's descriptor,
    opened with O_APPEND: its own chunks and these land whole, in either order). The first error
    stops the writing and is reported by flush(). */
-static void fp_write_all(fp_l7_t *s, int fd, const uint8_t *p, size_t n) {
-  while (n > 0 && s->write_errno == 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      s->write_errno = errno;
-      break;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
+/* Sets or clears O_DIRECT on fd; 0 when done. */
+static int fp_set_direct(int fd, int on) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0) return -1;
+  int want = on ? fl | O_DIRECT : fl & ~O_DIRECT;
+  return want == fl ? 0 : fcntl(fd, F_SETFL, want);
 }
 
 /* write(2) of a whole buffer: 0 or the errno. A direct write the file system refuses (EINVAL:
    alignment) clears O_DIRECT and goes through the page cache, as later ones then do. */
-static int fp_dio_write(int fd, const uint8_t *p, size_t n) {
+static int fp_write_fd(int fd, const uint8_t *p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      int fl = errno == EINVAL ? fcntl(fd, F_GETFL) : -1;
-      if (fl >= 0 && (fl & O_DIRECT) && fcntl(fd, F_SETFL, fl & ~O_DIRECT) == 0) continue;
-      return errno;
+      int e = errno, fl = e == EINVAL ? fcntl(fd, F_GETFL) : -1;
+      if (fl >= 0 && (fl & O_DIRECT) && fp_set_direct(fd, 0) == 0) continue;
+      return e;
     }
     p += w;
     n -= (size_t)w;
   }
   return 0;
+}
+
+static void fp_write_all(fp_l7_t *s, int fd, const uint8_t *p, size_t n) {
+  if (s->write_errno == 0) s->write_errno = fp_write_fd(fd, p, n);
 }
 
 static void *fp_dio_main(void *arg) {
@@ -316,7 +315,7 @@ static void *fp_dio_main(void *arg) {
     if (w->qh == w->qt) break;
     fp_dio_job_t j = w->q[w->qt % (2 * FP_DIO_BUFS)];
     pthread_mutex_unlock(&w->mu);
-    int e = fp_dio_write(j.d->fd, j.p, j.n);
+    int e = fp_write_fd(j.d->fd, j.p, j.n);
     pthread_mutex_lock(&w->mu);
     if (e != 0 && w->err == 0) w->err = e;
     w->qt++;
@@ -368,12 +367,11 @@ static int fp_dio_start(fp_l7_t *s, fp_dio_t *d) {
       d->buf[i] = NULL;
       ok = 0;
     }
-  int fl = ok ? fcntl(d->fd, F_GETFL) : -1;
-  ok = ok && fl >= 0 && fcntl(d->fd, F_SETFL, fl | O_DIRECT) == 0;
+  ok = ok && fp_set_direct(d->fd, 1) == 0;
   if (ok && !w->started) {
     ok = pthread_create(&w->th, NULL, fp_dio_main, w) == 0;
     w->started = ok;
-    if (!ok) fcntl(d->fd, F_SETFL, fl);
+    if (!ok) fp_set_direct(d->fd, 0);
   }
   if (!ok) {
     for (int i = 0; i < FP_DIO_BUFS; i++) {
@@ -431,8 +429,7 @@ static void fp_dio_close(fp_l7_t *s) {
   fp_dio_t *ds[2] = {&s->dio_l7, &s->dio_am};
   for (int k = 0; k < 2; k++) {
     if (ds[k]->on) {
-      int fl = fcntl(ds[k]->fd, F_GETFL);
-      if (fl >= 0) fcntl(ds[k]->fd, F_SETFL, fl & ~O_DIRECT);
+      fp_set_direct(ds[k]->fd, 0);
       ds[k]->on = 0;
     }
     for (int i = 0; i < FP_DIO_BUFS; i++) {
@@ -451,14 +448,19 @@ static void fp_dio_close(fp_l7_t *s) {
   w->inited = 0;
 }
 
-/* Hands buf[cur]'s first n bytes to the writer and moves to the next buffer, once it is free. */
-static void fp_dio_submit(fp_l7_t *s, fp_dio_t *d, size_t n) {
-  fp_dio_w_t *w = &s->dio;
-  pthread_mutex_lock(&w->mu);
+/* Queues buf[cur]'s first n bytes for the writer (its mutex held). */
+static void fp_dio_enqueue(fp_dio_w_t *w, fp_dio_t *d, size_t n) {
   w->q[w->qh % (2 * FP_DIO_BUFS)] = (fp_dio_job_t){d, d->buf[d->cur], n};
   w->qh++;
   d->submitted++;
   pthread_cond_signal(&w->cv_job);
+}
+
+/* Hands buf[cur]'s first n bytes to the writer and moves to the next buffer, once it is free. */
+static void fp_dio_submit(fp_l7_t *s, fp_dio_t *d, size_t n) {
+  fp_dio_w_t *w = &s->dio;
+  pthread_mutex_lock(&w->mu);
+  fp_dio_enqueue(w, d, n);
   /* the next buffer went out FP_DIO_BUFS submissions ago */
   while (d->submitted - d->written >= FP_DIO_BUFS) pthread_cond_wait(&w->cv_done, &w->mu);
   pthread_mutex_unlock(&w->mu);
@@ -531,20 +533,12 @@ static void fp_dio_finish(fp_l7_t *s, fp_dio_t *d) {
   if (d == &s->dio_l7) d->fill = s->out.len;
   size_t tail = d->fill % FP_DIO_ALIGN, a = d->fill - tail;
   const uint8_t *tp = d->buf[d->cur] + a;
-  if (a > 0) {
-    pthread_mutex_lock(&w->mu);
-    w->q[w->qh % (2 * FP_DIO_BUFS)] = (fp_dio_job_t){d, d->buf[d->cur], a};
-    w->qh++;
-    d->submitted++;
-    pthread_cond_signal(&w->cv_job);
-    pthread_mutex_unlock(&w->mu);
-  }
   pthread_mutex_lock(&w->mu);
+  if (a > 0) fp_dio_enqueue(w, d, a);
   while (d->written != d->submitted) pthread_cond_wait(&w->cv_done, &w->mu);
   if (w->err != 0 && s->write_errno == 0) s->write_errno = w->err;
   pthread_mutex_unlock(&w->mu);
-  int fl = fcntl(d->fd, F_GETFL);
-  if (fl >= 0) fcntl(d->fd, F_SETFL, fl & ~O_DIRECT);
+  fp_set_direct(d->fd, 0);
   d->on = 0;
   d->fill = 0;
   fp_write_all(s, d->fd, tp, tail);
@@ -1775,20 +1769,13 @@ static void fp_write_chunk(fp_l7_t *s, int fd, const uint8_t *p, size_t n) {
     fp_file_put(s, &s->dio_am, p, n);
     return;
   }
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      int k = atomic_load_explicit(&s->nwfail, memory_order_relaxed);
-      if (k < FP_WFAILS) {
-        s->wfail_fd[k] = fd;
-        s->wfail_errno[k] = errno;
-        atomic_store_explicit(&s->nwfail, k + 1, memory_order_release);
-      }
-      return;
-    }
-    p += w;
-    n -= (size_t)w;
+  int e = fp_write_fd(fd, p, n);
+  if (e == 0) return;
+  int k = atomic_load_explicit(&s->nwfail, memory_order_relaxed);
+  if (k < FP_WFAILS) {
+    s->wfail_fd[k] = fd;
+    s->wfail_errno[k] = e;
+    atomic_store_explicit(&s->nwfail, k + 1, memory_order_release);
   }
 }
 
@@ -1932,7 +1919,7 @@ static napi_value fp_js_buf(napi_env env, napi_callback_info info) {
 
 /* One payload segment of the buf() array; g[0..6] = flow id, direction (already oriented),
    offset, captured length, wire length, TCP sequence, timestamp (µs). */
-/* A flow's end (from end() or queued in segs()): its pending requests become rows, and its id
+/* A flow's end (queued in segs()): its pending requests become rows, and its id
    is free for a later open(). */
 static void fp_end_one(fp_l7_t *s, double id, double ts) {
   if (!s->threaded) {
@@ -2081,18 +2068,6 @@ static napi_value fp_js_open(napi_env env, napi_callback_info info) {
 }
 
 /* end(id, ts): the flow ended; held segments go through, unanswered requests time out. */
-static napi_value fp_js_end(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value a[2];
-  fp_l7_t *s = fp_self(env, info, &argc, a);
-  double id = -1, ts = 0;
-  if (argc < 2) return NULL;
-  napi_get_value_double(env, a[0], &id);
-  napi_get_value_double(env, a[1], &ts);
-  fp_end_one(s, id, ts);
-  return NULL;
-}
-
 /* tick(now): request timeouts and finished metric seconds. */
 static napi_value fp_js_tick(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -2443,7 +2418,6 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
   FP_FN("buf", fp_js_buf);
   FP_FN("segs", fp_js_segs);
   FP_FN("open", fp_js_open);
-  FP_FN("end", fp_js_end);
   FP_FN("tick", fp_js_tick);
   FP_FN("flush", fp_js_flush);
   FP_FN("stats", fp_js_stats);

@@ -84,7 +84,6 @@ export interface NativeRows {
     /** NATIVE_HTTP (the default) or NATIVE_DNS. */
     kind?: number,
   ): number;
-  end(id: number, tsMicros: number): void;
   tick(nowMicros: number): void;
   flush(): void;
   /** Counters, see STAT below (own-thread mode: once the thread has run everything). */
@@ -113,7 +112,7 @@ export const SEG_ARGS = 8;
 export const SEG_BATCH = 256;
 /**
  * In a segs() record's direction place: the flow's end (FP_SEG_END in the C). Queued with the
- * segments: an end() call of its own made the queue go out at every flow's end, ~30 segments a
+ * segments: a call of its own (session 10's end()) made the queue go out at every flow's end, ~30 segments a
  * call on web-1m instead of up to SEG_BATCH, and cost two calls a flow.
  */
 export const SEG_END = 2;
