@@ -37,6 +37,7 @@ afterEach(() => {
   if (envBefore === undefined) delete process.env.FLOWPLANE_L7_NATIVE;
   else process.env.FLOWPLANE_L7_NATIVE = envBefore;
   vi.restoreAllMocks();
+  vi.unstubAllEnvs();
 });
 
 interface Run {
@@ -160,15 +161,8 @@ describe("native HTTP/1 rows = JS rows, analyze's files on every capture", () =>
     it(`${name}: the same files with the row thread writing O_DIRECT`, () => {
       const file = join(sharedPcapsDir(), name);
       const page = run(file, "1");
-      const before = process.env.FLOWPLANE_L7_DIRECT;
-      process.env.FLOWPLANE_L7_DIRECT = "1";
-      let direct: Run;
-      try {
-        direct = run(file, "1");
-      } finally {
-        if (before === undefined) delete process.env.FLOWPLANE_L7_DIRECT;
-        else process.env.FLOWPLANE_L7_DIRECT = before;
-      }
+      vi.stubEnv("FLOWPLANE_L7_DIRECT", "1");
+      const direct = run(file, "1");
       expect(direct.result.l7Rows).toBeGreaterThan(0);
       expect(direct.result.l7Rows).toBe(page.result.l7Rows);
       for (const f of ["l7_flow_log", "application_metrics", "l4_flow_log", "network_metrics"]) {

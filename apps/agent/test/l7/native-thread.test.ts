@@ -9,7 +9,7 @@
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { ChunkedSource } from "../../src/capture/chunked-source.ts";
 import { createL7Processor, type L7Processor, type L7ProcessorOptions } from "../../src/l7/index.ts";
 import { JsonlWriter } from "../../src/output/jsonl-writer.ts";
@@ -18,6 +18,7 @@ import { eventsOf, type GenConfig, type GenFlow, genFlow } from "./http1-traffic
 const T0 = 1_700_000_000_000_000;
 const dir = mkdtempSync(join(tmpdir(), "flowplane-native-thread-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => vi.unstubAllEnvs());
 
 interface Out {
   l7: string;
@@ -267,61 +268,55 @@ describe("the native row path on its own thread", () => {
 
   for (const direct of ["0", "1"]) {
     it(`the thread writes the JSONL writers' chunks too: in order, into its own l7_flow_log and another file, a row longer than a slot (FLOWPLANE_L7_DIRECT=${direct})`, () => {
-      const before = process.env.FLOWPLANE_L7_DIRECT;
-      process.env.FLOWPLANE_L7_DIRECT = direct;
-      try {
-        // Writer a is the thread's l7_flow_log (the JS rows of other protocols, as in analyze).
-        const a = new JsonlWriter(join(dir, `sink-a-${direct}.jsonl`));
-        const b = new JsonlWriter(join(dir, `sink-b-${direct}.jsonl`));
-        const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
-        const amFd = openSync(join(dir, `sink-am-${direct}.jsonl`), flags);
-        const meta = makeFlows(11, 40, { hostility: 0, extraHeaders: [] });
-        const slots = new Map(meta.map((f, i) => [i + 1, f.meta]));
-        const p = createL7Processor({
-          describeFlow: (slot) => slots.get(slot)!,
-          rawRows: { l7: () => {}, appMetrics: () => {}, fds: [a.appendFd, amFd] },
-        });
-        const sink = p.chunkSink();
-        expect(sink, "a processor on its own thread writes chunks").toBeDefined();
-        a.useSink(sink!);
-        b.useSink(sink!);
-        const want = { a: [] as string[], b: [] as string[] };
-        let i = 0;
-        let last = T0;
-        for (const e of eventsOf(meta)) {
-          last = Math.max(last, e.ts);
-          feed(p, meta, e);
-          // ~6 MiB per file, and once a row of 1.5 MiB (past a slot: written as two commands).
-          for (let k = 0; k < 40; k++, i++) {
-            const row = { i, pad: "x".repeat(i === 5000 ? 1_500_000 : (i * 37) % 300) };
-            const w = i % 3 === 0 ? b : a;
-            w.write(row);
-            (w === a ? want.a : want.b).push(JSON.stringify(row));
-          }
+      vi.stubEnv("FLOWPLANE_L7_DIRECT", direct);
+      // Writer a is the thread's l7_flow_log (the JS rows of other protocols, as in analyze).
+      const a = new JsonlWriter(join(dir, `sink-a-${direct}.jsonl`));
+      const b = new JsonlWriter(join(dir, `sink-b-${direct}.jsonl`));
+      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
+      const amFd = openSync(join(dir, `sink-am-${direct}.jsonl`), flags);
+      const meta = makeFlows(11, 40, { hostility: 0, extraHeaders: [] });
+      const slots = new Map(meta.map((f, i) => [i + 1, f.meta]));
+      const p = createL7Processor({
+        describeFlow: (slot) => slots.get(slot)!,
+        rawRows: { l7: () => {}, appMetrics: () => {}, fds: [a.appendFd, amFd] },
+      });
+      const sink = p.chunkSink();
+      expect(sink, "a processor on its own thread writes chunks").toBeDefined();
+      a.useSink(sink!);
+      b.useSink(sink!);
+      const want = { a: [] as string[], b: [] as string[] };
+      let i = 0;
+      let last = T0;
+      for (const e of eventsOf(meta)) {
+        last = Math.max(last, e.ts);
+        feed(p, meta, e);
+        // ~6 MiB per file, and once a row of 1.5 MiB (past a slot: written as two commands).
+        for (let k = 0; k < 40; k++, i++) {
+          const row = { i, pad: "x".repeat(i === 5000 ? 1_500_000 : (i * 37) % 300) };
+          const w = i % 3 === 0 ? b : a;
+          w.write(row);
+          (w === a ? want.a : want.b).push(JSON.stringify(row));
         }
-        p.flush(last);
-        const rows = p.stats().rows;
-        const wentDirect = p.directOutput();
-        a.close();
-        b.close();
-        closeSync(amFd);
-        expect(i).toBeGreaterThan(5000);
-        expect(wentDirect).toBe(direct === "1" && takesDirect(dir));
-        const inA = readFileSync(join(dir, `sink-a-${direct}.jsonl`), "utf8").split("\n");
-        expect(inA.pop()).toBe("");
-        const js = inA.filter((l) => l.startsWith('{"i":'));
-        expect(
-          js.length === want.a.length && js.every((l, k) => l === want.a[k]),
-          "file a: the JS rows, in order",
-        ).toBe(true);
-        expect(inA.length - js.length, "file a: the thread's rows").toBe(rows);
-        expect(rows).toBeGreaterThan(0);
-        const inB = readFileSync(join(dir, `sink-b-${direct}.jsonl`), "utf8");
-        expect(inB === `${want.b.join("\n")}\n`, "file b").toBe(true);
-      } finally {
-        if (before === undefined) delete process.env.FLOWPLANE_L7_DIRECT;
-        else process.env.FLOWPLANE_L7_DIRECT = before;
       }
+      p.flush(last);
+      const rows = p.stats().rows;
+      const wentDirect = p.directOutput();
+      a.close();
+      b.close();
+      closeSync(amFd);
+      expect(i).toBeGreaterThan(5000);
+      expect(wentDirect).toBe(direct === "1" && takesDirect(dir));
+      const inA = readFileSync(join(dir, `sink-a-${direct}.jsonl`), "utf8").split("\n");
+      expect(inA.pop()).toBe("");
+      const js = inA.filter((l) => l.startsWith('{"i":'));
+      expect(
+        js.length === want.a.length && js.every((l, k) => l === want.a[k]),
+        "file a: the JS rows, in order",
+      ).toBe(true);
+      expect(inA.length - js.length, "file a: the thread's rows").toBe(rows);
+      expect(rows).toBeGreaterThan(0);
+      const inB = readFileSync(join(dir, `sink-b-${direct}.jsonl`), "utf8");
+      expect(inB === `${want.b.join("\n")}\n`, "file b").toBe(true);
     });
   }
 
@@ -345,22 +340,16 @@ describe("the native row path on its own thread", () => {
     const never = run("dio-never", flows, "pinned", true, {}, { directSlow: [1e15, 65536] });
     same(never, "page cache");
     expect(never.direct).toBe(false);
-    const before = process.env.FLOWPLANE_L7_DIRECT;
-    try {
-      process.env.FLOWPLANE_L7_DIRECT = "1";
-      const forced = run("dio-forced", flows, "copied", true);
-      expect(forced.direct, "FLOWPLANE_L7_DIRECT=1").toBe(ok);
-      const syncCopied = run("dio-sync-copied", flows, "copied", false);
-      expect(forced.l7 === syncCopied.l7 && forced.am === syncCopied.am, "forced: the same bytes").toBe(true);
-      process.env.FLOWPLANE_L7_DIRECT = "0";
-      expect(
-        run("dio-off", flows, "pinned", true, {}, { directSlow: [1, 65536] }).direct,
-        "FLOWPLANE_L7_DIRECT=0",
-      ).toBe(false);
-    } finally {
-      if (before === undefined) delete process.env.FLOWPLANE_L7_DIRECT;
-      else process.env.FLOWPLANE_L7_DIRECT = before;
-    }
+    vi.stubEnv("FLOWPLANE_L7_DIRECT", "1");
+    const forced = run("dio-forced", flows, "copied", true);
+    expect(forced.direct, "FLOWPLANE_L7_DIRECT=1").toBe(ok);
+    const syncCopied = run("dio-sync-copied", flows, "copied", false);
+    expect(forced.l7 === syncCopied.l7 && forced.am === syncCopied.am, "forced: the same bytes").toBe(true);
+    vi.stubEnv("FLOWPLANE_L7_DIRECT", "0");
+    expect(
+      run("dio-off", flows, "pinned", true, {}, { directSlow: [1, 65536] }).direct,
+      "FLOWPLANE_L7_DIRECT=0",
+    ).toBe(false);
   });
 
   it("a failed chunk write on the thread is thrown by the writer's close, naming the file", () => {
@@ -390,16 +379,10 @@ describe("the native row path on its own thread", () => {
   });
 
   it("FLOWPLANE_L7_THREAD=0 keeps the native path synchronous", () => {
-    const before = process.env.FLOWPLANE_L7_THREAD;
-    process.env.FLOWPLANE_L7_THREAD = "0";
-    try {
-      const t = run("off", makeFlows(5, 20, { hostility: 0, extraHeaders: [] }), "copied", true);
-      expect(t.threaded).toBe(false);
-      expect(t.l7Rows).toBeGreaterThan(0);
-      expect(t.l7, "nothing written to the files by a thread").toBe("");
-    } finally {
-      if (before === undefined) delete process.env.FLOWPLANE_L7_THREAD;
-      else process.env.FLOWPLANE_L7_THREAD = before;
-    }
+    vi.stubEnv("FLOWPLANE_L7_THREAD", "0");
+    const t = run("off", makeFlows(5, 20, { hostility: 0, extraHeaders: [] }), "copied", true);
+    expect(t.threaded).toBe(false);
+    expect(t.l7Rows).toBeGreaterThan(0);
+    expect(t.l7, "nothing written to the files by a thread").toBe("");
   });
 });

@@ -261,8 +261,8 @@ export async function createNatLab(): Promise<NatLab> {
       const dev = side === "client" ? ifaces.client : ifaces.server;
       // --immediate-mode: without it libpcap hands packets over in ring blocks retired every
       // second, and SIGINT drops the block still open (a first run captured 0 packets of 62).
-      // -U: each packet written at once; -Z root: write where root can. -B 16384 (KiB): with the
-      // default 2 MiB buffer a CI run on 2 busy cores lost packets of whole calls (6 of 7 rows).
+      // -U: each packet written at once; -Z root: write where root can. -B 16384 (KiB): room for a
+      // CI run on 2 busy cores (the default is 2 MiB); the drop count is kept (`dropped`).
       const child = spawnIn(n, [
         "tcpdump",
         "-i",
