@@ -155,12 +155,15 @@ describe("native HTTP/1 rows = JS rows, analyze's files on every capture", () =>
     });
   }
 
-  // The row thread's files written with O_DIRECT from the start (FLOWPLANE_L7_DIRECT=1), the JS
-  // rows of other protocols appended to l7_flow_log through it: the same lines.
+  // The row thread's files written with O_DIRECT from the start (FLOWPLANE_L7_DIRECT=1, the
+  // default), the JS rows of other protocols appended to l7_flow_log through it: the same lines
+  // as through the page cache (=0).
   for (const name of ["erspan-vlan-http-tls.pcap", "http1-pipelined.pcap", "dns-edns-ecs-ipv4-ipv6.pcap"]) {
     it(`${name}: the same files with the row thread writing O_DIRECT`, () => {
       const file = join(sharedPcapsDir(), name);
+      vi.stubEnv("FLOWPLANE_L7_DIRECT", "0");
       const page = run(file, "1");
+      expect(page.result.l7DirectOutput, "FLOWPLANE_L7_DIRECT=0: the page cache").toBeFalsy();
       vi.stubEnv("FLOWPLANE_L7_DIRECT", "1");
       const direct = run(file, "1");
       expect(direct.result.l7Rows).toBeGreaterThan(0);

@@ -117,16 +117,16 @@ typedef struct {
 } fp_name_t;
 
 /* Direct output (own-thread mode): the thread's two large files, l7_flow_log and
-   application_metrics, go through the page cache until their writes turn out slow, and are then
-   written with O_DIRECT where the file system takes it: whole aligned buffers, reused, go to the
-   device instead of their bytes being copied into new page-cache pages.
+   application_metrics, are written with O_DIRECT where the file system takes it: whole aligned
+   buffers, reused, go to the device instead of their bytes being copied into new page-cache
+   pages. The caller's config says when: from the start (the processor's default), never, or once
+   a file's page-cache writes cost more than FP_DIO_SLOW_NS of CPU a MiB (fast: ~0.2-0.3 ms, slow:
+   1-2 ms) in two windows of FP_DIO_WINDOW bytes in a row.
    Why: on the VMs this runs on, a page-cache page that the host had taken back cost up to
-   ~10 µs to fill. web-1m's L7 run writes 345 MB: its row thread's system time was 0.11 s in most
-   benches and 0.36-0.55 s in others (all three runs of a bench alike), and the run took ~1 s
-   instead of ~0.6. Direct writes take ~0.03 s there but cost the thread ~0.04 s more user time
-   when the page cache is fast (its buffers, read by the device, go cold), so they start only
-   once a file's buffered writes cost more than FP_DIO_SLOW_NS of CPU a MiB (fast: ~0.3 ms, slow:
-   1-1.6 ms) in two windows of FP_DIO_WINDOW bytes in a row.
+   ~10 µs to fill. web-1m's L7 run writes 345 MB: its row thread's system time was 0.11 s in some
+   benches and 0.36-0.55 s in others, and the run took ~1 s instead of ~0.6. In session 12 the
+   writes of every run turned slow after ~100 MB; direct writes keep the thread's system time at
+   ~0.05 s.
    A writer thread does the direct writes: the row thread waits for the device only when all of
    a file's buffers are in flight. At flush the aligned part goes this way, then O_DIRECT is
    cleared and the unaligned tail written through the page cache. */
