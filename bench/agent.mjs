@@ -86,8 +86,7 @@ function agent(file, workers, outDir, l7 = false) {
 function rowPath(r) {
   const path =
     r.l7RowPath === "native" ? "HTTP/1 and UDP DNS rows in C" : `rows in JS: ${r.l7RowPath ?? "?"}`;
-  // The row thread wrote its files O_DIRECT (the default; FLOWPLANE_L7_DIRECT=0 or a file system
-  // without O_DIRECT: the page cache).
+  // The row thread found its page-cache writes slow (or FLOWPLANE_L7_DIRECT=1) and went O_DIRECT.
   return r.l7DirectOutput ? `${path}, files written O_DIRECT` : path;
 }
 

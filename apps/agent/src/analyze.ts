@@ -54,7 +54,7 @@ export interface AnalyzeResult {
    * every row was made in JS.
    */
   l7RowPath?: string;
-  /** The native row thread wrote its files with O_DIRECT (FLOWPLANE_L7_DIRECT, default on). */
+  /** The native row thread switched its files to O_DIRECT (slow page cache, or FLOWPLANE_L7_DIRECT=1). */
   l7DirectOutput?: boolean;
 }
 

@@ -60,9 +60,10 @@ export interface L7ProcessorOptions extends HeaderPolicyOptions {
    * Other protocols still use onL7 / onAppMetrics. With `fds` (the two files' descriptors,
    * O_APPEND) the native path runs on its own thread, which appends to them itself, unless
    * FLOWPLANE_L7_THREAD=0: the caller then reads its capture through `blockFence()`, and the
-   * sinks get the rows' counts (no bytes) at flush(). The thread writes the two files with
-   * O_DIRECT where the file system takes it (FLOWPLANE_L7_DIRECT: `1` the default, `0` never,
-   * `slow` once page-cache writes turn slow; `directSlow` is NativeRowsConfig's, for tests).
+   * sinks get the rows' counts (no bytes) at flush(). The thread writes the two files through
+   * the page cache until those writes turn slow, then with O_DIRECT where the file system takes
+   * it (FLOWPLANE_L7_DIRECT: `slow` the default, `1` from the start, `0` never; `directSlow` is
+   * NativeRowsConfig's, for tests).
    */
   rawRows?: { l7: RawSink; appMetrics: RawSink; fds?: [number, number]; directSlow?: [number, number] };
 }
@@ -288,7 +289,7 @@ export class L7Processor {
         l7: o.rawRows!.l7,
         am: o.rawRows!.appMetrics,
         ...(o.rawRows!.fds && process.env.FLOWPLANE_L7_THREAD !== "0" ? { fds: o.rawRows!.fds } : {}),
-        direct: DIRECT_MODES[process.env.FLOWPLANE_L7_DIRECT ?? "1"] ?? 1,
+        direct: DIRECT_MODES[process.env.FLOWPLANE_L7_DIRECT ?? ""] ?? 0,
         ...(o.rawRows!.directSlow ? { directSlow: o.rawRows!.directSlow } : {}),
       });
       this.nargs = this.nat.args;
@@ -1010,5 +1011,5 @@ function errnoText(errno: number): [string, string] {
   return getSystemErrorMap().get(-errno) ?? ["unknown", "unknown error"];
 }
 
-/** FLOWPLANE_L7_DIRECT: the row thread's O_DIRECT output (see NativeRowsConfig.direct); unset = "1". */
+/** FLOWPLANE_L7_DIRECT: the row thread's O_DIRECT output (see NativeRowsConfig.direct). */
 const DIRECT_MODES: Record<string, number> = { "0": -1, "1": 1, slow: 0 };

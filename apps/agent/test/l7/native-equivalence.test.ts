@@ -155,9 +155,9 @@ describe("native HTTP/1 rows = JS rows, analyze's files on every capture", () =>
     });
   }
 
-  // The row thread's files written with O_DIRECT from the start (FLOWPLANE_L7_DIRECT=1, the
-  // default), the JS rows of other protocols appended to l7_flow_log through it: the same lines
-  // as through the page cache (=0).
+  // The row thread's files written with O_DIRECT from the start (FLOWPLANE_L7_DIRECT=1), the JS
+  // rows of other protocols appended to l7_flow_log through it: the same lines as through the
+  // page cache (=0).
   for (const name of ["erspan-vlan-http-tls.pcap", "http1-pipelined.pcap", "dns-edns-ecs-ipv4-ipv6.pcap"]) {
     it(`${name}: the same files with the row thread writing O_DIRECT`, () => {
       const file = join(sharedPcapsDir(), name);

@@ -320,7 +320,7 @@ describe("the native row path on its own thread", () => {
     });
   }
 
-  it("l7_flow_log and application_metrics go direct (O_DIRECT) from the start (the default), or once their page-cache writes are slow (FLOWPLANE_L7_DIRECT=slow): the same bytes", () => {
+  it("l7_flow_log and application_metrics go direct (O_DIRECT) once their page-cache writes are slow, or from the start: the same bytes", () => {
     const ok = takesDirect(dir);
     const flows = makeFlows(4242, 1500, { hostility: 0, extraHeaders: ["x-req"] });
     const sync = run("dio-sync", flows, "pinned", false);
@@ -333,7 +333,6 @@ describe("the native row path on its own thread", () => {
     };
     // Every write counts as slow (1 ns a MiB), judged 64 KiB at a time: both files switch early,
     // mid-file, after a size that is not a multiple of 4096.
-    vi.stubEnv("FLOWPLANE_L7_DIRECT", "slow");
     const switched = run("dio-switch", flows, "pinned", true, {}, { directSlow: [1, 65536] });
     same(switched, "switched");
     expect(switched.direct, "went direct (where the file system takes it)").toBe(ok);

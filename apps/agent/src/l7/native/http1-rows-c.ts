@@ -117,21 +117,26 @@ typedef struct {
 } fp_name_t;
 
 /* Direct output (own-thread mode): the thread's two large files, l7_flow_log and
-   application_metrics, are written with O_DIRECT where the file system takes it: whole aligned
-   buffers, reused, go to the device instead of their bytes being copied into new page-cache
-   pages. The caller's config says when: from the start (the processor's default), never, or once
-   a file's page-cache writes cost more than FP_DIO_SLOW_NS of CPU a MiB (fast: ~0.2-0.3 ms, slow:
-   1-2 ms) in two windows of FP_DIO_WINDOW bytes in a row.
+   application_metrics, go through the page cache until their writes turn out slow, and are then
+   written with O_DIRECT where the file system takes it: whole aligned buffers, reused, go to the
+   device instead of their bytes being copied into new page-cache pages.
    Why: on the VMs this runs on, a page-cache page that the host had taken back cost up to
    ~10 µs to fill. web-1m's L7 run writes 345 MB: its row thread's system time was 0.11 s in some
-   benches and 0.36-0.55 s in others, and the run took ~1 s instead of ~0.6. In session 12 the
-   writes of every run turned slow after ~100 MB; direct writes keep the thread's system time at
-   ~0.05 s.
+   benches and 0.36-0.55 s in others, and the run took ~1 s instead of ~0.6; in session 12 most
+   runs found ~100 MB of fast pages and then 1.8-2.3 ms of CPU a MiB. Not direct from the start:
+   where the page cache is fast and the device slow (a disk, a network file system), direct
+   writes would hold the analysis to the device's speed, which the page cache hides.
+   A file switches once its buffered writes cost more than FP_DIO_SLOW_NS of CPU a MiB (fast:
+   ~0.2-0.3 ms, slow: 1-2.3 ms) in two windows of FP_DIO_WINDOW bytes in a row (one alone may be a
+   passing hiccup), and the other file with it: both meet the same memory. Windows of 1 MiB (one
+   write each) keep the cost of noticing to ~4 ms; session 11's 8 MiB windows, per file, cost the
+   thread ~50 ms of system time in every run of session 12 (1 MiB: 645 against 702-755 ms median
+   with 8 MiB, equal to direct from the start, 655).
    A writer thread does the direct writes: the row thread waits for the device only when all of
    a file's buffers are in flight. At flush the aligned part goes this way, then O_DIRECT is
    cleared and the unaligned tail written through the page cache. */
 #define FP_DIO_SLOW_NS 700000
-#define FP_DIO_WINDOW (8u << 20)
+#define FP_DIO_WINDOW (1u << 20)
 #define FP_DIO_BUFS 4
 #define FP_DIO_ALIGN 4096u
 /* l7_flow_log's rows are formatted straight into these buffers ('out' points into them), so a
@@ -402,6 +407,11 @@ static void fp_write_file(fp_l7_t *s, fp_dio_t *d, const uint8_t *p, size_t n) {
   /* two windows in a row: one alone may be a passing hiccup (reclaim, compaction) */
   if ((double)d->win_ns > (double)d->slow_ns * (double)d->win_bytes / (1 << 20)) d->want = ++d->slow_windows >= 2;
   else d->slow_windows = 0;
+  if (d->want) {
+    /* The other file meets the same memory: it goes too, without its own slow windows. */
+    fp_dio_t *o = d == &s->dio_l7 ? &s->dio_am : &s->dio_l7;
+    if (o->can && !o->on) o->want = 1;
+  }
   d->win_bytes = 0;
   d->win_ns = 0;
 }

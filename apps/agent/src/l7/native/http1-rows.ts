@@ -47,9 +47,8 @@ export interface NativeRowsConfig {
   fds?: [number, number];
   /**
    * Own-thread mode: when l7_flow_log and application_metrics go to the device with O_DIRECT
-   * instead of through the page cache: 0 once their page-cache writes turn out slow (when
-   * omitted), 1 from the start (what the processor asks for unless FLOWPLANE_L7_DIRECT says
-   * otherwise), -1 never. Without file system support, never.
+   * instead of through the page cache: 0 once their page-cache writes turn out slow (the
+   * default), 1 from the start, -1 never. Without file system support, never.
    */
   direct?: number;
   /** Tests: [CPU ns a MiB of page-cache writes above which a file goes direct, bytes measured at a time]. */
