@@ -187,6 +187,14 @@ export class L7Processor {
    */
   private readonly bySlot: (FlowL7 | undefined)[] = [];
   private readonly bigSlots = new Map<number, FlowL7>();
+  /**
+   * Per slot below SLOT_ARRAY: a native flow's code (natCode; 0: none), and the detected
+   * protocol (its index in `specs` + 1; 0: none). A native flow's payloads and end, and every
+   * flow's L4 row, are served from these small arrays without reading the flow's FlowL7, which
+   * is mostly out of the cache by then (thousands of flows are live at once).
+   */
+  private slotNat = new Int32Array(0);
+  private slotProto = new Uint8Array(0);
   /** Flows in `bySlot`, and the creation counter that orders them at flush(). */
   private live = 0;
   private flowSeq = 0;
@@ -329,6 +337,13 @@ export class L7Processor {
     tcpSeq: number,
     tsMicros: number,
   ): void {
+    if (slot < this.slotNat.length) {
+      const v = this.slotNat[slot]!;
+      if (v !== 0) {
+        this.natSeg(v, dir, buf, off, len, wireLen, tcpSeq, tsMicros);
+        return;
+      }
+    }
     let f = this.flowAt(slot);
     if (f === undefined) {
       f = new FlowL7(slot, this.describe(slot), this.flowSeq++);
@@ -338,7 +353,7 @@ export class L7Processor {
       this.s.flows++;
     }
     if (f.nat >= 0) {
-      this.natSeg(f, dir, buf, off, len, wireLen, tcpSeq, tsMicros);
+      this.natSeg(natCode(f), dir, buf, off, len, wireLen, tcpSeq, tsMicros);
       return;
     }
     if (f.proto === FAILED) return;
@@ -348,7 +363,7 @@ export class L7Processor {
       if (len <= 0) return;
       if (!this.detect(f, dir, buf, off, off + len, udp)) return;
       if (f.nat >= 0) {
-        this.natSeg(f, dir, buf, off, len, wireLen, tcpSeq, tsMicros);
+        this.natSeg(natCode(f), dir, buf, off, len, wireLen, tcpSeq, tsMicros);
         return;
       }
     }
@@ -380,8 +395,9 @@ export class L7Processor {
     }
   }
 
+  /** `code`: the flow's natCode. */
   private natSeg(
-    f: FlowL7,
+    code: number,
     dir: number,
     buf: Uint8Array,
     off: number,
@@ -397,8 +413,8 @@ export class L7Processor {
     }
     const a = this.nargs;
     const i = this.natQueued * SEG_ARGS;
-    a[i] = f.nat;
-    a[i + 1] = dir ^ f.swapped;
+    a[i] = (code - 1) >> 1;
+    a[i + 1] = dir ^ ((code - 1) & 1);
     a[i + 2] = off;
     a[i + 3] = len;
     a[i + 4] = wireLen;
@@ -449,6 +465,7 @@ export class L7Processor {
       this.natServerKeys++;
     }
     f.nat = this.nat!.open(m.flowId, cIp, cPort, sIp, sPort, m.ipProtocol, srv, kind);
+    if (this.slotFits(f.slot)) this.slotNat[f.slot] = natCode(f);
     return true;
   }
 
@@ -572,6 +589,7 @@ export class L7Processor {
     }
     f.protoName = found.name;
     f.proto = this.specs.indexOf(found);
+    if (this.slotFits(f.slot)) this.slotProto[f.slot] = f.proto + 1;
     // side 1 = client message: fine when seen from dir 0; the other three cases decide the swap.
     f.swapped = (side === 1 ? dir : dir ^ 1) as 0 | 1;
     this.s.flowsDetected++;
@@ -819,27 +837,51 @@ export class L7Processor {
     return this.bigSlots.get(slot);
   }
 
+  /** Whether `slot` has a place in slotNat and slotProto (grown to it when below SLOT_ARRAY). */
+  private slotFits(slot: number): boolean {
+    if (slot >= SLOT_ARRAY) return false;
+    if (slot >= this.slotNat.length) {
+      const n = Math.min(SLOT_ARRAY, Math.max(4096, (slot + 1) * 2));
+      const nat = new Int32Array(n);
+      nat.set(this.slotNat);
+      this.slotNat = nat;
+      const proto = new Uint8Array(n);
+      proto.set(this.slotProto);
+      this.slotProto = proto;
+    }
+    return true;
+  }
+
   /** The detected protocol of a flow ("" when unknown or not seen): for the L4 row. */
   protocolOf(slot: number): string {
+    if (slot < this.slotProto.length) {
+      const p = this.slotProto[slot]!;
+      return p === 0 ? "" : this.specs[p - 1]!.name;
+    }
     const f = this.flowAt(slot);
     return f === undefined ? "" : f.protoName;
   }
 
   /** The flow ended (closed or evicted): unanswered requests become timeout rows. */
   onFlowEnd(slot: number, tsMicros: number): void {
+    if (slot < this.slotNat.length) {
+      this.slotProto[slot] = 0;
+      const v = this.slotNat[slot]!;
+      if (v !== 0) {
+        this.slotNat[slot] = 0;
+        this.bySlot[slot] = undefined;
+        this.live--;
+        this.natEnd((v - 1) >> 1, tsMicros);
+        return;
+      }
+    }
     const f = this.flowAt(slot);
     if (f === undefined) return;
     if (slot < SLOT_ARRAY) this.bySlot[slot] = undefined;
     else this.bigSlots.delete(slot);
     this.live--;
     if (f.nat >= 0) {
-      // After the flow's queued segments, in the same queue.
-      const a = this.nargs;
-      const i = this.natQueued * SEG_ARGS;
-      a[i] = f.nat;
-      a[i + 1] = SEG_END;
-      a[i + 6] = tsMicros;
-      if (++this.natQueued === SEG_BATCH) this.natSegs();
+      this.natEnd(f.nat, tsMicros);
       return;
     }
     if (f.held !== null) {
@@ -855,6 +897,16 @@ export class L7Processor {
       }
     }
     this.expire(f, tsMicros, true);
+  }
+
+  /** A native flow's end, after its queued segments, in the same queue. */
+  private natEnd(id: number, tsMicros: number): void {
+    const a = this.nargs;
+    const i = this.natQueued * SEG_ARGS;
+    a[i] = id;
+    a[i + 1] = SEG_END;
+    a[i + 6] = tsMicros;
+    if (++this.natQueued === SEG_BATCH) this.natSegs();
   }
 
   private expire(f: FlowL7, now: number, all: boolean): void {
@@ -1009,6 +1061,11 @@ export class L7Processor {
 /** The name of an errno (ENOSPC) and its text, or "unknown". */
 function errnoText(errno: number): [string, string] {
   return getSystemErrorMap().get(-errno) ?? ["unknown", "unknown error"];
+}
+
+/** A native flow's code in slotNat: its native id and orientation, never 0. */
+function natCode(f: FlowL7): number {
+  return f.nat * 2 + f.swapped + 1;
 }
 
 /** FLOWPLANE_L7_DIRECT: the row thread's O_DIRECT output (see NativeRowsConfig.direct). */
