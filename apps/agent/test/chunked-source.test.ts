@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type BlockFence, ChunkedSource } from "../src/capture/chunked-source.ts";
+import { type BlockFence, ChunkedSource, FENCE_BLOCKS } from "../src/capture/chunked-source.ts";
 import { Rng } from "../src/testing/rng.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "flowplane-chunked-"));
@@ -85,7 +85,7 @@ function readAll(lag: number, step: number) {
 describe("ChunkedSource with a block fence", () => {
   it("reuses the most recently finished block when the reader keeps up", () => {
     const { f, used } = readAll(0, 1000);
-    expect(f.pinned).toHaveLength(8);
+    expect(f.pinned).toHaveLength(FENCE_BLOCKS);
     // A reader that is never behind: the current block is free again at once, as unfenced.
     expect(used.size).toBe(1);
     expect(f.waited).toHaveLength(0);
@@ -99,7 +99,7 @@ describe("ChunkedSource with a block fence", () => {
 
   it("waits for the oldest block when the reader lags, and hands out every byte in order", () => {
     const { f, used } = readAll(Number.POSITIVE_INFINITY, 777);
-    expect(used.size).toBe(8);
+    expect(used.size).toBe(FENCE_BLOCKS);
     // Oldest first: the marks waited for only grow.
     for (let i = 1; i < f.waited.length; i++) expect(f.waited[i]).toBeGreaterThanOrEqual(f.waited[i - 1]!);
     expect(f.waited.length).toBeGreaterThan(30);

@@ -72,7 +72,7 @@ function run(
     },
   });
   // Pinned: every payload byte in one file, read back (through the processor's fence when it
-  // has one) in 64 KiB blocks, the smallest the source takes: its 8 blocks rotate many times.
+  // has one) in 64 KiB blocks, the smallest the source takes: its FENCE_BLOCKS blocks rotate many times.
   let src: ChunkedSource | undefined;
   if (feed === "pinned") {
     const path = join(dir, `${name}-payloads.bin`);

@@ -32,7 +32,8 @@ export const HTTP1_ROWS_C = String.raw`
 #define FP_FIELD_MAX 512
 #define FP_FLUSH_AT (1 << 20)
 #define FP_OUT_CAP (FP_FLUSH_AT + (64 << 10))
-#define FP_MAX_PINS 8
+/* pinned blocks: the reader's 16 (chunked-source.ts), and its next 16 when a record outgrows them */
+#define FP_MAX_PINS 64
 /* Own-thread mode: command ring bytes, and the backlog at which a sleeping thread is woken. The
    block fence keeps the thread within 8 blocks (~1 000 segments, ~50 KB of commands); a small
    ring stays in the caches (8 MiB: 746-805 ms on web-1m, 1 MiB: 725-775, 6 alternated rounds).
