@@ -314,6 +314,10 @@ export function createEngine(opts: EngineOptions = {}) {
 }
 
 const FRAG_SLOTS = 4096;
+/** 1 for the IP protocols whose payload goes to L7: TCP and UDP. */
+const L7_TRANSPORT = new Uint8Array(256);
+L7_TRANSPORT[6] = 1;
+L7_TRANSPORT[17] = 1;
 
 export class FlowEngine {
   readonly meta = new PacketMeta();
@@ -735,7 +739,9 @@ export class FlowEngine {
   /** The payload of the packet in `m` (flow `f`, direction `dir`) to the L7 processor. */
   private toL7(f: number, dir: number, m: PacketMeta): void {
     const proto = m.proto;
-    if (!(m.payloadLen > 0 && m.laterFragment === 0 && (proto === 6 || proto === 17) && this.l7On)) return;
+    // A table, not `proto === 6 || proto === 17`: the first UDP payload (a DNS query, seconds in)
+    // met a comparison without feedback and deoptimized `update`, which inlines this.
+    if (!(m.payloadLen > 0 && m.laterFragment === 0 && L7_TRANSPORT[proto] === 1 && this.l7On)) return;
     const avail = this.frameEnd - m.payloadOffset;
     this.l7!.onPayload(
       f,

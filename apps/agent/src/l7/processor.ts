@@ -125,6 +125,12 @@ function portBits(): { hint: Uint32Array; exclude: Uint32Array } {
 
 /** Slots below this are kept in an array (engine table indexes are below its flow limit). */
 const SLOT_ARRAY = 1 << 22;
+/**
+ * Slots slotNat and slotProto have from the start (320 KiB): growing them later is a branch the
+ * optimized detection has never taken, and deoptimized it (web-1m's slots reached 4096 minutes
+ * into its traffic).
+ */
+const SLOTS_FIRST = 1 << 16;
 /** Header policy names the native path takes (its table's size, http1-rows-c.ts FP_MAX_NAMES). */
 const MAX_NATIVE_NAMES = 256;
 const NIL = "00000000-0000-0000-0000-000000000000";
@@ -193,8 +199,8 @@ export class L7Processor {
    * flow's L4 row, are served from these small arrays without reading the flow's FlowL7, which
    * is mostly out of the cache by then (thousands of flows are live at once).
    */
-  private slotNat = new Int32Array(0);
-  private slotProto = new Uint8Array(0);
+  private slotNat = new Int32Array(SLOTS_FIRST);
+  private slotProto = new Uint8Array(SLOTS_FIRST);
   /** Flows in `bySlot`, and the creation counter that orders them at flush(). */
   private live = 0;
   private flowSeq = 0;
@@ -841,7 +847,7 @@ export class L7Processor {
   private slotFits(slot: number): boolean {
     if (slot >= SLOT_ARRAY) return false;
     if (slot >= this.slotNat.length) {
-      const n = Math.min(SLOT_ARRAY, Math.max(4096, (slot + 1) * 2));
+      const n = Math.min(SLOT_ARRAY, (slot + 1) * 2);
       const nat = new Int32Array(n);
       nat.set(this.slotNat);
       this.slotNat = nat;
