@@ -26,9 +26,10 @@ export interface BlockFence {
 }
 
 /**
- * Buffers a fenced source rotates over: the reader may lag up to FENCE_BLOCKS - 1 blocks. 16 rather
- * than 8 (web-1m, L7 on its own thread): the main thread's wait at the fence fell from 33-36 to
- * 10-14 ms a run, its running time rose by ~15 ms (reads into colder blocks), 5-13 ms net.
+ * Buffers a fenced source rotates over: the reader may lag up to FENCE_BLOCKS - 1 blocks. 16
+ * rather than 8 (web-1m, L7 on its own thread): the main thread's wait at the fence fell from
+ * 33-36 to 10-14 ms a run, its running time rose by ~15 ms (reads into colder blocks), 5-13 ms
+ * net.
  */
 export const FENCE_BLOCKS = 16;
 
@@ -134,8 +135,8 @@ export class ChunkedSource {
   /**
    * The block to fill next: the most recently retired one the reader is done with, so that the
    * reads cycle over the two or three blocks a reader keeping up needs, which stay in the CPU's
-   * cache, rather than over all of them (8 MiB of them, past L2, cost ~40 % more kernel copy time on web-1m);
-   * when the reader lags, the oldest, waited for.
+   * cache, rather than over all of them (8 MiB of them, past L2, cost ~40 % more kernel copy
+   * time on web-1m); when the reader lags, the oldest, waited for.
    */
   private nextBlock(fence: BlockFence): number {
     const r = this.retired;

@@ -127,8 +127,8 @@ function portBits(): { hint: Uint32Array; exclude: Uint32Array } {
 const SLOT_ARRAY = 1 << 22;
 /**
  * Slots slotNat and slotProto have from the start (320 KiB): growing them later is a branch the
- * optimized detection has never taken, and deoptimized it (web-1m's slots reached 4096 minutes
- * into its traffic).
+ * optimized detection has never taken, and deoptimized it (web-1m's slots passed 4096 part way
+ * through the capture).
  */
 const SLOTS_FIRST = 1 << 16;
 /** Header policy names the native path takes (its table's size, http1-rows-c.ts FP_MAX_NAMES). */

@@ -35,7 +35,7 @@ export const HTTP1_ROWS_C = String.raw`
 /* pinned blocks: the reader's 16 (chunked-source.ts), and its next 16 when a record outgrows them */
 #define FP_MAX_PINS 64
 /* Own-thread mode: command ring bytes, and the backlog at which a sleeping thread is woken. The
-   block fence keeps the thread within 8 blocks (~1 000 segments, ~50 KB of commands); a small
+   block fence keeps the thread within 16 blocks (~2 000 segments, ~100 KB of commands); a small
    ring stays in the caches (8 MiB: 746-805 ms on web-1m, 1 MiB: 725-775, 6 alternated rounds).
    It must hold one copied segment (MAX_PACKET, 256 KiB) with its header. */
 #define FP_RING (1u << 20)
@@ -131,8 +131,8 @@ typedef struct {
    ~0.2-0.3 ms, slow: 1-2.3 ms) in two windows of FP_DIO_WINDOW bytes in a row (one alone may be a
    passing hiccup), and the other file with it: both meet the same memory. Windows of 1 MiB (one
    write each) keep the cost of noticing to ~4 ms; session 11's 8 MiB windows, per file, cost the
-   thread ~50 ms of system time in every run of session 12 (1 MiB: 645 against 702-755 ms median
-   with 8 MiB, equal to direct from the start, 655).
+   thread ~50 ms of system time in every run of session 12. Alternated runs against direct from
+   the start: 755 against 702 ms median with 8 MiB windows, 645 against 655 with 1 MiB.
    A writer thread does the direct writes: the row thread waits for the device only when all of
    a file's buffers are in flight. At flush the aligned part goes this way, then O_DIRECT is
    cleared and the unaligned tail written through the page cache. */
