@@ -75,9 +75,10 @@ function agent(file, workers, outDir, l7 = false) {
       cwd: ROOT,
     },
   );
-  const probe = JSON.parse(t.stdout.trim().split("\n").pop());
+  const line = t.stdout.trim().split("\n").pop();
+  const probe = JSON.parse(line);
   if (process.env.FLOWPLANE_BENCH_TRACE)
-    process.stderr.write(`TRACE ${workers} ${l7 ? "l7" : "l4"} ${t.stdout.trim().split("\n").pop()}\n`);
+    process.stderr.write(`TRACE ${workers} ${l7 ? "l7" : "l4"} ${line}\n`);
   return { ...probe, processWallS: t.wallS, processRss: t.rssBytes };
 }
 

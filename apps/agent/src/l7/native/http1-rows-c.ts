@@ -281,9 +281,6 @@ static void fp_call_sink(fp_l7_t *s, napi_ref fn_ref, napi_ref view_ref, size_t 
   napi_call_function(env, undef, fn, 3, argv, &res);
 }
 
-/* Own-thread mode: the thread writes its rows to the file itself (the JsonlWriter's descriptor,
-   opened with O_APPEND: its own chunks and these land whole, in either order). The first error
-   stops the writing and is reported by flush(). */
 /* Sets or clears O_DIRECT on fd; 0 when done. */
 static int fp_set_direct(int fd, int on) {
   int fl = fcntl(fd, F_GETFL);
@@ -309,6 +306,9 @@ static int fp_write_fd(int fd, const uint8_t *p, size_t n) {
   return 0;
 }
 
+/* Own-thread mode: the thread writes its rows to the file itself (the JsonlWriter's descriptor,
+   opened with O_APPEND: its own chunks and these land whole, in either order). The first error
+   stops the writing and is reported by flush(). */
 static void fp_write_all(fp_l7_t *s, int fd, const uint8_t *p, size_t n) {
   if (s->write_errno == 0) s->write_errno = fp_write_fd(fd, p, n);
 }
@@ -517,21 +517,29 @@ static void fp_dio_put_l7(fp_l7_t *s, const uint8_t *p, size_t n) {
   }
 }
 
+/* The plain-write side of p[0..n) for d, not yet direct: all of it (then -1), or, when d wants
+   to go direct and these bytes reach alignment, the k that do (then k, and d is direct). */
+static int64_t fp_dio_begin(fp_l7_t *s, fp_dio_t *d, const uint8_t *p, size_t n) {
+  int64_t k = fp_dio_lead(d);
+  if (k < 0 || (size_t)k > n) {
+    fp_write_file(s, d, p, n);
+    return -1;
+  }
+  fp_write_file(s, d, p, (size_t)k);
+  if (!fp_dio_start(s, d)) {
+    fp_write_file(s, d, p + k, n - (size_t)k);
+    return -1;
+  }
+  return k;
+}
+
 /* Bytes for a file written from copies (application_metrics): direct once it wants to be. */
 static void fp_file_put(fp_l7_t *s, fp_dio_t *d, const uint8_t *p, size_t n) {
   if (!d->on) {
-    int64_t k = fp_dio_lead(d);
-    if (k < 0 || (size_t)k > n) {
-      fp_write_file(s, d, p, n);
-      return;
-    }
-    fp_write_file(s, d, p, (size_t)k);
+    int64_t k = fp_dio_begin(s, d, p, n);
+    if (k < 0) return;
     p += k;
     n -= (size_t)k;
-    if (!fp_dio_start(s, d)) {
-      fp_write_file(s, d, p, n);
-      return;
-    }
   }
   fp_dio_put(s, d, p, n);
 }
@@ -565,21 +573,13 @@ static void fp_drain_l7(fp_l7_t *s) {
     s->out_rows = 0;
     fp_dio_t *d = &s->dio_l7;
     if (!d->on) {
-      int64_t k = fp_dio_lead(d);
-      if (k < 0 || (size_t)k > s->out.len) {
-        fp_write_file(s, d, s->out.p, s->out.len);
-        s->out.len = 0;
-        return;
-      }
-      /* Going direct: up to alignment through the page cache, the rest into the first buffer,
-         which 'out' becomes. */
       uint8_t *js = s->out.p;
-      fp_write_file(s, d, js, (size_t)k);
-      if (!fp_dio_start(s, d)) {
-        fp_write_file(s, d, js + k, s->out.len - (size_t)k);
+      int64_t k = fp_dio_begin(s, d, js, s->out.len);
+      if (k < 0) {
         s->out.len = 0;
         return;
       }
+      /* Gone direct: the rest into the first buffer, which 'out' becomes. */
       d->orig = js;
       memcpy(d->buf[0], js + k, s->out.len - (size_t)k);
       s->out.p = d->buf[0];
@@ -1928,8 +1928,6 @@ static napi_value fp_js_buf(napi_env env, napi_callback_info info) {
   return res;
 }
 
-/* One payload segment of the buf() array; g[0..6] = flow id, direction (already oriented),
-   offset, captured length, wire length, TCP sequence, timestamp (µs). */
 /* A flow's end (queued in segs()): its pending requests become rows, and its id
    is free for a later open(). */
 static void fp_end_one(fp_l7_t *s, double id, double ts) {
@@ -1942,6 +1940,9 @@ static void fp_end_one(fp_l7_t *s, double id, double ts) {
   s->m_free[s->m_nfree++] = (int)id;
 }
 
+/* One payload segment of the buf() array; g[0..6] = flow id, direction (already oriented),
+   offset, captured length, wire length, TCP sequence, timestamp (µs). Or a flow's end
+   (FP_SEG_END in g[1]). */
 static void fp_seg_one(fp_l7_t *s, const double *g) {
   if (g[1] == FP_SEG_END) {
     fp_end_one(s, g[0], g[6]);
@@ -2078,7 +2079,6 @@ static napi_value fp_js_open(napi_env env, napi_callback_info info) {
   return res;
 }
 
-/* end(id, ts): the flow ended; held segments go through, unanswered requests time out. */
 /* tick(now): request timeouts and finished metric seconds. */
 static napi_value fp_js_tick(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -2165,8 +2165,6 @@ static napi_value fp_js_wait_for(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* stats() -> the counters (S_*), then buffered bytes, held bytes, pending, max pending per
-   flow, flows, metrics folded, metrics late rows, output failed. */
 /* A wchunk() slot to copy into: a free one, a new one, else the oldest once the thread is past
    its chunk; -1 when out of memory. */
 static int fp_wslot(fp_l7_t *s) {
@@ -2249,6 +2247,9 @@ static napi_value fp_js_wfail(napi_env env, napi_callback_info info) {
   return res;
 }
 
+/* stats() -> the counters (S_*), then buffered bytes, held bytes, pending, max pending per
+   flow, flows, metrics folded, metrics late rows, output failed, application-metrics rows, the
+   thread's write errno, direct writes (STAT in http1-rows.ts). */
 static napi_value fp_js_stats(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   fp_l7_t *s = fp_self(env, info, &argc, NULL);

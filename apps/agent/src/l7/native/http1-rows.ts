@@ -112,8 +112,8 @@ export const SEG_ARGS = 8;
 export const SEG_BATCH = 256;
 /**
  * In a segs() record's direction place: the flow's end (FP_SEG_END in the C). Queued with the
- * segments: a call of its own (session 10's end()) made the queue go out at every flow's end, ~30 segments a
- * call on web-1m instead of up to SEG_BATCH, and cost two calls a flow.
+ * segments: a call of its own (session 10's end()) made the queue go out at every flow's end,
+ * ~30 segments a call on web-1m instead of up to SEG_BATCH, and cost two calls a flow.
  */
 export const SEG_END = 2;
 /** open()'s kinds (FP_KIND_* in the C): an HTTP/1 flow, a DNS-over-UDP flow. */
