@@ -104,4 +104,27 @@ describe("ChunkedSource with a block fence", () => {
     for (let i = 1; i < f.waited.length; i++) expect(f.waited[i]).toBeGreaterThanOrEqual(f.waited[i - 1]!);
     expect(f.waited.length).toBeGreaterThan(30);
   });
+
+  it("takes its blocks from the fence's region when it gives one, a longer record's too", () => {
+    const f = fakeFence(Number.POSITIVE_INFINITY);
+    const regions: ArrayBuffer[] = [];
+    f.fence.region = (bytes) => {
+      regions.push(new ArrayBuffer(bytes));
+      return regions.at(-1);
+    };
+    const src = ChunkedSource.open(file, BLOCK, f.fence);
+    expect(regions[0]!.byteLength).toBe(BLOCK * FENCE_BLOCKS);
+    const used = walk(src, f, 777);
+    for (const b of used.keys()) expect(b.buffer).toBe(regions[0]);
+    src.close();
+    // A record longer than a block: new blocks, of the new size, from a new region.
+    const g = fakeFence(0);
+    g.fence.region = f.fence.region;
+    const big = ChunkedSource.open(file, BLOCK, g.fence);
+    walk(big, g, BLOCK + 4321);
+    expect(regions).toHaveLength(3);
+    expect(regions[2]!.byteLength).toBe(2 * (BLOCK + 4321) * FENCE_BLOCKS);
+    expect(big.buf.buffer).toBe(regions[2]);
+    big.close();
+  });
 });

@@ -19,6 +19,8 @@ export interface BlockFence {
   pin(buf: Uint8Array): void;
   /** The position of everything handed out so far. */
   mark(): number;
+  /** Memory for all the blocks (`bytes`), when the reader provides it (see the native region()). */
+  region?(bytes: number): ArrayBuffer | undefined;
   /** Returns once the reader is past `mark`. */
   waitFor(mark: number): void;
   /** Whether the reader is past `mark` (without waiting). */
@@ -77,8 +79,17 @@ export class ChunkedSource {
 
   private rotate(fence: BlockFence, n: number): void {
     this.fence = fence;
-    this.blocks = [this.buf];
-    for (let i = 1; i < FENCE_BLOCKS; i++) this.blocks.push(Buffer.allocUnsafe(n));
+    const region = fence.region?.(n * FENCE_BLOCKS);
+    if (region !== undefined) {
+      this.blocks = [];
+      for (let i = 0; i < FENCE_BLOCKS; i++) this.blocks.push(Buffer.from(region, i * n, n));
+      // What is already read (a block grown for a long record) moves into the first.
+      this.blocks[0]!.set(this.buf.subarray(0, this.len));
+      this.buf = this.blocks[0]!;
+    } else {
+      this.blocks = [this.buf];
+      for (let i = 1; i < FENCE_BLOCKS; i++) this.blocks.push(Buffer.allocUnsafe(n));
+    }
     this.marks = this.blocks.map(() => 0);
     this.cur = 0;
     this.retired = [];

@@ -977,6 +977,7 @@ export class L7Processor {
     // The native side holds a reference to each pinned block: they outlive the reader.
     return {
       pin: (b) => nat.pin(b),
+      region: (n) => nat.region(n),
       // The block's segments go out before its mark.
       mark: () => {
         this.natSegs();

@@ -14,10 +14,14 @@ export const HTTP1_ROWS_C = String.raw`
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
 #define FP_MAX_HELD 8
 /* Header policy names (the processor keeps flows in JS beyond this: MAX_NATIVE_NAMES). */
@@ -50,6 +54,14 @@ export const HTTP1_ROWS_C = String.raw`
 #define FP_SEG_END 2
 #define FP_SEG_BATCH 256
 #define FP_WAKE (32u << 10)
+/* The row thread, out of commands within FP_BUSY_NS of its last ones, sleeps FP_POLL_NS on its
+   own core's timer instead of waiting to be woken: the JS thread's wake-ups (~2000 on web-1m,
+   each an interrupt sent to the other core, which a VM makes dear) cost it ~11 ms a run. Past
+   FP_BUSY_NS idle (a live capture gone quiet) it waits to be woken as before. perf, 3 runs
+   each: the JS thread's time in those wake-ups 3.5 against 10.5 ms; alternated runs, 10 each:
+   its wait for a core 50.5 against 70.5 ms, 849.5 against 860.5 ms median. */
+#define FP_POLL_NS 300000L
+#define FP_BUSY_NS 20000000LL
 
 static const char *const FP_METHODS[] = {"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"};
 static const int FP_METHOD_LEN[] = {3, 4, 3, 6, 4, 7, 5, 7, 5};
@@ -140,9 +152,16 @@ typedef struct {
 #define FP_DIO_WINDOW (1u << 20)
 #define FP_DIO_BUFS 4
 #define FP_DIO_ALIGN 4096u
-/* l7_flow_log's rows are formatted straight into these buffers ('out' points into them), so a
-   buffer is the size of 'out' (a multiple of FP_DIO_ALIGN). */
 #define FP_DIO_BUF FP_OUT_CAP
+/* Once direct, l7_flow_log's rows are still formatted in 'out', drained into the direct buffers
+   every FP_DIO_STAGE bytes with streaming stores (fp_copy_out): 'out' stays in the row thread's
+   cache, and the buffers, which the CPU never reads again, do not take the capture's place in
+   the shared cache nor make the memory read them first. Formatting straight into the buffers
+   (session 11) wrote 345 MB of lines that had to be read from memory first, beside the JS
+   thread's ~3.5 GB of capture reads, which slow down when the other core loads the memory.
+   perf, direct output, 4 runs each: the JS thread's kernel copy of the capture 607 against 646
+   samples (2 kHz), this thread 619 against 690. */
+#define FP_DIO_STAGE (256u << 10)
 
 typedef struct {
   int fd;
@@ -159,10 +178,8 @@ typedef struct {
   uint64_t slow_ns, window;
   uint8_t *buf[FP_DIO_BUFS];
   int cur;
-  /* bytes in buf[cur] (application_metrics; l7_flow_log's are out.len) */
+  /* bytes in buf[cur] */
   size_t fill;
-  /* l7_flow_log: the JS-owned 'out' array, back in use once the direct writes end */
-  uint8_t *orig;
   /* buffers handed to the writer (row thread) and written (writer thread, under the mutex) */
   uint64_t submitted, written;
 } fp_dio_t;
@@ -448,11 +465,6 @@ static void fp_dio_close(fp_l7_t *s) {
       ds[k]->buf[i] = NULL;
     }
   }
-  if (s->dio_l7.orig != NULL) {
-    s->out.p = s->dio_l7.orig;
-    s->out.len = 0;
-    s->dio_l7.orig = NULL;
-  }
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cv_job);
   pthread_cond_destroy(&w->cv_done);
@@ -461,6 +473,10 @@ static void fp_dio_close(fp_l7_t *s) {
 
 /* Queues buf[cur]'s first n bytes for the writer (its mutex held). */
 static void fp_dio_enqueue(fp_dio_w_t *w, fp_dio_t *d, size_t n) {
+#if defined(__x86_64__)
+  /* fp_copy_out's streaming stores are weakly ordered: done before the writer may read */
+  _mm_sfence();
+#endif
   w->q[w->qh % (2 * FP_DIO_BUFS)] = (fp_dio_job_t){d, d->buf[d->cur], n};
   w->qh++;
   d->submitted++;
@@ -479,41 +495,44 @@ static void fp_dio_submit(fp_l7_t *s, fp_dio_t *d, size_t n) {
   d->fill = 0;
 }
 
+/* memcpy into a direct buffer, past its first 16-byte boundary with streaming stores (see
+   FP_DIO_STAGE). */
+static void fp_copy_out(uint8_t *dst, const uint8_t *src, size_t n) {
+#if defined(__x86_64__)
+  if (n >= 256) {
+    size_t head = (16 - ((uintptr_t)dst & 15)) & 15, body;
+    memcpy(dst, src, head);
+    dst += head;
+    src += head;
+    n -= head;
+    body = n & ~(size_t)63;
+    for (size_t i = 0; i < body; i += 64) {
+      __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
+      __m128i b = _mm_loadu_si128((const __m128i *)(src + i + 16));
+      __m128i c = _mm_loadu_si128((const __m128i *)(src + i + 32));
+      __m128i e = _mm_loadu_si128((const __m128i *)(src + i + 48));
+      _mm_stream_si128((__m128i *)(dst + i), a);
+      _mm_stream_si128((__m128i *)(dst + i + 16), b);
+      _mm_stream_si128((__m128i *)(dst + i + 32), c);
+      _mm_stream_si128((__m128i *)(dst + i + 48), e);
+    }
+    dst += body;
+    src += body;
+    n -= body;
+  }
+#endif
+  memcpy(dst, src, n);
+}
+
 static void fp_dio_put(fp_l7_t *s, fp_dio_t *d, const uint8_t *p, size_t n) {
   while (n > 0) {
     size_t k = FP_DIO_BUF - d->fill;
     if (k > n) k = n;
-    memcpy(d->buf[d->cur] + d->fill, p, k);
+    fp_copy_out(d->buf[d->cur] + d->fill, p, k);
     d->fill += k;
     p += k;
     n -= k;
     if (d->fill == FP_DIO_BUF) fp_dio_submit(s, d, FP_DIO_BUF);
-  }
-}
-
-/* l7_flow_log's 'out' is buf[cur]: its aligned part goes to the writer, the rest to the start
-   of the next buffer, which 'out' then is. */
-static void fp_dio_rotate(fp_l7_t *s) {
-  fp_dio_t *d = &s->dio_l7;
-  size_t tail = s->out.len % FP_DIO_ALIGN, a = s->out.len - tail;
-  if (a == 0) return;
-  const uint8_t *old = s->out.p;
-  fp_dio_submit(s, d, a);
-  memcpy(d->buf[d->cur], old + a, tail);
-  s->out.p = d->buf[d->cur];
-  s->out.len = tail;
-}
-
-/* A JS writer's bytes for l7_flow_log, after the rows formatted so far. */
-static void fp_dio_put_l7(fp_l7_t *s, const uint8_t *p, size_t n) {
-  while (n > 0) {
-    size_t k = s->out.cap - s->out.len;
-    if (k > n) k = n;
-    memcpy(s->out.p + s->out.len, p, k);
-    s->out.len += k;
-    p += k;
-    n -= k;
-    if (s->out.len >= FP_FLUSH_AT) fp_dio_rotate(s);
   }
 }
 
@@ -533,7 +552,8 @@ static int64_t fp_dio_begin(fp_l7_t *s, fp_dio_t *d, const uint8_t *p, size_t n)
   return k;
 }
 
-/* Bytes for a file written from copies (application_metrics): direct once it wants to be. */
+/* Bytes for one of the thread's two files: through the page cache, then direct once it wants
+   to be. */
 static void fp_file_put(fp_l7_t *s, fp_dio_t *d, const uint8_t *p, size_t n) {
   if (!d->on) {
     int64_t k = fp_dio_begin(s, d, p, n);
@@ -549,7 +569,6 @@ static void fp_file_put(fp_l7_t *s, fp_dio_t *d, const uint8_t *p, size_t n) {
 static void fp_dio_finish(fp_l7_t *s, fp_dio_t *d) {
   if (!d->on) return;
   fp_dio_w_t *w = &s->dio;
-  if (d == &s->dio_l7) d->fill = s->out.len;
   size_t tail = d->fill % FP_DIO_ALIGN, a = d->fill - tail;
   const uint8_t *tp = d->buf[d->cur] + a;
   pthread_mutex_lock(&w->mu);
@@ -561,31 +580,14 @@ static void fp_dio_finish(fp_l7_t *s, fp_dio_t *d) {
   d->on = 0;
   d->fill = 0;
   fp_write_all(s, d->fd, tp, tail);
-  if (d == &s->dio_l7) {
-    s->out.p = d->orig;
-    s->out.len = 0;
-  }
 }
 
 static void fp_drain_l7(fp_l7_t *s) {
   if (s->out.len == 0) return;
   if (s->threaded) {
     s->out_rows = 0;
-    fp_dio_t *d = &s->dio_l7;
-    if (!d->on) {
-      uint8_t *js = s->out.p;
-      int64_t k = fp_dio_begin(s, d, js, s->out.len);
-      if (k < 0) {
-        s->out.len = 0;
-        return;
-      }
-      /* Gone direct: the rest into the first buffer, which 'out' becomes. */
-      d->orig = js;
-      memcpy(d->buf[0], js + k, s->out.len - (size_t)k);
-      s->out.p = d->buf[0];
-      s->out.len -= (size_t)k;
-    }
-    fp_dio_rotate(s);
+    fp_file_put(s, &s->dio_l7, s->out.p, s->out.len);
+    s->out.len = 0;
     return;
   } else fp_call_sink(s, s->sink_l7, s->out_ref, s->out.len, s->out_rows);
   s->out.len = 0;
@@ -930,7 +932,7 @@ static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, ui
   /* hasReq: a request's method is never empty. */
   fp_am_add(s->am, &s->am_out, end, f->srv, f->srvj, f->srvj_len, q ? q->path : NULL, q ? (size_t)q->ep_len : 0,
             status, q != NULL, dur);
-  if (b->len >= FP_FLUSH_AT) fp_drain_l7(s);
+  if (b->len >= (s->dio_l7.on ? FP_DIO_STAGE : FP_FLUSH_AT)) fp_drain_l7(s);
 }
 
 /* ---- pending requests ------------------------------------------------------------------ */
@@ -1564,6 +1566,13 @@ static inline void fp_pause(void) {
 #endif
 }
 
+/* Nanoseconds since t (CLOCK_MONOTONIC). */
+static int64_t fp_since_ns(const struct timespec *t) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (int64_t)(now.tv_sec - t->tv_sec) * 1000000000LL + (now.tv_nsec - t->tv_nsec);
+}
+
 static void fp_deadline(struct timespec *ts, long ms) {
   clock_gettime(CLOCK_REALTIME, ts);
   ts->tv_nsec += ms * 1000000L;
@@ -1772,8 +1781,7 @@ static void fp_flush(fp_l7_t *s) {
    which may be direct; their failures are the thread's, reported by flush(). */
 static void fp_write_chunk(fp_l7_t *s, int fd, const uint8_t *p, size_t n) {
   if (fd == s->dio_l7.fd) {
-    if (s->dio_l7.on) fp_dio_put_l7(s, p, n);
-    else fp_write_file(s, &s->dio_l7, p, n);
+    fp_file_put(s, &s->dio_l7, p, n);
     return;
   }
   if (fd == s->dio_am.fd && s->fd_am != s->fd_l7) {
@@ -1832,6 +1840,7 @@ static void *fp_thread_main(void *arg) {
   fp_l7_t *s = arg;
   uint64_t t = 0, cap = s->ring_cap;
   const uint8_t *ring = s->ring;
+  struct timespec busy = {0, 0};
   for (;;) {
     /* Stopped by the finalizer: what is still queued is dropped. Every caller flushes first;
        a processor dropped without flush may have had its descriptors closed (or reused). */
@@ -1843,6 +1852,11 @@ static void *fp_thread_main(void *arg) {
         h = atomic_load_explicit(&s->head, memory_order_acquire);
       }
       if (h != t) continue;
+      if (fp_since_ns(&busy) < FP_BUSY_NS) {
+        struct timespec d = {0, FP_POLL_NS};
+        nanosleep(&d, NULL);
+        continue;
+      }
       pthread_mutex_lock(&s->mu);
       atomic_store(&s->cons_sleeping, 1);
       /* A JS thread waiting may have missed the last tail (see below): it is reached now. */
@@ -1856,6 +1870,7 @@ static void *fp_thread_main(void *arg) {
       pthread_mutex_unlock(&s->mu);
       continue;
     }
+    clock_gettime(CLOCK_MONOTONIC, &busy);
     while (t != h) {
       const fp_cmd_t *c = (const fp_cmd_t *)(ring + (t & (cap - 1)));
       fp_run_cmd(s, c);
@@ -2125,6 +2140,43 @@ static napi_value fp_js_pin(napi_env env, napi_callback_info info) {
   s->pin_hi[i] = (const uint8_t *)data + blen;
   fp_seg_stable(s);
   return NULL;
+}
+
+static void fp_region_free(napi_env env, void *data, void *hint) {
+  (void)env;
+  munmap(data, (size_t)(uintptr_t)hint);
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* region(bytes) -> ArrayBuffer: memory for the capture blocks (ChunkedSource), 2 MiB-aligned,
+   in huge pages where the kernel gives them (madvise), its pages made now. The JS thread's
+   reads otherwise fault in 16 fresh MiB page by page (~4000 faults, ~10 ms on the VMs here)
+   and walk them with 4 KiB pages. Alternated runs: 832.5 against 862.5 ms median (12 each, the
+   JS thread's running time 775.5 against 808), 814 against 825.5 (10 each, 740.5 against
+   756.5). No huge pages, or a kernel without MADV_POPULATE_WRITE (5.14): the same memory,
+   faulted in as it is used. */
+static napi_value fp_js_region(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1], res;
+  fp_self(env, info, &argc, a);
+  int64_t n = 0;
+  if (argc < 1 || napi_get_value_int64(env, a[0], &n) != napi_ok || n <= 0) return NULL;
+  size_t huge = 2u << 20, bytes = ((size_t)n + huge - 1) & ~(huge - 1);
+  uint8_t *m = mmap(NULL, bytes + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return NULL;
+  uint8_t *p = (uint8_t *)(((uintptr_t)m + huge - 1) & ~(uintptr_t)(huge - 1));
+  if (p > m) munmap(m, (size_t)(p - m));
+  if (m + huge > p) munmap(p + bytes, (size_t)(m + huge - p));
+  madvise(p, bytes, MADV_HUGEPAGE);
+  madvise(p, bytes, MADV_POPULATE_WRITE);
+  if (napi_create_external_arraybuffer(env, p, (size_t)n, fp_region_free, (void *)(uintptr_t)bytes, &res) != napi_ok) {
+    munmap(p, bytes);
+    return NULL;
+  }
+  return res;
 }
 
 /* mark() -> a position: waitFor(position) returns once the thread has run what was enqueued
@@ -2434,6 +2486,7 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
   FP_FN("flush", fp_js_flush);
   FP_FN("stats", fp_js_stats);
   FP_FN("pin", fp_js_pin);
+  FP_FN("region", fp_js_region);
   FP_FN("mark", fp_js_mark);
   FP_FN("waitFor", fp_js_wait_for);
   FP_FN("passed", fp_js_passed);

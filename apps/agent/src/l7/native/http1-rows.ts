@@ -92,6 +92,8 @@ export interface NativeRows {
   threaded: boolean;
   /** A block whose segments need not be copied (own-thread mode; else ignored). */
   pin(b: Uint8Array): void;
+  /** Memory for the capture blocks: 2 MiB-aligned, huge pages if the kernel gives them, made now. */
+  region(bytes: number): ArrayBuffer | undefined;
   /** The position of everything enqueued so far, for waitFor() (own-thread mode). */
   mark(): number;
   /** Returns once the thread has run what was enqueued before `mark`. */
