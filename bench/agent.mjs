@@ -218,7 +218,7 @@ export async function benchAgent(argv = []) {
             agentRow(
               `flowplane agent L4+L7, ${ncpu} workers`,
               webL7All,
-              `${webL7All.l7Rows} L7 rows, ${rowPath(webL7All)}`,
+              `${webL7All.l7Rows} L7 rows, ${rowPath(webL7All)}${webL7All.plan ? `; ran as ${webL7All.plan}` : ""}`,
             ),
           ]
         : []),

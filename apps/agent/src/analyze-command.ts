@@ -13,7 +13,7 @@ const Args = z.object({
   orgId: z.uuid().default(NIL_UUID),
   agentId: z.uuid().default(NIL_UUID),
   maxFlows: z.coerce.number().int().min(16).default(1_000_000),
-  multi: z.enum(["dispatch", "replicate"]).default("dispatch"),
+  multi: z.enum(["dispatch", "replicate"]).optional(),
   noL7: z.boolean().default(false),
 });
 
@@ -96,7 +96,7 @@ export function summary(r: AnalyzeResult, outDir: string): string {
     lines.push(`  first at       ${s.firstErrorOffsets.map((e) => `${e.kind}@${e.offset}`).join(", ")}`);
   }
   lines.push(
-    `time            ${(r.elapsedMs / 1000).toFixed(3)} s, ${Math.round(r.packetsPerSecond).toLocaleString("en-US")} packets/s, ${r.workers} worker(s)`,
+    `time            ${(r.elapsedMs / 1000).toFixed(3)} s, ${Math.round(r.packetsPerSecond).toLocaleString("en-US")} packets/s, ${r.workers} worker(s)${r.plan ? `, ${r.workersRequested} asked for: ${r.plan}` : ""}`,
     `output          ${outDir}/{l4_flow_log,network_metrics${r.l7Rows || r.appMetricRows ? ",l7_flow_log,application_metrics" : ""}}.jsonl`,
   );
   return `${lines.join("\n")}\n`;

@@ -4,6 +4,7 @@
  * (see flow/sharded-analyze.ts).
  */
 import { mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { readCaptureFile } from "./capture/capture-file.ts";
 import {
@@ -56,10 +57,36 @@ export interface AnalyzeResult {
   l7RowPath?: string;
   /** The native row thread switched its files to O_DIRECT (slow page cache, or FLOWPLANE_L7_DIRECT=1). */
   l7DirectOutput?: boolean;
+  /** Set when fewer workers ran than were asked for: how many were, and why (see oneWorkerInstead). */
+  workersRequested?: number;
+  plan?: string;
+}
+
+/**
+ * Why one worker runs instead of the `workers` asked for, or undefined. With L7 on, one worker
+ * already keeps two cores busy: this thread and the native row thread beside it, which parses
+ * HTTP/1 and writes every file. Shards over worker threads then only add threads on the same
+ * two cores, and the dispatching thread's copies: on 2 cores two workers ran at 0.55-0.61x of
+ * one on web-1m (HTTP) and at ~0.85x on real-1m (Redis, PostgreSQL, MySQL; session 13). An
+ * explicit `multi` keeps the workers asked for.
+ */
+async function oneWorkerInstead(opts: AnalyzeOptions): Promise<string | undefined> {
+  const cores = availableParallelism();
+  if (opts.multi !== undefined || !opts.l7 || cores > 2 || !wantsRawRows(opts)) return undefined;
+  if (process.env.FLOWPLANE_L7_THREAD === "0") return undefined;
+  if (opts.l7.protocols && !opts.l7.protocols.includes("http")) return undefined;
+  const { nativeRowsAddon } = await import("./l7/native/http1-rows.ts");
+  if (typeof nativeRowsAddon() === "string") return undefined;
+  return `one worker with the native L7 row thread beside it is faster on ${cores} core${cores === 1 ? "" : "s"}; --multi dispatch keeps ${opts.workers} workers`;
 }
 
 export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Promise<AnalyzeResult> {
   if ((opts.workers ?? 1) > 1) {
+    const plan = await oneWorkerInstead(opts);
+    if (plan !== undefined) {
+      const r = await analyzeFile(path, { ...opts, workers: 1 });
+      return { ...r, workersRequested: opts.workers, plan };
+    }
     // Workers load the L7 code themselves (only when it is on).
     if (opts.multi === "replicate") {
       const { analyzeFileSharded } = await import("./flow/sharded-analyze.ts");

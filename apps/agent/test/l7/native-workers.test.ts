@@ -9,7 +9,7 @@
  * reading thread's share of the work (`ownShare`) when HTTP/1 flows weigh less on the native path.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { sharedPcapsDir } from "@flowplane/core/shared-dir";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -113,7 +113,8 @@ async function workers(
   // Read when a processor is created (workers copy this thread's environment when started).
   process.env.FLOWPLANE_L7_NATIVE = native;
   const dir = outDir();
-  const o = { ...OPTS, outDir: dir, workers: count };
+  // The dispatch plan, asked for: without it, 2 cores get one worker and the row thread.
+  const o = { ...OPTS, outDir: dir, workers: count, multi: "dispatch" as const };
   const r = tuning ? await analyzeFileDispatched(file, o, tuning) : await analyzeFile(file, o);
   expect(r.workers).toBe(count);
   return files(r, dir);
@@ -235,6 +236,23 @@ describe("native HTTP/1 rows with 2 workers = JS rows of one thread", () => {
       }
       expectSame(got, want);
     }
+  });
+
+  it("2 workers asked for without a plan: one worker on 2 cores or fewer, the same rows", async () => {
+    const file = generatedCapture(400);
+    const want = reference(file);
+    process.env.FLOWPLANE_L7_NATIVE = "1";
+    const dir = outDir();
+    const r = await analyzeFile(file, { ...OPTS, outDir: dir, workers: 2 });
+    if (nativeRuns() && availableParallelism() <= 2) {
+      expect(r.workers).toBe(1);
+      expect(r.workersRequested).toBe(2);
+      expect(r.plan).toMatch(/native L7 row thread/);
+    } else {
+      expect(r.workers).toBe(2);
+      expect(r.plan).toBeUndefined();
+    }
+    expectSame(files(r, dir), want);
   });
 
   it("FLOWPLANE_L7_NATIVE=0: the JS rows, and l7RowPath says why", async () => {
