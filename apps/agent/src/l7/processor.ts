@@ -303,7 +303,7 @@ export class L7Processor {
         l7: o.rawRows!.l7,
         am: o.rawRows!.appMetrics,
         ...(o.rawRows!.fds && process.env.FLOWPLANE_L7_THREAD !== "0" ? { fds: o.rawRows!.fds } : {}),
-        direct: DIRECT_MODES[process.env.FLOWPLANE_L7_DIRECT ?? ""] ?? 0,
+        direct: directMode(process.env.FLOWPLANE_L7_DIRECT),
         ...(o.rawRows!.directSlow ? { directSlow: o.rawRows!.directSlow } : {}),
       });
       this.nargs = this.nat.args;
@@ -1077,3 +1077,10 @@ function natCode(f: FlowL7): number {
 
 /** FLOWPLANE_L7_DIRECT: the row thread's O_DIRECT output (see NativeRowsConfig.direct). */
 const DIRECT_MODES: Record<string, number> = { "0": -1, "1": 1, slow: 0 };
+
+function directMode(v: string | undefined): number {
+  if (v === undefined || v === "") return 0;
+  const m = DIRECT_MODES[v];
+  if (m === undefined) throw new Error(`FLOWPLANE_L7_DIRECT must be 0, 1 or slow (got ${JSON.stringify(v)})`);
+  return m;
+}

@@ -350,6 +350,13 @@ describe("the native row path on its own thread", () => {
       run("dio-off", flows, "pinned", true, {}, { directSlow: [1, 65536] }).direct,
       "FLOWPLANE_L7_DIRECT=0",
     ).toBe(false);
+    vi.stubEnv("FLOWPLANE_L7_DIRECT", "yes");
+    const bad = () =>
+      createL7Processor({
+        describeFlow: () => flows[0]!.meta,
+        rawRows: { l7: () => {}, appMetrics: () => {} },
+      });
+    expect(bad).toThrow(/FLOWPLANE_L7_DIRECT must be 0, 1 or slow \(got "yes"\)/);
   });
 
   it("a failed chunk write on the thread is thrown by the writer's close, naming the file", () => {
