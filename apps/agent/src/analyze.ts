@@ -51,7 +51,7 @@ export interface AnalyzeResult {
   packetsPerSecond: number;
   workers: number;
   /**
-   * How L7 rows were made, when L7 was on: "native" (HTTP/1 rows in C, the others in JS) or why
+   * How L7 rows were made, when L7 was on: "native" (HTTP/1, Redis and DNS-over-UDP rows in C, the others in JS) or why
    * every row was made in JS.
    */
   l7RowPath?: string;

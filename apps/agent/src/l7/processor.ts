@@ -10,6 +10,7 @@ import { AppMetrics, type AppMetricsRow } from "./app-metrics.ts";
 import {
   NATIVE_DNS,
   NATIVE_HTTP,
+  NATIVE_REDIS,
   type NativeRows,
   nativeRowsAddon,
   type RawSink,
@@ -20,6 +21,7 @@ import {
 } from "./native/http1-rows.ts";
 import { dns } from "./protocols/dns.ts";
 import { http1 } from "./protocols/http1.ts";
+import { redis } from "./protocols/redis.ts";
 import { PROTOCOLS } from "./protocols/registry.ts";
 import { HeaderPolicyImpl, type HeaderPolicyOptions } from "./trace-context.ts";
 import type {
@@ -438,7 +440,8 @@ export class L7Processor {
   }
 
   /**
-   * Hands a flow just detected as HTTP/1 (NATIVE_HTTP) or DNS over UDP (NATIVE_DNS) to the native
+   * Hands a flow just detected as HTTP/1 (NATIVE_HTTP), Redis (NATIVE_REDIS) or DNS over UDP
+   * (NATIVE_DNS) to the native
    * path, which makes its fixed row bytes; false (the flow stays here) for an id or address too
    * long for it.
    */
@@ -456,7 +459,7 @@ export class L7Processor {
       byPort = new Map();
       this.natServers.set(sIp, byPort);
     }
-    const pk = sPort * 2 + kind;
+    const pk = sPort * 4 + kind;
     let srv = byPort.get(pk);
     if (srv === undefined) {
       // Ids only tell servers apart within a second's table: the map may forget, ids never repeat.
@@ -600,9 +603,11 @@ export class L7Processor {
     f.swapped = (side === 1 ? dir : dir ^ 1) as 0 | 1;
     this.s.flowsDetected++;
     this.s.byProtocol[found.name] = (this.s.byProtocol[found.name] ?? 0) + 1;
-    // HTTP/1 and DNS over UDP go to the native path when it is on (DNS over TCP stays here).
-    const native = this.nat !== null && (found === http1 || (found === dns && udp));
-    if (!native || !this.natOpen(f, found === dns ? NATIVE_DNS : NATIVE_HTTP)) {
+    // HTTP/1, Redis and DNS over UDP go to the native path when it is on (DNS over TCP stays
+    // here).
+    const native = this.nat !== null && (found === http1 || found === redis || (found === dns && udp));
+    const kind = found === dns ? NATIVE_DNS : found === redis ? NATIVE_REDIS : NATIVE_HTTP;
+    if (!native || !this.natOpen(f, kind)) {
       f.io = new FlowStreams();
       f.parser = found.create(udp);
     }

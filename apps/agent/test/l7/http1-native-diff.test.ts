@@ -4,7 +4,8 @@
  * traffic (./http1-traffic-gen.ts: many flows, damaged segments, ticks, flow ends) and must
  * give the same l7_flow_log bytes in the same order, the same application_metrics bytes and
  * the same stats (and protocolOf, footprint). Rows of flows another protocol took (garbage
- * first) still go through onL7 / onAppMetrics on both sides and are compared there; with such
+ * first; Redis, also native, aside) still go through onL7 / onAppMetrics on both sides and are
+ * compared there; with such
  * flows application_metrics is compared as sums per key, since A's one aggregator then flushes
  * at other moments than B's two.
  *
@@ -347,6 +348,9 @@ function makeFlows(seed: number, n: number, cfg: GenConfig, spanUs: number, t0 =
  * Feeds the events to A (JS) and B (native). Lockstep (A then B per event) by default; for the
  * long run each side alone, timed with CPU time.
  */
+/** Rows the native path makes (a flow of this traffic that another detector took as Redis, too). */
+const onNativePath = (protocol: string): boolean => protocol === "http" || protocol === "redis";
+
 function run(seed: number, allOpts: Opts, events: Event[], lockstep = true): RunResult {
   const { tickUs = 1_000_000, ...opts } = allOpts;
   const a = new Sink(!lockstep);
@@ -356,8 +360,8 @@ function run(seed: number, allOpts: Opts, events: Event[], lockstep = true): Run
   const A = createL7Processor({
     ...opts,
     describeFlow,
-    onL7: (r) => a.line(true, `${JSON.stringify(r)}\n`, r.l7_protocol === "http"),
-    onAppMetrics: (r) => a.line(false, `${JSON.stringify(r)}\n`, r.l7_protocol === "http"),
+    onL7: (r) => a.line(true, `${JSON.stringify(r)}\n`, onNativePath(r.l7_protocol)),
+    onAppMetrics: (r) => a.line(false, `${JSON.stringify(r)}\n`, onNativePath(r.l7_protocol)),
   });
   const bOpts: L7ProcessorOptions & { rawRows: RawRows } = {
     ...opts,
@@ -369,22 +373,22 @@ function run(seed: number, allOpts: Opts, events: Event[], lockstep = true): Run
       : {}),
     describeFlow,
     onL7: (r) => {
-      if (SELFTEST && r.l7_protocol === "http") {
+      if (SELFTEST && onNativePath(r.l7_protocol)) {
         if (SELFTEST === "bug" && r.response_code === 404) r.response_code = 0;
         b.selfRaw(true, `${JSON.stringify(r)}\n`);
         return;
       }
       b.l7.push(`${JSON.stringify(r)}\n`);
-      b.l7Http.push(r.l7_protocol === "http");
+      b.l7Http.push(onNativePath(r.l7_protocol));
       b.l7Ev.push(b.ev);
     },
     onAppMetrics: (r) => {
-      if (SELFTEST && r.l7_protocol === "http") {
+      if (SELFTEST && onNativePath(r.l7_protocol)) {
         b.selfRaw(false, `${JSON.stringify(r)}\n`);
         return;
       }
       b.m.push(`${JSON.stringify(r)}\n`);
-      b.mHttp.push(r.l7_protocol === "http");
+      b.mHttp.push(onNativePath(r.l7_protocol));
       b.mEv.push(b.ev);
     },
     rawRows: b.raw(),

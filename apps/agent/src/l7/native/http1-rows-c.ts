@@ -6,7 +6,9 @@
  * row building), the parser (../protocols/http1.ts) and the header policy's trace extraction
  * (../trace-context.ts). Rows are formatted here as JSONL bytes identical to JSON.stringify of
  * the JS row, and counted into the application metrics here, so no JS object is made per row.
- * JS keeps detection, flow ids and everything of other protocols. In own-thread mode (create's
+ * DNS over UDP (./dns-rows-c.ts) and Redis (./redis-rows-c.ts) flows share this file's flows,
+ * queue, output and metrics. JS keeps detection, flow ids and everything of other protocols.
+ * In own-thread mode (create's
  * `fds`) the N-API calls enqueue commands into a ring and fp_thread_main runs them, writing the
  * rows to the files itself; segments in pinned blocks are passed by pointer (see BlockFence).
  */
@@ -95,8 +97,10 @@ typedef struct {
   int64_t ts;
 } fp_held_t;
 
-/* What a flow's segments are: HTTP/1 (this file) or DNS datagrams (dns-rows-c.ts). */
-enum { FP_KIND_HTTP, FP_KIND_DNS };
+/* What a flow's segments are: HTTP/1 (this file), DNS datagrams (dns-rows-c.ts) or a Redis
+   stream (redis-rows-c.ts). */
+enum { FP_KIND_HTTP, FP_KIND_DNS, FP_KIND_REDIS };
+struct fp_redis;
 
 typedef struct fp_flow {
   int kind;
@@ -121,6 +125,8 @@ typedef struct fp_flow {
   struct fp_flow *lprev, *lnext;
   /* the parser (Http1Parser) */
   int chunk[2], to_close[2];
+  /* the Redis tokenizer's state (FP_KIND_REDIS) */
+  struct fp_redis *redis;
 } fp_flow_t;
 
 /* One header name of the policy: kind 1-7 the standard names in trace-context.ts's switch order, 0 other. */
@@ -833,6 +839,14 @@ static void fp_emit_dns(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts
                         int64_t rts, int status);
 static void fp_dns_datagram(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t o, int32_t end, int64_t ts);
 
+/* Redis flows (redis-rows-c.ts, compiled after this file). */
+struct fp_redis_resp;
+static void fp_emit_redis(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, uint32_t qseq,
+                          const struct fp_redis_resp *r, int64_t rts, uint32_t rseq, int status);
+static int fp_redis_parse(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int32_t off, int32_t end, int64_t *n_out);
+static void fp_redis_gap(fp_flow_t *f, int d);
+static int fp_redis_open(fp_flow_t *f);
+
 /* The most a row's variable part can take: every string at its cap, escaped (6 bytes a byte),
    numbers and keys. */
 #define FP_ROW_MAX (6 * (8 + 7 + FP_HOST_MAX + 2 * FP_PATH_MAX + FP_EXC_MAX + 4 * FP_ID_MAX) + 1024)
@@ -1202,6 +1216,7 @@ static int fp_response(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t off, 
 }
 
 static int fp_parse(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int32_t off, int32_t end, int32_t blen, int64_t *n) {
+  if (f->kind == FP_KIND_REDIS) return fp_redis_parse(s, f, d, b, off, end, n);
   if (f->to_close[d]) {
     *n = (int64_t)(end - off) + 1000000000;
     return 1;
@@ -1216,6 +1231,7 @@ static int fp_parse(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int32_t o
 static void fp_on_gap(fp_flow_t *f, int d) {
   f->chunk[d] = 0;
   f->to_close[d] = 0;
+  if (f->redis != NULL) fp_redis_gap(f, d);
 }
 
 static void fp_gap(fp_l7_t *s, fp_flow_t *f, int d) {
@@ -1444,6 +1460,7 @@ static void fp_expire(fp_l7_t *s, fp_flow_t *f, int64_t now, int all) {
     int64_t e = f->last_ts < cap ? f->last_ts : cap;
     if (e < q->ts) e = q->ts;
     if (f->kind == FP_KIND_DNS) fp_emit_dns(s, f, q, q->ts, NULL, e, FP_TIMEOUT);
+    else if (f->kind == FP_KIND_REDIS) fp_emit_redis(s, f, q, q->ts, q->seq, NULL, e, 0, FP_TIMEOUT);
     else fp_emit(s, f, q, q->ts, q->seq, NULL, e, 0, FP_TIMEOUT);
     fp_pend_shift(f);
   }
@@ -1457,6 +1474,7 @@ static void fp_flow_free(fp_flow_t *f) {
     for (int i = 0; i < f->nheld[d]; i++) free(f->held[d][i].data);
   }
   free(f->pend);
+  free(f->redis);
   free(f);
 }
 
@@ -1480,6 +1498,7 @@ static void fp_flow_release(fp_l7_t *s, fp_flow_t *f) {
     bufs[d] = f->buf[d];
     caps[d] = f->buf_cap[d];
   }
+  free(f->redis);
   fp_req_t *pend = f->pend;
   int pcap = f->pcap;
   uint8_t *fixed = f->p1;
@@ -1724,6 +1743,7 @@ static fp_flow_t *fp_flow_new(fp_l7_t *s, const char *fid, int nf, const char *c
   FP_W_LIT(o, ",\"ip_protocol\":");
   o = fp_w_i64(o, proto);
   if (kind == FP_KIND_DNS) FP_W_LIT(o, ",\"l7_protocol\":\"dns\",\"version\":");
+  else if (kind == FP_KIND_REDIS) FP_W_LIT(o, ",\"l7_protocol\":\"redis\",\"version\":");
   else FP_W_LIT(o, ",\"l7_protocol\":\"http\",\"version\":");
   f->p2_len = (size_t)(o - f->p2);
   f->srvj = o;
@@ -1732,10 +1752,15 @@ static fp_flow_t *fp_flow_new(fp_l7_t *s, const char *fid, int nf, const char *c
   FP_W_LIT(o, ",\"server_port\":");
   o = fp_w_i64(o, sport);
   if (kind == FP_KIND_DNS) FP_W_LIT(o, ",\"l7_protocol\":\"dns\"");
+  else if (kind == FP_KIND_REDIS) FP_W_LIT(o, ",\"l7_protocol\":\"redis\"");
   else FP_W_LIT(o, ",\"l7_protocol\":\"http\"");
   f->srvj_len = (size_t)(o - f->srvj);
   f->srv = srv;
   f->kind = kind;
+  if (kind == FP_KIND_REDIS && !fp_redis_open(f)) {
+    fp_flow_free(f);
+    return NULL;
+  }
   return f;
 }
 
@@ -2040,7 +2065,7 @@ static napi_value fp_js_open(napi_env env, napi_callback_info info) {
   }
   int32_t kind = FP_KIND_HTTP;
   if (argc >= 8) napi_get_value_int32(env, a[7], &kind);
-  kind = kind == FP_KIND_DNS ? FP_KIND_DNS : FP_KIND_HTTP;
+  kind = kind == FP_KIND_DNS || kind == FP_KIND_REDIS ? kind : FP_KIND_HTTP;
   int id = -1;
   if (s->threaded) {
     /* Ids are this thread's: an ended flow's id is reused at once (the thread runs the END

@@ -11,7 +11,8 @@
  * In own-thread mode (`fds`, used by one-thread analyze) the calls only enqueue commands, and a
  * C thread runs them and writes the rows to the files itself (docs/notes/l7-native-session8.md).
  * The JS path (../protocols/http1.ts and the processor) stays the reference: the native path's
- * rows are byte-identical to it (test/l7/http1-native-diff.test.ts).
+ * rows are byte-identical to it (test/l7/http1-native-diff.test.ts). DNS over UDP and Redis
+ * flows take the same path (dns-rows-c.ts, redis-rows-c.ts; their own diff tests).
  */
 import { pathToFileURL } from "node:url";
 import { buildAddon } from "@flowplane/core/native-addon";
@@ -19,6 +20,7 @@ import { APP_METRICS_C } from "./app-metrics-c.ts";
 import { DNS_ROWS_C } from "./dns-rows-c.ts";
 import { HTTP1_SCAN_C } from "./http1-lines-c.ts";
 import { HTTP1_ROWS_C } from "./http1-rows-c.ts";
+import { REDIS_ROWS_C } from "./redis-rows-c.ts";
 import { ROWS_COMMON_C } from "./rows-common-c.ts";
 import { privateSourceFile } from "./source-file.ts";
 
@@ -81,7 +83,7 @@ export interface NativeRows {
     serverPort: number,
     ipProtocol: number,
     serverId: number,
-    /** NATIVE_HTTP (the default) or NATIVE_DNS. */
+    /** NATIVE_HTTP (the default), NATIVE_DNS or NATIVE_REDIS. */
     kind?: number,
   ): number;
   tick(nowMicros: number): void;
@@ -118,9 +120,10 @@ export const SEG_BATCH = 256;
  * ~30 segments a call on web-1m instead of up to SEG_BATCH, and cost two calls a flow.
  */
 export const SEG_END = 2;
-/** open()'s kinds (FP_KIND_* in the C): an HTTP/1 flow, a DNS-over-UDP flow. */
+/** open()'s kinds (FP_KIND_* in the C): an HTTP/1 flow, a DNS-over-UDP flow, a Redis flow. */
 export const NATIVE_HTTP = 0;
 export const NATIVE_DNS = 1;
+export const NATIVE_REDIS = 2;
 
 /** Indexes into stats(). */
 export const STAT = {
@@ -154,7 +157,7 @@ interface Addon {
 }
 
 // _GNU_SOURCE before any header: O_DIRECT (the row thread's output, see http1-rows-c.ts).
-const SOURCE = `#define _GNU_SOURCE 1\n${ROWS_COMMON_C}\n${HTTP1_SCAN_C}\n${APP_METRICS_C}\n${HTTP1_ROWS_C}\n${DNS_ROWS_C}`;
+const SOURCE = `#define _GNU_SOURCE 1\n${ROWS_COMMON_C}\n${HTTP1_SCAN_C}\n${APP_METRICS_C}\n${HTTP1_ROWS_C}\n${DNS_ROWS_C}\n${REDIS_ROWS_C}`;
 
 let addon: Addon | string | undefined;
 

@@ -48,15 +48,21 @@ const NO_KEY = new Set([
 /**
  * Command names are few and repeat on every request: the upper-cased name is interned per
  * spelling (bounded), so a request costs no string allocation or toUpperCase for its command.
+ * Only a-z are upper-cased, as the server compares names (and as the native row path does,
+ * redis-rows-c.ts): toUpperCase would turn a stray latin1 byte into letters outside latin1.
  */
 const NAMES = new Map<number, string[]>();
 const MAX_NAMES = 4096;
 let names = 0;
 
+function asciiUpper(t: string): string {
+  return t.replace(/[a-z]+/g, (w) => w.toUpperCase());
+}
+
 function commandName(b: Uint8Array, s: number, e: number): string {
   const len = e - s;
   if (len <= 0) return "";
-  if (len > 24) return latin1(b, s, e, 256).toUpperCase();
+  if (len > 24) return asciiUpper(latin1(b, s, e, 256));
   // FNV-1a over the bytes, folded to upper case: the spelling's bucket.
   let h = 0x811c9dc5;
   for (let i = s; i < e; i++) {
@@ -77,7 +83,7 @@ function commandName(b: Uint8Array, s: number, e: number): string {
       if (i === len) return n;
     }
   }
-  const name = latin1(b, s, e, 256).toUpperCase();
+  const name = asciiUpper(latin1(b, s, e, 256));
   if (names < MAX_NAMES) {
     if (bucket === undefined) {
       bucket = [];
