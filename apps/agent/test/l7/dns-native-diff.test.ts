@@ -8,18 +8,12 @@
  * must be equal in the same order, application_metrics too, and every stat.
  */
 import { describe, expect, it } from "vitest";
-import { createL7Processor, type L7Processor, type L7ProcessorOptions } from "../../src/l7/index.ts";
+import type { L7ProcessorOptions } from "../../src/l7/index.ts";
 import type { FlowMeta } from "../../src/l7/types.ts";
 import { Rng } from "./http1-traffic-gen.ts";
+import { type DiffOut, diffRun, firstDiff, type Payload, T0 } from "./native-diff-run.ts";
 
-const T0 = 1_700_000_000_000_000;
-
-interface Dgram {
-  slot: number;
-  dir: 0 | 1;
-  data: Uint8Array;
-  ts: number;
-}
+type Dgram = Payload;
 
 /** A name in wire format: labels of random bytes (some over 63: malformed), or a pointer. */
 function name(r: Rng, out: number[], msgStart: number): void {
@@ -114,77 +108,9 @@ function traffic(
   return { dgrams, metas, ends };
 }
 
-interface Out {
-  l7: string;
-  am: string;
-  stats: unknown;
-  native: string;
-}
-
-function run(native: boolean, seed: number, flows: number, opts: Partial<L7ProcessorOptions>): Out {
-  const prev = process.env.FLOWPLANE_L7_NATIVE;
-  process.env.FLOWPLANE_L7_NATIVE = native ? "1" : "0";
-  try {
-    const { dgrams, metas, ends } = traffic(seed, flows);
-    let l7 = "";
-    let am = "";
-    const dec = new TextDecoder();
-    const p: L7Processor = createL7Processor({
-      ...opts,
-      describeFlow: (slot) => metas.get(slot)!,
-      onL7: (row) => {
-        l7 += `${JSON.stringify(row)}\n`;
-      },
-      onAppMetrics: (row) => {
-        am += `${JSON.stringify(row)}\n`;
-      },
-      rawRows: {
-        l7: (b, len) => {
-          l7 += dec.decode(b.subarray(0, len));
-        },
-        appMetrics: (b, len) => {
-          am += dec.decode(b.subarray(0, len));
-        },
-      },
-    });
-    // Datagrams are read from a reused block, scribbled over after each call.
-    const blk = new Uint8Array(4096);
-    let lastTick = T0;
-    let now = T0;
-    const ended = new Set<number>();
-    const pendingEnds = [...ends.entries()].sort((a, b) => a[1] - b[1]);
-    for (const d of dgrams) {
-      while (pendingEnds.length > 0 && pendingEnds[0]![1] <= d.ts) {
-        const [slot, at] = pendingEnds.shift()!;
-        p.onFlowEnd(slot, at);
-        ended.add(slot);
-      }
-      if (ended.has(d.slot)) continue;
-      now = Math.max(now, d.ts);
-      if (now - lastTick >= 1_000_000) {
-        p.tick(now);
-        lastTick = now;
-      }
-      const off = 100 + (d.data.length & 7);
-      blk.set(d.data, off);
-      p.onPayload(d.slot, d.dir, blk, off, d.data.length, d.data.length, 0, d.ts);
-      blk.fill(0x5a);
-    }
-    p.flush(now);
-    return { l7, am, stats: p.stats(), native: p.nativeKind };
-  } finally {
-    if (prev === undefined) delete process.env.FLOWPLANE_L7_NATIVE;
-    else process.env.FLOWPLANE_L7_NATIVE = prev;
-  }
-}
-
-function firstDiff(a: string, b: string): string {
-  const x = a.split("\n");
-  const y = b.split("\n");
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    if (x[i] !== y[i]) return `line ${i}:\n  js     ${x[i]}\n  native ${y[i]}`;
-  }
-  return "";
+function run(native: boolean, seed: number, flows: number, opts: Partial<L7ProcessorOptions>): DiffOut {
+  const { dgrams, metas, ends } = traffic(seed, flows);
+  return diffRun(native, opts, metas, ends, dgrams);
 }
 
 describe("DNS over UDP: native rows = JS rows", () => {

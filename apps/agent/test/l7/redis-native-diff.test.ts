@@ -10,21 +10,14 @@
  * application_metrics too, and every stat.
  */
 import { describe, expect, it } from "vitest";
-import { createL7Processor, type L7Processor, type L7ProcessorOptions } from "../../src/l7/index.ts";
+import type { L7ProcessorOptions } from "../../src/l7/index.ts";
 import type { FlowMeta } from "../../src/l7/types.ts";
 import { Rng } from "./http1-traffic-gen.ts";
+import { type DiffOut, diffRun, firstDiff, type Payload, T0 } from "./native-diff-run.ts";
 
-const T0 = 1_700_000_000_000_000;
 const enc = (s: string): number[] => [...Buffer.from(s, "latin1")];
 
-interface Seg {
-  slot: number;
-  dir: 0 | 1;
-  data: Uint8Array;
-  wire: number;
-  seq: number;
-  ts: number;
-}
+type Seg = Payload;
 
 const NAMES = [
   "GET",
@@ -222,77 +215,9 @@ function traffic(
   return { segs, metas, ends };
 }
 
-interface Out {
-  l7: string;
-  am: string;
-  stats: unknown;
-  native: string;
-}
-
-function run(native: boolean, seed: number, flows: number, opts: Partial<L7ProcessorOptions>): Out {
-  const prev = process.env.FLOWPLANE_L7_NATIVE;
-  process.env.FLOWPLANE_L7_NATIVE = native ? "1" : "0";
-  try {
-    const { segs, metas, ends } = traffic(seed, flows);
-    let l7 = "";
-    let am = "";
-    const dec = new TextDecoder();
-    const p: L7Processor = createL7Processor({
-      ...opts,
-      describeFlow: (slot) => metas.get(slot)!,
-      onL7: (row) => {
-        l7 += `${JSON.stringify(row)}\n`;
-      },
-      onAppMetrics: (row) => {
-        am += `${JSON.stringify(row)}\n`;
-      },
-      rawRows: {
-        l7: (b, len) => {
-          l7 += dec.decode(b.subarray(0, len));
-        },
-        appMetrics: (b, len) => {
-          am += dec.decode(b.subarray(0, len));
-        },
-      },
-    });
-    // Segments are read from a reused block, scribbled over after each call.
-    const blk = new Uint8Array(4096);
-    let lastTick = T0;
-    let now = T0;
-    const ended = new Set<number>();
-    const pendingEnds = [...ends.entries()].sort((a, b) => a[1] - b[1]);
-    for (const s of segs) {
-      while (pendingEnds.length > 0 && pendingEnds[0]![1] <= s.ts) {
-        const [slot, at] = pendingEnds.shift()!;
-        p.onFlowEnd(slot, at);
-        ended.add(slot);
-      }
-      if (ended.has(s.slot)) continue;
-      now = Math.max(now, s.ts);
-      if (now - lastTick >= 1_000_000) {
-        p.tick(now);
-        lastTick = now;
-      }
-      const off = 100 + (s.data.length & 7);
-      blk.set(s.data, off);
-      p.onPayload(s.slot, s.dir, blk, off, s.data.length, s.wire, s.seq, s.ts);
-      blk.fill(0x5a);
-    }
-    p.flush(now);
-    return { l7, am, stats: p.stats(), native: p.nativeKind };
-  } finally {
-    if (prev === undefined) delete process.env.FLOWPLANE_L7_NATIVE;
-    else process.env.FLOWPLANE_L7_NATIVE = prev;
-  }
-}
-
-function firstDiff(a: string, b: string): string {
-  const x = a.split("\n");
-  const y = b.split("\n");
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    if (x[i] !== y[i]) return `line ${i}:\n  js     ${x[i]}\n  native ${y[i]}`;
-  }
-  return "";
+function run(native: boolean, seed: number, flows: number, opts: Partial<L7ProcessorOptions>): DiffOut {
+  const { segs, metas, ends } = traffic(seed, flows);
+  return diffRun(native, opts, metas, ends, segs);
 }
 
 describe("Redis: native rows = JS rows", () => {

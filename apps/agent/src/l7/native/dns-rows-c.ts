@@ -97,7 +97,6 @@ static void fp_emit_dns(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts
   int64_t reqlen = q ? q->length : 0;
   uint8_t *o = fp_row_head(s, f, start, end);
   if (o == NULL) return;
-  fp_buf_t *b = &s->out;
   FP_W_LIT(o, "\"\",\"request_type\":");
   o = fp_w_jstr(o, type, (size_t)tlen);
   FP_W_LIT(o, ",\"request_domain\":");
@@ -117,15 +116,9 @@ static void fp_emit_dns(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts
   }
   FP_W_LIT(o, "\",\"response_duration_us\":");
   o = fp_w_i64(o, dur);
-  FP_W_LIT(o, ",\"trace_id\":\"\",\"span_id\":\"\",\"parent_span_id\":\"\",\"x_request_id\":\"\",\"req_tcp_seq\":0,\"resp_tcp_seq\":0}\n");
-  b->len = (size_t)(o - b->p);
-  s->out_rows++;
-  s->st[S_ROWS]++;
-  if (status == FP_TIMEOUT) s->st[S_TIMEOUTS]++;
+  FP_W_LIT(o, ",\"trace_id\":\"\",\"span_id\":\"\",\"parent_span_id\":\"\",\"x_request_id\":\"\"");
   /* app-metrics.ts's hasReq: a request type, resource or length on the row. */
-  fp_am_add(s->am, &s->am_out, end, f->srv, f->srvj, f->srvj_len, name, (size_t)nlen, status,
-            tlen > 0 || nlen > 0 || reqlen > 0, dur);
-  if (b->len >= FP_FLUSH_AT) fp_drain_l7(s);
+  fp_row_end(s, f, o, 0, 0, end, status, name, (size_t)nlen, tlen > 0 || nlen > 0 || reqlen > 0, dur);
 }
 
 /* One UDP datagram of a DNS flow at b[o..end): DnsParser.parse + processor.request/response. */

@@ -886,6 +886,24 @@ static uint8_t *fp_w_response(uint8_t *o, int64_t length, int status, int64_t co
   return fp_w_i64(o, code);
 }
 
+/* A row's last columns (its TCP sequence numbers) and end, counted, into the application
+   metrics (ep: its endpoint; has_req: app-metrics.ts's hasReq), the output drained once full. */
+static void fp_row_end(fp_l7_t *s, fp_flow_t *f, uint8_t *o, uint32_t qseq, uint32_t rseq, int64_t end, int status,
+                       const uint8_t *ep, size_t ep_len, int has_req, int64_t dur) {
+  FP_W_LIT(o, ",\"req_tcp_seq\":");
+  o = fp_w_u64(o, qseq);
+  FP_W_LIT(o, ",\"resp_tcp_seq\":");
+  o = fp_w_u64(o, rseq);
+  FP_W_LIT(o, "}\n");
+  fp_buf_t *b = &s->out;
+  b->len = (size_t)(o - b->p);
+  s->out_rows++;
+  s->st[S_ROWS]++;
+  if (status == FP_TIMEOUT) s->st[S_TIMEOUTS]++;
+  fp_am_add(s->am, &s->am_out, end, f->srv, f->srvj, f->srvj_len, ep, ep_len, status, has_req, dur);
+  if (b->len >= (s->dio_l7.on ? FP_DIO_STAGE : FP_FLUSH_AT)) fp_drain_l7(s);
+}
+
 static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, uint32_t qseq, const fp_resp_t *r,
                     int64_t rts, uint32_t rseq, int status) {
   int64_t start = q ? qts : rts;
@@ -895,7 +913,6 @@ static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, ui
   fp_am_warm_slot(s->am, &warm, end, f->srv, q ? q->path : NULL, q ? (size_t)q->ep_len : 0);
   uint8_t *o = fp_row_head(s, f, start, end);
   if (o == NULL) return;
-  fp_buf_t *b = &s->out;
   if (q) {
     o = fp_w_jstr(o, q->ver, (size_t)q->ver_len);
     FP_W_LIT(o, ",\"request_type\":\"");
@@ -934,19 +951,9 @@ static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, ui
     o = fp_w_jstr(o, t->xid, (size_t)t->xid_len);
   }
   fp_am_warm_key(s->am, &warm);
-  FP_W_LIT(o, ",\"req_tcp_seq\":");
-  o = fp_w_u64(o, q ? qseq : 0);
-  FP_W_LIT(o, ",\"resp_tcp_seq\":");
-  o = fp_w_u64(o, r ? rseq : 0);
-  FP_W_LIT(o, "}\n");
-  b->len = (size_t)(o - b->p);
-  s->out_rows++;
-  s->st[S_ROWS]++;
-  if (status == FP_TIMEOUT) s->st[S_TIMEOUTS]++;
   /* hasReq: a request's method is never empty. */
-  fp_am_add(s->am, &s->am_out, end, f->srv, f->srvj, f->srvj_len, q ? q->path : NULL, q ? (size_t)q->ep_len : 0,
-            status, q != NULL, dur);
-  if (b->len >= (s->dio_l7.on ? FP_DIO_STAGE : FP_FLUSH_AT)) fp_drain_l7(s);
+  fp_row_end(s, f, o, q ? qseq : 0, r ? rseq : 0, end, status, q ? q->path : NULL, q ? (size_t)q->ep_len : 0,
+             q != NULL, dur);
 }
 
 /* ---- pending requests ------------------------------------------------------------------ */

@@ -76,18 +76,6 @@ static int fp_redis_copy(uint8_t *dst, const uint8_t *b, int32_t s, int32_t e, i
   return n;
 }
 
-/* parseDec (bytes.ts): digits in [s, e), or -1 (none, not digits, over 15 of them). */
-static int64_t fp_redis_dec(const uint8_t *b, int32_t s, int32_t e) {
-  if (e <= s || e - s > 15) return -1;
-  int64_t n = 0;
-  for (int32_t i = s; i < e; i++) {
-    int c = b[i] - '0';
-    if (c < 0 || c > 9) return -1;
-    n = n * 10 + c;
-  }
-  return n;
-}
-
 static int fp_redis_resp_type(uint8_t t) {
   switch (t) {
     case '*': case '%': case '~': case '>': case '|': case '$': case '!': case '=':
@@ -104,7 +92,6 @@ static void fp_emit_redis(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t q
   int64_t dur = q && r ? (rts - qts > 0 ? rts - qts : 0) : 0;
   uint8_t *o = fp_row_head(s, f, start, end);
   if (o == NULL) return;
-  fp_buf_t *b = &s->out;
   FP_W_LIT(o, "\"\",\"request_type\":");
   o = fp_w_jstr(o, q ? q->host : NULL, q ? (size_t)q->host_len : 0);
   FP_W_LIT(o, ",\"request_domain\":\"\",\"request_resource\":");
@@ -118,19 +105,10 @@ static void fp_emit_redis(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t q
   o = fp_w_jstr(o, r ? r->exc : NULL, r ? (size_t)r->exc_len : 0);
   FP_W_LIT(o, ",\"response_duration_us\":");
   o = fp_w_i64(o, dur);
-  FP_W_LIT(o, ",\"trace_id\":\"\",\"span_id\":\"\",\"parent_span_id\":\"\",\"x_request_id\":\"\",\"req_tcp_seq\":");
-  o = fp_w_u64(o, q ? qseq : 0);
-  FP_W_LIT(o, ",\"resp_tcp_seq\":");
-  o = fp_w_u64(o, r ? rseq : 0);
-  FP_W_LIT(o, "}\n");
-  b->len = (size_t)(o - b->p);
-  s->out_rows++;
-  s->st[S_ROWS]++;
-  if (status == FP_TIMEOUT) s->st[S_TIMEOUTS]++;
+  FP_W_LIT(o, ",\"trace_id\":\"\",\"span_id\":\"\",\"parent_span_id\":\"\",\"x_request_id\":\"\"");
   /* app-metrics.ts's hasReq: a request's length is never 0. */
-  fp_am_add(s->am, &s->am_out, end, f->srv, f->srvj, f->srvj_len, q ? q->host : NULL, q ? (size_t)q->host_len : 0,
-            status, q != NULL, dur);
-  if (b->len >= (s->dio_l7.on ? FP_DIO_STAGE : FP_FLUSH_AT)) fp_drain_l7(s);
+  fp_row_end(s, f, o, q ? qseq : 0, r ? rseq : 0, end, status, q ? q->host : NULL, q ? (size_t)q->host_len : 0,
+             q != NULL, dur);
 }
 
 /* finish (redis.ts), then processor.ts's request() / response(). */
@@ -246,19 +224,14 @@ static int fp_redis_parse(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int
   }
   uint8_t t = b[off];
   if (!fp_redis_resp_type(t)) return fp_redis_inline(s, f, d, x, b, off, end, n_out);
-  int32_t eol = -1;
-  for (int32_t i = off; i + 1 < end; i++)
-    if (b[i] == '\r' && b[i + 1] == '\n') {
-      eol = i;
-      break;
-    }
+  int32_t eol = fp_find_crlf(b, off, end);
   if (eol < 0) return end - off > FP_REDIS_MAX_LINE ? -1 : 0;
   int64_t n = eol + 2 - off;
   x->len += n;
   *n_out = n;
   switch (t) {
     case '*': case '%': case '~': case '>': case '|': {
-      int64_t c = b[off + 1] == '-' ? -1 : fp_redis_dec(b, off + 1, eol);
+      int64_t c = b[off + 1] == '-' ? -1 : fp_parse_dec(b, off + 1, eol);
       if (c == -1 && b[off + 1] != '-') return -1;
       int64_t cnt = t == '%' || t == '|' ? c * 2 : c;
       if (cnt <= 0) fp_redis_element(s, f, d, x);
@@ -273,7 +246,7 @@ static int fp_redis_parse(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int
         fp_redis_element(s, f, d, x);
         return 1;
       }
-      int64_t l = fp_redis_dec(b, off + 1, eol);
+      int64_t l = fp_parse_dec(b, off + 1, eol);
       if (l < 0 || l > 512LL * 1024 * 1024) return -1;
       x->bulk = l;
       if (t == '!') {
