@@ -441,9 +441,8 @@ export class L7Processor {
 
   /**
    * Hands a flow just detected as HTTP/1 (NATIVE_HTTP), Redis (NATIVE_REDIS) or DNS over UDP
-   * (NATIVE_DNS) to the native
-   * path, which makes its fixed row bytes; false (the flow stays here) for an id or address too
-   * long for it.
+   * (NATIVE_DNS) to the native path, which makes its fixed row bytes; false (the flow stays here)
+   * for an id or address too long for it.
    */
   private natOpen(f: FlowL7, kind: number): boolean {
     const m = f.meta;
