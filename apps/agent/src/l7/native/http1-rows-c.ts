@@ -2205,6 +2205,9 @@ static napi_value fp_js_region(napi_env env, napi_callback_info info) {
   madvise(p, bytes, MADV_HUGEPAGE);
   madvise(p, bytes, MADV_POPULATE_WRITE);
   if (napi_create_external_arraybuffer(env, p, (size_t)n, fp_region_free, (void *)(uintptr_t)bytes, &res) != napi_ok) {
+    /* a runtime without external buffers (V8's sandbox): the reader allocates its own */
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
     munmap(p, bytes);
     return NULL;
   }
