@@ -602,11 +602,8 @@ export class L7Processor {
     f.swapped = (side === 1 ? dir : dir ^ 1) as 0 | 1;
     this.s.flowsDetected++;
     this.s.byProtocol[found.name] = (this.s.byProtocol[found.name] ?? 0) + 1;
-    // HTTP/1, Redis and DNS over UDP go to the native path when it is on (DNS over TCP stays
-    // here).
-    const native = this.nat !== null && (found === http1 || found === redis || (found === dns && udp));
-    const kind = found === dns ? NATIVE_DNS : found === redis ? NATIVE_REDIS : NATIVE_HTTP;
-    if (!native || !this.natOpen(f, kind)) {
+    const kind = this.nat !== null ? nativeKind(found, udp) : -1;
+    if (kind < 0 || !this.natOpen(f, kind)) {
       f.io = new FlowStreams();
       f.parser = found.create(udp);
     }
@@ -1072,6 +1069,16 @@ export class L7Processor {
 /** The name of an errno (ENOSPC) and its text, or "unknown". */
 function errnoText(errno: number): [string, string] {
   return getSystemErrorMap().get(-errno) ?? ["unknown", "unknown error"];
+}
+
+/**
+ * The native path's kind for a flow of protocol `p`, or -1 when it stays in JS: HTTP/1, Redis
+ * and DNS over UDP go native (DNS over TCP stays here).
+ */
+function nativeKind(p: ProtocolSpec, udp: boolean): number {
+  if (p === http1) return NATIVE_HTTP;
+  if (p === redis) return NATIVE_REDIS;
+  return p === dns && udp ? NATIVE_DNS : -1;
 }
 
 /** A native flow's code in slotNat: its native id and orientation, never 0. */

@@ -87,9 +87,8 @@ typedef struct fp_dns_resp fp_dns_resp_t;
    question; no version, no trace context, TCP sequences 0 (UDP). */
 static void fp_emit_dns(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, const fp_dns_resp_t *r, int64_t rts,
                         int status) {
-  int64_t start = q ? qts : rts;
-  int64_t end = (r || status == FP_TIMEOUT) ? (rts > qts ? rts : qts) : q ? qts : rts;
-  int64_t dur = q && r ? (rts - qts > 0 ? rts - qts : 0) : 0;
+  int64_t start, end, dur;
+  fp_row_times(q != NULL, qts, r != NULL, rts, status, &start, &end, &dur);
   const uint8_t *name = q ? q->path : r->name;
   int nlen = q ? q->path_len : r->name_len;
   const uint8_t *type = q ? q->dtype : r->type;
@@ -146,13 +145,7 @@ static void fp_dns_datagram(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t 
     if (after + 4 <= end) tlen = fp_dns_type((b[after] << 8) | b[after + 1], type);
   }
   if ((flags & 0x8000) == 0) {
-    if (f->pcount >= s->max_pending) {
-      fp_req_t *old = fp_pend_at(f, 0);
-      s->st[S_PENDING_OVERFLOWS]++;
-      fp_emit_dns(s, f, old, old->ts, NULL, old->ts, FP_UNKNOWN);
-      fp_pend_shift(f);
-    }
-    fp_req_t *q = fp_pend_push(f);
+    fp_req_t *q = fp_pend_add(s, f);
     if (q != NULL) {
       q->ts = ts;
       q->seq = 0;

@@ -7,10 +7,10 @@
  * (../trace-context.ts). Rows are formatted here as JSONL bytes identical to JSON.stringify of
  * the JS row, and counted into the application metrics here, so no JS object is made per row.
  * DNS over UDP (./dns-rows-c.ts) and Redis (./redis-rows-c.ts) flows share this file's flows,
- * queue, output and metrics. JS keeps detection, flow ids and everything of other protocols.
- * In own-thread mode (create's
- * `fds`) the N-API calls enqueue commands into a ring and fp_thread_main runs them, writing the
- * rows to the files itself; segments in pinned blocks are passed by pointer (see BlockFence).
+ * queue, output and metrics. JS keeps detection, flow ids and everything of other protocols. In
+ * own-thread mode (create's `fds`) the N-API calls enqueue commands into a ring and
+ * fp_thread_main runs them, writing the rows to the files itself; segments in pinned blocks are
+ * passed by pointer (see BlockFence).
  */
 export const HTTP1_ROWS_C = String.raw`
 #include <errno.h>
@@ -100,6 +100,8 @@ typedef struct {
 /* What a flow's segments are: HTTP/1 (this file), DNS datagrams (dns-rows-c.ts) or a Redis
    stream (redis-rows-c.ts). */
 enum { FP_KIND_HTTP, FP_KIND_DNS, FP_KIND_REDIS };
+/* each kind's l7_protocol */
+static const char *const FP_KIND_NAME[] = {"http", "dns", "redis"};
 struct fp_redis;
 
 typedef struct fp_flow {
@@ -886,6 +888,15 @@ static uint8_t *fp_w_response(uint8_t *o, int64_t length, int status, int64_t co
   return fp_w_i64(o, code);
 }
 
+/* processor.ts emit's times of a row: its start, its end (a timeout ends where expire() says:
+   the caller's rts), its duration (request and response both seen). */
+static void fp_row_times(int has_q, int64_t qts, int has_r, int64_t rts, int status, int64_t *start, int64_t *end,
+                         int64_t *dur) {
+  *start = has_q ? qts : rts;
+  *end = (has_r || status == FP_TIMEOUT) ? (rts > qts ? rts : qts) : has_q ? qts : rts;
+  *dur = has_q && has_r ? (rts - qts > 0 ? rts - qts : 0) : 0;
+}
+
 /* A row's last columns (its TCP sequence numbers) and end, counted, into the application
    metrics (ep: its endpoint; has_req: app-metrics.ts's hasReq), the output drained once full. */
 static void fp_row_end(fp_l7_t *s, fp_flow_t *f, uint8_t *o, uint32_t qseq, uint32_t rseq, int64_t end, int status,
@@ -906,9 +917,8 @@ static void fp_row_end(fp_l7_t *s, fp_flow_t *f, uint8_t *o, uint32_t qseq, uint
 
 static void fp_emit(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, uint32_t qseq, const fp_resp_t *r,
                     int64_t rts, uint32_t rseq, int status) {
-  int64_t start = q ? qts : rts;
-  int64_t end = (r || status == FP_TIMEOUT) ? (rts > qts ? rts : qts) : q ? qts : rts;
-  int64_t dur = q && r ? (rts - qts > 0 ? rts - qts : 0) : 0;
+  int64_t start, end, dur;
+  fp_row_times(q != NULL, qts, r != NULL, rts, status, &start, &end, &dur);
   fp_am_warm_t warm;
   fp_am_warm_slot(s->am, &warm, end, f->srv, q ? q->path : NULL, q ? (size_t)q->ep_len : 0);
   uint8_t *o = fp_row_head(s, f, start, end);
@@ -1003,6 +1013,26 @@ static fp_req_t *fp_pend_push(fp_flow_t *f) {
   }
   f->pcount++;
   return fp_pend_at(f, f->pcount - 1);
+}
+
+/* A request's row without its response (timed out, or pushed out of a full queue), in its
+   flow's kind. */
+static void fp_emit_alone(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t end, int status) {
+  if (f->kind == FP_KIND_DNS) fp_emit_dns(s, f, q, q->ts, NULL, end, status);
+  else if (f->kind == FP_KIND_REDIS) fp_emit_redis(s, f, q, q->ts, q->seq, NULL, end, 0, status);
+  else fp_emit(s, f, q, q->ts, q->seq, NULL, end, 0, status);
+}
+
+/* processor.request(): a slot for one more pending request, a full queue reporting its oldest
+   as unknown first; NULL on OOM. */
+static fp_req_t *fp_pend_add(fp_l7_t *s, fp_flow_t *f) {
+  if (f->pcount >= s->max_pending) {
+    fp_req_t *old = fp_pend_at(f, 0);
+    s->st[S_PENDING_OVERFLOWS]++;
+    fp_emit_alone(s, f, old, old->ts, FP_UNKNOWN);
+    fp_pend_shift(f);
+  }
+  return fp_pend_push(f);
 }
 
 /* ---- the parser (http1.ts) ------------------------------------------------------------- */
@@ -1148,14 +1178,7 @@ static int fp_request(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t off, i
   int64_t body = 0;
   if (s->h_chunked) f->chunk[0] = 1;
   else if (s->h_cl > 0) body = s->h_cl;
-  /* processor.request(): a full queue reports its oldest as unknown first. */
-  if (f->pcount >= s->max_pending) {
-    fp_req_t *old = fp_pend_at(f, 0);
-    s->st[S_PENDING_OVERFLOWS]++;
-    fp_emit(s, f, old, old->ts, old->seq, NULL, old->ts, 0, FP_UNKNOWN);
-    fp_pend_shift(f);
-  }
-  fp_req_t *q = fp_pend_push(f);
+  fp_req_t *q = fp_pend_add(s, f);
   if (q != NULL) {
     q->ts = s->cur_ts;
     q->seq = s->cur_seq;
@@ -1466,9 +1489,7 @@ static void fp_expire(fp_l7_t *s, fp_flow_t *f, int64_t now, int all) {
     int64_t cap = q->ts + s->timeout_us;
     int64_t e = f->last_ts < cap ? f->last_ts : cap;
     if (e < q->ts) e = q->ts;
-    if (f->kind == FP_KIND_DNS) fp_emit_dns(s, f, q, q->ts, NULL, e, FP_TIMEOUT);
-    else if (f->kind == FP_KIND_REDIS) fp_emit_redis(s, f, q, q->ts, q->seq, NULL, e, 0, FP_TIMEOUT);
-    else fp_emit(s, f, q, q->ts, q->seq, NULL, e, 0, FP_TIMEOUT);
+    fp_emit_alone(s, f, q, e, FP_TIMEOUT);
     fp_pend_shift(f);
   }
   if (f->pcount == 0) fp_unlist(s, f);
@@ -1749,18 +1770,22 @@ static fp_flow_t *fp_flow_new(fp_l7_t *s, const char *fid, int nf, const char *c
   o = fp_w_i64(o, sport);
   FP_W_LIT(o, ",\"ip_protocol\":");
   o = fp_w_i64(o, proto);
-  if (kind == FP_KIND_DNS) FP_W_LIT(o, ",\"l7_protocol\":\"dns\",\"version\":");
-  else if (kind == FP_KIND_REDIS) FP_W_LIT(o, ",\"l7_protocol\":\"redis\",\"version\":");
-  else FP_W_LIT(o, ",\"l7_protocol\":\"http\",\"version\":");
+  const char *pname = FP_KIND_NAME[kind];
+  size_t pname_len = strlen(pname);
+  FP_W_LIT(o, ",\"l7_protocol\":\"");
+  memcpy(o, pname, pname_len);
+  o += pname_len;
+  FP_W_LIT(o, "\",\"version\":");
   f->p2_len = (size_t)(o - f->p2);
   f->srvj = o;
   FP_W_LIT(o, "\"server_ip\":");
   o = fp_w_jstr_utf8(o, (const uint8_t *)sip, (size_t)ns);
   FP_W_LIT(o, ",\"server_port\":");
   o = fp_w_i64(o, sport);
-  if (kind == FP_KIND_DNS) FP_W_LIT(o, ",\"l7_protocol\":\"dns\"");
-  else if (kind == FP_KIND_REDIS) FP_W_LIT(o, ",\"l7_protocol\":\"redis\"");
-  else FP_W_LIT(o, ",\"l7_protocol\":\"http\"");
+  FP_W_LIT(o, ",\"l7_protocol\":\"");
+  memcpy(o, pname, pname_len);
+  o += pname_len;
+  *o++ = '"';
   f->srvj_len = (size_t)(o - f->srvj);
   f->srv = srv;
   f->kind = kind;

@@ -87,9 +87,8 @@ static int fp_redis_resp_type(uint8_t t) {
 /* One row (processor.ts's emit with a Redis request and response). */
 static void fp_emit_redis(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t qts, uint32_t qseq,
                           const fp_redis_resp_t *r, int64_t rts, uint32_t rseq, int status) {
-  int64_t start = q ? qts : rts;
-  int64_t end = (r || status == FP_TIMEOUT) ? (rts > qts ? rts : qts) : q ? qts : rts;
-  int64_t dur = q && r ? (rts - qts > 0 ? rts - qts : 0) : 0;
+  int64_t start, end, dur;
+  fp_row_times(q != NULL, qts, r != NULL, rts, status, &start, &end, &dur);
   uint8_t *o = fp_row_head(s, f, start, end);
   if (o == NULL) return;
   FP_W_LIT(o, "\"\",\"request_type\":");
@@ -115,13 +114,7 @@ static void fp_emit_redis(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t q
 static void fp_redis_finish(fp_l7_t *s, fp_flow_t *f, int d, fp_redis_side_t *x) {
   x->active = 0;
   if (d == 0) {
-    if (f->pcount >= s->max_pending) {
-      fp_req_t *old = fp_pend_at(f, 0);
-      s->st[S_PENDING_OVERFLOWS]++;
-      fp_emit_redis(s, f, old, old->ts, old->seq, NULL, old->ts, 0, FP_UNKNOWN);
-      fp_pend_shift(f);
-    }
-    fp_req_t *q = fp_pend_push(f);
+    fp_req_t *q = fp_pend_add(s, f);
     if (q == NULL) return;
     q->ts = x->ts;
     q->seq = x->seq;
