@@ -4,6 +4,11 @@ const BENCHES = {
     summary: "agent packets/s vs tshark and softflowd, peak RSS at 1 M flows [--write]",
     load: () => import("./agent.mjs").then((m) => m.benchAgent),
   },
+  "agent-ab": {
+    summary:
+      "two contenders (checkouts or environments) alternated on one capture: median, quartile, best [--runs N] [--mode l4|l7] [--a-root D] [--b-env K=V]",
+    load: () => import("./agent-ab.mjs").then((m) => m.benchAgentAb),
+  },
   "agent-ir": {
     summary:
       "agent instructions per packet under callgrind (repeatable on a busy machine) [--l7] [--packets N] [--capture web]",
