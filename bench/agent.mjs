@@ -83,10 +83,12 @@ function agent(file, workers, outDir, l7 = false) {
 }
 
 /** A table row of an agent run (`agent()`): its in-process rate and time, the process's wall and RSS. */
-/** Which row path made the L7 rows (analyze's l7RowPath: "native" = HTTP/1, Redis and UDP DNS rows in C). */
+/** Which row path made the L7 rows (analyze's l7RowPath: "native" = HTTP/1, Redis, PostgreSQL and UDP DNS rows in C). */
 function rowPath(r) {
   const path =
-    r.l7RowPath === "native" ? "HTTP/1, Redis and UDP DNS rows in C" : `rows in JS: ${r.l7RowPath ?? "?"}`;
+    r.l7RowPath === "native"
+      ? "HTTP/1, Redis, PostgreSQL and UDP DNS rows in C"
+      : `rows in JS: ${r.l7RowPath ?? "?"}`;
   // The row thread found its page-cache writes slow (or FLOWPLANE_L7_DIRECT=1) and went O_DIRECT.
   return r.l7DirectOutput ? `${path}, files written O_DIRECT` : path;
 }

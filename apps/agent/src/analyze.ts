@@ -51,8 +51,8 @@ export interface AnalyzeResult {
   packetsPerSecond: number;
   workers: number;
   /**
-   * How L7 rows were made, when L7 was on: "native" (HTTP/1, Redis and DNS-over-UDP rows in C,
-   * the others in JS) or why every row was made in JS.
+   * How L7 rows were made, when L7 was on: "native" (HTTP/1, Redis, PostgreSQL and DNS-over-UDP
+   * rows in C, the others in JS) or why every row was made in JS.
    */
   l7RowPath?: string;
   /** The native row thread switched its files to O_DIRECT (slow page cache, or FLOWPLANE_L7_DIRECT=1). */
@@ -65,10 +65,10 @@ export interface AnalyzeResult {
 /**
  * Why one worker runs instead of the `workers` asked for, or undefined. With L7 on, one worker
  * already keeps two cores busy: this thread and the native row thread beside it, which makes the
- * HTTP/1, Redis and DNS rows and writes every file. Shards over worker threads then only add threads on the same
- * two cores, and the dispatching thread's copies: on 2 cores two workers ran at 0.55-0.61x of
- * one on web-1m (HTTP) and at ~0.85x on real-1m (Redis, PostgreSQL, MySQL; session 13). An
- * explicit `multi` keeps the workers asked for.
+ * HTTP/1, Redis, PostgreSQL and DNS rows and writes every file. Shards over worker threads then
+ * only add threads on the same two cores, and the dispatching thread's copies: on 2 cores two
+ * workers ran at 0.55-0.61x of one on web-1m (HTTP) and at ~0.85x on real-1m (Redis,
+ * PostgreSQL, MySQL; session 13). An explicit `multi` keeps the workers asked for.
  */
 async function oneWorkerInstead(opts: AnalyzeOptions): Promise<string | undefined> {
   const cores = availableParallelism();

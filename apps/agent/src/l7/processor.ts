@@ -10,6 +10,7 @@ import { AppMetrics, type AppMetricsRow } from "./app-metrics.ts";
 import {
   NATIVE_DNS,
   NATIVE_HTTP,
+  NATIVE_PG,
   NATIVE_REDIS,
   type NativeRows,
   nativeRowsAddon,
@@ -21,6 +22,7 @@ import {
 } from "./native/http1-rows.ts";
 import { dns } from "./protocols/dns.ts";
 import { http1 } from "./protocols/http1.ts";
+import { postgresql } from "./protocols/postgres.ts";
 import { redis } from "./protocols/redis.ts";
 import { PROTOCOLS } from "./protocols/registry.ts";
 import { HeaderPolicyImpl, type HeaderPolicyOptions } from "./trace-context.ts";
@@ -440,9 +442,9 @@ export class L7Processor {
   }
 
   /**
-   * Hands a flow just detected as HTTP/1 (NATIVE_HTTP), Redis (NATIVE_REDIS) or DNS over UDP
-   * (NATIVE_DNS) to the native path, which makes its fixed row bytes; false (the flow stays here)
-   * for an id or address too long for it.
+   * Hands a flow just detected as HTTP/1 (NATIVE_HTTP), Redis (NATIVE_REDIS), PostgreSQL
+   * (NATIVE_PG) or DNS over UDP (NATIVE_DNS) to the native path, which makes its fixed row bytes;
+   * false (the flow stays here) for an id or address too long for it.
    */
   private natOpen(f: FlowL7, kind: number): boolean {
     const m = f.meta;
@@ -1072,12 +1074,13 @@ function errnoText(errno: number): [string, string] {
 }
 
 /**
- * The native path's kind for a flow of protocol `p`, or -1 when it stays in JS: HTTP/1, Redis
- * and DNS over UDP go native (DNS over TCP stays here).
+ * The native path's kind for a flow of protocol `p`, or -1 when it stays in JS: HTTP/1, Redis,
+ * PostgreSQL and DNS over UDP go native (DNS over TCP stays here).
  */
 function nativeKind(p: ProtocolSpec, udp: boolean): number {
   if (p === http1) return NATIVE_HTTP;
   if (p === redis) return NATIVE_REDIS;
+  if (p === postgresql) return NATIVE_PG;
   return p === dns && udp ? NATIVE_DNS : -1;
 }
 

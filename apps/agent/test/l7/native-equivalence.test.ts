@@ -1,5 +1,5 @@
 /**
- * The native row path (HTTP/1, Redis and DNS-over-UDP flows parsed, paired and formatted as JSONL in C,
+ * The native row path (HTTP/1, Redis, PostgreSQL and DNS-over-UDP flows parsed, paired and formatted as JSONL in C,
  * the bytes written by JsonlWriter.writeRaw or the row thread) writes what the JS path writes: every capture of the shared
  * corpus and of ./captures is analyzed as the CLI's `analyze` does (one thread, L7 on, output
  * files) with FLOWPLANE_L7_NATIVE=0 and =1, and the files are compared. l7_flow_log is compared

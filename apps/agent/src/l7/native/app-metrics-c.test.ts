@@ -75,7 +75,7 @@ static napi_value t_add(napi_env env, napi_callback_info info) {
   size_t sjn, epn;
   napi_get_buffer_info(env, a[3], &sj, &sjn);
   napi_get_buffer_info(env, a[4], &ep, &epn);
-  fp_am_add(h->am, &h->out, t_i64(env, a[1]), (uint32_t)t_i64(env, a[2]), sj, sjn, ep, epn, (int)t_i64(env, a[5]),
+  fp_am_add(h->am, &h->out, t_i64(env, a[1]), (uint32_t)t_i64(env, a[2]), sj, sjn, ep, epn, 0, (int)t_i64(env, a[5]),
             (int)t_i64(env, a[6]), t_i64(env, a[7]));
   return NULL;
 }
@@ -169,7 +169,7 @@ static napi_value t_bench(napi_env env, napi_callback_info info) {
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
   for (int64_t i = 0; i < n; i++) {
     const t_row *r = &rs[i];
-    fp_am_add(am, &out, r->end, r->s, (const uint8_t *)sj[r->s], sjn[r->s], (const uint8_t *)ep[r->k], epn[r->k],
+    fp_am_add(am, &out, r->end, r->s, (const uint8_t *)sj[r->s], sjn[r->s], (const uint8_t *)ep[r->k], epn[r->k], 0,
               r->st, 1, r->dur);
     if ((i & 1023) == 1023) fp_am_tick(am, &out, r->end);
     if (out.len > (1 << 20)) out.len = 0;

@@ -47,6 +47,7 @@ typedef struct {
   uint32_t json_off, json_len; /* server: its srv_json in the arena */
   int32_t first, last;         /* table: its servers; server: its entries */
   int32_t next;                /* server: the next of its table */
+  uint32_t ep_wtf8;            /* server: its endpoints are WTF-8 (PostgreSQL's SQL), not latin1 */
 } fp_am_node_t;
 
 typedef struct {
@@ -278,6 +279,7 @@ static int32_t fp_am_node(fp_am_t *am, int64_t sec, uint32_t srv, uint32_t is_ta
   n->json_off = (uint32_t)off;
   n->json_len = is_table ? 0 : (uint32_t)json_len;
   n->first = n->last = n->next = -1;
+  n->ep_wtf8 = 0;
   fp_am_ht_put(t, am->gen, h, idx);
   if (is_table) {
     am->tabs[am->ntabs++] = idx;
@@ -361,7 +363,7 @@ static void fp_am_row(fp_am_t *am, fp_buf_t *out, const fp_am_node_t *sn, const 
   memcpy(o, am->arena + sn->json_off, sn->json_len);
   o += sn->json_len;
   FP_W_LIT(o, ",\"endpoint\":");
-  o = fp_w_jstr(o, am->arena + e->ep_off, e->ep_len);
+  o = sn->ep_wtf8 ? fp_w_jstr_wtf8(o, am->arena + e->ep_off, e->ep_len) : fp_w_jstr(o, am->arena + e->ep_off, e->ep_len);
   FP_W_LIT(o, ",\"requests\":");
   o = fp_w_u64(o, e->requests);
   FP_W_LIT(o, ",\"errors_client\":");
@@ -462,7 +464,8 @@ static void fp_am_flush(fp_am_t *am, fp_buf_t *out) {
 }
 
 static void fp_am_add(fp_am_t *am, fp_buf_t *out, int64_t end_time_us, uint32_t srv, const uint8_t *srv_json,
-                      size_t srv_len, const uint8_t *ep, size_t ep_len, int status, int has_req, int64_t dur_us) {
+                      size_t srv_len, const uint8_t *ep, size_t ep_len, int ep_wtf8, int status, int has_req,
+                      int64_t dur_us) {
   int64_t sec;
   if (am->second >= 0 && end_time_us >= am->second && end_time_us - am->second < FP_AM_SEC) {
     sec = am->second;
@@ -485,6 +488,7 @@ static void fp_am_add(fp_am_t *am, fp_buf_t *out, int64_t end_time_us, uint32_t 
   } else {
     node = fp_am_node(am, sec, srv, 0, srv_json, srv_len);
     if (node < 0) goto oom;
+    am->nodes[node].ep_wtf8 = (uint32_t)ep_wtf8;
     c->gen = am->gen;
     c->srv = srv;
     c->sec = sec;

@@ -88,6 +88,9 @@ typedef struct {
   /* DNS (dns-rows-c.ts): the transaction id and the question's type; the name is in path */
   int key, dtype_len;
   uint8_t dtype[8];
+  /* PostgreSQL (pg-rows-c.ts): the resource when longer than path holds (malloc'd, freed with
+     the request's row) */
+  uint8_t *big;
 } fp_req_t;
 
 typedef struct {
@@ -97,12 +100,13 @@ typedef struct {
   int64_t ts;
 } fp_held_t;
 
-/* What a flow's segments are: HTTP/1 (this file), DNS datagrams (dns-rows-c.ts) or a Redis
-   stream (redis-rows-c.ts). */
-enum { FP_KIND_HTTP, FP_KIND_DNS, FP_KIND_REDIS };
+/* What a flow's segments are: HTTP/1 (this file), DNS datagrams (dns-rows-c.ts), a Redis
+   stream (redis-rows-c.ts) or a PostgreSQL one (pg-rows-c.ts). */
+enum { FP_KIND_HTTP, FP_KIND_DNS, FP_KIND_REDIS, FP_KIND_PG };
 /* each kind's l7_protocol */
-static const char *const FP_KIND_NAME[] = {"http", "dns", "redis"};
+static const char *const FP_KIND_NAME[] = {"http", "dns", "redis", "postgresql"};
 struct fp_redis;
+struct fp_pg;
 
 typedef struct fp_flow {
   int kind;
@@ -129,6 +133,8 @@ typedef struct fp_flow {
   int chunk[2], to_close[2];
   /* the Redis tokenizer's state (FP_KIND_REDIS) */
   struct fp_redis *redis;
+  /* the PostgreSQL parser's state (FP_KIND_PG) */
+  struct fp_pg *pg;
 } fp_flow_t;
 
 /* One header name of the policy: kind 1-7 the standard names in trace-context.ts's switch order, 0 other. */
@@ -849,6 +855,15 @@ static int fp_redis_parse(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int
 static void fp_redis_gap(fp_flow_t *f, int d);
 static int fp_redis_open(fp_flow_t *f);
 
+/* PostgreSQL flows (pg-rows-c.ts, compiled after this file). */
+struct fp_pg_resp;
+static void fp_emit_pg(fp_l7_t *s, fp_flow_t *f, fp_req_t *q, int64_t qts, uint32_t qseq, const struct fp_pg_resp *r,
+                       int64_t rts, uint32_t rseq, int status);
+static int fp_pg_parse(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int32_t off, int32_t end, int64_t *n_out);
+static void fp_pg_gap(fp_flow_t *f, int d);
+static int fp_pg_open(fp_flow_t *f);
+static void fp_pg_free(fp_flow_t *f);
+
 /* The most a row's variable part can take: every string at its cap, escaped (6 bytes a byte),
    numbers and keys. */
 #define FP_ROW_MAX (6 * (8 + 7 + FP_HOST_MAX + 2 * FP_PATH_MAX + FP_EXC_MAX + 4 * FP_ID_MAX) + 1024)
@@ -911,7 +926,8 @@ static void fp_row_end(fp_l7_t *s, fp_flow_t *f, uint8_t *o, uint32_t qseq, uint
   s->out_rows++;
   s->st[S_ROWS]++;
   if (status == FP_TIMEOUT) s->st[S_TIMEOUTS]++;
-  fp_am_add(s->am, &s->am_out, end, f->srv, f->srvj, f->srvj_len, ep, ep_len, status, has_req, dur);
+  fp_am_add(s->am, &s->am_out, end, f->srv, f->srvj, f->srvj_len, ep, ep_len, f->kind == FP_KIND_PG, status, has_req,
+            dur);
   if (b->len >= (s->dio_l7.on ? FP_DIO_STAGE : FP_FLUSH_AT)) fp_drain_l7(s);
 }
 
@@ -1017,9 +1033,10 @@ static fp_req_t *fp_pend_push(fp_flow_t *f) {
 
 /* A request's row without its response (timed out, or pushed out of a full queue), in its
    flow's kind. */
-static void fp_emit_alone(fp_l7_t *s, fp_flow_t *f, const fp_req_t *q, int64_t end, int status) {
+static void fp_emit_alone(fp_l7_t *s, fp_flow_t *f, fp_req_t *q, int64_t end, int status) {
   if (f->kind == FP_KIND_DNS) fp_emit_dns(s, f, q, q->ts, NULL, end, status);
   else if (f->kind == FP_KIND_REDIS) fp_emit_redis(s, f, q, q->ts, q->seq, NULL, end, 0, status);
+  else if (f->kind == FP_KIND_PG) fp_emit_pg(s, f, q, q->ts, q->seq, NULL, end, 0, status);
   else fp_emit(s, f, q, q->ts, q->seq, NULL, end, 0, status);
 }
 
@@ -1247,6 +1264,7 @@ static int fp_response(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t off, 
 
 static int fp_parse(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int32_t off, int32_t end, int32_t blen, int64_t *n) {
   if (f->kind == FP_KIND_REDIS) return fp_redis_parse(s, f, d, b, off, end, n);
+  if (f->kind == FP_KIND_PG) return fp_pg_parse(s, f, d, b, off, end, n);
   if (f->to_close[d]) {
     *n = (int64_t)(end - off) + 1000000000;
     return 1;
@@ -1262,6 +1280,7 @@ static void fp_on_gap(fp_flow_t *f, int d) {
   f->chunk[d] = 0;
   f->to_close[d] = 0;
   if (f->redis != NULL) fp_redis_gap(f, d);
+  if (f->pg != NULL) fp_pg_gap(f, d);
 }
 
 static void fp_gap(fp_l7_t *s, fp_flow_t *f, int d) {
@@ -1501,6 +1520,7 @@ static void fp_flow_free(fp_flow_t *f) {
     free(f->buf[d]);
     for (int i = 0; i < f->nheld[d]; i++) free(f->held[d][i].data);
   }
+  fp_pg_free(f);
   free(f->pend);
   free(f->redis);
   free(f);
@@ -1527,6 +1547,7 @@ static void fp_flow_release(fp_l7_t *s, fp_flow_t *f) {
     caps[d] = f->buf_cap[d];
   }
   free(f->redis);
+  fp_pg_free(f);
   fp_req_t *pend = f->pend;
   int pcap = f->pcap;
   uint8_t *fixed = f->p1;
@@ -1789,7 +1810,7 @@ static fp_flow_t *fp_flow_new(fp_l7_t *s, const char *fid, int nf, const char *c
   f->srvj_len = (size_t)(o - f->srvj);
   f->srv = srv;
   f->kind = kind;
-  if (kind == FP_KIND_REDIS && !fp_redis_open(f)) {
+  if ((kind == FP_KIND_REDIS && !fp_redis_open(f)) || (kind == FP_KIND_PG && !fp_pg_open(f))) {
     fp_flow_free(f);
     return NULL;
   }
@@ -2097,7 +2118,7 @@ static napi_value fp_js_open(napi_env env, napi_callback_info info) {
   }
   int32_t kind = FP_KIND_HTTP;
   if (argc >= 8) napi_get_value_int32(env, a[7], &kind);
-  kind = kind == FP_KIND_DNS || kind == FP_KIND_REDIS ? kind : FP_KIND_HTTP;
+  kind = kind == FP_KIND_DNS || kind == FP_KIND_REDIS || kind == FP_KIND_PG ? kind : FP_KIND_HTTP;
   int id = -1;
   if (s->threaded) {
     /* Ids are this thread's: an ended flow's id is reused at once (the thread runs the END

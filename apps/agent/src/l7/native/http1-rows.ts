@@ -20,6 +20,7 @@ import { APP_METRICS_C } from "./app-metrics-c.ts";
 import { DNS_ROWS_C } from "./dns-rows-c.ts";
 import { HTTP1_SCAN_C } from "./http1-lines-c.ts";
 import { HTTP1_ROWS_C } from "./http1-rows-c.ts";
+import { PG_ROWS_C } from "./pg-rows-c.ts";
 import { REDIS_ROWS_C } from "./redis-rows-c.ts";
 import { ROWS_COMMON_C } from "./rows-common-c.ts";
 import { privateSourceFile } from "./source-file.ts";
@@ -83,7 +84,7 @@ export interface NativeRows {
     serverPort: number,
     ipProtocol: number,
     serverId: number,
-    /** NATIVE_HTTP (the default), NATIVE_DNS or NATIVE_REDIS. */
+    /** NATIVE_HTTP (the default), NATIVE_DNS, NATIVE_REDIS or NATIVE_PG. */
     kind?: number,
   ): number;
   tick(nowMicros: number): void;
@@ -120,10 +121,11 @@ export const SEG_BATCH = 256;
  * ~30 segments a call on web-1m instead of up to SEG_BATCH, and cost two calls a flow.
  */
 export const SEG_END = 2;
-/** open()'s kinds (FP_KIND_* in the C): an HTTP/1 flow, a DNS-over-UDP flow, a Redis flow. */
+/** open()'s kinds (FP_KIND_* in the C): an HTTP/1 flow, a DNS-over-UDP flow, a Redis flow, a PostgreSQL flow. */
 export const NATIVE_HTTP = 0;
 export const NATIVE_DNS = 1;
 export const NATIVE_REDIS = 2;
+export const NATIVE_PG = 3;
 
 /** Indexes into stats(). */
 export const STAT = {
@@ -157,7 +159,7 @@ interface Addon {
 }
 
 // _GNU_SOURCE before any header: O_DIRECT (the row thread's output, see http1-rows-c.ts).
-const SOURCE = `#define _GNU_SOURCE 1\n${ROWS_COMMON_C}\n${HTTP1_SCAN_C}\n${APP_METRICS_C}\n${HTTP1_ROWS_C}\n${DNS_ROWS_C}\n${REDIS_ROWS_C}`;
+const SOURCE = `#define _GNU_SOURCE 1\n${ROWS_COMMON_C}\n${HTTP1_SCAN_C}\n${APP_METRICS_C}\n${HTTP1_ROWS_C}\n${DNS_ROWS_C}\n${REDIS_ROWS_C}\n${PG_ROWS_C}`;
 
 let addon: Addon | string | undefined;
 

@@ -105,6 +105,31 @@ static uint8_t *fp_w_jstr(uint8_t *o, const uint8_t *s, size_t n) {
   return o;
 }
 
+/* JSON.stringify of a JS string held as WTF-8 (UTF-8 that may hold a lone surrogate as its
+   3-byte form ED A0-BF xx, which valid UTF-8 never has: a string cut in the middle of a
+   surrogate pair ends with one): quotes, backslashes and controls escaped, a lone surrogate as
+   its \\udxxx escape, other bytes as they are; at most 6 bytes a byte plus 2. */
+static uint8_t *fp_w_jstr_wtf8(uint8_t *o, const uint8_t *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  *o++ = '"';
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = s[i];
+    if (c == 0xED && i + 2 < n && s[i + 1] >= 0xA0) {
+      unsigned u = 0xD000u | ((unsigned)(s[i + 1] & 0x3F) << 6) | (unsigned)(s[i + 2] & 0x3F);
+      *o++ = '\\';
+      *o++ = 'u';
+      *o++ = (uint8_t)hex[(u >> 12) & 15];
+      *o++ = (uint8_t)hex[(u >> 8) & 15];
+      *o++ = (uint8_t)hex[(u >> 4) & 15];
+      *o++ = (uint8_t)hex[u & 15];
+      i += 2;
+    } else if (c >= 0x20 && c != '"' && c != '\\') *o++ = c;
+    else o = fp_w_esc(o, c);
+  }
+  *o++ = '"';
+  return o;
+}
+
 static const char fp_pairs[201] =
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
