@@ -1,7 +1,8 @@
 // `npm run bench -- agent-ab [options]`: two contenders (checkouts and/or environments) of the
 // agent on one capture, run alternately in fresh processes, so that a change of 20-60 ms can be
 // told from a machine whose speed moves 10-30 % within minutes (sessions 13-14 on 2 vCPUs).
-// Each run is bench/agent-probe.ts of the contender's own checkout. Prints, per contender, the
+// Each run is bench/agent-probe.ts of the contender's own checkout (with its own node_modules:
+// the probe imports @flowplane/agent). Prints, per contender, the
 // median, lower quartile and best analyzeFile time and the analysing thread's CPU time.
 //
 //   --runs N        alternated runs of each (default 12)
@@ -11,7 +12,7 @@
 //   --a-root DIR    checkout of contender a (default this one); --b-root likewise
 //   --a-env K=V,..  environment of contender a (e.g. FLOWPLANE_L7_DIRECT=1); --b-env likewise
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,9 +39,15 @@ function options(argv) {
   if (!(o.runs >= 1)) throw new Error("agent-ab: --runs must be a positive number");
   if (!existsSync(o.capture))
     throw new Error(`agent-ab: no capture at ${o.capture} (npm run bench -- make-capture)`);
-  for (const s of Object.values(side))
+  for (const s of Object.values(side)) {
     if (!existsSync(join(s.root, "bench/agent-probe.ts")))
       throw new Error(`agent-ab: no bench/agent-probe.ts in ${s.root}`);
+    // The probe imports @flowplane/agent: a checkout whose node_modules is another's (a symlink
+    // to save an install) would run that other checkout's agent.
+    const agent = join(s.root, "node_modules/@flowplane/agent");
+    if (!existsSync(agent) || realpathSync(agent) !== realpathSync(join(s.root, "apps/agent")))
+      throw new Error(`agent-ab: ${agent} is not that checkout's apps/agent (run npm ci there)`);
+  }
   return { o, side };
 }
 

@@ -27,7 +27,25 @@ const DOC = join(ROOT, "docs", "benchmarks.md");
 const TARGET_PPS = 1_000_000;
 const TARGET_RSS = 1024 ** 3;
 /** Alternated runs of each configuration on the HTTP-heavy capture (the best of them is kept). */
-const WEB_ROUNDS = 3;
+const WEB_ROUNDS_DEFAULT = 3;
+
+/**
+ * The CPU as /proc/cpuinfo names it, with its family and model: os.cpus() says "AMD EPYC" for
+ * hosts whose L4+L7 ratio differed by 0.1 (Zen 4 in session 13, Zen 3 in session 14: a kernel
+ * copy of the capture at ~12 against 6.5-8 GB/s), so a table says which one it was.
+ */
+function cpuLabel() {
+  const model = cpus()[0]?.model ?? "unknown CPU";
+  try {
+    const info = readFileSync("/proc/cpuinfo", "utf8");
+    const field = (name) => new RegExp(`^${name}\\s*:\\s*(.+)$`, "m").exec(info)?.[1]?.trim();
+    const family = field("cpu family");
+    const m = field("model");
+    return family && m ? `${model} (family ${family}, model ${m})` : model;
+  } catch {
+    return model;
+  }
+}
 
 function need(tool) {
   const r = spawnSync("sh", ["-c", `command -v ${tool}`]);
@@ -130,6 +148,10 @@ function httpRequests(out) {
 }
 
 export async function benchAgent(argv = []) {
+  const at = argv.indexOf("--rounds");
+  const WEB_ROUNDS = at < 0 ? WEB_ROUNDS_DEFAULT : Number(argv[at + 1]);
+  if (!Number.isInteger(WEB_ROUNDS) || WEB_ROUNDS < 1)
+    throw new Error(`bench agent: --rounds takes a whole number of runs (got ${argv[at + 1]})`);
   for (const t of ["tshark", "softflowd", "tcpdump"]) need(t);
   need("/usr/bin/time");
   const real = await ensureRealCapture();
@@ -302,12 +324,13 @@ export async function benchAgent(argv = []) {
       "agent time = in-process analyzeFile (read + decode + flows + metrics + JSONL out); process wall adds Node/tsx start-up. tshark and softflowd: process wall clock.",
     );
     lines.push(`HTTP-heavy capture: each agent row is the best of ${WEB_ROUNDS} alternated runs.`);
+    lines.push(`machine: ${cpuLabel()}, ${ncpu} cores, Node ${process.version}`);
     const table = lines.join("\n");
     process.stdout.write(`${table}\n`);
     const result = {
       date: new Date().toISOString(),
       host: hostname(),
-      cpu: cpus()[0]?.model,
+      cpu: cpuLabel(),
       ncpu,
       memGb: Math.round(totalmem() / 1024 ** 3),
       table,

@@ -1,7 +1,7 @@
 // `npm run bench -- <name> [options]`: benchmarks, not tests (they measure; they never fail a build).
 const BENCHES = {
   agent: {
-    summary: "agent packets/s vs tshark and softflowd, peak RSS at 1 M flows [--write]",
+    summary: "agent packets/s vs tshark and softflowd, peak RSS at 1 M flows [--write] [--rounds N]",
     load: () => import("./agent.mjs").then((m) => m.benchAgent),
   },
   "agent-ab": {
