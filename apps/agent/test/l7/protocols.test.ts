@@ -204,6 +204,44 @@ describe("binary protocols", () => {
     ).toEqual([["tls", "ClientHello", "api.example.com", "TLS1.3", "ok"]]);
   });
 
+  it("MySQL: an answer whose first byte comes in the next segment waits for it (ERR, not OK)", () => {
+    const h = harness({ serverPort: 3306 });
+    const pkt = (seq: number, body: Buffer) => {
+      const head = Buffer.alloc(4);
+      head.writeUIntLE(body.length, 0, 3);
+      head[3] = seq;
+      return Buffer.concat([head, body]);
+    };
+    h.send(
+      1,
+      pkt(0, Buffer.concat([Buffer.from([10]), Buffer.from("10.11.6-MariaDB\0"), Buffer.alloc(40, 1)])),
+    );
+    const login = Buffer.concat([
+      hex("0d a2 0a 00"),
+      Buffer.alloc(28),
+      Buffer.from("app\0"),
+      Buffer.from([0]),
+      Buffer.from("shop\0"),
+    ]);
+    h.send(0, pkt(1, login));
+    h.send(1, pkt(2, hex("00 00 00 02 00 00 00")));
+    h.send(0, pkt(0, Buffer.concat([Buffer.from([3]), Buffer.from("SELECT * FROM missing")])));
+    const err = pkt(
+      1,
+      Buffer.concat([hex("ff 7a 04"), Buffer.from("#42S02Table 'shop.missing' doesn't exist")]),
+    );
+    h.send(1, err.subarray(0, 4));
+    h.send(1, err.subarray(4));
+    h.l7.flush(h.now);
+    expect(h.rows.map((r) => [r.request_type, r.request_domain, r.response_status, r.response_code])).toEqual(
+      [
+        ["Login", "shop", "ok", 0],
+        ["Query", "shop", "client_error", 1146],
+      ],
+    );
+    expect(h.rows[1]!.response_exception).toBe("Table 'shop.missing' doesn't exist");
+  });
+
   it("Redis RESP3: map replies, bulk errors, large bulk strings without buffering", () => {
     const h = harness({ serverPort: 7000 });
     h.send(0, "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n");

@@ -37,6 +37,11 @@ const NO_REPLY = new Set([1, 24, 25]);
 /** Errors caused by the server's state rather than the statement. */
 const SERVER_ERRORS = new Set([1037, 1038, 1040, 1041, 1053, 1205, 1213, 1317, 2006, 2013]);
 
+/** The byte at i of a packet ending at e (what is here of it), or 0 past it. */
+function byteAt(b: Uint8Array, i: number, e: number): number {
+  return i < e ? b[i]! : 0;
+}
+
 class MysqlParser implements L7Parser {
   private greeted = false;
   private loggedIn = false;
@@ -50,11 +55,15 @@ class MysqlParser implements L7Parser {
     const seq = b[off + 3]!;
     const total = 4 + len;
     const p = off + 4;
+    // Every reading below is of this packet's bytes: a header alone in its segment waits for the
+    // first byte of its payload (past `end` lie other bytes, an ERR would pass for an OK).
+    if (len > 0 && end - off < 5) return 0;
+    const pe = Math.min(end, off + total);
     if (dir === 1) {
       if (!this.greeted && seq === 0 && b[p] === 10) {
         if (end < off + total && total < 1024) return 0;
         let e = p + 1;
-        while (e < end && e < p + 64 && b[e] !== 0) e++;
+        while (e < pe && e < p + 64 && b[e] !== 0) e++;
         this.serverVersion = latin1(b, p + 1, e, 64);
         this.greeted = true;
         return total;
@@ -67,9 +76,9 @@ class MysqlParser implements L7Parser {
       let exception = "";
       if (first === 0xff) {
         if (end < off + total && total <= 4096) return 0;
-        code = end - p >= 3 ? u16le(b, p + 1) : 0;
-        const msgAt = b[p + 3] === 35 ? p + 9 : p + 3;
-        exception = utf8(b, msgAt, Math.min(end, off + total), 256);
+        code = pe - p >= 3 ? u16le(b, p + 1) : 0;
+        const msgAt = byteAt(b, p + 3, pe) === 35 ? p + 9 : p + 3;
+        exception = utf8(b, msgAt, pe, 256);
         status = SERVER_ERRORS.has(code) ? "server_error" : "client_error";
       }
       ctx.response({ version: this.serverVersion, status, code, exception, length: len });
@@ -85,11 +94,17 @@ class MysqlParser implements L7Parser {
       while (q < e && b[q] !== 0) q++;
       const user = latin1(b, p + 32, q, 64);
       q++;
-      const caps = u16le(b, p) | (u16le(b, p + 2) << 16);
+      const caps =
+        byteAt(b, p, pe) |
+        (byteAt(b, p + 1, pe) << 8) |
+        (byteAt(b, p + 2, pe) << 16) |
+        (byteAt(b, p + 3, pe) << 24);
       let alen = 0;
-      if (caps & 0x00200000) (alen = b[q]!), (q += 1);
-      else if (caps & 0x8000) (alen = b[q]!), (q += 1);
-      else {
+      // A length-prefixed auth response (CLIENT_PLUGIN_AUTH_LENENC_DATA, CLIENT_SECURE_CONNECTION).
+      if (caps & 0x00208000) {
+        alen = byteAt(b, q, pe);
+        q += 1;
+      } else {
         while (q < e && b[q] !== 0) q++;
       }
       q += alen;
