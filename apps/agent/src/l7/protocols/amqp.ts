@@ -139,6 +139,10 @@ class AmqpParser implements L7Parser {
     if (type !== 1) return total;
     if (end - off < total && total <= 16 * 1024) return 0;
     if (end - off >= total && b[off + total - 1] !== 0xce) return -1;
+    // Class and method ids: a frame too short for them is skipped, a large one split before
+    // them waits for them (past `end` lie other bytes).
+    if (size < 4) return total;
+    if (end - off < 11) return 0;
     const cls = u16(b, off + 7);
     const mth = u16(b, off + 9);
     const id = cls * 1000 + mth;

@@ -86,6 +86,8 @@ class Http2Parser implements L7Parser {
       let e = off + total;
       if (type === 1) {
         if (flags & 0x8) {
+          // No pad length byte in the frame: past it lie other bytes, or none (undefined).
+          if (p >= e) return -1;
           const pad = b[p]!;
           p++;
           e -= pad;
@@ -273,7 +275,8 @@ function framesLookRight(b: Uint8Array, off: number, end: number): 0 | 1 | 2 {
       const flags = b[p + 4]!;
       if (flags & 0x8) h++;
       if (flags & 0x20) h += 5;
-      const c = b[h] ?? 0;
+      // Only a byte of this frame's block (priority or padding alone leave none).
+      const c = h < p + 9 + len && h < end ? b[h]! : 0;
       if (c & 0x80) {
         const idx = c & 0x7f;
         side = idx >= 2 && idx <= 7 ? 1 : idx >= 8 && idx <= 14 ? 2 : 0;

@@ -64,10 +64,12 @@ class MqttParser implements L7Parser {
     switch (type) {
       case 1: {
         // CONNECT: protocol name, level, flags, keepalive, [props], client id
-        if (vh + 2 > e) return total;
+        // A large CONNECT split before its level byte waits for it (past `e` lie other bytes).
+        if (vh + 2 > e) return e < off + total ? 0 : total;
         const pn = u16(b, vh);
         let p = vh + 2 + pn;
-        this.level = b[p] ?? 4;
+        if (p >= e && p < off + total) return 0;
+        this.level = p < e ? b[p]! : 4;
         this.version = this.level === 5 ? "5.0" : this.level === 4 ? "3.1.1" : "3.1";
         p += 4;
         if (this.level === 5 && p < e) {

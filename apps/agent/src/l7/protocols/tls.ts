@@ -81,8 +81,9 @@ class TlsParser implements L7Parser {
     if (type === 22 && !this.helloSeen[dir]) {
       // The first handshake record of each side holds its Hello: wait for all of it.
       if (end - off < 5 + len) return len > 18432 ? -1 : 0;
-      const ht = b[off + 5]!;
-      const hl = u24(b, off + 6);
+      // A record too short for the handshake header reads none past itself.
+      const ht = len > 0 ? b[off + 5]! : 0;
+      const hl = len >= 4 ? u24(b, off + 6) : 0;
       const body = off + 9;
       const hend = Math.min(off + 5 + len, body + hl);
       if (dir === 0 && ht === 1) {

@@ -1,0 +1,110 @@
+/**
+ * Parsers read only the bytes of their window [off, end): past it lie other packets' bytes (a
+ * capture block) or stale ones (a reassembly buffer), or nothing at all (undefined).
+ */
+import { describe, expect, it } from "vitest";
+import { http2 } from "../../src/l7/protocols/http2.ts";
+import { harness } from "./harness.ts";
+
+const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
+function be16(n: number) {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}
+function be32(n: number) {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+}
+
+describe("reads stay within the window", () => {
+  it("MQTT: a large CONNECT split before its level byte waits for it", () => {
+    // 3.1 CONNECT ("MQIsdp"), client id "client", a password filling it past 16 KiB: its
+    // remaining length takes 3 bytes, so the first 12 bytes (enough for detection) end right
+    // before the level byte.
+    const vh = Buffer.concat([hex("0006 4d5149736470 03 c2 003c"), be16(6), Buffer.from("client")]);
+    const body = Buffer.concat([vh, be16(20_000), Buffer.alloc(20_000, 0x61)]);
+    const n = body.length;
+    const connect = Buffer.concat([
+      hex("10"),
+      Buffer.from([(n & 127) | 128, ((n >> 7) & 127) | 128, n >> 14]),
+      body,
+    ]);
+    const h = harness({ serverPort: 1883 });
+    h.send(0, connect.subarray(0, 12));
+    h.send(0, connect.subarray(12));
+    h.send(1, hex("20 02 00 00"));
+    h.l7.flush(h.now);
+    expect(h.rows.map((r) => [r.request_type, r.request_domain, r.version, r.response_status])).toEqual([
+      ["CONNECT", "client", "3.1", "ok"],
+    ]);
+  });
+
+  it("AMQP: a large method frame split before its class and method ids waits for them", () => {
+    // basic.publish to exchange "ex", routing key "rk", arguments padded past 16 KiB.
+    const args = Buffer.concat([hex("003c 0028 0000 02"), Buffer.from("ex"), hex("02"), Buffer.from("rk")]);
+    const payload = Buffer.concat([args, Buffer.alloc(20_000)]);
+    const frame = Buffer.concat([hex("01 0001"), be32(payload.length), payload, hex("ce")]);
+    for (const cut of [7, 9]) {
+      const h = harness({ serverPort: 5672 });
+      h.send(0, hex("414d5150 00000901"));
+      h.send(0, frame.subarray(0, cut));
+      h.send(0, frame.subarray(cut));
+      h.l7.flush(h.now);
+      expect(h.rows.map((r) => [r.request_type, r.request_domain, r.request_resource])).toEqual([
+        ["basic.publish", "ex", "rk"],
+      ]);
+    }
+  });
+
+  it("AMQP: a method frame too short for its class and method ids is skipped, not read past", () => {
+    const h = harness({ serverPort: 5672 });
+    h.send(0, hex("414d5150 00000901"));
+    h.send(0, hex("01 0001 00000000 ce"));
+    const args = Buffer.concat([hex("003c 0028 0000 02"), Buffer.from("ex"), hex("00 00")]);
+    h.send(0, Buffer.concat([hex("01 0001"), be32(args.length), args, hex("ce")]));
+    h.l7.flush(h.now);
+    expect(h.rows.map((r) => [r.request_type, r.request_domain])).toEqual([["basic.publish", "ex"]]);
+  });
+
+  it("TLS: a zero-length handshake record reads no type past itself (a stale byte made it a ServerHello)", () => {
+    const h = harness({ serverPort: 443 });
+    const body = Buffer.concat([hex("0303"), Buffer.alloc(32), hex("00 0002 1301 01 00")]);
+    const ch = Buffer.concat([hex("01 00"), be16(body.length), body]);
+    h.send(0, Buffer.concat([hex("16 0301"), be16(ch.length), ch]));
+    // Through the reassembly buffer: the record of length 1 leaves 0x02 right after the window
+    // that the zero-length handshake record ends.
+    h.send(1, hex("17 0303"));
+    h.send(1, hex("0001 02 16 0303 00"));
+    h.send(1, hex("00"));
+    const sh = Buffer.concat([hex("0303"), Buffer.alloc(32), hex("00 1301 00 0006 002b 0002 0304")]);
+    const shs = Buffer.concat([hex("02 00"), be16(sh.length), sh]);
+    const rec = Buffer.concat([hex("16 0303"), be16(shs.length), shs]);
+    h.send(1, rec);
+    h.l7.flush(h.now);
+    expect(h.rows.map((r) => [r.request_type, r.response_status, r.response_length])).toEqual([
+      ["ClientHello", "ok", rec.length],
+    ]);
+  });
+
+  it("HTTP/2: a padded HEADERS frame of length 0 ending the buffer is refused, not read past", () => {
+    // A 9-byte buffer: the frame's window ends with the reassembly buffer itself.
+    const h = harness({ serverPort: 50051, maxBufferPerDir: 9 });
+    h.send(0, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    const frame = hex("000000 01 0d 00000001"); // HEADERS, END_STREAM | END_HEADERS | PADDED
+    h.send(0, frame.subarray(0, 4));
+    h.send(0, frame.subarray(4));
+    h.l7.flush(h.now);
+    expect(h.rows.map((r) => r.request_length)).toEqual([]);
+    expect(h.l7.stats().parseErrors).toBe(1);
+  });
+
+  it("HTTP/2 detection: a HEADERS frame without block bytes reads none past the frame", () => {
+    // HEADERS carrying only a priority; the next byte (another packet's) would read as :method GET.
+    const frame = hex("000005 01 20 00000001 0000000010");
+    const b = Buffer.concat([frame, hex("82")]);
+    // Called directly: the harness pads past the payload with zeros, which read as nothing.
+    expect(http2.detect(b, 0, frame.length, false, true)).toBe(0);
+  });
+});
