@@ -14,8 +14,19 @@
 import { describe, expect, it } from "vitest";
 import type { L7ProcessorOptions } from "../../src/l7/index.ts";
 import type { FlowMeta } from "../../src/l7/types.ts";
-import { Rng } from "./http1-traffic-gen.ts";
-import { type DiffOut, diffRun, firstDiff, type Payload, T0 } from "./native-diff-run.ts";
+import type { Rng } from "./http1-traffic-gen.ts";
+import {
+  cutStream,
+  type DiffOut,
+  diffRun,
+  firstDiff,
+  type Payload,
+  type Segmenting,
+  T0,
+  TcpStreams,
+  tcpFlow,
+  tcpTraffic,
+} from "./native-diff-run.ts";
 
 const utf8 = (s: string): number[] => [...Buffer.from(s, "utf8")];
 const latin = (s: string): number[] => [...Buffer.from(s, "latin1")];
@@ -213,139 +224,71 @@ function answer(r: Rng, login: boolean, clean: boolean): number[] {
   return out;
 }
 
-/**
- * Cuts a byte stream into segments of random sizes, each with its sequence number; the first
- * `whole` messages (ending at `ends`) a segment each, as clients send a startup (detection
- * looks for one whole message in a segment).
- */
-function cut(
-  r: Rng,
-  s: number[],
-  seq0: number,
-  ends: number[],
-  whole: number,
-): { data: number[]; seq: number }[] {
-  const out: { data: number[]; seq: number }[] = [];
-  let i = 0;
-  for (let k = 0; k < whole && k < ends.length && ends[k]! - i <= 1400; k++) {
-    out.push({ data: s.slice(i, ends[k]), seq: (seq0 + i) | 0 });
-    i = ends[k]!;
-  }
-  while (i < s.length) {
-    const n = r.chance(0.3) ? r.range(1, 12) : r.range(20, 1400);
-    out.push({ data: s.slice(i, i + n), seq: (seq0 + i) | 0 });
-    i += n;
-  }
-  return out;
-}
+const SEGMENTING: Segmenting = {
+  seq0: (r) => (r.chance(0.05) ? -1 : r.int(2 ** 32) | 0),
+  // The first messages a segment each, mostly (a startup, as clients send it).
+  cut: (r, s, seq0, ends) => cutStream(r, s, seq0, ends, r.chance(0.9) ? 3 : 0),
+  lost: 0.02,
+  snaplenCut: 0.02,
+  repeated: 0.02,
+};
 
-function traffic(
-  seed: number,
-  flows: number,
-): { segs: Payload[]; metas: Map<number, FlowMeta>; ends: Map<number, number> } {
-  const r = new Rng(seed);
-  const segs: Payload[] = [];
-  const metas = new Map<number, FlowMeta>();
-  const ends = new Map<number, number>();
-  for (let f = 0; f < flows; f++) {
-    const slot = f + 1;
-    // Some flows are seen the other way round (the server's side as dir 0), first by its answer.
-    const reversed = r.chance(0.1);
-    const server = { ip: r.pick(["10.0.0.5", "10.0.0.8", "2001:db8::5"]), port: r.pick([5432, 6432]) };
-    const client = { ip: server.ip.includes(":") ? "2001:db8::1" : "10.1.0.1", port: 40000 + f };
-    const [a, b] = reversed ? [server, client] : [client, server];
-    metas.set(slot, {
-      flowId: String(7000 + f),
-      clientIp: a.ip,
-      clientPort: a.port,
-      serverIp: b.ip,
-      serverPort: b.port,
-      ipProtocol: 6,
-    });
-    const cdir: 0 | 1 = reversed ? 1 : 0;
-    const sdir = (cdir ^ 1) as 0 | 1;
-    const streams: number[][] = [[], []];
-    /** Per direction, where each message ends in its stream and when it was sent. */
-    const sent: { end: number; at: number }[][] = [[], []];
-    let t = T0 + r.int(8_000_000);
-    const add = (dir: 0 | 1, m: number[]) => {
-      if (m.length === 0) return;
-      streams[dir]!.push(...m);
-      sent[dir]!.push({ end: streams[dir]!.length, at: t });
-    };
-    const stmts: string[] = [];
-    if (reversed) add(sdir, msg("R", i32(0)));
-    else if (r.chance(0.05)) {
-      // A cancel request on a connection of its own.
-      add(cdir, [...i32(16), ...i32(80877102), ...i32(42), ...i32(7)]);
-      continue;
-    } else {
-      if (r.chance(0.2)) {
-        add(cdir, [...i32(8), ...i32(80877103)]);
-        t += r.range(10, 500);
-        add(sdir, [r.chance(0.2) ? 0x53 : 0x4e]);
-      }
-      add(cdir, startup(r));
-      t += r.range(100, 3000);
-      add(sdir, answer(r, true, false));
+/** A client's flow: a startup (TLS asked first now and then) or a cancel request, then exchanges. */
+function pgFlow(r: Rng, f: number): { meta: FlowMeta; st: TcpStreams } {
+  // Some flows are seen the other way round, first by the server's AuthenticationOk.
+  const { meta, reversed, cdir } = tcpFlow(
+    r,
+    0.1,
+    ["10.0.0.5", "10.0.0.8", "2001:db8::5"],
+    [5432, 6432],
+    40000 + f,
+    String(7000 + f),
+  );
+  const sdir = (cdir ^ 1) as 0 | 1;
+  const st = new TcpStreams(T0 + r.int(8_000_000));
+  const stmts: string[] = [];
+  if (reversed) st.add(sdir, msg("R", i32(0)));
+  else if (r.chance(0.05)) {
+    // A cancel request on a connection of its own.
+    st.add(cdir, [...i32(16), ...i32(80877102), ...i32(42), ...i32(7)]);
+    return { meta, st };
+  } else {
+    if (r.chance(0.2)) {
+      st.add(cdir, [...i32(8), ...i32(80877103)]);
+      st.t += r.range(10, 500);
+      st.add(sdir, [r.chance(0.2) ? 0x53 : 0x4e]);
     }
-    if (r.chance(0.1)) {
-      // More named statements than are kept (256): later names and changes are not.
-      const storm: number[] = [];
-      for (let k = 0; k < 270; k++)
-        storm.push(...msg("P", [...cstr(latin(`s${k}`)), ...cstr(utf8(`SELECT c${k}`)), 0, 0]));
-      storm.push(...msg("P", [...cstr(latin("s5")), ...cstr(utf8("SELECT changed")), 0, 0]));
-      for (const k of [3, 5, 255, 256, 269])
-        storm.push(...msg("B", [0, ...cstr(latin(`s${k}`)), 0, 0, 0, 0, 0, 0]), ...msg("S", []));
-      add(cdir, storm);
-      t += r.range(10, 5000);
-      for (let k = 0; k < 5; k++) add(sdir, answer(r, false, true));
-    }
-    const exchanges = r.range(1, 20);
-    for (let i = 0; i < exchanges; i++) {
-      t += r.chance(0.08) ? r.range(1_000_000, 40_000_000) : r.range(20, 150_000);
-      const pipelined = r.chance(0.15) ? r.range(2, 4) : 1;
-      for (let k = 0; k < pipelined; k++) add(cdir, request(r, false, stmts));
-      t += r.range(10, 5000);
-      const answers = r.chance(0.1) ? pipelined - 1 : pipelined + (r.chance(0.05) ? 1 : 0);
-      for (let k = 0; k < answers; k++) add(sdir, answer(r, false, false));
-    }
-    if (r.chance(0.3)) add(cdir, msg("X", []));
-    // Each direction's stream in segments, each sent when the message of its last byte was.
-    for (const dir of [0, 1] as const) {
-      if (streams[dir]!.length === 0) continue;
-      const seq0 = r.chance(0.05) ? -1 : r.int(2 ** 32) | 0;
-      let off = 0;
-      let m = 0;
-      const ends = sent[dir]!.map((x) => x.end);
-      for (const piece of cut(r, streams[dir]!, seq0, ends, r.chance(0.9) ? 3 : 0)) {
-        off += piece.data.length;
-        while (m < sent[dir]!.length - 1 && sent[dir]![m]!.end < off) m++;
-        const at = sent[dir]![m]!.at + r.int(50);
-        let data = Uint8Array.from(piece.data);
-        const wire = data.length;
-        if (r.chance(0.02)) continue; // lost
-        if (r.chance(0.02)) data = data.subarray(0, r.int(data.length)); // snaplen cut
-        segs.push({ slot, dir, data, wire, seq: piece.seq, ts: at });
-        if (r.chance(0.02)) segs.push({ slot, dir, data, wire, seq: piece.seq, ts: at + 1 }); // retransmitted
-      }
-    }
-    if (r.chance(0.4)) ends.set(slot, t + r.range(0, 5_000_000));
+    st.add(cdir, startup(r));
+    st.t += r.range(100, 3000);
+    st.add(sdir, answer(r, true, false));
   }
-  // In time order, with now and then two neighbours swapped (out of order).
-  segs.sort((x, y) => x.ts - y.ts);
-  for (let i = 1; i < segs.length; i++) {
-    if (r.chance(0.02) && segs[i]!.slot === segs[i - 1]!.slot) {
-      const tmp = segs[i]!;
-      segs[i] = segs[i - 1]!;
-      segs[i - 1] = tmp;
-    }
+  if (r.chance(0.1)) {
+    // More named statements than are kept (256): later names and changes are not.
+    const storm: number[] = [];
+    for (let k = 0; k < 270; k++)
+      storm.push(...msg("P", [...cstr(latin(`s${k}`)), ...cstr(utf8(`SELECT c${k}`)), 0, 0]));
+    storm.push(...msg("P", [...cstr(latin("s5")), ...cstr(utf8("SELECT changed")), 0, 0]));
+    for (const k of [3, 5, 255, 256, 269])
+      storm.push(...msg("B", [0, ...cstr(latin(`s${k}`)), 0, 0, 0, 0, 0, 0]), ...msg("S", []));
+    st.add(cdir, storm);
+    st.t += r.range(10, 5000);
+    for (let k = 0; k < 5; k++) st.add(sdir, answer(r, false, true));
   }
-  return { segs, metas, ends };
+  const exchanges = r.range(1, 20);
+  for (let i = 0; i < exchanges; i++) {
+    st.t += r.chance(0.08) ? r.range(1_000_000, 40_000_000) : r.range(20, 150_000);
+    const pipelined = r.chance(0.15) ? r.range(2, 4) : 1;
+    for (let k = 0; k < pipelined; k++) st.add(cdir, request(r, false, stmts));
+    st.t += r.range(10, 5000);
+    const answers = r.chance(0.1) ? pipelined - 1 : pipelined + (r.chance(0.05) ? 1 : 0);
+    for (let k = 0; k < answers; k++) st.add(sdir, answer(r, false, false));
+  }
+  if (r.chance(0.3)) st.add(cdir, msg("X", []));
+  return { meta, st };
 }
 
 function run(native: boolean, seed: number, flows: number, opts: Partial<L7ProcessorOptions>): DiffOut {
-  const { segs, metas, ends } = traffic(seed, flows);
+  const { segs, metas, ends } = tcpTraffic(seed, flows, SEGMENTING, pgFlow);
   return diffRun(native, opts, metas, ends, segs);
 }
 

@@ -12,8 +12,19 @@
 import { describe, expect, it } from "vitest";
 import type { L7ProcessorOptions } from "../../src/l7/index.ts";
 import type { FlowMeta } from "../../src/l7/types.ts";
-import { Rng } from "./http1-traffic-gen.ts";
-import { type DiffOut, diffRun, firstDiff, type Payload, T0 } from "./native-diff-run.ts";
+import type { Rng } from "./http1-traffic-gen.ts";
+import {
+  cutStream,
+  type DiffOut,
+  diffRun,
+  firstDiff,
+  type Payload,
+  type Segmenting,
+  T0,
+  TcpStreams,
+  tcpFlow,
+  tcpTraffic,
+} from "./native-diff-run.ts";
 
 const enc = (s: string): number[] => [...Buffer.from(s, "latin1")];
 
@@ -129,94 +140,42 @@ function reply(r: Rng, clean: boolean): number[] {
   }
 }
 
-/** Cuts a byte stream into segments of random sizes, each with its sequence number. */
-function cut(r: Rng, s: number[], seq0: number): { data: number[]; seq: number }[] {
-  const out: { data: number[]; seq: number }[] = [];
-  let i = 0;
-  while (i < s.length) {
-    const n = r.chance(0.3) ? r.range(1, 12) : r.range(20, 1400);
-    out.push({ data: s.slice(i, i + n), seq: (seq0 + i) | 0 });
-    i += n;
-  }
-  return out;
-}
+const SEGMENTING: Segmenting = {
+  seq0: (r) => r.int(2 ** 32) | 0,
+  cut: (r, s, seq0) => cutStream(r, s, seq0),
+  lost: 0.03,
+  snaplenCut: 0.02,
+  repeated: 0.03,
+};
 
-function traffic(
-  seed: number,
-  flows: number,
-): { segs: Seg[]; metas: Map<number, FlowMeta>; ends: Map<number, number> } {
-  const r = new Rng(seed);
-  const segs: Seg[] = [];
-  const metas = new Map<number, FlowMeta>();
-  const ends = new Map<number, number>();
-  for (let f = 0; f < flows; f++) {
-    const slot = f + 1;
-    // Some flows are seen the other way round (the server's side as dir 0), first by its reply.
-    const reversed = r.chance(0.15);
-    const server = { ip: r.pick(["10.0.0.6", "10.0.0.7", "2001:db8::6"]), port: r.pick([6379, 16380]) };
-    const client = { ip: server.ip.includes(":") ? "2001:db8::1" : "10.1.0.1", port: 30000 + f };
-    const [a, b] = reversed ? [server, client] : [client, server];
-    metas.set(slot, {
-      flowId: String(5000 + f),
-      clientIp: a.ip,
-      clientPort: a.port,
-      serverIp: b.ip,
-      serverPort: b.port,
-      ipProtocol: 6,
-    });
-    const cdir: 0 | 1 = reversed ? 1 : 0;
-    const streams: number[][] = [[], []];
-    /** Per direction, where each message ends in its stream and when it was sent. */
-    const sent: { end: number; at: number }[][] = [[], []];
-    let t = T0 + r.int(8_000_000);
-    const add = (dir: 0 | 1, m: number[]) => {
-      streams[dir]!.push(...m);
-      sent[dir]!.push({ end: streams[dir]!.length, at: t });
-    };
-    if (reversed) add((cdir ^ 1) as 0 | 1, enc(r.pick(["+OK\r\n", "+PONG\r\n"])));
-    else add(cdir, command(r, true));
-    const exchanges = r.range(1, 25);
-    for (let i = 0; i < exchanges; i++) {
-      t += r.chance(0.08) ? r.range(1_000_000, 40_000_000) : r.range(20, 150_000);
-      const pipelined = r.chance(0.2) ? r.range(2, 6) : 1;
-      for (let k = 0; k < pipelined; k++) add(cdir, command(r, false));
-      t += r.range(10, 5000);
-      const answers = r.chance(0.1) ? pipelined - 1 : pipelined + (r.chance(0.05) ? 1 : 0);
-      for (let k = 0; k < answers; k++) add((cdir ^ 1) as 0 | 1, reply(r, false));
-    }
-    // Each direction's stream in segments, each sent when the message of its last byte was.
-    for (const dir of [0, 1] as const) {
-      const seq0 = r.int(2 ** 32) | 0;
-      let off = 0;
-      let m = 0;
-      for (const piece of cut(r, streams[dir]!, seq0)) {
-        off += piece.data.length;
-        while (m < sent[dir]!.length - 1 && sent[dir]![m]!.end < off) m++;
-        const at = sent[dir]![m]!.at + r.int(50);
-        let data = Uint8Array.from(piece.data);
-        const wire = data.length;
-        if (r.chance(0.03)) continue; // lost
-        if (r.chance(0.02)) data = data.subarray(0, r.int(data.length)); // snaplen cut
-        segs.push({ slot, dir, data, wire, seq: piece.seq, ts: at });
-        if (r.chance(0.03)) segs.push({ slot, dir, data, wire, seq: piece.seq, ts: at + 1 }); // retransmitted
-      }
-    }
-    if (r.chance(0.4)) ends.set(slot, t + r.range(0, 5_000_000));
+/** A client's flow: a first command (or the server's first reply), then exchanges. */
+function redisFlow(r: Rng, f: number): { meta: FlowMeta; st: TcpStreams } {
+  // Some flows are seen the other way round, first by the server's reply.
+  const { meta, reversed, cdir } = tcpFlow(
+    r,
+    0.15,
+    ["10.0.0.6", "10.0.0.7", "2001:db8::6"],
+    [6379, 16380],
+    30000 + f,
+    String(5000 + f),
+  );
+  const st = new TcpStreams(T0 + r.int(8_000_000));
+  if (reversed) st.add((cdir ^ 1) as 0 | 1, enc(r.pick(["+OK\r\n", "+PONG\r\n"])));
+  else st.add(cdir, command(r, true));
+  const exchanges = r.range(1, 25);
+  for (let i = 0; i < exchanges; i++) {
+    st.t += r.chance(0.08) ? r.range(1_000_000, 40_000_000) : r.range(20, 150_000);
+    const pipelined = r.chance(0.2) ? r.range(2, 6) : 1;
+    for (let k = 0; k < pipelined; k++) st.add(cdir, command(r, false));
+    st.t += r.range(10, 5000);
+    const answers = r.chance(0.1) ? pipelined - 1 : pipelined + (r.chance(0.05) ? 1 : 0);
+    for (let k = 0; k < answers; k++) st.add((cdir ^ 1) as 0 | 1, reply(r, false));
   }
-  // In time order, with now and then two neighbours swapped (out of order).
-  segs.sort((x, y) => x.ts - y.ts);
-  for (let i = 1; i < segs.length; i++) {
-    if (r.chance(0.02) && segs[i]!.slot === segs[i - 1]!.slot) {
-      const tmp = segs[i]!;
-      segs[i] = segs[i - 1]!;
-      segs[i - 1] = tmp;
-    }
-  }
-  return { segs, metas, ends };
+  return { meta, st };
 }
 
 function run(native: boolean, seed: number, flows: number, opts: Partial<L7ProcessorOptions>): DiffOut {
-  const { segs, metas, ends } = traffic(seed, flows);
+  const { segs, metas, ends } = tcpTraffic(seed, flows, SEGMENTING, redisFlow);
   return diffRun(native, opts, metas, ends, segs);
 }
 
