@@ -107,4 +107,45 @@ describe("reads stay within the window", () => {
     // Called directly: the harness pads past the payload with zeros, which read as nothing.
     expect(http2.detect(b, 0, frame.length, false, true)).toBe(0);
   });
+
+  it("MQTT: a large PUBLISH whose first segment ends before its topic and packet id waits for them", () => {
+    // 3.1.1, QoS 1 PUBLISH "sensors/t1" id 7 with a 10 000-byte payload, sent as its fixed
+    // header alone, then the rest; the PUBACK must pair with it by packet id.
+    const h = harness({ serverPort: 1883 });
+    h.send(0, hex("10 10 0004 4d515454 04 02 003c 0004 636c6931"));
+    h.send(1, hex("20 02 00 00"));
+    const vh = Buffer.concat([be16(10), Buffer.from("sensors/t1"), be16(7)]);
+    const rest = Buffer.concat([vh, Buffer.alloc(10_000, 0x41)]);
+    const n = rest.length;
+    h.send(0, Buffer.from([0x32, (n & 127) | 128, n >> 7]));
+    h.send(0, rest);
+    h.send(1, hex("40 02 0007"));
+    h.l7.flush(h.now);
+    const pub = h.rows.find((r) => r.request_type === "PUBLISH")!;
+    expect([pub.request_domain, pub.response_status]).toEqual(["sensors/t1", "ok"]);
+    expect(h.l7.stats().orphanResponses).toBe(0);
+  });
+
+  it("HTTP/2: an RST_STREAM split after its frame header waits for its code", () => {
+    const h = harness({ serverPort: 8080 });
+    const frame = (type: number, flags: number, sid: number, payload: Buffer) =>
+      Buffer.concat([
+        Buffer.from([payload.length >> 16, (payload.length >> 8) & 255, payload.length & 255, type, flags]),
+        be32(sid),
+        payload,
+      ]);
+    h.send(
+      0,
+      Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(4, 0, 0, Buffer.alloc(0))]),
+    );
+    h.send(1, frame(4, 0, 0, Buffer.alloc(0)));
+    h.send(0, frame(1, 5, 1, hex("82 86 84"))); // GET http / on stream 1, END_STREAM | END_HEADERS
+    const rst = frame(3, 0, 1, be32(8)); // CANCEL
+    h.send(1, rst.subarray(0, 9));
+    h.send(1, rst.subarray(9));
+    h.l7.flush(h.now);
+    expect(h.rows.map((r) => [r.request_type, r.response_status, r.response_exception])).toEqual([
+      ["GET", "ok", "RST_STREAM 8"],
+    ]);
+  });
 });

@@ -20,7 +20,6 @@ import {
   type DiffOut,
   diffRun,
   firstDiff,
-  type Payload,
   type Segmenting,
   T0,
   TcpStreams,

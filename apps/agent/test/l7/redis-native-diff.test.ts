@@ -18,7 +18,6 @@ import {
   type DiffOut,
   diffRun,
   firstDiff,
-  type Payload,
   type Segmenting,
   T0,
   TcpStreams,
@@ -27,8 +26,6 @@ import {
 } from "./native-diff-run.ts";
 
 const enc = (s: string): number[] => [...Buffer.from(s, "latin1")];
-
-type Seg = Payload;
 
 const NAMES = [
   "GET",

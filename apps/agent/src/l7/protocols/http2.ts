@@ -135,7 +135,10 @@ class Http2Parser implements L7Parser {
     }
     if (type === 3 && sid !== 0) {
       const s = this.streams.get(sid);
-      if (s && end - off >= 13) {
+      // Its error code decides the row: a frame split after its header waits for it; one too
+      // short to hold it is skipped (past it lie the next frame's bytes).
+      if (s && len >= 4 && end - off < 13) return 0;
+      if (s && len >= 4) {
         const code = u32(b, off + 9);
         if (!s.reqEmitted) this.emitRequest(ctx, sid, s);
         ctx.response({

@@ -92,7 +92,12 @@ class MqttParser implements L7Parser {
       }
       case 3: {
         const qos = (h >> 1) & 3;
+        // A large PUBLISH whose segment ends inside its topic or packet id waits for them: its
+        // answer pairs by that id.
+        if (vh + 2 > end && vh + 2 <= off + total) return 0;
         const tl = vh + 2 <= e ? u16(b, vh) : 0;
+        const head = vh + 2 + tl + (qos > 0 ? 2 : 0);
+        if (head > end && head <= off + total) return 0;
         const topic = utf8(b, vh + 2, Math.min(e, vh + 2 + tl), 256);
         const pidAt = vh + 2 + tl;
         const pid = qos > 0 && pidAt + 2 <= e ? u16(b, pidAt) : 0;
