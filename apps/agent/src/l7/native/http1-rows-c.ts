@@ -1040,6 +1040,20 @@ static void fp_emit_alone(fp_l7_t *s, fp_flow_t *f, fp_req_t *q, int64_t end, in
   else fp_emit(s, f, q, q->ts, q->seq, NULL, end, 0, status);
 }
 
+/* processor.response() with FIFO pairing (HTTP/1, Redis and PostgreSQL messages carry no key):
+   the answer r (the flow kind's response) with the queue's head, shifted out, or alone, an
+   orphan counted. rts/rseq: the answer's. */
+static void fp_answer(fp_l7_t *s, fp_flow_t *f, const void *r, int64_t rts, uint32_t rseq, int status) {
+  fp_req_t *q = f->pcount > 0 ? fp_pend_at(f, 0) : NULL;
+  int64_t qts = q != NULL ? q->ts : rts;
+  uint32_t qseq = q != NULL ? q->seq : 0;
+  if (q == NULL) s->st[S_ORPHANS]++;
+  if (f->kind == FP_KIND_REDIS) fp_emit_redis(s, f, q, qts, qseq, r, rts, rseq, status);
+  else if (f->kind == FP_KIND_PG) fp_emit_pg(s, f, q, qts, qseq, r, rts, rseq, status);
+  else fp_emit(s, f, q, qts, qseq, r, rts, rseq, status);
+  if (q != NULL) fp_pend_shift(f);
+}
+
 /* processor.request(): a slot for one more pending request, a full queue reporting its oldest
    as unknown first; NULL on OOM. */
 static fp_req_t *fp_pend_add(fp_l7_t *s, fp_flow_t *f) {
@@ -1119,6 +1133,7 @@ static int fp_version(const uint8_t *b, int32_t s, int32_t e, uint8_t *dst) {
   return 3;
 }
 
+/* latin1 (bytes.ts): at most max bytes of [s, e), copied; their count. */
 static int32_t fp_copy_cut(uint8_t *dst, const uint8_t *b, int32_t s, int32_t e, int32_t max) {
   if (e - s > max) e = s + max;
   if (e <= s) return 0;
@@ -1248,15 +1263,7 @@ static int fp_response(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t off, 
   r.code = (int)code;
   r.exc_len = code >= 400 ? fp_copy_cut(r.exc, b, off + 13, line, FP_EXC_MAX) : 0;
   r.length = he - off + body;
-  /* processor.response(): FIFO pairing (HTTP/1 messages carry no key). */
-  if (f->pcount == 0) {
-    s->st[S_ORPHANS]++;
-    fp_emit(s, f, NULL, s->cur_ts, 0, &r, s->cur_ts, s->cur_seq, r.status);
-  } else {
-    fp_req_t *q = fp_pend_at(f, 0);
-    fp_emit(s, f, q, q->ts, q->seq, &r, s->cur_ts, s->cur_seq, r.status);
-    fp_pend_shift(f);
-  }
+  fp_answer(s, f, &r, s->cur_ts, s->cur_seq, r.status);
   if (code == 101) f->to_close[0] = f->to_close[1] = 1;
   *n_out = he - off + body;
   return 1;
@@ -1582,19 +1589,6 @@ static char *fp_str(napi_env env, napi_value v, size_t *len) {
   return p;
 }
 
-/* JSON.stringify of a JS string given as UTF-8 (flow ids and IP texts): quotes, backslashes
-   and controls escaped, other bytes as they are. */
-static uint8_t *fp_w_jstr_utf8(uint8_t *o, const uint8_t *s, size_t n) {
-  *o++ = '"';
-  for (size_t i = 0; i < n; i++) {
-    uint8_t c = s[i];
-    if (c >= 0x20 && c != '"' && c != '\\') *o++ = c;
-    else o = fp_w_esc(o, c);
-  }
-  *o++ = '"';
-  return o;
-}
-
 /* A string argument into buf (at most cap - 1 bytes); its length, or -1. */
 static int fp_arg_str(napi_env env, napi_value v, char *buf, size_t cap) {
   size_t n = 0;
@@ -1774,7 +1768,7 @@ static fp_flow_t *fp_flow_new(fp_l7_t *s, const char *fid, int nf, const char *c
   }
   uint8_t *o = f->p1;
   FP_W_LIT(o, "{\"flow_id\":");
-  o = fp_w_jstr_utf8(o, (const uint8_t *)fid, (size_t)nf);
+  o = fp_w_jstr_wtf8(o, (const uint8_t *)fid, (size_t)nf);
   *o++ = ',';
   memcpy(o, s->ids, s->ids_len);
   o += s->ids_len;
@@ -1782,11 +1776,11 @@ static fp_flow_t *fp_flow_new(fp_l7_t *s, const char *fid, int nf, const char *c
   f->p1_len = (size_t)(o - f->p1);
   f->p2 = o;
   FP_W_LIT(o, ",\"client_ip\":");
-  o = fp_w_jstr_utf8(o, (const uint8_t *)cip, (size_t)nc);
+  o = fp_w_jstr_wtf8(o, (const uint8_t *)cip, (size_t)nc);
   FP_W_LIT(o, ",\"client_port\":");
   o = fp_w_i64(o, cport);
   FP_W_LIT(o, ",\"server_ip\":");
-  o = fp_w_jstr_utf8(o, (const uint8_t *)sip, (size_t)ns);
+  o = fp_w_jstr_wtf8(o, (const uint8_t *)sip, (size_t)ns);
   FP_W_LIT(o, ",\"server_port\":");
   o = fp_w_i64(o, sport);
   FP_W_LIT(o, ",\"ip_protocol\":");
@@ -1800,7 +1794,7 @@ static fp_flow_t *fp_flow_new(fp_l7_t *s, const char *fid, int nf, const char *c
   f->p2_len = (size_t)(o - f->p2);
   f->srvj = o;
   FP_W_LIT(o, "\"server_ip\":");
-  o = fp_w_jstr_utf8(o, (const uint8_t *)sip, (size_t)ns);
+  o = fp_w_jstr_wtf8(o, (const uint8_t *)sip, (size_t)ns);
   FP_W_LIT(o, ",\"server_port\":");
   o = fp_w_i64(o, sport);
   FP_W_LIT(o, ",\"l7_protocol\":\"");

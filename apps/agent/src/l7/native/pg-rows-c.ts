@@ -82,14 +82,6 @@ static int32_t fp_pg_cstr(const uint8_t *b, int32_t s, int32_t e) {
   return s;
 }
 
-/* latin1 (bytes.ts): at most max bytes of [s, e). */
-static int fp_pg_latin1(uint8_t *dst, const uint8_t *b, int32_t s, int32_t e, int32_t max) {
-  if (e - s > max) e = s + max;
-  if (e <= s) return 0;
-  memcpy(dst, b + s, (size_t)(e - s));
-  return e - s;
-}
-
 /* A latin1 string as UTF-8 (its bytes 0x80-0xFF take two). */
 static int fp_pg_latin1_utf8(uint8_t *dst, const uint8_t *s, int n) {
   int o = 0;
@@ -424,8 +416,8 @@ static int fp_pg_front(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t off, 
       int32_t ke = fp_pg_cstr(b, p, lim);
       int32_t ve = fp_pg_cstr(b, ke + 1, lim);
       int32_t kl = ke - p < 32 ? ke - p : 32;
-      if (kl == 8 && memcmp(b + p, "database", 8) == 0) g->db_len = fp_pg_latin1(g->db, b, ke + 1, ve, FP_PG_NAME);
-      else if (kl == 4 && memcmp(b + p, "user", 4) == 0) user_len = fp_pg_latin1(user, b, ke + 1, ve, FP_PG_NAME);
+      if (kl == 8 && memcmp(b + p, "database", 8) == 0) g->db_len = fp_copy_cut(g->db, b, ke + 1, ve, FP_PG_NAME);
+      else if (kl == 4 && memcmp(b + p, "user", 4) == 0) user_len = fp_copy_cut(user, b, ke + 1, ve, FP_PG_NAME);
       p = ve + 1;
     }
     if (g->db_len == 0) {
@@ -468,7 +460,7 @@ static int fp_pg_front(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t off, 
       uint8_t sql[FP_PG_SQL_MAX];
       int n = ne + 1 < qe ? fp_pg_sql(sql, b, ne + 1, qe) : 0;
       uint8_t name[FP_PG_NAME];
-      int nl = fp_pg_latin1(name, b, off + 5, ne, FP_PG_NAME);
+      int nl = fp_copy_cut(name, b, off + 5, ne, FP_PG_NAME);
       if (nl > 0 && g->nstmts < FP_PG_STMTS) {
         fp_pg_stmt_t *st = fp_pg_stmt(g, name, nl);
         if (st == NULL) {
@@ -497,7 +489,7 @@ static int fp_pg_front(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t off, 
       int32_t pe = fp_pg_cstr(b, off + 5, e);
       int32_t se = fp_pg_cstr(b, pe + 1, e);
       uint8_t name[FP_PG_NAME];
-      int nl = fp_pg_latin1(name, b, pe + 1, se, FP_PG_NAME);
+      int nl = fp_copy_cut(name, b, pe + 1, se, FP_PG_NAME);
       fp_pg_stmt_t *st = nl > 0 ? fp_pg_stmt(g, name, nl) : NULL;
       fp_pg_batch(s, g, st ? st->sql : NULL, st ? st->sql_len : 0, len);
       return 1;
@@ -544,14 +536,7 @@ static void fp_pg_answer(fp_l7_t *s, fp_flow_t *f) {
       r.exc_len = n;
     }
     r.length = g->resp_len;
-    if (f->pcount == 0) {
-      s->st[S_ORPHANS]++;
-      fp_emit_pg(s, f, NULL, g->resp_ts, 0, &r, g->resp_ts, (uint32_t)g->resp_seq, r.status);
-    } else {
-      fp_req_t *q = fp_pend_at(f, 0);
-      fp_emit_pg(s, f, q, q->ts, q->seq, &r, g->resp_ts, (uint32_t)g->resp_seq, r.status);
-      fp_pend_shift(f);
-    }
+    fp_answer(s, f, &r, g->resp_ts, (uint32_t)g->resp_seq, r.status);
   }
   g->err_code_len = g->err_msg_len = g->err_sev_len = 0;
   g->resp_len = 0;
@@ -590,9 +575,9 @@ static int fp_pg_back(fp_l7_t *s, fp_flow_t *f, const uint8_t *b, int32_t off, i
       while (p < e && b[p] != 0) {
         uint8_t ft = b[p];
         int32_t ve = fp_pg_cstr(b, p + 1, e);
-        if (ft == 67) g->err_code_len = fp_pg_latin1(g->err_code, b, p + 1, ve, 5);
+        if (ft == 67) g->err_code_len = fp_copy_cut(g->err_code, b, p + 1, ve, 5);
         else if (ft == 77) g->err_msg_len = fp_pg_utf8(g->err_msg, b, p + 1, ve, FP_PG_MSG_IN);
-        else if (ft == 86 || (ft == 83 && g->err_sev_len == 0)) g->err_sev_len = fp_pg_latin1(g->err_sev, b, p + 1, ve, 16);
+        else if (ft == 86 || (ft == 83 && g->err_sev_len == 0)) g->err_sev_len = fp_copy_cut(g->err_sev, b, p + 1, ve, 16);
         p = ve + 1;
       }
       if (g->in_login && g->err_sev_len == 5 &&

@@ -67,15 +67,6 @@ static int fp_redis_name(uint8_t *dst, const uint8_t *b, int32_t s, int32_t e) {
   return n;
 }
 
-/* latin1 (bytes.ts): at most max bytes of [s, e). */
-static int fp_redis_copy(uint8_t *dst, const uint8_t *b, int32_t s, int32_t e, int max) {
-  int32_t n = e - s;
-  if (n <= 0) return 0;
-  if (n > max) n = max;
-  memcpy(dst, b + s, (size_t)n);
-  return n;
-}
-
 static int fp_redis_resp_type(uint8_t t) {
   switch (t) {
     case '*': case '%': case '~': case '>': case '|': case '$': case '!': case '=':
@@ -132,14 +123,7 @@ static void fp_redis_finish(fp_l7_t *s, fp_flow_t *f, int d, fp_redis_side_t *x)
   r.length = x->len;
   r.exc_len = err ? x->error_len : 0;
   memcpy(r.exc, x->error, (size_t)r.exc_len);
-  if (f->pcount == 0) {
-    s->st[S_ORPHANS]++;
-    fp_emit_redis(s, f, NULL, x->ts, 0, &r, x->ts, x->seq, r.status);
-  } else {
-    fp_req_t *q = fp_pend_at(f, 0);
-    fp_emit_redis(s, f, q, q->ts, q->seq, &r, x->ts, x->seq, r.status);
-    fp_pend_shift(f);
-  }
+  fp_answer(s, f, &r, x->ts, x->seq, r.status);
 }
 
 /* element (redis.ts): one element complete; the message ends with the outermost aggregate. */
@@ -182,7 +166,7 @@ static int fp_redis_inline(fp_l7_t *s, fp_flow_t *f, int d, fp_redis_side_t *x, 
   while (i < lim && (b[i] == ' ' || b[i] == '\t')) i++;
   j = i;
   while (j < lim && b[j] != ' ' && b[j] != '\t') j++;
-  x->second_len = fp_redis_copy(x->second, b, i, j, FP_REDIS_WORD);
+  x->second_len = fp_copy_cut(x->second, b, i, j, FP_REDIS_WORD);
   fp_redis_finish(s, f, d, x);
   return 1;
 }
@@ -207,7 +191,7 @@ static int fp_redis_parse(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int
     if (wanted) {
       if (end - off < need) return 0;
       if (x->elem == 0) x->first_len = fp_redis_name(x->first, b, off, off + (int32_t)x->bulk);
-      else x->second_len = fp_redis_copy(x->second, b, off, off + (int32_t)x->bulk, 256);
+      else x->second_len = fp_copy_cut(x->second, b, off, off + (int32_t)x->bulk, 256);
     }
     x->bulk = -1;
     x->len += need;
@@ -249,7 +233,7 @@ static int fp_redis_parse(fp_l7_t *s, fp_flow_t *f, int d, const uint8_t *b, int
       return 1;
     }
     case '-':
-      if (x->depth == 0) x->error_len = fp_redis_copy(x->error, b, off + 1, eol, FP_REDIS_NAME);
+      if (x->depth == 0) x->error_len = fp_copy_cut(x->error, b, off + 1, eol, FP_REDIS_NAME);
       fp_redis_element(s, f, d, x);
       return 1;
     default: /* + : _ , # ( */

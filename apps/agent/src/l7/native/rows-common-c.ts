@@ -108,7 +108,8 @@ static uint8_t *fp_w_jstr(uint8_t *o, const uint8_t *s, size_t n) {
 /* JSON.stringify of a JS string held as WTF-8 (UTF-8 that may hold a lone surrogate as its
    3-byte form ED A0-BF xx, which valid UTF-8 never has: a string cut in the middle of a
    surrogate pair ends with one): quotes, backslashes and controls escaped, a lone surrogate as
-   its \\udxxx escape, other bytes as they are; at most 6 bytes a byte plus 2. */
+   its \\udxxx escape, other bytes as they are; at most 6 bytes a byte plus 2. Plain UTF-8 (flow
+   ids and IP texts as N-API gives them, lone surrogates already replaced) is the same string. */
 static uint8_t *fp_w_jstr_wtf8(uint8_t *o, const uint8_t *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
   *o++ = '"';
