@@ -4,19 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { http2 } from "../../src/l7/protocols/http2.ts";
-import { harness } from "./harness.ts";
-
-const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
-function be16(n: number) {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-}
-function be32(n: number) {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(n);
-  return b;
-}
+import { be16, be32, harness, hex } from "./harness.ts";
 
 describe("reads stay within the window", () => {
   it("MQTT: a large CONNECT split before its level byte waits for it", () => {

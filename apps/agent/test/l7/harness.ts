@@ -54,3 +54,16 @@ export function harness(
   };
   return h;
 }
+
+/** Payloads as tests write them: hex text (spaces allowed), big-endian 16- and 32-bit fields. */
+export const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
+export function be16(n: number) {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}
+export function be32(n: number) {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+}

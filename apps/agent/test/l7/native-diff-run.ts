@@ -111,6 +111,30 @@ export class TcpStreams {
     this.streams[dir]!.push(...m);
     this.sent[dir]!.push({ end: this.streams[dir]!.length, at: this.t });
   }
+
+  /**
+   * `count` exchanges from the client (direction `cdir`), now and then after a long pause: a
+   * request, or 2 to `maxPipelined` pipelined ones (probability `pipelinedP`), then their
+   * answers, now and then one fewer or one more.
+   */
+  exchanges(
+    r: Rng,
+    cdir: 0 | 1,
+    count: number,
+    pipelinedP: number,
+    maxPipelined: number,
+    request: () => number[],
+    answer: () => number[],
+  ): void {
+    for (let i = 0; i < count; i++) {
+      this.t += r.chance(0.08) ? r.range(1_000_000, 40_000_000) : r.range(20, 150_000);
+      const pipelined = r.chance(pipelinedP) ? r.range(2, maxPipelined) : 1;
+      for (let k = 0; k < pipelined; k++) this.add(cdir, request());
+      this.t += r.range(10, 5000);
+      const answers = r.chance(0.1) ? pipelined - 1 : pipelined + (r.chance(0.05) ? 1 : 0);
+      for (let k = 0; k < answers; k++) this.add((cdir ^ 1) as 0 | 1, answer());
+    }
+  }
 }
 
 /**

@@ -273,15 +273,15 @@ function pgFlow(r: Rng, f: number): { meta: FlowMeta; st: TcpStreams } {
     st.t += r.range(10, 5000);
     for (let k = 0; k < 5; k++) st.add(sdir, answer(r, false, true));
   }
-  const exchanges = r.range(1, 20);
-  for (let i = 0; i < exchanges; i++) {
-    st.t += r.chance(0.08) ? r.range(1_000_000, 40_000_000) : r.range(20, 150_000);
-    const pipelined = r.chance(0.15) ? r.range(2, 4) : 1;
-    for (let k = 0; k < pipelined; k++) st.add(cdir, request(r, false, stmts));
-    st.t += r.range(10, 5000);
-    const answers = r.chance(0.1) ? pipelined - 1 : pipelined + (r.chance(0.05) ? 1 : 0);
-    for (let k = 0; k < answers; k++) st.add(sdir, answer(r, false, false));
-  }
+  st.exchanges(
+    r,
+    cdir,
+    r.range(1, 20),
+    0.15,
+    4,
+    () => request(r, false, stmts),
+    () => answer(r, false, false),
+  );
   if (r.chance(0.3)) st.add(cdir, msg("X", []));
   return { meta, st };
 }

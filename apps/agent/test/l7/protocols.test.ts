@@ -2,19 +2,8 @@ import { ZApplicationMetricsRow } from "@flowplane/query/rows";
 import { describe, expect, it } from "vitest";
 import { APP_LATENCY_BUCKETS_US } from "../../src/l7/app-metrics.ts";
 import { normalizeSql } from "../../src/l7/sql-normalize.ts";
-import { harness } from "./harness.ts";
+import { be16, be32, harness, hex } from "./harness.ts";
 
-const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
-function be32(n: number) {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(n);
-  return b;
-}
-function be16(n: number) {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-}
 function str16(s: string) {
   return Buffer.concat([be16(s.length), Buffer.from(s)]);
 }

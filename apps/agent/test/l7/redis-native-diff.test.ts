@@ -159,15 +159,15 @@ function redisFlow(r: Rng, f: number): { meta: FlowMeta; st: TcpStreams } {
   const st = new TcpStreams(T0 + r.int(8_000_000));
   if (reversed) st.add((cdir ^ 1) as 0 | 1, enc(r.pick(["+OK\r\n", "+PONG\r\n"])));
   else st.add(cdir, command(r, true));
-  const exchanges = r.range(1, 25);
-  for (let i = 0; i < exchanges; i++) {
-    st.t += r.chance(0.08) ? r.range(1_000_000, 40_000_000) : r.range(20, 150_000);
-    const pipelined = r.chance(0.2) ? r.range(2, 6) : 1;
-    for (let k = 0; k < pipelined; k++) st.add(cdir, command(r, false));
-    st.t += r.range(10, 5000);
-    const answers = r.chance(0.1) ? pipelined - 1 : pipelined + (r.chance(0.05) ? 1 : 0);
-    for (let k = 0; k < answers; k++) st.add((cdir ^ 1) as 0 | 1, reply(r, false));
-  }
+  st.exchanges(
+    r,
+    cdir,
+    r.range(1, 25),
+    0.2,
+    6,
+    () => command(r, false),
+    () => reply(r, false),
+  );
   return { meta, st };
 }
 
