@@ -47,6 +47,9 @@ function cpuLabel() {
   }
 }
 
+/** The faster of two agent runs (a, the best so far, may be undefined). */
+const fastest = (a, b) => (a === undefined || b.packetsPerSecond > a.packetsPerSecond ? b : a);
+
 function need(tool) {
   const r = spawnSync("sh", ["-c", `command -v ${tool}`]);
   if (r.status !== 0) throw new Error(`${tool} is missing: run scripts/install-system.sh`);
@@ -174,10 +177,7 @@ export async function benchAgent(argv = []) {
     // Issue 4: the same single-worker run with every L7 parser on, beside tshark's HTTP tree. The
     // best of 3: one run alone once took 2.4 s where the others took 1.25-1.4 (session 13).
     let withL7;
-    for (let i = 0; i < 3; i++) {
-      const r = agent(file, 1, join(tmp, "l7"), true);
-      if (withL7 === undefined || r.packetsPerSecond > withL7.packetsPerSecond) withL7 = r;
-    }
+    for (let i = 0; i < 3; i++) withL7 = fastest(withL7, agent(file, 1, join(tmp, "l7"), true));
     rows.push(agentRow("flowplane agent L4+L7, 1 worker", withL7, `${withL7.l7Rows} L7 rows, best of 3`));
 
     process.stderr.write("bench agent: tshark -z conv,tcp\n");
@@ -217,7 +217,6 @@ export async function benchAgent(argv = []) {
     };
     // The ratio is of two noisy figures (a run's rate moves 10-20 % with the machine's load on
     // 2 cores): every configuration runs WEB_ROUNDS times, alternated, and keeps its best run.
-    const fastest = (a, b) => (a === undefined || b.packetsPerSecond > a.packetsPerSecond ? b : a);
     let webL4;
     let webL7;
     let webL4All;
@@ -305,9 +304,8 @@ export async function benchAgent(argv = []) {
     lines.push("");
     // Issue 4's ratio: the agent's best L4+L7 run against its best L4-only run, whichever worker
     // count each was; the 1-worker against 1-worker ratio beside it.
-    const best = (a, b) => (b.packetsPerSecond > a.packetsPerSecond ? b : a);
-    const bestL4 = best(webL4, webL4All);
-    const bestL7 = best(webL7, webL7All);
+    const bestL4 = fastest(webL4, webL4All);
+    const bestL7 = fastest(webL7, webL7All);
     const webRatio = bestL7.packetsPerSecond / bestL4.packetsPerSecond;
     const webRatio1 = webL7.packetsPerSecond / webL4.packetsPerSecond;
     const w = (r) => `${r.workers} worker${r.workers === 1 ? "" : "s"}`;
@@ -324,13 +322,14 @@ export async function benchAgent(argv = []) {
       "agent time = in-process analyzeFile (read + decode + flows + metrics + JSONL out); process wall adds Node/tsx start-up. tshark and softflowd: process wall clock.",
     );
     lines.push(`HTTP-heavy capture: each agent row is the best of ${WEB_ROUNDS} alternated runs.`);
-    lines.push(`machine: ${cpuLabel()}, ${ncpu} cores, Node ${process.version}`);
+    const cpu = cpuLabel();
+    lines.push(`machine: ${cpu}, ${ncpu} cores, Node ${process.version}`);
     const table = lines.join("\n");
     process.stdout.write(`${table}\n`);
     const result = {
       date: new Date().toISOString(),
       host: hostname(),
-      cpu: cpuLabel(),
+      cpu,
       ncpu,
       memGb: Math.round(totalmem() / 1024 ** 3),
       table,
