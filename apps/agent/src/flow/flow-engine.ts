@@ -38,6 +38,7 @@ import {
 } from "../decode/packet-meta.ts";
 // Type-only: the L7 code (and the row schemas it loads) is only loaded by callers that turn L7 on,
 // so L4-only workers start without it (a worker bundle with it took ~60 ms more to load).
+import { KEY } from "../l7/flow-key.ts";
 import type { L7Processor, L7ProcessorOptions } from "../l7/index.ts";
 import { M, METRIC_FIELDS, type MetricKeyView, NetworkMetricsTable, NF } from "../metrics/network-metrics.ts";
 import type { ChunkSink } from "../output/file-sink.ts";
@@ -314,10 +315,6 @@ export function createEngine(opts: EngineOptions = {}) {
 }
 
 const FRAG_SLOTS = 4096;
-/** 1 for the IP protocols whose payload goes to L7: TCP and UDP. */
-const L7_TRANSPORT = new Uint8Array(256);
-L7_TRANSPORT[6] = 1;
-L7_TRANSPORT[17] = 1;
 
 export class FlowEngine {
   readonly meta = new PacketMeta();
@@ -450,6 +447,7 @@ export class FlowEngine {
             orgId: this.orgId,
             agentId: this.agentId,
             describeFlow: (f) => this.describeFlow(f),
+            flowKey: (f, k) => this.flowKey(f, k),
           })
         : null;
     if (opts.vxlanPort !== undefined) this.meta.vxlanPort = opts.vxlanPort;
@@ -736,23 +734,15 @@ export class FlowEngine {
     return f;
   }
 
-  /** The payload of the packet in `m` (flow `f`, direction `dir`) to the L7 processor. */
+  /**
+   * The packet in `m` (flow `f`, direction `dir`) to the L7 processor, which takes its payload.
+   * Small, since `update` inlines it: with the payload checks and onPayload's eight arguments
+   * here, V8's cumulative inlining budget of `update` (920 bytecode bytes) no longer had room for
+   * the flow table's `unlink`, which then ran as a call per packet in L7 runs only.
+   */
   private toL7(f: number, dir: number, m: PacketMeta): void {
-    const proto = m.proto;
-    // A table, not `proto === 6 || proto === 17`: the first UDP payload (a DNS query, seconds in)
-    // met a comparison without feedback and deoptimized `update`, which inlines this.
-    if (!(m.payloadLen > 0 && m.laterFragment === 0 && L7_TRANSPORT[proto] === 1 && this.l7On)) return;
-    const avail = this.frameEnd - m.payloadOffset;
-    this.l7!.onPayload(
-      f,
-      dir === this.cdir[f] ? 0 : 1,
-      this.frameBuf,
-      m.payloadOffset,
-      avail <= 0 ? 0 : avail < m.payloadLen ? avail : m.payloadLen,
-      m.payloadLen,
-      proto === 6 ? m.seq : 0,
-      this.now,
-    );
+    if (m.payloadLen > 0 && this.l7On)
+      this.l7!.onPacket(f, dir === this.cdir[f] ? 0 : 1, m, this.frameBuf, this.frameEnd, this.now);
   }
 
   private tcpPacket(f: number, dir: number, m: PacketMeta, mb: number): number {
@@ -1132,6 +1122,27 @@ export class FlowEngine {
     }
     this.l7?.flush(this.now);
     if (this.metrics.used > 0) this.flushMetrics(this.currentSecond || Math.floor(this.now / 1e6) * 1e6);
+  }
+
+  /** describeFlow's answer as numbers (KEY in src/l7/flow-key.ts), for the native row path. */
+  private flowKey(f: number, k: Float64Array): boolean {
+    const t = this.table;
+    const c = this.cdir[f]!;
+    this.flowIds.parts(this.seqNo[f]!, k, KEY.idHi);
+    k[KEY.ver] = t.ver(f);
+    k[KEY.proto] = t.proto(f);
+    const ai = c === 0 ? KEY.clientIp : KEY.serverIp;
+    const bi = c === 0 ? KEY.serverIp : KEY.clientIp;
+    for (let i = 0; i < 4; i++) {
+      k[ai + i] = t.a(f, i);
+      k[bi + i] = t.b(f, i);
+    }
+    // Both ports read, as in describeFlow (one call per branch deoptimized it).
+    const pa = t.pa(f);
+    const pb = t.pb(f);
+    k[KEY.clientPort] = c === 0 ? pa : pb;
+    k[KEY.serverPort] = c === 0 ? pb : pa;
+    return true;
   }
 
   /** What the L7 rows of flow `f` say about it: the same ids and roles as its L4 row. */

@@ -15,6 +15,18 @@ export class FlowIdText {
     this.low = Number(high % 1_000_000_000n);
   }
 
+  /** The id of `seq` as `of` writes it, in two numbers: out[at] its digits above the last nine (0: none), out[at + 1] those nine. */
+  parts(seq: number, out: Float64Array, at: number): void {
+    let rest = this.low + (seq & 0x7ffffff);
+    let top = this.top;
+    if (rest >= 1e9) {
+      rest -= 1e9;
+      top++;
+    }
+    out[at] = top;
+    out[at + 1] = rest;
+  }
+
   of(seq: number): string {
     let rest = this.low + (seq & 0x7ffffff);
     let top = this.top;

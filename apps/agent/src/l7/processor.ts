@@ -5,8 +5,10 @@
  */
 import { getSystemErrorMap } from "node:util";
 import type { BlockFence } from "../capture/chunked-source.ts";
+import type { PacketMeta } from "../decode/packet-meta.ts";
 import type { ChunkSink } from "../output/file-sink.ts";
 import { AppMetrics, type AppMetricsRow } from "./app-metrics.ts";
+import { type FlowKeyOf, KEY, keyFromMeta, swapKey } from "./flow-key.ts";
 import {
   NATIVE_DNS,
   NATIVE_HTTP,
@@ -44,6 +46,11 @@ export interface L7ProcessorOptions extends HeaderPolicyOptions {
   onAppMetrics?: (row: AppMetricsRow) => void;
   /** Asked once per flow, at its first payload: ids and endpoints for the rows. */
   describeFlow: (flowSlot: number) => FlowMeta;
+  /**
+   * The same as numbers, for flows handed to the native row path (see flow-key.ts); without it
+   * they are taken from describeFlow's text.
+   */
+  flowKey?: FlowKeyOf;
   /** Protocol names to run (default: all). */
   protocols?: readonly string[];
   /** A request without response for this long becomes a timeout row (default 30 s). */
@@ -138,7 +145,13 @@ const SLOTS_FIRST = 1 << 16;
 /** Header policy names the native path takes (its table's size, http1-rows-c.ts FP_MAX_NAMES). */
 const MAX_NATIVE_NAMES = 256;
 const NIL = "00000000-0000-0000-0000-000000000000";
+/** 1 for the IP protocols whose payload is parsed here: TCP and UDP. */
+const L7_TRANSPORT = new Uint8Array(256);
+L7_TRANSPORT[6] = 1;
+L7_TRANSPORT[17] = 1;
 const FAILED = -2;
+/** findProtocol's answer when no detector accepts the payload. */
+const NOT_DETECTED = -1;
 const UNDETECTED = -1;
 
 /**
@@ -205,7 +218,9 @@ export class L7Processor {
    */
   private slotNat = new Int32Array(SLOTS_FIRST);
   private slotProto = new Uint8Array(SLOTS_FIRST);
-  /** Flows in `bySlot`, and the creation counter that orders them at flush(). */
+  /** A native flow's creation order (its `seq`, for flush()) when it has no FlowL7 (see `openNative`). */
+  private slotSeq = new Float64Array(SLOTS_FIRST);
+  /** Flows in `bySlot` or only on the native path, and the creation counter that orders them at flush(). */
   private live = 0;
   private flowSeq = 0;
   private readonly withPending = new Set<FlowL7>();
@@ -252,14 +267,8 @@ export class L7Processor {
    */
   private natQueued = 0;
   private natStable = false;
-  /**
-   * Server ids of the native path's metrics: ip → (port * 2 + kind) → id, never reused. Keyed by
-   * the flow's own strings (the engine hands out one string per address), not a joined key
-   * string made and hashed per flow.
-   */
-  private readonly natServers = new Map<string, Map<number, number>>();
-  private natServerKeys = 0;
-  private natServerSeq = 0;
+  /** The engine's flow numbers (flow-key.ts), or null: the native path's opens read a flow's FlowMeta. */
+  private readonly flowKey: FlowKeyOf | null;
   /** "native" when HTTP/1 flows run on the native row path, else why they do not. */
   readonly nativeKind: string;
   /** The sinks, told the own thread's row counts at flush(), and the counts told so far. */
@@ -276,6 +285,7 @@ export class L7Processor {
     this.onL7 = o.onL7 ?? (() => {});
     this.metrics = new AppMetrics(this.orgId, this.agentId, o.onAppMetrics ?? (() => {}));
     this.describe = o.describeFlow;
+    this.flowKey = o.flowKey ?? null;
     this.timeoutUs = o.requestTimeoutUs ?? 30_000_000;
     // At least one: a request must wait somewhere for its answer (0 would drop every request).
     this.maxPending = Math.max(1, o.maxPendingPerFlow ?? 64);
@@ -333,6 +343,39 @@ export class L7Processor {
   }
 
   /**
+   * The flow engine's hand-off of a decoded packet (`m`, in `buf` up to `frameEnd`) with payload:
+   * a TCP segment's or UDP datagram's payload (of a first or only fragment) to onPayload. `dir`
+   * 0 = client→server. The checks are here, not in the engine's `update`, which inlines its
+   * side of the call (see FlowEngine.toL7).
+   */
+  onPacket(
+    slot: number,
+    dir: number,
+    m: PacketMeta,
+    buf: Uint8Array,
+    frameEnd: number,
+    tsMicros: number,
+  ): void {
+    // A table, not `proto === 6 || proto === 17`: the first UDP payload (a DNS query, seconds
+    // in) met a comparison without feedback and deoptimized the caller.
+    const proto = m.proto;
+    if (m.laterFragment !== 0 || L7_TRANSPORT[proto] !== 1) return;
+    const off = m.payloadOffset;
+    const wire = m.payloadLen;
+    const avail = frameEnd - off;
+    this.onPayload(
+      slot,
+      dir,
+      buf,
+      off,
+      avail <= 0 ? 0 : avail < wire ? avail : wire,
+      wire,
+      proto === 6 ? m.seq : 0,
+      tsMicros,
+    );
+  }
+
+  /**
    * One segment / datagram of payload. `dir` 0 = client→server as the engine sees it. `len`
    * bytes are captured at `buf[off..]`; `wireLen` is the payload length on the wire (larger on
    * snaplen-cut frames: the missing bytes count as a gap). For UDP pass tcpSeq 0.
@@ -347,11 +390,37 @@ export class L7Processor {
     tcpSeq: number,
     tsMicros: number,
   ): void {
+    // findProtocol's answer when the first payload of a flow not seen yet was looked at here.
+    let found: number | undefined;
     if (slot < this.slotNat.length) {
       const v = this.slotNat[slot]!;
       if (v !== 0) {
         this.natSeg(v, dir, buf, off, len, wireLen, tcpSeq, tsMicros);
         return;
+      }
+      // A flow not seen yet whose first payload tells a protocol the native path parses goes
+      // there with no FlowL7 and no FlowMeta: on web-1m, 36 k flows' objects and strings (kept
+      // until the flow's end, so promoted) cost the JS thread ~40 ms for nothing it reads.
+      const k = this.nat?.key;
+      if (
+        k !== undefined &&
+        this.flowKey !== null &&
+        len > 0 &&
+        this.flowAt(slot) === undefined &&
+        this.flowKey(slot, k)
+      ) {
+        found = this.findProtocol(
+          k[KEY.serverPort]!,
+          k[KEY.clientPort]!,
+          k[KEY.proto] === 17,
+          buf,
+          off,
+          off + len,
+        );
+        if (found >= 0 && this.openNative(slot, dir, found)) {
+          this.natSeg(this.slotNat[slot]!, dir, buf, off, len, wireLen, tcpSeq, tsMicros);
+          return;
+        }
       }
     }
     let f = this.flowAt(slot);
@@ -371,7 +440,7 @@ export class L7Processor {
     const udp = f.meta.ipProtocol === 17;
     if (f.parser === null) {
       if (len <= 0) return;
-      if (!this.detect(f, dir, buf, off, off + len, udp)) return;
+      if (!this.detect(f, dir, buf, off, off + len, udp, found)) return;
       if (f.nat >= 0) {
         this.natSeg(natCode(f), dir, buf, off, len, wireLen, tcpSeq, tsMicros);
         return;
@@ -444,39 +513,28 @@ export class L7Processor {
   /**
    * Hands a flow just detected as HTTP/1 (NATIVE_HTTP), Redis (NATIVE_REDIS), PostgreSQL
    * (NATIVE_PG) or DNS over UDP (NATIVE_DNS) to the native path, which makes its fixed row bytes;
-   * false (the flow stays here) for an id or address too long for it.
+   * false (the flow stays here) for a FlowMeta whose text the native path would not write the
+   * same (flow-key.ts).
    */
   private natOpen(f: FlowL7, kind: number): boolean {
-    const m = f.meta;
-    const sw = f.swapped !== 0;
-    const cIp = sw ? m.serverIp : m.clientIp;
-    const sIp = sw ? m.clientIp : m.serverIp;
-    // The C takes up to 255 bytes of UTF-8 each.
-    if (m.flowId.length > 80 || cIp.length > 80 || sIp.length > 80) return false;
-    const cPort = sw ? m.serverPort : m.clientPort;
-    const sPort = sw ? m.clientPort : m.serverPort;
-    let byPort = this.natServers.get(sIp);
-    if (byPort === undefined) {
-      byPort = new Map();
-      this.natServers.set(sIp, byPort);
-    }
-    const pk = sPort * 4 + kind;
-    let srv = byPort.get(pk);
-    if (srv === undefined) {
-      // Ids only tell servers apart within a second's table: the map may forget, ids never repeat.
-      if (this.natServerKeys >= 100_000) {
-        this.natServers.clear();
-        this.natServerKeys = 0;
-        byPort = new Map();
-        this.natServers.set(sIp, byPort);
-      }
-      srv = this.natServerSeq++;
-      byPort.set(pk, srv);
-      this.natServerKeys++;
-    }
-    f.nat = this.nat!.open(m.flowId, cIp, cPort, sIp, sPort, m.ipProtocol, srv, kind);
+    // The FlowMeta's text, not the engine's numbers now: the flow's rows name its sides as then.
+    const k = this.nat!.key;
+    if (!keyFromMeta(f.meta, k)) return false;
+    const id = this.natOpenKey(f.swapped, kind);
+    if (id < 0) return false;
+    f.nat = id;
     if (this.slotFits(f.slot)) this.slotNat[f.slot] = natCode(f);
     return true;
+  }
+
+  /**
+   * Opens the flow whose numbers are in the native path's key (its sides exchanged first when
+   * `swapped`): its id there, or -1 for numbers the native path refuses.
+   */
+  private natOpenKey(swapped: number, kind: number): number {
+    const nat = this.nat!;
+    if (swapped !== 0) swapKey(nat.key);
+    return nat.open(kind);
   }
 
   /** In-order processing of one segment: drop what was already seen, note what was lost. */
@@ -564,17 +622,24 @@ export class L7Processor {
     for (const x of h) this.segment(f, d, x.data, 0, x.data.length, x.data.length, x.seq, x.ts);
   }
 
-  private detect(f: FlowL7, dir: number, b: Uint8Array, off: number, end: number, udp: boolean): boolean {
-    const port = f.meta.serverPort;
-    const cport = f.meta.clientPort;
-    let found: ProtocolSpec | null = null;
-    let side = 0;
+  /**
+   * Which protocol a flow's payload [off, end) is: its index in `specs` * 4 + the detector's
+   * answer (1 = a client's message, 2 = a server's), or NOT_DETECTED.
+   */
+  private findProtocol(
+    port: number,
+    cport: number,
+    udp: boolean,
+    b: Uint8Array,
+    off: number,
+    end: number,
+  ): number {
     // Port hints order the candidates; every detector still checks the payload.
     const { hint, exclude } = portBits();
     const hinted0 = hint[port]! | hint[cport]!;
     const excluded = exclude[port]! | exclude[cport]!;
     const specs = this.specs;
-    for (let pass = 0; pass < 2 && !found; pass++) {
+    for (let pass = 0; pass < 2; pass++) {
       for (let k = 0; k < specs.length; k++) {
         const p = specs[k]!;
         if (p.transport !== "both" && (p.transport === "udp") !== udp) continue;
@@ -583,32 +648,71 @@ export class L7Processor {
         const hinted = (hinted0 & bit) !== 0;
         if ((pass === 0) !== hinted) continue;
         const r = p.detect(b, off, end, udp, hinted);
-        if (r !== 0) {
-          found = p;
-          side = r;
-          break;
-        }
+        if (r !== 0) return k * 4 + r;
       }
     }
-    if (!found) {
+    return NOT_DETECTED;
+  }
+
+  /**
+   * Detection on a flow's payload: the parser, or the native path, is chosen. `found` is
+   * findProtocol's answer when the caller has it already.
+   */
+  private detect(
+    f: FlowL7,
+    dir: number,
+    b: Uint8Array,
+    off: number,
+    end: number,
+    udp: boolean,
+    found = this.findProtocol(f.meta.serverPort, f.meta.clientPort, udp, b, off, end),
+  ): boolean {
+    if (found < 0) {
       if (++f.tries >= this.detectSegments) {
         f.proto = FAILED;
         this.s.flowsUnknown++;
       }
       return false;
     }
-    f.protoName = found.name;
-    f.proto = this.specs.indexOf(found);
-    if (this.slotFits(f.slot)) this.slotProto[f.slot] = f.proto + 1;
+    const spec = this.specs[found >> 2]!;
+    const side = found & 3;
+    this.detected(f.slot, spec, found >> 2);
+    f.protoName = spec.name;
+    f.proto = found >> 2;
     // side 1 = client message: fine when seen from dir 0; the other three cases decide the swap.
     f.swapped = (side === 1 ? dir : dir ^ 1) as 0 | 1;
-    this.s.flowsDetected++;
-    this.s.byProtocol[found.name] = (this.s.byProtocol[found.name] ?? 0) + 1;
-    const kind = this.nat !== null ? nativeKind(found, udp) : -1;
+    const kind = this.nat !== null ? nativeKind(spec, udp) : -1;
     if (kind < 0 || !this.natOpen(f, kind)) {
       f.io = new FlowStreams();
-      f.parser = found.create(udp);
+      f.parser = spec.create(udp);
     }
+    return true;
+  }
+
+  /** A flow's protocol found: counted, and noted for its L4 row. */
+  private detected(slot: number, spec: ProtocolSpec, k: number): void {
+    if (this.slotFits(slot)) this.slotProto[slot] = k + 1;
+    this.s.flowsDetected++;
+    this.s.byProtocol[spec.name] = (this.s.byProtocol[spec.name] ?? 0) + 1;
+  }
+
+  /**
+   * A flow not seen yet, detected (`found`) at its first payload from `dir`, whose numbers are in
+   * the native path's key: opened there without a FlowL7 when its protocol is parsed there
+   * (false otherwise: the caller goes on).
+   */
+  private openNative(slot: number, dir: number, found: number): boolean {
+    const spec = this.specs[found >> 2]!;
+    const kind = nativeKind(spec, this.nat!.key[KEY.proto] === 17);
+    if (kind < 0 || !this.slotFits(slot)) return false;
+    const swapped = (found & 3) === 1 ? dir : dir ^ 1;
+    const id = this.natOpenKey(swapped, kind);
+    if (id < 0) return false;
+    this.detected(slot, spec, found >> 2);
+    this.slotNat[slot] = id * 2 + swapped + 1;
+    this.slotSeq[slot] = this.flowSeq++;
+    this.live++;
+    this.s.flows++;
     return true;
   }
 
@@ -857,6 +961,9 @@ export class L7Processor {
       const proto = new Uint8Array(n);
       proto.set(this.slotProto);
       this.slotProto = proto;
+      const seq = new Float64Array(n);
+      seq.set(this.slotSeq);
+      this.slotSeq = seq;
     }
     return true;
   }
@@ -946,7 +1053,12 @@ export class L7Processor {
   /** End of input: every flow ends, metrics are written. */
   flush(nowMicros: number): void {
     // In the order the flows began, as the rows of a flow-by-flow end have always come.
-    const all = this.liveFlows().sort((a, b) => a.seq - b.seq);
+    const all: { seq: number; slot: number }[] = this.liveFlows();
+    // Native flows opened without a FlowL7 (openNative).
+    const codes = this.slotNat;
+    for (let slot = 0; slot < codes.length; slot++)
+      if (codes[slot] !== 0 && this.flowAt(slot) === undefined) all.push({ seq: this.slotSeq[slot]!, slot });
+    all.sort((a, b) => a.seq - b.seq);
     for (const f of all) this.onFlowEnd(f.slot, nowMicros);
     this.metrics.flush();
     const nat = this.nat;

@@ -21,6 +21,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { keyFromMeta } from "../../src/l7/flow-key.ts";
 import { createL7Processor, type L7ProcessorOptions } from "../../src/l7/index.ts";
 import type { L7Processor } from "../../src/l7/processor.ts";
 import type { FlowMeta } from "../../src/l7/types.ts";
@@ -372,6 +373,9 @@ function run(seed: number, allOpts: Opts, events: Event[], lockstep = true): Run
         }
       : {}),
     describeFlow,
+    // As the engine gives them: flows detected at their first payload go to the native path
+    // without a FlowL7 (the processor's openNative), later ones through their FlowMeta.
+    flowKey: (slot, k) => keyFromMeta(metaBySlot.get(slot)!, k),
     onL7: (r) => {
       if (SELFTEST && onNativePath(r.l7_protocol)) {
         if (SELFTEST === "bug" && r.response_code === 404) r.response_code = 0;

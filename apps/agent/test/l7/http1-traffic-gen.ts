@@ -951,8 +951,12 @@ export function genFlow(runSeed: number, index: number, cfg: GenConfig, startTs:
     tags.push(`ended-early(${cut})`);
   }
   const v6 = r.chance(0.2);
+  // Addresses as the engine writes them (RFC 5952: fd00::, not fd00::0): the native path makes
+  // a flow's text from its numbers, and keeps a flow whose text it would write otherwise in JS.
   const cIp = v6
-    ? `fd00::${(index & 0xffff).toString(16)}`
+    ? (index & 0xffff) === 0
+      ? "fd00::"
+      : `fd00::${(index & 0xffff).toString(16)}`
     : `10.${(index >> 8) & 255}.${index & 255}.${r.range(1, 254)}`;
   const sIp = v6 ? "fd00::ab:1" : `192.168.${r.int(4)}.${r.range(1, 254)}`;
   const cPort = r.range(1024, 65535);

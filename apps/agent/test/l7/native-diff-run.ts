@@ -4,6 +4,7 @@
  * from either path, over payloads in time order, with the flows' ends, a tick a second and a
  * final flush; and what their TCP traffic generators share.
  */
+import { keyFromMeta } from "../../src/l7/flow-key.ts";
 import { createL7Processor, type L7Processor, type L7ProcessorOptions } from "../../src/l7/index.ts";
 import type { FlowMeta } from "../../src/l7/types.ts";
 import { Rng } from "../../src/testing/rng.ts";
@@ -43,6 +44,9 @@ export function diffRun(
     const p: L7Processor = createL7Processor({
       ...opts,
       describeFlow: (slot) => metas.get(slot)!,
+      // As the engine gives them: flows detected at their first payload go to the native path
+      // without a FlowL7 (the processor's openNative), later ones through their FlowMeta.
+      flowKey: (slot, k) => keyFromMeta(metas.get(slot)!, k),
       onL7: (row) => {
         l7 += `${JSON.stringify(row)}\n`;
       },

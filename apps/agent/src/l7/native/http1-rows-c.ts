@@ -216,6 +216,14 @@ typedef struct {
   int used;
 } fp_dio_w_t;
 
+/* A metrics server: address words, port and kind; id never reused. */
+typedef struct {
+  uint32_t w[4];
+  uint32_t port_kind_ver; /* port << 16 | ver << 8 | kind */
+  uint32_t used;
+  uint32_t id;
+} fp_srv_key_t;
+
 /* Three groups of fields, each starting a cache line (the struct is allocated aligned): with the
    row thread on, the other core writes its fields (parse scratch, buffers) for every message,
    and a JS-thread field on one of their lines cost every call a cache miss. */
@@ -239,12 +247,16 @@ typedef struct {
   /* the JS thread's flow ids (the thread's flows array follows them) */
   int *m_free;
   int m_nfree, m_cap, m_next;
+  /* open()'s numbers (FP_KEY_* below), and the metrics' server ids (fp_server_id) */
+  double *key;
+  fp_srv_key_t *srv_keys;
+  uint32_t srv_cap, srv_used, srv_seq;
   napi_ref seg_ref;
   /* wchunk()'s copies, each free once 'tail' reaches its free_at */
   uint8_t *wslot[FP_WSLOTS];
   uint64_t wslot_free_at[FP_WSLOTS];
   /* The rest is the row thread's (or, without one, the JS thread's), except the ring's atomics. */
-  _Alignas(64) napi_ref sink_l7, sink_am, out_ref, am_xfer_ref, args_ref;
+  _Alignas(64) napi_ref sink_l7, sink_am, out_ref, am_xfer_ref, args_ref, key_ref;
   uint8_t *am_xfer;
   fp_flow_t **flows;
   int nflows, flows_cap;
@@ -1596,6 +1608,153 @@ static int fp_arg_str(napi_env env, napi_value v, char *buf, size_t cap) {
   return (int)n;
 }
 
+/* ---- a flow's strings from its numbers (open()) ------------------------------------------ */
+
+/* open()'s numbers in 'key' (NativeRows.key): the flow id's decimal digits above and below the
+   last nine, the IP version and protocol, client and server address words (an IPv4 address in
+   the first) and ports, as the rows name the two sides. */
+enum { FP_KEY_ID_HI, FP_KEY_ID_LO, FP_KEY_VER, FP_KEY_PROTO, FP_KEY_CIP, FP_KEY_SIP = FP_KEY_CIP + 4,
+       FP_KEY_CPORT = FP_KEY_SIP + 4, FP_KEY_SPORT, FP_KEY_N };
+
+#define FP_SRV_FORGET 100000u
+
+/* The metrics' id of a server (ver, words, port, kind): unique per server, never reused. The
+   table forgets everything at FP_SRV_FORGET servers (ids only tell servers apart within a
+   second's metrics); UINT32_MAX when it cannot grow. */
+static uint32_t fp_server_id(fp_l7_t *s, int ver, const uint32_t *w, int32_t port, int kind) {
+  if (s->srv_used >= FP_SRV_FORGET) {
+    memset(s->srv_keys, 0, sizeof(fp_srv_key_t) * s->srv_cap);
+    s->srv_used = 0;
+  }
+  if (s->srv_used * 2 >= s->srv_cap) {
+    uint32_t cap = s->srv_cap ? s->srv_cap * 2 : 1024;
+    fp_srv_key_t *t = calloc(cap, sizeof *t);
+    if (t == NULL) return UINT32_MAX;
+    for (uint32_t i = 0; i < s->srv_cap; i++) {
+      fp_srv_key_t *e = &s->srv_keys[i];
+      if (!e->used) continue;
+      uint32_t h = (e->w[0] * 0x9e3779b1u ^ e->w[1] * 0x85ebca6bu ^ e->w[2] * 0xc2b2ae35u ^ e->w[3] * 0x27d4eb2fu ^
+                    e->port_kind_ver * 0x165667b1u);
+      for (uint32_t j = (h ^ h >> 15) & (cap - 1);; j = (j + 1) & (cap - 1))
+        if (!t[j].used) {
+          t[j] = *e;
+          break;
+        }
+    }
+    free(s->srv_keys);
+    s->srv_keys = t;
+    s->srv_cap = cap;
+  }
+  uint32_t pkv = (uint32_t)port << 16 | (uint32_t)(ver & 0xff) << 8 | (uint32_t)(kind & 0xff);
+  uint32_t h = (w[0] * 0x9e3779b1u ^ w[1] * 0x85ebca6bu ^ w[2] * 0xc2b2ae35u ^ w[3] * 0x27d4eb2fu ^ pkv * 0x165667b1u);
+  for (uint32_t j = (h ^ h >> 15) & (s->srv_cap - 1);; j = (j + 1) & (s->srv_cap - 1)) {
+    fp_srv_key_t *e = &s->srv_keys[j];
+    if (!e->used) {
+      e->used = 1;
+      memcpy(e->w, w, sizeof e->w);
+      e->port_kind_ver = pkv;
+      e->id = s->srv_seq++;
+      s->srv_used++;
+      return e->id;
+    }
+    if (e->port_kind_ver == pkv && memcmp(e->w, w, sizeof e->w) == 0) return e->id;
+  }
+}
+
+/* Decimal of v at o; returns the end. */
+static char *fp_dec(char *o, uint64_t v) {
+  char t[24];
+  int n = 0;
+  do t[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
+  while (n > 0) *o++ = t[--n];
+  return o;
+}
+
+/* The flow id's text from its two parts (FlowIdText.of: the digits above the last nine, then
+   those nine zero-padded; the low part alone when there is no high one). */
+static int fp_flow_id_text(char *o, double hi, double lo) {
+  char *p = o;
+  if (!(hi >= 0 && hi < 1e11 && lo >= 0 && lo < 1e9)) return -1;
+  uint64_t h = (uint64_t)hi, l = (uint64_t)lo;
+  if (h == 0) p = fp_dec(p, l);
+  else {
+    p = fp_dec(p, h);
+    char t[9];
+    for (int i = 8; i >= 0; i--, l /= 10) t[i] = (char)('0' + l % 10);
+    memcpy(p, t, 9);
+    p += 9;
+  }
+  return (int)(p - o);
+}
+
+/* An address's text as the engine's ipText makes it: dotted IPv4; IPv6 in RFC 5952 form (lower
+   case, no leading zeros, the longest run of two or more zero groups, the first on a tie, as
+   "::"), an IPv4-mapped one as ::ffff:a.b.c.d; "" for another version. */
+static int fp_ip_text(char *o, int ver, const uint32_t *w) {
+  char *p = o;
+  if (ver == 4 || (ver == 6 && w[0] == 0 && w[1] == 0 && w[2] == 0xffff)) {
+    uint32_t a = ver == 4 ? w[0] : w[3];
+    if (ver == 6) {
+      memcpy(p, "::ffff:", 7);
+      p += 7;
+    }
+    for (int i = 3; i >= 0; i--) {
+      p = fp_dec(p, a >> (8 * i) & 255);
+      if (i > 0) *p++ = '.';
+    }
+    return (int)(p - o);
+  }
+  if (ver != 6) return 0;
+  uint32_t g[8];
+  for (int i = 0; i < 4; i++) {
+    g[2 * i] = w[i] >> 16;
+    g[2 * i + 1] = w[i] & 0xffff;
+  }
+  int best = -1, best_len = 1;
+  for (int i = 0; i < 8;) {
+    if (g[i] != 0) {
+      i++;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && g[j] == 0) j++;
+    if (j - i > best_len) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 0; i < 8; i++) {
+    if (i == best) {
+      *p++ = ':';
+      *p++ = ':';
+      i += best_len - 1;
+      continue;
+    }
+    if (i > 0 && i != best + best_len) *p++ = ':';
+    int started = 0;
+    for (int k = 12; k >= 0; k -= 4) {
+      uint32_t d = g[i] >> k & 15;
+      if (d || started || k == 0) {
+        *p++ = hex[d];
+        started = 1;
+      }
+    }
+  }
+  return (int)(p - o);
+}
+
+/* Address words from key[at..at+4) (IPv4: the first); 0 when one is not a u32. */
+static int fp_key_words(const double *key, int at, uint32_t *w) {
+  for (int i = 0; i < 4; i++) {
+    double d = key[at + i];
+    if (!(d >= 0 && d <= 4294967295.0)) return 0;
+    w[i] = (uint32_t)d;
+  }
+  return 1;
+}
+
 /* ---- own-thread mode: the command ring ----------------------------------------------- */
 
 enum { FP_OP_PAD, FP_OP_SEG, FP_OP_OPEN, FP_OP_END, FP_OP_TICK, FP_OP_FLUSH, FP_OP_WRITE };
@@ -2091,28 +2250,36 @@ static napi_value fp_js_segs(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* open(flowId, clientIp, clientPort, serverIp, serverPort, ipProtocol, serverId[, kind]) -> flow
-   id: the flow's fixed row bytes are made once per flow (fp_flow_new); kind 1 = DNS datagrams,
-   else HTTP/1. Ids and IPs of 255 bytes or more are refused (the JS keeps flows whose strings
-   are over 80 characters). */
+/* open(kind) -> flow id, for the flow whose numbers are in 'key' (FP_KEY_*): its strings and
+   the metrics' server id are made here, its fixed row bytes once per flow (fp_flow_new); kind
+   FP_KIND_* (HTTP/1 for another). -1 for numbers that are not a flow's (the JS keeps the flow). */
 static napi_value fp_js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value a[8], res;
+  size_t argc = 1;
+  napi_value a[1], res;
   fp_l7_t *s = fp_self(env, info, &argc, a);
-  char fid[256], cip[256], sip[256];
-  int32_t cport = 0, sport = 0, proto = 0;
-  uint32_t srv = 0;
-  int nf, nc, ns;
-  if (argc < 7 || (nf = fp_arg_str(env, a[0], fid, sizeof fid)) < 0 || (nc = fp_arg_str(env, a[1], cip, sizeof cip)) < 0 ||
-      napi_get_value_int32(env, a[2], &cport) != napi_ok || (ns = fp_arg_str(env, a[3], sip, sizeof sip)) < 0 ||
-      napi_get_value_int32(env, a[4], &sport) != napi_ok || napi_get_value_int32(env, a[5], &proto) != napi_ok ||
-      napi_get_value_uint32(env, a[6], &srv) != napi_ok) {
-    napi_throw_error(env, NULL, "http1-rows: open(flowId, clientIp, clientPort, serverIp, serverPort, ipProtocol, serverId)");
+  int32_t kind = FP_KIND_HTTP;
+  if (argc >= 1) napi_get_value_int32(env, a[0], &kind);
+  kind = kind == FP_KIND_DNS || kind == FP_KIND_REDIS || kind == FP_KIND_PG ? kind : FP_KIND_HTTP;
+  const double *k = s->key;
+  char fid[32], cip[64], sip[64];
+  uint32_t cw[4], sw[4];
+  double ver_d = k[FP_KEY_VER], proto_d = k[FP_KEY_PROTO], cport_d = k[FP_KEY_CPORT], sport_d = k[FP_KEY_SPORT];
+  int nf = fp_flow_id_text(fid, k[FP_KEY_ID_HI], k[FP_KEY_ID_LO]);
+  if (nf < 0 || !fp_key_words(k, FP_KEY_CIP, cw) || !fp_key_words(k, FP_KEY_SIP, sw) || !(ver_d >= 0 && ver_d <= 255) ||
+      !(proto_d >= 0 && proto_d <= 255) || !(cport_d >= 0 && cport_d <= 65535) || !(sport_d >= 0 && sport_d <= 65535)) {
+    napi_create_int32(env, -1, &res);
+    return res;
+  }
+  int ver = (int)ver_d;
+  int32_t proto = (int32_t)proto_d, cport = (int32_t)cport_d, sport = (int32_t)sport_d;
+  /* Words the text does not show are not the server's either (its id is keyed on them). */
+  for (int i = ver == 4 ? 1 : ver == 6 ? 4 : 0; i < 4; i++) cw[i] = sw[i] = 0;
+  int nc = fp_ip_text(cip, ver, cw), ns = fp_ip_text(sip, ver, sw);
+  uint32_t srv = fp_server_id(s, ver, sw, sport, kind);
+  if (srv == UINT32_MAX) {
+    napi_throw_error(env, NULL, "http1-rows: cannot open a flow (out of memory)");
     return NULL;
   }
-  int32_t kind = FP_KIND_HTTP;
-  if (argc >= 8) napi_get_value_int32(env, a[7], &kind);
-  kind = kind == FP_KIND_DNS || kind == FP_KIND_REDIS || kind == FP_KIND_PG ? kind : FP_KIND_HTTP;
   int id = -1;
   if (s->threaded) {
     /* Ids are this thread's: an ended flow's id is reused at once (the thread runs the END
@@ -2467,6 +2634,7 @@ static void fp_l7_finalize(napi_env env, void *data, void *hint) {
   for (int i = 0; i < s->npool; i++) fp_flow_free(s->pool[i]);
   free(s->flows);
   free(s->free_ids);
+  free(s->srv_keys);
   free(s->am_out.p);
   free(s->ids);
   fp_am_free(s->am);
@@ -2475,6 +2643,7 @@ static void fp_l7_finalize(napi_env env, void *data, void *hint) {
   napi_delete_reference(env, s->out_ref);
   napi_delete_reference(env, s->am_xfer_ref);
   napi_delete_reference(env, s->args_ref);
+  napi_delete_reference(env, s->key_ref);
   if (s->seg_ref) napi_delete_reference(env, s->seg_ref);
   free(s);
 }
@@ -2583,6 +2752,12 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
   napi_create_typedarray(env, napi_float64_array, FP_SEG_ARGS * FP_SEG_BATCH, ab, 0, &args);
   napi_create_reference(env, args, 1, &s->args_ref);
   napi_set_named_property(env, obj, "args", args);
+  napi_value keys;
+  if (napi_create_arraybuffer(env, sizeof(double) * FP_KEY_N, &p, &ab) != napi_ok) return NULL;
+  s->key = p;
+  napi_create_typedarray(env, napi_float64_array, FP_KEY_N, ab, 0, &keys);
+  napi_create_reference(env, keys, 1, &s->key_ref);
+  napi_set_named_property(env, obj, "key", keys);
 #define FP_FN(name, cb)                                          \
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, s, &fn); \
   napi_set_named_property(env, obj, name, fn);

@@ -73,20 +73,17 @@ export interface NativeRows {
   /** The first n (<= SEG_BATCH) segments (from the buf() array) and flow ends in args, in order. */
   segs(n: number): void;
   /**
-   * A flow: what its rows' fixed bytes are made of (client and server as the rows name them) and
-   * its server's id for the metrics (unique per server address and port, never reused).
+   * A flow, whose numbers are in `key` (../flow-key.ts: its id, version, protocol, client and
+   * server as the rows name them): its native id, or -1 for numbers that are not a flow's. The
+   * C makes the flow's strings (as FlowIdText.of and ipText do), its fixed row bytes and its
+   * server's id for the metrics (unique per server address, port and kind, never reused).
    */
   open(
-    flowId: string,
-    clientIp: string,
-    clientPort: number,
-    serverIp: string,
-    serverPort: number,
-    ipProtocol: number,
-    serverId: number,
     /** NATIVE_HTTP (the default), NATIVE_DNS, NATIVE_REDIS or NATIVE_PG. */
     kind?: number,
   ): number;
+  /** open()'s numbers (KEY in ../flow-key.ts). */
+  key: Float64Array;
   tick(nowMicros: number): void;
   flush(): void;
   /** Counters, see STAT below (own-thread mode: once the thread has run everything). */
