@@ -363,16 +363,17 @@ export class L7Processor {
     const off = m.payloadOffset;
     const wire = m.payloadLen;
     const avail = frameEnd - off;
-    this.onPayload(
-      slot,
-      dir,
-      buf,
-      off,
-      avail <= 0 ? 0 : avail < wire ? avail : wire,
-      wire,
-      proto === 6 ? m.seq : 0,
-      tsMicros,
-    );
+    const len = avail <= 0 ? 0 : avail < wire ? avail : wire;
+    const seq = proto === 6 ? m.seq : 0;
+    // A native flow's segment goes to its queue here: onPayload's first test, without the call.
+    if (slot < this.slotNat.length) {
+      const v = this.slotNat[slot]!;
+      if (v !== 0) {
+        this.natSeg(v, dir, buf, off, len, wire, seq, tsMicros);
+        return;
+      }
+    }
+    this.onPayload(slot, dir, buf, off, len, wire, seq, tsMicros);
   }
 
   /**
