@@ -20,6 +20,7 @@ import {
   SEG_ARGS,
   SEG_BATCH,
   SEG_END,
+  SEG_OPEN,
   STAT,
 } from "./native/http1-rows.ts";
 import { dns } from "./protocols/dns.ts";
@@ -259,6 +260,11 @@ export class L7Processor {
   /** The native HTTP/1 row path, when on; `nargs` is its shared argument array. */
   private readonly nat: NativeRows | null = null;
   private readonly nargs: Float64Array = new Float64Array(SEG_ARGS);
+  /** A flow's numbers for its opening on the native path (KEY in flow-key.ts). */
+  private readonly natKey = new Float64Array(KEY.size);
+  /** Native flow ids: free ones (their flows' ends queued), and the next never used. */
+  private readonly natFree: number[] = [];
+  private natNextId = 0;
   /** The array the native path was last given (segments of the same array skip that call). */
   private natBuf: Uint8Array | null = null;
   /**
@@ -402,9 +408,9 @@ export class L7Processor {
       // A flow not seen yet whose first payload tells a protocol the native path parses goes
       // there with no FlowL7 and no FlowMeta: on web-1m, 36 k flows' objects and strings (kept
       // until the flow's end, so promoted) cost the JS thread ~40 ms for nothing it reads.
-      const k = this.nat?.key;
+      const k = this.natKey;
       if (
-        k !== undefined &&
+        this.nat !== null &&
         this.flowKey !== null &&
         len > 0 &&
         this.flowAt(slot) === undefined &&
@@ -519,23 +525,31 @@ export class L7Processor {
    */
   private natOpen(f: FlowL7, kind: number): boolean {
     // The FlowMeta's text, not the engine's numbers now: the flow's rows name its sides as then.
-    const k = this.nat!.key;
-    if (!keyFromMeta(f.meta, k)) return false;
-    const id = this.natOpenKey(f.swapped, kind);
-    if (id < 0) return false;
-    f.nat = id;
+    if (!keyFromMeta(f.meta, this.natKey)) return false;
+    f.nat = this.natOpenKey(f.swapped, kind);
     if (this.slotFits(f.slot)) this.slotNat[f.slot] = natCode(f);
     return true;
   }
 
   /**
-   * Opens the flow whose numbers are in the native path's key (its sides exchanged first when
-   * `swapped`): its id there, or -1 for numbers the native path refuses.
+   * Opens the flow whose numbers are in `natKey` (its sides exchanged first when `swapped`) on
+   * the native path: queued with its segments, as two records; its id there.
    */
   private natOpenKey(swapped: number, kind: number): number {
-    const nat = this.nat!;
-    if (swapped !== 0) swapKey(nat.key);
-    return nat.open(kind);
+    const k = this.natKey;
+    if (swapped !== 0) swapKey(k);
+    const id = this.natFree.length > 0 ? this.natFree.pop()! : this.natNextId++;
+    if (this.natQueued > SEG_BATCH - 2) this.natSegs();
+    const a = this.nargs;
+    const i = this.natQueued * SEG_ARGS;
+    a[i] = id;
+    a[i + 1] = SEG_OPEN;
+    a[i + 2] = kind;
+    for (let j = 0; j < KEY.clientPort; j++) a[i + 3 + j] = k[j]!;
+    a[i + 15] = k[KEY.clientPort]! * 65536 + k[KEY.serverPort]!;
+    this.natQueued += 2;
+    if (this.natQueued === SEG_BATCH) this.natSegs();
+    return id;
   }
 
   /** In-order processing of one segment: drop what was already seen, note what was lost. */
@@ -704,11 +718,10 @@ export class L7Processor {
    */
   private openNative(slot: number, dir: number, found: number): boolean {
     const spec = this.specs[found >> 2]!;
-    const kind = nativeKind(spec, this.nat!.key[KEY.proto] === 17);
+    const kind = nativeKind(spec, this.natKey[KEY.proto] === 17);
     if (kind < 0 || !this.slotFits(slot)) return false;
     const swapped = (found & 3) === 1 ? dir : dir ^ 1;
     const id = this.natOpenKey(swapped, kind);
-    if (id < 0) return false;
     this.detected(slot, spec, found >> 2);
     this.slotNat[slot] = id * 2 + swapped + 1;
     this.slotSeq[slot] = this.flowSeq++;
@@ -1023,6 +1036,8 @@ export class L7Processor {
     a[i] = id;
     a[i + 1] = SEG_END;
     a[i + 6] = tsMicros;
+    // Free for the next opening: the C runs this end before it.
+    this.natFree.push(id);
     if (++this.natQueued === SEG_BATCH) this.natSegs();
   }
 

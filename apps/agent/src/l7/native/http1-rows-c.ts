@@ -52,8 +52,12 @@ export const HTTP1_ROWS_C = String.raw`
 #define FP_WFAILS 8
 /* segs(): numbers per segment in args, and segments per call at most. */
 #define FP_SEG_ARGS 8
-/* segs(): a queued flow end has this in its direction's place (SEG_END in http1-rows.ts). */
+/* segs(): a queued flow end has this in its direction's place (SEG_END in http1-rows.ts), a
+   flow's opening FP_SEG_OPEN (SEG_OPEN, two records: see fp_open_one). */
 #define FP_SEG_END 2
+#define FP_SEG_OPEN 3
+/* Flow ids (the JS's, dense from 0) at most. */
+#define FP_MAX_FLOW_ID (1 << 24)
 #define FP_SEG_BATCH 256
 #define FP_WAKE (32u << 10)
 /* The row thread, out of commands within FP_BUSY_NS of its last ones, sleeps FP_POLL_NS on its
@@ -244,24 +248,21 @@ typedef struct {
   const uint8_t *pin_lo[FP_MAX_PINS], *pin_hi[FP_MAX_PINS];
   napi_ref pin_ref[FP_MAX_PINS];
   int npin;
-  /* the JS thread's flow ids (the thread's flows array follows them) */
-  int *m_free;
-  int m_nfree, m_cap, m_next;
-  /* open()'s numbers (FP_KEY_* below), and the metrics' server ids (fp_server_id) */
-  double *key;
+  /* flow ids opened so far are below m_next (the thread's flows array follows them) */
+  int m_next;
+  /* the metrics' server ids (fp_server_id), and flows not opened for want of memory */
   fp_srv_key_t *srv_keys;
   uint32_t srv_cap, srv_used, srv_seq;
+  double open_failed;
   napi_ref seg_ref;
   /* wchunk()'s copies, each free once 'tail' reaches its free_at */
   uint8_t *wslot[FP_WSLOTS];
   uint64_t wslot_free_at[FP_WSLOTS];
   /* The rest is the row thread's (or, without one, the JS thread's), except the ring's atomics. */
-  _Alignas(64) napi_ref sink_l7, sink_am, out_ref, am_xfer_ref, args_ref, key_ref;
+  _Alignas(64) napi_ref sink_l7, sink_am, out_ref, am_xfer_ref, args_ref;
   uint8_t *am_xfer;
   fp_flow_t **flows;
   int nflows, flows_cap;
-  int *free_ids;
-  int nfree;
   fp_flow_t *pool[FP_POOL_MAX];
   int npool;
   fp_flow_t *lhead, *ltail;
@@ -1610,9 +1611,9 @@ static int fp_arg_str(napi_env env, napi_value v, char *buf, size_t cap) {
 
 /* ---- a flow's strings from its numbers (open()) ------------------------------------------ */
 
-/* open()'s numbers in 'key' (NativeRows.key): the flow id's decimal digits above and below the
-   last nine, the IP version and protocol, client and server address words (an IPv4 address in
-   the first) and ports, as the rows name the two sides. */
+/* A flow's numbers (KEY in flow-key.ts): the flow id's decimal digits above and below the last
+   nine, the IP version and protocol, client and server address words (an IPv4 address in the
+   first) and ports, as the rows name the two sides. */
 enum { FP_KEY_ID_HI, FP_KEY_ID_LO, FP_KEY_VER, FP_KEY_PROTO, FP_KEY_CIP, FP_KEY_SIP = FP_KEY_CIP + 4,
        FP_KEY_CPORT = FP_KEY_SIP + 4, FP_KEY_SPORT, FP_KEY_N };
 
@@ -1902,9 +1903,6 @@ static int fp_flows_fit(fp_l7_t *s, int id) {
   if (fl == NULL) return 0;
   memset(fl + s->flows_cap, 0, sizeof(fp_flow_t *) * (size_t)(cap - s->flows_cap));
   s->flows = fl;
-  int *fr = realloc(s->free_ids, sizeof(int) * (size_t)cap);
-  if (fr == NULL) return 0;
-  s->free_ids = fr;
   s->flows_cap = cap;
   return 1;
 }
@@ -1981,7 +1979,6 @@ static void fp_flow_end(fp_l7_t *s, int id, int64_t ts) {
   fp_expire(s, f, ts, 1);
   fp_unlist(s, f);
   s->flows[id] = NULL;
-  if (!s->threaded) s->free_ids[s->nfree++] = id;
   fp_flow_release(s, f);
 }
 
@@ -2183,24 +2180,93 @@ static void fp_end_one(fp_l7_t *s, double id, double ts) {
   }
   if (!(id >= 0 && id < s->m_next)) return;
   fp_cmd_simple(s, FP_OP_END, (int32_t)id, (int64_t)ts);
-  s->m_free[s->m_nfree++] = (int)id;
+}
+
+/* A flow's opening, queued in two records (SEG_OPEN in http1-rows.ts): g[0] its id (the JS's,
+   free again once its end is queued), g[1] FP_SEG_OPEN, g[2] its kind (FP_KIND_*), g[3..15]
+   its numbers in FP_KEY_* order with the two ports as client * 65536 + server. Its strings and
+   the metrics' server id are made here, its fixed row bytes once (fp_flow_new). Numbers that
+   are not a flow's, or no memory, leave it unopened: its segments are then dropped. */
+static void fp_open_one(fp_l7_t *s, const double *g) {
+  double k[FP_KEY_N], ports = g[15];
+  memcpy(k, g + 3, sizeof(double) * FP_KEY_CPORT);
+  k[FP_KEY_CPORT] = ports >= 0 && ports < 4294967296.0 ? (double)((uint32_t)ports >> 16) : -1;
+  k[FP_KEY_SPORT] = ports >= 0 && ports < 4294967296.0 ? (double)((uint32_t)ports & 0xffff) : -1;
+  double id_d = g[0], kind_d = g[2];
+  char fid[32], cip[64], sip[64];
+  uint32_t cw[4], sw[4];
+  double ver_d = k[FP_KEY_VER], proto_d = k[FP_KEY_PROTO];
+  int nf = fp_flow_id_text(fid, k[FP_KEY_ID_HI], k[FP_KEY_ID_LO]);
+  if (nf < 0 || !fp_key_words(k, FP_KEY_CIP, cw) || !fp_key_words(k, FP_KEY_SIP, sw) || !(ver_d >= 0 && ver_d <= 255) ||
+      !(proto_d >= 0 && proto_d <= 255) || k[FP_KEY_CPORT] < 0 || !(id_d >= 0 && id_d < FP_MAX_FLOW_ID)) {
+    s->open_failed++;
+    return;
+  }
+  int32_t id = (int32_t)id_d, kind = (int32_t)kind_d;
+  kind = kind == FP_KIND_DNS || kind == FP_KIND_REDIS || kind == FP_KIND_PG ? kind : FP_KIND_HTTP;
+  int ver = (int)ver_d;
+  int32_t proto = (int32_t)proto_d, cport = (int32_t)k[FP_KEY_CPORT], sport = (int32_t)k[FP_KEY_SPORT];
+  /* Words the text does not show are not the server's either (its id is keyed on them). */
+  for (int i = ver == 4 ? 1 : ver == 6 ? 4 : 0; i < 4; i++) cw[i] = sw[i] = 0;
+  int nc = fp_ip_text(cip, ver, cw), ns = fp_ip_text(sip, ver, sw);
+  uint32_t srv = fp_server_id(s, ver, sw, sport, kind);
+  if (srv == UINT32_MAX) {
+    s->open_failed++;
+    return;
+  }
+  if (s->threaded) {
+    /* The thread runs the END of an id's last flow before this OPEN (the ring keeps their order). */
+    uint32_t size = (uint32_t)((sizeof(fp_cmd_open_t) + (size_t)(nf + nc + ns) + 7) & ~(size_t)7);
+    fp_cmd_open_t *c = (fp_cmd_open_t *)fp_cmd_room(s, size);
+    char *str = (char *)(c + 1);
+    c->size = size;
+    c->op = FP_OP_OPEN;
+    c->id = id;
+    c->nf = nf;
+    c->nc = nc;
+    c->ns = ns;
+    c->cport = cport;
+    c->sport = sport;
+    c->proto = proto;
+    c->kind = kind;
+    c->srv = srv;
+    memcpy(str, fid, (size_t)nf);
+    memcpy(str + nf, cip, (size_t)nc);
+    memcpy(str + nf + nc, sip, (size_t)ns);
+    s->phead += size;
+    if (id >= s->m_next) s->m_next = id + 1;
+    return;
+  }
+  if (!fp_flows_fit(s, id)) {
+    s->open_failed++;
+    return;
+  }
+  if (id >= s->nflows) s->nflows = id + 1;
+  if (s->flows[id] != NULL) fp_flow_end(s, id, 0);
+  s->flows[id] = fp_flow_new(s, fid, nf, cip, nc, cport, sip, ns, sport, proto, srv, kind);
+  if (s->flows[id] == NULL) s->open_failed++;
 }
 
 /* One payload segment of the buf() array; g[0..6] = flow id, direction (already oriented),
    offset, captured length, wire length, TCP sequence, timestamp (µs). Or a flow's end
    (FP_SEG_END in g[1]). */
-static void fp_seg_one(fp_l7_t *s, const double *g) {
+static int fp_seg_one(fp_l7_t *s, const double *g, int32_t left) {
   if (g[1] == FP_SEG_END) {
     fp_end_one(s, g[0], g[6]);
-    return;
+    return 1;
+  }
+  if (g[1] == FP_SEG_OPEN) {
+    if (left < 2) return 1;
+    fp_open_one(s, g);
+    return 2;
   }
   const uint8_t *data = s->seg_data;
   size_t blen = s->seg_len;
   int32_t off = (int32_t)g[2], len = (int32_t)g[3], wire = (int32_t)g[4];
-  if (data == NULL || off < 0 || len < 0 || (size_t)off + (size_t)len > blen || wire < len) return;
+  if (data == NULL || off < 0 || len < 0 || (size_t)off + (size_t)len > blen || wire < len) return 1;
   if (s->threaded) {
     int32_t id = (int32_t)g[0];
-    if (id < 0 || id >= s->m_next) return;
+    if (id < 0 || id >= s->m_next) return 1;
     /* Not in a pinned block: the bytes are copied, with the one after them when there is one
        (the method check looks at it, as the JS does in the whole array). */
     int32_t copy = s->seg_stable ? 0 : ((size_t)off + (size_t)len < blen ? len + 1 : len);
@@ -2226,16 +2292,17 @@ static void fp_seg_one(fp_l7_t *s, const double *g) {
     }
     /* Enqueued; segs() publishes the batch. */
     s->phead += size;
-    return;
+    return 1;
   }
   fp_flow_t *f = fp_flow_of(s, g[0]);
-  if (f == NULL) return;
+  if (f == NULL) return 1;
   fp_on_payload(s, f, (int)g[1] & 1, data, off, len, wire, (int32_t)blen, (uint32_t)(int64_t)g[5], (int64_t)g[6]);
   if (s->am_out.len >= FP_FLUSH_AT) fp_drain_am(s);
+  return 1;
 }
 
-/* segs(n): the first n segments and flow ends queued in args (FP_SEG_ARGS numbers each, see
-   fp_seg_one), in order; one call for a batch, since the call itself costs as much as enqueueing
+/* segs(n): the first n records queued in args (FP_SEG_ARGS numbers each: segments, flow ends and
+   openings, see fp_seg_one), in order; one call for a batch, since the call itself costs as much as enqueueing
    one. */
 static napi_value fp_js_segs(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -2245,92 +2312,9 @@ static napi_value fp_js_segs(napi_env env, napi_callback_info info) {
   if (argc < 1 || napi_get_value_int32(env, a[0], &n) != napi_ok) return NULL;
   if (n > FP_SEG_BATCH) n = FP_SEG_BATCH;
   uint64_t h0 = s->phead;
-  for (int32_t i = 0; i < n; i++) fp_seg_one(s, s->args + (size_t)i * FP_SEG_ARGS);
+  for (int32_t i = 0; i < n;) i += fp_seg_one(s, s->args + (size_t)i * FP_SEG_ARGS, n - i);
   if (s->phead != h0) fp_publish(s);
   return NULL;
-}
-
-/* open(kind) -> flow id, for the flow whose numbers are in 'key' (FP_KEY_*): its strings and
-   the metrics' server id are made here, its fixed row bytes once per flow (fp_flow_new); kind
-   FP_KIND_* (HTTP/1 for another). -1 for numbers that are not a flow's (the JS keeps the flow). */
-static napi_value fp_js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1], res;
-  fp_l7_t *s = fp_self(env, info, &argc, a);
-  int32_t kind = FP_KIND_HTTP;
-  if (argc >= 1) napi_get_value_int32(env, a[0], &kind);
-  kind = kind == FP_KIND_DNS || kind == FP_KIND_REDIS || kind == FP_KIND_PG ? kind : FP_KIND_HTTP;
-  const double *k = s->key;
-  char fid[32], cip[64], sip[64];
-  uint32_t cw[4], sw[4];
-  double ver_d = k[FP_KEY_VER], proto_d = k[FP_KEY_PROTO], cport_d = k[FP_KEY_CPORT], sport_d = k[FP_KEY_SPORT];
-  int nf = fp_flow_id_text(fid, k[FP_KEY_ID_HI], k[FP_KEY_ID_LO]);
-  if (nf < 0 || !fp_key_words(k, FP_KEY_CIP, cw) || !fp_key_words(k, FP_KEY_SIP, sw) || !(ver_d >= 0 && ver_d <= 255) ||
-      !(proto_d >= 0 && proto_d <= 255) || !(cport_d >= 0 && cport_d <= 65535) || !(sport_d >= 0 && sport_d <= 65535)) {
-    napi_create_int32(env, -1, &res);
-    return res;
-  }
-  int ver = (int)ver_d;
-  int32_t proto = (int32_t)proto_d, cport = (int32_t)cport_d, sport = (int32_t)sport_d;
-  /* Words the text does not show are not the server's either (its id is keyed on them). */
-  for (int i = ver == 4 ? 1 : ver == 6 ? 4 : 0; i < 4; i++) cw[i] = sw[i] = 0;
-  int nc = fp_ip_text(cip, ver, cw), ns = fp_ip_text(sip, ver, sw);
-  uint32_t srv = fp_server_id(s, ver, sw, sport, kind);
-  if (srv == UINT32_MAX) {
-    napi_throw_error(env, NULL, "http1-rows: cannot open a flow (out of memory)");
-    return NULL;
-  }
-  int id = -1;
-  if (s->threaded) {
-    /* Ids are this thread's: an ended flow's id is reused at once (the thread runs the END
-       before the OPEN that follows it in the ring). */
-    if (s->m_nfree > 0) id = s->m_free[--s->m_nfree];
-    else {
-      if (s->m_next == s->m_cap) {
-        int cap = s->m_cap ? s->m_cap * 2 : 1024;
-        int *fr = realloc(s->m_free, sizeof(int) * (size_t)cap);
-        if (fr) {
-          s->m_free = fr;
-          s->m_cap = cap;
-        }
-      }
-      if (s->m_next < s->m_cap) id = s->m_next++;
-    }
-    if (id >= 0) {
-      uint32_t size = (uint32_t)((sizeof(fp_cmd_open_t) + (size_t)(nf + nc + ns) + 7) & ~(size_t)7);
-      fp_cmd_open_t *c = (fp_cmd_open_t *)fp_cmd_room(s, size);
-      char *str = (char *)(c + 1);
-      c->size = size;
-      c->op = FP_OP_OPEN;
-      c->id = id;
-      c->nf = nf;
-      c->nc = nc;
-      c->ns = ns;
-      c->cport = cport;
-      c->sport = sport;
-      c->proto = proto;
-      c->kind = kind;
-      c->srv = srv;
-      memcpy(str, fid, (size_t)nf);
-      memcpy(str + nf, cip, (size_t)nc);
-      memcpy(str + nf + nc, sip, (size_t)ns);
-      fp_cmd_publish(s, size);
-    }
-  } else {
-    fp_flow_t *f = fp_flow_new(s, fid, nf, cip, nc, cport, sip, ns, sport, proto, srv, kind);
-    if (f != NULL) {
-      if (s->nfree > 0) id = s->free_ids[--s->nfree];
-      else if (fp_flows_fit(s, s->nflows)) id = s->nflows++;
-      if (id < 0) fp_flow_free(f);
-      else s->flows[id] = f;
-    }
-  }
-  if (id < 0) {
-    napi_throw_error(env, NULL, "http1-rows: cannot open a flow (out of memory)");
-    return NULL;
-  }
-  napi_create_int32(env, id, &res);
-  return res;
 }
 
 /* tick(now): request timeouts and finished metric seconds. */
@@ -2606,6 +2590,7 @@ static napi_value fp_js_stats(napi_env env, napi_callback_info info) {
   void *data;
   napi_create_arraybuffer(env, sizeof(double) * 20, &data, &ab);
   memcpy(data, s->st, sizeof(double) * 20);
+  ((double *)data)[S_FLOWS_FAILED] += s->open_failed;
   napi_create_typedarray(env, napi_float64_array, 20, ab, 0, &arr);
   return arr;
 }
@@ -2624,7 +2609,6 @@ static void fp_l7_finalize(napi_env env, void *data, void *hint) {
     pthread_cond_destroy(&s->cv_prod);
     fp_dio_close(s);
     free(s->ring);
-    free(s->m_free);
     for (int i = 0; i < FP_WSLOTS; i++) free(s->wslot[i]);
   }
   for (int i = 0; i < s->npin; i++)
@@ -2633,7 +2617,6 @@ static void fp_l7_finalize(napi_env env, void *data, void *hint) {
     if (s->flows[i]) fp_flow_free(s->flows[i]);
   for (int i = 0; i < s->npool; i++) fp_flow_free(s->pool[i]);
   free(s->flows);
-  free(s->free_ids);
   free(s->srv_keys);
   free(s->am_out.p);
   free(s->ids);
@@ -2643,7 +2626,6 @@ static void fp_l7_finalize(napi_env env, void *data, void *hint) {
   napi_delete_reference(env, s->out_ref);
   napi_delete_reference(env, s->am_xfer_ref);
   napi_delete_reference(env, s->args_ref);
-  napi_delete_reference(env, s->key_ref);
   if (s->seg_ref) napi_delete_reference(env, s->seg_ref);
   free(s);
 }
@@ -2752,18 +2734,11 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
   napi_create_typedarray(env, napi_float64_array, FP_SEG_ARGS * FP_SEG_BATCH, ab, 0, &args);
   napi_create_reference(env, args, 1, &s->args_ref);
   napi_set_named_property(env, obj, "args", args);
-  napi_value keys;
-  if (napi_create_arraybuffer(env, sizeof(double) * FP_KEY_N, &p, &ab) != napi_ok) return NULL;
-  s->key = p;
-  napi_create_typedarray(env, napi_float64_array, FP_KEY_N, ab, 0, &keys);
-  napi_create_reference(env, keys, 1, &s->key_ref);
-  napi_set_named_property(env, obj, "key", keys);
 #define FP_FN(name, cb)                                          \
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, s, &fn); \
   napi_set_named_property(env, obj, name, fn);
   FP_FN("buf", fp_js_buf);
   FP_FN("segs", fp_js_segs);
-  FP_FN("open", fp_js_open);
   FP_FN("tick", fp_js_tick);
   FP_FN("flush", fp_js_flush);
   FP_FN("stats", fp_js_stats);

@@ -62,7 +62,12 @@ export interface NativeRowsConfig {
 export interface NativeRows {
   /**
    * segs()'s numbers, SEG_ARGS per segment: flow id, direction (oriented), offset, length, wire
-   * length, TCP seq, µs. A flow's end: flow id, SEG_END, and its µs in the seventh place.
+   * length, TCP seq, µs. A flow's end: flow id, SEG_END, and its µs in the seventh place. A
+   * flow's opening, in two records: its id (the caller's: dense from 0, free again once its end
+   * is queued), SEG_OPEN, its kind (NATIVE_*), then its numbers in KEY order (../flow-key.ts)
+   * with the two ports as client * 65536 + server; the C makes the flow's strings (as
+   * FlowIdText.of and ipText do), its fixed row bytes and its server's id for the metrics
+   * (unique per server address, port and kind, never reused).
    */
   args: Float64Array;
   /**
@@ -70,20 +75,8 @@ export interface NativeRows {
    * a pinned block, whose segments may be queued for a later segs(); else pass each at once.
    */
   buf(b: Uint8Array): boolean;
-  /** The first n (<= SEG_BATCH) segments (from the buf() array) and flow ends in args, in order. */
+  /** The first n (<= SEG_BATCH) records in args (segments of the buf() array, flow ends and openings), in order. */
   segs(n: number): void;
-  /**
-   * A flow, whose numbers are in `key` (../flow-key.ts: its id, version, protocol, client and
-   * server as the rows name them): its native id, or -1 for numbers that are not a flow's. The
-   * C makes the flow's strings (as FlowIdText.of and ipText do), its fixed row bytes and its
-   * server's id for the metrics (unique per server address, port and kind, never reused).
-   */
-  open(
-    /** NATIVE_HTTP (the default), NATIVE_DNS, NATIVE_REDIS or NATIVE_PG. */
-    kind?: number,
-  ): number;
-  /** open()'s numbers (KEY in ../flow-key.ts). */
-  key: Float64Array;
   tick(nowMicros: number): void;
   flush(): void;
   /** Counters, see STAT below (own-thread mode: once the thread has run everything). */
@@ -118,6 +111,8 @@ export const SEG_BATCH = 256;
  * ~30 segments a call on web-1m instead of up to SEG_BATCH, and cost two calls a flow.
  */
 export const SEG_END = 2;
+/** In a segs() record's direction place: a flow's opening (FP_SEG_OPEN in the C), two records long. */
+export const SEG_OPEN = 3;
 /** open()'s kinds (FP_KIND_* in the C): an HTTP/1 flow, a DNS-over-UDP flow, a Redis flow, a PostgreSQL flow. */
 export const NATIVE_HTTP = 0;
 export const NATIVE_DNS = 1;
