@@ -999,7 +999,9 @@ export class L7Processor {
       const v = this.slotNat[slot]!;
       if (v !== 0) {
         this.slotNat[slot] = 0;
-        this.bySlot[slot] = undefined;
+        // Only a flow detected after its first payload has a FlowL7 (openNative): a store past
+        // the array's end would grow it, with holes.
+        if (slot < this.bySlot.length) this.bySlot[slot] = undefined;
         this.live--;
         this.natEnd((v - 1) >> 1, tsMicros);
         return;
