@@ -359,6 +359,7 @@ static void fp_write_all(fp_l7_t *s, int fd, const uint8_t *p, size_t n) {
 
 static void *fp_dio_main(void *arg) {
   fp_dio_w_t *w = arg;
+  pthread_setname_np(pthread_self(), "fp-l7-direct");
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (w->qh == w->qt && !w->stop) pthread_cond_wait(&w->cv_job, &w->mu);
@@ -2066,6 +2067,8 @@ static void fp_run_cmd(fp_l7_t *s, const fp_cmd_t *c) {
    thread has a backlog for it, waits for it, or 20 ms pass. */
 static void *fp_thread_main(void *arg) {
   fp_l7_t *s = arg;
+  /* Named for perf, top and /proc (15 characters at most). */
+  pthread_setname_np(pthread_self(), "fp-l7-rows");
   uint64_t t = 0, cap = s->ring_cap;
   const uint8_t *ring = s->ring;
   struct timespec busy = {0, 0};
@@ -2391,6 +2394,7 @@ static void fp_region_free(napi_env env, void *data, void *hint) {
 
 static void *fp_region_populate(void *arg) {
   fp_region_t *r = arg;
+  pthread_setname_np(pthread_self(), "fp-l7-blocks");
   madvise(r->p + FP_REGION_NOW, r->bytes - FP_REGION_NOW, MADV_POPULATE_WRITE);
   return NULL;
 }
