@@ -262,9 +262,14 @@ export class L7Processor {
   private readonly nargs: Float64Array = new Float64Array(SEG_ARGS);
   /** A flow's numbers for its opening on the native path (KEY in flow-key.ts). */
   private readonly natKey = new Float64Array(KEY.size);
-  /** Native flow ids: free ones (their flows' ends queued), and the next never used. */
-  private readonly natFree: number[] = [];
-  private natNextId = 0;
+  /**
+   * Native flow ids free for an opening (their flows' ends queued), a stack of natFreeN: every id
+   * below natIds.length is in it or in use. Never empty at an opening (natMoreIds first), so the
+   * optimized opening has one path: a branch for the first reuse, never taken while V8 learned,
+   * deoptimized it (and openNative, which inlines it) on web-1m.
+   */
+  private natIds = new Int32Array(0);
+  private natFreeN = 0;
   /** The array the native path was last given (segments of the same array skip that call). */
   private natBuf: Uint8Array | null = null;
   /**
@@ -509,6 +514,14 @@ export class L7Processor {
     if (++this.natQueued === SEG_BATCH || !this.natStable) this.natSegs();
   }
 
+  /** Twice the native flow ids (all in use): the new ones free, lowest on top. */
+  private natMoreIds(): void {
+    const n = this.natIds.length;
+    const more = new Int32Array(Math.max(1024, n * 2));
+    for (let id = more.length - 1; id >= n; id--) more[this.natFreeN++] = id;
+    this.natIds = more;
+  }
+
   /** Hands the queued segments to the native path: before any other call to it, which may depend on them. */
   private natSegs(): void {
     const n = this.natQueued;
@@ -538,7 +551,8 @@ export class L7Processor {
   private natOpenKey(swapped: number, kind: number): number {
     const k = this.natKey;
     if (swapped !== 0) swapKey(k);
-    const id = this.natFree.length > 0 ? this.natFree.pop()! : this.natNextId++;
+    if (this.natFreeN === 0) this.natMoreIds();
+    const id = this.natIds[--this.natFreeN]!;
     if (this.natQueued > SEG_BATCH - 2) this.natSegs();
     const a = this.nargs;
     const i = this.natQueued * SEG_ARGS;
@@ -1039,7 +1053,7 @@ export class L7Processor {
     a[i + 1] = SEG_END;
     a[i + 6] = tsMicros;
     // Free for the next opening: the C runs this end before it.
-    this.natFree.push(id);
+    this.natIds[this.natFreeN++] = id;
     if (++this.natQueued === SEG_BATCH) this.natSegs();
   }
 
