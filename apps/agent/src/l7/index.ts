@@ -5,16 +5,16 @@
  * ```ts
  * // FlowEngine constructor (opts gain l7?: L7ProcessorOptions minus describeFlow):
  * this.l7 = opts.l7 ? createL7Processor({ ...opts.l7, orgId, agentId,
- *   describeFlow: (f) => this.describeFlow(f) }) : null;   // called ONCE per flow, first payload
+ *   describeFlow: (f) => this.describeFlow(f),   // called once per flow kept in JS, first payload
+ *   flowKey: (f, k) => this.flowKey(f, k) }) : null;   // the same as numbers, for native flows
  * // describeFlow(f): { flowId: <the L4 row's flow_id>, clientIp, clientPort, serverIp,
  * //   serverPort, ipProtocol } — the same client/server choice emit() makes (cdir).
  * // packet(): remember the frame before afterDecode():
  * this.frameBuf = buf; this.frameEnd = off + capLen;
- * // update(), after account()/tcpPacket(), for TCP/UDP packets that carry payload:
- * if (this.l7 && m.payloadLen > 0 && m.laterFragment === 0 && (proto === 6 || proto === 17))
- *   this.l7.onPayload(f, dir === this.cdir[f] ? 0 : 1, this.frameBuf, m.payloadOffset,
- *     Math.max(0, Math.min(m.payloadLen, this.frameEnd - m.payloadOffset)), m.payloadLen,
- *     proto === 6 ? m.seq : 0, this.now);
+ * // update(), after account()/tcpPacket(), for packets that carry payload (onPacket keeps the
+ * // TCP/UDP payload of a first or only fragment and calls onPayload, or queues a native flow's):
+ * if (m.payloadLen > 0 && this.l7On)
+ *   this.l7.onPacket(f, dir === this.cdir[f] ? 0 : 1, m, this.frameBuf, this.frameEnd, this.now);
  * // close(f), before table.remove(f) (every removal goes through it; NOT on minute reports):
  * //   row.l7_protocol = this.l7.protocolOf(f) (in emit), then this.l7?.onFlowEnd(f, this.now);
  * // tick(now): this.l7?.tick(now);      flush(): after closing flows, this.l7?.flush(this.now);
