@@ -136,4 +136,39 @@ describe("reads stay within the window", () => {
       ["GET", "ok", "RST_STREAM 8"],
     ]);
   });
+
+  it("Kafka: a request too short for its header is skipped, not completed with the next one's bytes", () => {
+    const h = harness({ serverPort: 9092 });
+    // Metadata v1 requests, client id "c", no topics (-1).
+    const req = (corr: number) => {
+      const body = Buffer.concat([be16(3), be16(1), be32(corr), be16(1), Buffer.from("c"), hex("ffffffff")]);
+      return Buffer.concat([be32(body.length), body]);
+    };
+    const resp = (corr: number) => Buffer.concat([be32(8), be32(corr), be32(0)]);
+    // Between the two, a "request" of size 6 (api 3, version 1, two bytes): its correlation id
+    // would have taken the next request's first two bytes.
+    h.send(0, Buffer.concat([req(1), be32(6), be16(3), be16(1), hex("0000"), req(2)]));
+    h.send(1, Buffer.concat([resp(1), resp(2)]));
+    h.l7.flush(h.now);
+    expect(h.rows.map((r) => [r.request_type, r.response_status])).toEqual([
+      ["Metadata", "ok"],
+      ["Metadata", "ok"],
+    ]);
+  });
+
+  it("TLS: an alert record under 2 bytes reads no description past itself", () => {
+    const h = harness({ serverPort: 443 });
+    const body = Buffer.concat([hex("0303"), Buffer.alloc(32), hex("00 0002 1301 01 00")]);
+    const ch = Buffer.concat([hex("01 00"), be16(body.length), body]);
+    h.send(0, Buffer.concat([hex("16 0301"), be16(ch.length), ch]));
+    const sh = Buffer.concat([hex("0303"), Buffer.alloc(32), hex("00 1301 00 0006 002b 0002 0304")]);
+    const shs = Buffer.concat([hex("02 00"), be16(sh.length), sh]);
+    const rec = Buffer.concat([hex("16 0303"), be16(shs.length), shs]);
+    // A 1-byte alert, then the ServerHello: its first byte (22) was read as the description.
+    h.send(1, Buffer.concat([hex("15 0303 0001 02"), rec]));
+    h.l7.flush(h.now);
+    expect(h.rows.map((r) => [r.request_type, r.response_status, r.response_code])).toEqual([
+      ["ClientHello", "ok", 0],
+    ]);
+  });
 });

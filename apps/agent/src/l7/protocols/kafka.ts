@@ -108,6 +108,9 @@ class KafkaParser implements L7Parser {
       ctx.response({ key: corr, status: "ok", length: size });
       return 4 + size;
     }
+    // Too short for a request header (api key, version, correlation id): skipped whole, without
+    // reading the next message's bytes as its own.
+    if (size < 8) return end - off < 4 + size ? 0 : 4 + size;
     if (end - off < 12) return 0;
     const api = u16(b, off + 4);
     const ver = u16(b, off + 6);

@@ -102,7 +102,8 @@ class TlsParser implements L7Parser {
         const h = hello(b, body, hend, false);
         ctx.response({ version: h ? (VERSIONS[h.version] ?? "") : "", status: "ok", length: 5 + len });
       }
-    } else if (type === 21 && end - off >= 7 && dir === 1 && !this.helloSeen[1]) {
+    } else if (type === 21 && len >= 2 && end - off >= 7 && dir === 1 && !this.helloSeen[1]) {
+      // (An alert is two bytes, level and description: a shorter record has no description.)
       // A fatal alert instead of a ServerHello: the handshake failed.
       const desc = b[off + 6]!;
       this.helloSeen[1] = true;
