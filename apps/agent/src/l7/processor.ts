@@ -153,6 +153,9 @@ L7_TRANSPORT[17] = 1;
 const FAILED = -2;
 /** findProtocol's answer when no detector accepts the payload. */
 const NOT_DETECTED = -1;
+/** natFirst's answers besides findProtocol's: it did not look, or the flow went native. */
+const NOT_TRIED = -3;
+const OPENED = -4;
 const UNDETECTED = -1;
 
 /**
@@ -376,15 +379,21 @@ export class L7Processor {
     const avail = frameEnd - off;
     const len = avail <= 0 ? 0 : avail < wire ? avail : wire;
     const seq = proto === 6 ? m.seq : 0;
-    // A native flow's segment goes to its queue here: onPayload's first test, without the call.
+    // A native flow's segment goes to its queue here, and a flow's first one opens it there:
+    // onPayload's work without its call (and on an HTTP-heavy capture `payload`, the JS path's,
+    // is never called, so never compiled).
     if (slot < this.slotNat.length) {
       const v = this.slotNat[slot]!;
       if (v !== 0) {
         this.natSeg(v, dir, buf, off, len, wire, seq, tsMicros);
         return;
       }
+      const found = this.natFirst(slot, dir, buf, off, len);
+      if (found === OPENED) this.natSeg(this.slotNat[slot]!, dir, buf, off, len, wire, seq, tsMicros);
+      else this.payload(slot, dir, buf, off, len, wire, seq, tsMicros, found);
+      return;
     }
-    this.onPayload(slot, dir, buf, off, len, wire, seq, tsMicros);
+    this.payload(slot, dir, buf, off, len, wire, seq, tsMicros, NOT_TRIED);
   }
 
   /**
@@ -402,39 +411,59 @@ export class L7Processor {
     tcpSeq: number,
     tsMicros: number,
   ): void {
-    // findProtocol's answer when the first payload of a flow not seen yet was looked at here.
-    let found: number | undefined;
+    let found = NOT_TRIED;
     if (slot < this.slotNat.length) {
       const v = this.slotNat[slot]!;
       if (v !== 0) {
         this.natSeg(v, dir, buf, off, len, wireLen, tcpSeq, tsMicros);
         return;
       }
-      // A flow not seen yet whose first payload tells a protocol the native path parses goes
-      // there with no FlowL7 and no FlowMeta: on web-1m, 36 k flows' objects and strings (kept
-      // until the flow's end, so promoted) cost the JS thread ~40 ms for nothing it reads.
-      const k = this.natKey;
-      if (
-        this.nat !== null &&
-        this.flowKey !== null &&
-        len > 0 &&
-        this.flowAt(slot) === undefined &&
-        this.flowKey(slot, k)
-      ) {
-        found = this.findProtocol(
-          k[KEY.serverPort]!,
-          k[KEY.clientPort]!,
-          k[KEY.proto] === 17,
-          buf,
-          off,
-          off + len,
-        );
-        if (found >= 0 && this.openNative(slot, dir, found)) {
-          this.natSeg(this.slotNat[slot]!, dir, buf, off, len, wireLen, tcpSeq, tsMicros);
-          return;
-        }
+      found = this.natFirst(slot, dir, buf, off, len);
+      if (found === OPENED) {
+        this.natSeg(this.slotNat[slot]!, dir, buf, off, len, wireLen, tcpSeq, tsMicros);
+        return;
       }
     }
+    this.payload(slot, dir, buf, off, len, wireLen, tcpSeq, tsMicros, found);
+  }
+
+  /**
+   * A flow not seen yet (in a slot of slotNat, not native yet) whose first payload tells a
+   * protocol the native path parses goes there with no FlowL7 and no FlowMeta: on web-1m, 36 k
+   * flows' objects and strings (kept until the flow's end, so promoted) cost the JS thread ~40
+   * ms for nothing it reads. OPENED when it went; else findProtocol's answer, or NOT_TRIED.
+   */
+  private natFirst(slot: number, dir: number, buf: Uint8Array, off: number, len: number): number {
+    const k = this.natKey;
+    if (this.nat === null || this.flowKey === null || len <= 0 || this.flowAt(slot) !== undefined)
+      return NOT_TRIED;
+    if (!this.flowKey(slot, k)) return NOT_TRIED;
+    const found = this.findProtocol(
+      k[KEY.serverPort]!,
+      k[KEY.clientPort]!,
+      k[KEY.proto] === 17,
+      buf,
+      off,
+      off + len,
+    );
+    return found >= 0 && this.openNative(slot, dir, found) ? OPENED : found;
+  }
+
+  /**
+   * onPayload past the native path's queue: a segment of a flow parsed here (made when new), or
+   * the first ones of a flow not detected yet. `found` is natFirst's answer for this segment.
+   */
+  private payload(
+    slot: number,
+    dir: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    wireLen: number,
+    tcpSeq: number,
+    tsMicros: number,
+    found: number,
+  ): void {
     let f = this.flowAt(slot);
     if (f === undefined) {
       f = new FlowL7(slot, this.describe(slot), this.flowSeq++);
@@ -684,8 +713,8 @@ export class L7Processor {
   }
 
   /**
-   * Detection on a flow's payload: the parser, or the native path, is chosen. `found` is
-   * findProtocol's answer when the caller has it already.
+   * Detection on a flow's payload: the parser, or the native path, is chosen. `tried` is
+   * findProtocol's answer when the caller has it already, else NOT_TRIED.
    */
   private detect(
     f: FlowL7,
@@ -694,8 +723,10 @@ export class L7Processor {
     off: number,
     end: number,
     udp: boolean,
-    found = this.findProtocol(f.meta.serverPort, f.meta.clientPort, udp, b, off, end),
+    tried: number,
   ): boolean {
+    const found =
+      tried !== NOT_TRIED ? tried : this.findProtocol(f.meta.serverPort, f.meta.clientPort, udp, b, off, end);
     if (found < 0) {
       if (++f.tries >= this.detectSegments) {
         f.proto = FAILED;
