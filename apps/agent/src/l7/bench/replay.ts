@@ -19,6 +19,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { analyzeFileSync } from "../../analyze.ts";
+import type { PacketMeta } from "../../decode/packet-meta.ts";
 import { JsonlWriter } from "../../output/jsonl-writer.ts";
 import type { FlowMeta } from "../index.ts";
 import { L7Processor, type L7ProcessorOptions } from "../processor.ts";
@@ -65,6 +66,21 @@ function record(capture: string, prefix: string): void {
       ev.push(PAYLOAD, slot, dir, bytes, len, wireLen, tcpSeq, ts, meta);
       bytes += len;
       super.onPayload(slot, dir, buf, off, len, wireLen, tcpSeq, ts);
+    }
+    // Every payload through onPayload, where it is recorded: the processor's own onPacket queues
+    // a native flow's segments without that call.
+    override onPacket(
+      slot: number,
+      dir: number,
+      m: PacketMeta,
+      buf: Uint8Array,
+      frameEnd: number,
+      ts: number,
+    ): void {
+      if (m.laterFragment !== 0 || (m.proto !== 6 && m.proto !== 17)) return;
+      const avail = frameEnd - m.payloadOffset;
+      const len = Math.max(0, Math.min(avail, m.payloadLen));
+      this.onPayload(slot, dir, buf, m.payloadOffset, len, m.payloadLen, m.proto === 6 ? m.seq : 0, ts);
     }
     override onFlowEnd(slot: number, ts: number): void {
       described.delete(slot);
