@@ -11,8 +11,8 @@
  * //   serverPort, ipProtocol } — the same client/server choice emit() makes (cdir).
  * // packet(): remember the frame before afterDecode():
  * this.frameBuf = buf; this.frameEnd = off + capLen;
- * // update(), after account()/tcpPacket(), for packets that carry payload (onPacket keeps the
- * // TCP/UDP payload of a first or only fragment and calls onPayload, or queues a native flow's):
+ * // update(), after account()/tcpPacket(), for packets that carry payload (onPacket takes the
+ * // TCP/UDP payload of a first or only fragment as onPayload would, without that call):
  * if (m.payloadLen > 0 && this.l7On)
  *   this.l7.onPacket(f, dir === this.cdir[f] ? 0 : 1, m, this.frameBuf, this.frameEnd, this.now);
  * // close(f), before table.remove(f) (every removal goes through it; NOT on minute reports):

@@ -358,8 +358,8 @@ export class L7Processor {
 
   /**
    * The flow engine's hand-off of a decoded packet (`m`, in `buf` up to `frameEnd`) with payload:
-   * a TCP segment's or UDP datagram's payload (of a first or only fragment) to onPayload. `dir`
-   * 0 = client→server. The checks are here, not in the engine's `update`, which inlines its
+   * a TCP segment's or UDP datagram's payload (of a first or only fragment), taken as onPayload
+   * takes it. `dir` 0 = client→server. The checks are here, not in the engine's `update`, which inlines its
    * side of the call (see FlowEngine.toL7).
    */
   onPacket(
