@@ -1,11 +1,12 @@
 /**
- * A flow's numbers for the native row path's open() (FP_KEY_* in native/http1-rows-c.ts): the C
+ * A flow's numbers for its opening on the native row path (SEG_OPEN, FP_KEY_* in
+ * native/http1-rows-c.ts): the C
  * makes the flow id's and addresses' text from them, as FlowIdText.of and ipText do, so that a
  * flow costs the JS thread no strings, no FlowMeta and no string arguments to marshal (~30 ms
  * of web-1m's 36 k flows, docs/notes/l7-native-session15.md). The flow engine fills them from
  * its table (`flowKey`); a processor without one takes them from the FlowMeta's text.
  */
-import { ipv6GroupsText } from "@flowplane/core/ipv6-text";
+import { ipText } from "../flow/ip-text.ts";
 import type { FlowMeta } from "./types.ts";
 
 /** Places in a key: the flow id's digits above and below the last nine, then as named. */
@@ -66,15 +67,7 @@ export function keyFromMeta(m: FlowMeta, k: Float64Array): boolean {
 export function ipWords(text: string): { ver: 4 | 6; w: number[] } | null {
   const a = parseIp(text);
   // Text the C would write otherwise ("fd00::0", upper case, a hex IPv4-mapped tail) is not taken.
-  return a !== null && ipTextOf(a.ver, a.w) === text ? a : null;
-}
-
-/** ipText's text of these words (flow/ip-text.ts, without its cache). */
-function ipTextOf(ver: 4 | 6, w: number[]): string {
-  const v4 = (x: number) => `${x >>> 24}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.${x & 255}`;
-  if (ver === 4) return v4(w[0]!);
-  if (w[0] === 0 && w[1] === 0 && w[2] === 0xffff) return `::ffff:${v4(w[3]!)}`;
-  return ipv6GroupsText(w.flatMap((x) => [x >>> 16, x & 0xffff]));
+  return a !== null && ipText(a.ver, a.w[0]!, a.w[1]!, a.w[2]!, a.w[3]!) === text ? a : null;
 }
 
 function parseIp(text: string): { ver: 4 | 6; w: number[] } | null {

@@ -380,8 +380,10 @@ export class L7Processor {
     const len = avail <= 0 ? 0 : avail < wire ? avail : wire;
     const seq = proto === 6 ? m.seq : 0;
     // A native flow's segment goes to its queue here, and a flow's first one opens it there:
-    // onPayload's work without its call (and on an HTTP-heavy capture `payload`, the JS path's,
-    // is never called, so never compiled).
+    // onPayload's first lines, repeated rather than shared. A call of a small shared function
+    // made this one small enough for `update` to inline, and `update` then no longer inlined the
+    // flow table's `unlink` (V8's inlining budget). On an HTTP-heavy capture `payload`, the JS
+    // path, is never called, so never compiled.
     if (slot < this.slotNat.length) {
       const v = this.slotNat[slot]!;
       if (v !== 0) {

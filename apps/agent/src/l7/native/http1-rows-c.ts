@@ -1610,7 +1610,7 @@ static int fp_arg_str(napi_env env, napi_value v, char *buf, size_t cap) {
   return (int)n;
 }
 
-/* ---- a flow's strings from its numbers (open()) ------------------------------------------ */
+/* ---- a flow's strings from its numbers (its opening, FP_SEG_OPEN) ------------------------- */
 
 /* A flow's numbers (KEY in flow-key.ts): the flow id's decimal digits above and below the last
    nine, the IP version and protocol, client and server address words (an IPv4 address in the
@@ -2174,8 +2174,8 @@ static napi_value fp_js_buf(napi_env env, napi_callback_info info) {
   return res;
 }
 
-/* A flow's end (queued in segs()): its pending requests become rows, and its id
-   is free for a later open(). */
+/* A flow's end (queued in segs()): its pending requests become rows. Its id (the JS's) may
+   open another flow after it. */
 static void fp_end_one(fp_l7_t *s, double id, double ts) {
   if (!s->threaded) {
     fp_flow_end(s, (int)id, (int64_t)ts);

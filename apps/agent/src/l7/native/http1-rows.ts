@@ -113,7 +113,7 @@ export const SEG_BATCH = 256;
 export const SEG_END = 2;
 /** In a segs() record's direction place: a flow's opening (FP_SEG_OPEN in the C), two records long. */
 export const SEG_OPEN = 3;
-/** open()'s kinds (FP_KIND_* in the C): an HTTP/1 flow, a DNS-over-UDP flow, a Redis flow, a PostgreSQL flow. */
+/** A flow opening's kinds (FP_KIND_* in the C): an HTTP/1 flow, a DNS-over-UDP flow, a Redis flow, a PostgreSQL flow. */
 export const NATIVE_HTTP = 0;
 export const NATIVE_DNS = 1;
 export const NATIVE_REDIS = 2;
