@@ -143,6 +143,8 @@ const SLOT_ARRAY = 1 << 22;
  * through the capture).
  */
 const SLOTS_FIRST = 1 << 16;
+/** Native flow ids made at the start (see natIds): 32 KiB. */
+const NAT_IDS_FIRST = 8192;
 /** Header policy names the native path takes (its table's size, http1-rows-c.ts FP_MAX_NAMES). */
 const MAX_NATIVE_NAMES = 256;
 const NIL = "00000000-0000-0000-0000-000000000000";
@@ -269,7 +271,9 @@ export class L7Processor {
    * Native flow ids free for an opening (their flows' ends queued), a stack of natFreeN: every id
    * below natIds.length is in it or in use. Never empty at an opening (natMoreIds first), so the
    * optimized opening has one path: a branch for the first reuse, never taken while V8 learned,
-   * deoptimized it (and openNative, which inlines it) on web-1m.
+   * deoptimized it (and openNative, which inlines it) on web-1m. NAT_IDS_FIRST ids from the
+   * start: the first natMoreIds call ran before V8 kept feedback for the opening, and the next,
+   * past 1024 live flows (web-1m has 6 k), deoptimized it again.
    */
   private natIds = new Int32Array(0);
   private natFreeN = 0;
@@ -335,6 +339,7 @@ export class L7Processor {
         ...(o.rawRows!.directSlow ? { directSlow: o.rawRows!.directSlow } : {}),
       });
       this.nargs = this.nat.args;
+      this.natMoreIds();
       this.nativeKind = "native";
     }
     this.ctx = {
@@ -548,7 +553,7 @@ export class L7Processor {
   /** Twice the native flow ids (all in use): the new ones free, lowest on top. */
   private natMoreIds(): void {
     const n = this.natIds.length;
-    const more = new Int32Array(Math.max(1024, n * 2));
+    const more = new Int32Array(Math.max(NAT_IDS_FIRST, n * 2));
     for (let id = more.length - 1; id >= n; id--) more[this.natFreeN++] = id;
     this.natIds = more;
   }
@@ -767,7 +772,9 @@ export class L7Processor {
     const spec = this.specs[found >> 2]!;
     const kind = nativeKind(spec, this.natKey[KEY.proto] === 17);
     if (kind < 0 || !this.slotFits(slot)) return false;
-    const swapped = (found & 3) === 1 ? dir : dir ^ 1;
+    // One XOR either way: `dir ^ 1` alone in a branch met the first response-first flow
+    // without feedback and deoptimized this function.
+    const swapped = dir ^ ((found & 3) === 1 ? 0 : 1);
     const id = this.natOpenKey(swapped, kind);
     this.detected(slot, spec, found >> 2);
     this.slotNat[slot] = id * 2 + swapped + 1;
