@@ -41,6 +41,7 @@ process.stdout.write(
     workers: r.workers,
     ...(r.l7RowPath !== undefined ? { l7RowPath: r.l7RowPath } : {}),
     ...(r.l7DirectOutput ? { l7DirectOutput: true } : {}),
+    ...(r.l7CaptureReads !== undefined ? { l7CaptureReads: r.l7CaptureReads } : {}),
     ...("plan" in r && r.plan ? { plan: r.plan, workersRequested: r.workersRequested } : {}),
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     ...("floorBytes" in r ? { floorBytes: r.floorBytes } : {}),

@@ -110,8 +110,12 @@ function rowPath(r) {
     r.l7RowPath === "native"
       ? "HTTP/1, Redis, PostgreSQL and UDP DNS rows in C"
       : `rows in JS: ${r.l7RowPath ?? "?"}`;
-  // The row thread found its page-cache writes slow (or FLOWPLANE_L7_DIRECT=1) and went O_DIRECT.
-  return r.l7DirectOutput ? `${path}, files written O_DIRECT` : path;
+  // The row thread found its page-cache writes slow (or FLOWPLANE_L7_DIRECT=1) and went O_DIRECT;
+  // it read the capture file itself where the page cache maps cheaply (l7CaptureReads "file").
+  const reads = r.l7CaptureReads?.startsWith("file")
+    ? `, capture read by the row thread (${r.l7CaptureReads})`
+    : "";
+  return `${r.l7DirectOutput ? `${path}, files written O_DIRECT` : path}${reads}`;
 }
 
 function agentRow(name, r, note) {

@@ -57,6 +57,8 @@ export interface AnalyzeResult {
   l7RowPath?: string;
   /** The native row thread switched its files to O_DIRECT (slow page cache, or FLOWPLANE_L7_DIRECT=1). */
   l7DirectOutput?: boolean;
+  /** How the native L7 row thread read the capture (L7Processor.captureReads), when L7 is on. */
+  l7CaptureReads?: "blocks" | "file" | "file, then pread";
   /** Set when fewer workers ran than were asked for: how many were, and why (see oneWorkerInstead). */
   workersRequested?: number;
   plan?: string;
@@ -205,6 +207,12 @@ export function analyzeFileSync(path: string, opts: AnalyzeOptions = {}): Analyz
     elapsedMs,
     packetsPerSecond: stats.packets / Math.max(elapsedMs / 1000, 1e-9),
     workers: 1,
-    ...(opts.l7 ? { l7RowPath: engine.l7RowPath(), l7DirectOutput: engine.l7DirectOutput() } : {}),
+    ...(opts.l7
+      ? {
+          l7RowPath: engine.l7RowPath(),
+          l7DirectOutput: engine.l7DirectOutput(),
+          l7CaptureReads: engine.l7CaptureReads(),
+        }
+      : {}),
   };
 }

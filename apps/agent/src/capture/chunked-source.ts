@@ -21,6 +21,13 @@ export interface BlockFence {
   mark(): number;
   /** Memory for all the blocks (`bytes`), when the reader provides it (see the native region()). */
   region?(bytes: number): ArrayBuffer | undefined;
+  /**
+   * The reader reads the file itself, by offset (`src.base` is the file offset of `src.buf[0]`):
+   * true, and the source keeps one buffer, refilled in place, instead of rotating pinned blocks.
+   * (Each block's bytes no longer go from the cache of the core that read them into the
+   * reader's and back: see the native path's fp_file_at.)
+   */
+  readsFile?(fd: number, size: number, src: ChunkedSource): boolean;
   /** Returns once the reader is past `mark`. */
   waitFor(mark: number): void;
   /** Whether the reader is past `mark` (without waiting). */
@@ -72,7 +79,7 @@ export class ChunkedSource {
     const n = Math.max(65536, Math.min(blockSize, size));
     const src = new ChunkedSource(fd, size, Buffer.allocUnsafe(n), 0);
     src.fileOff = 0;
-    if (fence) src.rotate(fence, n);
+    if (fence && !fence.readsFile?.(fd, size, src)) src.rotate(fence, n);
     src.fill();
     return src;
   }

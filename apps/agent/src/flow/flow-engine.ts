@@ -1202,6 +1202,11 @@ export class FlowEngine {
     return this.l7?.directOutput() ?? false;
   }
 
+  /** How the L7 processor's row thread read the capture (see L7Processor.captureReads). */
+  l7CaptureReads(): "blocks" | "file" | "file, then pread" {
+    return this.l7?.captureReads() ?? "blocks";
+  }
+
   /** How the L7 processor makes rows (its `nativeKind`), or "" without L7. */
   l7RowPath(): string {
     return this.l7?.nativeKind ?? "";

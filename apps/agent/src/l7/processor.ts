@@ -4,7 +4,7 @@
  * See index.ts for the interface the flow engine calls.
  */
 import { getSystemErrorMap } from "node:util";
-import type { BlockFence } from "../capture/chunked-source.ts";
+import type { BlockFence, ChunkedSource } from "../capture/chunked-source.ts";
 import type { PacketMeta } from "../decode/packet-meta.ts";
 import type { ChunkSink } from "../output/file-sink.ts";
 import { AppMetrics, type AppMetricsRow } from "./app-metrics.ts";
@@ -285,6 +285,13 @@ export class L7Processor {
    */
   private natQueued = 0;
   private natStable = false;
+  /**
+   * The capture file's reader when the native path reads the file itself (blockFence's
+   * readsFile), and whether natBuf is that reader's buffer: its segments then go as file
+   * offsets, `natFile.base + off`.
+   */
+  private natFile: ChunkedSource | null = null;
+  private natFileBuf = false;
   /** The engine's flow numbers (flow-key.ts), or null: the native path's opens read a flow's FlowMeta. */
   private readonly flowKey: FlowKeyOf | null;
   /** "native" when HTTP/1 flows run on the native row path, else why they do not. */
@@ -536,13 +543,18 @@ export class L7Processor {
     if (buf !== this.natBuf) {
       this.natSegs();
       this.natBuf = buf;
-      this.natStable = this.nat!.buf(buf);
+      const file = this.natFile;
+      this.natFileBuf = file !== null && buf === file.buf;
+      if (this.natFileBuf) {
+        this.nat!.bufFile();
+        this.natStable = true;
+      } else this.natStable = this.nat!.buf(buf);
     }
     const a = this.nargs;
     const i = this.natQueued * SEG_ARGS;
     a[i] = (code - 1) >> 1;
     a[i + 1] = dir ^ ((code - 1) & 1);
-    a[i + 2] = off;
+    a[i + 2] = this.natFileBuf ? this.natFile!.base + off : off;
     a[i + 3] = len;
     a[i + 4] = wireLen;
     a[i + 5] = tcpSeq;
@@ -1164,6 +1176,12 @@ export class L7Processor {
     // The native side holds a reference to each pinned block: they outlive the reader.
     return {
       pin: (b) => nat.pin(b),
+      // FLOWPLANE_L7_FILE=0: through the pinned blocks even where the file could be read.
+      readsFile: (fd: number, size: number, src: ChunkedSource) => {
+        if (process.env.FLOWPLANE_L7_FILE === "0" || !nat.readFile(fd, size)) return false;
+        this.natFile = src;
+        return true;
+      },
       region: (n) => nat.region(n),
       // The block's segments go out before its mark.
       mark: () => {
@@ -1231,6 +1249,15 @@ export class L7Processor {
     if (this.nat === null || !this.nat.threaded) return false;
     this.natSegs();
     return this.nat.stats()[STAT.directWrites] === 1;
+  }
+  /**
+   * How the native row thread read the capture: "file" by itself (blockFence's readsFile),
+   * "file, then pread" when another process asked to write the file meanwhile, else "blocks"
+   * (the reader's pinned blocks, or no capture file).
+   */
+  captureReads(): "blocks" | "file" | "file, then pread" {
+    const n = this.nat?.threaded ? this.nat.stats()[STAT.fileRead] : 0;
+    return n === 1 ? "file" : n === 2 ? "file, then pread" : "blocks";
   }
 
   stats(): L7Stats {

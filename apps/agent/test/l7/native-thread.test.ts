@@ -3,9 +3,12 @@
  * (rawRows sinks), which http1-native-diff.test.ts holds to the JS: the same seeded HTTP/1
  * traffic must give byte-identical l7_flow_log and application_metrics files and the same stats,
  * whether the thread gets segments by pointer from a capture read through the block fence (a
- * rotating ChunkedSource of small blocks: many rotations, the thread lagging behind) or copied
- * from a buffer scribbled over after every call.
+ * rotating ChunkedSource of small blocks: many rotations, the thread lagging behind), reads them
+ * from the capture file itself (by offset, under a read lease; and with pread once another
+ * process asks to write the file), or gets them copied from a buffer scribbled over after every
+ * call.
  */
+import { spawnSync } from "node:child_process";
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,9 +34,22 @@ interface Out {
   threaded: boolean;
   /** Whether the thread wrote its files with O_DIRECT. */
   direct: boolean;
+  /** How the thread read the capture (L7Processor.captureReads). */
+  reads: string;
 }
 
-type Feed = "copied" | "pinned";
+/**
+ * copied: from a scratch buffer; pinned: from a capture file read through the fence's blocks
+ * (FLOWPLANE_L7_FILE=0); file: the same file read by the thread itself; file-written: the same,
+ * with another process opening the file for writing halfway through.
+ */
+type Feed = "copied" | "pinned" | "file" | "file-written";
+
+/** Another process opens `path` for writing without waiting: refused while a lease is held, which it breaks. */
+function openForWritingElsewhere(path: string): string {
+  const code = `try { require("node:fs").openSync(${JSON.stringify(path)}, require("node:fs").constants.O_WRONLY | require("node:fs").constants.O_NONBLOCK); console.log("opened"); } catch (e) { console.log(e.code); }`;
+  return spawnSync(process.execPath, ["-e", code], { encoding: "utf8" }).stdout.trim();
+}
 
 function run(
   name: string,
@@ -74,17 +90,22 @@ function run(
   // Pinned: every payload byte in one file, read back (through the processor's fence when it
   // has one) in 64 KiB blocks, the smallest the source takes: its FENCE_BLOCKS blocks rotate many times.
   let src: ChunkedSource | undefined;
-  if (feed === "pinned") {
-    const path = join(dir, `${name}-payloads.bin`);
+  const path = join(dir, `${name}-payloads.bin`);
+  if (feed !== "copied") {
     writeFileSync(path, Buffer.concat(events.filter((e) => e.seg >= 0).map((e) => e.flow.segs[e.seg]!.data)));
     const fence = p.blockFence();
     expect(fence !== undefined, "a processor on its own thread gives a block fence").toBe(threaded);
+    if (feed === "pinned") vi.stubEnv("FLOWPLANE_L7_FILE", "0");
     src = ChunkedSource.open(path, 65536, fence);
+    vi.unstubAllEnvs();
   }
+  let written = "";
   const scratch = Buffer.alloc(1 << 18);
   let lastTick = events[0]?.ts ?? T0;
   let now = lastTick;
-  for (const e of events) {
+  for (const [k, e] of events.entries()) {
+    if (feed === "file-written" && threaded && k === events.length >> 1)
+      written = openForWritingElsewhere(path);
     now = Math.max(now, e.ts);
     if (e.ts - lastTick >= 1_000_000) {
       p.tick(e.ts);
@@ -111,6 +132,8 @@ function run(
   }
   p.flush(now);
   const direct = p.directOutput();
+  const reads = p.captureReads();
+  if (feed === "file-written" && threaded) expect(written, "the other process's open").toBe("EAGAIN");
   src?.close();
   closeSync(fds[0]);
   closeSync(fds[1]);
@@ -124,6 +147,7 @@ function run(
     stats: p.stats(),
     threaded: p.blockFence() !== undefined,
     direct,
+    reads,
   };
 }
 
@@ -170,13 +194,15 @@ describe("the native row path on its own thread", () => {
       const flows = makeFlows(title.length * 7717, 600, cfg);
       // The feeds differ in the byte after a segment (the method check reads it, as the JS does
       // in the whole array), so each is compared with the synchronous run of the same feed.
-      for (const feed of ["copied", "pinned"] as const) {
+      const reads = { copied: "blocks", pinned: "blocks", file: "file", "file-written": "file, then pread" };
+      for (const feed of ["copied", "pinned", "file", "file-written"] as const) {
         const sync = run(`${title.length}-${feed}-sync`, flows, feed, false, opts);
         expect(sync.threaded).toBe(false);
         expect(lines(sync.l7)).toBeGreaterThan(500);
         expect(sync.l7Rows).toBe(lines(sync.l7));
         const t = run(`${title.length}-${feed}`, flows, feed, true, opts);
         expect(t.threaded, feed).toBe(true);
+        expect(t.reads, `${feed}: how the thread read the capture`).toBe(reads[feed]);
         expect(t.l7 === sync.l7, `${feed}: l7_flow_log bytes`).toBe(true);
         expect(t.am === sync.am, `${feed}: application_metrics bytes`).toBe(true);
         expect(t.l7Rows, `${feed}: rows reported to the sink`).toBe(sync.l7Rows);

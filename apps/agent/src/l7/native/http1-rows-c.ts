@@ -10,12 +10,14 @@
  * queue, output and metrics. JS keeps detection, flow ids and everything of other protocols. In
  * own-thread mode (create's `fds`) the N-API calls enqueue commands into a ring and
  * fp_thread_main runs them, writing the rows to the files itself; segments in pinned blocks are
- * passed by pointer (see BlockFence).
+ * passed by pointer (see BlockFence), segments of a capture file the thread reads itself by
+ * offset (readFile(), fp_file_at).
  */
 export const HTTP1_ROWS_C = String.raw`
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdatomic.h>
@@ -240,6 +242,24 @@ typedef struct {
   _Alignas(64) napi_env env;
   const uint8_t *seg_data;
   size_t seg_len;
+  /* The capture file read by offset (readFile()): its descriptor (-1: none), its size, and
+     seg_file: the records segs() takes next give file offsets, not offsets into seg_data.
+     Touched by the JS thread until the thread's first FSEG; then fw_* are the thread's. */
+  int file_fd;
+  uint64_t file_size;
+  int seg_file;
+  /* The thread's window of the file, [fw_lo, fw_hi) mapped at fw_p; FSEGs since the lease was
+     last looked at; file_pread: the lease is gone, segments are read with pread into fbuf
+     (fbuf_cap bytes); segments that could not be read */
+  const uint8_t *fw_p;
+  uint64_t fw_lo, fw_hi;
+  uint32_t fw_since_check;
+  int file_pread;
+  /* for stats(): 1 once readFile() held, 2 once the thread fell back to pread */
+  int file_state;
+  uint8_t *fbuf;
+  size_t fbuf_cap;
+  double file_lost;
   double *args;
   /* Commands enqueued (published as 'head'), the last 'tail' read and the last wake check. */
   uint64_t phead, ptail, wake_checked;
@@ -1759,10 +1779,11 @@ static int fp_key_words(const double *key, int at, uint32_t *w) {
 
 /* ---- own-thread mode: the command ring ----------------------------------------------- */
 
-enum { FP_OP_PAD, FP_OP_SEG, FP_OP_OPEN, FP_OP_END, FP_OP_TICK, FP_OP_FLUSH, FP_OP_WRITE };
+enum { FP_OP_PAD, FP_OP_SEG, FP_OP_OPEN, FP_OP_END, FP_OP_TICK, FP_OP_FLUSH, FP_OP_WRITE, FP_OP_FSEG };
 
 /* A command in the ring: 'size' bytes (8-aligned) with what follows it. SEG: a segment at
    data[off..off+len) of a pinned block, or (data NULL) its bytes copied after the header.
+   FSEG: a segment of the capture file at offset (uintptr_t)data, blen bytes readable there.
    WRITE: data[0..len) (a wchunk() slot) to descriptor 'off'. */
 typedef struct {
   uint32_t size;
@@ -1995,10 +2016,14 @@ static void fp_tick(fp_l7_t *s, int64_t now) {
 }
 
 /* Metrics written (every flow has been ended by the caller). */
+static void fp_file_release(fp_l7_t *s);
+
 static void fp_flush(fp_l7_t *s) {
   fp_am_flush(s->am, &s->am_out);
   fp_drain(s);
   if (s->threaded) {
+    /* every segment has been read: the file and its lease go back */
+    fp_file_release(s);
     fp_dio_finish(s, &s->dio_l7);
     fp_dio_finish(s, &s->dio_am);
   }
@@ -2027,6 +2052,100 @@ static void fp_write_chunk(fp_l7_t *s, int fd, const uint8_t *p, size_t n) {
   }
 }
 
+
+/* ---- own-thread mode: the capture file read by offset ---------------------------------- */
+
+/* The capture file, read by the thread through a window of it mapped read-only, instead of
+   through the JS thread's blocks (readFile()). Why: with the blocks, the JS thread's read()
+   refilled memory the thread had just read on the other core, and the blocks had to rotate
+   (a fence) rather than stay one buffer in the JS thread's cache: web-1m's JS thread ran
+   ~80-110 ms longer than with one buffer and no sharing (session 16). The window moves with
+   the segments (they come in file order) and is unmapped behind them, so the mapping costs
+   page-table work on this thread (little when the page cache holds the file in large folios,
+   as after a read from disk; ~0.2 s for web-1m's 3.5 GB in 4 KiB pages) and the process's
+   resident size stays about one window.
+   A file shrunk under a mapping faults (SIGBUS) where it is read: readFile() takes a read
+   lease first (none: no file reading), which makes another process's truncate or open for
+   writing wait until the lease is given back (or lease-break-time passes, 45 s by default).
+   The thread looks at the lease every FP_FW_CHECK segments and at every window; once it is
+   being broken, the map and the lease go, and the rest of the segments are read with pread,
+   which a shorter file answers with fewer bytes, not a fault (those segments count as gaps). */
+#define FP_FWIN (32u << 20)
+/* A segment starting in a window may end past it: a window maps this much more. */
+#define FP_FWIN_OVER (256u << 10)
+#define FP_FW_CHECK 256
+
+/* The map and the lease go (the descriptor stays, for pread). */
+static void fp_file_unmap(fp_l7_t *s) {
+  if (s->fw_p != NULL) munmap((void *)s->fw_p, (size_t)(s->fw_hi - s->fw_lo));
+  s->fw_p = NULL;
+  s->fw_lo = s->fw_hi = 0;
+  if (s->file_fd >= 0 && !s->file_pread) fcntl(s->file_fd, F_SETLEASE, F_UNLCK);
+  s->file_pread = 1;
+}
+
+static void fp_file_release(fp_l7_t *s) {
+  fp_file_unmap(s);
+  if (s->file_fd >= 0) close(s->file_fd);
+  s->file_fd = -1;
+  free(s->fbuf);
+  s->fbuf = NULL;
+  s->fbuf_cap = 0;
+}
+
+/* [o, o + need) read with pread into fbuf, or NULL (fewer bytes: the file shrank). */
+static const uint8_t *fp_file_pread(fp_l7_t *s, uint64_t o, uint32_t need) {
+  if (need > s->fbuf_cap) {
+    uint8_t *b = realloc(s->fbuf, need);
+    if (b == NULL) return NULL;
+    s->fbuf = b;
+    s->fbuf_cap = need;
+  }
+  size_t got = 0;
+  while (got < need) {
+    ssize_t r = pread(s->file_fd, s->fbuf + got, need - got, (off_t)(o + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return NULL;
+    got += (size_t)r;
+  }
+  return s->fbuf;
+}
+
+/* Whether the read lease still holds (a break pending shows as another type). */
+static int fp_file_leased(fp_l7_t *s) {
+  return fcntl(s->file_fd, F_GETLEASE) == F_RDLCK;
+}
+
+/* [o, o + need) of the file, or NULL (the file given up, or past its size). */
+static const uint8_t *fp_file_at(fp_l7_t *s, uint64_t o, uint32_t need) {
+  if (s->file_fd < 0) return NULL;
+  if (s->file_pread) return fp_file_pread(s, o, need);
+  int in = s->fw_p != NULL && o >= s->fw_lo && o + need <= s->fw_hi;
+  if (in && ++s->fw_since_check < FP_FW_CHECK) return s->fw_p + (o - s->fw_lo);
+  s->fw_since_check = 0;
+  if (!fp_file_leased(s)) {
+    fp_file_unmap(s);
+    s->file_state = 2;
+    return fp_file_pread(s, o, need);
+  }
+  if (in) return s->fw_p + (o - s->fw_lo);
+  uint64_t lo = o & ~(uint64_t)(FP_FWIN - 1), hi = lo + FP_FWIN + FP_FWIN_OVER;
+  if (hi > s->file_size) hi = s->file_size;
+  if (o + need > hi) return NULL;
+  if (s->fw_p != NULL) munmap((void *)s->fw_p, (size_t)(s->fw_hi - s->fw_lo));
+  s->fw_p = NULL;
+  void *m = mmap(NULL, (size_t)(hi - lo), PROT_READ, MAP_SHARED, s->file_fd, (off_t)lo);
+  if (m == MAP_FAILED) {
+    fp_file_unmap(s);
+    s->file_state = 2;
+    return fp_file_pread(s, o, need);
+  }
+  s->fw_p = m;
+  s->fw_lo = lo;
+  s->fw_hi = hi;
+  return s->fw_p + (o - lo);
+}
+
 static void fp_run_cmd(fp_l7_t *s, const fp_cmd_t *c) {
   switch (c->op) {
   case FP_OP_SEG: {
@@ -2034,6 +2153,18 @@ static void fp_run_cmd(fp_l7_t *s, const fp_cmd_t *c) {
     if (f == NULL) break;
     const uint8_t *data = c->data != NULL ? c->data : (const uint8_t *)(c + 1);
     fp_on_payload(s, f, c->dir, data, c->off, c->len, c->wire, c->blen, c->seq, c->ts);
+    if (s->am_out.len >= FP_FLUSH_AT) fp_drain_am(s);
+    break;
+  }
+  case FP_OP_FSEG: {
+    fp_flow_t *f = fp_flow_of(s, c->id);
+    if (f == NULL) break;
+    const uint8_t *data = fp_file_at(s, (uint64_t)(uintptr_t)c->data, (uint32_t)c->blen);
+    if (data == NULL) {
+      s->file_lost++;
+      break;
+    }
+    fp_on_payload(s, f, c->dir, data, 0, c->len, c->wire, c->blen, c->seq, c->ts);
     if (s->am_out.len >= FP_FLUSH_AT) fp_drain_am(s);
     break;
   }
@@ -2148,6 +2279,85 @@ static int fp_u8_arg(napi_env env, napi_value v, void **data, size_t *len) {
          *len <= 0x7fffffff;
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+/* A probe of the page cache's mapping cost: FP_FPROBE bytes at three places; one that takes
+   longer than FP_FPROBE_NS to map is dear. */
+#define FP_FPROBE (2u << 20)
+#define FP_FPROBE_NS 40000
+
+static uint64_t fp_now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Whether mapping the file is cheap, which depends on how the page cache holds it. Measured on
+   web-1m (3.5 GB), 32 MiB mapped and unmapped: 0.03 ms in 2 MiB folios (as a read from disk
+   leaves it: readahead makes large folios), 3-5 ms in 4 KiB pages (as small writes leave a
+   file just written): the row thread then spent ~0.4 s more on page tables than the blocks
+   cost, and the analysis ran ~9 % longer, where in large folios it ran 8-12 % shorter. So
+   three places are mapped and timed; one not all in the page cache counts as cheap (its
+   pages will come by readahead). Any dear one: no file reading. */
+static int fp_file_cheap(int fd, uint64_t size) {
+  if (size < 4 * (uint64_t)FP_FPROBE) return 1;
+  unsigned char vec[FP_FPROBE / 4096];
+  for (int k = 1; k <= 3; k++) {
+    uint64_t off = (size / 4 * (uint64_t)k) & ~(uint64_t)(FP_FPROBE - 1);
+    void *m = mmap(NULL, FP_FPROBE, PROT_READ, MAP_SHARED, fd, (off_t)off);
+    if (m == MAP_FAILED) return 0;
+    int resident = mincore(m, FP_FPROBE, vec) == 0;
+    for (size_t i = 0; resident && i < sizeof vec; i++) resident = vec[i] & 1;
+    uint64_t t0 = fp_now_ns();
+    int ok = !resident || madvise(m, FP_FPROBE, MADV_POPULATE_READ) == 0;
+    uint64_t dt = fp_now_ns() - t0;
+    munmap(m, FP_FPROBE);
+    if (!ok || (resident && dt > FP_FPROBE_NS)) return 0;
+  }
+  return 1;
+}
+
+/* readFile(fd, size): the thread reads the capture file fd (size bytes) itself, by offset (see
+   fp_file_at), under a read lease; false (nothing changes) without the thread, when the lease
+   cannot be had (another process has the file open for writing, the file is not this user's,
+   or its file system has no leases), or when the file is dear to map (fp_file_cheap). Lease breaks are signalled with SIGURG, ignored by
+   default: the thread polls the lease instead (SIGIO, the default, would end the process). */
+static napi_value fp_js_read_file(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2], res;
+  fp_l7_t *s = fp_self(env, info, &argc, a);
+  int32_t fd = -1;
+  int64_t n = 0;
+  bool ok = false;
+  if (argc >= 2 && s->threaded && s->file_fd < 0 && !s->file_pread && napi_get_value_int32(env, a[0], &fd) == napi_ok &&
+      napi_get_value_int64(env, a[1], &n) == napi_ok && n > 0) {
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (d >= 0 && fcntl(d, F_SETSIG, SIGURG) == 0 && fcntl(d, F_SETLEASE, F_RDLCK) == 0) {
+      if (fp_file_cheap(d, (uint64_t)n)) {
+        s->file_fd = d;
+        s->file_size = (uint64_t)n;
+        s->file_state = 1;
+        ok = true;
+      } else {
+        fcntl(d, F_SETLEASE, F_UNLCK);
+        close(d);
+      }
+    } else if (d >= 0)
+      close(d);
+  }
+  napi_get_boolean(env, ok, &res);
+  return res;
+}
+
+/* bufFile(): the records segs() takes next give offsets in readFile()'s file (until buf()). */
+static napi_value fp_js_buf_file(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  fp_l7_t *s = fp_self(env, info, &argc, NULL);
+  s->seg_file = s->file_fd >= 0;
+  return NULL;
+}
+
 /* buf(b): the Uint8Array the next segments are in (held until the next buf()): JS calls it only
    when the array changes, so segs() decodes no array. Returns whether b lies in a pinned block:
    only then may JS queue its segments for a later segs() (else the bytes may change first). */
@@ -2157,6 +2367,7 @@ static napi_value fp_js_buf(napi_env env, napi_callback_info info) {
   fp_l7_t *s = fp_self(env, info, &argc, a);
   size_t blen = 0;
   void *data = NULL;
+  s->seg_file = 0;
   s->seg_data = NULL;
   s->seg_len = 0;
   if (s->seg_ref != NULL) {
@@ -2265,6 +2476,30 @@ static int fp_seg_one(fp_l7_t *s, const double *g, int32_t left) {
   }
   const uint8_t *data = s->seg_data;
   size_t blen = s->seg_len;
+  if (s->seg_file) {
+    /* g[2]: the segment's offset in the file */
+    double fo = g[2];
+    int32_t len = (int32_t)g[3], wire = (int32_t)g[4], id = (int32_t)g[0];
+    if (!(fo >= 0 && fo < (double)s->file_size) || len < 0 || wire < len || (uint64_t)fo + (uint64_t)len > s->file_size)
+      return 1;
+    if (id < 0 || id >= s->m_next) return 1;
+    uint64_t o = (uint64_t)fo;
+    fp_cmd_t *c = (fp_cmd_t *)fp_cmd_room(s, (uint32_t)sizeof(fp_cmd_t));
+    c->size = (uint32_t)sizeof(fp_cmd_t);
+    c->op = FP_OP_FSEG;
+    c->dir = (uint8_t)((int)g[1] & 1);
+    c->id = id;
+    c->len = len;
+    c->wire = wire;
+    c->seq = (uint32_t)(int64_t)g[5];
+    c->ts = (int64_t)g[6];
+    c->data = (const uint8_t *)(uintptr_t)o;
+    c->off = 0;
+    /* with the byte after it when there is one, as in a block (the method check looks at it) */
+    c->blen = o + (uint64_t)len < s->file_size ? len + 1 : len;
+    s->phead += sizeof(fp_cmd_t);
+    return 1;
+  }
   int32_t off = (int32_t)g[2], len = (int32_t)g[3], wire = (int32_t)g[4];
   if (data == NULL || off < 0 || len < 0 || (size_t)off + (size_t)len > blen || wire < len) return 1;
   if (s->threaded) {
@@ -2590,12 +2825,14 @@ static napi_value fp_js_stats(napi_env env, napi_callback_info info) {
   s->st[17] = (double)fp_am_rows(s->am);
   s->st[18] = s->write_errno;
   s->st[19] = s->dio.used;
+  s->st[20] = s->file_state;
   napi_value arr, ab;
   void *data;
-  napi_create_arraybuffer(env, sizeof(double) * 20, &data, &ab);
-  memcpy(data, s->st, sizeof(double) * 20);
+  napi_create_arraybuffer(env, sizeof(double) * 21, &data, &ab);
+  memcpy(data, s->st, sizeof(double) * 21);
   ((double *)data)[S_FLOWS_FAILED] += s->open_failed;
-  napi_create_typedarray(env, napi_float64_array, 20, ab, 0, &arr);
+  ((double *)data)[S_GAPS] += s->file_lost;
+  napi_create_typedarray(env, napi_float64_array, 21, ab, 0, &arr);
   return arr;
 }
 
@@ -2617,6 +2854,7 @@ static void fp_l7_finalize(napi_env env, void *data, void *hint) {
   }
   for (int i = 0; i < s->npin; i++)
     if (s->pin_ref[i]) napi_delete_reference(env, s->pin_ref[i]);
+  fp_file_release(s);
   for (int i = 0; i < s->nflows; i++)
     if (s->flows[i]) fp_flow_free(s->flows[i]);
   for (int i = 0; i < s->npool; i++) fp_flow_free(s->pool[i]);
@@ -2658,6 +2896,7 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
     return NULL;
   }
   s->env = env;
+  s->file_fd = -1;
   napi_value v;
   double d;
 /* Limits as JS numbers (Infinity and huge values allowed): clamped where the C types end, far
@@ -2743,6 +2982,8 @@ static napi_value fp_js_create(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, obj, name, fn);
   FP_FN("buf", fp_js_buf);
   FP_FN("segs", fp_js_segs);
+  FP_FN("readFile", fp_js_read_file);
+  FP_FN("bufFile", fp_js_buf_file);
   FP_FN("tick", fp_js_tick);
   FP_FN("flush", fp_js_flush);
   FP_FN("stats", fp_js_stats);

@@ -10,6 +10,9 @@
  * enqueueing a segment. Only segments of a pinned block wait in the queue; others go at once.
  * In own-thread mode (`fds`, used by one-thread analyze) the calls only enqueue commands, and a
  * C thread runs them and writes the rows to the files itself (docs/notes/l7-native-session8.md).
+ * Reading a capture file, that thread reads the segments from the file itself, by offset, where
+ * the page cache maps cheaply (`readFile`, docs/notes/l7-native-session16.md); else from the
+ * reader's pinned blocks.
  * The JS path (../protocols/http1.ts and the processor) stays the reference: the native path's
  * rows are byte-identical to it (test/l7/http1-native-diff.test.ts). DNS over UDP and Redis
  * flows take the same path (dns-rows-c.ts, redis-rows-c.ts; their own diff tests).
@@ -75,6 +78,16 @@ export interface NativeRows {
    * a pinned block, whose segments may be queued for a later segs(); else pass each at once.
    */
   buf(b: Uint8Array): boolean;
+  /**
+   * The row thread reads the capture file `fd` (`size` bytes) itself, by offset, under a read
+   * lease (own-thread mode only; false when the lease cannot be had: the file is open for
+   * writing elsewhere, is another user's, or its file system has none). Once another process
+   * asks to write the file, the lease goes and the thread reads the rest with pread: segments
+   * of a file cut short count as gaps. Once per processor.
+   */
+  readFile(fd: number, size: number): boolean;
+  /** The records segs() takes next give offsets in readFile()'s file, not in a buf() array (until buf()). */
+  bufFile(): void;
   /** The first n (<= SEG_BATCH) records in args (segments of the buf() array, flow ends and openings), in order. */
   segs(n: number): void;
   tick(nowMicros: number): void;
@@ -144,6 +157,8 @@ export const STAT = {
   writeErrno: 18,
   /** 1 when the thread wrote l7_flow_log or application_metrics with O_DIRECT (see the C). */
   directWrites: 19,
+  /** 1 when the thread read the capture file itself (readFile()), 2 when it then fell back to pread. */
+  fileRead: 20,
 } as const;
 
 interface Addon {
