@@ -134,8 +134,17 @@ function toolRow(name, packets, t, note = "") {
   return { name, pps: packets / t.wallS, wallS: t.wallS, processWallS: t.wallS, rss: t.rssBytes, note };
 }
 
-/** Reads a file once so the first contender does not pay for the disk (in blocks: it may be GBs). */
+/**
+ * Reads a file once so the first contender does not pay for the disk (in blocks: it may be GBs),
+ * after dropping what the page cache held of it: every run then reads the file as it is after a
+ * read from disk, in the large folios readahead makes. A file just written in small writes (a
+ * capture as make-capture leaves it) sits in 4 KiB pages instead, and the page cache's state
+ * moved web-1m's L4 run by ~20 % and issue 4's ratio by ~0.1 between sessions (session 16:
+ * docs/notes/l7-native-session16.md).
+ */
 function warm(path) {
+  spawnSync("sync", [path]);
+  spawnSync("dd", [`if=${path}`, "iflag=nocache", "count=0", "status=none"]);
   const fd = openSync(path, "r");
   const b = Buffer.allocUnsafe(8 << 20);
   try {
