@@ -2070,9 +2070,11 @@ static void fp_write_chunk(fp_l7_t *s, int fd, const uint8_t *p, size_t n) {
    A file shrunk under a mapping faults (SIGBUS) where it is read: readFile() takes a read
    lease first (none: no file reading), which makes another process's truncate or open for
    writing wait until the lease is given back (or lease-break-time passes, 45 s by default).
-   The thread looks at the lease every FP_FW_CHECK segments and at every window; once it is
-   being broken, the map and the lease go, and the rest of the segments are read with pread,
-   which a shorter file answers with fewer bytes, not a fault (those segments count as gaps). */
+   The thread looks at the lease every FP_FW_CHECK commands, at every window and whenever it
+   has nothing to do (at least every 20 ms then): the lease-break time is far off, even for a
+   capture whose L7 segments are few. Once it is being broken, the map and the lease go, and
+   the rest of the segments are read with pread, which a shorter file answers with fewer bytes,
+   not a fault (those segments count as gaps). */
 #define FP_FWIN (32u << 20)
 /* A segment starting in a window may end past it: a window maps this much more. */
 #define FP_FWIN_OVER (256u << 10)
@@ -2119,19 +2121,23 @@ static int fp_file_leased(fp_l7_t *s) {
   return fcntl(s->file_fd, F_GETLEASE) == F_RDLCK;
 }
 
+/* The map and the lease go once the lease is being broken: pread from then on. Only while a
+   window is mapped (none before the first FSEG: file_fd and the rest are the JS thread's until
+   then, and with nothing mapped nothing can fault). */
+static void fp_file_check(fp_l7_t *s) {
+  s->fw_since_check = 0;
+  if (s->fw_p == NULL || fp_file_leased(s)) return;
+  fp_file_unmap(s);
+  s->file_state = 2;
+}
+
 /* [o, o + need) of the file, or NULL (the file given up, or past its size). */
 static const uint8_t *fp_file_at(fp_l7_t *s, uint64_t o, uint32_t need) {
   if (s->file_fd < 0) return NULL;
   if (s->file_pread) return fp_file_pread(s, o, need);
-  int in = s->fw_p != NULL && o >= s->fw_lo && o + need <= s->fw_hi;
-  if (in && ++s->fw_since_check < FP_FW_CHECK) return s->fw_p + (o - s->fw_lo);
-  s->fw_since_check = 0;
-  if (!fp_file_leased(s)) {
-    fp_file_unmap(s);
-    s->file_state = 2;
-    return fp_file_pread(s, o, need);
-  }
-  if (in) return s->fw_p + (o - s->fw_lo);
+  if (s->fw_p != NULL && o >= s->fw_lo && o + need <= s->fw_hi) return s->fw_p + (o - s->fw_lo);
+  fp_file_check(s);
+  if (s->file_pread) return fp_file_pread(s, o, need);
   uint64_t lo = o & ~(uint64_t)(FP_FWIN - 1), hi = lo + FP_FWIN + FP_FWIN_OVER;
   if (hi > s->file_size) hi = s->file_size;
   if (o + need > hi) return NULL;
@@ -2231,6 +2237,7 @@ static void *fp_thread_main(void *arg) {
     if (atomic_load_explicit(&s->stop, memory_order_relaxed)) break;
     uint64_t h = atomic_load_explicit(&s->head, memory_order_acquire);
     if (h == t) {
+      fp_file_check(s);
       for (int i = 0; i < 256 && h == t; i++) {
         fp_pause();
         h = atomic_load_explicit(&s->head, memory_order_acquire);
@@ -2262,6 +2269,7 @@ static void *fp_thread_main(void *arg) {
         pf += q->size;
       }
       const fp_cmd_t *c = (const fp_cmd_t *)(ring + (t & (cap - 1)));
+      if (++s->fw_since_check >= FP_FW_CHECK) fp_file_check(s);
       fp_run_cmd(s, c);
       t += c->size;
       if (ahead > 0) ahead--;
