@@ -41,9 +41,10 @@ interface Out {
 /**
  * copied: from a scratch buffer; pinned: from a capture file read through the fence's blocks
  * (FLOWPLANE_L7_FILE=0); file: the same file read by the thread itself; file-written: the same,
- * with another process opening the file for writing halfway through.
+ * with another process opening the file for writing halfway through; file-open: the file open
+ * for writing here all along (no lease: the blocks).
  */
-type Feed = "copied" | "pinned" | "file" | "file-written";
+type Feed = "copied" | "pinned" | "file" | "file-written" | "file-open";
 
 /** Another process opens `path` for writing without waiting: refused while a lease is held, which it breaks. */
 function openForWritingElsewhere(path: string): string {
@@ -96,8 +97,10 @@ function run(
     const fence = p.blockFence();
     expect(fence !== undefined, "a processor on its own thread gives a block fence").toBe(threaded);
     if (feed === "pinned") vi.stubEnv("FLOWPLANE_L7_FILE", "0");
+    const writer = feed === "file-open" ? openSync(path, "r+") : -1;
     src = ChunkedSource.open(path, 65536, fence);
     vi.unstubAllEnvs();
+    if (writer >= 0) closeSync(writer);
   }
   let written = "";
   const scratch = Buffer.alloc(1 << 18);
@@ -194,8 +197,14 @@ describe("the native row path on its own thread", () => {
       const flows = makeFlows(title.length * 7717, 600, cfg);
       // The feeds differ in the byte after a segment (the method check reads it, as the JS does
       // in the whole array), so each is compared with the synchronous run of the same feed.
-      const reads = { copied: "blocks", pinned: "blocks", file: "file", "file-written": "file, then pread" };
-      for (const feed of ["copied", "pinned", "file", "file-written"] as const) {
+      const reads = {
+        copied: "blocks",
+        pinned: "blocks",
+        file: "file",
+        "file-written": "file, then pread",
+        "file-open": "blocks",
+      };
+      for (const feed of ["copied", "pinned", "file", "file-written", "file-open"] as const) {
         const sync = run(`${title.length}-${feed}-sync`, flows, feed, false, opts);
         expect(sync.threaded).toBe(false);
         expect(lines(sync.l7)).toBeGreaterThan(500);
