@@ -2355,8 +2355,9 @@ static int fp_file_cheap(int fd, uint64_t size) {
 /* readFile(fd, size): the thread reads the capture file fd (size bytes) itself, by offset (see
    fp_file_at), under a read lease; false (nothing changes) without the thread, when the lease
    cannot be had (another process has the file open for writing, the file is not this user's,
-   or its file system has no leases), or when the file is dear to map (fp_file_cheap). Lease breaks are signalled with SIGURG, ignored by
-   default: the thread polls the lease instead (SIGIO, the default, would end the process). */
+   or its file system has no leases), or when the file is dear to map (fp_file_cheap). Lease
+   breaks are signalled with SIGURG, ignored by default: the thread polls the lease instead
+   (SIGIO, the default, would end the process). */
 static napi_value fp_js_read_file(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value a[2], res;
@@ -2495,6 +2496,22 @@ static void fp_open_one(fp_l7_t *s, const double *g) {
   if (s->flows[id] == NULL) s->open_failed++;
 }
 
+/* Room for a segment's command of 'size' bytes at the ring's head, its header written from the
+   record g (direction, sequence, time) and the checked numbers. */
+static fp_cmd_t *fp_seg_cmd(fp_l7_t *s, const double *g, uint32_t size, uint8_t op, int32_t id, int32_t len,
+                            int32_t wire) {
+  fp_cmd_t *c = (fp_cmd_t *)fp_cmd_room(s, size);
+  c->size = size;
+  c->op = op;
+  c->dir = (uint8_t)((int)g[1] & 1);
+  c->id = id;
+  c->len = len;
+  c->wire = wire;
+  c->seq = (uint32_t)(int64_t)g[5];
+  c->ts = (int64_t)g[6];
+  return c;
+}
+
 /* One payload segment of the buf() array; g[0..6] = flow id, direction (already oriented),
    offset, captured length, wire length, TCP sequence, timestamp (µs). Or a flow's end
    (FP_SEG_END in g[1]). */
@@ -2518,15 +2535,7 @@ static int fp_seg_one(fp_l7_t *s, const double *g, int32_t left) {
       return 1;
     if (id < 0 || id >= s->m_next) return 1;
     uint64_t o = (uint64_t)fo;
-    fp_cmd_t *c = (fp_cmd_t *)fp_cmd_room(s, (uint32_t)sizeof(fp_cmd_t));
-    c->size = (uint32_t)sizeof(fp_cmd_t);
-    c->op = FP_OP_FSEG;
-    c->dir = (uint8_t)((int)g[1] & 1);
-    c->id = id;
-    c->len = len;
-    c->wire = wire;
-    c->seq = (uint32_t)(int64_t)g[5];
-    c->ts = (int64_t)g[6];
+    fp_cmd_t *c = fp_seg_cmd(s, g, (uint32_t)sizeof(fp_cmd_t), FP_OP_FSEG, id, len, wire);
     c->data = (const uint8_t *)(uintptr_t)o;
     c->off = 0;
     /* with the byte after it when there is one, as in a block (the method check looks at it) */
@@ -2543,15 +2552,7 @@ static int fp_seg_one(fp_l7_t *s, const double *g, int32_t left) {
        (the method check looks at it, as the JS does in the whole array). */
     int32_t copy = s->seg_stable ? 0 : ((size_t)off + (size_t)len < blen ? len + 1 : len);
     uint32_t size = (uint32_t)((sizeof(fp_cmd_t) + (size_t)copy + 7) & ~(size_t)7);
-    fp_cmd_t *c = (fp_cmd_t *)fp_cmd_room(s, size);
-    c->size = size;
-    c->op = FP_OP_SEG;
-    c->dir = (uint8_t)((int)g[1] & 1);
-    c->id = id;
-    c->len = len;
-    c->wire = wire;
-    c->seq = (uint32_t)(int64_t)g[5];
-    c->ts = (int64_t)g[6];
+    fp_cmd_t *c = fp_seg_cmd(s, g, size, FP_OP_SEG, id, len, wire);
     if (copy == 0) {
       c->data = data;
       c->off = off;
