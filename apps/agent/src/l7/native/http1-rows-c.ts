@@ -2328,12 +2328,14 @@ static uint64_t fp_now_ns(void) {
 }
 
 /* Whether mapping the file is cheap, which depends on how the page cache holds it. Measured on
-   web-1m (3.5 GB), 32 MiB mapped and unmapped: 0.03 ms in 2 MiB folios (as a read from disk
-   leaves it: readahead makes large folios), 3-5 ms in 4 KiB pages (as small writes leave a
-   file just written): the row thread then spent ~0.4 s more on page tables than the blocks
-   cost, and the analysis ran ~9 % longer, where in large folios it ran 8-12 % shorter. So
-   three places are mapped and timed; one not all in the page cache counts as cheap (its
-   pages will come by readahead). Any dear one: no file reading. */
+   web-1m (3.5 GB), 32 MiB mapped and unmapped: 0.03 ms in 2 MiB folios (readahead makes them
+   for a file read from disk, but not always: parts in 8-16 page folios were seen too), 2-5 ms
+   in smaller ones or 4 KiB pages (small writes leave a file just written so): the row thread
+   then spent ~0.4 s more on page tables than the blocks cost, and the analysis ran ~9 %
+   longer, where in 2 MiB folios it ran 8-12 % shorter. So three places of 2 MiB are mapped and
+   timed; any not all in the page cache, or dear, keeps the blocks. (Reading a part first, to
+   time it, would put it in the page cache in the small folios of a read out of sequence, and
+   every later probe there would find it dear.) */
 static int fp_file_cheap(int fd, uint64_t size) {
   if (size < 4 * (uint64_t)FP_FPROBE) return 1;
   unsigned char vec[FP_FPROBE / 4096];
@@ -2344,10 +2346,10 @@ static int fp_file_cheap(int fd, uint64_t size) {
     int resident = mincore(m, FP_FPROBE, vec) == 0;
     for (size_t i = 0; resident && i < sizeof vec; i++) resident = vec[i] & 1;
     uint64_t t0 = fp_now_ns();
-    int ok = !resident || madvise(m, FP_FPROBE, MADV_POPULATE_READ) == 0;
+    int ok = resident && madvise(m, FP_FPROBE, MADV_POPULATE_READ) == 0;
     uint64_t dt = fp_now_ns() - t0;
     munmap(m, FP_FPROBE);
-    if (!ok || (resident && dt > FP_FPROBE_NS)) return 0;
+    if (!ok || dt > FP_FPROBE_NS) return 0;
   }
   return 1;
 }
