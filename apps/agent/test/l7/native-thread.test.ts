@@ -280,6 +280,85 @@ describe("the native row path on its own thread", () => {
     expect(outputs[1] === outputs[0], "the thread's rows are the synchronous path's").toBe(true);
   });
 
+  it("reads segments longer than its window's margin from the file itself, the reader's buffer grown for them", () => {
+    // 300 KiB requests: past FP_FWIN_OVER (256 KiB), so a request near a window's end widens it;
+    // read from a file in 64 KiB blocks, the source grows its one buffer for them.
+    const meta = {
+      flowId: "78",
+      clientIp: "10.0.0.1",
+      clientPort: 40001,
+      serverIp: "10.0.0.2",
+      serverPort: 80,
+      ipProtocol: 6,
+    };
+    const body = "y".repeat(300 * 1024);
+    const req = Buffer.from(
+      `POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      "latin1",
+    );
+    const resp = Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "latin1");
+    const path = join(dir, "big-file.bin");
+    const pairs = 150; // ~44 MiB: more than one 32 MiB window
+    // Skipped filler first, so that a request starts 1000 bytes before the first window's end.
+    const edge = 32 * 1024 * 1024 - 1000;
+    const pad = edge - Math.floor(edge / (req.length + resp.length)) * (req.length + resp.length);
+    writeFileSync(
+      path,
+      Buffer.concat([Buffer.alloc(pad), ...Array.from({ length: pairs }, () => [req, resp]).flat()]),
+    );
+    const outputs = [false, true].map((threaded) => {
+      const l7Path = join(dir, `big-file-${threaded}.jsonl`);
+      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
+      const fds: [number, number] = [
+        openSync(l7Path, flags),
+        openSync(join(dir, `big-file-am-${threaded}.jsonl`), flags),
+      ];
+      const chunks: Buffer[] = [];
+      const p = createL7Processor({
+        describeFlow: () => meta,
+        rawRows: {
+          l7: (b, len) => chunks.push(Buffer.from(b.subarray(0, len))),
+          appMetrics: () => {},
+          ...(threaded ? { fds } : {}),
+        },
+      });
+      const src = ChunkedSource.open(path, 65536, threaded ? p.blockFence() : undefined);
+      for (let left = pad; left > 0; ) {
+        const n = Math.min(left, 65536);
+        expect(src.ensure(n)).toBe(true);
+        src.pos += n;
+        left -= n;
+      }
+      const seq = [1000, 5000];
+      let ts = T0;
+      for (let i = 0; i < pairs; i++) {
+        for (const [d, m] of [
+          [0, req],
+          [1, resp],
+        ] as const) {
+          expect(src.ensure(m.length)).toBe(true);
+          ts += 1000;
+          p.onPayload(1, d, src.buf, src.pos, m.length, m.length, seq[d]!, ts);
+          src.pos += m.length;
+          seq[d]! += m.length;
+        }
+      }
+      p.onFlowEnd(1, ts);
+      p.flush(ts);
+      const reads = p.captureReads();
+      src.close();
+      closeSync(fds[0]);
+      closeSync(fds[1]);
+      return {
+        rows: threaded ? readFileSync(l7Path, "latin1") : Buffer.concat(chunks).toString("latin1"),
+        reads,
+      };
+    });
+    expect(outputs[1]!.reads).toBe("file");
+    expect(lines(outputs[0]!.rows)).toBe(pairs);
+    expect(outputs[1]!.rows === outputs[0]!.rows, "the thread's rows are the synchronous path's").toBe(true);
+  });
+
   it("a failed write of the thread is reported at flush, with what to check", () => {
     const full = openSync("/dev/full", "w");
     const meta = makeFlows(9, 30, { hostility: 0, extraHeaders: [] });

@@ -2139,6 +2139,8 @@ static const uint8_t *fp_file_at(fp_l7_t *s, uint64_t o, uint32_t need) {
   fp_file_check(s);
   if (s->file_pread) return fp_file_pread(s, o, need);
   uint64_t lo = o & ~(uint64_t)(FP_FWIN - 1), hi = lo + FP_FWIN + FP_FWIN_OVER;
+  /* a segment longer than FP_FWIN_OVER (a capture limit past 256 KiB) widens its window */
+  if (hi < o + need) hi = o + need;
   if (hi > s->file_size) hi = s->file_size;
   if (o + need > hi) return NULL;
   if (s->fw_p != NULL) munmap((void *)s->fw_p, (size_t)(s->fw_hi - s->fw_lo));
