@@ -222,9 +222,25 @@ describe("the native row path on its own thread", () => {
     });
   }
 
-  it("copies segments up to the capture limit through its 1 MiB ring, wrapping it", () => {
-    // One keep-alive flow of POSTs whose 250 KiB requests are single segments, from a reused
-    // buffer: every one is copied into the ring, which wraps every few segments.
+  /** A keep-alive flow of POSTs of `bodyBytes` answered with empty responses, the requests single segments. */
+  function posts(bodyBytes: number, path: string): { req: Buffer; resp: Buffer } {
+    const body = "x".repeat(bodyBytes);
+    const req = Buffer.from(
+      `POST ${path} HTTP/1.1\r\nHost: a\r\nContent-Length: ${bodyBytes}\r\n\r\n${body}`,
+      "latin1",
+    );
+    return { req, resp: Buffer.from("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", "latin1") };
+  }
+
+  /**
+   * One flow fed by `drive` to a processor on its own thread or not: its l7_flow_log (from the
+   * thread's file, or the sink's bytes) and how the thread read the capture.
+   */
+  function oneFlow(
+    name: string,
+    threaded: boolean,
+    drive: (p: L7Processor) => number,
+  ): { rows: string; reads: string } {
     const meta = {
       flowId: "77",
       clientIp: "10.0.0.1",
@@ -233,70 +249,65 @@ describe("the native row path on its own thread", () => {
       serverPort: 80,
       ipProtocol: 6,
     };
-    const body = "x".repeat(250 * 1024);
-    const req = Buffer.from(
-      `POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-      "latin1",
-    );
-    const resp = Buffer.from("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", "latin1");
-    const outputs = [false, true].map((threaded) => {
-      const l7Path = join(dir, `big-${threaded}.jsonl`);
-      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
-      const fds: [number, number] = [
-        openSync(l7Path, flags),
-        openSync(join(dir, `big-am-${threaded}.jsonl`), flags),
-      ];
-      const chunks: Buffer[] = [];
-      const p = createL7Processor({
-        describeFlow: () => meta,
-        rawRows: {
-          l7: (b, len) => chunks.push(Buffer.from(b.subarray(0, len))),
-          appMetrics: () => {},
-          ...(threaded ? { fds } : {}),
-        },
-      });
-      const scratch = Buffer.alloc(req.length + 64);
-      const seq = [1000, 5000];
-      let ts = T0;
-      for (let i = 0; i < 24; i++) {
-        for (const [d, m] of [
-          [0, req],
-          [1, resp],
-        ] as const) {
-          m.copy(scratch, 8);
-          ts += 1000;
-          p.onPayload(1, d, scratch, 8, m.length, m.length, seq[d]!, ts);
-          scratch.fill(0x41);
-          seq[d]! += m.length;
-        }
-      }
-      p.onFlowEnd(1, ts);
-      p.flush(ts);
-      closeSync(fds[0]);
-      closeSync(fds[1]);
-      return threaded ? readFileSync(l7Path, "latin1") : Buffer.concat(chunks).toString("latin1");
+    const l7Path = join(dir, `${name}-${threaded}.jsonl`);
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
+    const fds: [number, number] = [
+      openSync(l7Path, flags),
+      openSync(join(dir, `${name}-am-${threaded}.jsonl`), flags),
+    ];
+    const chunks: Buffer[] = [];
+    const p = createL7Processor({
+      describeFlow: () => meta,
+      rawRows: {
+        l7: (b, len) => chunks.push(Buffer.from(b.subarray(0, len))),
+        appMetrics: () => {},
+        ...(threaded ? { fds } : {}),
+      },
     });
-    expect(lines(outputs[0]!)).toBe(24);
-    expect(outputs[1] === outputs[0], "the thread's rows are the synchronous path's").toBe(true);
+    const ts = drive(p);
+    p.onFlowEnd(1, ts);
+    p.flush(ts);
+    const reads = p.captureReads();
+    closeSync(fds[0]);
+    closeSync(fds[1]);
+    return {
+      rows: threaded ? readFileSync(l7Path, "latin1") : Buffer.concat(chunks).toString("latin1"),
+      reads,
+    };
+  }
+
+  it("copies segments up to the capture limit through its 1 MiB ring, wrapping it", () => {
+    // 250 KiB requests from a reused buffer: every one is copied into the ring, which wraps
+    // every few segments.
+    const { req, resp } = posts(250 * 1024, "/up");
+    const outputs = [false, true].map((threaded) =>
+      oneFlow("big", threaded, (p) => {
+        const scratch = Buffer.alloc(req.length + 64);
+        const seq = [1000, 5000];
+        let ts = T0;
+        for (let i = 0; i < 24; i++) {
+          for (const [d, m] of [
+            [0, req],
+            [1, resp],
+          ] as const) {
+            m.copy(scratch, 8);
+            ts += 1000;
+            p.onPayload(1, d, scratch, 8, m.length, m.length, seq[d]!, ts);
+            scratch.fill(0x41);
+            seq[d]! += m.length;
+          }
+        }
+        return ts;
+      }),
+    );
+    expect(lines(outputs[0]!.rows)).toBe(24);
+    expect(outputs[1]!.rows === outputs[0]!.rows, "the thread's rows are the synchronous path's").toBe(true);
   });
 
   it("reads segments longer than its window's margin from the file itself, the reader's buffer grown for them", () => {
     // 300 KiB requests: past FP_FWIN_OVER (256 KiB), so a request near a window's end widens it;
     // read from a file in 64 KiB blocks, the source grows its one buffer for them.
-    const meta = {
-      flowId: "78",
-      clientIp: "10.0.0.1",
-      clientPort: 40001,
-      serverIp: "10.0.0.2",
-      serverPort: 80,
-      ipProtocol: 6,
-    };
-    const body = "y".repeat(300 * 1024);
-    const req = Buffer.from(
-      `POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-      "latin1",
-    );
-    const resp = Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "latin1");
+    const { req, resp } = posts(300 * 1024, "/big");
     const path = join(dir, "big-file.bin");
     const pairs = 150; // ~44 MiB: more than one 32 MiB window
     // Skipped filler first, so that a request starts 1000 bytes before the first window's end.
@@ -306,54 +317,33 @@ describe("the native row path on its own thread", () => {
       path,
       Buffer.concat([Buffer.alloc(pad), ...Array.from({ length: pairs }, () => [req, resp]).flat()]),
     );
-    const outputs = [false, true].map((threaded) => {
-      const l7Path = join(dir, `big-file-${threaded}.jsonl`);
-      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
-      const fds: [number, number] = [
-        openSync(l7Path, flags),
-        openSync(join(dir, `big-file-am-${threaded}.jsonl`), flags),
-      ];
-      const chunks: Buffer[] = [];
-      const p = createL7Processor({
-        describeFlow: () => meta,
-        rawRows: {
-          l7: (b, len) => chunks.push(Buffer.from(b.subarray(0, len))),
-          appMetrics: () => {},
-          ...(threaded ? { fds } : {}),
-        },
-      });
-      const src = ChunkedSource.open(path, 65536, threaded ? p.blockFence() : undefined);
-      for (let left = pad; left > 0; ) {
-        const n = Math.min(left, 65536);
-        expect(src.ensure(n)).toBe(true);
-        src.pos += n;
-        left -= n;
-      }
-      const seq = [1000, 5000];
-      let ts = T0;
-      for (let i = 0; i < pairs; i++) {
-        for (const [d, m] of [
-          [0, req],
-          [1, resp],
-        ] as const) {
-          expect(src.ensure(m.length)).toBe(true);
-          ts += 1000;
-          p.onPayload(1, d, src.buf, src.pos, m.length, m.length, seq[d]!, ts);
-          src.pos += m.length;
-          seq[d]! += m.length;
+    const outputs = [false, true].map((threaded) =>
+      oneFlow("big-file", threaded, (p) => {
+        const src = ChunkedSource.open(path, 65536, threaded ? p.blockFence() : undefined);
+        for (let left = pad; left > 0; ) {
+          const n = Math.min(left, 65536);
+          expect(src.ensure(n)).toBe(true);
+          src.pos += n;
+          left -= n;
         }
-      }
-      p.onFlowEnd(1, ts);
-      p.flush(ts);
-      const reads = p.captureReads();
-      src.close();
-      closeSync(fds[0]);
-      closeSync(fds[1]);
-      return {
-        rows: threaded ? readFileSync(l7Path, "latin1") : Buffer.concat(chunks).toString("latin1"),
-        reads,
-      };
-    });
+        const seq = [1000, 5000];
+        let ts = T0;
+        for (let i = 0; i < pairs; i++) {
+          for (const [d, m] of [
+            [0, req],
+            [1, resp],
+          ] as const) {
+            expect(src.ensure(m.length)).toBe(true);
+            ts += 1000;
+            p.onPayload(1, d, src.buf, src.pos, m.length, m.length, seq[d]!, ts);
+            src.pos += m.length;
+            seq[d]! += m.length;
+          }
+        }
+        src.close();
+        return ts;
+      }),
+    );
     expect(outputs[1]!.reads).toBe("file");
     expect(lines(outputs[0]!.rows)).toBe(pairs);
     expect(outputs[1]!.rows === outputs[0]!.rows, "the thread's rows are the synchronous path's").toBe(true);
