@@ -2065,7 +2065,7 @@ static void fp_write_chunk(fp_l7_t *s, int fd, const uint8_t *p, size_t n) {
    ~80-110 ms longer than with one buffer and no sharing (session 16). The window moves with
    the segments (they come in file order) and is unmapped behind them, so the mapping costs
    page-table work on this thread (little when the page cache holds the file in large folios,
-   as after a read from disk; ~0.2 s for web-1m's 3.5 GB in 4 KiB pages) and the process's
+   as after a read from disk; 0.25-0.45 s for web-1m's 3.5 GB in 4 KiB pages) and the process's
    resident size stays about one window.
    A file shrunk under a mapping faults (SIGBUS) where it is read: readFile() takes a read
    lease first (none: no file reading), which makes another process's truncate or open for
