@@ -7,6 +7,8 @@ export class FlowIdText {
   /** high = top * 1e9 + low; top < 2^35, both exact as numbers. */
   private readonly top: number;
   private readonly low: number;
+  /** of()'s two parts (see parts). */
+  private readonly scratch = new Float64Array(2);
 
   constructor(high: bigint) {
     if ((high & 0x7ffffffn) !== 0n || high < 0n || high >= 1n << 64n)
@@ -28,12 +30,10 @@ export class FlowIdText {
   }
 
   of(seq: number): string {
-    let rest = this.low + (seq & 0x7ffffff);
-    let top = this.top;
-    if (rest >= 1e9) {
-      rest -= 1e9;
-      top++;
-    }
+    const p = this.scratch;
+    this.parts(seq, p, 0);
+    const top = p[0]!;
+    const rest = p[1]!;
     if (top === 0) return String(rest);
     // 1e9 + rest has rest's nine digits, zero-padded, after its leading 1.
     return String(top) + String(1e9 + rest).slice(1);
