@@ -2323,12 +2323,6 @@ static int fp_u8_arg(napi_env env, napi_value v, void **data, size_t *len) {
 #define FP_FPROBE (2u << 20)
 #define FP_FPROBE_NS 40000
 
-static uint64_t fp_now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 /* Whether mapping the file is cheap, which depends on how the page cache holds it. Measured on
    web-1m (3.5 GB), 32 MiB mapped and unmapped: 0.03 ms in 2 MiB folios (readahead makes them
    for a file read from disk, but not always: parts in 8-16 page folios were seen too), 2-5 ms
@@ -2347,9 +2341,10 @@ static int fp_file_cheap(int fd, uint64_t size) {
     if (m == MAP_FAILED) return 0;
     int resident = mincore(m, FP_FPROBE, vec) == 0;
     for (size_t i = 0; resident && i < sizeof vec; i++) resident = vec[i] & 1;
-    uint64_t t0 = fp_now_ns();
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int ok = resident && madvise(m, FP_FPROBE, MADV_POPULATE_READ) == 0;
-    uint64_t dt = fp_now_ns() - t0;
+    int64_t dt = fp_since_ns(&t0);
     munmap(m, FP_FPROBE);
     if (!ok || dt > FP_FPROBE_NS) return 0;
   }
