@@ -1686,30 +1686,19 @@ static uint32_t fp_server_id(fp_l7_t *s, int ver, const uint32_t *w, int32_t por
   }
 }
 
-/* Decimal of v at o; returns the end. */
-static char *fp_dec(char *o, uint64_t v) {
-  char t[24];
-  int n = 0;
-  do t[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
-  while (n > 0) *o++ = t[--n];
-  return o;
-}
-
 /* The flow id's text from its two parts (FlowIdText.of: the digits above the last nine, then
    those nine zero-padded; the low part alone when there is no high one). */
 static int fp_flow_id_text(char *o, double hi, double lo) {
-  char *p = o;
+  uint8_t *p = (uint8_t *)o;
   if (!(hi >= 0 && hi < 1e11 && lo >= 0 && lo < 1e9)) return -1;
   uint64_t h = (uint64_t)hi, l = (uint64_t)lo;
-  if (h == 0) p = fp_dec(p, l);
+  if (h == 0) p = fp_w_u64(p, l);
   else {
-    p = fp_dec(p, h);
-    char t[9];
-    for (int i = 8; i >= 0; i--, l /= 10) t[i] = (char)('0' + l % 10);
-    memcpy(p, t, 9);
-    p += 9;
+    p = fp_w_u64(p, h);
+    *p++ = (uint8_t)('0' + l / 100000000);
+    p = fp_w_8digits(p, (uint32_t)(l % 100000000));
   }
-  return (int)(p - o);
+  return (int)(p - (uint8_t *)o);
 }
 
 /* An address's text as the engine's ipText makes it: dotted IPv4; IPv6 in RFC 5952 form (lower
@@ -1724,7 +1713,7 @@ static int fp_ip_text(char *o, int ver, const uint32_t *w) {
       p += 7;
     }
     for (int i = 3; i >= 0; i--) {
-      p = fp_dec(p, a >> (8 * i) & 255);
+      p = (char *)fp_w_u32((uint8_t *)p, a >> (8 * i) & 255);
       if (i > 0) *p++ = '.';
     }
     return (int)(p - o);
