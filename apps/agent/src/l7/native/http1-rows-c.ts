@@ -1643,6 +1643,12 @@ enum { FP_KEY_ID_HI, FP_KEY_ID_LO, FP_KEY_VER, FP_KEY_PROTO, FP_KEY_CIP, FP_KEY_
 
 #define FP_SRV_FORGET 100000u
 
+/* A server key's hash: its address words and port/kind/version. */
+static uint32_t fp_srv_hash(const uint32_t *w, uint32_t pkv) {
+  uint32_t h = w[0] * 0x9e3779b1u ^ w[1] * 0x85ebca6bu ^ w[2] * 0xc2b2ae35u ^ w[3] * 0x27d4eb2fu ^ pkv * 0x165667b1u;
+  return h ^ h >> 15;
+}
+
 /* The metrics' id of a server (ver, words, port, kind): unique per server, never reused. The
    table forgets everything at FP_SRV_FORGET servers (ids only tell servers apart within a
    second's metrics); UINT32_MAX when it cannot grow. */
@@ -1658,9 +1664,7 @@ static uint32_t fp_server_id(fp_l7_t *s, int ver, const uint32_t *w, int32_t por
     for (uint32_t i = 0; i < s->srv_cap; i++) {
       fp_srv_key_t *e = &s->srv_keys[i];
       if (!e->used) continue;
-      uint32_t h = (e->w[0] * 0x9e3779b1u ^ e->w[1] * 0x85ebca6bu ^ e->w[2] * 0xc2b2ae35u ^ e->w[3] * 0x27d4eb2fu ^
-                    e->port_kind_ver * 0x165667b1u);
-      for (uint32_t j = (h ^ h >> 15) & (cap - 1);; j = (j + 1) & (cap - 1))
+      for (uint32_t j = fp_srv_hash(e->w, e->port_kind_ver) & (cap - 1);; j = (j + 1) & (cap - 1))
         if (!t[j].used) {
           t[j] = *e;
           break;
@@ -1671,8 +1675,7 @@ static uint32_t fp_server_id(fp_l7_t *s, int ver, const uint32_t *w, int32_t por
     s->srv_cap = cap;
   }
   uint32_t pkv = (uint32_t)port << 16 | (uint32_t)(ver & 0xff) << 8 | (uint32_t)(kind & 0xff);
-  uint32_t h = (w[0] * 0x9e3779b1u ^ w[1] * 0x85ebca6bu ^ w[2] * 0xc2b2ae35u ^ w[3] * 0x27d4eb2fu ^ pkv * 0x165667b1u);
-  for (uint32_t j = (h ^ h >> 15) & (s->srv_cap - 1);; j = (j + 1) & (s->srv_cap - 1)) {
+  for (uint32_t j = fp_srv_hash(w, pkv) & (s->srv_cap - 1);; j = (j + 1) & (s->srv_cap - 1)) {
     fp_srv_key_t *e = &s->srv_keys[j];
     if (!e->used) {
       e->used = 1;
