@@ -905,6 +905,16 @@ static void fp_pg_free(fp_flow_t *f);
    numbers and keys. */
 #define FP_ROW_MAX (6 * (8 + 7 + FP_HOST_MAX + 2 * FP_PATH_MAX + FP_EXC_MAX + 4 * FP_ID_MAX) + 1024)
 
+/* A flow's fixed row bytes (p1 or p2, ~150 bytes each) in whole 32-byte blocks: vector moves
+   instead of a libc memcpy call, two a row (~3 % of the row thread). Up to 31 bytes past n are
+   read, which the bytes after p1 and p2 in fp_flow_new's block hold (p2, then srvj: each is
+   longer than that), and written, which the row's own room (FP_ROW_MAX) holds. */
+typedef uint8_t fp_v32 __attribute__((vector_size(32), aligned(1)));
+static inline uint8_t *fp_copy_fixed(uint8_t *o, const uint8_t *src, size_t n) {
+  for (size_t i = 0; i < n; i += 32) *(fp_v32 *)(o + i) = *(const fp_v32 *)(src + i);
+  return o + n;
+}
+
 /* A row's bytes up to its version's value: the flow's fixed bytes and the times; NULL when the
    out buffer (a fixed JS array, never realloc'd, drained when a row might not fit) has no room. */
 static uint8_t *fp_row_head(fp_l7_t *s, fp_flow_t *f, int64_t start, int64_t end) {
@@ -914,14 +924,11 @@ static uint8_t *fp_row_head(fp_l7_t *s, fp_flow_t *f, int64_t start, int64_t end
     b->failed = 1;
     return NULL;
   }
-  uint8_t *o = b->p + b->len;
-  memcpy(o, f->p1, f->p1_len);
-  o += f->p1_len;
+  uint8_t *o = fp_copy_fixed(b->p + b->len, f->p1, f->p1_len);
   o = fp_w_i64(o, start);
   FP_W_LIT(o, ",\"end_time\":");
   o = fp_w_i64(o, end);
-  memcpy(o, f->p2, f->p2_len);
-  return o + f->p2_len;
+  return fp_copy_fixed(o, f->p2, f->p2_len);
 }
 
 /* ,"response_length":…,"response_status":"…","response_code":… (the columns every row kind has) */
