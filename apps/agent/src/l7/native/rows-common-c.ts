@@ -73,6 +73,36 @@ static uint8_t *fp_w_esc(uint8_t *o, uint8_t c) {
    at most 6 bytes a byte plus 2. */
 static uint8_t *fp_w_jstr(uint8_t *o, const uint8_t *s, size_t n) {
   *o++ = '"';
+  /* A short plain string (a version, a host, an empty id) by two overlapping loads, checked as
+     one word (short ones padded with spaces, which are plain): no loop, no libc call. */
+  if (n < 8) {
+    if (n >= 4) {
+      uint32_t a, b;
+      memcpy(&a, s, 4);
+      memcpy(&b, s + n - 4, 4);
+      if (fp_plain8(a | (uint64_t)b << 32)) {
+        memcpy(o, &a, 4);
+        memcpy(o + n - 4, &b, 4);
+        o += n;
+        *o++ = '"';
+        return o;
+      }
+    } else if (n >= 2) {
+      uint16_t a, b;
+      memcpy(&a, s, 2);
+      memcpy(&b, s + n - 2, 2);
+      if (fp_plain8(a | (uint64_t)b << 16 | 0x2020202000000000ULL)) {
+        memcpy(o, &a, 2);
+        memcpy(o + n - 2, &b, 2);
+        o += n;
+        *o++ = '"';
+        return o;
+      }
+    } else if (n == 0) {
+      *o++ = '"';
+      return o;
+    }
+  }
   size_t i = 0;
   while (i < n) {
     /* Runs of plain bytes 8 at a time (the writer's room is 6 bytes a byte, so whole words fit);
@@ -88,7 +118,9 @@ static uint8_t *fp_w_jstr(uint8_t *o, const uint8_t *s, size_t n) {
     if (i + 8 > n && i < n && n >= 8) {
       memcpy(&w, s + n - 8, 8);
       if (fp_plain8(w)) {
-        memcpy(o, s + i, n - i);
+        /* The word ends where the string ends: its bytes before i are plain, so each was
+           written as itself just before o, and the word goes over them unchanged. */
+        memcpy(o + (n - i) - 8, &w, 8);
         o += n - i;
         break;
       }
