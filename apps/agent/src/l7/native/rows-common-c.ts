@@ -9,6 +9,9 @@ export const ROWS_COMMON_C = String.raw`
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Output bytes; on allocation failure 'failed' is set and later writes are dropped (the
    caller reports it), never a crash. */
@@ -108,6 +111,20 @@ static uint8_t *fp_w_jstr(uint8_t *o, const uint8_t *s, size_t n) {
     /* Runs of plain bytes 8 at a time (the writer's room is 6 bytes a byte, so whole words fit);
        the last few bytes by a word ending at n when the string has 8. */
     uint64_t w;
+#ifdef __SSE2__
+    /* 16 bytes a step where SSE2 is: a byte below 0x20 or above 0x7F is below 0x20 as a signed
+       byte, so one comparison and two equalities find every byte that is not plain. */
+    while (i + 16 <= n) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+      __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                              _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+      if (_mm_movemask_epi8(bad) != 0) break;
+      _mm_storeu_si128((__m128i *)o, v);
+      o += 16;
+      i += 16;
+    }
+#endif
     while (i + 8 <= n) {
       memcpy(&w, s + i, 8);
       if (!fp_plain8(w)) break;
