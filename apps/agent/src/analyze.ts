@@ -14,7 +14,7 @@ import {
   type L4FlowRow,
   type NetworkMetricsRow,
 } from "./flow/flow-engine.ts";
-import type { AppMetricsRow, L7Row } from "./l7/index.ts";
+import type { AppMetricsRow, L7CaptureReads, L7Row } from "./l7/index.ts";
 import { JsonlWriter } from "./output/jsonl-writer.ts";
 import { rawRowsInto, wantsRawRows } from "./output/raw-rows.ts";
 
@@ -58,7 +58,7 @@ export interface AnalyzeResult {
   /** The native row thread switched its files to O_DIRECT (slow page cache, or FLOWPLANE_L7_DIRECT=1). */
   l7DirectOutput?: boolean;
   /** How the native L7 row thread read the capture (L7Processor.captureReads), when L7 is on. */
-  l7CaptureReads?: "blocks" | "file" | "file, then pread";
+  l7CaptureReads?: L7CaptureReads;
   /** Set when fewer workers ran than were asked for: how many were, and why (see oneWorkerInstead). */
   workersRequested?: number;
   plan?: string;

@@ -39,7 +39,7 @@ import {
 // Type-only: the L7 code (and the row schemas it loads) is only loaded by callers that turn L7 on,
 // so L4-only workers start without it (a worker bundle with it took ~60 ms more to load).
 import { KEY } from "../l7/flow-key.ts";
-import type { L7Processor, L7ProcessorOptions } from "../l7/index.ts";
+import type { L7CaptureReads, L7Processor, L7ProcessorOptions } from "../l7/index.ts";
 import { M, METRIC_FIELDS, type MetricKeyView, NetworkMetricsTable, NF } from "../metrics/network-metrics.ts";
 import type { ChunkSink } from "../output/file-sink.ts";
 import { FlowIdText } from "./flow-id.ts";
@@ -1203,7 +1203,7 @@ export class FlowEngine {
   }
 
   /** How the L7 processor's row thread read the capture (see L7Processor.captureReads). */
-  l7CaptureReads(): "blocks" | "file" | "file, then pread" {
+  l7CaptureReads(): L7CaptureReads {
     return this.l7?.captureReads() ?? "blocks";
   }
 

@@ -41,7 +41,7 @@ import { L7Processor, type L7ProcessorOptions } from "./processor.ts";
 import { warmUpL7Once } from "./warm-up.ts";
 
 export { APP_LATENCY_BUCKETS_US, type AppMetricsRow } from "./app-metrics.ts";
-export { L7Processor, type L7ProcessorOptions, type L7Stats } from "./processor.ts";
+export { type L7CaptureReads, L7Processor, type L7ProcessorOptions, type L7Stats } from "./processor.ts";
 export { PROTOCOL_NAMES } from "./protocols/registry.ts";
 export { normalizeSql } from "./sql-normalize.ts";
 export { DEFAULT_MASKED_HEADERS, type HeaderPolicyOptions } from "./trace-context.ts";

@@ -143,6 +143,8 @@ const SLOT_ARRAY = 1 << 22;
  * through the capture).
  */
 const SLOTS_FIRST = 1 << 16;
+/** How the native row thread read the capture (L7Processor.captureReads). */
+export type L7CaptureReads = "blocks" | "file" | "file, then pread";
 /** Native flow ids made at the start (see natIds): 32 KiB. */
 const NAT_IDS_FIRST = 8192;
 /** Header policy names the native path takes (its table's size, http1-rows-c.ts FP_MAX_NAMES). */
@@ -1255,7 +1257,7 @@ export class L7Processor {
    * "file, then pread" when another process asked to write the file meanwhile, else "blocks"
    * (the reader's pinned blocks, or no capture file).
    */
-  captureReads(): "blocks" | "file" | "file, then pread" {
+  captureReads(): L7CaptureReads {
     const n = this.nat?.threaded ? this.nat.stats()[STAT.fileRead] : 0;
     return n === 1 ? "file" : n === 2 ? "file, then pread" : "blocks";
   }
