@@ -76,7 +76,7 @@ static uint8_t *fp_w_esc(uint8_t *o, uint8_t c) {
    at most 6 bytes a byte plus 2. */
 static uint8_t *fp_w_jstr(uint8_t *o, const uint8_t *s, size_t n) {
   *o++ = '"';
-  /* A short plain string (a version, a host, an empty id) by two overlapping loads, checked as
+  /* A short plain string (a version, a short host) by two overlapping loads, checked as
      one word (short ones padded with spaces, which are plain): no loop, no libc call. */
   if (n < 8) {
     if (n >= 4) {
@@ -101,9 +101,6 @@ static uint8_t *fp_w_jstr(uint8_t *o, const uint8_t *s, size_t n) {
         *o++ = '"';
         return o;
       }
-    } else if (n == 0) {
-      *o++ = '"';
-      return o;
     }
   }
   size_t i = 0;
